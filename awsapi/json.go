@@ -1,0 +1,116 @@
+package awsapi
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+)
+
+// JSONOperation runs one operation of an awsJson service: it decodes and
+// validates body, calls the service and returns the output shape.
+type JSONOperation func(ctx context.Context, body []byte) (any, error)
+
+// JSONService is one AWS service spoken over the awsJson1_0/1_1 protocol.
+// The generated api/<service> packages build these from a typed service.
+type JSONService struct {
+	TargetPrefix string // X-Amz-Target prefix, e.g. AmazonEC2ContainerRegistry_V20150921
+	SigningName  string // SigV4 service name, e.g. ecr
+	JSONVersion  string // "1.0" or "1.1"
+	Operations   map[string]JSONOperation
+}
+
+// MaxJSONBody bounds an API request body; layer parts travel base64 in
+// JSON, so it is generous.
+const MaxJSONBody = 64 << 20
+
+// Mux routes AWS API requests to services by protocol.
+type Mux struct {
+	Auth   *Authenticator
+	Log    *slog.Logger
+	byJSON map[string]*JSONService
+}
+
+// NewMux returns an empty mux using auth.
+func NewMux(auth *Authenticator, log *slog.Logger) *Mux {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Mux{Auth: auth, Log: log, byJSON: map[string]*JSONService{}}
+}
+
+// HandleJSON registers an awsJson service.
+func (m *Mux) HandleJSON(s *JSONService) { m.byJSON[s.TargetPrefix] = s }
+
+// Match reports whether r is an AWS API call this mux serves.
+func (m *Mux) Match(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.Header.Get("X-Amz-Target") != ""
+}
+
+func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	target := r.Header.Get("X-Amz-Target")
+	prefix, op, _ := strings.Cut(target, ".")
+	svc := m.byJSON[prefix]
+	version := "1.1"
+	if svc != nil {
+		version = svc.JSONVersion
+	}
+	if svc == nil {
+		writeJSONError(w, version, NewError(http.StatusBadRequest, CodeUnknownOperation, "Berth does not serve the service of X-Amz-Target %q.", target))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxJSONBody+1))
+	if err != nil {
+		writeJSONError(w, version, NewError(http.StatusBadRequest, CodeSerialization, "Could not read the request body: %v", err))
+		return
+	}
+	if len(body) > MaxJSONBody {
+		writeJSONError(w, version, NewError(http.StatusRequestEntityTooLarge, CodeSerialization, "The request body is larger than %d bytes.", MaxJSONBody))
+		return
+	}
+	id, aerr := m.Auth.Authenticate(r, body)
+	if aerr != nil {
+		writeJSONError(w, version, aerr)
+		return
+	}
+	call := svc.Operations[op]
+	if call == nil {
+		writeJSONError(w, version, NewError(http.StatusBadRequest, CodeUnknownOperation, "Operation %q is not an operation of %s.", op, prefix))
+		return
+	}
+	ctx := WithIdentity(r.Context(), id)
+	out, err := call(ctx, body)
+	if err != nil {
+		e := AsError(err)
+		if e == nil {
+			m.Log.Error("internal error", "target", target, "err", err)
+			e = InternalError(err)
+		}
+		writeJSONError(w, version, e)
+		return
+	}
+	if out == nil {
+		out = struct{}{}
+	}
+	data, err := json.Marshal(out)
+	if err != nil {
+		m.Log.Error("encoding response", "target", target, "err", err)
+		writeJSONError(w, version, InternalError(err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-"+version)
+	w.Header().Set("X-Amzn-RequestId", NewRequestID())
+	w.WriteHeader(http.StatusOK)
+	w.Write(data)
+}
+
+func writeJSONError(w http.ResponseWriter, version string, e *Error) {
+	w.Header().Set("Content-Type", "application/x-amz-json-"+version)
+	w.Header().Set("X-Amzn-RequestId", NewRequestID())
+	w.Header().Set("X-Amzn-ErrorType", e.Code)
+	w.WriteHeader(e.HTTPStatus)
+	data, _ := json.Marshal(map[string]string{"__type": e.Code, "message": e.Message})
+	w.Write(data)
+}

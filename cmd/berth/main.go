@@ -1,0 +1,111 @@
+// Command berth runs AWS's container services (ECR, ECS, EKS) on your own
+// machine: `berth up` serves every API and the image registry on one port.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/server"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "berth:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		usage(stderr)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "up":
+		return up(args[1:], stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "berth", version)
+		return nil
+	case "help", "-h", "--help":
+		usage(stdout)
+		return nil
+	}
+	usage(stderr)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Usage: berth <command> [flags]
+
+Commands:
+  up        serve ECR (API and registry) on one port; state in a data directory
+  version   print the version
+
+Run "berth up -h" for its flags.
+`)
+}
+
+func up(args []string, stderr io.Writer) error {
+	cfg := config.Default()
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFile := fs.String("config", os.Getenv("BERTH_CONFIG"), "YAML configuration file (env BERTH_CONFIG)")
+	listen := fs.String("listen", "", "address to serve on (env BERTH_LISTEN, default 127.0.0.1:4566)")
+	dataDir := fs.String("data-dir", "", "directory for state and blobs (env BERTH_DATA)")
+	registryHost := fs.String("registry-host", "", "host[:port] advertised in repository URIs (env BERTH_REGISTRY_HOST)")
+	var creds []config.Credential
+	fs.Func("credentials", "ACCESS_KEY_ID:SECRET_ACCESS_KEY accepted for SigV4; repeatable; turns signature checks on (env BERTH_CREDENTIALS)", func(s string) error {
+		c, err := config.ParseCredentials(s)
+		creds = append(creds, c...)
+		return err
+	})
+	logLevel := fs.String("log-level", "", "debug, info, warn or error (env BERTH_LOG_LEVEL)")
+	lifecycle := fs.Duration("lifecycle-interval", 0, "how often ECR lifecycle policies run (env BERTH_LIFECYCLE_INTERVAL, default 5m)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("up takes no arguments, got %q", fs.Args())
+	}
+	if *configFile != "" {
+		if err := cfg.LoadFile(*configFile); err != nil {
+			return err
+		}
+	}
+	if err := cfg.LoadEnv(os.Getenv); err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	if *dataDir != "" {
+		cfg.DataDir = *dataDir
+	}
+	if *registryHost != "" {
+		cfg.RegistryHost = *registryHost
+	}
+	if *logLevel != "" {
+		cfg.LogLevel = *logLevel
+	}
+	if *lifecycle != 0 {
+		cfg.LifecycleInterval = *lifecycle
+	}
+	cfg.Credentials = append(cfg.Credentials, creds...)
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	return server.Run(ctx, cfg, version, stderr)
+}

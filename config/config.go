@@ -1,0 +1,172 @@
+// Package config is Berth's configuration: one struct, loaded from an
+// optional YAML file, each field overridable by an environment variable and
+// then by a flag.
+package config
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Credential is one access key Berth accepts when signatures are checked.
+type Credential struct {
+	AccessKeyID     string `yaml:"accessKeyId"`
+	SecretAccessKey string `yaml:"secretAccessKey"`
+}
+
+// Config is everything `berth up` needs.
+type Config struct {
+	// Listen is the address of the single port serving every API and the registry.
+	Listen string `yaml:"listen"`
+	// DataDir holds the SQLite file and the blob store.
+	DataDir string `yaml:"dataDir"`
+	// RegistryHost is the host[:port] put in repository URIs and docker
+	// login endpoints; derived from Listen when empty.
+	RegistryHost string `yaml:"registryHost"`
+	// Credentials switch SigV4 checking on when not empty.
+	Credentials []Credential `yaml:"credentials"`
+	// LifecycleInterval is how often ECR lifecycle policies run (besides after each push).
+	LifecycleInterval time.Duration `yaml:"lifecycleInterval"`
+	// GCInterval is how often unreferenced blobs are collected.
+	GCInterval time.Duration `yaml:"gcInterval"`
+	// GCGracePeriod keeps freshly uploaded blobs from collection so a push in flight is safe.
+	GCGracePeriod time.Duration `yaml:"gcGracePeriod"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"logLevel"`
+}
+
+// Default is the embedded configuration `berth up` runs with when given nothing.
+func Default() Config {
+	return Config{
+		Listen:            "127.0.0.1:4566",
+		DataDir:           defaultDataDir(),
+		LifecycleInterval: 5 * time.Minute,
+		GCInterval:        30 * time.Minute,
+		GCGracePeriod:     time.Hour,
+		LogLevel:          "info",
+	}
+}
+
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "berth")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "share", "berth")
+	}
+	return "berth-data"
+}
+
+// LoadFile merges a YAML file into c; unknown keys are an error so a typo
+// does not silently fall back to a default.
+func (c *Config) LoadFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadEnv applies BERTH_* environment variables.
+func (c *Config) LoadEnv(getenv func(string) string) error {
+	if v := getenv("BERTH_LISTEN"); v != "" {
+		c.Listen = v
+	}
+	if v := getenv("BERTH_DATA"); v != "" {
+		c.DataDir = v
+	}
+	if v := getenv("BERTH_REGISTRY_HOST"); v != "" {
+		c.RegistryHost = v
+	}
+	if v := getenv("BERTH_LOG_LEVEL"); v != "" {
+		c.LogLevel = v
+	}
+	if v := getenv("BERTH_CREDENTIALS"); v != "" {
+		creds, err := ParseCredentials(v)
+		if err != nil {
+			return fmt.Errorf("BERTH_CREDENTIALS: %w", err)
+		}
+		c.Credentials = append(c.Credentials, creds...)
+	}
+	for name, dst := range map[string]*time.Duration{
+		"BERTH_LIFECYCLE_INTERVAL": &c.LifecycleInterval,
+		"BERTH_GC_INTERVAL":        &c.GCInterval,
+		"BERTH_GC_GRACE_PERIOD":    &c.GCGracePeriod,
+	} {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			*dst = d
+		}
+	}
+	return nil
+}
+
+// ParseCredentials reads "AKID:SECRET[,AKID:SECRET...]".
+func ParseCredentials(s string) ([]Credential, error) {
+	var out []Credential
+	for _, pair := range strings.Split(s, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		id, secret, ok := strings.Cut(pair, ":")
+		if !ok || id == "" || secret == "" {
+			return nil, fmt.Errorf("want ACCESS_KEY_ID:SECRET_ACCESS_KEY, got %q", pair)
+		}
+		out = append(out, Credential{AccessKeyID: id, SecretAccessKey: secret})
+	}
+	return out, nil
+}
+
+// Validate checks c and fills derived fields.
+func (c *Config) Validate() error {
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return fmt.Errorf("listen address %q: %w", c.Listen, err)
+	}
+	if c.DataDir == "" {
+		return fmt.Errorf("data dir must not be empty")
+	}
+	if c.RegistryHost == "" {
+		c.RegistryHost = AdvertisedHost(host, port)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"lifecycleInterval", c.LifecycleInterval}, {"gcInterval", c.GCInterval}} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s must be positive, got %s", d.name, d.v)
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("logLevel must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	return nil
+}
+
+// AdvertisedHost is the registry host for a listen address. Loopback and
+// wildcard listeners advertise "localhost", which a stock Docker engine
+// treats as an insecure (plain HTTP) registry with no daemon configuration.
+func AdvertisedHost(host, port string) string {
+	switch host {
+	case "", "0.0.0.0", "::", "127.0.0.1", "::1", "localhost":
+		return net.JoinHostPort("localhost", port)
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,137 @@
+// Package server assembles Berth: it opens the store and blob store, builds
+// every service and serves them, with the registry, on one port.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/awsapi"
+	"github.com/berth-dev/berth/config"
+)
+
+// Server is a running Berth.
+type Server struct {
+	cfg     config.Config
+	log     *slog.Logger
+	version string
+	api     *awsapi.Mux
+	mux     *http.ServeMux
+	started time.Time
+	closers []func() error
+	loops   []func(context.Context)
+}
+
+// Run serves cfg until ctx ends, then shuts down gracefully.
+func Run(ctx context.Context, cfg config.Config, version string, logOut io.Writer) error {
+	s, err := New(cfg, version, logOut)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// New builds a Server from cfg without listening.
+func New(cfg config.Config, version string, logOut io.Writer) (*Server, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	creds := awsapi.Credentials{}
+	for _, c := range cfg.Credentials {
+		creds[c.AccessKeyID] = c.SecretAccessKey
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     log,
+		version: version,
+		api:     awsapi.NewMux(&awsapi.Authenticator{Credentials: creds}, log),
+		mux:     http.NewServeMux(),
+		started: time.Now(),
+	}
+	s.mux.HandleFunc("GET /_berth/health", s.health)
+	if err := s.wire(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Serve answers on ln until ctx ends.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	loopCtx, cancelLoops := context.WithCancel(ctx)
+	defer cancelLoops()
+	for _, loop := range s.loops {
+		go loop(loopCtx)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("berth is up", "listen", ln.Addr().String(), "registry", s.cfg.RegistryHost,
+		"data", s.cfg.DataDir, "sigv4", len(s.cfg.Credentials) > 0, "version", s.version,
+		"startup", time.Since(s.started).Round(time.Millisecond))
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	cancelLoops()
+	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close releases the store and everything else New opened.
+func (s *Server) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.api.Match(r) {
+		s.api.ServeHTTP(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{
+		"status":   "ok",
+		"version":  s.version,
+		"services": map[string]string{"ecr": "running"},
+		"registry": s.cfg.RegistryHost,
+		"uptime":   strings.TrimSuffix(time.Since(s.started).Round(time.Second).String(), "0s"),
+	})
+}

@@ -1,0 +1,6 @@
+package server
+
+// wire builds the services and registers their routes.
+func (s *Server) wire() error {
+	return nil
+}
