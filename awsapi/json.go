@@ -57,10 +57,6 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if svc != nil {
 		version = svc.JSONVersion
 	}
-	if svc == nil {
-		writeJSONError(w, version, NewError(http.StatusBadRequest, CodeUnknownOperation, "Berth does not serve the service of X-Amz-Target %q.", target))
-		return
-	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxJSONBody+1))
 	if err != nil {
 		writeJSONError(w, version, NewError(http.StatusBadRequest, CodeSerialization, "Could not read the request body: %v", err))
@@ -70,9 +66,15 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, version, NewError(http.StatusRequestEntityTooLarge, CodeSerialization, "The request body is larger than %d bytes.", MaxJSONBody))
 		return
 	}
+	// Authenticate before routing so an unauthenticated caller cannot probe
+	// which services and operations exist.
 	id, aerr := m.Auth.Authenticate(r, body)
 	if aerr != nil {
 		writeJSONError(w, version, aerr)
+		return
+	}
+	if svc == nil {
+		writeJSONError(w, version, NewError(http.StatusBadRequest, CodeUnknownOperation, "Berth does not serve the service of X-Amz-Target %q.", target))
 		return
 	}
 	call := svc.Operations[op]

@@ -1,0 +1,171 @@
+// Command testapp is the program inside harness.TestImage: one static
+// binary that can stand in for the containers ECS and EKS tests run, since
+// the tests have no image registry to pull real ones from.
+//
+//	/app [serve]        serve HTTP on $PORT (default 8080) until SIGTERM
+//	/app print WORDS    print WORDS (and $IMAGE_NAME) and exit 0
+//	/app exit N         print a line and exit with status N
+//	/app sleep DURATION sleep, then exit 0 (SIGTERM ends it early)
+//	/app check URL      exit 0 when GET URL answers 2xx: a container health
+//	                    check command, as the image has no shell or curl
+//
+// HTTP routes: / (JSON about the app), /health (200, or 503 after /sick),
+// /sick, /env (the environment as JSON), /exit?code=N.
+// Every mode exits 0 on SIGTERM, unless IGNORE_SIGTERM is set (to test stop
+// timeouts); as PID 1 in a container it must handle the signal itself.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func main() {
+	args := os.Args[1:]
+	mode := "serve"
+	if len(args) > 0 {
+		mode, args = args[0], args[1:]
+	}
+	name := os.Getenv("IMAGE_NAME")
+	switch mode {
+	case "serve":
+		serve(name)
+	case "print":
+		fmt.Println(strings.Join(args, " "))
+		fmt.Printf("testapp %s printed\n", name)
+	case "exit":
+		code := 0
+		if len(args) > 0 {
+			code, _ = strconv.Atoi(args[0])
+		}
+		fmt.Printf("testapp %s exiting with %d\n", name, code)
+		os.Exit(code)
+	case "sleep":
+		d := time.Hour
+		if len(args) > 0 {
+			if v, err := time.ParseDuration(args[0]); err == nil {
+				d = v
+			}
+		}
+		fmt.Printf("testapp %s sleeping %s\n", name, d)
+		ctx, stop := terminated()
+		defer stop()
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			fmt.Println("testapp: SIGTERM")
+		}
+	case "check":
+		os.Exit(check(args))
+	default:
+		fmt.Fprintf(os.Stderr, "testapp: unknown mode %q (serve, print, exit, sleep, check)\n", mode)
+		os.Exit(2)
+	}
+}
+
+// terminated is a context that ends on SIGTERM or SIGINT, or never when
+// IGNORE_SIGTERM is set.
+func terminated() (context.Context, context.CancelFunc) {
+	if os.Getenv("IGNORE_SIGTERM") != "" {
+		signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
+		return context.WithCancel(context.Background())
+	}
+	return signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+}
+
+func serve(name string) {
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	host, _ := os.Hostname()
+	var sick atomic.Bool
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{
+			"name": name, "hostname": host, "path": r.URL.Path, "message": os.Getenv("MESSAGE"),
+		})
+	})
+	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		if sick.Load() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "sick"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("/sick", func(w http.ResponseWriter, r *http.Request) {
+		sick.Store(true)
+		writeJSON(w, http.StatusOK, map[string]string{"status": "sick"})
+	})
+	mux.HandleFunc("/env", func(w http.ResponseWriter, r *http.Request) {
+		env := map[string]string{}
+		for _, kv := range os.Environ() {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+		writeJSON(w, http.StatusOK, env)
+	})
+	mux.HandleFunc("/exit", func(w http.ResponseWriter, r *http.Request) {
+		code, _ := strconv.Atoi(r.URL.Query().Get("code"))
+		writeJSON(w, http.StatusOK, map[string]int{"exiting": code})
+		fmt.Printf("testapp %s exiting with %d on request\n", name, code)
+		go func() {
+			time.Sleep(100 * time.Millisecond) // let the response go out
+			os.Exit(code)
+		}()
+	})
+	srv := &http.Server{Addr: ":" + port, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := terminated()
+	defer stop()
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		<-ctx.Done()
+		fmt.Println("testapp: SIGTERM, shutting down")
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shut)
+	}()
+	fmt.Printf("testapp %s listening on :%s\n", name, port)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintln(os.Stderr, "testapp:", err)
+		os.Exit(1)
+	}
+	// ListenAndServe returns as Shutdown begins; in-flight requests finish first.
+	<-drained
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func check(args []string) int {
+	url := "http://127.0.0.1:8080/health"
+	if len(args) > 0 {
+		url = args[0]
+	}
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testapp check:", err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		fmt.Fprintln(os.Stderr, "testapp check:", resp.Status)
+		return 1
+	}
+	return 0
+}
