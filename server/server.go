@@ -17,6 +17,8 @@ import (
 
 	"github.com/berth-dev/berth/awsapi"
 	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/store"
+	"github.com/berth-dev/berth/store/sqlite"
 )
 
 // Server is a running Berth.
@@ -27,6 +29,7 @@ type Server struct {
 	api     *awsapi.Mux
 	mux     *http.ServeMux
 	started time.Time
+	state   store.Store
 	closers []func() error
 	loops   []func(context.Context)
 }
@@ -68,6 +71,12 @@ func New(cfg config.Config, version string, logOut io.Writer) (*Server, error) {
 		started: time.Now(),
 	}
 	s.mux.HandleFunc("GET /_berth/health", s.health)
+	st, err := sqlite.OpenDir(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("state store: %w", err)
+	}
+	s.state = st
+	s.closers = append(s.closers, st.Close)
 	if err := s.wire(); err != nil {
 		s.Close()
 		return nil, err
@@ -135,3 +144,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 		"uptime":   strings.TrimSuffix(time.Since(s.started).Round(time.Second).String(), "0s"),
 	})
 }
+
+// store is the state store every service shares: one SQLite handle, so one
+// writer pool serves them all.
+func (s *Server) store() (store.Store, error) { return s.state, nil }
