@@ -1,16 +1,5 @@
-//go:build sdke2e
-
-// The aws-sdk-go-v2 end-to-end test of Secrets Manager and Parameter
-// Store. It needs github.com/aws/aws-sdk-go-v2/service/secretsmanager and
-// .../service/ssm, which go.mod does not require yet, hence the build tag;
-// run it with
-//
-//	go get github.com/aws/aws-sdk-go-v2/service/secretsmanager github.com/aws/aws-sdk-go-v2/service/ssm
-//	go test -tags sdke2e -run TestSecretsWithGoSDK ./secrets/
-//
-// (or with -modfile pointing at a go.mod that has them). Once go.mod
-// requires both, it belongs in test/e2e without the tag.
-package secrets_test
+// The aws-sdk-go-v2 end-to-end test of Secrets Manager and Parameter Store.
+package e2e
 
 import (
 	"context"
@@ -28,7 +17,6 @@ import (
 )
 
 // TestMain removes what the harness built once the tests are done.
-func TestMain(m *testing.M) { harness.Main(m) }
 
 func TestSecretsWithGoSDK(t *testing.T) {
 	b := harness.Start(t)
