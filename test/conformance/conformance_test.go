@@ -1,14 +1,12 @@
 // Package conformance runs the OCI distribution-spec conformance suite
-// against Berth's registry on a real loopback port.
+// against a running Berth, through ECR's own login flow.
 package conformance
 
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
-	"log/slog"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,10 +14,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berth-dev/berth/registry"
-	"github.com/berth-dev/berth/registry/blobstore/filesystem"
-	"github.com/berth-dev/berth/registry/handlers"
-	"github.com/berth-dev/berth/store/sqlite"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+
+	"github.com/berth-dev/berth/test/harness"
 )
 
 // suiteVersion pins the conformance suite; bump it deliberately.
@@ -30,7 +28,6 @@ const (
 
 const (
 	account = "123456789012"
-	region  = "us-east-1"
 	repo1   = "conformance/repo1"
 	repo2   = "conformance/repo2"
 )
@@ -67,34 +64,31 @@ func goEnv(t *testing.T, key string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// TestOCIConformance runs the suite against a full `berth up`, logged in
+// the way docker is: user AWS with the password from GetAuthorizationToken,
+// into repositories made with CreateRepository.
 func TestOCIConformance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the full OCI conformance suite")
 	}
 	bin := suiteBinary(t)
-	data := t.TempDir()
-	st, err := sqlite.OpenDir(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	blobs, err := filesystem.New(filepath.Join(data, "registry"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	reg := registry.New(st, blobs, registry.Options{Logger: log})
-	defer reg.Close()
+	b := harness.Start(t).As(account, "secret")
 	ctx := context.Background()
+	client := ecr.NewFromConfig(b.SDKConfig(ctx))
 	for _, name := range []string{repo1, repo2} {
-		if _, err := reg.CreateRepository(ctx, registry.Repository{Repo: registry.Repo{Account: account, Region: region, Name: name}}); err != nil {
+		if _, err := client.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(name)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(handlers.New(reg, handlers.AllowAll{Account: account, Region: region}, log))
-	defer srv.Close()
-	u, _ := url.Parse(srv.URL)
+	tok, err := client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(aws.ToString(tok.AuthorizationData[0].AuthorizationToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, password, _ := strings.Cut(string(raw), ":")
 
 	results := t.TempDir()
 	if dir := os.Getenv("BERTH_CONFORMANCE_RESULTS"); dir != "" {
@@ -103,7 +97,9 @@ func TestOCIConformance(t *testing.T) {
 	cmd := exec.Command(bin)
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(),
-		"OCI_REGISTRY="+u.Host,
+		"OCI_REGISTRY="+b.RegistryHost(),
+		"OCI_USERNAME="+user,
+		"OCI_PASSWORD="+password,
 		"OCI_TLS=disabled",
 		"OCI_REPO1="+repo1,
 		"OCI_REPO2="+repo2,
@@ -157,9 +153,6 @@ func TestOCIConformance(t *testing.T) {
 	report := out.String()
 	summary := summaryOf(report)
 	t.Logf("conformance summary:\n%s", summary)
-	if logs.Len() > 0 {
-		t.Logf("registry log:\n%s", logs.String())
-	}
 	if runErr != nil || !strings.Contains(report, "OCI Conformance Result: Pass") {
 		t.Fatalf("conformance suite failed (%v); full output:\n%s", runErr, report)
 	}
@@ -198,3 +191,5 @@ func resultCounts(report string) map[string]int {
 	}
 	return counts
 }
+
+func TestMain(m *testing.M) { harness.Main(m) }
