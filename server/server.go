@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-dev/berth/awsapi"
 	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/logs"
 	"github.com/berth-dev/berth/store"
 	"github.com/berth-dev/berth/store/sqlite"
 )
@@ -30,6 +31,9 @@ type Server struct {
 	mux     *http.ServeMux
 	started time.Time
 	state   store.Store
+	// logs is CloudWatch Logs, which the ECS task agent ships container
+	// output into.
+	logs    *logs.Service
 	closers []func() error
 	loops   []func(context.Context)
 }
