@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-dev/berth/awsapi"
 	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/ecs"
 	"github.com/berth-dev/berth/logs"
 	"github.com/berth-dev/berth/store"
 	"github.com/berth-dev/berth/store/sqlite"
@@ -33,7 +34,9 @@ type Server struct {
 	state   store.Store
 	// logs is CloudWatch Logs, which the ECS task agent ships container
 	// output into.
-	logs    *logs.Service
+	logs *logs.Service
+	// ecs is the ECS control plane, which the task agent reconciles against.
+	ecs     *ecs.Service
 	closers []func() error
 	loops   []func(context.Context)
 }
