@@ -1,0 +1,194 @@
+// Package docker runs Berth's tasks on a Docker engine, over the Engine
+// API (github.com/moby/moby/client), negotiating the API version down to
+// what the engine speaks (1.41 for Docker 20.10 and up).
+//
+// How ECS concepts land on the engine:
+//
+//   - An awsvpc sandbox is a pause container (berth/pause, built into Berth
+//     and loaded into the engine on first use) on Berth's own bridge network
+//     "berth"; the task's containers join its network namespace
+//     (network mode container:<pause>), so they share its IP address and
+//     reach each other on localhost. Bridge, host and none sandboxes create
+//     nothing on the engine.
+//   - Task-level limits become per-container limits: each container may use
+//     at most the task's CPU and memory (see effectiveResources).
+//   - Every object carries the label dev.berth.managed=true (plus the
+//     caller's labels), which is how List, ListSandboxes and Events find
+//     Berth's objects among everything else on the engine.
+package docker
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/moby/moby/client"
+
+	"github.com/berth-dev/berth/runtime"
+)
+
+//go:generate go run gen_pause.go
+
+// Labels Berth puts on the engine's objects. Callers' labels never see them:
+// they are stripped from what List and Inspect return.
+const (
+	labelPrefix   = "dev.berth."
+	labelManaged  = labelPrefix + "managed"
+	labelKind     = labelPrefix + "kind"
+	labelSandbox  = labelPrefix + "sandbox"
+	labelNetMode  = labelPrefix + "network-mode"
+	labelNanoCPUs = labelPrefix + "limits.nanocpus"
+	labelMemory   = labelPrefix + "limits.memory"
+
+	kindContainer = "container"
+	kindSandbox   = "sandbox"
+)
+
+// DefaultNetwork is the bridge network awsvpc sandboxes are attached to.
+const DefaultNetwork = "berth"
+
+// Options configure a Runtime.
+type Options struct {
+	// Host is the engine's address ("unix:///var/run/docker.sock",
+	// "tcp://host:2375"). Empty means DOCKER_HOST, then the platform's
+	// default socket.
+	Host string
+	// Network is the bridge network for awsvpc sandboxes; empty means
+	// DefaultNetwork.
+	Network string
+}
+
+// Runtime is a runtime.Runtime over one Docker engine.
+type Runtime struct {
+	cli     *client.Client
+	network string
+
+	// netMu serialises making Berth's network; netID caches its id.
+	netMu sync.Mutex
+	netID string
+
+	// pauseMu serialises loading the pause image; pauseRef is set once it
+	// is known to be in the engine.
+	pauseMu  sync.Mutex
+	pauseRef string
+}
+
+var _ runtime.Runtime = (*Runtime)(nil)
+
+func init() {
+	runtime.Register("docker", func(ctx context.Context, params map[string]string) (runtime.Runtime, error) {
+		var o Options
+		for k, v := range params {
+			switch k {
+			case "host":
+				o.Host = v
+			case "network":
+				o.Network = v
+			default:
+				return nil, fmt.Errorf("%w: docker runtime: unknown parameter %q", runtime.ErrInvalidArgument, k)
+			}
+		}
+		return New(o)
+	})
+}
+
+// New returns a runtime for the engine at o.Host. It does not contact the
+// engine: Berth must start (and serve its API) while the engine is down,
+// and the API version is negotiated on the first request that reaches it.
+func New(o Options) (*Runtime, error) {
+	opts := []client.Opt{client.FromEnv}
+	if o.Host != "" {
+		opts = append(opts, client.WithHost(o.Host))
+	}
+	cli, err := client.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: docker client: %v", runtime.ErrInvalidArgument, err)
+	}
+	netName := o.Network
+	if netName == "" {
+		netName = DefaultNetwork
+	}
+	return &Runtime{cli: cli, network: netName}, nil
+}
+
+// Close releases the client's connections.
+func (r *Runtime) Close() error { return r.cli.Close() }
+
+// Info describes the engine's host.
+func (r *Runtime) Info(ctx context.Context) (runtime.HostInfo, error) {
+	res, err := r.cli.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return runtime.HostInfo{}, wrap(err, "engine info")
+	}
+	info := res.Info
+	return runtime.HostInfo{
+		Hostname:      info.Name,
+		OS:            info.OSType,
+		Arch:          goArch(info.Architecture),
+		CPUs:          info.NCPU,
+		MemoryBytes:   info.MemTotal,
+		Engine:        "docker",
+		EngineVersion: info.ServerVersion,
+	}, nil
+}
+
+// goArch turns the engine's uname architecture into Go's (and OCI's) name.
+func goArch(arch string) string {
+	switch arch {
+	case "x86_64", "amd64":
+		return "amd64"
+	case "aarch64", "arm64":
+		return "arm64"
+	case "armv7l", "armhf":
+		return "arm"
+	case "i386", "i686":
+		return "386"
+	}
+	return arch
+}
+
+// managedLabels returns the caller's labels plus Berth's own; Berth's win
+// over a caller's of the same key, so a task cannot pass for a sandbox.
+func managedLabels(user map[string]string, own map[string]string) map[string]string {
+	out := make(map[string]string, len(user)+len(own)+1)
+	for k, v := range user {
+		out[k] = v
+	}
+	for k, v := range own {
+		out[k] = v
+	}
+	out[labelManaged] = "true"
+	return out
+}
+
+// userLabels strips Berth's own labels.
+func userLabels(all map[string]string) map[string]string {
+	out := make(map[string]string, len(all))
+	for k, v := range all {
+		if !strings.HasPrefix(k, labelPrefix) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// labelFilters are the engine filters for Berth's objects of a kind that
+// carry all the given labels.
+func labelFilters(kind string, labels map[string]string) client.Filters {
+	f := client.Filters{}
+	f.Add("label", labelManaged+"=true")
+	if kind != "" {
+		f.Add("label", labelKind+"="+kind)
+	}
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		f.Add("label", k+"="+labels[k])
+	}
+	return f
+}
