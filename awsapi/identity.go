@@ -20,6 +20,14 @@ type Identity struct {
 	AccessKeyID string
 	// Service is the signing name from the credential scope (ecr, ecs, ...).
 	Service string
+	// Principal is the caller's ARN when Berth knows it: the assumed-role
+	// ARN of temporary credentials it issued. Empty for long-term keys,
+	// which act as their account's root.
+	Principal string
+	// UserID is the caller's unique id with Principal (AROA...:session).
+	UserID string
+	// SessionToken is the token of temporary credentials, if any.
+	SessionToken string
 }
 
 type identityKey struct{}

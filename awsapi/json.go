@@ -28,9 +28,10 @@ const MaxJSONBody = 64 << 20
 
 // Mux routes AWS API requests to services by protocol.
 type Mux struct {
-	Auth   *Authenticator
-	Log    *slog.Logger
-	byJSON map[string]*JSONService
+	Auth    *Authenticator
+	Log     *slog.Logger
+	byJSON  map[string]*JSONService
+	byQuery map[string]*QueryService // by signing name; see query.go
 }
 
 // NewMux returns an empty mux using auth.
@@ -38,7 +39,7 @@ func NewMux(auth *Authenticator, log *slog.Logger) *Mux {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Mux{Auth: auth, Log: log, byJSON: map[string]*JSONService{}}
+	return &Mux{Auth: auth, Log: log, byJSON: map[string]*JSONService{}, byQuery: map[string]*QueryService{}}
 }
 
 // HandleJSON registers an awsJson service.
@@ -46,10 +47,14 @@ func (m *Mux) HandleJSON(s *JSONService) { m.byJSON[s.TargetPrefix] = s }
 
 // Match reports whether r is an AWS API call this mux serves.
 func (m *Mux) Match(r *http.Request) bool {
-	return r.Method == http.MethodPost && r.Header.Get("X-Amz-Target") != ""
+	return r.Method == http.MethodPost && r.Header.Get("X-Amz-Target") != "" || isQuery(r)
 }
 
 func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if isQuery(r) {
+		m.serveQuery(w, r)
+		return
+	}
 	target := r.Header.Get("X-Amz-Target")
 	prefix, op, _ := strings.Cut(target, ".")
 	svc := m.byJSON[prefix]

@@ -21,6 +21,7 @@ import (
 	"github.com/berth-dev/berth/logs"
 	"github.com/berth-dev/berth/store"
 	"github.com/berth-dev/berth/store/sqlite"
+	"github.com/berth-dev/berth/sts"
 )
 
 // Server is a running Berth.
@@ -36,7 +37,9 @@ type Server struct {
 	// output into.
 	logs *logs.Service
 	// ecs is the ECS control plane, which the task agent reconciles against.
-	ecs     *ecs.Service
+	ecs *ecs.Service
+	// sts vends task role credentials.
+	sts     *sts.Service
 	closers []func() error
 	loops   []func(context.Context)
 }

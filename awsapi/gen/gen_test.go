@@ -149,3 +149,53 @@ func TestGeneratedPackage(t *testing.T) {
 		}
 	}
 }
+
+// The query binding: NewQueryService with the result wrappers, struct tags
+// for the traits that rename collections, Coral's lower-camel member
+// names in validation, Java \u escapes compiled for RE2.
+func TestQueryBinding(t *testing.T) {
+	m, err := LoadModel(filepath.Join("testdata", "query", "service-2.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := generate(m, "widgets", "ValidationError", "CoralStyle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := string(files["types.go"]) + string(files["service.go"]) + string(files["validate.go"]) + string(files["errors.go"])
+	for _, want := range []string{
+		"func NewQueryService(s Service) *awsapi.QueryService {",
+		`SigningName:  "widgets"`,
+		`XMLNamespace: "https://widgets.example/doc/2024-01-01/"`,
+		`"PutWidget":    querywire.Op(s.PutWidget, "PutWidgetResult")`,
+		`"DeleteWidget": querywire.Op(s.DeleteWidget, "")`,
+		"`json:\"Labels,omitzero\" query:\"flat,member=Label\"`",
+		"`json:\"Items,omitzero\" query:\"member=item\"`",
+		"`json:\"Attributes,omitzero\" query:\"flat,key=Name,value=Value\"`",
+		`vs.Null(at(p, "widgetName"))`,
+		"regexp.MustCompile(`^(?:(\\x{002F})|(\\x{002F}[\\x{0021}-\\x{007E}]+\\x{002F}))$`)",
+		"Text: `(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)`",
+		`CodeNoSuchWidgetException = "NoSuchWidget"`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("generated code lacks %s", want)
+		}
+	}
+	if strings.Contains(all, "The pattern of Path is not checked") {
+		t.Error("the \\u pattern was left unchecked")
+	}
+}
+
+func TestRE2Escapes(t *testing.T) {
+	for in, want := range map[string]string{
+		`[\u0020-\u00FF]+`: `[\x{0020}-\x{00FF}]+`,
+		`\\u0020`:          `\\u0020`,
+		`\u12`:             `\u12`,
+		`[\w+=,.@-]+`:      `[\w+=,.@-]+`,
+		`a\`:               `a\`,
+	} {
+		if got := re2Escapes(in); got != want {
+			t.Errorf("re2Escapes(%s) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -92,12 +92,13 @@ func generate(m *Model, pkg, validationCode, validationStyle string) (map[string
 	proto := m.protocol()
 	b, ok := bindings[proto]
 	if !ok {
-		return nil, fmt.Errorf("protocol %q is not supported yet (only json)", proto)
+		return nil, fmt.Errorf("protocol %q is not supported yet (only json and query)", proto)
 	}
 	p, err := newPlan(m, pkg)
 	if err != nil {
 		return nil, err
 	}
+	p.bind = b
 	out := map[string][]byte{}
 	for _, f := range []*file{p.typesFile(), p.enumsFile(), p.errorsFile(), p.validateFile(validationCode, validationStyle), p.serviceFile(b), p.operationsFile()} {
 		src, err := f.source()

@@ -32,6 +32,8 @@ type Metadata struct {
 	ServiceFullName string   `json:"serviceFullName"`
 	SigningName     string   `json:"signingName"`
 	TargetPrefix    string   `json:"targetPrefix"`
+	// XMLNamespace is the xmlns of awsQuery responses.
+	XMLNamespace string `json:"xmlNamespace"`
 }
 
 // Operation is one API action.
@@ -51,6 +53,11 @@ type ShapeRef struct {
 	JSONName      string `json:"jsonName"`
 	LocationName  string `json:"locationName"`
 	Deprecated    bool   `json:"deprecated"`
+	// ResultWrapper names the element an awsQuery operation's output is
+	// wrapped in (CreateRoleResult); only on operation outputs.
+	ResultWrapper string `json:"resultWrapper"`
+	// Flattened on a member makes an awsQuery list or map flattened there.
+	Flattened bool `json:"flattened"`
 }
 
 // Member is a named ShapeRef of a structure, in model order.
@@ -105,6 +112,9 @@ type Shape struct {
 	Union           bool        `json:"union"`
 	EventStream     bool        `json:"eventstream"`
 	TimestampFormat string      `json:"timestampFormat"`
+	// Flattened is the awsQuery trait: list elements or map entries
+	// repeat the member's name instead of nesting in member/entry.
+	Flattened bool `json:"flattened"`
 }
 
 // ErrorInfo is the error trait of an exception shape.

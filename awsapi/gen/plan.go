@@ -11,7 +11,7 @@ import (
 // reservedNames are the package-level identifiers every generated package
 // defines itself; shapes with these names get a "Shape" suffix.
 var reservedNames = []string{
-	"Service", "UnimplementedService", "NewJSONService", "OperationNames",
+	"Service", "UnimplementedService", "NewJSONService", "NewQueryService", "OperationNames",
 	"Paginator", "Paginators", "ServiceID", "validationCode", "validationStyle",
 	"notImplemented", "at",
 }
@@ -21,6 +21,7 @@ var reservedNames = []string{
 type plan struct {
 	m       *Model
 	pkg     string
+	bind    binding // the protocol binding being generated
 	names   *namer
 	typeOf  map[string]string // shape name -> Go type name (structures, enums)
 	inputs  map[string]string // operation -> input Go type

@@ -1,24 +1,47 @@
 package main
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // binding writes the wire half of a service for one AWS protocol. Shapes,
 // enums, errors and validation are the same whatever the protocol; a
-// binding only adds the constructor that serves a Service over its wire
-// format. restJson1 (HTTP bindings from locationName/location) and
-// awsQuery (form-encoded input, XML output) are meant to be added here.
+// binding adds the constructor that serves a Service over its wire format,
+// says how validation messages name members and may add struct tags.
+// restJson1 (HTTP bindings from locationName/location) is meant to be
+// added here.
 type binding interface {
 	constructor(p *plan, f *file)
+	// memberPath is a structure member's name in validation messages.
+	memberPath(m Member) string
+	// fieldTag is struct tag text to add to a member's field ("" for none).
+	fieldTag(p *plan, m Member) string
 }
 
 // bindings maps botocore protocol names to their bindings.
 var bindings = map[string]binding{
-	"json": jsonBinding{},
+	"json":  jsonBinding{},
+	"query": queryBinding{},
+}
+
+// memberPath names m in validation messages; a plan without a binding
+// (tests) uses the JSON name.
+func (p *plan) memberPath(m Member) string {
+	if p.bind == nil {
+		return m.wireName()
+	}
+	return p.bind.memberPath(m)
 }
 
 // jsonBinding is awsJson1_0/1_1: POST /, X-Amz-Target picks the
 // operation, bodies are JSON with the model's member names.
 type jsonBinding struct{}
+
+func (jsonBinding) memberPath(m Member) string { return m.wireName() }
+
+func (jsonBinding) fieldTag(*plan, Member) string { return "" }
 
 func (jsonBinding) constructor(p *plan, f *file) {
 	f.use(jsonwirePath)
@@ -33,6 +56,69 @@ func (jsonBinding) constructor(p *plan, f *file) {
 	f.printf("Operations: map[string]awsapi.JSONOperation{\n")
 	for _, op := range p.ops {
 		f.printf("%q: jsonwire.Op(s.%s),\n", op.Name, exportName(op.Name))
+	}
+	f.printf("},\n}\n}\n")
+}
+
+// queryBinding is awsQuery (IAM, STS, ELBv2): form-encoded Action and
+// Version with members flattened into dotted names, XML responses wrapped
+// in <Op>Response/<Op>Result. The field names are the parameter and
+// element names; the query struct tag carries the traits that change them
+// (flattened, locationName of list members and map keys and values), and
+// is only written when a member has such a trait.
+type queryBinding struct{}
+
+// memberPath is Coral's name for a query member: its name with the first
+// letter in lower case (RoleName is 'roleName' in messages).
+func (queryBinding) memberPath(m Member) string {
+	r, n := utf8.DecodeRuneInString(m.Name)
+	return string(unicode.ToLower(r)) + m.Name[n:]
+}
+
+func (queryBinding) fieldTag(p *plan, m Member) string {
+	s := p.m.Shapes[m.Shape]
+	var parts []string
+	switch s.Type {
+	case "list":
+		if m.Flattened || s.Flattened {
+			parts = append(parts, "flat")
+		}
+		if s.Member.LocationName != "" {
+			parts = append(parts, "member="+s.Member.LocationName)
+		}
+	case "map":
+		if m.Flattened || s.Flattened {
+			parts = append(parts, "flat")
+		}
+		if s.Key.LocationName != "" {
+			parts = append(parts, "key="+s.Key.LocationName)
+		}
+		if s.Value.LocationName != "" {
+			parts = append(parts, "value="+s.Value.LocationName)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return `query:"` + strings.Join(parts, ",") + `"`
+}
+
+func (queryBinding) constructor(p *plan, f *file) {
+	f.use(querywirePath)
+	md := p.m.Metadata
+	f.printf("// NewQueryService serves s over awsQuery: form parameters are decoded into\n// the input, validated against the model, handed to s, and the output is\n// written as XML inside the operation's result element.\n")
+	f.printf("func NewQueryService(s Service) *awsapi.QueryService {\nreturn &awsapi.QueryService{\n")
+	f.printf("SigningName: %q,\nVersion: %q,\nXMLNamespace: %q,\n", p.m.signingName(), md.APIVersion, md.XMLNamespace)
+	f.printf("Operations: map[string]awsapi.QueryOperation{\n")
+	for _, op := range p.ops {
+		wrapper := ""
+		if op.Output != nil {
+			wrapper = op.Output.ResultWrapper
+			if wrapper == "" {
+				wrapper = op.Name + "Result"
+			}
+		}
+		f.printf("%q: querywire.Op(s.%s, %q),\n", op.Name, exportName(op.Name), wrapper)
 	}
 	f.printf("},\n}\n}\n")
 }

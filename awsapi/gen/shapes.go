@@ -20,7 +20,11 @@ func (p *plan) typesFile() *file {
 		f.printf("type %s struct {\n", p.typeOf[name])
 		for _, fl := range p.fields(s) {
 			f.printf("%s", comment(fl.m.Documentation))
-			f.printf("%s %s `json:\"%s\"`\n", fl.name, fl.typ, fl.tag)
+			if fl.extra != "" {
+				f.printf("%s %s `json:\"%s\" %s`\n", fl.name, fl.typ, fl.tag, fl.extra)
+			} else {
+				f.printf("%s %s `json:\"%s\"`\n", fl.name, fl.typ, fl.tag)
+			}
 			if strings.Contains(fl.typ, "awsapi.") {
 				f.use(awsapiPath)
 			}
@@ -40,6 +44,8 @@ type field struct {
 	name string
 	typ  string
 	tag  string
+	// extra is more struct tag text the binding wants (query:"..."), or "".
+	extra string
 }
 
 // fields lists s's members as Go fields. Collections are tagged omitzero,
@@ -54,7 +60,11 @@ func (p *plan) fields(s *Shape) []field {
 		if strings.HasPrefix(typ, "[]") || strings.HasPrefix(typ, "map[") {
 			omit = "omitzero"
 		}
-		out = append(out, field{m: m, name: taken.claim(exportName(m.Name), "Member"), typ: typ, tag: m.wireName() + "," + omit})
+		fl := field{m: m, name: taken.claim(exportName(m.Name), "Member"), typ: typ, tag: m.wireName() + "," + omit}
+		if p.bind != nil {
+			fl.extra = p.bind.fieldTag(p, m)
+		}
+		out = append(out, fl)
 	}
 	return out
 }

@@ -15,7 +15,40 @@ func compilePattern(pattern string) error {
 	return err
 }
 
-func anchored(pattern string) string { return "^(?:" + pattern + ")$" }
+// anchored is pattern as a full match in RE2 syntax. The message keeps
+// the model's spelling.
+func anchored(pattern string) string { return "^(?:" + re2Escapes(pattern) + ")$" }
+
+// re2Escapes rewrites Java's \uXXXX escapes, which RE2 lacks and IAM's
+// patterns use throughout, to \x{XXXX}. Other escapes are copied whole,
+// so an escaped backslash followed by u stays literal.
+func re2Escapes(pattern string) string {
+	var b strings.Builder
+	for i := 0; i < len(pattern); i++ {
+		c := pattern[i]
+		if c != '\\' || i+1 == len(pattern) {
+			b.WriteByte(c)
+			continue
+		}
+		if pattern[i+1] == 'u' && i+6 <= len(pattern) && isHex(pattern[i+2:i+6]) {
+			b.WriteString(`\x{` + pattern[i+2:i+6] + `}`)
+			i += 5
+			continue
+		}
+		b.WriteString(pattern[i : i+2])
+		i++
+	}
+	return b.String()
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", rune(s[i])) {
+			return false
+		}
+	}
+	return true
+}
 
 // validateFile writes Validate for every input and the checks of every
 // shape an input reaches that has constraints, following AWS's Coral
@@ -266,7 +299,7 @@ func (p *plan) validateStruct(f *file, s *Shape) {
 		if !required && !checked {
 			continue
 		}
-		path := fmt.Sprintf("at(p, %q)", fl.m.wireName())
+		path := fmt.Sprintf("at(p, %q)", p.memberPath(fl.m))
 		var check string
 		if checked {
 			switch {

@@ -1,0 +1,212 @@
+package iam
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	iamapi "github.com/berth-dev/berth/api/iam"
+	"github.com/berth-dev/berth/awsapi"
+	"github.com/berth-dev/berth/iam/policy"
+	"github.com/berth-dev/berth/store"
+)
+
+// policyRecord is a customer managed policy as the store keeps it. Berth
+// keeps one version, v1, which CreatePolicy writes.
+type policyRecord struct {
+	Name        string    `json:"name"`
+	ID          string    `json:"id"`
+	Path        string    `json:"path"`
+	Description string    `json:"description,omitempty"`
+	Document    string    `json:"document"`
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
+	Attachments int32     `json:"attachments"`
+	Tags        []tag     `json:"tags,omitempty"`
+}
+
+const defaultVersion = "v1"
+
+func (p policyRecord) arn(acct string) string {
+	return "arn:aws:iam::" + acct + ":policy" + p.Path + p.Name
+}
+
+// wire is the policy as IAM returns it; the description is only in
+// GetPolicy's answer, as in IAM's.
+func (p policyRecord) wire(acct string, withDescription bool) iamapi.Policy {
+	zero, yes := int32(0), true
+	out := iamapi.Policy{
+		PolicyName: str(p.Name), PolicyId: str(p.ID), Arn: str(p.arn(acct)), Path: str(p.Path),
+		DefaultVersionId: str(defaultVersion), AttachmentCount: &p.Attachments, PermissionsBoundaryUsageCount: &zero,
+		IsAttachable: &yes, CreateDate: awsapi.Time(p.Created), UpdateDate: awsapi.Time(p.Updated),
+	}
+	if withDescription {
+		out.Description = optional(p.Description)
+	}
+	if len(p.Tags) > 0 {
+		out.Tags = wireTags(p.Tags)
+	}
+	return out
+}
+
+// CreatePolicy creates a customer managed policy (stored, not enforced).
+func (s *Service) CreatePolicy(ctx context.Context, in *iamapi.CreatePolicyInput) (*iamapi.CreatePolicyOutput, error) {
+	acct := account(ctx)
+	doc := *in.PolicyDocument
+	if _, err := checkPolicy(doc, policy.Identity); err != nil {
+		return nil, err
+	}
+	if policy.Size(doc) > maxManagedPolicySize {
+		return nil, iamapi.NewLimitExceededException("Cannot exceed quota for PolicySize: %d", maxManagedPolicySize)
+	}
+	tags, err := mergeTags(nil, in.Tags)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	p := policyRecord{Name: *in.PolicyName, ID: newID("ANPA"), Path: "/", Description: deref(in.Description),
+		Document: doc, Created: now, Updated: now, Tags: tags}
+	if in.Path != nil {
+		p.Path = *in.Path
+	}
+	err = s.st.Update(ctx, func(tx store.Tx) error {
+		var existing policyRecord
+		found, err := get(tx, kindPolicy, acct, key(p.Name), &existing)
+		if err != nil {
+			return err
+		}
+		if found {
+			return iamapi.NewEntityAlreadyExistsException("A policy called %s already exists. Duplicate names are not allowed.", p.Name)
+		}
+		n, err := tx.ListResources(kindPolicy, acct, global, "", store.Page{})
+		if err != nil {
+			return err
+		}
+		if len(n) >= maxPoliciesPerAccount {
+			return iamapi.NewLimitExceededException("Cannot exceed quota for PoliciesPerAccount: %d", maxPoliciesPerAccount)
+		}
+		return put(tx, kindPolicy, acct, key(p.Name), p, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := p.wire(acct, false)
+	return &iamapi.CreatePolicyOutput{Policy: &out}, nil
+}
+
+// getPolicy reads the customer managed policy arn names in the caller's
+// account. AWS managed policies are not known to Berth.
+func (s *Service) getPolicy(tx store.Tx, acct, arn string) (policyRecord, error) {
+	pa, ok := parsePolicyARN(arn)
+	if !ok {
+		return policyRecord{}, invalidARN(arn)
+	}
+	var p policyRecord
+	if pa.account != acct {
+		return p, iamapi.NewNoSuchEntityException("Policy %s does not exist or is not attachable.", arn)
+	}
+	found, err := get(tx, kindPolicy, acct, key(pa.name), &p)
+	if err != nil {
+		return p, err
+	}
+	if !found || p.Path != pa.path || p.Name != pa.name {
+		return p, iamapi.NewNoSuchEntityException("Policy %s does not exist or is not attachable.", arn)
+	}
+	return p, nil
+}
+
+func (s *Service) viewPolicy(ctx context.Context, arn string) (policyRecord, error) {
+	var p policyRecord
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		p, err = s.getPolicy(tx, account(ctx), arn)
+		return err
+	})
+	return p, err
+}
+
+// GetPolicy returns a customer managed policy.
+func (s *Service) GetPolicy(ctx context.Context, in *iamapi.GetPolicyInput) (*iamapi.GetPolicyOutput, error) {
+	p, err := s.viewPolicy(ctx, *in.PolicyArn)
+	if err != nil {
+		return nil, err
+	}
+	out := p.wire(account(ctx), true)
+	return &iamapi.GetPolicyOutput{Policy: &out}, nil
+}
+
+// GetPolicyVersion returns the document of a policy's version v1.
+func (s *Service) GetPolicyVersion(ctx context.Context, in *iamapi.GetPolicyVersionInput) (*iamapi.GetPolicyVersionOutput, error) {
+	p, err := s.viewPolicy(ctx, *in.PolicyArn)
+	if err != nil {
+		return nil, err
+	}
+	if *in.VersionId != defaultVersion {
+		return nil, iamapi.NewNoSuchEntityException("Policy %s version %s does not exist or is not attachable.", *in.PolicyArn, *in.VersionId)
+	}
+	yes := true
+	return &iamapi.GetPolicyVersionOutput{PolicyVersion: &iamapi.PolicyVersion{
+		Document: str(EncodeDocument(p.Document)), VersionId: str(defaultVersion), IsDefaultVersion: &yes, CreateDate: awsapi.Time(p.Created),
+	}}, nil
+}
+
+// ListPolicyVersions lists a policy's one version.
+func (s *Service) ListPolicyVersions(ctx context.Context, in *iamapi.ListPolicyVersionsInput) (*iamapi.ListPolicyVersionsOutput, error) {
+	p, err := s.viewPolicy(ctx, *in.PolicyArn)
+	if err != nil {
+		return nil, err
+	}
+	yes, no := true, false
+	return &iamapi.ListPolicyVersionsOutput{Versions: []iamapi.PolicyVersion{{
+		VersionId: str(defaultVersion), IsDefaultVersion: &yes, CreateDate: awsapi.Time(p.Created),
+	}}, IsTruncated: &no}, nil
+}
+
+// DeletePolicy deletes a customer managed policy that nothing uses.
+func (s *Service) DeletePolicy(ctx context.Context, in *iamapi.DeletePolicyInput) (*iamapi.DeletePolicyOutput, error) {
+	acct := account(ctx)
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		p, err := s.getPolicy(tx, acct, *in.PolicyArn)
+		if err != nil {
+			return err
+		}
+		if p.Attachments > 0 {
+			return iamapi.NewDeleteConflictException("Cannot delete a policy attached to entities.")
+		}
+		return tx.DeleteResource(kindPolicy, acct, global, key(p.Name))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &iamapi.DeletePolicyOutput{}, nil
+}
+
+// ListPolicies lists the account's customer managed policies (Scope Local
+// or All); Berth has no catalogue of AWS managed policies, so Scope AWS
+// lists none.
+func (s *Service) ListPolicies(ctx context.Context, in *iamapi.ListPoliciesInput) (*iamapi.ListPoliciesOutput, error) {
+	acct := account(ctx)
+	var ps []policyRecord
+	if in.Scope == nil || *in.Scope != iamapi.PolicyScopeTypeAws {
+		err := s.st.View(ctx, func(tx store.Tx) error {
+			var err error
+			ps, err = all[policyRecord](tx, kindPolicy, acct)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	prefix := deref(in.PathPrefix)
+	onlyAttached := in.OnlyAttached != nil && *in.OnlyAttached
+	ps = slices.DeleteFunc(ps, func(p policyRecord) bool {
+		return !strings.HasPrefix(p.Path, prefix) || onlyAttached && p.Attachments == 0
+	})
+	items, truncated, marker := page(ps, func(p policyRecord) string { return key(p.Name) }, in.Marker, in.MaxItems)
+	out := &iamapi.ListPoliciesOutput{Policies: make([]iamapi.Policy, 0, len(items)), IsTruncated: truncated, Marker: marker}
+	for _, p := range items {
+		out.Policies = append(out.Policies, p.wire(acct, false))
+	}
+	return out, nil
+}
