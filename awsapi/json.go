@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -120,4 +121,18 @@ func writeJSONError(w http.ResponseWriter, version string, e *Error) {
 	w.WriteHeader(e.HTTPStatus)
 	data, _ := json.Marshal(map[string]string{"__type": e.Code, "message": e.Message})
 	w.Write(data)
+}
+
+// Services returns the signing names of every registered service, sorted,
+// for the health endpoint.
+func (m *Mux) Services() []string {
+	var names []string
+	for _, s := range m.byJSON {
+		names = append(names, s.SigningName)
+	}
+	for name := range m.byQuery {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }

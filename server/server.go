@@ -149,7 +149,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]any{
 		"status":   "ok",
 		"version":  s.version,
-		"services": map[string]string{"ecr": "running"},
+		"services": s.serviceStates(),
 		"registry": s.cfg.RegistryHost,
 		"uptime":   strings.TrimSuffix(time.Since(s.started).Round(time.Second).String(), "0s"),
 	})
@@ -158,3 +158,14 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 // store is the state store every service shares: one SQLite handle, so one
 // writer pool serves them all.
 func (s *Server) store() (store.Store, error) { return s.state, nil }
+
+// serviceStates names every API Berth serves, and the registry, as
+// LocalStack's health endpoint does, so tools that poll it can tell what
+// is up.
+func (s *Server) serviceStates() map[string]string {
+	states := map[string]string{"registry": "running"}
+	for _, name := range s.api.Services() {
+		states[name] = "running"
+	}
+	return states
+}
