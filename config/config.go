@@ -6,8 +6,10 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -18,6 +20,17 @@ import (
 type Credential struct {
 	AccessKeyID     string `yaml:"accessKeyId"`
 	SecretAccessKey string `yaml:"secretAccessKey"`
+}
+
+// ReplicationRemote is another Berth server holding ECR replication
+// destinations: its endpoint and the access key whose account the
+// destination registry is.
+type ReplicationRemote struct {
+	Endpoint        string `yaml:"endpoint"`
+	AccessKeyID     string `yaml:"accessKeyId"`
+	SecretAccessKey string `yaml:"secretAccessKey"`
+	// Timeout bounds each request to the remote (default 30s).
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // Config is everything `berth up` needs.
@@ -39,17 +52,29 @@ type Config struct {
 	GCGracePeriod time.Duration `yaml:"gcGracePeriod"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"logLevel"`
+	// VulnDB is the offline vulnerability database ECR image scans match
+	// against: directories, zip files or JSON files of OSV records,
+	// separated by the OS path list separator (':' on Linux).
+	VulnDB string `yaml:"vulnDb"`
+	// ReplicationRemotes maps ECR replication destinations,
+	// "<registryId>/<region>", to the other Berth servers that hold them;
+	// any other destination is a registry of this server.
+	ReplicationRemotes map[string]ReplicationRemote `yaml:"replicationRemotes"`
+	// PullThroughRecheck is how long the ECR pull-through cache serves a
+	// cached tag before it asks the upstream again (AWS: 24h).
+	PullThroughRecheck time.Duration `yaml:"pullThroughRecheck"`
 }
 
 // Default is the embedded configuration `berth up` runs with when given nothing.
 func Default() Config {
 	return Config{
-		Listen:            "127.0.0.1:4566",
-		DataDir:           defaultDataDir(),
-		LifecycleInterval: 5 * time.Minute,
-		GCInterval:        30 * time.Minute,
-		GCGracePeriod:     time.Hour,
-		LogLevel:          "info",
+		Listen:             "127.0.0.1:4566",
+		DataDir:            defaultDataDir(),
+		LifecycleInterval:  5 * time.Minute,
+		GCInterval:         30 * time.Minute,
+		GCGracePeriod:      time.Hour,
+		LogLevel:           "info",
+		PullThroughRecheck: 24 * time.Hour,
 	}
 }
 
@@ -89,6 +114,9 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	if v := getenv("BERTH_REGISTRY_HOST"); v != "" {
 		c.RegistryHost = v
 	}
+	if v := getenv("BERTH_VULN_DB"); v != "" {
+		c.VulnDB = v
+	}
 	if v := getenv("BERTH_LOG_LEVEL"); v != "" {
 		c.LogLevel = v
 	}
@@ -99,10 +127,21 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 		}
 		c.Credentials = append(c.Credentials, creds...)
 	}
+	if v := getenv("BERTH_REPLICATION_REMOTES"); v != "" {
+		for _, item := range strings.Split(v, ",") {
+			if strings.TrimSpace(item) == "" {
+				continue
+			}
+			if err := c.AddReplicationRemote(item); err != nil {
+				return fmt.Errorf("BERTH_REPLICATION_REMOTES: %w", err)
+			}
+		}
+	}
 	for name, dst := range map[string]*time.Duration{
-		"BERTH_LIFECYCLE_INTERVAL": &c.LifecycleInterval,
-		"BERTH_GC_INTERVAL":        &c.GCInterval,
-		"BERTH_GC_GRACE_PERIOD":    &c.GCGracePeriod,
+		"BERTH_LIFECYCLE_INTERVAL":   &c.LifecycleInterval,
+		"BERTH_GC_INTERVAL":          &c.GCInterval,
+		"BERTH_GC_GRACE_PERIOD":      &c.GCGracePeriod,
+		"BERTH_PULL_THROUGH_RECHECK": &c.PullThroughRecheck,
 	} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
@@ -114,6 +153,35 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	}
 	return nil
 }
+
+// AddReplicationRemote adds a remote given as
+// "<registryId>/<region>=http://ACCESS_KEY_ID:SECRET@host:port[?timeout=10s]".
+func (c *Config) AddReplicationRemote(s string) error {
+	key, raw, ok := strings.Cut(strings.TrimSpace(s), "=")
+	if !ok {
+		return fmt.Errorf("want <registryId>/<region>=http://ACCESS_KEY_ID:SECRET@host:port, got %q", s)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return fmt.Errorf("remote %s: want http://ACCESS_KEY_ID:SECRET@host:port, got %q", key, raw)
+	}
+	r := ReplicationRemote{AccessKeyID: u.User.Username()}
+	r.SecretAccessKey, _ = u.User.Password()
+	if t := u.Query().Get("timeout"); t != "" {
+		if r.Timeout, err = time.ParseDuration(t); err != nil {
+			return fmt.Errorf("remote %s: timeout: %w", key, err)
+		}
+	}
+	u.User, u.RawQuery = nil, ""
+	r.Endpoint = u.String()
+	if c.ReplicationRemotes == nil {
+		c.ReplicationRemotes = map[string]ReplicationRemote{}
+	}
+	c.ReplicationRemotes[key] = r
+	return nil
+}
+
+var remoteKeyRE = regexp.MustCompile(`^[0-9]{12}/[0-9a-z-]{2,25}$`)
 
 // ParseCredentials reads "AKID:SECRET[,AKID:SECRET...]".
 func ParseCredentials(s string) ([]Credential, error) {
@@ -150,6 +218,24 @@ func (c *Config) Validate() error {
 	}{{"lifecycleInterval", c.LifecycleInterval}, {"gcInterval", c.GCInterval}} {
 		if d.v <= 0 {
 			return fmt.Errorf("%s must be positive, got %s", d.name, d.v)
+		}
+	}
+	if c.PullThroughRecheck <= 0 {
+		return fmt.Errorf("pullThroughRecheck must be positive, got %s", c.PullThroughRecheck)
+	}
+	for key, r := range c.ReplicationRemotes {
+		if !remoteKeyRE.MatchString(key) {
+			return fmt.Errorf("replicationRemotes: key %q must be <12-digit registryId>/<region>", key)
+		}
+		u, err := url.Parse(r.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return fmt.Errorf("replicationRemotes %s: endpoint %q must be http(s)://host[:port]", key, r.Endpoint)
+		}
+		if r.AccessKeyID == "" || r.SecretAccessKey == "" {
+			return fmt.Errorf("replicationRemotes %s: accessKeyId and secretAccessKey are required", key)
+		}
+		if r.Timeout < 0 {
+			return fmt.Errorf("replicationRemotes %s: timeout must not be negative", key)
 		}
 	}
 	switch c.LogLevel {

@@ -230,7 +230,7 @@ func (s *Service) DescribeImages(ctx context.Context, in *ecrapi.DescribeImagesI
 			seen[img.Digest] = true
 			out.ImageDetails = append(out.ImageDetails, detail(c, name, img, st, ok))
 		}
-		return out, nil
+		return s.withScanSummaries(ctx, c, name, out)
 	}
 	sort.Slice(imgs, func(i, j int) bool { return imgs[i].Digest < imgs[j].Digest })
 	limit := maxResults(in.MaxResults)
@@ -245,7 +245,7 @@ func (s *Service) DescribeImages(ctx context.Context, in *ecrapi.DescribeImagesI
 		}
 		out.ImageDetails = append(out.ImageDetails, detail(c, name, img, st, ok))
 	}
-	return out, nil
+	return s.withScanSummaries(ctx, c, name, out)
 }
 
 // BatchGetImage returns manifests; what cannot be returned is a failure,

@@ -72,14 +72,15 @@ func (s *Service) callerIn(ctx context.Context) caller {
 	return caller{Account: id.AccountID, Region: id.Region}
 }
 
-// DescribeRegistry describes the caller's registry. Replication is a later
-// stage: the configuration is empty.
+// DescribeRegistry describes the caller's registry with its replication
+// configuration (replication.go).
 func (s *Service) DescribeRegistry(ctx context.Context, in *ecrapi.DescribeRegistryInput) (*ecrapi.DescribeRegistryOutput, error) {
 	c := s.callerIn(ctx)
-	return &ecrapi.DescribeRegistryOutput{
-		RegistryId:               ptr(c.Account),
-		ReplicationConfiguration: &ecrapi.ReplicationConfiguration{Rules: []ecrapi.ReplicationRule{}},
-	}, nil
+	cfg, err := s.replicationConfiguration(ctx, c)
+	if err != nil {
+		return nil, internal("DescribeRegistry", err)
+	}
+	return &ecrapi.DescribeRegistryOutput{RegistryId: ptr(c.Account), ReplicationConfiguration: cfg}, nil
 }
 
 func registryPolicyNotFound(c caller) error {
@@ -365,8 +366,9 @@ func checkTemplate(t *ecrapi.RepositoryCreationTemplate) error {
 }
 
 // CreateRepositoryCreationTemplate stores a template. Templates apply to
-// repositories that pull-through cache, replication or create-on-push
-// make; those are later stages, so Berth keeps and returns templates.
+// the repositories that replication and the pull-through cache create
+// (templates.go); CREATE_ON_PUSH is kept but has no effect, as pushes do
+// not create repositories in Berth.
 func (s *Service) CreateRepositoryCreationTemplate(ctx context.Context, in *ecrapi.CreateRepositoryCreationTemplateInput) (*ecrapi.CreateRepositoryCreationTemplateOutput, error) {
 	c := s.callerIn(ctx)
 	now := awsapi.Time(s.now().UTC())

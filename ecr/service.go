@@ -18,6 +18,8 @@ import (
 
 	ecrapi "github.com/berth-dev/berth/api/ecr"
 	"github.com/berth-dev/berth/awsapi"
+	"github.com/berth-dev/berth/ecr/pullthrough"
+	"github.com/berth-dev/berth/ecr/replication"
 	"github.com/berth-dev/berth/ecr/token"
 	"github.com/berth-dev/berth/registry"
 	"github.com/berth-dev/berth/store"
@@ -44,8 +46,10 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Service implements the ECR API. Scanning findings, replication and
-// pull-through cache are left to a later stage (UnimplementedService).
+// Service implements the ECR API (operations not implemented come from
+// UnimplementedService). Replication and the pull-through cache live in
+// replication.go and pullthrough.go, over their packages; image scanning
+// in scanning.go, over ecr/scan.
 type Service struct {
 	ecrapi.UnimplementedService
 
@@ -62,6 +66,14 @@ type Service struct {
 	// lifecycle is the runner that PutLifecyclePolicy and pushes poke; nil
 	// until SetLifecycleRunner.
 	lifecycle *LifecycleRunner
+
+	// scanner runs image scans (NewScanner); nil until made.
+	scanner *Scanner
+
+	// ptc is the pull-through cache (NewPullThroughCache) and replicator
+	// the replication worker (NewReplicator); nil until made.
+	ptc        *pullthrough.Cache
+	replicator *replication.Replicator
 }
 
 var _ ecrapi.Service = (*Service)(nil)

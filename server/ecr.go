@@ -8,6 +8,8 @@ import (
 
 	ecrapi "github.com/berth-dev/berth/api/ecr"
 	"github.com/berth-dev/berth/ecr"
+	"github.com/berth-dev/berth/ecr/pullthrough"
+	"github.com/berth-dev/berth/ecr/replication"
 	"github.com/berth-dev/berth/ecr/token"
 	"github.com/berth-dev/berth/registry"
 	"github.com/berth-dev/berth/registry/blobstore"
@@ -46,13 +48,24 @@ func (s *Server) wireECR() error {
 		return err
 	}
 
-	// The registry calls OnPush on its push path; the lifecycle runner is
-	// made after the registry, so the hook reaches it through a variable.
-	var runner *ecr.LifecycleRunner
+	// The registry calls OnPush on its push path; the lifecycle runner and
+	// the replicator are made after the registry, so the hook reaches them
+	// through variables.
+	var (
+		runner     *ecr.LifecycleRunner
+		replicator *replication.Replicator
+		scanner    *ecr.Scanner
+	)
 	reg := registry.New(st, blobs, registry.Options{
 		OnPush: func(img registry.Image) {
 			if runner != nil {
 				runner.OnPush(img)
+			}
+			if replicator != nil {
+				replicator.OnPush(img)
+			}
+			if scanner != nil {
+				scanner.OnPush(img)
 			}
 		},
 		GCGracePeriod: s.cfg.GCGracePeriod,
@@ -72,14 +85,39 @@ func (s *Server) wireECR() error {
 		return err
 	}
 	runner = svc.NewLifecycleRunner(s.cfg.LifecycleInterval)
+	scanner, err = svc.NewScanner(ecr.ScanOptions{VulnDB: s.cfg.VulnDB, Log: s.log.With("component", "ecr-scan")})
+	if err != nil {
+		return err
+	}
+	cache, err := svc.NewPullThroughCache(pullthrough.Options{
+		RecheckAfter: s.cfg.PullThroughRecheck,
+		Log:          s.log.With("component", "ecr-pull-through"),
+	})
+	if err != nil {
+		return err
+	}
+	remotes := map[string]replication.Remote{}
+	for key, r := range s.cfg.ReplicationRemotes {
+		remotes[key] = replication.Remote{Endpoint: r.Endpoint, AccessKeyID: r.AccessKeyID, SecretAccessKey: r.SecretAccessKey, Timeout: r.Timeout}
+	}
+	replicator, err = svc.NewReplicator(replication.Options{
+		Remotes: remotes,
+		// Repositories the cache fills are not replicated.
+		Ignore: cache.Covers,
+		Log:    s.log.With("component", "ecr-replication"),
+	})
+	if err != nil {
+		return err
+	}
 
 	s.api.HandleJSON(ecrapi.NewJSONService(svc))
-	v2 := handlers.New(reg, &ecr.Authorizer{Tokens: tokens, RegistryHost: s.cfg.RegistryHost}, s.log.With("component", "registry"))
+	v2 := handlers.New(reg, &ecr.Authorizer{Tokens: tokens, RegistryHost: s.cfg.RegistryHost}, s.log.With("component", "registry"),
+		handlers.WithPullThrough(cache))
 	s.mux.Handle("/v2/", v2)
 	s.mux.Handle("/v2", v2)
 	s.mux.Handle(ecr.LayerPath, svc.LayerHandler())
 
-	s.loops = append(s.loops, runner.Run, func(ctx context.Context) { s.collectGarbage(ctx, reg) })
+	s.loops = append(s.loops, runner.Run, replicator.Run, cache.Run, scanner.Run, func(ctx context.Context) { s.collectGarbage(ctx, reg) })
 	return nil
 }
 

@@ -71,7 +71,14 @@ func up(args []string, stderr io.Writer) error {
 		return err
 	})
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (env BERTH_LOG_LEVEL)")
+	vulnDB := fs.String("vuln-db", "", "OSV vulnerability database for ECR image scans: directories, zip or JSON files, ':'-separated (env BERTH_VULN_DB)")
 	lifecycle := fs.Duration("lifecycle-interval", 0, "how often ECR lifecycle policies run (env BERTH_LIFECYCLE_INTERVAL, default 5m)")
+	var remotes []string
+	fs.Func("replication-remote", "REGISTRY_ID/REGION=http://ACCESS_KEY_ID:SECRET@host:port[?timeout=30s]: an ECR replication destination held by another Berth; repeatable (env BERTH_REPLICATION_REMOTES, comma-separated)", func(s string) error {
+		remotes = append(remotes, s)
+		return nil
+	})
+	recheck := fs.Duration("pull-through-recheck", 0, "how long the ECR pull-through cache serves a cached tag before re-checking it upstream (env BERTH_PULL_THROUGH_RECHECK, default 24h)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -100,6 +107,17 @@ func up(args []string, stderr io.Writer) error {
 	}
 	if *lifecycle != 0 {
 		cfg.LifecycleInterval = *lifecycle
+	}
+	if *vulnDB != "" {
+		cfg.VulnDB = *vulnDB
+	}
+	for _, r := range remotes {
+		if err := cfg.AddReplicationRemote(r); err != nil {
+			return fmt.Errorf("--replication-remote: %w", err)
+		}
+	}
+	if *recheck != 0 {
+		cfg.PullThroughRecheck = *recheck
 	}
 	cfg.Credentials = append(cfg.Credentials, creds...)
 	if err := cfg.Validate(); err != nil {

@@ -24,6 +24,9 @@ func (h *handler) getBlob(w http.ResponseWriter, r *http.Request, repo registry.
 	hdr := w.Header()
 	if r.Method == http.MethodHead {
 		desc, err := h.reg.StatBlob(r.Context(), repo, dgst)
+		if err != nil && h.pull != nil && missingBlob(err) {
+			_, desc, err = h.pull.Blob(r.Context(), repo, dgst, true, err)
+		}
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -37,6 +40,10 @@ func (h *handler) getBlob(w http.ResponseWriter, r *http.Request, repo registry.
 		return
 	}
 	rc, desc, err := h.reg.OpenBlob(r.Context(), repo, dgst)
+	if err != nil && h.pull != nil && missingBlob(err) {
+		h.pullBlob(w, r, repo, dgst, err)
+		return
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -230,4 +237,27 @@ func (h *handler) cancelUpload(w http.ResponseWriter, r *http.Request, repo regi
 	}
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// pullBlob serves a blob the pull-through cache fetches: the whole blob
+// (no ranges) with its exact length, so that a stream cut short by a
+// digest mismatch reaches the client as a truncated response.
+func (h *handler) pullBlob(w http.ResponseWriter, r *http.Request, repo registry.Repo, dgst digest.Digest, localErr error) {
+	rc, desc, err := h.pull.Blob(r.Context(), repo, dgst, false, localErr)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	defer rc.Close()
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/octet-stream")
+	hdr.Set("Content-Length", itoa(desc.Size))
+	hdr.Set("Docker-Content-Digest", desc.Digest.String())
+	hdr.Set("ETag", etag(desc.Digest))
+	w.WriteHeader(http.StatusOK)
+	if n, err := io.Copy(w, rc); err != nil && r.Context().Err() == nil {
+		// The length promised is not met: the server closes the
+		// connection and the client sees the failure.
+		h.log.Warn("pull-through blob stream failed", "repository", repo.Name, "digest", dgst, "sent", n, "size", desc.Size, "error", err)
+	}
 }

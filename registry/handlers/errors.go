@@ -71,6 +71,7 @@ var errorStatus = []struct {
 	{registry.ErrUnsupported, http.StatusMethodNotAllowed, CodeUnsupported},
 	{registry.ErrInvalidArgument, http.StatusBadRequest, CodeUnsupported},
 	{ErrTooManyRequests, http.StatusTooManyRequests, CodeTooManyRequests},
+	{ErrUpstream, http.StatusBadGateway, codeUnknown},
 }
 
 // fail answers with the error's code; unexpected errors are logged and

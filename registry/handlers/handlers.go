@@ -57,14 +57,19 @@ type handler struct {
 	reg  *registry.Registry
 	auth Authorizer
 	log  *slog.Logger
+	pull PullThrough // nil: no pull-through cache
 }
 
 // New returns the /v2/ API handler.
-func New(reg *registry.Registry, auth Authorizer, log *slog.Logger) http.Handler {
+func New(reg *registry.Registry, auth Authorizer, log *slog.Logger, opts ...Option) http.Handler {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &handler{reg: reg, auth: auth, log: log}
+	h := &handler{reg: reg, auth: auth, log: log}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
 }
 
 type endpoint int

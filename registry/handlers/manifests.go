@@ -28,6 +28,9 @@ func etag(d digest.Digest) string { return `"` + d.String() + `"` }
 // registry converts nothing.
 func (h *handler) getManifest(w http.ResponseWriter, r *http.Request, repo registry.Repo, rt route) {
 	img, body, err := h.reg.GetManifest(r.Context(), repo, rt.ref)
+	if h.pull != nil {
+		img, body, err = h.pull.Manifest(r.Context(), repo, rt.ref, img, body, err)
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
