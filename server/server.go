@@ -18,6 +18,7 @@ import (
 	"github.com/berth-dev/berth/awsapi"
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/ecs"
+	"github.com/berth-dev/berth/elb"
 	"github.com/berth-dev/berth/logs"
 	"github.com/berth-dev/berth/store"
 	"github.com/berth-dev/berth/store/sqlite"
@@ -39,7 +40,9 @@ type Server struct {
 	// ecs is the ECS control plane, which the task agent reconciles against.
 	ecs *ecs.Service
 	// sts vends task role credentials.
-	sts     *sts.Service
+	sts *sts.Service
+	// elb is the load balancer the ECS service scheduler registers tasks in.
+	elb     *elb.Service
 	closers []func() error
 	loops   []func(context.Context)
 }
