@@ -26,6 +26,9 @@ type QueryService struct {
 	Version      string // the API version clients send, e.g. 2010-05-08
 	XMLNamespace string // xmlns of responses
 	Operations   map[string]QueryOperation
+	// EC2 marks a service spoken over the ec2 protocol (see ec2.go): its
+	// operations return the members of the response, not a result element.
+	EC2 bool
 }
 
 // MaxQueryBody bounds a form-encoded request; IAM policy documents are the
@@ -74,6 +77,10 @@ func (m *Mux) serveQuery(w http.ResponseWriter, r *http.Request) {
 		for k, vs := range form {
 			params[k] = append(params[k], vs...)
 		}
+	}
+	if s := m.ec2Service(r, params); s != nil {
+		m.serveEC2(w, r, s, params, body)
+		return
 	}
 	ns := ""
 	if s := m.queryService("", params); s != nil {

@@ -18,6 +18,7 @@ const (
 	awsapiPath    = "github.com/berth-dev/berth/awsapi"
 	jsonwirePath  = "github.com/berth-dev/berth/api/jsonwire"
 	querywirePath = "github.com/berth-dev/berth/api/querywire"
+	ec2wirePath   = "github.com/berth-dev/berth/api/ec2wire"
 )
 
 // file is one generated Go file being written.

@@ -28,6 +28,7 @@ func main() {
 	flag.StringVar(&o.pkg, "package", "", "Go package name; default: the service name")
 	flag.StringVar(&o.validationCode, "validation-code", "ValidationException", "error code of model validation failures")
 	flag.StringVar(&o.validationStyle, "validation-style", "coral", "message format of validation failures: coral or parameter (ECR's)")
+	flag.StringVar(&o.operations, "operations", "", "comma-separated operations to generate (default: all); for large models such as ec2")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
@@ -38,10 +39,11 @@ func main() {
 type options struct {
 	service, out, model, pkg        string
 	validationCode, validationStyle string
+	operations                      string
 }
 
 // errUsage marks a bad command line.
-var errUsage = errors.New("usage: gen -service NAME -out DIR [-model PATH] [-package NAME] [-validation-code CODE] [-validation-style coral|parameter]")
+var errUsage = errors.New("usage: gen -service NAME -out DIR [-model PATH] [-package NAME] [-validation-code CODE] [-validation-style coral|parameter] [-operations A,B]")
 
 var styles = map[string]string{"coral": "CoralStyle", "parameter": "ParameterStyle"}
 
@@ -65,6 +67,9 @@ func run(o options) error {
 	}
 	m, err := LoadModel(o.model)
 	if err != nil {
+		return err
+	}
+	if err := m.keepOperations(o.operations); err != nil {
 		return err
 	}
 	files, err := generate(m, o.pkg, o.validationCode, style)
@@ -92,7 +97,7 @@ func generate(m *Model, pkg, validationCode, validationStyle string) (map[string
 	proto := m.protocol()
 	b, ok := bindings[proto]
 	if !ok {
-		return nil, fmt.Errorf("protocol %q is not supported yet (only json and query)", proto)
+		return nil, fmt.Errorf("protocol %q is not supported yet (only json, query and ec2)", proto)
 	}
 	p, err := newPlan(m, pkg)
 	if err != nil {
@@ -158,6 +163,9 @@ func writeDocIfMissing(o options, m *Model) error {
 	}
 	if o.validationStyle != "coral" {
 		args += " -validation-style " + o.validationStyle
+	}
+	if o.operations != "" {
+		args += " -operations " + o.operations
 	}
 	src := fmt.Sprintf("// Package %s is the wire layer of %s, generated from botocore's\n// model: types, enums, errors, validation and the %s binding.\npackage %s\n\n//go:generate go run %s %s\n",
 		o.pkg, m.Metadata.ServiceFullName, m.protocol(), o.pkg, genDir, args)

@@ -52,7 +52,10 @@ type ShapeRef struct {
 	Documentation string `json:"documentation"`
 	JSONName      string `json:"jsonName"`
 	LocationName  string `json:"locationName"`
-	Deprecated    bool   `json:"deprecated"`
+	// QueryName is the ec2 protocol's parameter name, when it is not the
+	// locationName with its first letter in upper case.
+	QueryName  string `json:"queryName"`
+	Deprecated bool   `json:"deprecated"`
 	// ResultWrapper names the element an awsQuery operation's output is
 	// wrapped in (CreateRoleResult); only on operation outputs.
 	ResultWrapper string `json:"resultWrapper"`
@@ -293,4 +296,28 @@ func (m *Model) signingName() string {
 		return m.Metadata.SigningName
 	}
 	return m.Metadata.EndpointPrefix
+}
+
+// keepOperations drops every operation not named in list (comma
+// separated), so that only the shapes those operations reach are
+// generated; an empty list keeps them all. Naming an operation the model
+// does not have is an error.
+func (m *Model) keepOperations(list string) error {
+	if strings.TrimSpace(list) == "" {
+		return nil
+	}
+	keep := map[string]*Operation{}
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		op, ok := m.Operations[name]
+		if !ok {
+			return fmt.Errorf("the model has no operation %q", name)
+		}
+		keep[name] = op
+	}
+	m.Operations = keep
+	return nil
 }

@@ -24,6 +24,7 @@ type binding interface {
 var bindings = map[string]binding{
 	"json":  jsonBinding{},
 	"query": queryBinding{},
+	"ec2":   ec2Binding{},
 }
 
 // memberPath names m in validation messages; a plan without a binding
@@ -121,4 +122,61 @@ func (queryBinding) constructor(p *plan, f *file) {
 		f.printf("%q: querywire.Op(s.%s, %q),\n", op.Name, exportName(op.Name), wrapper)
 	}
 	f.printf("},\n}\n}\n")
+}
+
+// ec2Binding is the EC2 protocol: form-encoded Action and Version like
+// awsQuery, but parameters are named by queryName, else by locationName
+// with its first letter in upper case, lists are always flattened
+// (Name.1, Name.2), and responses are <Op>Response documents without a
+// result wrapper whose members are named by locationName, lists as
+// <name><item>...</item></name>. The field's json tag carries the
+// locationName; the ec2 struct tag carries a queryName that is not that
+// name capitalised (name=) and the element name of list items (member=).
+type ec2Binding struct{}
+
+// ec2QueryName is m's parameter name in EC2 requests.
+func ec2QueryName(m Member) string {
+	if m.QueryName != "" {
+		return m.QueryName
+	}
+	return upperFirst(m.wireName())
+}
+
+func upperFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+func (ec2Binding) memberPath(m Member) string { return ec2QueryName(m) }
+
+func (ec2Binding) fieldTag(p *plan, m Member) string {
+	var parts []string
+	if m.QueryName != "" && m.QueryName != upperFirst(m.wireName()) {
+		parts = append(parts, "name="+m.QueryName)
+	}
+	if s := p.m.Shapes[m.Shape]; s.Type == "list" && s.Member.LocationName != "" {
+		parts = append(parts, "member="+s.Member.LocationName)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return `ec2:"` + strings.Join(parts, ",") + `"`
+}
+
+func (ec2Binding) constructor(p *plan, f *file) {
+	f.use(ec2wirePath)
+	md := p.m.Metadata
+	f.printf("// NewEC2Service serves s over the EC2 protocol: form parameters are decoded\n// into the input, validated against the model, handed to s, and the\n// output's members are written as the XML of the operation's response.\n")
+	f.printf("func NewEC2Service(s Service) *awsapi.QueryService {\nreturn &awsapi.QueryService{\n")
+	f.printf("SigningName: %q,\nVersion: %q,\nXMLNamespace: %q,\nEC2: true,\n", p.m.signingName(), md.APIVersion, ec2Namespace(md.APIVersion))
+	f.printf("Operations: map[string]awsapi.QueryOperation{\n")
+	for _, op := range p.ops {
+		f.printf("%q: ec2wire.Op(s.%s),\n", op.Name, exportName(op.Name))
+	}
+	f.printf("},\n}\n}\n")
+}
+
+// ec2Namespace is the xmlns of EC2 responses; the model does not carry it.
+func ec2Namespace(version string) string {
+	return "http://ec2.amazonaws.com/doc/" + version + "/"
 }
