@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -428,6 +429,12 @@ func (s *Service) UpdateTaskState(ctx context.Context, taskARN string, fn func(*
 	if !ok || cluster == "" {
 		return fmt.Errorf("%w: %q", ErrTaskNotFound, taskARN)
 	}
+	serviceTask := false
+	defer func() {
+		if serviceTask {
+			s.kickServices() // its service's controller reacts at once
+		}
+	}()
 	return s.st.Update(ctx, func(tx store.Tx) error {
 		rec, err := getDoc[taskRecord](tx, kindTask, sc, taskKey(cluster, id))
 		if err != nil {
@@ -436,6 +443,7 @@ func (s *Service) UpdateTaskState(ctx context.Context, taskARN string, fn func(*
 		if rec == nil {
 			return fmt.Errorf("%w: %s", ErrTaskNotFound, taskARN)
 		}
+		serviceTask = strings.HasPrefix(rec.Group, "service:")
 		old := *rec
 		st := rec.Status.clone()
 		if err := fn(&st); err != nil {

@@ -55,7 +55,7 @@ type Options struct {
 }
 
 // Service implements the ECS API. Operations beyond clusters, task
-// definitions, container instances and tasks (services, task sets, capacity
+// definitions, container instances, tasks and services (task sets, capacity
 // provider resources, daemons, ...) answer NotImplemented until their stage.
 type Service struct {
 	ecsapi.UnimplementedService
@@ -69,6 +69,7 @@ type Service struct {
 	now       func() time.Time
 
 	notifier notifierBox
+	services serviceLoop // the service controller (services_controller.go)
 }
 
 var _ ecsapi.Service = (*Service)(nil)

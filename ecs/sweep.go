@@ -8,11 +8,13 @@ import (
 	"github.com/berth-dev/berth/store"
 )
 
-// Run purges what AWS forgets, every SweepInterval until ctx ends: STOPPED
-// tasks once TaskRetention has passed, clusters deleted as long ago, and
+// Run runs the service controller (services_controller.go) and purges what
+// AWS forgets, every SweepInterval until ctx ends: STOPPED tasks once
+// TaskRetention has passed, clusters deleted as long ago, and
 // DELETE_IN_PROGRESS task definition revisions that no task still uses,
 // and RunTask client tokens as old as the retention.
 func (s *Service) Run(ctx context.Context) {
+	go s.runServices(ctx)
 	t := time.NewTicker(s.sweepEach)
 	defer t.Stop()
 	for {

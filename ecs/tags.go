@@ -48,8 +48,8 @@ type taggable struct {
 }
 
 // findTaggable resolves an ECS ARN of the caller's scope to a resource.
-// Services and other kinds are answered InvalidParameterException until
-// their stage implements them.
+// Other kinds (task sets, capacity providers, ...) are answered
+// InvalidParameterException until their stage implements them.
 func (s *Service) findTaggable(tx store.Tx, sc scope, arn string) (*taggable, error) {
 	p, ok := parseARN(arn)
 	if !ok || !p.inScope(sc) {
@@ -88,6 +88,8 @@ func (s *Service) findTaggable(tx store.Tx, sc scope, arn string) (*taggable, er
 			return nil, ecsapi.NewResourceNotFoundException("The specified task does not exist.")
 		}
 		return &taggable{&t.Tags, func() error { return putDoc(tx, kindTask, sc, taskKey(t.Cluster, t.ID), t, now) }}, nil
+	case "service":
+		return s.serviceTaggable(tx, sc, p, now)
 	case "container-instance":
 		cluster, id, ok := idRef(sc, "container-instance", "", arn)
 		if !ok || cluster == "" {

@@ -54,7 +54,9 @@ type cliTask struct {
 // local machine registered in it, a Fargate task definition, a task record
 // run and stopped, and the errors AWS gives for bad input.
 func TestECSControlPlaneWithAWSCLI(t *testing.T) {
-	b := harness.Start(t)
+	// Without the agent the task records stay where the control plane put
+	// them; running tasks are ecs_tasks_test.go's.
+	b := harness.Start(t, harness.WithEnv("BERTH_AGENT=off"))
 	clis := []struct {
 		name string
 		run  func(*harness.Berth, testing.TB, ...string) *harness.Result
@@ -285,7 +287,7 @@ print(json.dumps(out))
 `
 
 func TestECSControlPlaneWithBoto3(t *testing.T) {
-	b := harness.Start(t)
+	b := harness.Start(t, harness.WithEnv("BERTH_AGENT=off"))
 	var got struct {
 		Revisions    []string `json:"revisions"`
 		Families     []string `json:"families"`
@@ -342,7 +344,7 @@ func TestECSControlPlaneWithBoto3(t *testing.T) {
 // aws-sdk-go-v2: typed errors, tagging, container instance registration as
 // a remote agent does it, and account isolation.
 func TestECSControlPlaneWithSDK(t *testing.T) {
-	b := harness.Start(t)
+	b := harness.Start(t, harness.WithEnv("BERTH_AGENT=off"))
 	ctx := context.Background()
 	client := ecs.NewFromConfig(b.SDKConfig(ctx))
 

@@ -8,6 +8,12 @@
 //	/app sleep DURATION sleep, then exit 0 (SIGTERM ends it early)
 //	/app check URL      exit 0 when GET URL answers 2xx: a container health
 //	                    check command, as the image has no shell or curl
+//	/app whoami [LINGER] print the caller identity STS gives aws-sdk-go-v2's
+//	                    default credential chain (in an ECS task: the task
+//	                    role, from the credentials endpoint) and the task ARN
+//	                    from $ECS_CONTAINER_METADATA_URI_V4/task, stay LINGER
+//	                    (SIGTERM ends it early), then exit, 1 when either
+//	                    failed
 //
 // HTTP routes: / (JSON about the app), /health (200, or 503 after /sick),
 // /sick, /env (the environment as JSON), /exit?code=N.
@@ -67,8 +73,21 @@ func main() {
 		}
 	case "check":
 		os.Exit(check(args))
+	case "whoami":
+		code := whoami()
+		if len(args) > 0 {
+			if d, err := time.ParseDuration(args[0]); err == nil {
+				ctx, stop := terminated()
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+				}
+				stop()
+			}
+		}
+		os.Exit(code)
 	default:
-		fmt.Fprintf(os.Stderr, "testapp: unknown mode %q (serve, print, exit, sleep, check)\n", mode)
+		fmt.Fprintf(os.Stderr, "testapp: unknown mode %q (serve, print, exit, sleep, check, whoami)\n", mode)
 		os.Exit(2)
 	}
 }
