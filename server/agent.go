@@ -108,6 +108,7 @@ func (s *Server) wireAgent() error {
 		return err
 	}
 	s.ecs.SetNotifier(a)
+	log.Info("ECS task agent is on", "host", o.Host)
 	s.loops = append(s.loops, a.Run)
 	s.closers = append(s.closers, func() error {
 		// The loops were cancelled: let the agent flush the output it was

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -396,6 +397,34 @@ func (p *process) cleanup() {
 	}
 	if p.t.Failed() {
 		p.t.Logf("berth log (%s):\n%s", p.logPath, p.logTail(64<<10))
+	}
+	p.removeTaskContainers()
+}
+
+var agentHostLine = regexp.MustCompile(`ECS task agent is on.* host=(\S+)`)
+
+// removeTaskContainers removes the containers this Berth's task agent left
+// running. The agent leaves them on purpose when Berth stops, as the ECS
+// agent does, so a restart can re-adopt them; a finished test has no
+// restart to come. They are found by the agent's host label, which the
+// Berth logged at start.
+func (p *process) removeTaskContainers() {
+	data, err := os.ReadFile(p.logPath)
+	if err != nil {
+		return
+	}
+	hosts := map[string]bool{}
+	for _, m := range agentHostLine.FindAllStringSubmatch(string(data), -1) {
+		hosts[m[1]] = true
+	}
+	for host := range hosts {
+		out, err := exec.Command("docker", "ps", "-aq", "--filter", "label=berth.agent.host="+host).Output()
+		if err != nil {
+			continue
+		}
+		if ids := strings.Fields(string(out)); len(ids) > 0 {
+			exec.Command("docker", append([]string{"rm", "-f"}, ids...)...).Run()
+		}
 	}
 }
 
