@@ -19,12 +19,10 @@ import (
 	logsapi "github.com/berth-dev/berth/api/logs"
 	"github.com/berth-dev/berth/awsapi"
 	"github.com/berth-dev/berth/ecr/token"
-	"github.com/berth-dev/berth/iam"
 	"github.com/berth-dev/berth/logs"
 	"github.com/berth-dev/berth/runtime"
 	_ "github.com/berth-dev/berth/runtime/docker" // the default runtime
 	"github.com/berth-dev/berth/secrets/resolve"
-	"github.com/berth-dev/berth/sts"
 )
 
 // Environment variables of the task agent (read by `berth up`):
@@ -153,13 +151,8 @@ func (s *Server) taskEndpoints(rt runtime.Runtime) (agent.Endpoints, error) {
 	if err != nil {
 		return nil, fmt.Errorf("endpoints key: %w", err)
 	}
-	roles, err := iam.New(iam.Options{Store: st})
-	if err != nil {
-		return nil, err
-	}
-	issuer, err := sts.New(sts.Options{Store: st, IAM: roles})
-	if err != nil {
-		return nil, err
+	if s.sts == nil {
+		return nil, fmt.Errorf("STS is not wired, so tasks cannot get role credentials")
 	}
 	port := 0
 	if _, p, err := net.SplitHostPort(s.cfg.Listen); err == nil {
@@ -168,7 +161,7 @@ func (s *Server) taskEndpoints(rt runtime.Runtime) (agent.Endpoints, error) {
 	srv, err := endpoints.New(context.Background(), endpoints.Options{
 		Key:    key,
 		Store:  st,
-		Issuer: issuer,
+		Issuer: s.sts,
 		Engine: rt,
 		API:    s,
 		Port:   port,
