@@ -54,7 +54,11 @@ func (h *handler) getBlob(w http.ResponseWriter, r *http.Request, repo registry.
 	hdr.Set("ETag", etag(desc.Digest))
 	// Content addressed: a blob never changes.
 	hdr.Set("Cache-Control", "max-age=31536000")
-	http.ServeContent(w, r, "", time.Time{}, rc)
+	// Hiding the *os.File keeps net/http from using sendfile(2): over
+	// loopback, where the kernel copies anyway, sendfile's large chunks made
+	// a single 1 GiB pull 25% slower than a userspace copy, and the copy
+	// costs no wall time at 8 concurrent pulls (docs/bench-registry.md).
+	http.ServeContent(w, r, "", time.Time{}, struct{ io.ReadSeeker }{rc})
 }
 
 func (h *handler) deleteBlob(w http.ResponseWriter, r *http.Request, repo registry.Repo, rt route) {
