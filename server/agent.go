@@ -63,16 +63,11 @@ func (s *Server) wireAgent() error {
 	}
 	s.describeEngine(rt, log)
 
-	key, err := token.LoadOrCreateKey(filepath.Join(s.cfg.DataDir, tokenKeyFile))
-	if err != nil {
+	if s.ecrTokens == nil {
 		rt.Close()
-		return fmt.Errorf("ECR token key: %w", err)
+		return fmt.Errorf("the task agent pulls from ECR with its tokens, and ECR is not wired")
 	}
-	tokens, err := token.New(key)
-	if err != nil {
-		rt.Close()
-		return err
-	}
+	tokens := s.ecrTokens
 
 	o := agent.Options{
 		Host:     s.ecs.LocalHostID(),

@@ -47,6 +47,7 @@ func (s *Server) wireECR() error {
 	if err != nil {
 		return err
 	}
+	s.ecrTokens = tokens
 
 	// The registry calls OnPush on its push path; the lifecycle runner and
 	// the replicator are made after the registry, so the hook reaches them

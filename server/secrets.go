@@ -33,13 +33,3 @@ func (s *Server) serveSecrets(st store.Store) error {
 	s.api.HandleJSON(ssmapi.NewJSONService(ps))
 	return nil
 }
-
-// firstError runs wiring steps in order and stops at the first that fails.
-func firstError(steps ...func() error) error {
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return err
-		}
-	}
-	return nil
-}

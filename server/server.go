@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-dev/berth/awsapi"
 	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/ecr/token"
 	"github.com/berth-dev/berth/ecs"
 	"github.com/berth-dev/berth/elb"
 	"github.com/berth-dev/berth/logs"
@@ -42,9 +43,12 @@ type Server struct {
 	// sts vends task role credentials.
 	sts *sts.Service
 	// elb is the load balancer the ECS service scheduler registers tasks in.
-	elb     *elb.Service
-	closers []func() error
-	loops   []func(context.Context)
+	elb *elb.Service
+	// ecrTokens mints and checks registry passwords; the task agent pulls
+	// from Berth's ECR with them.
+	ecrTokens *token.Issuer
+	closers   []func() error
+	loops     []func(context.Context)
 }
 
 // Run serves cfg until ctx ends, then shuts down gracefully.

@@ -4,3 +4,13 @@ package server
 func (s *Server) wire() error {
 	return firstError(s.wireECR, s.wireSecrets, s.wireIAM, s.wireLogs, s.wireEC2, s.wireECS, s.wireAgent, s.wireELB, s.wireServiceLoadBalancing)
 }
+
+// firstError runs wiring steps in order and stops at the first that fails.
+func firstError(steps ...func() error) error {
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

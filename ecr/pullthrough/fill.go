@@ -87,7 +87,7 @@ func backoff(n int) time.Duration {
 // fillOne fetches what a pending manifest lacks and commits it.
 func (c *Cache) fillOne(ctx context.Context, rule Rule, p *pending) error {
 	repo := p.repo()
-	blobs, children := references(p.Body)
+	blobs, children := registry.References(p.Body)
 	if len(children) > 0 {
 		// An index is committed when its children are (commitPending);
 		// here it is only retried now and then.

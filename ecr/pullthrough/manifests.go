@@ -251,43 +251,12 @@ func manifestMediaType(contentType string, body []byte) string {
 	return registry.MediaTypeOCIManifest
 }
 
-// references lists what a manifest uses: config and layers (blobs) of an
-// image, manifests (children) of an index. Foreign layers are left out.
-func references(body []byte) (blobs, children []digest.Digest) {
-	type desc struct {
-		Digest digest.Digest `json:"digest"`
-		URLs   []string      `json:"urls"`
-	}
-	var m struct {
-		Config    *desc  `json:"config"`
-		Layers    []desc `json:"layers"`
-		Manifests []desc `json:"manifests"`
-	}
-	if json.Unmarshal(body, &m) != nil {
-		return nil, nil
-	}
-	if m.Config != nil && m.Config.Digest.Validate() == nil {
-		blobs = append(blobs, m.Config.Digest)
-	}
-	for _, l := range m.Layers {
-		if len(l.URLs) == 0 && l.Digest.Validate() == nil {
-			blobs = append(blobs, l.Digest)
-		}
-	}
-	for _, d := range m.Manifests {
-		if d.Digest.Validate() == nil {
-			children = append(children, d.Digest)
-		}
-	}
-	return blobs, children
-}
-
 // linkKnown links into the repository the blobs of a manifest that are
 // anywhere else in the registry (another cached image, a push): no byte
 // needs to move for those.
 func (c *Cache) linkKnown(ctx context.Context, p *pending) {
 	repo := p.repo()
-	blobs, _ := references(p.Body)
+	blobs, _ := registry.References(p.Body)
 	for _, b := range blobs {
 		if _, err := c.reg.StatBlob(ctx, repo, b); err == nil {
 			continue
@@ -325,7 +294,7 @@ func (c *Cache) commit(ctx context.Context, p *pending) (committed bool, err err
 // pending manifest uses (read-only checks, cheaper than a failed commit).
 func (c *Cache) complete(ctx context.Context, p *pending) bool {
 	repo := p.repo()
-	blobs, children := references(p.Body)
+	blobs, children := registry.References(p.Body)
 	for _, b := range blobs {
 		if _, err := c.reg.StatBlob(ctx, repo, b); err != nil {
 			return false
@@ -348,7 +317,7 @@ func (c *Cache) commitPending(ctx context.Context, repo registry.Repo, just dige
 		return
 	}
 	for _, p := range ps {
-		blobs, children := references(p.Body)
+		blobs, children := registry.References(p.Body)
 		if p.Digest == just || (just != "" && !slices.Contains(blobs, just) && !slices.Contains(children, just)) {
 			continue
 		}

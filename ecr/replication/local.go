@@ -11,38 +11,6 @@ import (
 	"github.com/berth-dev/berth/store"
 )
 
-// references lists what a manifest uses: config and layers (blobs) of an
-// image, manifests (children) of an index. Foreign layers are left out:
-// the registry does not hold them.
-func references(body []byte) (blobs, children []digest.Digest) {
-	type desc struct {
-		Digest digest.Digest `json:"digest"`
-		URLs   []string      `json:"urls"`
-	}
-	var m struct {
-		Config    *desc  `json:"config"`
-		Layers    []desc `json:"layers"`
-		Manifests []desc `json:"manifests"`
-	}
-	if json.Unmarshal(body, &m) != nil {
-		return nil, nil
-	}
-	if m.Config != nil && m.Config.Digest.Validate() == nil {
-		blobs = append(blobs, m.Config.Digest)
-	}
-	for _, l := range m.Layers {
-		if len(l.URLs) == 0 && l.Digest.Validate() == nil {
-			blobs = append(blobs, l.Digest)
-		}
-	}
-	for _, d := range m.Manifests {
-		if d.Digest.Validate() == nil {
-			children = append(children, d.Digest)
-		}
-	}
-	return blobs, children
-}
-
 // copyLocal replicates an image to a registry of this server: the blobs
 // are linked into the destination repository (the blob store holds one
 // copy), then the manifests are committed, children before their index.
@@ -81,7 +49,7 @@ func (r *Replicator) copyManifest(ctx context.Context, src, to registry.Repo, d 
 	if depth > maxDepth {
 		return fail(FailureRejected, false, "indexes nest deeper than %d levels", maxDepth)
 	}
-	blobs, children := references(body)
+	blobs, children := registry.References(body)
 	for _, c := range children {
 		if _, _, err := r.reg.GetManifest(ctx, to, c.String()); err == nil {
 			continue

@@ -345,7 +345,7 @@ func (rm *remote) pushManifest(ctx context.Context, reg *registry.Registry, src 
 		return fail(FailureRejected, false, "indexes nest deeper than %d levels", maxDepth)
 	}
 	name := src.Name
-	blobs, children := references(body)
+	blobs, children := registry.References(body)
 	for _, c := range children {
 		if ok, err := rm.has(ctx, "/v2/"+name+"/manifests/"+c.String()); err != nil {
 			return err
