@@ -351,7 +351,7 @@ func (s *Service) ListTasksToReconcile(ctx context.Context, host string) ([]Assi
 		defs := map[string]*ecsapi.TaskDefinition{}
 		return listDocs(tx, kindHostTask, global, host+"/", "", func(_ string, ix *hostTaskIndex) (bool, error) {
 			sc := scope{account: ix.Account, region: ix.Region}
-			rec, err := getDoc[taskRecord](tx, kindTask, sc, taskKey(ix.Cluster, ix.TaskID))
+			rec, err := getTask(tx, sc, ix.Cluster, ix.TaskID)
 			if err != nil || rec == nil {
 				return err == nil, err
 			}
@@ -436,7 +436,7 @@ func (s *Service) UpdateTaskState(ctx context.Context, taskARN string, fn func(*
 		}
 	}()
 	return s.st.Update(ctx, func(tx store.Tx) error {
-		rec, err := getDoc[taskRecord](tx, kindTask, sc, taskKey(cluster, id))
+		rec, err := getTask(tx, sc, cluster, id)
 		if err != nil {
 			return err
 		}

@@ -475,7 +475,7 @@ func (s *Service) PutClusterCapacityProviders(ctx context.Context, in *ecsapi.Pu
 		}
 		if len(removed) > 0 && c.Stats.Active > 0 {
 			inUse := ""
-			err := listDocs(tx, kindTask, sc, c.Name+"/", "", func(_ string, t *taskRecord) (bool, error) {
+			err := listTasks(tx, sc, c.Name, store.ECSTaskFilter{}, "", func(t *taskRecord) (bool, error) {
 				if active(phaseOf(t)) && slices.Contains(removed, t.CapacityProviderName) {
 					inUse = t.CapacityProviderName
 					return false, nil

@@ -18,7 +18,7 @@ const (
 	kindTaskDef  = "ecs.taskdef"  // id: family#0000000001 (family, then revision, in order)
 	kindFamily   = "ecs.tdfamily" // id: family; the revision counter survives deletions
 	kindInstance = "ecs.instance" // id: cluster/instance id
-	kindTask     = "ecs.task"     // id: cluster/task id
+	// Tasks are not here: they have a table of their own (taskstore.go).
 	kindRunToken = "ecs.runtoken" // id: RunTask clientToken → the tasks it made
 
 	// KindService is the kind the service scheduler keeps its services under

@@ -13,8 +13,10 @@
 //
 // Every operation acts in the caller's account and region
 // (awsapi.IdentityFrom). State lives in the store's generic resource area,
-// one JSON document per cluster, task definition revision, container
-// instance and task; every API write is one store transaction.
+// one JSON document per cluster, task definition revision and container
+// instance, and in the store's ECS task table, one document per task with
+// the fields ListTasks filters on as indexed columns; every API write is
+// one store transaction.
 package ecs
 
 import (
@@ -69,6 +71,7 @@ type Service struct {
 	now       func() time.Time
 
 	notifier notifierBox
+	reads    readCache   // decoded task records for DescribeTasks (taskstore.go)
 	services serviceLoop // the service controller (services_controller.go)
 }
 

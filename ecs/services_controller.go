@@ -402,10 +402,7 @@ func (p *servicePass) observe() error {
 	if stable <= 0 {
 		stable = 3 * time.Second
 	}
-	err := listDocs(p.tx, kindTask, p.sc, r.Cluster+"/", "", func(_ string, t *taskRecord) (bool, error) {
-		if t.Group != group {
-			return true, nil
-		}
+	err := listTasks(p.tx, p.sc, r.Cluster, store.ECSTaskFilter{Group: group}, "", func(t *taskRecord) (bool, error) {
 		d := deps[t.StartedBy]
 		seen[t.ID] = true
 		st := &t.Status
@@ -937,8 +934,8 @@ func (p *servicePass) warn(format string, args ...any) {
 func (p *servicePass) settle() error {
 	r := p.r
 	active := map[string]int{} // deployment id → tasks not yet STOPPED
-	err := listDocs(p.tx, kindTask, p.sc, r.Cluster+"/", "", func(_ string, t *taskRecord) (bool, error) {
-		if t.Group == "service:"+r.Name && t.Status.LastStatus != TaskStopped {
+	err := listTasks(p.tx, p.sc, r.Cluster, store.ECSTaskFilter{Group: "service:" + r.Name}, "", func(t *taskRecord) (bool, error) {
+		if t.Status.LastStatus != TaskStopped {
 			active[t.StartedBy]++
 		}
 		return true, nil

@@ -56,12 +56,12 @@ func (s *Service) Sweep(ctx context.Context) error {
 func (s *Service) sweepScope(ctx context.Context, sc scope) error {
 	cutoff := s.clock().Add(-s.retention)
 	return s.st.Update(ctx, func(tx store.Tx) error {
-		var expired []string
+		var expired []*taskRecord
 		inUse := map[string]bool{} // task definition ARNs of tasks not STOPPED
-		err := listDocs(tx, kindTask, sc, "", "", func(key string, t *taskRecord) (bool, error) {
+		err := listTasks(tx, sc, "", store.ECSTaskFilter{}, "", func(t *taskRecord) (bool, error) {
 			if t.Status.LastStatus == TaskStopped {
 				if !t.Status.StoppedAt.IsZero() && t.Status.StoppedAt.Before(cutoff) {
-					expired = append(expired, key)
+					expired = append(expired, t)
 				}
 			} else {
 				inUse[t.TaskDefinitionArn] = true
@@ -71,8 +71,8 @@ func (s *Service) sweepScope(ctx context.Context, sc scope) error {
 		if err != nil {
 			return err
 		}
-		for _, key := range expired {
-			if err := deleteDoc(tx, kindTask, sc, key); err != nil {
+		for _, t := range expired {
+			if err := deleteTask(tx, sc, t.Cluster, t.ID); err != nil {
 				return err
 			}
 		}

@@ -80,14 +80,14 @@ func (s *Service) findTaggable(tx store.Tx, sc scope, arn string) (*taggable, er
 		if !ok || cluster == "" {
 			return nil, ecsapi.NewInvalidParameterException("The ARN %s is not a valid task ARN.", arn)
 		}
-		t, err := getDoc[taskRecord](tx, kindTask, sc, taskKey(cluster, id))
+		t, err := getTask(tx, sc, cluster, id)
 		if err != nil {
 			return nil, err
 		}
 		if t == nil {
 			return nil, ecsapi.NewResourceNotFoundException("The specified task does not exist.")
 		}
-		return &taggable{&t.Tags, func() error { return putDoc(tx, kindTask, sc, taskKey(t.Cluster, t.ID), t, now) }}, nil
+		return &taggable{&t.Tags, func() error { return putTask(tx, sc, t, now) }}, nil
 	case "service":
 		return s.serviceTaggable(tx, sc, p, now)
 	case "container-instance":

@@ -409,7 +409,7 @@ func (s *Service) tasksOfToken(tx store.Tx, sc scope, cluster, token string) ([]
 	}
 	out := []ecsapi.Task{}
 	for _, id := range tok.TaskIDs {
-		rec, err := getDoc[taskRecord](tx, kindTask, sc, taskKey(cluster, id))
+		rec, err := getTask(tx, sc, cluster, id)
 		if err != nil {
 			return nil, err
 		}
@@ -622,7 +622,7 @@ func lookupTask(tx store.Tx, sc scope, clusterParam, ref string) (*taskRecord, e
 	if !ok || name == "" {
 		return nil, ecsapi.NewInvalidParameterException("The referenced task was not found.")
 	}
-	rec, err := getDoc[taskRecord](tx, kindTask, sc, taskKey(name, id))
+	rec, err := getTask(tx, sc, name, id)
 	if err != nil {
 		return nil, err
 	}
@@ -647,18 +647,22 @@ func (s *Service) DescribeTasks(ctx context.Context, in *ecsapi.DescribeTasksInp
 		if err != nil {
 			return err
 		}
-		for _, ref := range in.Tasks {
-			cluster, id, ok := idRef(sc, "task", c.Name, ref)
-			ok = ok && cluster == c.Name // a task of another cluster is MISSING here
-			var rec *taskRecord
-			if ok {
-				if rec, err = getDoc[taskRecord](tx, kindTask, sc, taskKey(cluster, id)); err != nil {
-					return err
-				}
+		ids := make([]string, len(in.Tasks))
+		for i, ref := range in.Tasks {
+			if cluster, id, ok := idRef(sc, "task", c.Name, ref); ok && cluster == c.Name {
+				ids[i] = id // a task of another cluster is MISSING here
 			}
+		}
+		recs, err := s.describeTasks(tx, sc, c.Name, ids)
+		if err != nil {
+			return err
+		}
+		for i, ref := range in.Tasks {
+			id := ids[i]
+			rec := recs[id]
 			if rec == nil {
 				arn := ref
-				if ok && ref == id {
+				if id != "" && ref == id {
 					arn = sc.taskARN(c.Name, id)
 				}
 				out.Failures = append(out.Failures, ecsapi.Failure{Arn: ptr(arn), Reason: ptr("MISSING")})
@@ -709,25 +713,28 @@ func (s *Service) ListTasks(ctx context.Context, in *ecsapi.ListTasksInput) (*ec
 			}
 			instance = id
 		}
-		var last string
-		return listDocs(tx, kindTask, sc, c.Name+"/", after, func(key string, r *taskRecord) (bool, error) {
-			switch {
-			case r.DesiredStatus != desired,
-				in.Family != nil && r.Family != *in.Family,
-				in.StartedBy != nil && r.StartedBy != *in.StartedBy,
-				group != "" && r.Group != group,
-				instance != "" && r.InstanceID != instance,
-				in.LaunchType != nil && r.LaunchType != string(*in.LaunchType):
-				return true, nil
-			}
-			if len(out.TaskArns) == limit {
-				out.NextToken = encodeToken(last)
-				return false, nil
+		f := store.ECSTaskFilter{
+			Family: deref(in.Family), StartedBy: deref(in.StartedBy), Group: group,
+			DesiredStatus: desired, Instance: instance,
+		}
+		if in.LaunchType != nil {
+			f.LaunchType = string(*in.LaunchType)
+		}
+		if (in.Family != nil && f.Family == "") || (in.StartedBy != nil && f.StartedBy == "") {
+			return nil // an empty filter value matches no task
+		}
+		rs, err := tx.ListECSTasks(sc.account, sc.region, c.Name, f, store.Page{After: after, Limit: limit + 1}, false)
+		if err != nil {
+			return err
+		}
+		for i, r := range rs {
+			if i == limit {
+				out.NextToken = encodeToken(rs[i-1].ID)
+				break
 			}
 			out.TaskArns = append(out.TaskArns, sc.taskARN(r.Cluster, r.ID))
-			last = key
-			return true, nil
-		})
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -46,6 +46,7 @@ type Tx interface {
 	GCTx
 	ResourceTx
 	LogsTx
+	ECSTaskTx
 }
 
 // Repository is an image repository, namespaced by account and region.

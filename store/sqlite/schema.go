@@ -151,6 +151,41 @@ CREATE TABLE log_events (
 CREATE INDEX log_events_group_ts ON log_events (group_id, ts, id);
 CREATE INDEX log_events_stream_ts ON log_events (stream_id, ts, id);
 `,
+	// 3: ECS tasks move out of the generic resource area into a table whose
+	// listing index covers every ListTasks filter, so a listing reads no
+	// task document. Times are Unix nanoseconds.
+	`
+CREATE TABLE ecs_tasks (
+	account        TEXT    NOT NULL,
+	region         TEXT    NOT NULL,
+	cluster        TEXT    NOT NULL,
+	id             TEXT    NOT NULL,
+	family         TEXT    NOT NULL,
+	started_by     TEXT    NOT NULL,
+	task_group     TEXT    NOT NULL,
+	desired_status TEXT    NOT NULL,
+	instance       TEXT    NOT NULL,
+	launch_type    TEXT    NOT NULL,
+	doc            BLOB    NOT NULL,
+	updated_at     INTEGER NOT NULL,
+	UNIQUE (account, region, cluster, id)
+);
+CREATE INDEX ecs_tasks_status ON ecs_tasks
+	(account, region, cluster, desired_status, id, family, started_by, task_group, instance, launch_type);
+CREATE INDEX ecs_tasks_group ON ecs_tasks
+	(account, region, cluster, task_group, id, desired_status, family, started_by, instance, launch_type);
+
+INSERT INTO ecs_tasks (account, region, cluster, id, family, started_by, task_group, desired_status,
+	instance, launch_type, doc, updated_at)
+SELECT account, region,
+	COALESCE(json_extract(doc, '$.cluster'), ''), COALESCE(json_extract(doc, '$.id'), ''),
+	COALESCE(json_extract(doc, '$.family'), ''), COALESCE(json_extract(doc, '$.startedBy'), ''),
+	COALESCE(json_extract(doc, '$.group'), ''), COALESCE(json_extract(doc, '$.desiredStatus'), ''),
+	COALESCE(json_extract(doc, '$.instanceId'), ''), COALESCE(json_extract(doc, '$.launchType'), ''),
+	doc, updated_at
+FROM resources WHERE kind = 'ecs.task';
+DELETE FROM resources WHERE kind = 'ecs.task';
+`,
 }
 
 func migrate(db *sql.DB) error {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,6 +34,7 @@ func Run(t *testing.T, open func() store.Store) {
 		{"Uploads", testUploads},
 		{"DeleteRepositoryCascades", testDeleteRepository},
 		{"Resources", testResources},
+		{"ECSTasks", testECSTasks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -584,5 +586,75 @@ func testResources(t *testing.T, s store.Store) {
 	update(t, s, func(tx store.Tx) error { return tx.DeleteResource("ecr/policy", "1", "r", "repo/a") })
 	wantErr(t, "delete missing resource", s.Update(context.Background(), func(tx store.Tx) error {
 		return tx.DeleteResource("ecr/policy", "1", "r", "repo/a")
+	}), store.ErrNotFound)
+}
+
+func testECSTasks(t *testing.T, s store.Store) {
+	put := func(cluster, id, status, group string) {
+		update(t, s, func(tx store.Tx) error {
+			return tx.PutECSTask(store.ECSTask{Account: "1", Region: "r", Cluster: cluster, ID: id, Family: "web",
+				StartedBy: "me", Group: group, DesiredStatus: status, LaunchType: "FARGATE",
+				Doc: json.RawMessage(`{"id":"` + id + `"}`), UpdatedAt: t0})
+		})
+	}
+	put("c", "t1", "RUNNING", "service:a")
+	put("c", "t2", "RUNNING", "family:web")
+	put("c", "t3", "STOPPED", "service:a")
+	put("c", "t4", "RUNNING", "service:a")
+	put("c-2", "t5", "RUNNING", "service:a")
+	put("c", "t1", "STOPPED", "service:a") // replace: its columns follow
+	if err := s.Update(context.Background(), func(tx store.Tx) error {
+		return tx.PutECSTask(store.ECSTask{Account: "1", Region: "r", Cluster: "c", ID: "bad", Doc: json.RawMessage(`{`)})
+	}); err == nil {
+		t.Fatal("invalid JSON was stored")
+	}
+	ids := func(ts []store.ECSTask) string {
+		var out []string
+		for _, x := range ts {
+			out = append(out, x.Cluster+"/"+x.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	view(t, s, func(tx store.Tx) error {
+		got, err := tx.GetECSTask("1", "r", "c", "t1")
+		if err != nil || got.DesiredStatus != "STOPPED" || string(got.Doc) != `{"id":"t1"}` || !got.UpdatedAt.Equal(t0) {
+			return fmt.Errorf("GetECSTask = %+v, %v", got, err)
+		}
+		if _, err := tx.GetECSTask("2", "r", "c", "t1"); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("task leaked across accounts: %v", err)
+		}
+		many, err := tx.GetECSTasks("1", "r", "c", []string{"t4", "nope", "t2", "t5"})
+		if err != nil || len(many) != 2 {
+			return fmt.Errorf("GetECSTasks = %s, %v", ids(many), err)
+		}
+		running, err := tx.ListECSTasks("1", "r", "c", store.ECSTaskFilter{DesiredStatus: "RUNNING"}, store.Page{}, false)
+		if err != nil || ids(running) != "c/t2,c/t4" || running[0].Doc != nil {
+			return fmt.Errorf("ListECSTasks RUNNING = %s, %v", ids(running), err)
+		}
+		group, err := tx.ListECSTasks("1", "r", "c", store.ECSTaskFilter{Group: "service:a"}, store.Page{Limit: 2}, true)
+		if err != nil || ids(group) != "c/t1,c/t3" || string(group[1].Doc) != `{"id":"t3"}` {
+			return fmt.Errorf("ListECSTasks group page 1 = %s, %v", ids(group), err)
+		}
+		group, err = tx.ListECSTasks("1", "r", "c", store.ECSTaskFilter{Group: "service:a"}, store.Page{After: "t3", Limit: 2}, true)
+		if err != nil || ids(group) != "c/t4" {
+			return fmt.Errorf("ListECSTasks group page 2 = %s, %v", ids(group), err)
+		}
+		none, err := tx.ListECSTasks("1", "r", "c", store.ECSTaskFilter{Family: "api"}, store.Page{}, false)
+		if err != nil || len(none) != 0 {
+			return fmt.Errorf("ListECSTasks family api = %s, %v", ids(none), err)
+		}
+		all, err := tx.ListECSTasks("1", "r", "", store.ECSTaskFilter{}, store.Page{Limit: 3}, false)
+		if err != nil || ids(all) != "c-2/t5,c/t1,c/t2" {
+			return fmt.Errorf("ListECSTasks every cluster = %s, %v", ids(all), err)
+		}
+		all, err = tx.ListECSTasks("1", "r", "", store.ECSTaskFilter{}, store.Page{After: "c/t2"}, false)
+		if err != nil || ids(all) != "c/t3,c/t4" {
+			return fmt.Errorf("ListECSTasks every cluster after c/t2 = %s, %v", ids(all), err)
+		}
+		return nil
+	})
+	update(t, s, func(tx store.Tx) error { return tx.DeleteECSTask("1", "r", "c", "t1") })
+	wantErr(t, "delete missing task", s.Update(context.Background(), func(tx store.Tx) error {
+		return tx.DeleteECSTask("1", "r", "c", "t1")
 	}), store.ErrNotFound)
 }
