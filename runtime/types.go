@@ -38,7 +38,23 @@ type HostInfo struct {
 	MemoryBytes   int64
 	Engine        string // "docker"
 	EngineVersion string
+	// TaskLimits says how a sandbox's Limits are enforced on this host, and
+	// TaskLimitsNote why when they are not enforced for the whole sandbox.
+	TaskLimits     LimitScope
+	TaskLimitsNote string
 }
+
+// LimitScope is what a sandbox's Limits bound.
+type LimitScope string
+
+const (
+	// LimitsPerSandbox: the sandbox's containers together stay within the
+	// limits (one cgroup for the task, as the ECS agent makes).
+	LimitsPerSandbox LimitScope = "sandbox"
+	// LimitsPerContainer: each container is capped at the limits, so none
+	// exceeds the task but together they may.
+	LimitsPerContainer LimitScope = "container"
+)
 
 // RegistryAuth is the credential for one registry, as `docker login` would
 // use it. For ECR it is user "AWS" and the password from
@@ -145,7 +161,11 @@ type Sandbox struct {
 	Ready     bool
 	CreatedAt time.Time
 	// Network is the sandbox's own interface (awsvpc only): the task's ENI.
-	Network      SandboxNetwork
+	Network SandboxNetwork
+	// Cgroup is the runtime's name of the cgroup that holds Limits for all
+	// the sandbox's containers together; empty when each container is
+	// capped instead (see HostInfo.TaskLimits). Pass it back unchanged.
+	Cgroup       string
 	PortBindings []PortBinding
 }
 

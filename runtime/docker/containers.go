@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -23,6 +24,16 @@ func (r *Runtime) CreateContainer(ctx context.Context, spec runtime.ContainerSpe
 	cfg, hc, err := containerConfig(spec)
 	if err != nil {
 		return "", err
+	}
+	if p := hc.Resources.CgroupParent; p != "" {
+		// The engine would make a missing parent without limits, so the
+		// task cgroup is made again if it went (a host reboot, a sweep)
+		// before a restarted Berth creates the rest of the task.
+		if cg, _, _ := r.taskCgroups(ctx); cg != nil {
+			if err := cg.ensure(p, spec.Sandbox.Limits); err != nil {
+				r.log.Warn("docker runtime: cannot set the task's cgroup; its containers are capped one by one", "container", spec.Name, "cgroup", p, "err", err)
+			}
+		}
 	}
 	res, err := r.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: spec.Name, Config: cfg, HostConfig: hc})
 	if err != nil {
@@ -58,7 +69,21 @@ func (r *Runtime) StopContainer(ctx context.Context, id runtime.ContainerID, tim
 }
 
 // RemoveContainer force-removes a container and its anonymous volumes.
+// The last container of a task whose sandbox is gone takes the task
+// cgroup with it (see RemoveSandbox).
 func (r *Runtime) RemoveContainer(ctx context.Context, id runtime.ContainerID) error {
+	var cgroup, sandbox string
+	// A runtime that has not decided yet (a restarted Berth) decides now:
+	// the container may be the last of a task whose cgroup is to go.
+	cg, _, _ := r.taskCgroups(ctx)
+	if cg != nil {
+		if res, err := r.cli.ContainerInspect(ctx, string(id), client.ContainerInspectOptions{}); err == nil && res.Container.Config != nil {
+			labels := res.Container.Config.Labels
+			if labels[labelKind] == kindContainer {
+				cgroup, sandbox = labels[labelCgroup], labels[labelSandbox]
+			}
+		}
+	}
 	_, err := r.cli.ContainerRemove(ctx, string(id), client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	err = wrap(err, "remove container "+string(id))
 	switch {
@@ -67,8 +92,17 @@ func (r *Runtime) RemoveContainer(ctx context.Context, id runtime.ContainerID) e
 	case runtime.IsConflict(err) && strings.Contains(err.Error(), "already in progress"):
 		// Someone else is removing it: the outcome is the one we want.
 		return nil
+	case err != nil:
+		return err
 	}
-	return err
+	if validCgroup(cgroup) && sandbox != "" {
+		if _, ierr := r.cli.ContainerInspect(ctx, sandbox, client.ContainerInspectOptions{}); runtime.IsNotFound(wrap(ierr, "")) {
+			if err := cg.remove(cgroup); err != nil && !errors.Is(err, errCgroupBusy) {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // InspectContainer describes one of Berth's containers; anything else on
@@ -103,6 +137,14 @@ func containerInfo(c container.InspectResponse) runtime.ContainerInfo {
 		info.State = stateOf(s.Status)
 		info.ExitCode = s.ExitCode
 		info.OOMKilled = s.OOMKilled
+		// Under cgroup v1 the kernel's OOM notice of a task cgroup reaches
+		// every cgroup below it, and the engine marks each container of the
+		// task OOM-killed, even those the killer spared. The killer sends
+		// SIGKILL, so a container of a task cgroup that died otherwise was
+		// not its victim.
+		if labels[labelCgroup] != "" && info.ExitCode != 137 {
+			info.OOMKilled = false
+		}
 		info.Error = s.Error
 		info.StartedAt = parseTime(s.StartedAt)
 		info.FinishedAt = parseTime(s.FinishedAt)

@@ -69,6 +69,13 @@ func containerConfig(spec runtime.ContainerSpec) (*container.Config, *container.
 		return nil, nil, fmt.Errorf("container %s: %w", spec.Name, err)
 	}
 	hc.Resources = res
+	if cg := spec.Sandbox.Cgroup; cg != "" {
+		if !validCgroup(cg) {
+			return nil, nil, invalid("container %s: sandbox cgroup %q is not one Berth makes", spec.Name, cg)
+		}
+		hc.Resources.CgroupParent = cg
+		own[labelCgroup] = cg
+	}
 	for _, u := range spec.Ulimits {
 		if u.Name == "" || u.Soft < -1 || u.Hard < -1 || (u.Hard >= 0 && u.Soft > u.Hard) {
 			return nil, nil, invalid("container %s: bad ulimit %s (soft %d, hard %d)", spec.Name, u.Name, u.Soft, u.Hard)
@@ -146,12 +153,13 @@ func containerConfig(spec runtime.ContainerSpec) (*container.Config, *container.
 	return cfg, hc, nil
 }
 
-// effectiveResources applies the task's limits to one container. Docker
-// has no task-level cgroup that the API can fill (a cgroup parent would
-// need Berth to write cgroup files on the engine's host, which a remote
-// engine does not allow), so each container is capped at the task's
-// limits: no container can exceed the task, and ECS's own validation keeps
-// the containers' hard limits within it.
+// effectiveResources applies the task's limits to one container: each is
+// capped at them, so no container exceeds the task. Where the sandbox has
+// a task cgroup (Sandbox.Cgroup) that holds the sum of the containers
+// within the task's limits too; where it has none (a remote engine, no
+// right to write cgroups, the systemd driver, bridge mode) the caps are
+// all there is, and containers without limits of their own may together
+// use more than the task.
 func effectiveResources(r runtime.Resources, task runtime.Limits) (container.Resources, error) {
 	if r.CPUShares < 0 || r.NanoCPUs < 0 || r.MemoryBytes < 0 || r.MemoryReservationBytes < 0 ||
 		task.NanoCPUs < 0 || task.MemoryBytes < 0 {

@@ -10,8 +10,11 @@
 //     (network mode container:<pause>), so they share its IP address and
 //     reach each other on localhost. Bridge, host and none sandboxes create
 //     nothing on the engine.
-//   - Task-level limits become per-container limits: each container may use
-//     at most the task's CPU and memory (see effectiveResources).
+//   - Task-level limits of an awsvpc sandbox are one cgroup for the task,
+//     /berth/<sandbox>, which the pause container and the task's containers
+//     run under (see cgroups.go). Every container is also capped at the
+//     task's CPU and memory (see effectiveResources), which is all that
+//     holds where Berth cannot make cgroups and for the other modes.
 //   - Every object carries the label dev.berth.managed=true (plus the
 //     caller's labels), which is how List, ListSandboxes and Events find
 //     Berth's objects among everything else on the engine.
@@ -20,6 +23,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -41,6 +45,7 @@ const (
 	labelNetMode  = labelPrefix + "network-mode"
 	labelNanoCPUs = labelPrefix + "limits.nanocpus"
 	labelMemory   = labelPrefix + "limits.memory"
+	labelCgroup   = labelPrefix + "cgroup"
 
 	kindContainer = "container"
 	kindSandbox   = "sandbox"
@@ -58,6 +63,12 @@ type Options struct {
 	// Network is the bridge network for awsvpc sandboxes; empty means
 	// DefaultNetwork.
 	Network string
+	// NoTaskCgroups caps each container at its task's limits instead of
+	// making one cgroup per task, even where Berth could.
+	NoTaskCgroups bool
+	// Logger says which way task limits are enforced; nil means
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // Runtime is a runtime.Runtime over one Docker engine.
@@ -73,6 +84,16 @@ type Runtime struct {
 	// is known to be in the engine.
 	pauseMu  sync.Mutex
 	pauseRef string
+
+	log       *slog.Logger
+	noCgroups bool
+	// cgMu guards the decision on task cgroups (taskCgroups): cg is nil
+	// when sandboxes fall back to per-container caps, for the reason in
+	// cgNote.
+	cgMu   sync.Mutex
+	cgDone bool
+	cg     *cgroupFS
+	cgNote string
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
@@ -86,6 +107,14 @@ func init() {
 				o.Host = v
 			case "network":
 				o.Network = v
+			case "task-cgroups":
+				switch v {
+				case "on":
+				case "off":
+					o.NoTaskCgroups = true
+				default:
+					return nil, fmt.Errorf("%w: docker runtime: task-cgroups is on or off, not %q", runtime.ErrInvalidArgument, v)
+				}
 			default:
 				return nil, fmt.Errorf("%w: docker runtime: unknown parameter %q", runtime.ErrInvalidArgument, k)
 			}
@@ -110,20 +139,42 @@ func New(o Options) (*Runtime, error) {
 	if netName == "" {
 		netName = DefaultNetwork
 	}
-	return &Runtime{cli: cli, network: netName}, nil
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Runtime{cli: cli, network: netName, log: log, noCgroups: o.NoTaskCgroups}, nil
 }
 
 // Close releases the client's connections.
 func (r *Runtime) Close() error { return r.cli.Close() }
 
-// Info describes the engine's host.
+// Info describes the engine's host, and how task limits are enforced on
+// it (which the first call decides; see taskCgroups).
 func (r *Runtime) Info(ctx context.Context) (runtime.HostInfo, error) {
+	hi, err := r.engineInfo(ctx)
+	if err != nil {
+		return hi, err
+	}
+	switch cg, note, err := r.taskCgroups(ctx); {
+	case err != nil:
+		hi.TaskLimitsNote = "not decided yet: " + err.Error()
+	case cg != nil:
+		hi.TaskLimits = runtime.LimitsPerSandbox
+	default:
+		hi.TaskLimitsNote = note
+	}
+	return hi, nil
+}
+
+// engineInfo is the engine's own description of its host.
+func (r *Runtime) engineInfo(ctx context.Context) (runtime.HostInfo, error) {
 	res, err := r.cli.Info(ctx, client.InfoOptions{})
 	if err != nil {
 		return runtime.HostInfo{}, wrap(err, "engine info")
 	}
 	info := res.Info
-	return runtime.HostInfo{
+	hi := runtime.HostInfo{
 		Hostname:      info.Name,
 		OS:            info.OSType,
 		Arch:          goArch(info.Architecture),
@@ -131,7 +182,9 @@ func (r *Runtime) Info(ctx context.Context) (runtime.HostInfo, error) {
 		MemoryBytes:   info.MemTotal,
 		Engine:        "docker",
 		EngineVersion: info.ServerVersion,
-	}, nil
+		TaskLimits:    runtime.LimitsPerContainer,
+	}
+	return hi, nil
 }
 
 // goArch turns the engine's uname architecture into Go's (and OCI's) name.

@@ -134,7 +134,7 @@ func (r *Runtime) ensurePauseImage(ctx context.Context) (string, error) {
 	if r.pauseRef != "" {
 		return r.pauseRef, nil
 	}
-	info, err := r.Info(ctx)
+	info, err := r.engineInfo(ctx)
 	if err != nil {
 		return "", err
 	}

@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -35,12 +36,16 @@ func (r *Runtime) CreateSandbox(ctx context.Context, spec runtime.SandboxSpec) (
 		return runtime.Sandbox{}, invalid("sandbox %s: unknown network mode %q", spec.Name, spec.NetworkMode)
 	}
 
+	cgroup, err := r.sandboxCgroup(ctx, spec)
+	if err != nil {
+		return runtime.Sandbox{}, err
+	}
 	// Someone may have pruned Berth's network or the pause image behind
 	// its back, which the engine reports as not found at create (image) or
 	// start (network): then forget both, make them again, and retry once.
 	var created string
 	for attempt := 0; ; attempt++ {
-		id, err := r.createPause(ctx, spec)
+		id, err := r.createPause(ctx, spec, cgroup)
 		if err == nil {
 			_, err = r.cli.ContainerStart(ctx, id, client.ContainerStartOptions{})
 			if err != nil {
@@ -55,6 +60,16 @@ func (r *Runtime) CreateSandbox(ctx context.Context, spec runtime.SandboxSpec) (
 			break
 		}
 		if attempt > 0 || !runtime.IsNotFound(err) {
+			// Nothing is left behind, unless the sandbox of that name
+			// runs in the cgroup.
+			if cg := r.cgroupsEnabled(); cg != nil && cgroup != "" {
+				var ce *runtime.ConflictError
+				if !errors.As(err, &ce) {
+					_ = cg.remove(cgroup)
+				} else if sb, ierr := r.InspectSandbox(ctx, runtime.SandboxID(ce.ID)); ierr == nil && sb.Cgroup != cgroup {
+					_ = cg.remove(cgroup)
+				}
+			}
 			return runtime.Sandbox{}, err
 		}
 		r.forgetCaches()
@@ -64,7 +79,7 @@ func (r *Runtime) CreateSandbox(ctx context.Context, spec runtime.SandboxSpec) (
 
 // createPause creates (not starts) the pause container of an awsvpc
 // sandbox and returns its id.
-func (r *Runtime) createPause(ctx context.Context, spec runtime.SandboxSpec) (string, error) {
+func (r *Runtime) createPause(ctx context.Context, spec runtime.SandboxSpec, cgroup string) (string, error) {
 	netID, err := r.ensureNetwork(ctx)
 	if err != nil {
 		return "", err
@@ -87,6 +102,9 @@ func (r *Runtime) createPause(ctx context.Context, spec runtime.SandboxSpec) (st
 	if spec.Limits.MemoryBytes > 0 {
 		own[labelMemory] = strconv.FormatInt(spec.Limits.MemoryBytes, 10)
 	}
+	if cgroup != "" {
+		own[labelCgroup] = cgroup
+	}
 	cfg := &container.Config{
 		Image:        pause,
 		Hostname:     spec.Hostname,
@@ -100,7 +118,8 @@ func (r *Runtime) createPause(ctx context.Context, spec runtime.SandboxSpec) (st
 		LogConfig:     logConfig(runtime.LogConfig{MaxSizeBytes: 1 << 20, MaxFiles: 1}),
 		// The holder only sleeps; a minimal weight keeps it out of the
 		// task's way.
-		Resources: container.Resources{CPUShares: 2},
+		// The pause container is the task cgroup's first member.
+		Resources: container.Resources{CPUShares: 2, CgroupParent: cgroup},
 	}
 	if err := applyDNS(hc, spec.DNSServers, spec.DNSSearch, spec.ExtraHosts); err != nil {
 		return "", fmt.Errorf("sandbox %s: %w", spec.Name, err)
@@ -165,6 +184,9 @@ func sandboxOf(c container.InspectResponse) runtime.Sandbox {
 	}
 	sb.Limits.NanoCPUs, _ = strconv.ParseInt(labels[labelNanoCPUs], 10, 64)
 	sb.Limits.MemoryBytes, _ = strconv.ParseInt(labels[labelMemory], 10, 64)
+	if p := labels[labelCgroup]; validCgroup(p) {
+		sb.Cgroup = p
+	}
 	if ns := c.NetworkSettings; ns != nil {
 		sb.PortBindings = bindingsOf(ns.Ports)
 		// The pause container is on exactly one network, Berth's.
@@ -215,12 +237,31 @@ func (r *Runtime) ListSandboxes(ctx context.Context, labels map[string]string) (
 	return out, nil
 }
 
-// RemoveSandbox removes the pause container (and so the namespace).
+// RemoveSandbox removes the pause container (and so the namespace), then
+// the task cgroup. A cgroup that still holds containers of the task is left
+// to them: a sandbox replaced while its containers run (its pause died)
+// gets the same cgroup back, and the task's last container removed takes it
+// with it (RemoveContainer).
 func (r *Runtime) RemoveSandbox(ctx context.Context, id runtime.SandboxID) error {
 	if id == "" {
 		return nil
 	}
-	return r.RemoveContainer(ctx, runtime.ContainerID(id))
+	var cgroup string
+	if res, err := r.cli.ContainerInspect(ctx, string(id), client.ContainerInspectOptions{}); err == nil && res.Container.Config != nil {
+		cgroup = res.Container.Config.Labels[labelCgroup]
+	}
+	if err := r.RemoveContainer(ctx, runtime.ContainerID(id)); err != nil {
+		return err
+	}
+	if !validCgroup(cgroup) {
+		return nil
+	}
+	if cg, _, _ := r.taskCgroups(ctx); cg != nil {
+		if err := cg.remove(cgroup); err != nil && !errors.Is(err, errCgroupBusy) {
+			return err
+		}
+	}
+	return nil
 }
 
 // ensureNetwork returns the id of Berth's bridge network, creating it once.

@@ -45,6 +45,7 @@ func Run(t *testing.T, newRuntime func() runtime.Runtime) {
 		{"ContainerOptions", testContainerOptions},
 		{"Resources", testResources},
 		{"OOMKill", testOOM},
+		{"SandboxMemoryShared", testSandboxMemory},
 		{"DynamicHostPort", testDynamicPort},
 		{"AWSVPCSandbox", testAWSVPC},
 		{"Volumes", testVolumes},
@@ -563,6 +564,65 @@ func testOOM(t *testing.T, s *suite) {
 		info, err := rt.InspectContainer(ctx, id)
 		return err == nil && info.OOMKilled && info.State == runtime.StateExited
 	})
+}
+
+// testSandboxMemory proves a sandbox's memory bounds its containers
+// together: two containers without limits of their own, each allocating 60%
+// of it, cannot both hold their memory.
+func testSandboxMemory(t *testing.T, s *suite) {
+	ctx := testCtx(t)
+	rt := s.runtime(t)
+	info, err := rt.Info(ctx)
+	if err != nil {
+		t.Fatalf("Info: %v", err)
+	}
+	if info.TaskLimits != runtime.LimitsPerSandbox {
+		t.Skipf("the runtime caps each container at the sandbox's limits, not their sum (%s): %s", info.TaskLimits, info.TaskLimitsNote)
+	}
+	const limit = 100 << 20
+	sb, err := rt.CreateSandbox(ctx, runtime.SandboxSpec{
+		Name: s.name(t, "task"), NetworkMode: runtime.NetworkAWSVPC, Labels: s.labels(),
+		Limits: runtime.Limits{MemoryBytes: limit, NanoCPUs: 5e8},
+	})
+	if err != nil {
+		t.Fatalf("CreateSandbox: %v", err)
+	}
+	if sb.Cgroup == "" {
+		t.Errorf("sandbox %+v has no cgroup, though the runtime enforces limits per sandbox", sb)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		// After the containers' own cleanups, which run first.
+		rm := s.newRuntime()
+		defer rm.Close()
+		if err := rm.RemoveSandbox(ctx, sb.ID); err != nil {
+			t.Errorf("cleanup: RemoveSandbox: %v", err)
+		}
+	})
+	alloc := fmt.Sprint(limit * 6 / 10 >> 20)
+	ids := []runtime.ContainerID{
+		s.start(ctx, t, rt, "a", runtime.ContainerSpec{Sandbox: sb, Command: []string{"alloc", alloc}}),
+		s.start(ctx, t, rt, "b", runtime.ContainerSpec{Sandbox: sb, Command: []string{"alloc", alloc}}),
+	}
+	var killed runtime.ContainerInfo
+	waitFor(t, 30*time.Second, "one of the two containers to be OOM-killed", func() bool {
+		for _, id := range ids {
+			c, err := rt.InspectContainer(ctx, id)
+			if err == nil && c.State == runtime.StateExited && c.OOMKilled {
+				killed = c
+				return true
+			}
+		}
+		return false
+	})
+	if killed.ExitCode != 137 {
+		t.Errorf("%s: exit %d, want 137 (SIGKILL by the OOM killer)", killed.Name, killed.ExitCode)
+	}
+	// Each alone fits: the sandbox's limit, not its own cap, killed it.
+	if killed.Resources.MemoryBytes != 0 && killed.Resources.MemoryBytes < limit {
+		t.Errorf("%s: its own memory limit %d is below the sandbox's", killed.Name, killed.Resources.MemoryBytes)
+	}
 }
 
 func testDynamicPort(t *testing.T, s *suite) {

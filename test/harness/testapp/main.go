@@ -14,6 +14,8 @@
 //	                    from $ECS_CONTAINER_METADATA_URI_V4/task, stay LINGER
 //	                    (SIGTERM ends it early), then exit, 1 when either
 //	                    failed
+//	/app alloc MIB      allocate and touch MIB MiB, print a line, then
+//	                    sleep until SIGTERM (memory limit tests)
 //
 // HTTP routes: / (JSON about the app), /health (200, or 503 after /sick),
 // /sick, /env (the environment as JSON), /exit?code=N.
@@ -86,10 +88,39 @@ func main() {
 			}
 		}
 		os.Exit(code)
+	case "alloc":
+		os.Exit(alloc(name, args))
 	default:
-		fmt.Fprintf(os.Stderr, "testapp: unknown mode %q (serve, print, exit, sleep, check, whoami)\n", mode)
+		fmt.Fprintf(os.Stderr, "testapp: unknown mode %q (serve, print, exit, sleep, check, whoami, alloc)\n", mode)
 		os.Exit(2)
 	}
+}
+
+// alloc holds MiB of memory the kernel must back (every page written),
+// until SIGTERM.
+func alloc(name string, args []string) int {
+	mib := 0
+	if len(args) > 0 {
+		mib, _ = strconv.Atoi(args[0])
+	}
+	if mib <= 0 {
+		fmt.Fprintln(os.Stderr, "testapp: alloc needs a positive number of MiB")
+		return 2
+	}
+	ctx, stop := terminated()
+	defer stop()
+	keep := make([][]byte, 0, mib)
+	for i := 0; i < mib; i++ {
+		b := make([]byte, 1<<20)
+		for j := 0; j < len(b); j += 4096 {
+			b[j] = 1
+		}
+		keep = append(keep, b)
+	}
+	fmt.Printf("testapp %s allocated %d MiB\n", name, len(keep))
+	<-ctx.Done()
+	fmt.Println("testapp: SIGTERM", len(keep))
+	return 0
 }
 
 // terminated is a context that ends on SIGTERM or SIGINT, or never when
