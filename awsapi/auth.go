@@ -38,6 +38,11 @@ func (a *Authenticator) Authenticate(r *http.Request, body []byte) (Identity, *E
 		}
 		return Identity{AccountID: DefaultAccount, Region: DefaultRegion}, nil
 	}
+	return a.authenticate(r, body, s)
+}
+
+// authenticate checks the parsed signature s of r.
+func (a *Authenticator) authenticate(r *http.Request, body []byte, s *sigv4Request) (Identity, *Error) {
 	id := Identity{AccountID: AccountForAccessKey(s.AccessKeyID), Region: s.Region, AccessKeyID: s.AccessKeyID, Service: s.Service}
 	if !ValidRegion(s.Region) {
 		return Identity{}, NewError(http.StatusBadRequest, CodeIncompleteSignature, "Credential should be scoped to a valid region, not '%s'.", s.Region)

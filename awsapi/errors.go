@@ -1,5 +1,5 @@
 // Package awsapi is Berth's AWS wire layer: request identity, SigV4, the
-// protocols (awsJson now; restJson1 and awsQuery later) and AWS error shapes.
+// protocols (awsJson, restJson1, awsQuery, ec2) and AWS error shapes.
 package awsapi
 
 import (

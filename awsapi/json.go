@@ -33,6 +33,7 @@ type Mux struct {
 	Log     *slog.Logger
 	byJSON  map[string]*JSONService
 	byQuery map[string]*QueryService // by signing name; see query.go
+	byRest  map[string]*RestService  // by signing name; see rest.go
 }
 
 // NewMux returns an empty mux using auth.
@@ -40,7 +41,7 @@ func NewMux(auth *Authenticator, log *slog.Logger) *Mux {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Mux{Auth: auth, Log: log, byJSON: map[string]*JSONService{}, byQuery: map[string]*QueryService{}}
+	return &Mux{Auth: auth, Log: log, byJSON: map[string]*JSONService{}, byQuery: map[string]*QueryService{}, byRest: map[string]*RestService{}}
 }
 
 // HandleJSON registers an awsJson service.
@@ -48,10 +49,14 @@ func (m *Mux) HandleJSON(s *JSONService) { m.byJSON[s.TargetPrefix] = s }
 
 // Match reports whether r is an AWS API call this mux serves.
 func (m *Mux) Match(r *http.Request) bool {
-	return r.Method == http.MethodPost && r.Header.Get("X-Amz-Target") != "" || isQuery(r)
+	return r.Method == http.MethodPost && r.Header.Get("X-Amz-Target") != "" || isQuery(r) || m.restService(r) != nil
 }
 
 func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if svc := m.restService(r); svc != nil {
+		m.serveRest(w, r, svc)
+		return
+	}
 	if isQuery(r) {
 		m.serveQuery(w, r)
 		return
@@ -131,6 +136,9 @@ func (m *Mux) Services() []string {
 		names = append(names, s.SigningName)
 	}
 	for name := range m.byQuery {
+		names = append(names, name)
+	}
+	for name := range m.byRest {
 		names = append(names, name)
 	}
 	slices.Sort(names)

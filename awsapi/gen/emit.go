@@ -19,6 +19,7 @@ const (
 	jsonwirePath  = "github.com/berth-dev/berth/api/jsonwire"
 	querywirePath = "github.com/berth-dev/berth/api/querywire"
 	ec2wirePath   = "github.com/berth-dev/berth/api/ec2wire"
+	restwirePath  = "github.com/berth-dev/berth/api/restwire"
 )
 
 // file is one generated Go file being written.

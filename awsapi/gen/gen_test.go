@@ -52,8 +52,8 @@ func TestGenerateIsFormattedAndDeterministic(t *testing.T) {
 
 func TestUnsupportedProtocol(t *testing.T) {
 	m := loadTestModel(t)
-	m.Metadata.Protocol, m.Metadata.Protocols = "rest-json", []string{"rest-json"}
-	if _, err := generate(m, "things", "ValidationException", "CoralStyle"); err == nil || !strings.Contains(err.Error(), "rest-json") {
+	m.Metadata.Protocol, m.Metadata.Protocols = "rest-xml", []string{"rest-xml"}
+	if _, err := generate(m, "things", "ValidationException", "CoralStyle"); err == nil || !strings.Contains(err.Error(), "rest-xml") {
 		t.Errorf("got %v", err)
 	}
 }
@@ -196,6 +196,39 @@ func TestRE2Escapes(t *testing.T) {
 	} {
 		if got := re2Escapes(in); got != want {
 			t.Errorf("re2Escapes(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// The restJson1 binding: the operation table with methods, URI templates
+// and success statuses, and rest tags that keep bound members out of the
+// JSON body.
+func TestRestBinding(t *testing.T) {
+	m, err := LoadModel(filepath.Join("testdata", "rest", "service-2.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := generate(m, "boats", "InvalidParameterException", "CoralStyle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := string(files["types.go"]) + string(files["service.go"]) + string(files["validate.go"]) + string(files["errors.go"])
+	for _, want := range []string{
+		"func NewRestService(s Service) *awsapi.RestService {",
+		`SigningName: "boats"`,
+		`{Name: "DescribeBoat", Method: "GET", URI: "/harbors/{harbor}/boats/{name}", Status: 200, Call: restwire.Op(s.DescribeBoat)}`,
+		`{Name: "PutBoat", Method: "PUT", URI: "/boats/{key+}", Status: 201, Call: restwire.Op(s.PutBoat)}`,
+		"`json:\"-\" rest:\"uri=harbor\"`",
+		"`json:\"-\" rest:\"querystring=maxResults\"`",
+		"`json:\"-\" rest:\"header=X-Boat-Token\"`",
+		"`json:\"-\" rest:\"payload\"`",
+		"`json:\"-\" rest:\"statusCode\"`",
+		"`json:\"boat,omitempty\"`",
+		`vs.Null(at(p, "harbor"))`,
+		`return awsapi.NewError(404, CodeNotFoundException, format, args...)`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("generated code lacks %s", want)
 		}
 	}
 }

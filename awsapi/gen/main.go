@@ -97,7 +97,7 @@ func generate(m *Model, pkg, validationCode, validationStyle string) (map[string
 	proto := m.protocol()
 	b, ok := bindings[proto]
 	if !ok {
-		return nil, fmt.Errorf("protocol %q is not supported yet (only json, query and ec2)", proto)
+		return nil, fmt.Errorf("protocol %q is not supported yet (only json, rest-json, query and ec2)", proto)
 	}
 	p, err := newPlan(m, pkg)
 	if err != nil {

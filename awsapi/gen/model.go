@@ -44,6 +44,16 @@ type Operation struct {
 	Errors        []ShapeRef `json:"errors"`
 	Documentation string     `json:"documentation"`
 	Deprecated    bool       `json:"deprecated"`
+	// HTTP is the restJson1 binding of the operation: method, URI
+	// template and success status.
+	HTTP HTTPBinding `json:"http"`
+}
+
+// HTTPBinding is an operation's http trait.
+type HTTPBinding struct {
+	Method       string `json:"method"`
+	RequestURI   string `json:"requestUri"`
+	ResponseCode int    `json:"responseCode"`
 }
 
 // ShapeRef points at a shape from an operation, a member or a collection.
@@ -61,6 +71,10 @@ type ShapeRef struct {
 	ResultWrapper string `json:"resultWrapper"`
 	// Flattened on a member makes an awsQuery list or map flattened there.
 	Flattened bool `json:"flattened"`
+	// Location binds a restJson1 member outside the body: uri, querystring,
+	// header, headers (a prefix) or statusCode; LocationName is then the
+	// label, parameter, header or prefix name.
+	Location string `json:"location"`
 }
 
 // Member is a named ShapeRef of a structure, in model order.
@@ -118,6 +132,8 @@ type Shape struct {
 	// Flattened is the awsQuery trait: list elements or map entries
 	// repeat the member's name instead of nesting in member/entry.
 	Flattened bool `json:"flattened"`
+	// Payload names the restJson1 member that is the whole body.
+	Payload string `json:"payload"`
 }
 
 // ErrorInfo is the error trait of an exception shape.

@@ -11,7 +11,7 @@ import (
 // reservedNames are the package-level identifiers every generated package
 // defines itself; shapes with these names get a "Shape" suffix.
 var reservedNames = []string{
-	"Service", "UnimplementedService", "NewJSONService", "NewQueryService", "NewEC2Service", "OperationNames",
+	"Service", "UnimplementedService", "NewJSONService", "NewQueryService", "NewEC2Service", "NewRestService", "OperationNames",
 	"Paginator", "Paginators", "ServiceID", "validationCode", "validationStyle",
 	"notImplemented", "at",
 }

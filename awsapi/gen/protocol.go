@@ -10,8 +10,6 @@ import (
 // enums, errors and validation are the same whatever the protocol; a
 // binding adds the constructor that serves a Service over its wire format,
 // says how validation messages name members and may add struct tags.
-// restJson1 (HTTP bindings from locationName/location) is meant to be
-// added here.
 type binding interface {
 	constructor(p *plan, f *file)
 	// memberPath is a structure member's name in validation messages.
@@ -25,6 +23,8 @@ var bindings = map[string]binding{
 	"json":  jsonBinding{},
 	"query": queryBinding{},
 	"ec2":   ec2Binding{},
+	// rest-json is restJson1; see rest.go.
+	"rest-json": restBinding{},
 }
 
 // memberPath names m in validation messages; a plan without a binding

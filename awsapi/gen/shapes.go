@@ -61,7 +61,9 @@ func (p *plan) fields(s *Shape) []field {
 			omit = "omitzero"
 		}
 		fl := field{m: m, name: taken.claim(exportName(m.Name), "Member"), typ: typ, tag: m.wireName() + "," + omit}
-		if p.bind != nil {
+		if rb, ok := p.bind.(restBinding); ok {
+			fl.tag, fl.extra = rb.tags(s, m, fl.tag)
+		} else if p.bind != nil {
 			fl.extra = p.bind.fieldTag(p, m)
 		}
 		out = append(out, fl)
