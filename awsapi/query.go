@@ -29,6 +29,11 @@ type QueryService struct {
 	// EC2 marks a service spoken over the ec2 protocol (see ec2.go): its
 	// operations return the members of the response, not a result element.
 	EC2 bool
+	// Unsigned names the operations AWS serves without SigV4 because the
+	// request carries its own credential (STS AssumeRoleWithWebIdentity's
+	// token). An unsigned request for one of them is let through even
+	// when Berth checks signatures; signed ones are checked as usual.
+	Unsigned map[string]bool
 }
 
 // MaxQueryBody bounds a form-encoded request; IAM policy documents are the
@@ -88,6 +93,9 @@ func (m *Mux) serveQuery(w http.ResponseWriter, r *http.Request) {
 	}
 	// Authenticate before routing, as the awsJson path does.
 	id, aerr := m.Auth.Authenticate(r, body)
+	if aerr != nil && m.unsignedAllowed(r, params) {
+		id, aerr = IdentityFrom(r.Context()), nil
+	}
 	if aerr != nil {
 		writeQueryError(w, ns, aerr)
 		return
@@ -114,7 +122,10 @@ func (m *Mux) serveQuery(w http.ResponseWriter, r *http.Request) {
 			m.Log.Error("internal error", "service", svc.SigningName, "action", action, "err", err)
 			e = InternalError(err)
 		}
-		writeQueryError(w, svc.XMLNamespace, e)
+		// The service's own errors keep their modelled codes: STS's
+		// ExpiredTokenException (a web identity token) is not the
+		// ExpiredToken of expired request credentials.
+		writeQueryErrorCode(w, svc.XMLNamespace, e, e.Code)
 		return
 	}
 	reqID := NewRequestID()
@@ -128,6 +139,16 @@ func (m *Mux) serveQuery(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-RequestId", reqID)
 	w.WriteHeader(http.StatusOK)
 	w.Write(b.Bytes())
+}
+
+// unsignedAllowed reports whether r carries no SigV4 at all and is for an
+// operation its service serves unsigned (QueryService.Unsigned).
+func (m *Mux) unsignedAllowed(r *http.Request, params url.Values) bool {
+	if s, err := parseSigV4(r); s != nil || err != nil {
+		return false
+	}
+	svc := m.queryService("", params)
+	return svc != nil && svc.Unsigned[params.Get("Action")]
 }
 
 // queryService picks the service of a request: the one registered under
@@ -180,6 +201,11 @@ func QueryErrorCode(e *Error) string {
 
 // writeQueryError writes e as awsQuery's ErrorResponse document.
 func writeQueryError(w http.ResponseWriter, ns string, e *Error) {
+	writeQueryErrorCode(w, ns, e, QueryErrorCode(e))
+}
+
+// writeQueryErrorCode writes e with the given code.
+func writeQueryErrorCode(w http.ResponseWriter, ns string, e *Error, code string) {
 	reqID := NewRequestID()
 	fault := "Sender"
 	if e.HTTPStatus >= 500 {
@@ -193,7 +219,7 @@ func writeQueryError(w http.ResponseWriter, ns string, e *Error) {
 		b.WriteString("\"")
 	}
 	b.WriteString("><Error><Type>" + fault + "</Type><Code>")
-	xml.EscapeText(&b, []byte(QueryErrorCode(e)))
+	xml.EscapeText(&b, []byte(code))
 	b.WriteString("</Code><Message>")
 	xml.EscapeText(&b, []byte(strings.ToValidUTF8(e.Message, "\uFFFD")))
 	b.WriteString("</Message></Error><RequestId>" + reqID + "</RequestId></ErrorResponse>")

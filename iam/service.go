@@ -1,7 +1,8 @@
 // Package iam is Berth's minimal AWS Identity and Access Management: roles
-// with their trust policies, inline and attached policies and tags, and
-// customer managed policies, kept in the store and returned as IAM returns
-// them. Policies are checked as IAM checks them when they are stored, but
+// with their trust policies, inline and attached policies and tags,
+// customer managed policies, and OpenID Connect providers (whose ID tokens
+// STS exchanges for role credentials), kept in the store and returned as
+// IAM returns them. Policies are checked as IAM checks them when they are stored, but
 // not enforced: every caller may call every API. The trust policy is the
 // one policy Berth evaluates, when STS assumes a role (see iam/policy).
 //
@@ -51,8 +52,8 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Service implements the IAM API for roles and policies; users, groups,
-// instance profiles and the rest answer NotImplemented.
+// Service implements the IAM API for roles, policies and OIDC providers;
+// users, groups, instance profiles and the rest answer NotImplemented.
 type Service struct {
 	iamapi.UnimplementedService
 	st  store.Store

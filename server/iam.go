@@ -42,7 +42,11 @@ func (s *Server) serveIAM(st store.Store) (*sts.Service, error) {
 		return nil, err
 	}
 	s.api.HandleQuery(iamapi.NewQueryService(roles))
-	s.api.HandleQuery(stsapi.NewQueryService(tokens))
+	stsWire := stsapi.NewQueryService(tokens)
+	// AWS serves this one unsigned (botocore's authtype none): the ID
+	// token is the credential, and a pod has no other.
+	stsWire.Unsigned = map[string]bool{"AssumeRoleWithWebIdentity": true}
+	s.api.HandleQuery(stsWire)
 	s.api.Auth.Sessions = tokens
 	s.loops = append(s.loops, func(ctx context.Context) { s.pruneSessions(ctx, tokens) })
 	return tokens, nil

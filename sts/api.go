@@ -96,12 +96,6 @@ func (s *Service) GetSessionToken(context.Context, *stsapi.GetSessionTokenInput)
 	return nil, awsapi.NewError(501, "NotImplementedException", "Berth does not implement STS GetSessionToken yet: use long-term keys, or AssumeRole for temporary credentials.")
 }
 
-// AssumeRoleWithWebIdentity is not implemented yet: it comes with EKS's
-// IAM roles for service accounts (an OIDC issuer per cluster).
-func (s *Service) AssumeRoleWithWebIdentity(context.Context, *stsapi.AssumeRoleWithWebIdentityInput) (*stsapi.AssumeRoleWithWebIdentityOutput, error) {
-	return nil, awsapi.NewError(501, "NotImplementedException", "Berth does not implement STS AssumeRoleWithWebIdentity yet: it arrives with EKS IAM roles for service accounts (IRSA).")
-}
-
 func deref(p *string) string {
 	if p == nil {
 		return ""

@@ -1,6 +1,7 @@
 // Package sts is Berth's AWS Security Token Service: who a caller is
 // (GetCallerIdentity) and temporary credentials for IAM roles (AssumeRole,
-// and IssueRoleCredentials for ECS task roles). Berth remembers the
+// AssumeRoleWithWebIdentity for OIDC ID tokens, and IssueRoleCredentials
+// for ECS task roles). Berth remembers the
 // credentials it issues in the store, and the awsapi.Authenticator asks
 // this service about them (LookupSession), so a request signed with them
 // acts as the assumed role in the role's account until they expire.
@@ -13,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -22,6 +24,7 @@ import (
 	"github.com/berth-dev/berth/iam"
 	"github.com/berth-dev/berth/iam/policy"
 	"github.com/berth-dev/berth/store"
+	"github.com/berth-dev/berth/sts/oidc"
 )
 
 // kindSession holds issued credentials by access key id. Sessions are
@@ -44,15 +47,19 @@ type Options struct {
 	IAM *iam.Service
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// HTTPClient fetches OIDC issuers' discovery documents and keys for
+	// AssumeRoleWithWebIdentity; one with a 5-second timeout when nil.
+	HTTPClient *http.Client
 }
 
 // Service implements the STS API and resolves the credentials it issued
 // for the Authenticator.
 type Service struct {
 	stsapi.UnimplementedService
-	st  store.Store
-	iam *iam.Service
-	now func() time.Time
+	st   store.Store
+	iam  *iam.Service
+	now  func() time.Time
+	keys *oidc.Keys // OIDC issuers' signing keys, cached briefly
 }
 
 var (
@@ -68,7 +75,7 @@ func New(o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{st: o.Store, iam: o.IAM, now: o.Now}, nil
+	return &Service{st: o.Store, iam: o.IAM, now: o.Now, keys: &oidc.Keys{Client: o.HTTPClient, Now: o.Now}}, nil
 }
 
 // session is an issued set of credentials as the store keeps it.

@@ -65,6 +65,9 @@ type Statement struct {
 	NotAction    []string
 	Resource     []string
 	NotResource  []string
+	// Condition is operator → key → values, values as strings (numbers
+	// and booleans as JSON writes them).
+	Condition map[string]map[string][]string
 }
 
 // Principal is a statement's Principal or NotPrincipal: "*" (Any) or
@@ -228,10 +231,11 @@ func statement(raw json.RawMessage, kind Kind) (Statement, error) {
 				st.NotPrincipal = p
 			}
 		case "Condition":
-			var c map[string]map[string]json.RawMessage
-			if json.Unmarshal(v, &c) != nil {
-				return st, malformed(msgSyntax)
+			c, err := condition(v)
+			if err != nil {
+				return st, err
 			}
+			st.Condition = c
 		default:
 			return st, malformed(msgSyntax)
 		}
@@ -302,6 +306,36 @@ func principal(raw json.RawMessage) (*Principal, error) {
 		}
 	}
 	return p, nil
+}
+
+// condition reads a Condition block. A value is a string, number or
+// boolean, or a list of them.
+func condition(raw json.RawMessage) (map[string]map[string][]string, error) {
+	var c map[string]map[string]json.RawMessage
+	if json.Unmarshal(raw, &c) != nil {
+		return nil, malformed(msgSyntax)
+	}
+	out := make(map[string]map[string][]string, len(c))
+	for op, keys := range c {
+		out[op] = make(map[string][]string, len(keys))
+		for k, v := range keys {
+			var list []json.RawMessage
+			if json.Unmarshal(v, &list) != nil {
+				list = []json.RawMessage{v}
+			}
+			vals := make([]string, 0, len(list))
+			for _, e := range list {
+				var s string
+				if json.Unmarshal(e, &s) != nil {
+					// Numbers and booleans compare as their JSON text.
+					s = strings.TrimSpace(string(e))
+				}
+				vals = append(vals, s)
+			}
+			out[op][k] = vals
+		}
+	}
+	return out, nil
 }
 
 // Size is a document's length as IAM counts it against its quotas:

@@ -15,6 +15,16 @@ type Caller struct {
 	// Service is set instead when an AWS service assumes the role for a
 	// resource (ecs-tasks.amazonaws.com for a task role).
 	Service string
+	// Federated is set instead for a web identity: the ARN of the IAM
+	// OIDC provider that vouched for it
+	// (arn:aws:iam::<acct>:oidc-provider/<host/path>).
+	Federated string
+	// Context holds the request's condition keys (such as
+	// oidc.example.com/id/1:sub) and their values. When it is nil,
+	// statements' conditions are not evaluated, as Berth has always done
+	// for AssumeRole and service principals; when it is set, a statement
+	// matches only if its conditions hold (see Condition keys, below).
+	Context map[string][]string
 }
 
 // RootARN is the principal ARN of an account.
@@ -22,7 +32,8 @@ func RootARN(account string) string { return "arn:aws:iam::" + account + ":root"
 
 // Allows reports whether the document lets caller perform action (such
 // as sts:AssumeRole): some Allow statement matches and no Deny statement
-// does. Conditions are not evaluated. A principal matches when it is:
+// does. Conditions are evaluated only when the caller has a Context. A
+// principal matches when it is:
 //
 //   - "*", or {"AWS": "*"} for any caller that is not a service;
 //   - the caller's account, as "123456789012" or its root ARN;
@@ -30,11 +41,16 @@ func RootARN(account string) string { return "arn:aws:iam::" + account + ":root"
 //   - a role ARN, for sessions of that role (assumed-role/<name>/...);
 //   - an IAM user ARN of the caller's account, for long-term keys: Berth
 //     has no IAM users, so a key stands for any user of its account;
-//   - {"Service": "<name>"} for that service only.
+//   - {"Service": "<name>"} for that service only;
+//   - {"Federated": "<provider ARN>"} for web identities of that provider
+//     only.
 func (d *Document) Allows(action string, c Caller) bool {
 	allowed := false
 	for _, st := range d.Statements {
 		if !st.matchesAction(action) || !st.matchesCaller(c) {
+			continue
+		}
+		if c.Context != nil && !conditionsHold(st.Condition, c.Context) {
 			continue
 		}
 		if st.Effect == "Deny" {
@@ -71,6 +87,14 @@ func (st Statement) matchesCaller(c Caller) bool {
 func (p *Principal) matches(c Caller) bool {
 	if p.Any {
 		return true
+	}
+	if c.Federated != "" {
+		for _, f := range p.Federated {
+			if strings.EqualFold(f, c.Federated) {
+				return true
+			}
+		}
+		return false
 	}
 	if c.Service != "" {
 		for _, s := range p.Service {
