@@ -57,7 +57,7 @@ type Options struct {
 }
 
 // Service implements the ECS API. Operations beyond clusters, task
-// definitions, container instances, tasks and services (task sets, capacity
+// definitions, container instances, tasks, services and task sets (capacity
 // provider resources, daemons, ...) answer NotImplemented until their stage.
 type Service struct {
 	ecsapi.UnimplementedService
@@ -73,6 +73,7 @@ type Service struct {
 	notifier notifierBox
 	reads    readCache   // decoded task records for DescribeTasks (taskstore.go)
 	services serviceLoop // the service controller (services_controller.go)
+	network  networkBox  // EC2 checks of awsvpc ids (network_validate.go)
 }
 
 var _ ecsapi.Service = (*Service)(nil)

@@ -83,6 +83,10 @@ type serviceRecord struct {
 	// Draining are tasks deregistered from the target groups, stopped once
 	// drained.
 	Draining []drainingTask `json:"draining,omitempty"`
+	// TaskSets are the task sets of an EXTERNAL or CODE_DEPLOY service
+	// (tasksets.go); they live in the service record so that a change to a
+	// task set and to the service it scales with is one write.
+	TaskSets []taskSetRecord `json:"taskSets,omitempty"`
 }
 
 func serviceKey(cluster, name string) string { return cluster + "/" + name }
@@ -131,7 +135,11 @@ func (r *serviceRecord) primary() *deploymentRecord {
 
 // event adds a message, newest first, keeping maxEvents.
 func (r *serviceRecord) event(now time.Time, format string, args ...any) {
-	msg := "(service " + r.Name + ") " + fmt.Sprintf(format, args...)
+	r.addEvent(now, "(service "+r.Name+") "+fmt.Sprintf(format, args...))
+}
+
+// addEvent adds a message that carries its own prefix.
+func (r *serviceRecord) addEvent(now time.Time, msg string) {
 	ev := serviceEvent{ID: newUUID(), CreatedAt: now, Message: msg}
 	r.Events = append([]serviceEvent{ev}, r.Events...)
 	if len(r.Events) > maxEvents {
@@ -294,17 +302,25 @@ func (s *Service) CreateService(ctx context.Context, in *ecsapi.CreateServiceInp
 	if in.DeploymentController != nil && in.DeploymentController.Type != nil {
 		ctl = string(*in.DeploymentController.Type)
 	}
-	if ctl != string(ecsapi.DeploymentControllerTypeEcs) {
-		return nil, ecsapi.NewInvalidParameterException("Deployment controller type %s is not supported by Berth yet; use ECS.", ctl)
-	}
+	external := ctl == string(ecsapi.DeploymentControllerTypeExternal)
+	codeDeploy := ctl == string(ecsapi.DeploymentControllerTypeCodeDeploy)
 	desired := int(deref(in.DesiredCount))
 	switch {
+	case ctl != string(ecsapi.DeploymentControllerTypeEcs) && !external && !codeDeploy:
+		return nil, ecsapi.NewInvalidParameterException("Deployment controller type %s is not supported; use ECS, CODE_DEPLOY or EXTERNAL.", ctl)
+	case daemon && (external || codeDeploy):
+		return nil, ecsapi.NewInvalidParameterException("The daemon scheduling strategy does not support the %s deployment controller; use REPLICA.", ctl)
 	case daemon && in.DesiredCount != nil:
 		return nil, ecsapi.NewInvalidParameterException("The daemon scheduling strategy does not support a desired count for services.")
 	case desired < 0:
 		return nil, ecsapi.NewInvalidParameterException("desiredCount must be 0 or more.")
-	case deref(in.TaskDefinition) == "":
+	case external && deref(in.TaskDefinition) != "":
+		// The task definition of an EXTERNAL service is its task sets'.
+		return nil, ecsapi.NewInvalidParameterException("TaskDefinition must be blank.")
+	case !external && deref(in.TaskDefinition) == "":
 		return nil, ecsapi.NewInvalidParameterException("TaskDefinition must be specified.")
+	case codeDeploy && !slices.ContainsFunc(in.LoadBalancers, func(lb ecsapi.LoadBalancer) bool { return deref(lb.TargetGroupArn) != "" }):
+		return nil, ecsapi.NewInvalidParameterException("A service with the CODE_DEPLOY deployment controller must use an Application Load Balancer or Network Load Balancer: specify loadBalancers with a targetGroupArn.")
 	case daemon && len(in.PlacementStrategy) > 0:
 		return nil, ecsapi.NewInvalidParameterException("Placement strategies are not supported with the daemon scheduling strategy.")
 	case len(in.PlacementStrategy) > 5:
@@ -325,6 +341,9 @@ func (s *Service) CreateService(ctx context.Context, in *ecsapi.CreateServiceInp
 		return nil, err
 	}
 	if err := checkLoadBalancers(in.LoadBalancers); err != nil {
+		return nil, err
+	}
+	if err := s.checkNetwork(ctx, sc, in.NetworkConfiguration); err != nil {
 		return nil, err
 	}
 	token := deref(in.ClientToken)
@@ -354,19 +373,21 @@ func (s *Service) CreateService(ctx context.Context, in *ecsapi.CreateServiceInp
 		}
 		// The task definition must resolve and fit the launch type and
 		// network configuration, as for RunTask.
-		req := &taskRequest{
-			cluster:        c.Name,
-			taskDefinition: deref(in.TaskDefinition),
-			network:        in.NetworkConfiguration,
-			constraints:    in.PlacementConstraints,
-			strategy:       in.PlacementStrategy,
-		}
-		p, err := prepare(tx, sc, req, launch)
-		if err != nil {
-			return err
-		}
-		if err := checkLoadBalancerContainers(in.LoadBalancers, p.td); err != nil {
-			return err
+		var p *prepared
+		if !external {
+			req := &taskRequest{
+				cluster:        c.Name,
+				taskDefinition: deref(in.TaskDefinition),
+				network:        in.NetworkConfiguration,
+				constraints:    in.PlacementConstraints,
+				strategy:       in.PlacementStrategy,
+			}
+			if p, err = prepare(tx, sc, req, launch); err != nil {
+				return err
+			}
+			if err := checkLoadBalancerContainers(in.LoadBalancers, p.td); err != nil {
+				return err
+			}
 		}
 		now := s.clock()
 		r := &serviceRecord{
@@ -398,7 +419,24 @@ func (s *Service) CreateService(ctx context.Context, in *ecsapi.CreateServiceInp
 		if launch == launchFargate && r.PlatformVersion == "" {
 			r.PlatformVersion = "LATEST"
 		}
-		r.newDeployment(deref(p.td.TaskDefinitionArn), now)
+		switch {
+		case codeDeploy:
+			// The service starts with one PRIMARY task set at 100%: what
+			// CodeDeploy later replaces.
+			ts := r.addTaskSet(taskSetRecord{
+				TaskDefinition:    deref(p.td.TaskDefinitionArn),
+				LaunchType:        launch,
+				CapacityProviders: in.CapacityProviderStrategy,
+				PlatformVersion:   r.PlatformVersion,
+				Network:           in.NetworkConfiguration,
+				LoadBalancers:     in.LoadBalancers,
+				Registries:        in.ServiceRegistries,
+				Scale:             100,
+			}, now)
+			r.promote(ts, now)
+		case !external:
+			r.newDeployment(deref(p.td.TaskDefinitionArn), now)
+		}
 		countService(c, launch, "", svcActive)
 		if err := putDoc(tx, kindCluster, sc, c.Name, c, now); err != nil {
 			return err
@@ -453,9 +491,6 @@ func (s *Service) UpdateService(ctx context.Context, in *ecsapi.UpdateServiceInp
 	if len(in.CapacityProviderStrategy) > 0 {
 		return nil, ecsapi.NewInvalidParameterException("Updating the capacity provider strategy of a service is not supported by Berth yet.")
 	}
-	if in.DeploymentController != nil && in.DeploymentController.Type != nil && *in.DeploymentController.Type != ecsapi.DeploymentControllerTypeEcs {
-		return nil, ecsapi.NewInvalidParameterException("Deployment controller type %s is not supported by Berth yet; use ECS.", *in.DeploymentController.Type)
-	}
 	if len(in.PlacementStrategy) > 5 {
 		return nil, ecsapi.NewInvalidParameterException("A service can have at most 5 placement strategies.")
 	}
@@ -463,6 +498,9 @@ func (s *Service) UpdateService(ctx context.Context, in *ecsapi.UpdateServiceInp
 		return nil, ecsapi.NewInvalidParameterException("A service can have at most 10 placement constraints.")
 	}
 	if err := checkLoadBalancers(in.LoadBalancers); err != nil {
+		return nil, err
+	}
+	if err := s.checkNetwork(ctx, sc, in.NetworkConfiguration); err != nil {
 		return nil, err
 	}
 	var out ecsapi.ServiceShape
@@ -473,6 +511,12 @@ func (s *Service) UpdateService(ctx context.Context, in *ecsapi.UpdateServiceInp
 		}
 		r, err := activeService(tx, sc, c, deref(in.Service))
 		if err != nil {
+			return err
+		}
+		if in.DeploymentController != nil && in.DeploymentController.Type != nil && string(*in.DeploymentController.Type) != r.Controller {
+			return ecsapi.NewInvalidParameterException("Changing the deployment controller of a service from %s to %s is not supported by Berth yet.", r.Controller, *in.DeploymentController.Type)
+		}
+		if err := checkTaskSetServiceUpdate(r, in); err != nil {
 			return err
 		}
 		daemon := r.Scheduling == string(ecsapi.SchedulingStrategyDaemon)
@@ -545,6 +589,25 @@ func (s *Service) UpdateService(ctx context.Context, in *ecsapi.UpdateServiceInp
 			r.LoadBalancers = in.LoadBalancers
 			redeploy = true
 		}
+		if r.Controller != string(ecsapi.DeploymentControllerTypeEcs) {
+			// Task sets, not deployments, carry the tasks: new load
+			// balancers of a CODE_DEPLOY service are for CodeDeploy's next
+			// deployment, checked against the current task definition.
+			if in.LoadBalancers != nil && r.TaskDefinition != "" {
+				rec, err := lookupTaskDef(tx, sc, r.TaskDefinition)
+				if err != nil {
+					return err
+				}
+				if rec != nil {
+					td := taskDefOutput(sc, rec)
+					if err := checkLoadBalancerContainers(r.LoadBalancers, &td); err != nil {
+						return err
+					}
+				}
+			}
+			redeploy = false
+			r.rescaleTaskSets(now)
+		}
 		if redeploy {
 			// The new deployment's task definition must fit.
 			req := &taskRequest{cluster: c.Name, taskDefinition: td, network: r.Network, constraints: r.Constraints, strategy: r.Strategy}
@@ -601,6 +664,10 @@ func (s *Service) DeleteService(ctx context.Context, in *ecsapi.DeleteServiceInp
 		for i := range r.Deployments {
 			r.Deployments[i].DesiredCount = 0
 		}
+		for i := range r.TaskSets {
+			r.TaskSets[i].Status, r.TaskSets[i].UpdatedAt = taskSetDraining, now
+		}
+		r.rescaleTaskSets(now)
 		r.Steady = false
 		countService(c, r.LaunchType, svcActive, svcDraining)
 		if err := putDoc(tx, kindCluster, sc, c.Name, c, now); err != nil {
@@ -720,7 +787,7 @@ func serviceOutput(sc scope, r *serviceRecord, withTags bool) ecsapi.ServiceShap
 		DesiredCount:                  ptr(int32(r.DesiredCount)),
 		RunningCount:                  ptr(int32(r.RunningCount)),
 		PendingCount:                  ptr(int32(r.PendingCount)),
-		TaskDefinition:                ptr(r.TaskDefinition),
+		TaskDefinition:                nonEmpty(r.TaskDefinition),
 		DeploymentConfiguration:       &cfg,
 		Deployments:                   []ecsapi.Deployment{},
 		Events:                        []ecsapi.ServiceEvent{},
@@ -777,6 +844,12 @@ func serviceOutput(sc scope, r *serviceRecord, withTags bool) ecsapi.ServiceShap
 	}
 	for _, e := range r.Events {
 		out.Events = append(out.Events, ecsapi.ServiceEvent{Id: ptr(e.ID), CreatedAt: timestamp(e.CreatedAt), Message: ptr(e.Message)})
+	}
+	if r.Controller != string(ecsapi.DeploymentControllerTypeEcs) {
+		out.TaskSets = []ecsapi.TaskSet{}
+		for i := range r.TaskSets {
+			out.TaskSets = append(out.TaskSets, taskSetOutput(sc, r, &r.TaskSets[i], false))
+		}
 	}
 	if withTags {
 		out.Tags = nonNil(r.Tags)

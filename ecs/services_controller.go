@@ -244,7 +244,14 @@ func (s *Service) targetHealth(ctx context.Context, sc scope, key string) map[st
 		if err != nil || r == nil {
 			return err
 		}
-		for _, l := range r.LoadBalancers {
+		lbs := slices.Clone(r.LoadBalancers)
+		if r.Controller != string(ecsapi.DeploymentControllerTypeEcs) {
+			lbs = nil
+			for _, ts := range r.TaskSets {
+				lbs = append(lbs, ts.LoadBalancers...)
+			}
+		}
+		for _, l := range lbs {
 			if tg := deref(l.TargetGroupArn); tg != "" && !slices.Contains(groups, tg) {
 				groups = append(groups, tg)
 			}
@@ -330,9 +337,12 @@ func (p *servicePass) run() error {
 		}
 	}
 
-	if r.Scheduling == string(ecsapi.SchedulingStrategyDaemon) {
+	switch {
+	case r.Controller != string(ecsapi.DeploymentControllerTypeEcs):
+		err = p.taskSets()
+	case r.Scheduling == string(ecsapi.SchedulingStrategyDaemon):
 		err = p.daemon()
-	} else {
+	default:
 		err = p.replica()
 	}
 	if err != nil {
@@ -346,6 +356,9 @@ func (p *servicePass) run() error {
 	}
 	if len(p.stopped) > 0 {
 		r.event(p.now, "has stopped %d running tasks: %s.", len(p.stopped), taskList(p.stopped))
+	}
+	if r.Controller != string(ecsapi.DeploymentControllerTypeEcs) {
+		return p.settleTaskSets()
 	}
 	return p.settle()
 }
@@ -392,6 +405,9 @@ func (p *servicePass) observe() error {
 		deps[d.ID] = d
 		d.RunningCount, d.PendingCount = 0, 0
 	}
+	for i := range r.TaskSets {
+		r.TaskSets[i].RunningCount, r.TaskSets[i].PendingCount = 0, 0
+	}
 	seen := map[string]bool{}
 	draining := map[string]bool{}
 	for _, x := range r.Draining {
@@ -421,7 +437,8 @@ func (p *servicePass) observe() error {
 		}
 		task := &svcTask{rec: t, depID: t.StartedBy}
 		if st.LastStatus == TaskRunning {
-			checked := d != nil && hasHealthCheck(p.def(d.TaskDefinition))
+			td := p.taskDefOf(t.StartedBy)
+			checked := td != "" && hasHealthCheck(p.def(td))
 			switch {
 			case checked && st.HealthStatus == string(ecsapi.HealthStatusHealthy):
 				task.healthy = true
@@ -438,6 +455,13 @@ func (p *servicePass) observe() error {
 			}
 			if task.unhealthy && !st.StartedAt.IsZero() && p.now.Sub(st.StartedAt) < grace {
 				task.unhealthy = false // within healthCheckGracePeriodSeconds
+			}
+		}
+		if ts := r.taskSet(t.StartedBy); ts != nil {
+			if st.LastStatus == TaskRunning {
+				ts.RunningCount++
+			} else {
+				ts.PendingCount++
 			}
 		}
 		if d != nil {
@@ -674,6 +698,13 @@ func (p *servicePass) stop(t *svcTask, reason string) error {
 			d.PendingCount--
 		}
 	}
+	if ts := p.r.taskSet(t.depID); ts != nil {
+		if rec.Status.LastStatus == TaskRunning {
+			ts.RunningCount--
+		} else {
+			ts.PendingCount--
+		}
+	}
 	return nil
 }
 
@@ -705,8 +736,9 @@ func (p *servicePass) finishDraining() error {
 		done := p.now.Sub(x.Since) >= maxDrain
 		if !done {
 			done = true
-			for tg, states := range p.health {
-				tgt, ok := p.target(rec, tg)
+			for _, lb := range p.loadBalancersOf(rec) {
+				states := p.health[deref(lb.TargetGroupArn)]
+				tgt, ok := taskTarget(rec, deref(lb.ContainerName), deref(lb.ContainerPort))
 				if ok && states != nil && states[tgt] == "draining" {
 					done = false
 				}
@@ -728,11 +760,13 @@ func (p *servicePass) finishDraining() error {
 // otherwise. A task not yet registered is registered (after the pass).
 func (p *servicePass) lbState(rec *taskRecord) (string, string) {
 	state := "healthy"
-	for tg, states := range p.health {
+	for _, lb := range p.loadBalancersOf(rec) {
+		tg := deref(lb.TargetGroupArn)
+		states := p.health[tg]
 		if states == nil {
 			continue
 		}
-		tgt, ok := p.target(rec, tg)
+		tgt, ok := taskTarget(rec, deref(lb.ContainerName), deref(lb.ContainerPort))
 		if !ok {
 			state = "pending"
 			continue
@@ -750,22 +784,37 @@ func (p *servicePass) lbState(rec *taskRecord) (string, string) {
 	return state, ""
 }
 
-// target is a task's target in the target group tg.
-func (p *servicePass) target(rec *taskRecord, tg string) (Target, bool) {
-	for _, lb := range p.r.LoadBalancers {
-		if deref(lb.TargetGroupArn) == tg {
-			return taskTarget(rec, deref(lb.ContainerName), deref(lb.ContainerPort))
-		}
+// loadBalancersOf is where a task is registered: in its task set's target
+// groups, or in the service's for a service of the ECS controller.
+func (p *servicePass) loadBalancersOf(rec *taskRecord) []ecsapi.LoadBalancer {
+	if ts := p.r.taskSet(rec.StartedBy); ts != nil {
+		return ts.LoadBalancers
 	}
-	return Target{}, false
+	if p.r.Controller != string(ecsapi.DeploymentControllerTypeEcs) {
+		return nil
+	}
+	return p.r.LoadBalancers
+}
+
+// taskDefOf is the task definition ARN of a deployment or task set id.
+func (p *servicePass) taskDefOf(id string) string {
+	if d := p.r.deployment(id); d != nil {
+		return d.TaskDefinition
+	}
+	if ts := p.r.taskSet(id); ts != nil {
+		return ts.TaskDefinition
+	}
+	return ""
 }
 
 // targets queues the registration (or deregistration) of a task in the
 // service's target groups it is in, and reports whether there was any.
 func (p *servicePass) targets(rec *taskRecord, register bool) bool {
 	found := false
-	for tg, states := range p.health {
-		tgt, ok := p.target(rec, tg)
+	for _, lb := range p.loadBalancersOf(rec) {
+		tg := deref(lb.TargetGroupArn)
+		states := p.health[tg]
+		tgt, ok := taskTarget(rec, deref(lb.ContainerName), deref(lb.ContainerPort))
 		if !ok || states == nil {
 			continue
 		}
@@ -915,6 +964,9 @@ func (p *servicePass) launched(rec *taskRecord) error {
 	if d := p.r.deployment(rec.StartedBy); d != nil {
 		d.PendingCount++
 		p.tasks = append(p.tasks, &svcTask{rec: rec, depID: d.ID})
+	} else if ts := p.r.taskSet(rec.StartedBy); ts != nil {
+		ts.PendingCount++
+		p.tasks = append(p.tasks, &svcTask{rec: rec, depID: ts.ID})
 	}
 	return nil
 }

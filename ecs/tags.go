@@ -48,7 +48,7 @@ type taggable struct {
 }
 
 // findTaggable resolves an ECS ARN of the caller's scope to a resource.
-// Other kinds (task sets, capacity providers, ...) are answered
+// Other kinds (capacity providers, ...) are answered
 // InvalidParameterException until their stage implements them.
 func (s *Service) findTaggable(tx store.Tx, sc scope, arn string) (*taggable, error) {
 	p, ok := parseARN(arn)
@@ -90,6 +90,8 @@ func (s *Service) findTaggable(tx store.Tx, sc scope, arn string) (*taggable, er
 		return &taggable{&t.Tags, func() error { return putTask(tx, sc, t, now) }}, nil
 	case "service":
 		return s.serviceTaggable(tx, sc, p, now)
+	case "task-set":
+		return taskSetTaggable(tx, sc, p, now)
 	case "container-instance":
 		cluster, id, ok := idRef(sc, "container-instance", "", arn)
 		if !ok || cluster == "" {

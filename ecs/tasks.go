@@ -324,6 +324,9 @@ func (s *Service) RunTask(ctx context.Context, in *ecsapi.RunTaskInput) (*ecsapi
 	if err := req.check(); err != nil {
 		return nil, err
 	}
+	if err := s.checkNetwork(ctx, sc, req.network); err != nil {
+		return nil, err
+	}
 	token := deref(in.ClientToken)
 	out := &ecsapi.RunTaskOutput{Tasks: []ecsapi.Task{}, Failures: []ecsapi.Failure{}}
 	var hosts []string
@@ -535,6 +538,9 @@ func (s *Service) StartTask(ctx context.Context, in *ecsapi.StartTaskInput) (*ec
 		network:              in.NetworkConfiguration,
 	}
 	if err := req.check(); err != nil {
+		return nil, err
+	}
+	if err := s.checkNetwork(ctx, sc, req.network); err != nil {
 		return nil, err
 	}
 	out := &ecsapi.StartTaskOutput{Tasks: []ecsapi.Task{}, Failures: []ecsapi.Failure{}}

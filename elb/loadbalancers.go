@@ -73,13 +73,13 @@ func (s *Service) lbOut(acct, region string, lb lbRecord) elbv2.LoadBalancer {
 	}
 	for i, sn := range lb.Subnets {
 		out.AvailabilityZones = append(out.AvailabilityZones, elbv2.AvailabilityZone{
-			ZoneName: str(region + string(rune('a'+i%6))), SubnetId: str(sn)})
+			ZoneName: str(zoneName(lb, region, i)), SubnetId: str(sn)})
 	}
 	return out
 }
 
-// CreateLoadBalancer creates an Application Load Balancer. Subnets and
-// security groups are kept as given.
+// CreateLoadBalancer creates an Application Load Balancer in the VPC and
+// zones of its subnets, checked against EC2 when a Network is set.
 func (s *Service) CreateLoadBalancer(ctx context.Context, in *elbv2.CreateLoadBalancerInput) (*elbv2.CreateLoadBalancerOutput, error) {
 	acct, region := where(ctx)
 	name := deref(in.Name)
@@ -97,17 +97,21 @@ func (s *Service) CreateLoadBalancer(ctx context.Context, in *elbv2.CreateLoadBa
 	if in.IpAddressType != nil {
 		ipt = string(*in.IpAddressType)
 	}
-	subnets := append([]string(nil), in.Subnets...)
-	for _, m := range in.SubnetMappings {
-		subnets = append(subnets, deref(m.SubnetId))
-	}
+	subnets := subnetsOf(in.Subnets, in.SubnetMappings)
 	tags, err := addTags(nil, in.Tags)
 	if err != nil {
 		return nil, err
 	}
+	p, err := s.placeSubnets(ctx, acct, region, subnets)
+	if err != nil {
+		return nil, internal(err)
+	}
+	if err := s.checkGroups(ctx, acct, region, p.vpc, in.SecurityGroups); err != nil {
+		return nil, internal(err)
+	}
 	now := s.clock()
 	lb := lbRecord{ID: newID(), Name: name, Scheme: scheme, IPAddressType: ipt, Subnets: subnets,
-		SecurityGroups: in.SecurityGroups, Created: now, Tags: tags}
+		Zones: p.zones, VpcID: p.vpc, SecurityGroups: in.SecurityGroups, Created: now, Tags: tags}
 	err = s.st.Update(ctx, func(tx store.Tx) error {
 		all, err := list[lbRecord](tx, kindLB, acct, region, "")
 		if err != nil {

@@ -68,7 +68,8 @@ type Service struct {
 	now   func() time.Time
 	proxy *proxy.Proxy
 
-	syncMu sync.Mutex
+	syncMu  sync.Mutex
+	network networkBox // EC2, for subnet and security group ids (network.go)
 }
 
 var _ elbv2.Service = (*Service)(nil)
@@ -107,6 +108,7 @@ type lbRecord struct {
 	IPAddressType  string
 	VpcID          string
 	Subnets        []string
+	Zones          []string // of the subnets, in order, when EC2 was consulted
 	SecurityGroups []string
 	Created        time.Time
 	Attributes     map[string]string
@@ -131,6 +133,10 @@ type targetRecord struct {
 	AZ           string
 	Registered   time.Time
 	Deregistered time.Time // zero while registered; set while draining
+	// LastHealth is the last settled state (healthy or unhealthy) the
+	// health checks reached, written on each change, so that a restarted
+	// Berth starts from it (see persistHealth).
+	LastHealth proxy.Health `json:",omitzero"`
 }
 
 func (t targetRecord) key() string { return targetKey(t.ID, t.Port) }

@@ -2,6 +2,7 @@ package elb
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -67,7 +68,55 @@ func (s *Service) Sync(ctx context.Context) error {
 			return err
 		}
 	}
-	return s.proxy.Apply(cfg)
+	// A listener that cannot bind yet must not keep health from being
+	// kept.
+	applyErr := s.proxy.Apply(cfg)
+	return errors.Join(applyErr, s.persistHealth(ctx, cfg))
+}
+
+// persistHealth writes the settled health (healthy or unhealthy) of every
+// target whose state the proxy sees differently from the store. Health is
+// observed in memory; keeping its last settled value means a restarted
+// Berth routes to the targets that were healthy and tells the ECS service
+// scheduler so, rather than showing every target initial again (which
+// made the scheduler count no healthy task and drain the old deployment at
+// once). Writes happen only on transitions, one transaction per group.
+func (s *Service) persistHealth(ctx context.Context, cfg proxy.Config) error {
+	for _, g := range cfg.TargetGroups {
+		changed := map[string]proxy.Health{}
+		for _, t := range g.Targets {
+			h, ok := s.proxy.Health(g.ARN, t.Key)
+			if ok && (h.State == proxy.StateHealthy || h.State == proxy.StateUnhealthy) && h != t.Last {
+				changed[t.Key] = h
+			}
+		}
+		p, ok := parseARN(g.ARN)
+		if len(changed) == 0 || !ok {
+			continue
+		}
+		if err := s.keepHealth(ctx, p.Account, p.Region, p.TGID, changed); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keepHealth writes the health of targets (by key) of one group in one
+// transaction; targets gone meanwhile are skipped.
+func (s *Service) keepHealth(ctx context.Context, acct, region, tgID string, changed map[string]proxy.Health) error {
+	return s.st.Update(ctx, func(tx store.Tx) error {
+		var tg tgRecord
+		found, err := get(tx, kindTG, acct, region, tgID, &tg)
+		if err != nil || !found {
+			return err
+		}
+		for i := range tg.Targets {
+			if h, ok := changed[tg.Targets[i].key()]; ok {
+				tg.Targets[i].LastHealth = h
+			}
+		}
+		return put(tx, kindTG, acct, region, tg.ID, tg, s.clock())
+	})
 }
 
 // build reads the data plane's configuration; drained lists the account
@@ -165,7 +214,7 @@ func proxyGroup(arn string, tg tgRecord) proxy.TargetGroup {
 		if tg.TargetType == string(elbv2.TargetTypeEnumInstance) {
 			host = InstanceHost
 		}
-		g.Targets = append(g.Targets, proxy.Target{Key: t.key(), Host: host, Port: int(t.Port), Draining: t.draining()})
+		g.Targets = append(g.Targets, proxy.Target{Key: t.key(), Host: host, Port: int(t.Port), Draining: t.draining(), Last: t.LastHealth})
 	}
 	return g
 }

@@ -645,10 +645,10 @@ func (s *Service) DescribeTargetHealth(ctx context.Context, in *elbv2.DescribeTa
 }
 
 // targetHealth is the health of the given targets of a group, or of all.
-func (s *Service) targetHealth(ctx context.Context, acct, region, arn string, only []Target) ([]TargetHealth, error) {
+func (s *Service) targetHealth(ctx context.Context, acct, region, arn string, only []Target) (out []TargetHealth, err error) {
 	var tg tgRecord
 	var inUse bool
-	err := s.st.View(ctx, func(tx store.Tx) (err error) {
+	err = s.st.View(ctx, func(tx store.Tx) (err error) {
 		tg, err = s.tgByARN(tx, acct, region, arn)
 		if err != nil {
 			return err
@@ -667,6 +667,7 @@ func (s *Service) targetHealth(ctx context.Context, acct, region, arn string, on
 		}
 		return tg.HealthCheck.Port
 	}
+	unkept := map[string]proxy.Health{}
 	describe := func(t targetRecord) TargetHealth {
 		h := TargetHealth{Target: Target{ID: t.ID, Port: t.Port, AvailabilityZone: t.AZ}, HealthCheckPort: hcPort(t.Port)}
 		switch {
@@ -678,14 +679,28 @@ func (s *Service) targetHealth(ctx context.Context, acct, region, arn string, on
 			h.State, h.Reason, h.Description = proxy.StateUnavailable, proxy.ReasonHealthCheckDisabled, "Health checks disabled"
 		default:
 			ph, ok := s.proxy.Health(arnFull, t.key())
-			if !ok {
+			switch {
+			case ok && (ph.State == proxy.StateHealthy || ph.State == proxy.StateUnhealthy) && ph != t.LastHealth:
+				// Settled differently from the store: kept before anyone
+				// (the ECS scheduler) acts on it, so that what was acted
+				// on is what a restart starts from.
+				unkept[t.key()] = ph
+			case ok:
+			case t.LastHealth.State != "":
+				// Restarted, and the proxy has not taken the group yet.
+				ph = t.LastHealth
+			default:
 				ph = proxy.Health{State: proxy.StateInitial, Reason: proxy.ReasonRegistrationInProgress, Description: "Target registration is in progress"}
 			}
 			h.State, h.Reason, h.Description = ph.State, ph.Reason, ph.Description
 		}
 		return h
 	}
-	var out []TargetHealth
+	defer func() {
+		if len(unkept) > 0 && err == nil {
+			err = internal(s.keepHealth(ctx, acct, region, tg.ID, unkept))
+		}
+	}()
 	if len(only) == 0 {
 		for _, t := range tg.Targets {
 			out = append(out, describe(t))

@@ -29,26 +29,7 @@ func decodeToken(s string) (string, error) {
 // RunTask fails on Fargate awsvpc tasks (its ENI has no private DNS name),
 // so moto's tasks are EC2 tasks placed on this instance.
 func motoInstance(endpoint string) (string, error) {
-	call := func(form url.Values, idTag string) (string, error) {
-		form.Set("Version", "2016-11-15")
-		req, err := http.NewRequest(http.MethodPost, endpoint+"/", strings.NewReader(form.Encode()))
-		if err != nil {
-			return "", err
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return "", err
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		m := regexp.MustCompile("<" + idTag + ">([^<]+)</" + idTag + ">").FindSubmatch(body)
-		if m == nil {
-			return "", fmt.Errorf("moto %s: %.300s", form.Get("Action"), body)
-		}
-		return string(m[1]), nil
-	}
+	call := func(form url.Values, idTag string) (string, error) { return ec2Call(endpoint, form, idTag) }
 	image, err := call(url.Values{"Action": {"DescribeImages"}}, "imageId")
 	if err != nil {
 		return "", err
@@ -59,6 +40,29 @@ func motoInstance(endpoint string) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf(`{"instanceId":%q,"instanceType":"x1e.32xlarge","region":"us-east-1","availabilityZone":"us-east-1a"}`, id), nil
+}
+
+// ec2Call makes one EC2 Query API call and returns the first idTag element
+// of the answer.
+func ec2Call(endpoint string, form url.Values, idTag string) (string, error) {
+	form.Set("Version", "2016-11-15")
+	req, err := http.NewRequest(http.MethodPost, endpoint+"/", strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile("<" + idTag + ">([^<]+)</" + idTag + ">").FindSubmatch(body)
+	if m == nil {
+		return "", fmt.Errorf("EC2 %s: %.300s", form.Get("Action"), body)
+	}
+	return string(m[1]), nil
 }
 
 // jsonClient calls the ECS API with plain awsJson1_1 requests. The API
@@ -124,10 +128,20 @@ func fill(ctx context.Context, c *jsonClient, n int, motoDoc string) ([]string, 
 		"portMappings": []any{map[string]any{"containerPort": 80}}}
 	def := map[string]any{"family": "web", "networkMode": "awsvpc", "requiresCompatibilities": []string{"FARGATE"},
 		"cpu": "256", "memory": "512", "containerDefinitions": []any{container}}
-	run := map[string]any{"cluster": "bench", "taskDefinition": "web", "launchType": "FARGATE",
-		"networkConfiguration": map[string]any{"awsvpcConfiguration": map[string]any{
-			"subnets": []string{"subnet-0123456789abcdef0"}, "securityGroups": []string{"sg-0123456789abcdef0"}}}}
-	if motoDoc != "" {
+	run := map[string]any{"cluster": "bench", "taskDefinition": "web", "launchType": "FARGATE"}
+	if motoDoc == "" {
+		// Berth checks awsvpc ids against its EC2: name the default VPC's.
+		subnet, err := ec2Call(c.endpoint, url.Values{"Action": {"DescribeSubnets"}, "Filter.1.Name": {"default-for-az"}, "Filter.1.Value.1": {"true"}}, "subnetId")
+		if err != nil {
+			return nil, err
+		}
+		group, err := ec2Call(c.endpoint, url.Values{"Action": {"DescribeSecurityGroups"}, "GroupName.1": {"default"}}, "groupId")
+		if err != nil {
+			return nil, err
+		}
+		run["networkConfiguration"] = map[string]any{"awsvpcConfiguration": map[string]any{
+			"subnets": []string{subnet}, "securityGroups": []string{group}}}
+	} else {
 		if err := c.call(ctx, "RegisterContainerInstance", map[string]any{"cluster": "bench", "instanceIdentityDocument": motoDoc}, &ignore); err != nil {
 			return nil, err
 		}

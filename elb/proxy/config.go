@@ -111,6 +111,11 @@ type Target struct {
 	Port int
 	// Draining targets get no new requests and no health checks.
 	Draining bool
+	// Last is the health last observed before this proxy existed (kept by
+	// the control plane across restarts): a target the proxy has not seen
+	// yet starts from it, healthy or unhealthy, instead of initial, and is
+	// checked at once.
+	Last Health
 }
 
 // Health states and reason codes, as DescribeTargetHealth reports them.

@@ -54,7 +54,13 @@ func (g *group) set(cfg TargetGroup) {
 	keep := map[string]*targetHealth{}
 	for _, t := range cfg.Targets {
 		h := g.health[t.Key]
-		if h == nil {
+		switch {
+		case h != nil:
+		case t.Last.State == StateHealthy || t.Last.State == StateUnhealthy:
+			// Restarted: traffic keeps going where it went, and the
+			// thresholds decide from here as if checks had never stopped.
+			h = &targetHealth{Health: t.Last}
+		default:
 			h = &targetHealth{Health: Health{State: StateInitial, Reason: ReasonRegistrationInProgress,
 				Description: "Target registration is in progress"}}
 		}

@@ -174,7 +174,7 @@ func TestECSControlPlaneWithAWSCLI(t *testing.T) {
 				Failures []struct{ Arn, Reason string }
 			}
 			aws("ecs", "run-task", "--cluster", cluster, "--task-definition", family, "--launch-type", "FARGATE",
-				"--network-configuration", "awsvpcConfiguration={subnets=[subnet-12345678],assignPublicIp=ENABLED}",
+				"--network-configuration", "awsvpcConfiguration={subnets=["+defaultSubnets(t, b)[0]+"],assignPublicIp=ENABLED}",
 				"--started-by", "e2e", "--tags", "key=run,value=1", "--enable-execute-command").Must(t).JSON(t, &run)
 			if len(run.Tasks) != 1 || len(run.Failures) != 0 {
 				t.Fatalf("run-task: %+v", run)
@@ -400,7 +400,7 @@ func TestECSControlPlaneWithSDK(t *testing.T) {
 	}
 	run, err := client.RunTask(ctx, &ecs.RunTaskInput{
 		Cluster: aws.String("sdk"), TaskDefinition: aws.String("sdk-web"), Count: aws.Int32(2),
-		NetworkConfiguration: &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{"subnet-1"}}},
+		NetworkConfiguration: &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: defaultSubnets(t, b)[:1]}},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -55,7 +55,7 @@ func TestECSTaskIdentity(t *testing.T) {
 		runArgs                            []string
 	}{
 		{"fargate-awsvpc", "whoami-fargate", "awsvpc", "FARGATE", "FARGATE",
-			[]string{"--network-configuration", "awsvpcConfiguration={subnets=[subnet-0123456789abcdef0]}"}},
+			[]string{"--network-configuration", "awsvpcConfiguration={subnets=[" + defaultSubnets(t, b)[0] + "]}"}},
 		{"ec2-bridge", "whoami-ec2", "bridge", "EC2", "EC2", nil},
 	}
 	for _, tc := range cases {

@@ -227,7 +227,7 @@ func TestECSTaskAWSVPCWithAWSCLIv2(t *testing.T) {
   "cpu": "256", "memory": "512", "containerDefinitions": [{
   "name": "web", "image": %q, "command": ["serve"], "portMappings": [{"containerPort": 8080}]}]}`, img))
 	arn := tkRun(t, cli, "--task-definition", "vpcweb", "--launch-type", "FARGATE",
-		"--network-configuration", "awsvpcConfiguration={subnets=[subnet-0123456789abcdef0]}")
+		"--network-configuration", "awsvpcConfiguration={subnets=["+defaultSubnets(t, b)[0]+"]}")
 	task := tkWait(t, cli, "tasks-running", arn)
 	ip := ""
 	for _, a := range task.Attachments {

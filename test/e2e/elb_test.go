@@ -173,7 +173,8 @@ func TestELBProxyStory(t *testing.T) {
 	a, bb, c := newBackend(t, "A"), newBackend(t, "B"), newBackend(t, "C")
 	cli := b.AWSv2
 
-	lb := cli(t, "elbv2", "create-load-balancer", "--name", "web", "--subnets", "subnet-1", "subnet-2",
+	subnets := defaultSubnets(t, b)
+	lb := cli(t, "elbv2", "create-load-balancer", "--name", "web", "--subnets", subnets[0], subnets[1],
 		"--tags", "Key=team,Value=blue").Must(t).Map(t)
 	lbArn := str1(t, lb, "LoadBalancers", "0", "LoadBalancerArn")
 	dns := str1(t, lb, "LoadBalancers", "0", "DNSName")
@@ -183,7 +184,7 @@ func TestELBProxyStory(t *testing.T) {
 	if !strings.HasPrefix(dns, "web-") || !strings.HasSuffix(dns, ".elb.localhost") {
 		t.Errorf("DNS name %s", dns)
 	}
-	if got := cli(t, "elbv2", "create-load-balancer", "--name", "web").ErrorCode(); got != "DuplicateLoadBalancerName" {
+	if got := cli(t, "elbv2", "create-load-balancer", "--name", "web", "--subnets", subnets[0], subnets[2]).ErrorCode(); got != "DuplicateLoadBalancerName" {
 		t.Errorf("second load balancer named web: %q, want DuplicateLoadBalancerName", got)
 	}
 
@@ -381,7 +382,7 @@ func TestELBBoto3AndCLIv1(t *testing.T) {
 import sys, boto3, botocore
 elb = boto3.client("elbv2")
 port = int(sys.argv[1])
-lb = elb.create_load_balancer(Name="py-lb", Subnets=["subnet-a", "subnet-b"], Scheme="internal")["LoadBalancers"][0]
+lb = elb.create_load_balancer(Name="py-lb", Subnets=sys.argv[2:4], Scheme="internal")["LoadBalancers"][0]
 assert lb["DNSName"].startswith("internal-py-lb-"), lb["DNSName"]
 assert lb["State"]["Code"] == "active"
 l = elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=port,
@@ -411,7 +412,7 @@ elb.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": "i-012
 h = elb.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])["TargetHealthDescriptions"]
 assert h[0]["TargetHealth"]["State"] == "unused" and h[0]["TargetHealth"]["Reason"] == "Target.NotInUse", h
 print(l["ListenerArn"])
-`, strconv.Itoa(port)).Must(t)
+`, append([]string{strconv.Itoa(port)}, defaultSubnets(t, b)...)...).Must(t)
 	if !strings.Contains(r.Stdout, ":listener/app/py-lb/") {
 		t.Errorf("listener ARN: %s", r.Stdout)
 	}
@@ -442,7 +443,7 @@ func TestELBGoSDK(t *testing.T) {
 	ctx := context.Background()
 	c := elbsdk.NewFromConfig(b.SDKConfig(ctx))
 	a := newBackend(t, "A")
-	lb, err := c.CreateLoadBalancer(ctx, &elbsdk.CreateLoadBalancerInput{Name: aws.String("go-lb"), Subnets: []string{"subnet-1"}})
+	lb, err := c.CreateLoadBalancer(ctx, &elbsdk.CreateLoadBalancerInput{Name: aws.String("go-lb"), Subnets: defaultSubnets(t, b)[:2]})
 	if err != nil {
 		t.Fatal(err)
 	}
