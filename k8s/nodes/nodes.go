@@ -1,0 +1,190 @@
+// Package nodes registers Kubernetes Nodes that keep the kubelet's contract
+// (node status and lease heartbeats, pod lifecycle and status) through the
+// virtual-kubelet library, and runs their pods as real containers on Berth's
+// runtime interface (runtime/docker on a single host).
+package nodes
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/virtual-kubelet/virtual-kubelet/node"
+	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/berth-dev/berth/runtime"
+)
+
+// Config describes a group of nodes (an EKS node group).
+type Config struct {
+	// Client talks to the cluster's API server.
+	Client kubernetes.Interface
+	// Runtime runs the pods' containers.
+	Runtime runtime.Runtime
+	// Cluster names the cluster in container labels, so one runtime can host
+	// the pods of several clusters and each can find (and remove) its own.
+	Cluster string
+	// Names are the Node names to register, one node per name.
+	Names []string
+	// Labels are added to every Node (e.g. eks.amazonaws.com/nodegroup).
+	Labels map[string]string
+	// NodeIP is the InternalIP the nodes report (the host's address).
+	NodeIP string
+	// MaxPods is each node's pod capacity; 0 means 110, the kubelet's default.
+	MaxPods int
+	// ClientCA verifies callers of the nodes' kubelet API (logs, exec): the
+	// cluster CA, which signed kube-apiserver's kubelet client certificate.
+	// Nil accepts any caller.
+	ClientCA *x509.CertPool
+	// VolumeDir holds the files of pods' ConfigMap and Secret volumes, which
+	// are bind-mounted into containers; default: a directory under the
+	// system temp dir named after the cluster.
+	VolumeDir string
+}
+
+// Run registers the nodes and serves their pods until ctx ends. Containers
+// are left running when it returns: a restarted Berth re-adopts them by
+// label instead of restarting them.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Client == nil || cfg.Runtime == nil {
+		return errors.New("nodes: client and runtime are required")
+	}
+	if len(cfg.Names) == 0 {
+		return errors.New("nodes: no node names")
+	}
+	if cfg.Cluster == "" {
+		cfg.Cluster = "berth"
+	}
+	if cfg.NodeIP == "" {
+		cfg.NodeIP = "127.0.0.1"
+	}
+	if cfg.MaxPods <= 0 {
+		cfg.MaxPods = 110
+	}
+	if cfg.VolumeDir == "" {
+		cfg.VolumeDir = filepath.Join(os.TempDir(), "berth-k8s-volumes", sanitize(cfg.Cluster))
+	}
+	host, err := cfg.Runtime.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("nodes: runtime info: %w", err)
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, len(cfg.Names))
+	for _, name := range cfg.Names {
+		lis, port, err := listenKubelet(cfg.NodeIP, name, cfg.ClientCA)
+		if err != nil {
+			return fmt.Errorf("nodes: %s: kubelet API: %w", name, err)
+		}
+		mux := http.NewServeMux()
+		n, err := nodeutil.NewNode(name, func(pc nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
+			describeNode(pc.Node, cfg, host, port)
+			prov := newProvider(cfg, name, pc)
+			prov.ctx = ctx
+			go prov.runRestarts(ctx)
+			return prov, nil, nil
+		}, nodeutil.WithClient(cfg.Client), nodeutil.AttachProviderRoutes(mux))
+		if err != nil {
+			lis.Close()
+			return fmt.Errorf("nodes: %s: %w", name, err)
+		}
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			serveKubelet(ctx, lis, mux)
+		}()
+		go func() {
+			defer wg.Done()
+			if err := n.Run(ctx); err != nil && ctx.Err() == nil {
+				errs <- fmt.Errorf("node %s: %w", name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return errors.Join(collect(errs)...)
+}
+
+func collect(ch <-chan error) []error {
+	var out []error
+	for err := range ch {
+		out = append(out, err)
+	}
+	return out
+}
+
+// describeNode fills the Node object virtual-kubelet registers: what a
+// kubelet would report about its host.
+func describeNode(n *corev1.Node, cfg Config, host runtime.HostInfo, kubeletPort int) {
+	if n.Labels == nil {
+		n.Labels = map[string]string{}
+	}
+	arch := host.Arch
+	if arch == "" {
+		arch = goruntime.GOARCH
+	}
+	n.Labels[corev1.LabelOSStable] = "linux"
+	n.Labels[corev1.LabelArchStable] = arch
+	n.Labels[corev1.LabelHostname] = n.Name
+	// virtual-kubelet labels its nodes "type: virtual-kubelet" and role
+	// "agent"; Berth's nodes stand for EKS worker nodes, so those go.
+	delete(n.Labels, "type")
+	delete(n.Labels, "kubernetes.io/role")
+	for k, v := range cfg.Labels {
+		n.Labels[k] = v
+	}
+
+	cpus := host.CPUs
+	if cpus <= 0 {
+		cpus = goruntime.NumCPU()
+	}
+	capacity := corev1.ResourceList{
+		corev1.ResourceCPU:    resource.MustParse(strconv.Itoa(cpus)),
+		corev1.ResourcePods:   resource.MustParse(strconv.Itoa(cfg.MaxPods)),
+		corev1.ResourceMemory: *resource.NewQuantity(host.MemoryBytes, resource.BinarySI),
+	}
+	n.Status.Capacity = capacity
+	n.Status.Allocatable = capacity.DeepCopy()
+	n.Status.Addresses = []corev1.NodeAddress{
+		{Type: corev1.NodeInternalIP, Address: cfg.NodeIP},
+		{Type: corev1.NodeHostName, Address: n.Name},
+	}
+	n.Status.NodeInfo = corev1.NodeSystemInfo{
+		OperatingSystem:         "linux",
+		Architecture:            arch,
+		KubeletVersion:          "v1.37.2",
+		OSImage:                 "Berth (" + host.Engine + " " + host.EngineVersion + ")",
+		KernelVersion:           kernelVersion(),
+		ContainerRuntimeVersion: host.Engine + "://" + host.EngineVersion,
+	}
+	n.Status.DaemonEndpoints = corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(kubeletPort)}}
+	now := metav1.Now()
+	for i := range n.Status.Conditions {
+		c := &n.Status.Conditions[i]
+		c.LastHeartbeatTime, c.LastTransitionTime = now, now
+		if c.Type != corev1.NodeReady {
+			c.Status = corev1.ConditionFalse
+			c.Reason = "KubeletHasSufficientResources"
+		}
+	}
+}
+
+func kernelVersion() string {
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
