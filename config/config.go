@@ -63,6 +63,10 @@ type Config struct {
 	// PullThroughRecheck is how long the ECR pull-through cache serves a
 	// cached tag before it asks the upstream again (AWS: 24h).
 	PullThroughRecheck time.Duration `yaml:"pullThroughRecheck"`
+	// K8sBinary is the berth-k8s executable that runs EKS clusters'
+	// Kubernetes control planes (built by k8s/build.sh). Empty: a berth-k8s
+	// next to the berth executable, else clusters get no control plane.
+	K8sBinary string `yaml:"k8sBinary"`
 }
 
 // Default is the embedded configuration `berth up` runs with when given nothing.
@@ -119,6 +123,9 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	}
 	if v := getenv("BERTH_LOG_LEVEL"); v != "" {
 		c.LogLevel = v
+	}
+	if v := getenv("BERTH_K8S_BINARY"); v != "" {
+		c.K8sBinary = v
 	}
 	if v := getenv("BERTH_CREDENTIALS"); v != "" {
 		creds, err := ParseCredentials(v)

@@ -2,28 +2,40 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"path/filepath"
+	"sync/atomic"
+	"time"
 
 	eksapi "github.com/berth-dev/berth/api/eks"
 	stsapi "github.com/berth-dev/berth/api/sts"
 	"github.com/berth-dev/berth/awsapi"
 	"github.com/berth-dev/berth/eks"
+	"github.com/berth-dev/berth/eks/k8sproc"
+	"github.com/berth-dev/berth/runtime"
 )
 
 // wireEKS serves the EKS API (restJson1) over the shared state store, its
 // controller, and the token-review webhook that clusters' API servers
 // authenticate `aws eks get-token` tokens with. It runs after wireIAM:
-// tokens name their caller through STS. No Kubernetes binary is wired in
-// yet, so clusters get eks.Unserved's endpoint.
+// tokens name their caller through STS. Clusters run on berth-k8s
+// processes when a binary is configured or lies next to berth, else they
+// get eks.Unserved's endpoint.
 func (s *Server) wireEKS() error {
 	st, err := s.store()
 	if err != nil {
 		return err
 	}
+	cp, err := s.eksControlPlane()
+	if err != nil {
+		return err
+	}
 	base := "http://" + loopbackAddr(s.cfg.Listen)
 	svc, err := eks.New(eks.Options{
-		Store: st,
-		Auth:  s.api.Auth,
+		Store:        st,
+		ControlPlane: cp,
+		Auth:         s.api.Auth,
 		CallerARN: func(ctx context.Context, id awsapi.Identity) (string, error) {
 			if s.sts == nil {
 				return eks.CallerARN(id), nil
@@ -42,8 +54,57 @@ func (s *Server) wireEKS() error {
 	}
 	s.api.HandleRest(eksapi.NewRestService(svc))
 	s.mux.HandleFunc(eks.TokenReviewPath, svc.ServeTokenReview)
-	s.loops = append(s.loops, svc.Run)
+	// The controller stops every cluster's control plane when its context
+	// ends; Close waits for that, or berth-k8s processes would be cut off
+	// mid-shutdown by Berth's exit. A server that never ran has nothing to
+	// wait for.
+	var running atomic.Bool
+	done := make(chan struct{})
+	s.loops = append(s.loops, func(ctx context.Context) {
+		running.Store(true)
+		defer close(done)
+		svc.Run(ctx)
+	})
+	s.closers = append(s.closers, func() error {
+		if running.Load() {
+			select {
+			case <-done:
+			case <-time.After(40 * time.Second):
+				s.log.Warn("eks: control planes still stopping at exit")
+			}
+		}
+		return nil
+	})
 	return nil
+}
+
+// eksControlPlane is berth-k8s from the configuration, or next to the
+// berth executable, or none (eks.Unserved).
+func (s *Server) eksControlPlane() (eks.ControlPlane, error) {
+	log := s.log.With("component", "eks")
+	bin, from := s.cfg.K8sBinary, "configured"
+	if bin == "" {
+		bin, from = k8sproc.FindBinary(), "next to berth"
+	}
+	if bin == "" {
+		log.Info("EKS clusters run no Kubernetes control plane: no berth-k8s is configured (--k8s-binary) or next to berth; build it with k8s/build.sh")
+		return eks.Unserved{Log: log}, nil
+	}
+	o := k8sproc.Options{Binary: bin, Dir: filepath.Join(s.cfg.DataDir, "eks"), Log: log}
+	// Node groups run pods on the Docker engine; Berth removes their
+	// containers when a node group or cluster is deleted.
+	if rt, err := runtime.Open(context.Background(), "docker", nil); err != nil {
+		log.Warn("EKS: no container runtime; deleted node groups may leave pod containers behind", "error", err)
+	} else {
+		o.Runtime = rt
+		s.closers = append(s.closers, rt.Close)
+	}
+	cp, err := k8sproc.New(o)
+	if err != nil {
+		return nil, fmt.Errorf("the Kubernetes binary (%s, --k8s-binary): %w", from, err)
+	}
+	log.Info("EKS clusters run on berth-k8s", "binary", bin, "from", from)
+	return cp, nil
 }
 
 // loopbackAddr is how a process on this machine reaches listen: an

@@ -78,6 +78,7 @@ func up(args []string, stderr io.Writer) error {
 		remotes = append(remotes, s)
 		return nil
 	})
+	k8sBinary := fs.String("k8s-binary", "", "berth-k8s executable that runs EKS clusters' Kubernetes control planes (env BERTH_K8S_BINARY, default: berth-k8s next to berth if present)")
 	recheck := fs.Duration("pull-through-recheck", 0, "how long the ECR pull-through cache serves a cached tag before re-checking it upstream (env BERTH_PULL_THROUGH_RECHECK, default 24h)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -115,6 +116,9 @@ func up(args []string, stderr io.Writer) error {
 		if err := cfg.AddReplicationRemote(r); err != nil {
 			return fmt.Errorf("--replication-remote: %w", err)
 		}
+	}
+	if *k8sBinary != "" {
+		cfg.K8sBinary = *k8sBinary
 	}
 	if *recheck != 0 {
 		cfg.PullThroughRecheck = *recheck
