@@ -11,7 +11,8 @@ import (
 
 // This file is the runtime half of the validators generated into
 // api/<service>: constraints, the violations a request collects, and the
-// two ways AWS words them.
+// two ways AWS words them. Package awsapi/check tests values against the
+// constraints.
 
 // ConstraintKind is one kind of model constraint a value can break.
 type ConstraintKind int

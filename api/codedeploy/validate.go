@@ -3,9 +3,8 @@
 package codedeploy
 
 import (
-	"strconv"
-
 	"github.com/berth-dev/berth/awsapi"
+	"github.com/berth-dev/berth/awsapi/check"
 )
 
 const (
@@ -13,124 +12,84 @@ const (
 	validationStyle = awsapi.CoralStyle
 )
 
-// at is the path of member name in the structure at path p.
-func at(p, name string) string {
-	if p == "" {
-		return name
-	}
-	return p + "." + name
-}
-
 // Validate checks the AddTagsToOnPremisesInstances input against the model's constraints.
 func (v *AddTagsToOnPremisesInstancesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AddTagsToOnPremisesInstancesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the BatchGetApplicationRevisions input against the model's constraints.
 func (v *BatchGetApplicationRevisionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*BatchGetApplicationRevisionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the BatchGetApplications input against the model's constraints.
 func (v *BatchGetApplicationsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*BatchGetApplicationsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the BatchGetDeploymentGroups input against the model's constraints.
 func (v *BatchGetDeploymentGroupsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*BatchGetDeploymentGroupsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the BatchGetDeploymentInstances input against the model's constraints.
 func (v *BatchGetDeploymentInstancesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*BatchGetDeploymentInstancesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the BatchGetDeploymentTargets input against the model's constraints.
 func (v *BatchGetDeploymentTargetsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*BatchGetDeploymentTargetsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the BatchGetDeployments input against the model's constraints.
 func (v *BatchGetDeploymentsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*BatchGetDeploymentsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the BatchGetOnPremisesInstances input against the model's constraints.
 func (v *BatchGetOnPremisesInstancesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*BatchGetOnPremisesInstancesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ContinueDeployment input against the model's constraints.
 func (v *ContinueDeploymentInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ContinueDeploymentInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateApplication input against the model's constraints.
 func (v *CreateApplicationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateApplicationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateDeployment input against the model's constraints.
 func (v *CreateDeploymentInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateDeploymentInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateDeploymentConfig input against the model's constraints.
 func (v *CreateDeploymentConfigInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateDeploymentConfigInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateDeploymentGroup input against the model's constraints.
 func (v *CreateDeploymentGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateDeploymentGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteApplication input against the model's constraints.
 func (v *DeleteApplicationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteApplicationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteDeploymentConfig input against the model's constraints.
 func (v *DeleteDeploymentConfigInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteDeploymentConfigInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteDeploymentGroup input against the model's constraints.
 func (v *DeleteDeploymentGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteDeploymentGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteGitHubAccountToken input against the model's constraints.
@@ -141,72 +100,52 @@ func (*DeleteResourcesByExternalIdInput) Validate() error { return nil }
 
 // Validate checks the DeregisterOnPremisesInstance input against the model's constraints.
 func (v *DeregisterOnPremisesInstanceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeregisterOnPremisesInstanceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetApplication input against the model's constraints.
 func (v *GetApplicationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetApplicationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetApplicationRevision input against the model's constraints.
 func (v *GetApplicationRevisionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetApplicationRevisionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetDeployment input against the model's constraints.
 func (v *GetDeploymentInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetDeploymentInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetDeploymentConfig input against the model's constraints.
 func (v *GetDeploymentConfigInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetDeploymentConfigInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetDeploymentGroup input against the model's constraints.
 func (v *GetDeploymentGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetDeploymentGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetDeploymentInstance input against the model's constraints.
 func (v *GetDeploymentInstanceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetDeploymentInstanceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetDeploymentTarget input against the model's constraints.
 func (v *GetDeploymentTargetInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetDeploymentTargetInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetOnPremisesInstance input against the model's constraints.
 func (v *GetOnPremisesInstanceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetOnPremisesInstanceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListApplicationRevisions input against the model's constraints.
 func (v *ListApplicationRevisionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListApplicationRevisionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListApplications input against the model's constraints.
@@ -217,30 +156,22 @@ func (*ListDeploymentConfigsInput) Validate() error { return nil }
 
 // Validate checks the ListDeploymentGroups input against the model's constraints.
 func (v *ListDeploymentGroupsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListDeploymentGroupsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListDeploymentInstances input against the model's constraints.
 func (v *ListDeploymentInstancesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListDeploymentInstancesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListDeploymentTargets input against the model's constraints.
 func (v *ListDeploymentTargetsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListDeploymentTargetsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListDeployments input against the model's constraints.
 func (v *ListDeploymentsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListDeploymentsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListGitHubAccountTokenNames input against the model's constraints.
@@ -248,44 +179,32 @@ func (*ListGitHubAccountTokenNamesInput) Validate() error { return nil }
 
 // Validate checks the ListOnPremisesInstances input against the model's constraints.
 func (v *ListOnPremisesInstancesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListOnPremisesInstancesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListTagsForResource input against the model's constraints.
 func (v *ListTagsForResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListTagsForResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutLifecycleEventHookExecutionStatus input against the model's constraints.
 func (v *PutLifecycleEventHookExecutionStatusInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutLifecycleEventHookExecutionStatusInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RegisterApplicationRevision input against the model's constraints.
 func (v *RegisterApplicationRevisionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RegisterApplicationRevisionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RegisterOnPremisesInstance input against the model's constraints.
 func (v *RegisterOnPremisesInstanceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RegisterOnPremisesInstanceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RemoveTagsFromOnPremisesInstances input against the model's constraints.
 func (v *RemoveTagsFromOnPremisesInstancesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RemoveTagsFromOnPremisesInstancesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the SkipWaitTimeForInstanceTermination input against the model's constraints.
@@ -293,1027 +212,459 @@ func (*SkipWaitTimeForInstanceTerminationInput) Validate() error { return nil }
 
 // Validate checks the StopDeployment input against the model's constraints.
 func (v *StopDeploymentInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*StopDeploymentInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the TagResource input against the model's constraints.
 func (v *TagResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*TagResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UntagResource input against the model's constraints.
 func (v *UntagResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UntagResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateApplication input against the model's constraints.
 func (v *UpdateApplicationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateApplicationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateDeploymentGroup input against the model's constraints.
 func (v *UpdateDeploymentGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateDeploymentGroupInput).validate, validationCode, validationStyle)
 }
 
 func (v *AddTagsToOnPremisesInstancesInput) validate(vs *awsapi.Violations, p string) {
-	if v.Tags == nil {
-		vs.Null(at(p, "tags"))
-	}
-	if v.InstanceNames == nil {
-		vs.Null(at(p, "instanceNames"))
-	}
+	check.Null(vs, p, "tags", v.Tags == nil)
+	check.Null(vs, p, "instanceNames", v.InstanceNames == nil)
 }
 
-var ruleApplicationName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleApplicationName = check.New(check.MaxLen(100), check.MinLen(1))
 
-func checkApplicationName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 100 {
-		vs.Add(p, v, ruleApplicationName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleApplicationName[1])
-	}
-}
+var ruleApplicationRevisionSortBy = check.New(check.Enum("registerTime", "firstUsedTime", "lastUsedTime"))
 
-var ruleApplicationRevisionSortBy = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"registerTime", "firstUsedTime", "lastUsedTime"}}}
-
-func checkApplicationRevisionSortBy(vs *awsapi.Violations, p string, v ApplicationRevisionSortBy) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleApplicationRevisionSortBy[0])
-	}
-}
+var ruleApplicationsList = check.New()
 
 func checkApplicationsList(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkApplicationName(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleApplicationName})
-			break
-		}
-	}
+	check.Strings(ruleApplicationsList, vs, p, v, ruleApplicationName)
 }
 
-var ruleArn = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1011"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkArn(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1011 {
-		vs.Add(p, v, ruleArn[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleArn[1])
-	}
-}
+var ruleArn = check.New(check.MaxLen(1011), check.MinLen(1))
 
 func (v *AutoRollbackConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.Events != nil {
-		checkAutoRollbackEventsList(vs, at(p, "events"), v.Events)
-	}
+	check.List(vs, p, "events", false, v.Events, checkAutoRollbackEventsList)
 }
 
-var ruleAutoRollbackEvent = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST"}}}
+var ruleAutoRollbackEvent = check.New(check.Enum("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST"))
 
-func checkAutoRollbackEvent(vs *awsapi.Violations, p string, v AutoRollbackEvent) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAutoRollbackEvent[0])
-	}
-}
+var ruleAutoRollbackEventsList = check.New()
 
 func checkAutoRollbackEventsList(vs *awsapi.Violations, p string, v []AutoRollbackEvent) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkAutoRollbackEvent(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleAutoRollbackEvent})
-			break
-		}
-	}
+	check.Strings(ruleAutoRollbackEventsList, vs, p, v, ruleAutoRollbackEvent)
 }
 
 func (v *BatchGetApplicationRevisionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.ApplicationName == nil {
-		vs.Null(at(p, "applicationName"))
-	} else {
-		checkApplicationName(vs, at(p, "applicationName"), *v.ApplicationName)
-	}
-	if v.Revisions == nil {
-		vs.Null(at(p, "revisions"))
-	} else {
-		checkRevisionLocationList(vs, at(p, "revisions"), v.Revisions)
-	}
+	check.Str(ruleApplicationName, vs, p, "applicationName", true, v.ApplicationName)
+	check.List(vs, p, "revisions", true, v.Revisions, checkRevisionLocationList)
 }
 
 func (v *BatchGetApplicationsInput) validate(vs *awsapi.Violations, p string) {
-	if v.ApplicationNames == nil {
-		vs.Null(at(p, "applicationNames"))
-	} else {
-		checkApplicationsList(vs, at(p, "applicationNames"), v.ApplicationNames)
-	}
+	check.List(vs, p, "applicationNames", true, v.ApplicationNames, checkApplicationsList)
 }
 
 func (v *BatchGetDeploymentGroupsInput) validate(vs *awsapi.Violations, p string) {
-	if v.ApplicationName == nil {
-		vs.Null(at(p, "applicationName"))
-	} else {
-		checkApplicationName(vs, at(p, "applicationName"), *v.ApplicationName)
-	}
-	if v.DeploymentGroupNames == nil {
-		vs.Null(at(p, "deploymentGroupNames"))
-	} else {
-		checkDeploymentGroupsList(vs, at(p, "deploymentGroupNames"), v.DeploymentGroupNames)
-	}
+	check.Str(ruleApplicationName, vs, p, "applicationName", true, v.ApplicationName)
+	check.List(vs, p, "deploymentGroupNames", true, v.DeploymentGroupNames, checkDeploymentGroupsList)
 }
 
 func (v *BatchGetDeploymentInstancesInput) validate(vs *awsapi.Violations, p string) {
-	if v.DeploymentId == nil {
-		vs.Null(at(p, "deploymentId"))
-	}
-	if v.InstanceIds == nil {
-		vs.Null(at(p, "instanceIds"))
-	}
+	check.Null(vs, p, "deploymentId", v.DeploymentId == nil)
+	check.Null(vs, p, "instanceIds", v.InstanceIds == nil)
 }
 
 func (v *BatchGetDeploymentTargetsInput) validate(vs *awsapi.Violations, p string) {
-	if v.DeploymentId == nil {
-		vs.Null(at(p, "deploymentId"))
-	}
-	if v.TargetIds == nil {
-		vs.Null(at(p, "targetIds"))
-	}
+	check.Null(vs, p, "deploymentId", v.DeploymentId == nil)
+	check.Null(vs, p, "targetIds", v.TargetIds == nil)
 }
 
 func (v *BatchGetDeploymentsInput) validate(vs *awsapi.Violations, p string) {
-	if v.DeploymentIds == nil {
-		vs.Null(at(p, "deploymentIds"))
-	}
+	check.Null(vs, p, "deploymentIds", v.DeploymentIds == nil)
 }
 
 func (v *BatchGetOnPremisesInstancesInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceNames == nil {
-		vs.Null(at(p, "instanceNames"))
-	}
+	check.Null(vs, p, "instanceNames", v.InstanceNames == nil)
 }
 
 func (v *BlueGreenDeploymentConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.TerminateBlueInstancesOnDeploymentSuccess != nil {
-		v.TerminateBlueInstancesOnDeploymentSuccess.validate(vs, at(p, "terminateBlueInstancesOnDeploymentSuccess"))
-	}
-	if v.DeploymentReadyOption != nil {
-		v.DeploymentReadyOption.validate(vs, at(p, "deploymentReadyOption"))
-	}
-	if v.GreenFleetProvisioningOption != nil {
-		v.GreenFleetProvisioningOption.validate(vs, at(p, "greenFleetProvisioningOption"))
-	}
+	check.Struct(vs, p, "terminateBlueInstancesOnDeploymentSuccess", false, v.TerminateBlueInstancesOnDeploymentSuccess, (*BlueInstanceTerminationOption).validate)
+	check.Struct(vs, p, "deploymentReadyOption", false, v.DeploymentReadyOption, (*DeploymentReadyOption).validate)
+	check.Struct(vs, p, "greenFleetProvisioningOption", false, v.GreenFleetProvisioningOption, (*GreenFleetProvisioningOption).validate)
 }
 
 func (v *BlueInstanceTerminationOption) validate(vs *awsapi.Violations, p string) {
-	if v.Action != nil {
-		checkInstanceAction(vs, at(p, "action"), *v.Action)
-	}
+	check.Str(ruleInstanceAction, vs, p, "action", false, v.Action)
 }
 
-var ruleBundleType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"tar", "tgz", "zip", "YAML", "JSON"}}}
+var ruleBundleType = check.New(check.Enum("tar", "tgz", "zip", "YAML", "JSON"))
 
-func checkBundleType(vs *awsapi.Violations, p string, v BundleType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleBundleType[0])
-	}
-}
-
-var ruleComputePlatform = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Server", "Lambda", "ECS"}}}
-
-func checkComputePlatform(vs *awsapi.Violations, p string, v ComputePlatform) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleComputePlatform[0])
-	}
-}
+var ruleComputePlatform = check.New(check.Enum("Server", "Lambda", "ECS"))
 
 func (v *ContinueDeploymentInput) validate(vs *awsapi.Violations, p string) {
-	if v.DeploymentWaitType != nil {
-		checkDeploymentWaitType(vs, at(p, "deploymentWaitType"), *v.DeploymentWaitType)
-	}
+	check.Str(ruleDeploymentWaitType, vs, p, "deploymentWaitType", false, v.DeploymentWaitType)
 }
 
 func (v *CreateApplicationInput) validate(vs *awsapi.Violations, p string) {
-	if v.ApplicationName == nil {
-		vs.Null(at(p, "applicationName"))
-	} else {
-		checkApplicationName(vs, at(p, "applicationName"), *v.ApplicationName)
-	}
-	if v.ComputePlatform != nil {
-		checkComputePlatform(vs, at(p, "computePlatform"), *v.ComputePlatform)
-	}
+	check.Str(ruleApplicationName, vs, p, "applicationName", true, v.ApplicationName)
+	check.Str(ruleComputePlatform, vs, p, "computePlatform", false, v.ComputePlatform)
 }
 
 func (v *CreateDeploymentConfigInput) validate(vs *awsapi.Violations, p string) {
-	if v.DeploymentConfigName == nil {
-		vs.Null(at(p, "deploymentConfigName"))
-	} else {
-		checkDeploymentConfigName(vs, at(p, "deploymentConfigName"), *v.DeploymentConfigName)
-	}
-	if v.MinimumHealthyHosts != nil {
-		v.MinimumHealthyHosts.validate(vs, at(p, "minimumHealthyHosts"))
-	}
-	if v.TrafficRoutingConfig != nil {
-		v.TrafficRoutingConfig.validate(vs, at(p, "trafficRoutingConfig"))
-	}
-	if v.ComputePlatform != nil {
-		checkComputePlatform(vs, at(p, "computePlatform"), *v.ComputePlatform)
-	}
-	if v.ZonalConfig != nil {
-		v.ZonalConfig.validate(vs, at(p, "zonalConfig"))
-	}
+	check.Str(ruleDeploymentConfigName, vs, p, "deploymentConfigName", true, v.DeploymentConfigName)
+	check.Struct(vs, p, "minimumHealthyHosts", false, v.MinimumHealthyHosts, (*MinimumHealthyHosts).validate)
+	check.Struct(vs, p, "trafficRoutingConfig", false, v.TrafficRoutingConfig, (*TrafficRoutingConfig).validate)
+	check.Str(ruleComputePlatform, vs, p, "computePlatform", false, v.ComputePlatform)
+	check.Struct(vs, p, "zonalConfig", false, v.ZonalConfig, (*ZonalConfig).validate)
 }
 
 func (v *CreateDeploymentGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.ApplicationName == nil {
-		vs.Null(at(p, "applicationName"))
-	} else {
-		checkApplicationName(vs, at(p, "applicationName"), *v.ApplicationName)
-	}
-	if v.DeploymentGroupName == nil {
-		vs.Null(at(p, "deploymentGroupName"))
-	} else {
-		checkDeploymentGroupName(vs, at(p, "deploymentGroupName"), *v.DeploymentGroupName)
-	}
-	if v.DeploymentConfigName != nil {
-		checkDeploymentConfigName(vs, at(p, "deploymentConfigName"), *v.DeploymentConfigName)
-	}
-	if v.Ec2TagFilters != nil {
-		checkEC2TagFilterList(vs, at(p, "ec2TagFilters"), v.Ec2TagFilters)
-	}
-	if v.OnPremisesInstanceTagFilters != nil {
-		checkTagFilterList(vs, at(p, "onPremisesInstanceTagFilters"), v.OnPremisesInstanceTagFilters)
-	}
-	if v.ServiceRoleArn == nil {
-		vs.Null(at(p, "serviceRoleArn"))
-	}
-	if v.TriggerConfigurations != nil {
-		checkTriggerConfigList(vs, at(p, "triggerConfigurations"), v.TriggerConfigurations)
-	}
-	if v.AutoRollbackConfiguration != nil {
-		v.AutoRollbackConfiguration.validate(vs, at(p, "autoRollbackConfiguration"))
-	}
-	if v.OutdatedInstancesStrategy != nil {
-		checkOutdatedInstancesStrategy(vs, at(p, "outdatedInstancesStrategy"), *v.OutdatedInstancesStrategy)
-	}
-	if v.DeploymentStyle != nil {
-		v.DeploymentStyle.validate(vs, at(p, "deploymentStyle"))
-	}
-	if v.BlueGreenDeploymentConfiguration != nil {
-		v.BlueGreenDeploymentConfiguration.validate(vs, at(p, "blueGreenDeploymentConfiguration"))
-	}
-	if v.Ec2TagSet != nil {
-		v.Ec2TagSet.validate(vs, at(p, "ec2TagSet"))
-	}
-	if v.OnPremisesTagSet != nil {
-		v.OnPremisesTagSet.validate(vs, at(p, "onPremisesTagSet"))
-	}
+	check.Str(ruleApplicationName, vs, p, "applicationName", true, v.ApplicationName)
+	check.Str(ruleDeploymentGroupName, vs, p, "deploymentGroupName", true, v.DeploymentGroupName)
+	check.Str(ruleDeploymentConfigName, vs, p, "deploymentConfigName", false, v.DeploymentConfigName)
+	check.List(vs, p, "ec2TagFilters", false, v.Ec2TagFilters, checkEC2TagFilterList)
+	check.List(vs, p, "onPremisesInstanceTagFilters", false, v.OnPremisesInstanceTagFilters, checkTagFilterList)
+	check.Null(vs, p, "serviceRoleArn", v.ServiceRoleArn == nil)
+	check.List(vs, p, "triggerConfigurations", false, v.TriggerConfigurations, checkTriggerConfigList)
+	check.Struct(vs, p, "autoRollbackConfiguration", false, v.AutoRollbackConfiguration, (*AutoRollbackConfiguration).validate)
+	check.Str(ruleOutdatedInstancesStrategy, vs, p, "outdatedInstancesStrategy", false, v.OutdatedInstancesStrategy)
+	check.Struct(vs, p, "deploymentStyle", false, v.DeploymentStyle, (*DeploymentStyle).validate)
+	check.Struct(vs, p, "blueGreenDeploymentConfiguration", false, v.BlueGreenDeploymentConfiguration, (*BlueGreenDeploymentConfiguration).validate)
+	check.Struct(vs, p, "ec2TagSet", false, v.Ec2TagSet, (*EC2TagSet).validate)
+	check.Struct(vs, p, "onPremisesTagSet", false, v.OnPremisesTagSet, (*OnPremisesTagSet).validate)
 }
 
 func (v *CreateDeploymentInput) validate(vs *awsapi.Violations, p string) {
-	if v.ApplicationName == nil {
-		vs.Null(at(p, "applicationName"))
-	} else {
-		checkApplicationName(vs, at(p, "applicationName"), *v.ApplicationName)
-	}
-	if v.DeploymentGroupName != nil {
-		checkDeploymentGroupName(vs, at(p, "deploymentGroupName"), *v.DeploymentGroupName)
-	}
-	if v.Revision != nil {
-		v.Revision.validate(vs, at(p, "revision"))
-	}
-	if v.DeploymentConfigName != nil {
-		checkDeploymentConfigName(vs, at(p, "deploymentConfigName"), *v.DeploymentConfigName)
-	}
-	if v.TargetInstances != nil {
-		v.TargetInstances.validate(vs, at(p, "targetInstances"))
-	}
-	if v.AutoRollbackConfiguration != nil {
-		v.AutoRollbackConfiguration.validate(vs, at(p, "autoRollbackConfiguration"))
-	}
-	if v.FileExistsBehavior != nil {
-		checkFileExistsBehavior(vs, at(p, "fileExistsBehavior"), *v.FileExistsBehavior)
-	}
+	check.Str(ruleApplicationName, vs, p, "applicationName", true, v.ApplicationName)
+	check.Str(ruleDeploymentGroupName, vs, p, "deploymentGroupName", false, v.DeploymentGroupName)
+	check.Struct(vs, p, "revision", false, v.Revision, (*RevisionLocation).validate)
+	check.Str(ruleDeploymentConfigName, vs, p, "deploymentConfigName", false, v.DeploymentConfigName)
+	check.Struct(vs, p, "targetInstances", false, v.TargetInstances, (*TargetInstances).validate)
+	check.Struct(vs, p, "autoRollbackConfiguration", false, v.AutoRollbackConfiguration, (*AutoRollbackConfiguration).validate)
+	check.Str(ruleFileExistsBehavior, vs, p, "fileExistsBehavior", false, v.FileExistsBehavior)
 }
 
 func (v *DeleteApplicationInput) validate(vs *awsapi.Violations, p string) {
-	if v.ApplicationName == nil {
-		vs.Null(at(p, "applicationName"))
-	} else {
-		checkApplicationName(vs, at(p, "applicationName"), *v.ApplicationName)
-	}
+	check.Str(ruleApplicationName, vs, p, "applicationName", true, v.ApplicationName)
 }
 
 func (v *DeleteDeploymentConfigInput) validate(vs *awsapi.Violations, p string) {
-	if v.DeploymentConfigName == nil {
-		vs.Null(at(p, "deploymentConfigName"))
-	} else {
-		checkDeploymentConfigName(vs, at(p, "deploymentConfigName"), *v.DeploymentConfigName)
-	}
+	check.Str(ruleDeploymentConfigName, vs, p, "deploymentConfigName", true, v.DeploymentConfigName)
 }
 
 func (v *DeleteDeploymentGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.ApplicationName == nil {
-		vs.Null(at(p, "applicationName"))
-	} else {
-		checkApplicationName(vs, at(p, "applicationName"), *v.ApplicationName)
-	}
-	if v.DeploymentGroupName == nil {
-		vs.Null(at(p, "deploymentGroupName"))
-	} else {
-		checkDeploymentGroupName(vs, at(p, "deploymentGroupName"), *v.DeploymentGroupName)
-	}
+	check.Str(ruleApplicationName, vs, p, "applicationName", true, v.ApplicationName)
+	check.Str(ruleDeploymentGroupName, vs, p, "deploymentGroupName", true, v.DeploymentGroupName)
 }
 
-var ruleDeploymentConfigName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleDeploymentConfigName = check.New(check.MaxLen(100), check.MinLen(1))
 
-func checkDeploymentConfigName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 100 {
-		vs.Add(p, v, ruleDeploymentConfigName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDeploymentConfigName[1])
-	}
-}
+var ruleDeploymentGroupName = check.New(check.MaxLen(100), check.MinLen(1))
 
-var ruleDeploymentGroupName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkDeploymentGroupName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 100 {
-		vs.Add(p, v, ruleDeploymentGroupName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDeploymentGroupName[1])
-	}
-}
+var ruleDeploymentGroupsList = check.New()
 
 func checkDeploymentGroupsList(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkDeploymentGroupName(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleDeploymentGroupName})
-			break
-		}
-	}
+	check.Strings(ruleDeploymentGroupsList, vs, p, v, ruleDeploymentGroupName)
 }
 
-var ruleDeploymentOption = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"WITH_TRAFFIC_CONTROL", "WITHOUT_TRAFFIC_CONTROL"}}}
+var ruleDeploymentOption = check.New(check.Enum("WITH_TRAFFIC_CONTROL", "WITHOUT_TRAFFIC_CONTROL"))
 
-func checkDeploymentOption(vs *awsapi.Violations, p string, v DeploymentOption) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDeploymentOption[0])
-	}
-}
-
-var ruleDeploymentReadyAction = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"CONTINUE_DEPLOYMENT", "STOP_DEPLOYMENT"}}}
-
-func checkDeploymentReadyAction(vs *awsapi.Violations, p string, v DeploymentReadyAction) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDeploymentReadyAction[0])
-	}
-}
+var ruleDeploymentReadyAction = check.New(check.Enum("CONTINUE_DEPLOYMENT", "STOP_DEPLOYMENT"))
 
 func (v *DeploymentReadyOption) validate(vs *awsapi.Violations, p string) {
-	if v.ActionOnTimeout != nil {
-		checkDeploymentReadyAction(vs, at(p, "actionOnTimeout"), *v.ActionOnTimeout)
-	}
+	check.Str(ruleDeploymentReadyAction, vs, p, "actionOnTimeout", false, v.ActionOnTimeout)
 }
 
-var ruleDeploymentStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Created", "Queued", "InProgress", "Baking", "Succeeded", "Failed", "Stopped", "Ready"}}}
+var ruleDeploymentStatus = check.New(check.Enum("Created", "Queued", "InProgress", "Baking", "Succeeded", "Failed", "Stopped", "Ready"))
 
-func checkDeploymentStatus(vs *awsapi.Violations, p string, v DeploymentStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDeploymentStatus[0])
-	}
-}
+var ruleDeploymentStatusList = check.New()
 
 func checkDeploymentStatusList(vs *awsapi.Violations, p string, v []DeploymentStatus) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkDeploymentStatus(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleDeploymentStatus})
-			break
-		}
-	}
+	check.Strings(ruleDeploymentStatusList, vs, p, v, ruleDeploymentStatus)
 }
 
 func (v *DeploymentStyle) validate(vs *awsapi.Violations, p string) {
-	if v.DeploymentType != nil {
-		checkDeploymentType(vs, at(p, "deploymentType"), *v.DeploymentType)
-	}
-	if v.DeploymentOption != nil {
-		checkDeploymentOption(vs, at(p, "deploymentOption"), *v.DeploymentOption)
-	}
+	check.Str(ruleDeploymentType, vs, p, "deploymentType", false, v.DeploymentType)
+	check.Str(ruleDeploymentOption, vs, p, "deploymentOption", false, v.DeploymentOption)
 }
 
-var ruleDeploymentType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"IN_PLACE", "BLUE_GREEN"}}}
+var ruleDeploymentType = check.New(check.Enum("IN_PLACE", "BLUE_GREEN"))
 
-func checkDeploymentType(vs *awsapi.Violations, p string, v DeploymentType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDeploymentType[0])
-	}
-}
-
-var ruleDeploymentWaitType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"READY_WAIT", "TERMINATION_WAIT"}}}
-
-func checkDeploymentWaitType(vs *awsapi.Violations, p string, v DeploymentWaitType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDeploymentWaitType[0])
-	}
-}
+var ruleDeploymentWaitType = check.New(check.Enum("READY_WAIT", "TERMINATION_WAIT"))
 
 func (v *DeregisterOnPremisesInstanceInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceName == nil {
-		vs.Null(at(p, "instanceName"))
-	}
+	check.Null(vs, p, "instanceName", v.InstanceName == nil)
 }
 
 func (v *EC2TagFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Type != nil {
-		checkEC2TagFilterType(vs, at(p, "Type"), *v.Type)
-	}
+	check.Str(ruleEC2TagFilterType, vs, p, "Type", false, v.Type)
 }
 
 func checkEC2TagFilterList(vs *awsapi.Violations, p string, v []EC2TagFilter) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*EC2TagFilter).validate)
 }
 
-var ruleEC2TagFilterType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"KEY_ONLY", "VALUE_ONLY", "KEY_AND_VALUE"}}}
-
-func checkEC2TagFilterType(vs *awsapi.Violations, p string, v EC2TagFilterType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleEC2TagFilterType[0])
-	}
-}
+var ruleEC2TagFilterType = check.New(check.Enum("KEY_ONLY", "VALUE_ONLY", "KEY_AND_VALUE"))
 
 func (v *EC2TagSet) validate(vs *awsapi.Violations, p string) {
-	if v.Ec2TagSetList != nil {
-		checkEC2TagSetList(vs, at(p, "ec2TagSetList"), v.Ec2TagSetList)
-	}
+	check.List(vs, p, "ec2TagSetList", false, v.Ec2TagSetList, checkEC2TagSetList)
 }
 
 func checkEC2TagSetList(vs *awsapi.Violations, p string, v [][]EC2TagFilter) {
-	for i, e := range v {
-		checkEC2TagFilterList(vs, p+"."+strconv.Itoa(i+1)+".member", e)
-	}
+	check.Each(vs, p, v, checkEC2TagFilterList)
 }
 
-var ruleFileExistsBehavior = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"DISALLOW", "OVERWRITE", "RETAIN"}}}
-
-func checkFileExistsBehavior(vs *awsapi.Violations, p string, v FileExistsBehavior) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleFileExistsBehavior[0])
-	}
-}
+var ruleFileExistsBehavior = check.New(check.Enum("DISALLOW", "OVERWRITE", "RETAIN"))
 
 func (v *GetApplicationInput) validate(vs *awsapi.Violations, p string) {
-	if v.ApplicationName == nil {
-		vs.Null(at(p, "applicationName"))
-	} else {
-		checkApplicationName(vs, at(p, "applicationName"), *v.ApplicationName)
-	}
+	check.Str(ruleApplicationName, vs, p, "applicationName", true, v.ApplicationName)
 }
 
 func (v *GetApplicationRevisionInput) validate(vs *awsapi.Violations, p string) {
-	if v.ApplicationName == nil {
-		vs.Null(at(p, "applicationName"))
-	} else {
-		checkApplicationName(vs, at(p, "applicationName"), *v.ApplicationName)
-	}
-	if v.Revision == nil {
-		vs.Null(at(p, "revision"))
-	} else {
-		v.Revision.validate(vs, at(p, "revision"))
-	}
+	check.Str(ruleApplicationName, vs, p, "applicationName", true, v.ApplicationName)
+	check.Struct(vs, p, "revision", true, v.Revision, (*RevisionLocation).validate)
 }
 
 func (v *GetDeploymentConfigInput) validate(vs *awsapi.Violations, p string) {
-	if v.DeploymentConfigName == nil {
-		vs.Null(at(p, "deploymentConfigName"))
-	} else {
-		checkDeploymentConfigName(vs, at(p, "deploymentConfigName"), *v.DeploymentConfigName)
-	}
+	check.Str(ruleDeploymentConfigName, vs, p, "deploymentConfigName", true, v.DeploymentConfigName)
 }
 
 func (v *GetDeploymentGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.ApplicationName == nil {
-		vs.Null(at(p, "applicationName"))
-	} else {
-		checkApplicationName(vs, at(p, "applicationName"), *v.ApplicationName)
-	}
-	if v.DeploymentGroupName == nil {
-		vs.Null(at(p, "deploymentGroupName"))
-	} else {
-		checkDeploymentGroupName(vs, at(p, "deploymentGroupName"), *v.DeploymentGroupName)
-	}
+	check.Str(ruleApplicationName, vs, p, "applicationName", true, v.ApplicationName)
+	check.Str(ruleDeploymentGroupName, vs, p, "deploymentGroupName", true, v.DeploymentGroupName)
 }
 
 func (v *GetDeploymentInput) validate(vs *awsapi.Violations, p string) {
-	if v.DeploymentId == nil {
-		vs.Null(at(p, "deploymentId"))
-	}
+	check.Null(vs, p, "deploymentId", v.DeploymentId == nil)
 }
 
 func (v *GetDeploymentInstanceInput) validate(vs *awsapi.Violations, p string) {
-	if v.DeploymentId == nil {
-		vs.Null(at(p, "deploymentId"))
-	}
-	if v.InstanceId == nil {
-		vs.Null(at(p, "instanceId"))
-	}
+	check.Null(vs, p, "deploymentId", v.DeploymentId == nil)
+	check.Null(vs, p, "instanceId", v.InstanceId == nil)
 }
 
 func (v *GetDeploymentTargetInput) validate(vs *awsapi.Violations, p string) {
-	if v.DeploymentId == nil {
-		vs.Null(at(p, "deploymentId"))
-	}
-	if v.TargetId == nil {
-		vs.Null(at(p, "targetId"))
-	}
+	check.Null(vs, p, "deploymentId", v.DeploymentId == nil)
+	check.Null(vs, p, "targetId", v.TargetId == nil)
 }
 
 func (v *GetOnPremisesInstanceInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceName == nil {
-		vs.Null(at(p, "instanceName"))
-	}
+	check.Null(vs, p, "instanceName", v.InstanceName == nil)
 }
 
-var ruleGreenFleetProvisioningAction = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"DISCOVER_EXISTING", "COPY_AUTO_SCALING_GROUP"}}}
-
-func checkGreenFleetProvisioningAction(vs *awsapi.Violations, p string, v GreenFleetProvisioningAction) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleGreenFleetProvisioningAction[0])
-	}
-}
+var ruleGreenFleetProvisioningAction = check.New(check.Enum("DISCOVER_EXISTING", "COPY_AUTO_SCALING_GROUP"))
 
 func (v *GreenFleetProvisioningOption) validate(vs *awsapi.Violations, p string) {
-	if v.Action != nil {
-		checkGreenFleetProvisioningAction(vs, at(p, "action"), *v.Action)
-	}
+	check.Str(ruleGreenFleetProvisioningAction, vs, p, "action", false, v.Action)
 }
 
-var ruleInstanceAction = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"TERMINATE", "KEEP_ALIVE"}}}
+var ruleInstanceAction = check.New(check.Enum("TERMINATE", "KEEP_ALIVE"))
 
-func checkInstanceAction(vs *awsapi.Violations, p string, v InstanceAction) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleInstanceAction[0])
-	}
-}
+var ruleInstanceStatus = check.New(check.Enum("Pending", "InProgress", "Succeeded", "Failed", "Skipped", "Unknown", "Ready"))
 
-var ruleInstanceStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Pending", "InProgress", "Succeeded", "Failed", "Skipped", "Unknown", "Ready"}}}
-
-func checkInstanceStatus(vs *awsapi.Violations, p string, v InstanceStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleInstanceStatus[0])
-	}
-}
+var ruleInstanceStatusList = check.New()
 
 func checkInstanceStatusList(vs *awsapi.Violations, p string, v []InstanceStatus) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkInstanceStatus(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleInstanceStatus})
-			break
-		}
-	}
+	check.Strings(ruleInstanceStatusList, vs, p, v, ruleInstanceStatus)
 }
 
-var ruleInstanceType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Blue", "Green"}}}
+var ruleInstanceType = check.New(check.Enum("Blue", "Green"))
 
-func checkInstanceType(vs *awsapi.Violations, p string, v InstanceType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleInstanceType[0])
-	}
-}
+var ruleInstanceTypeList = check.New()
 
 func checkInstanceTypeList(vs *awsapi.Violations, p string, v []InstanceType) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkInstanceType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleInstanceType})
-			break
-		}
-	}
+	check.Strings(ruleInstanceTypeList, vs, p, v, ruleInstanceType)
 }
 
-var ruleLifecycleEventStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Pending", "InProgress", "Succeeded", "Failed", "Skipped", "Unknown"}}}
-
-func checkLifecycleEventStatus(vs *awsapi.Violations, p string, v LifecycleEventStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleLifecycleEventStatus[0])
-	}
-}
+var ruleLifecycleEventStatus = check.New(check.Enum("Pending", "InProgress", "Succeeded", "Failed", "Skipped", "Unknown"))
 
 func (v *ListApplicationRevisionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.ApplicationName == nil {
-		vs.Null(at(p, "applicationName"))
-	} else {
-		checkApplicationName(vs, at(p, "applicationName"), *v.ApplicationName)
-	}
-	if v.SortBy != nil {
-		checkApplicationRevisionSortBy(vs, at(p, "sortBy"), *v.SortBy)
-	}
-	if v.SortOrder != nil {
-		checkSortOrder(vs, at(p, "sortOrder"), *v.SortOrder)
-	}
-	if v.Deployed != nil {
-		checkListStateFilterAction(vs, at(p, "deployed"), *v.Deployed)
-	}
+	check.Str(ruleApplicationName, vs, p, "applicationName", true, v.ApplicationName)
+	check.Str(ruleApplicationRevisionSortBy, vs, p, "sortBy", false, v.SortBy)
+	check.Str(ruleSortOrder, vs, p, "sortOrder", false, v.SortOrder)
+	check.Str(ruleListStateFilterAction, vs, p, "deployed", false, v.Deployed)
 }
 
 func (v *ListDeploymentGroupsInput) validate(vs *awsapi.Violations, p string) {
-	if v.ApplicationName == nil {
-		vs.Null(at(p, "applicationName"))
-	} else {
-		checkApplicationName(vs, at(p, "applicationName"), *v.ApplicationName)
-	}
+	check.Str(ruleApplicationName, vs, p, "applicationName", true, v.ApplicationName)
 }
 
 func (v *ListDeploymentInstancesInput) validate(vs *awsapi.Violations, p string) {
-	if v.DeploymentId == nil {
-		vs.Null(at(p, "deploymentId"))
-	}
-	if v.InstanceStatusFilter != nil {
-		checkInstanceStatusList(vs, at(p, "instanceStatusFilter"), v.InstanceStatusFilter)
-	}
-	if v.InstanceTypeFilter != nil {
-		checkInstanceTypeList(vs, at(p, "instanceTypeFilter"), v.InstanceTypeFilter)
-	}
+	check.Null(vs, p, "deploymentId", v.DeploymentId == nil)
+	check.List(vs, p, "instanceStatusFilter", false, v.InstanceStatusFilter, checkInstanceStatusList)
+	check.List(vs, p, "instanceTypeFilter", false, v.InstanceTypeFilter, checkInstanceTypeList)
 }
 
 func (v *ListDeploymentTargetsInput) validate(vs *awsapi.Violations, p string) {
-	if v.DeploymentId == nil {
-		vs.Null(at(p, "deploymentId"))
-	}
-	if v.TargetFilters != nil {
-		checkTargetFilters(vs, at(p, "targetFilters"), v.TargetFilters)
-	}
+	check.Null(vs, p, "deploymentId", v.DeploymentId == nil)
+	check.Map(vs, p, "targetFilters", false, v.TargetFilters, checkTargetFilters)
 }
 
 func (v *ListDeploymentsInput) validate(vs *awsapi.Violations, p string) {
-	if v.ApplicationName != nil {
-		checkApplicationName(vs, at(p, "applicationName"), *v.ApplicationName)
-	}
-	if v.DeploymentGroupName != nil {
-		checkDeploymentGroupName(vs, at(p, "deploymentGroupName"), *v.DeploymentGroupName)
-	}
-	if v.IncludeOnlyStatuses != nil {
-		checkDeploymentStatusList(vs, at(p, "includeOnlyStatuses"), v.IncludeOnlyStatuses)
-	}
+	check.Str(ruleApplicationName, vs, p, "applicationName", false, v.ApplicationName)
+	check.Str(ruleDeploymentGroupName, vs, p, "deploymentGroupName", false, v.DeploymentGroupName)
+	check.List(vs, p, "includeOnlyStatuses", false, v.IncludeOnlyStatuses, checkDeploymentStatusList)
 }
 
 func (v *ListOnPremisesInstancesInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistrationStatus != nil {
-		checkRegistrationStatus(vs, at(p, "registrationStatus"), *v.RegistrationStatus)
-	}
-	if v.TagFilters != nil {
-		checkTagFilterList(vs, at(p, "tagFilters"), v.TagFilters)
-	}
+	check.Str(ruleRegistrationStatus, vs, p, "registrationStatus", false, v.RegistrationStatus)
+	check.List(vs, p, "tagFilters", false, v.TagFilters, checkTagFilterList)
 }
 
-var ruleListStateFilterAction = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"include", "exclude", "ignore"}}}
-
-func checkListStateFilterAction(vs *awsapi.Violations, p string, v ListStateFilterAction) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleListStateFilterAction[0])
-	}
-}
+var ruleListStateFilterAction = check.New(check.Enum("include", "exclude", "ignore"))
 
 func (v *ListTagsForResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "ResourceArn"))
-	} else {
-		checkArn(vs, at(p, "ResourceArn"), *v.ResourceArn)
-	}
+	check.Str(ruleArn, vs, p, "ResourceArn", true, v.ResourceArn)
 }
 
 func (v *MinimumHealthyHosts) validate(vs *awsapi.Violations, p string) {
-	if v.Type != nil {
-		checkMinimumHealthyHostsType(vs, at(p, "type"), *v.Type)
-	}
+	check.Str(ruleMinimumHealthyHostsType, vs, p, "type", false, v.Type)
 }
 
 func (v *MinimumHealthyHostsPerZone) validate(vs *awsapi.Violations, p string) {
-	if v.Type != nil {
-		checkMinimumHealthyHostsPerZoneType(vs, at(p, "type"), *v.Type)
-	}
+	check.Str(ruleMinimumHealthyHostsPerZoneType, vs, p, "type", false, v.Type)
 }
 
-var ruleMinimumHealthyHostsPerZoneType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"HOST_COUNT", "FLEET_PERCENT"}}}
+var ruleMinimumHealthyHostsPerZoneType = check.New(check.Enum("HOST_COUNT", "FLEET_PERCENT"))
 
-func checkMinimumHealthyHostsPerZoneType(vs *awsapi.Violations, p string, v MinimumHealthyHostsPerZoneType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleMinimumHealthyHostsPerZoneType[0])
-	}
-}
-
-var ruleMinimumHealthyHostsType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"HOST_COUNT", "FLEET_PERCENT"}}}
-
-func checkMinimumHealthyHostsType(vs *awsapi.Violations, p string, v MinimumHealthyHostsType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleMinimumHealthyHostsType[0])
-	}
-}
+var ruleMinimumHealthyHostsType = check.New(check.Enum("HOST_COUNT", "FLEET_PERCENT"))
 
 func (v *OnPremisesTagSet) validate(vs *awsapi.Violations, p string) {
-	if v.OnPremisesTagSetList != nil {
-		checkOnPremisesTagSetList(vs, at(p, "onPremisesTagSetList"), v.OnPremisesTagSetList)
-	}
+	check.List(vs, p, "onPremisesTagSetList", false, v.OnPremisesTagSetList, checkOnPremisesTagSetList)
 }
 
 func checkOnPremisesTagSetList(vs *awsapi.Violations, p string, v [][]TagFilter) {
-	for i, e := range v {
-		checkTagFilterList(vs, p+"."+strconv.Itoa(i+1)+".member", e)
-	}
+	check.Each(vs, p, v, checkTagFilterList)
 }
 
-var ruleOutdatedInstancesStrategy = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"UPDATE", "IGNORE"}}}
-
-func checkOutdatedInstancesStrategy(vs *awsapi.Violations, p string, v OutdatedInstancesStrategy) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleOutdatedInstancesStrategy[0])
-	}
-}
+var ruleOutdatedInstancesStrategy = check.New(check.Enum("UPDATE", "IGNORE"))
 
 func (v *PutLifecycleEventHookExecutionStatusInput) validate(vs *awsapi.Violations, p string) {
-	if v.Status != nil {
-		checkLifecycleEventStatus(vs, at(p, "status"), *v.Status)
-	}
+	check.Str(ruleLifecycleEventStatus, vs, p, "status", false, v.Status)
 }
 
 func (v *RegisterApplicationRevisionInput) validate(vs *awsapi.Violations, p string) {
-	if v.ApplicationName == nil {
-		vs.Null(at(p, "applicationName"))
-	} else {
-		checkApplicationName(vs, at(p, "applicationName"), *v.ApplicationName)
-	}
-	if v.Revision == nil {
-		vs.Null(at(p, "revision"))
-	} else {
-		v.Revision.validate(vs, at(p, "revision"))
-	}
+	check.Str(ruleApplicationName, vs, p, "applicationName", true, v.ApplicationName)
+	check.Struct(vs, p, "revision", true, v.Revision, (*RevisionLocation).validate)
 }
 
 func (v *RegisterOnPremisesInstanceInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceName == nil {
-		vs.Null(at(p, "instanceName"))
-	}
+	check.Null(vs, p, "instanceName", v.InstanceName == nil)
 }
 
-var ruleRegistrationStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Registered", "Deregistered"}}}
-
-func checkRegistrationStatus(vs *awsapi.Violations, p string, v RegistrationStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleRegistrationStatus[0])
-	}
-}
+var ruleRegistrationStatus = check.New(check.Enum("Registered", "Deregistered"))
 
 func (v *RemoveTagsFromOnPremisesInstancesInput) validate(vs *awsapi.Violations, p string) {
-	if v.Tags == nil {
-		vs.Null(at(p, "tags"))
-	}
-	if v.InstanceNames == nil {
-		vs.Null(at(p, "instanceNames"))
-	}
+	check.Null(vs, p, "tags", v.Tags == nil)
+	check.Null(vs, p, "instanceNames", v.InstanceNames == nil)
 }
 
 func (v *RevisionLocation) validate(vs *awsapi.Violations, p string) {
-	if v.RevisionType != nil {
-		checkRevisionLocationType(vs, at(p, "revisionType"), *v.RevisionType)
-	}
-	if v.S3Location != nil {
-		v.S3Location.validate(vs, at(p, "s3Location"))
-	}
+	check.Str(ruleRevisionLocationType, vs, p, "revisionType", false, v.RevisionType)
+	check.Struct(vs, p, "s3Location", false, v.S3Location, (*S3Location).validate)
 }
 
 func checkRevisionLocationList(vs *awsapi.Violations, p string, v []RevisionLocation) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*RevisionLocation).validate)
 }
 
-var ruleRevisionLocationType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"S3", "GitHub", "String", "AppSpecContent"}}}
-
-func checkRevisionLocationType(vs *awsapi.Violations, p string, v RevisionLocationType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleRevisionLocationType[0])
-	}
-}
+var ruleRevisionLocationType = check.New(check.Enum("S3", "GitHub", "String", "AppSpecContent"))
 
 func (v *S3Location) validate(vs *awsapi.Violations, p string) {
-	if v.BundleType != nil {
-		checkBundleType(vs, at(p, "bundleType"), *v.BundleType)
-	}
+	check.Str(ruleBundleType, vs, p, "bundleType", false, v.BundleType)
 }
 
-var ruleSortOrder = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ascending", "descending"}}}
-
-func checkSortOrder(vs *awsapi.Violations, p string, v SortOrder) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleSortOrder[0])
-	}
-}
+var ruleSortOrder = check.New(check.Enum("ascending", "descending"))
 
 func (v *StopDeploymentInput) validate(vs *awsapi.Violations, p string) {
-	if v.DeploymentId == nil {
-		vs.Null(at(p, "deploymentId"))
-	}
+	check.Null(vs, p, "deploymentId", v.DeploymentId == nil)
 }
 
 func (v *TagFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Type != nil {
-		checkTagFilterType(vs, at(p, "Type"), *v.Type)
-	}
+	check.Str(ruleTagFilterType, vs, p, "Type", false, v.Type)
 }
 
 func checkTagFilterList(vs *awsapi.Violations, p string, v []TagFilter) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*TagFilter).validate)
 }
 
-var ruleTagFilterType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"KEY_ONLY", "VALUE_ONLY", "KEY_AND_VALUE"}}}
-
-func checkTagFilterType(vs *awsapi.Violations, p string, v TagFilterType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTagFilterType[0])
-	}
-}
+var ruleTagFilterType = check.New(check.Enum("KEY_ONLY", "VALUE_ONLY", "KEY_AND_VALUE"))
 
 func (v *TagResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "ResourceArn"))
-	} else {
-		checkArn(vs, at(p, "ResourceArn"), *v.ResourceArn)
-	}
-	if v.Tags == nil {
-		vs.Null(at(p, "Tags"))
-	}
+	check.Str(ruleArn, vs, p, "ResourceArn", true, v.ResourceArn)
+	check.Null(vs, p, "Tags", v.Tags == nil)
 }
 
-var ruleTargetFilterName = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"TargetStatus", "ServerInstanceLabel"}}}
+var ruleTargetFilterName = check.New(check.Enum("TargetStatus", "ServerInstanceLabel"))
 
-func checkTargetFilterName(vs *awsapi.Violations, p string, v TargetFilterName) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTargetFilterName[0])
-	}
-}
+var ruleTargetFilters = check.New()
 
 func checkTargetFilters(vs *awsapi.Violations, p string, v map[string][]string) {
-	for k := range v {
-		var t awsapi.Violations
-		checkTargetFilterName(&t, "", TargetFilterName(k))
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapKeys, Inner: ruleTargetFilterName})
-			break
-		}
-	}
+	check.Keys(ruleTargetFilters, vs, p, v, ruleTargetFilterName)
 }
 
 func (v *TargetInstances) validate(vs *awsapi.Violations, p string) {
-	if v.TagFilters != nil {
-		checkEC2TagFilterList(vs, at(p, "tagFilters"), v.TagFilters)
-	}
-	if v.Ec2TagSet != nil {
-		v.Ec2TagSet.validate(vs, at(p, "ec2TagSet"))
-	}
+	check.List(vs, p, "tagFilters", false, v.TagFilters, checkEC2TagFilterList)
+	check.Struct(vs, p, "ec2TagSet", false, v.Ec2TagSet, (*EC2TagSet).validate)
 }
 
 func (v *TrafficRoutingConfig) validate(vs *awsapi.Violations, p string) {
-	if v.Type != nil {
-		checkTrafficRoutingType(vs, at(p, "type"), *v.Type)
-	}
+	check.Str(ruleTrafficRoutingType, vs, p, "type", false, v.Type)
 }
 
-var ruleTrafficRoutingType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"TimeBasedCanary", "TimeBasedLinear", "AllAtOnce"}}}
-
-func checkTrafficRoutingType(vs *awsapi.Violations, p string, v TrafficRoutingType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTrafficRoutingType[0])
-	}
-}
+var ruleTrafficRoutingType = check.New(check.Enum("TimeBasedCanary", "TimeBasedLinear", "AllAtOnce"))
 
 func (v *TriggerConfig) validate(vs *awsapi.Violations, p string) {
-	if v.TriggerEvents != nil {
-		checkTriggerEventTypeList(vs, at(p, "triggerEvents"), v.TriggerEvents)
-	}
+	check.List(vs, p, "triggerEvents", false, v.TriggerEvents, checkTriggerEventTypeList)
 }
 
 func checkTriggerConfigList(vs *awsapi.Violations, p string, v []TriggerConfig) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*TriggerConfig).validate)
 }
 
-var ruleTriggerEventType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"DeploymentStart", "DeploymentSuccess", "DeploymentFailure", "DeploymentStop", "DeploymentRollback", "DeploymentReady", "InstanceStart", "InstanceSuccess", "InstanceFailure", "InstanceReady"}}}
+var ruleTriggerEventType = check.New(check.Enum("DeploymentStart", "DeploymentSuccess", "DeploymentFailure", "DeploymentStop", "DeploymentRollback", "DeploymentReady", "InstanceStart", "InstanceSuccess", "InstanceFailure", "InstanceReady"))
 
-func checkTriggerEventType(vs *awsapi.Violations, p string, v TriggerEventType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTriggerEventType[0])
-	}
-}
+var ruleTriggerEventTypeList = check.New()
 
 func checkTriggerEventTypeList(vs *awsapi.Violations, p string, v []TriggerEventType) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkTriggerEventType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleTriggerEventType})
-			break
-		}
-	}
+	check.Strings(ruleTriggerEventTypeList, vs, p, v, ruleTriggerEventType)
 }
 
 func (v *UntagResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "ResourceArn"))
-	} else {
-		checkArn(vs, at(p, "ResourceArn"), *v.ResourceArn)
-	}
-	if v.TagKeys == nil {
-		vs.Null(at(p, "TagKeys"))
-	}
+	check.Str(ruleArn, vs, p, "ResourceArn", true, v.ResourceArn)
+	check.Null(vs, p, "TagKeys", v.TagKeys == nil)
 }
 
 func (v *UpdateApplicationInput) validate(vs *awsapi.Violations, p string) {
-	if v.ApplicationName != nil {
-		checkApplicationName(vs, at(p, "applicationName"), *v.ApplicationName)
-	}
-	if v.NewApplicationName != nil {
-		checkApplicationName(vs, at(p, "newApplicationName"), *v.NewApplicationName)
-	}
+	check.Str(ruleApplicationName, vs, p, "applicationName", false, v.ApplicationName)
+	check.Str(ruleApplicationName, vs, p, "newApplicationName", false, v.NewApplicationName)
 }
 
 func (v *UpdateDeploymentGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.ApplicationName == nil {
-		vs.Null(at(p, "applicationName"))
-	} else {
-		checkApplicationName(vs, at(p, "applicationName"), *v.ApplicationName)
-	}
-	if v.CurrentDeploymentGroupName == nil {
-		vs.Null(at(p, "currentDeploymentGroupName"))
-	} else {
-		checkDeploymentGroupName(vs, at(p, "currentDeploymentGroupName"), *v.CurrentDeploymentGroupName)
-	}
-	if v.NewDeploymentGroupName != nil {
-		checkDeploymentGroupName(vs, at(p, "newDeploymentGroupName"), *v.NewDeploymentGroupName)
-	}
-	if v.DeploymentConfigName != nil {
-		checkDeploymentConfigName(vs, at(p, "deploymentConfigName"), *v.DeploymentConfigName)
-	}
-	if v.Ec2TagFilters != nil {
-		checkEC2TagFilterList(vs, at(p, "ec2TagFilters"), v.Ec2TagFilters)
-	}
-	if v.OnPremisesInstanceTagFilters != nil {
-		checkTagFilterList(vs, at(p, "onPremisesInstanceTagFilters"), v.OnPremisesInstanceTagFilters)
-	}
-	if v.TriggerConfigurations != nil {
-		checkTriggerConfigList(vs, at(p, "triggerConfigurations"), v.TriggerConfigurations)
-	}
-	if v.AutoRollbackConfiguration != nil {
-		v.AutoRollbackConfiguration.validate(vs, at(p, "autoRollbackConfiguration"))
-	}
-	if v.OutdatedInstancesStrategy != nil {
-		checkOutdatedInstancesStrategy(vs, at(p, "outdatedInstancesStrategy"), *v.OutdatedInstancesStrategy)
-	}
-	if v.DeploymentStyle != nil {
-		v.DeploymentStyle.validate(vs, at(p, "deploymentStyle"))
-	}
-	if v.BlueGreenDeploymentConfiguration != nil {
-		v.BlueGreenDeploymentConfiguration.validate(vs, at(p, "blueGreenDeploymentConfiguration"))
-	}
-	if v.Ec2TagSet != nil {
-		v.Ec2TagSet.validate(vs, at(p, "ec2TagSet"))
-	}
-	if v.OnPremisesTagSet != nil {
-		v.OnPremisesTagSet.validate(vs, at(p, "onPremisesTagSet"))
-	}
+	check.Str(ruleApplicationName, vs, p, "applicationName", true, v.ApplicationName)
+	check.Str(ruleDeploymentGroupName, vs, p, "currentDeploymentGroupName", true, v.CurrentDeploymentGroupName)
+	check.Str(ruleDeploymentGroupName, vs, p, "newDeploymentGroupName", false, v.NewDeploymentGroupName)
+	check.Str(ruleDeploymentConfigName, vs, p, "deploymentConfigName", false, v.DeploymentConfigName)
+	check.List(vs, p, "ec2TagFilters", false, v.Ec2TagFilters, checkEC2TagFilterList)
+	check.List(vs, p, "onPremisesInstanceTagFilters", false, v.OnPremisesInstanceTagFilters, checkTagFilterList)
+	check.List(vs, p, "triggerConfigurations", false, v.TriggerConfigurations, checkTriggerConfigList)
+	check.Struct(vs, p, "autoRollbackConfiguration", false, v.AutoRollbackConfiguration, (*AutoRollbackConfiguration).validate)
+	check.Str(ruleOutdatedInstancesStrategy, vs, p, "outdatedInstancesStrategy", false, v.OutdatedInstancesStrategy)
+	check.Struct(vs, p, "deploymentStyle", false, v.DeploymentStyle, (*DeploymentStyle).validate)
+	check.Struct(vs, p, "blueGreenDeploymentConfiguration", false, v.BlueGreenDeploymentConfiguration, (*BlueGreenDeploymentConfiguration).validate)
+	check.Struct(vs, p, "ec2TagSet", false, v.Ec2TagSet, (*EC2TagSet).validate)
+	check.Struct(vs, p, "onPremisesTagSet", false, v.OnPremisesTagSet, (*OnPremisesTagSet).validate)
 }
 
 func (v *ZonalConfig) validate(vs *awsapi.Violations, p string) {
-	if v.MinimumHealthyHostsPerZone != nil {
-		v.MinimumHealthyHostsPerZone.validate(vs, at(p, "minimumHealthyHostsPerZone"))
-	}
+	check.Struct(vs, p, "minimumHealthyHostsPerZone", false, v.MinimumHealthyHostsPerZone, (*MinimumHealthyHostsPerZone).validate)
 }

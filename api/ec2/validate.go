@@ -3,9 +3,8 @@
 package ec2
 
 import (
-	"strconv"
-
 	"github.com/berth-dev/berth/awsapi"
+	"github.com/berth-dev/berth/awsapi/check"
 )
 
 const (
@@ -13,54 +12,34 @@ const (
 	validationStyle = awsapi.CoralStyle
 )
 
-// at is the path of member name in the structure at path p.
-func at(p, name string) string {
-	if p == "" {
-		return name
-	}
-	return p + "." + name
-}
-
 // Validate checks the AuthorizeSecurityGroupEgress input against the model's constraints.
 func (v *AuthorizeSecurityGroupEgressInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AuthorizeSecurityGroupEgressInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the AuthorizeSecurityGroupIngress input against the model's constraints.
 func (v *AuthorizeSecurityGroupIngressInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AuthorizeSecurityGroupIngressInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateSecurityGroup input against the model's constraints.
 func (v *CreateSecurityGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateSecurityGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateSubnet input against the model's constraints.
 func (v *CreateSubnetInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateSubnetInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateTags input against the model's constraints.
 func (v *CreateTagsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateTagsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateVpc input against the model's constraints.
 func (v *CreateVpcInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateVpcInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteSecurityGroup input against the model's constraints.
@@ -68,16 +47,12 @@ func (*DeleteSecurityGroupInput) Validate() error { return nil }
 
 // Validate checks the DeleteTags input against the model's constraints.
 func (v *DeleteTagsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteTagsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeAccountAttributes input against the model's constraints.
 func (v *DescribeAccountAttributesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeAccountAttributesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeAvailabilityZones input against the model's constraints.
@@ -85,16 +60,12 @@ func (*DescribeAvailabilityZonesInput) Validate() error { return nil }
 
 // Validate checks the DescribeNetworkAcls input against the model's constraints.
 func (v *DescribeNetworkAclsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeNetworkAclsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeNetworkInterfaces input against the model's constraints.
 func (v *DescribeNetworkInterfacesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeNetworkInterfacesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeRegions input against the model's constraints.
@@ -102,30 +73,22 @@ func (*DescribeRegionsInput) Validate() error { return nil }
 
 // Validate checks the DescribeRouteTables input against the model's constraints.
 func (v *DescribeRouteTablesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeRouteTablesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeSecurityGroupRules input against the model's constraints.
 func (v *DescribeSecurityGroupRulesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeSecurityGroupRulesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeSecurityGroups input against the model's constraints.
 func (v *DescribeSecurityGroupsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeSecurityGroupsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeSubnets input against the model's constraints.
 func (v *DescribeSubnetsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeSubnetsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeTags input against the model's constraints.
@@ -133,332 +96,146 @@ func (*DescribeTagsInput) Validate() error { return nil }
 
 // Validate checks the DescribeVpcAttribute input against the model's constraints.
 func (v *DescribeVpcAttributeInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeVpcAttributeInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeVpcs input against the model's constraints.
 func (v *DescribeVpcsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeVpcsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RevokeSecurityGroupEgress input against the model's constraints.
 func (v *RevokeSecurityGroupEgressInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RevokeSecurityGroupEgressInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RevokeSecurityGroupIngress input against the model's constraints.
 func (*RevokeSecurityGroupIngressInput) Validate() error { return nil }
 
-var ruleAccountAttributeName = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"supported-platforms", "default-vpc"}}}
+var ruleAccountAttributeName = check.New(check.Enum("supported-platforms", "default-vpc"))
 
-func checkAccountAttributeName(vs *awsapi.Violations, p string, v AccountAttributeName) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAccountAttributeName[0])
-	}
-}
+var ruleAccountAttributeNameStringList = check.New()
 
 func checkAccountAttributeNameStringList(vs *awsapi.Violations, p string, v []AccountAttributeName) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkAccountAttributeName(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleAccountAttributeName})
-			break
-		}
-	}
+	check.Strings(ruleAccountAttributeNameStringList, vs, p, v, ruleAccountAttributeName)
 }
 
 func (v *AuthorizeSecurityGroupEgressInput) validate(vs *awsapi.Violations, p string) {
-	if v.TagSpecifications != nil {
-		checkTagSpecificationList(vs, at(p, "TagSpecification"), v.TagSpecifications)
-	}
-	if v.GroupId == nil {
-		vs.Null(at(p, "GroupId"))
-	}
+	check.List(vs, p, "TagSpecification", false, v.TagSpecifications, checkTagSpecificationList)
+	check.Null(vs, p, "GroupId", v.GroupId == nil)
 }
 
 func (v *AuthorizeSecurityGroupIngressInput) validate(vs *awsapi.Violations, p string) {
-	if v.TagSpecifications != nil {
-		checkTagSpecificationList(vs, at(p, "TagSpecification"), v.TagSpecifications)
-	}
+	check.List(vs, p, "TagSpecification", false, v.TagSpecifications, checkTagSpecificationList)
 }
 
 func (v *CreateSecurityGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.Description == nil {
-		vs.Null(at(p, "GroupDescription"))
-	}
-	if v.GroupName == nil {
-		vs.Null(at(p, "GroupName"))
-	}
-	if v.TagSpecifications != nil {
-		checkTagSpecificationList(vs, at(p, "TagSpecification"), v.TagSpecifications)
-	}
+	check.Null(vs, p, "GroupDescription", v.Description == nil)
+	check.Null(vs, p, "GroupName", v.GroupName == nil)
+	check.List(vs, p, "TagSpecification", false, v.TagSpecifications, checkTagSpecificationList)
 }
 
 func (v *CreateSubnetInput) validate(vs *awsapi.Violations, p string) {
-	if v.TagSpecifications != nil {
-		checkTagSpecificationList(vs, at(p, "TagSpecification"), v.TagSpecifications)
-	}
-	if v.VpcId == nil {
-		vs.Null(at(p, "VpcId"))
-	}
+	check.List(vs, p, "TagSpecification", false, v.TagSpecifications, checkTagSpecificationList)
+	check.Null(vs, p, "VpcId", v.VpcId == nil)
 }
 
 func (v *CreateTagsInput) validate(vs *awsapi.Violations, p string) {
-	if v.Resources == nil {
-		vs.Null(at(p, "ResourceId"))
-	}
-	if v.Tags == nil {
-		vs.Null(at(p, "Tag"))
-	}
+	check.Null(vs, p, "ResourceId", v.Resources == nil)
+	check.Null(vs, p, "Tag", v.Tags == nil)
 }
 
 func (v *CreateVpcInput) validate(vs *awsapi.Violations, p string) {
-	if v.VpcEncryptionControl != nil {
-		v.VpcEncryptionControl.validate(vs, at(p, "VpcEncryptionControl"))
-	}
-	if v.TagSpecifications != nil {
-		checkTagSpecificationList(vs, at(p, "TagSpecification"), v.TagSpecifications)
-	}
-	if v.InstanceTenancy != nil {
-		checkTenancy(vs, at(p, "InstanceTenancy"), *v.InstanceTenancy)
-	}
+	check.Struct(vs, p, "VpcEncryptionControl", false, v.VpcEncryptionControl, (*VpcEncryptionControlConfiguration).validate)
+	check.List(vs, p, "TagSpecification", false, v.TagSpecifications, checkTagSpecificationList)
+	check.Str(ruleTenancy, vs, p, "InstanceTenancy", false, v.InstanceTenancy)
 }
 
 func (v *DeleteTagsInput) validate(vs *awsapi.Violations, p string) {
-	if v.Resources == nil {
-		vs.Null(at(p, "ResourceId"))
-	}
+	check.Null(vs, p, "ResourceId", v.Resources == nil)
 }
 
 func (v *DescribeAccountAttributesInput) validate(vs *awsapi.Violations, p string) {
-	if v.AttributeNames != nil {
-		checkAccountAttributeNameStringList(vs, at(p, "AttributeName"), v.AttributeNames)
-	}
+	check.List(vs, p, "AttributeName", false, v.AttributeNames, checkAccountAttributeNameStringList)
 }
 
 func (v *DescribeNetworkAclsInput) validate(vs *awsapi.Violations, p string) {
-	if v.MaxResults != nil {
-		checkDescribeNetworkAclsMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Numeric(ruleDescribeNetworkAclsMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
-var ruleDescribeNetworkAclsMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "1000"}, {Kind: awsapi.MinValue, Bound: "5"}}
-
-func checkDescribeNetworkAclsMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 1000 {
-		vs.Add(p, v, ruleDescribeNetworkAclsMaxResults[0])
-	}
-	if v < 5 {
-		vs.Add(p, v, ruleDescribeNetworkAclsMaxResults[1])
-	}
-}
+var ruleDescribeNetworkAclsMaxResults = check.New(check.Max(1000), check.Min(5))
 
 func (v *DescribeNetworkInterfacesInput) validate(vs *awsapi.Violations, p string) {
-	if v.MaxResults != nil {
-		checkDescribeNetworkInterfacesMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Numeric(ruleDescribeNetworkInterfacesMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
-var ruleDescribeNetworkInterfacesMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "1000"}, {Kind: awsapi.MinValue, Bound: "5"}}
-
-func checkDescribeNetworkInterfacesMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 1000 {
-		vs.Add(p, v, ruleDescribeNetworkInterfacesMaxResults[0])
-	}
-	if v < 5 {
-		vs.Add(p, v, ruleDescribeNetworkInterfacesMaxResults[1])
-	}
-}
+var ruleDescribeNetworkInterfacesMaxResults = check.New(check.Max(1000), check.Min(5))
 
 func (v *DescribeRouteTablesInput) validate(vs *awsapi.Violations, p string) {
-	if v.MaxResults != nil {
-		checkDescribeRouteTablesMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Numeric(ruleDescribeRouteTablesMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
-var ruleDescribeRouteTablesMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "5"}}
-
-func checkDescribeRouteTablesMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleDescribeRouteTablesMaxResults[0])
-	}
-	if v < 5 {
-		vs.Add(p, v, ruleDescribeRouteTablesMaxResults[1])
-	}
-}
+var ruleDescribeRouteTablesMaxResults = check.New(check.Max(100), check.Min(5))
 
 func (v *DescribeSecurityGroupRulesInput) validate(vs *awsapi.Violations, p string) {
-	if v.MaxResults != nil {
-		checkDescribeSecurityGroupRulesMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Numeric(ruleDescribeSecurityGroupRulesMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
-var ruleDescribeSecurityGroupRulesMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "1000"}, {Kind: awsapi.MinValue, Bound: "5"}}
-
-func checkDescribeSecurityGroupRulesMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 1000 {
-		vs.Add(p, v, ruleDescribeSecurityGroupRulesMaxResults[0])
-	}
-	if v < 5 {
-		vs.Add(p, v, ruleDescribeSecurityGroupRulesMaxResults[1])
-	}
-}
+var ruleDescribeSecurityGroupRulesMaxResults = check.New(check.Max(1000), check.Min(5))
 
 func (v *DescribeSecurityGroupsInput) validate(vs *awsapi.Violations, p string) {
-	if v.MaxResults != nil {
-		checkDescribeSecurityGroupsMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Numeric(ruleDescribeSecurityGroupsMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
-var ruleDescribeSecurityGroupsMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "1000"}, {Kind: awsapi.MinValue, Bound: "5"}}
-
-func checkDescribeSecurityGroupsMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 1000 {
-		vs.Add(p, v, ruleDescribeSecurityGroupsMaxResults[0])
-	}
-	if v < 5 {
-		vs.Add(p, v, ruleDescribeSecurityGroupsMaxResults[1])
-	}
-}
+var ruleDescribeSecurityGroupsMaxResults = check.New(check.Max(1000), check.Min(5))
 
 func (v *DescribeSubnetsInput) validate(vs *awsapi.Violations, p string) {
-	if v.MaxResults != nil {
-		checkDescribeSubnetsMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Numeric(ruleDescribeSubnetsMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
-var ruleDescribeSubnetsMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "1000"}, {Kind: awsapi.MinValue, Bound: "5"}}
-
-func checkDescribeSubnetsMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 1000 {
-		vs.Add(p, v, ruleDescribeSubnetsMaxResults[0])
-	}
-	if v < 5 {
-		vs.Add(p, v, ruleDescribeSubnetsMaxResults[1])
-	}
-}
+var ruleDescribeSubnetsMaxResults = check.New(check.Max(1000), check.Min(5))
 
 func (v *DescribeVpcAttributeInput) validate(vs *awsapi.Violations, p string) {
-	if v.Attribute == nil {
-		vs.Null(at(p, "Attribute"))
-	} else {
-		checkVpcAttributeName(vs, at(p, "Attribute"), *v.Attribute)
-	}
-	if v.VpcId == nil {
-		vs.Null(at(p, "VpcId"))
-	}
+	check.Str(ruleVpcAttributeName, vs, p, "Attribute", true, v.Attribute)
+	check.Null(vs, p, "VpcId", v.VpcId == nil)
 }
 
 func (v *DescribeVpcsInput) validate(vs *awsapi.Violations, p string) {
-	if v.MaxResults != nil {
-		checkDescribeVpcsMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Numeric(ruleDescribeVpcsMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
-var ruleDescribeVpcsMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "1000"}, {Kind: awsapi.MinValue, Bound: "5"}}
+var ruleDescribeVpcsMaxResults = check.New(check.Max(1000), check.Min(5))
 
-func checkDescribeVpcsMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 1000 {
-		vs.Add(p, v, ruleDescribeVpcsMaxResults[0])
-	}
-	if v < 5 {
-		vs.Add(p, v, ruleDescribeVpcsMaxResults[1])
-	}
-}
-
-var ruleResourceType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"capacity-reservation", "client-vpn-endpoint", "customer-gateway", "carrier-gateway", "coip-pool", "declarative-policies-report", "dedicated-host", "dhcp-options", "egress-only-internet-gateway", "elastic-ip", "elastic-gpu", "export-image-task", "export-instance-task", "fleet", "fpga-image", "host-reservation", "image", "image-usage-report", "import-image-task", "import-snapshot-task", "instance", "instance-event-window", "internet-gateway", "ipam", "ipam-pool", "ipam-scope", "ipv4pool-ec2", "ipv6pool-ec2", "key-pair", "launch-template", "local-gateway", "local-gateway-route-table", "local-gateway-virtual-interface", "local-gateway-virtual-interface-group", "local-gateway-route-table-vpc-association", "local-gateway-route-table-virtual-interface-group-association", "natgateway", "network-acl", "network-interface", "network-insights-analysis", "network-insights-path", "network-insights-access-scope", "network-insights-access-scope-analysis", "outpost-lag", "placement-group", "prefix-list", "replace-root-volume-task", "reserved-instances", "route-table", "security-group", "security-group-rule", "service-link-virtual-interface", "snapshot", "spot-fleet-request", "spot-instances-request", "subnet", "subnet-cidr-reservation", "traffic-mirror-filter", "traffic-mirror-session", "traffic-mirror-target", "transit-gateway", "transit-gateway-attachment", "transit-gateway-connect-peer", "transit-gateway-multicast-domain", "transit-gateway-policy-table", "transit-gateway-metering-policy", "transit-gateway-route-table", "transit-gateway-route-table-announcement", "volume", "vpc", "vpc-endpoint", "vpc-endpoint-connection", "vpc-endpoint-service", "vpc-endpoint-service-permission", "vpc-peering-connection", "vpn-connection", "vpn-gateway", "vpc-flow-log", "capacity-reservation-fleet", "traffic-mirror-filter-rule", "vpc-endpoint-connection-device-type", "verified-access-instance", "verified-access-group", "verified-access-endpoint", "verified-access-policy", "verified-access-trust-provider", "vpn-connection-device-type", "vpc-block-public-access-exclusion", "vpc-encryption-control", "route-server", "route-server-endpoint", "route-server-peer", "ipam-resource-discovery", "ipam-resource-discovery-association", "instance-connect-endpoint", "verified-access-endpoint-target", "ipam-external-resource-verification-token", "capacity-block", "mac-modification-task", "ipam-prefix-list-resolver", "ipam-policy", "ipam-prefix-list-resolver-target", "secondary-interface", "secondary-network", "secondary-subnet", "capacity-manager-data-export", "vpn-concentrator", "ipam-pool-allocation"}}}
-
-func checkResourceType(vs *awsapi.Violations, p string, v ResourceType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleResourceType[0])
-	}
-}
+var ruleResourceType = check.New(check.Enum("capacity-reservation", "client-vpn-endpoint", "customer-gateway", "carrier-gateway", "coip-pool", "declarative-policies-report", "dedicated-host", "dhcp-options", "egress-only-internet-gateway", "elastic-ip", "elastic-gpu", "export-image-task", "export-instance-task", "fleet", "fpga-image", "host-reservation", "image", "image-usage-report", "import-image-task", "import-snapshot-task", "instance", "instance-event-window", "internet-gateway", "ipam", "ipam-pool", "ipam-scope", "ipv4pool-ec2", "ipv6pool-ec2", "key-pair", "launch-template", "local-gateway", "local-gateway-route-table", "local-gateway-virtual-interface", "local-gateway-virtual-interface-group", "local-gateway-route-table-vpc-association", "local-gateway-route-table-virtual-interface-group-association", "natgateway", "network-acl", "network-interface", "network-insights-analysis", "network-insights-path", "network-insights-access-scope", "network-insights-access-scope-analysis", "outpost-lag", "placement-group", "prefix-list", "replace-root-volume-task", "reserved-instances", "route-table", "security-group", "security-group-rule", "service-link-virtual-interface", "snapshot", "spot-fleet-request", "spot-instances-request", "subnet", "subnet-cidr-reservation", "traffic-mirror-filter", "traffic-mirror-session", "traffic-mirror-target", "transit-gateway", "transit-gateway-attachment", "transit-gateway-connect-peer", "transit-gateway-multicast-domain", "transit-gateway-policy-table", "transit-gateway-metering-policy", "transit-gateway-route-table", "transit-gateway-route-table-announcement", "volume", "vpc", "vpc-endpoint", "vpc-endpoint-connection", "vpc-endpoint-service", "vpc-endpoint-service-permission", "vpc-peering-connection", "vpn-connection", "vpn-gateway", "vpc-flow-log", "capacity-reservation-fleet", "traffic-mirror-filter-rule", "vpc-endpoint-connection-device-type", "verified-access-instance", "verified-access-group", "verified-access-endpoint", "verified-access-policy", "verified-access-trust-provider", "vpn-connection-device-type", "vpc-block-public-access-exclusion", "vpc-encryption-control", "route-server", "route-server-endpoint", "route-server-peer", "ipam-resource-discovery", "ipam-resource-discovery-association", "instance-connect-endpoint", "verified-access-endpoint-target", "ipam-external-resource-verification-token", "capacity-block", "mac-modification-task", "ipam-prefix-list-resolver", "ipam-policy", "ipam-prefix-list-resolver-target", "secondary-interface", "secondary-network", "secondary-subnet", "capacity-manager-data-export", "vpn-concentrator", "ipam-pool-allocation"))
 
 func (v *RevokeSecurityGroupEgressInput) validate(vs *awsapi.Violations, p string) {
-	if v.GroupId == nil {
-		vs.Null(at(p, "GroupId"))
-	}
+	check.Null(vs, p, "GroupId", v.GroupId == nil)
 }
 
 func (v *TagSpecification) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceType != nil {
-		checkResourceType(vs, at(p, "ResourceType"), *v.ResourceType)
-	}
+	check.Str(ruleResourceType, vs, p, "ResourceType", false, v.ResourceType)
 }
 
 func checkTagSpecificationList(vs *awsapi.Violations, p string, v []TagSpecification) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*TagSpecification).validate)
 }
 
-var ruleTenancy = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"default", "dedicated", "host"}}}
+var ruleTenancy = check.New(check.Enum("default", "dedicated", "host"))
 
-func checkTenancy(vs *awsapi.Violations, p string, v Tenancy) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTenancy[0])
-	}
-}
-
-var ruleVpcAttributeName = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"enableDnsSupport", "enableDnsHostnames", "enableNetworkAddressUsageMetrics"}}}
-
-func checkVpcAttributeName(vs *awsapi.Violations, p string, v VpcAttributeName) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleVpcAttributeName[0])
-	}
-}
+var ruleVpcAttributeName = check.New(check.Enum("enableDnsSupport", "enableDnsHostnames", "enableNetworkAddressUsageMetrics"))
 
 func (v *VpcEncryptionControlConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.Mode == nil {
-		vs.Null(at(p, "Mode"))
-	} else {
-		checkVpcEncryptionControlMode(vs, at(p, "Mode"), *v.Mode)
-	}
-	if v.InternetGatewayExclusion != nil {
-		checkVpcEncryptionControlExclusionStateInput(vs, at(p, "InternetGatewayExclusion"), *v.InternetGatewayExclusion)
-	}
-	if v.EgressOnlyInternetGatewayExclusion != nil {
-		checkVpcEncryptionControlExclusionStateInput(vs, at(p, "EgressOnlyInternetGatewayExclusion"), *v.EgressOnlyInternetGatewayExclusion)
-	}
-	if v.NatGatewayExclusion != nil {
-		checkVpcEncryptionControlExclusionStateInput(vs, at(p, "NatGatewayExclusion"), *v.NatGatewayExclusion)
-	}
-	if v.VirtualPrivateGatewayExclusion != nil {
-		checkVpcEncryptionControlExclusionStateInput(vs, at(p, "VirtualPrivateGatewayExclusion"), *v.VirtualPrivateGatewayExclusion)
-	}
-	if v.VpcPeeringExclusion != nil {
-		checkVpcEncryptionControlExclusionStateInput(vs, at(p, "VpcPeeringExclusion"), *v.VpcPeeringExclusion)
-	}
-	if v.LambdaExclusion != nil {
-		checkVpcEncryptionControlExclusionStateInput(vs, at(p, "LambdaExclusion"), *v.LambdaExclusion)
-	}
-	if v.VpcLatticeExclusion != nil {
-		checkVpcEncryptionControlExclusionStateInput(vs, at(p, "VpcLatticeExclusion"), *v.VpcLatticeExclusion)
-	}
-	if v.ElasticFileSystemExclusion != nil {
-		checkVpcEncryptionControlExclusionStateInput(vs, at(p, "ElasticFileSystemExclusion"), *v.ElasticFileSystemExclusion)
-	}
+	check.Str(ruleVpcEncryptionControlMode, vs, p, "Mode", true, v.Mode)
+	check.Str(ruleVpcEncryptionControlExclusionStateInput, vs, p, "InternetGatewayExclusion", false, v.InternetGatewayExclusion)
+	check.Str(ruleVpcEncryptionControlExclusionStateInput, vs, p, "EgressOnlyInternetGatewayExclusion", false, v.EgressOnlyInternetGatewayExclusion)
+	check.Str(ruleVpcEncryptionControlExclusionStateInput, vs, p, "NatGatewayExclusion", false, v.NatGatewayExclusion)
+	check.Str(ruleVpcEncryptionControlExclusionStateInput, vs, p, "VirtualPrivateGatewayExclusion", false, v.VirtualPrivateGatewayExclusion)
+	check.Str(ruleVpcEncryptionControlExclusionStateInput, vs, p, "VpcPeeringExclusion", false, v.VpcPeeringExclusion)
+	check.Str(ruleVpcEncryptionControlExclusionStateInput, vs, p, "LambdaExclusion", false, v.LambdaExclusion)
+	check.Str(ruleVpcEncryptionControlExclusionStateInput, vs, p, "VpcLatticeExclusion", false, v.VpcLatticeExclusion)
+	check.Str(ruleVpcEncryptionControlExclusionStateInput, vs, p, "ElasticFileSystemExclusion", false, v.ElasticFileSystemExclusion)
 }
 
-var ruleVpcEncryptionControlExclusionStateInput = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"enable", "disable"}}}
+var ruleVpcEncryptionControlExclusionStateInput = check.New(check.Enum("enable", "disable"))
 
-func checkVpcEncryptionControlExclusionStateInput(vs *awsapi.Violations, p string, v VpcEncryptionControlExclusionStateInput) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleVpcEncryptionControlExclusionStateInput[0])
-	}
-}
-
-var ruleVpcEncryptionControlMode = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"monitor", "enforce"}}}
-
-func checkVpcEncryptionControlMode(vs *awsapi.Violations, p string, v VpcEncryptionControlMode) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleVpcEncryptionControlMode[0])
-	}
-}
+var ruleVpcEncryptionControlMode = check.New(check.Enum("monitor", "enforce"))

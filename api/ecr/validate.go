@@ -3,11 +3,8 @@
 package ecr
 
 import (
-	"regexp"
-	"strconv"
-	"sync"
-
 	"github.com/berth-dev/berth/awsapi"
+	"github.com/berth-dev/berth/awsapi/check"
 )
 
 const (
@@ -15,82 +12,54 @@ const (
 	validationStyle = awsapi.ParameterStyle
 )
 
-// at is the path of member name in the structure at path p.
-func at(p, name string) string {
-	if p == "" {
-		return name
-	}
-	return p + "." + name
-}
-
 // Validate checks the BatchCheckLayerAvailability input against the model's constraints.
 func (v *BatchCheckLayerAvailabilityInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*BatchCheckLayerAvailabilityInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the BatchDeleteImage input against the model's constraints.
 func (v *BatchDeleteImageInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*BatchDeleteImageInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the BatchGetImage input against the model's constraints.
 func (v *BatchGetImageInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*BatchGetImageInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the BatchGetRepositoryScanningConfiguration input against the model's constraints.
 func (v *BatchGetRepositoryScanningConfigurationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*BatchGetRepositoryScanningConfigurationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CompleteLayerUpload input against the model's constraints.
 func (v *CompleteLayerUploadInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CompleteLayerUploadInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreatePullThroughCacheRule input against the model's constraints.
 func (v *CreatePullThroughCacheRuleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreatePullThroughCacheRuleInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateRepository input against the model's constraints.
 func (v *CreateRepositoryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateRepositoryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateRepositoryCreationTemplate input against the model's constraints.
 func (v *CreateRepositoryCreationTemplateInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateRepositoryCreationTemplateInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteLifecyclePolicy input against the model's constraints.
 func (v *DeleteLifecyclePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteLifecyclePolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeletePullThroughCacheRule input against the model's constraints.
 func (v *DeletePullThroughCacheRuleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeletePullThroughCacheRuleInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteRegistryPolicy input against the model's constraints.
@@ -98,23 +67,17 @@ func (*DeleteRegistryPolicyInput) Validate() error { return nil }
 
 // Validate checks the DeleteRepository input against the model's constraints.
 func (v *DeleteRepositoryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteRepositoryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteRepositoryCreationTemplate input against the model's constraints.
 func (v *DeleteRepositoryCreationTemplateInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteRepositoryCreationTemplateInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteRepositoryPolicy input against the model's constraints.
 func (v *DeleteRepositoryPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteRepositoryPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteSigningConfiguration input against the model's constraints.
@@ -122,44 +85,32 @@ func (*DeleteSigningConfigurationInput) Validate() error { return nil }
 
 // Validate checks the DeregisterPullTimeUpdateExclusion input against the model's constraints.
 func (v *DeregisterPullTimeUpdateExclusionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeregisterPullTimeUpdateExclusionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeImageReplicationStatus input against the model's constraints.
 func (v *DescribeImageReplicationStatusInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeImageReplicationStatusInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeImageScanFindings input against the model's constraints.
 func (v *DescribeImageScanFindingsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeImageScanFindingsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeImageSigningStatus input against the model's constraints.
 func (v *DescribeImageSigningStatusInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeImageSigningStatusInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeImages input against the model's constraints.
 func (v *DescribeImagesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeImagesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribePullThroughCacheRules input against the model's constraints.
 func (v *DescribePullThroughCacheRulesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribePullThroughCacheRulesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeRegistry input against the model's constraints.
@@ -167,51 +118,37 @@ func (*DescribeRegistryInput) Validate() error { return nil }
 
 // Validate checks the DescribeRepositories input against the model's constraints.
 func (v *DescribeRepositoriesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeRepositoriesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeRepositoryCreationTemplates input against the model's constraints.
 func (v *DescribeRepositoryCreationTemplatesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeRepositoryCreationTemplatesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetAccountSetting input against the model's constraints.
 func (v *GetAccountSettingInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetAccountSettingInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetAuthorizationToken input against the model's constraints.
 func (v *GetAuthorizationTokenInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetAuthorizationTokenInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetDownloadUrlForLayer input against the model's constraints.
 func (v *GetDownloadUrlForLayerInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetDownloadUrlForLayerInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetLifecyclePolicy input against the model's constraints.
 func (v *GetLifecyclePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetLifecyclePolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetLifecyclePolicyPreview input against the model's constraints.
 func (v *GetLifecyclePolicyPreviewInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetLifecyclePolicyPreviewInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetRegistryPolicy input against the model's constraints.
@@ -222,9 +159,7 @@ func (*GetRegistryScanningConfigurationInput) Validate() error { return nil }
 
 // Validate checks the GetRepositoryPolicy input against the model's constraints.
 func (v *GetRepositoryPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetRepositoryPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetSigningConfiguration input against the model's constraints.
@@ -232,1962 +167,756 @@ func (*GetSigningConfigurationInput) Validate() error { return nil }
 
 // Validate checks the InitiateLayerUpload input against the model's constraints.
 func (v *InitiateLayerUploadInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*InitiateLayerUploadInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListImageReferrers input against the model's constraints.
 func (v *ListImageReferrersInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListImageReferrersInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListImages input against the model's constraints.
 func (v *ListImagesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListImagesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListPullTimeUpdateExclusions input against the model's constraints.
 func (v *ListPullTimeUpdateExclusionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListPullTimeUpdateExclusionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListTagsForResource input against the model's constraints.
 func (v *ListTagsForResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListTagsForResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutAccountSetting input against the model's constraints.
 func (v *PutAccountSettingInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutAccountSettingInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutImage input against the model's constraints.
 func (v *PutImageInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutImageInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutImageScanningConfiguration input against the model's constraints.
 func (v *PutImageScanningConfigurationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutImageScanningConfigurationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutImageTagMutability input against the model's constraints.
 func (v *PutImageTagMutabilityInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutImageTagMutabilityInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutLifecyclePolicy input against the model's constraints.
 func (v *PutLifecyclePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutLifecyclePolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutRegistryPolicy input against the model's constraints.
 func (v *PutRegistryPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutRegistryPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutRegistryScanningConfiguration input against the model's constraints.
 func (v *PutRegistryScanningConfigurationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutRegistryScanningConfigurationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutReplicationConfiguration input against the model's constraints.
 func (v *PutReplicationConfigurationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutReplicationConfigurationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutSigningConfiguration input against the model's constraints.
 func (v *PutSigningConfigurationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutSigningConfigurationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RegisterPullTimeUpdateExclusion input against the model's constraints.
 func (v *RegisterPullTimeUpdateExclusionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RegisterPullTimeUpdateExclusionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the SetRepositoryPolicy input against the model's constraints.
 func (v *SetRepositoryPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*SetRepositoryPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the StartImageScan input against the model's constraints.
 func (v *StartImageScanInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*StartImageScanInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the StartLifecyclePolicyPreview input against the model's constraints.
 func (v *StartLifecyclePolicyPreviewInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*StartLifecyclePolicyPreviewInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the TagResource input against the model's constraints.
 func (v *TagResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*TagResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UntagResource input against the model's constraints.
 func (v *UntagResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UntagResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateImageStorageClass input against the model's constraints.
 func (v *UpdateImageStorageClassInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateImageStorageClassInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdatePullThroughCacheRule input against the model's constraints.
 func (v *UpdatePullThroughCacheRuleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdatePullThroughCacheRuleInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateRepositoryCreationTemplate input against the model's constraints.
 func (v *UpdateRepositoryCreationTemplateInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateRepositoryCreationTemplateInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UploadLayerPart input against the model's constraints.
 func (v *UploadLayerPartInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UploadLayerPartInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ValidatePullThroughCacheRule input against the model's constraints.
 func (v *ValidatePullThroughCacheRuleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ValidatePullThroughCacheRuleInput).validate, validationCode, validationStyle)
 }
 
-var ruleAccountSettingName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAccountSettingName = check.New(check.MaxLen(64), check.MinLen(1))
 
-func checkAccountSettingName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleAccountSettingName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAccountSettingName[1])
-	}
-}
+var ruleArtifactStatusFilter = check.New(check.Enum("ACTIVE", "ARCHIVED", "ACTIVATING", "ANY"))
 
-var ruleArtifactStatusFilter = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ACTIVE", "ARCHIVED", "ACTIVATING", "ANY"}}}
+var ruleArtifactType = check.New(check.MaxLen(255), check.MinLen(1))
 
-func checkArtifactStatusFilter(vs *awsapi.Violations, p string, v ArtifactStatusFilter) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleArtifactStatusFilter[0])
-	}
-}
-
-var ruleArtifactType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkArtifactType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleArtifactType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleArtifactType[1])
-	}
-}
-
-var ruleArtifactTypeList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}}
+var ruleArtifactTypeList = check.New(check.MaxLen(5))
 
 func checkArtifactTypeList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleArtifactTypeList[0])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkArtifactType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleArtifactType})
-			break
-		}
-	}
+	ruleArtifactTypeList.Len(vs, p, v, len(v))
+	check.Strings(ruleArtifactTypeList, vs, p, v, ruleArtifactType)
 }
 
 func (v *BatchCheckLayerAvailabilityInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.LayerDigests == nil {
-		vs.Null(at(p, "layerDigests"))
-	} else {
-		checkBatchedOperationLayerDigestList(vs, at(p, "layerDigests"), v.LayerDigests)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.List(vs, p, "layerDigests", true, v.LayerDigests, checkBatchedOperationLayerDigestList)
 }
 
 func (v *BatchDeleteImageInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.ImageIds == nil {
-		vs.Null(at(p, "imageIds"))
-	} else {
-		checkImageIdentifierList(vs, at(p, "imageIds"), v.ImageIds)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.List(vs, p, "imageIds", true, v.ImageIds, checkImageIdentifierList)
 }
 
 func (v *BatchGetImageInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.ImageIds == nil {
-		vs.Null(at(p, "imageIds"))
-	} else {
-		checkImageIdentifierList(vs, at(p, "imageIds"), v.ImageIds)
-	}
-	if v.AcceptedMediaTypes != nil {
-		checkMediaTypeList(vs, at(p, "acceptedMediaTypes"), v.AcceptedMediaTypes)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.List(vs, p, "imageIds", true, v.ImageIds, checkImageIdentifierList)
+	check.List(vs, p, "acceptedMediaTypes", false, v.AcceptedMediaTypes, checkMediaTypeList)
 }
 
 func (v *BatchGetRepositoryScanningConfigurationInput) validate(vs *awsapi.Violations, p string) {
-	if v.RepositoryNames == nil {
-		vs.Null(at(p, "repositoryNames"))
-	} else {
-		checkScanningConfigurationRepositoryNameList(vs, at(p, "repositoryNames"), v.RepositoryNames)
-	}
+	check.List(vs, p, "repositoryNames", true, v.RepositoryNames, checkScanningConfigurationRepositoryNameList)
 }
 
-var ruleBatchedOperationLayerDigest = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1000"}}
+var ruleBatchedOperationLayerDigest = check.New(check.MaxLen(1000))
 
-func checkBatchedOperationLayerDigest(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1000 {
-		vs.Add(p, v, ruleBatchedOperationLayerDigest[0])
-	}
-}
-
-var ruleBatchedOperationLayerDigestList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleBatchedOperationLayerDigestList = check.New(check.MaxLen(100), check.MinLen(1))
 
 func checkBatchedOperationLayerDigestList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 100 {
-		vs.Add(p, v, ruleBatchedOperationLayerDigestList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleBatchedOperationLayerDigestList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkBatchedOperationLayerDigest(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleBatchedOperationLayerDigest})
-			break
-		}
-	}
+	ruleBatchedOperationLayerDigestList.Len(vs, p, v, len(v))
+	check.Strings(ruleBatchedOperationLayerDigestList, vs, p, v, ruleBatchedOperationLayerDigest)
 }
 
 func (v *CompleteLayerUploadInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.UploadId == nil {
-		vs.Null(at(p, "uploadId"))
-	} else {
-		checkUploadId(vs, at(p, "uploadId"), *v.UploadId)
-	}
-	if v.LayerDigests == nil {
-		vs.Null(at(p, "layerDigests"))
-	} else {
-		checkLayerDigestList(vs, at(p, "layerDigests"), v.LayerDigests)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.Str(ruleUploadId, vs, p, "uploadId", true, v.UploadId)
+	check.List(vs, p, "layerDigests", true, v.LayerDigests, checkLayerDigestList)
 }
 
 func (v *CreatePullThroughCacheRuleInput) validate(vs *awsapi.Violations, p string) {
-	if v.EcrRepositoryPrefix == nil {
-		vs.Null(at(p, "ecrRepositoryPrefix"))
-	} else {
-		checkPullThroughCacheRuleRepositoryPrefix(vs, at(p, "ecrRepositoryPrefix"), *v.EcrRepositoryPrefix)
-	}
-	if v.UpstreamRegistryUrl == nil {
-		vs.Null(at(p, "upstreamRegistryUrl"))
-	}
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.UpstreamRegistry != nil {
-		checkUpstreamRegistry(vs, at(p, "upstreamRegistry"), *v.UpstreamRegistry)
-	}
-	if v.CredentialArn != nil {
-		checkCredentialArn(vs, at(p, "credentialArn"), *v.CredentialArn)
-	}
-	if v.CustomRoleArn != nil {
-		checkCustomRoleArn(vs, at(p, "customRoleArn"), *v.CustomRoleArn)
-	}
-	if v.UpstreamRepositoryPrefix != nil {
-		checkPullThroughCacheRuleRepositoryPrefix(vs, at(p, "upstreamRepositoryPrefix"), *v.UpstreamRepositoryPrefix)
-	}
+	check.Str(rulePullThroughCacheRuleRepositoryPrefix, vs, p, "ecrRepositoryPrefix", true, v.EcrRepositoryPrefix)
+	check.Null(vs, p, "upstreamRegistryUrl", v.UpstreamRegistryUrl == nil)
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleUpstreamRegistry, vs, p, "upstreamRegistry", false, v.UpstreamRegistry)
+	check.Str(ruleCredentialArn, vs, p, "credentialArn", false, v.CredentialArn)
+	check.Str(ruleCustomRoleArn, vs, p, "customRoleArn", false, v.CustomRoleArn)
+	check.Str(rulePullThroughCacheRuleRepositoryPrefix, vs, p, "upstreamRepositoryPrefix", false, v.UpstreamRepositoryPrefix)
 }
 
 func (v *CreateRepositoryCreationTemplateInput) validate(vs *awsapi.Violations, p string) {
-	if v.Prefix == nil {
-		vs.Null(at(p, "prefix"))
-	} else {
-		checkPrefix(vs, at(p, "prefix"), *v.Prefix)
-	}
-	if v.Description != nil {
-		checkRepositoryTemplateDescription(vs, at(p, "description"), *v.Description)
-	}
-	if v.EncryptionConfiguration != nil {
-		v.EncryptionConfiguration.validate(vs, at(p, "encryptionConfiguration"))
-	}
-	if v.ResourceTags != nil {
-		checkTagList(vs, at(p, "resourceTags"), v.ResourceTags)
-	}
-	if v.ImageTagMutability != nil {
-		checkImageTagMutability(vs, at(p, "imageTagMutability"), *v.ImageTagMutability)
-	}
-	if v.ImageTagMutabilityExclusionFilters != nil {
-		checkImageTagMutabilityExclusionFilters(vs, at(p, "imageTagMutabilityExclusionFilters"), v.ImageTagMutabilityExclusionFilters)
-	}
-	if v.RepositoryPolicy != nil {
-		checkRepositoryPolicyText(vs, at(p, "repositoryPolicy"), *v.RepositoryPolicy)
-	}
-	if v.LifecyclePolicy != nil {
-		checkLifecyclePolicyTextForRepositoryCreationTemplate(vs, at(p, "lifecyclePolicy"), *v.LifecyclePolicy)
-	}
-	if v.AppliedFor == nil {
-		vs.Null(at(p, "appliedFor"))
-	} else {
-		checkRCTAppliedForList(vs, at(p, "appliedFor"), v.AppliedFor)
-	}
-	if v.CustomRoleArn != nil {
-		checkCustomRoleArn(vs, at(p, "customRoleArn"), *v.CustomRoleArn)
-	}
+	check.Str(rulePrefix, vs, p, "prefix", true, v.Prefix)
+	check.Str(ruleRepositoryTemplateDescription, vs, p, "description", false, v.Description)
+	check.Struct(vs, p, "encryptionConfiguration", false, v.EncryptionConfiguration, (*EncryptionConfigurationForRepositoryCreationTemplate).validate)
+	check.List(vs, p, "resourceTags", false, v.ResourceTags, checkTagList)
+	check.Str(ruleImageTagMutability, vs, p, "imageTagMutability", false, v.ImageTagMutability)
+	check.List(vs, p, "imageTagMutabilityExclusionFilters", false, v.ImageTagMutabilityExclusionFilters, checkImageTagMutabilityExclusionFilters)
+	check.Str(ruleRepositoryPolicyText, vs, p, "repositoryPolicy", false, v.RepositoryPolicy)
+	check.Str(ruleLifecyclePolicyTextForRepositoryCreationTemplate, vs, p, "lifecyclePolicy", false, v.LifecyclePolicy)
+	check.List(vs, p, "appliedFor", true, v.AppliedFor, checkRCTAppliedForList)
+	check.Str(ruleCustomRoleArn, vs, p, "customRoleArn", false, v.CustomRoleArn)
 }
 
 func (v *CreateRepositoryInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.Tags != nil {
-		checkTagList(vs, at(p, "tags"), v.Tags)
-	}
-	if v.ImageTagMutability != nil {
-		checkImageTagMutability(vs, at(p, "imageTagMutability"), *v.ImageTagMutability)
-	}
-	if v.ImageTagMutabilityExclusionFilters != nil {
-		checkImageTagMutabilityExclusionFilters(vs, at(p, "imageTagMutabilityExclusionFilters"), v.ImageTagMutabilityExclusionFilters)
-	}
-	if v.EncryptionConfiguration != nil {
-		v.EncryptionConfiguration.validate(vs, at(p, "encryptionConfiguration"))
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
+	check.Str(ruleImageTagMutability, vs, p, "imageTagMutability", false, v.ImageTagMutability)
+	check.List(vs, p, "imageTagMutabilityExclusionFilters", false, v.ImageTagMutabilityExclusionFilters, checkImageTagMutabilityExclusionFilters)
+	check.Struct(vs, p, "encryptionConfiguration", false, v.EncryptionConfiguration, (*EncryptionConfiguration).validate)
 }
 
-var ruleCredentialArn = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "612"}, {Kind: awsapi.MinLength, Bound: "50"}, {Kind: awsapi.Pattern, Text: `^arn:aws(-\w+)*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\-pullthroughcache\/[a-zA-Z0-9\/_+=.@-]+$`}}
+var ruleCredentialArn = check.New(check.MaxLen(612), check.MinLen(50), check.Pattern(`^arn:aws(-\w+)*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\-pullthroughcache\/[a-zA-Z0-9\/_+=.@-]+$`, `^(?:^arn:aws(-\w+)*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\-pullthroughcache\/[a-zA-Z0-9\/_+=.@-]+$)$`))
 
-var reCredentialArn = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:^arn:aws(-\w+)*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\-pullthroughcache\/[a-zA-Z0-9\/_+=.@-]+$)$`)
-})
-
-func checkCredentialArn(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 612 {
-		vs.Add(p, v, ruleCredentialArn[0])
-	}
-	if n < 50 {
-		vs.Add(p, v, ruleCredentialArn[1])
-	}
-	if !reCredentialArn().MatchString(v) {
-		vs.Add(p, v, ruleCredentialArn[2])
-	}
-}
-
-var ruleCustomRoleArn = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}}
-
-func checkCustomRoleArn(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleCustomRoleArn[0])
-	}
-}
+var ruleCustomRoleArn = check.New(check.MaxLen(2048))
 
 func (v *DeleteLifecyclePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
 }
 
 func (v *DeletePullThroughCacheRuleInput) validate(vs *awsapi.Violations, p string) {
-	if v.EcrRepositoryPrefix == nil {
-		vs.Null(at(p, "ecrRepositoryPrefix"))
-	} else {
-		checkPullThroughCacheRuleRepositoryPrefix(vs, at(p, "ecrRepositoryPrefix"), *v.EcrRepositoryPrefix)
-	}
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
+	check.Str(rulePullThroughCacheRuleRepositoryPrefix, vs, p, "ecrRepositoryPrefix", true, v.EcrRepositoryPrefix)
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
 }
 
 func (v *DeleteRepositoryCreationTemplateInput) validate(vs *awsapi.Violations, p string) {
-	if v.Prefix == nil {
-		vs.Null(at(p, "prefix"))
-	} else {
-		checkPrefix(vs, at(p, "prefix"), *v.Prefix)
-	}
+	check.Str(rulePrefix, vs, p, "prefix", true, v.Prefix)
 }
 
 func (v *DeleteRepositoryInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
 }
 
 func (v *DeleteRepositoryPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
 }
 
 func (v *DeregisterPullTimeUpdateExclusionInput) validate(vs *awsapi.Violations, p string) {
-	if v.PrincipalArn == nil {
-		vs.Null(at(p, "principalArn"))
-	} else {
-		checkPrincipalArn(vs, at(p, "principalArn"), *v.PrincipalArn)
-	}
+	check.Str(rulePrincipalArn, vs, p, "principalArn", true, v.PrincipalArn)
 }
 
 func (v *DescribeImageReplicationStatusInput) validate(vs *awsapi.Violations, p string) {
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.ImageId == nil {
-		vs.Null(at(p, "imageId"))
-	} else {
-		v.ImageId.validate(vs, at(p, "imageId"))
-	}
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.Struct(vs, p, "imageId", true, v.ImageId, (*ImageIdentifier).validate)
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
 }
 
 func (v *DescribeImageScanFindingsInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.ImageId == nil {
-		vs.Null(at(p, "imageId"))
-	} else {
-		v.ImageId.validate(vs, at(p, "imageId"))
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.Struct(vs, p, "imageId", true, v.ImageId, (*ImageIdentifier).validate)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeImageSigningStatusInput) validate(vs *awsapi.Violations, p string) {
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.ImageId == nil {
-		vs.Null(at(p, "imageId"))
-	} else {
-		v.ImageId.validate(vs, at(p, "imageId"))
-	}
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.Struct(vs, p, "imageId", true, v.ImageId, (*ImageIdentifier).validate)
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
 }
 
 func (v *DescribeImagesFilter) validate(vs *awsapi.Violations, p string) {
-	if v.TagStatus != nil {
-		checkTagStatus(vs, at(p, "tagStatus"), *v.TagStatus)
-	}
-	if v.ImageStatus != nil {
-		checkImageStatusFilter(vs, at(p, "imageStatus"), *v.ImageStatus)
-	}
+	check.Str(ruleTagStatus, vs, p, "tagStatus", false, v.TagStatus)
+	check.Str(ruleImageStatusFilter, vs, p, "imageStatus", false, v.ImageStatus)
 }
 
 func (v *DescribeImagesInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.ImageIds != nil {
-		checkImageIdentifierList(vs, at(p, "imageIds"), v.ImageIds)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
-	if v.Filter != nil {
-		v.Filter.validate(vs, at(p, "filter"))
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.List(vs, p, "imageIds", false, v.ImageIds, checkImageIdentifierList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.Struct(vs, p, "filter", false, v.Filter, (*DescribeImagesFilter).validate)
 }
 
 func (v *DescribePullThroughCacheRulesInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.EcrRepositoryPrefixes != nil {
-		checkPullThroughCacheRuleRepositoryPrefixList(vs, at(p, "ecrRepositoryPrefixes"), v.EcrRepositoryPrefixes)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.List(vs, p, "ecrRepositoryPrefixes", false, v.EcrRepositoryPrefixes, checkPullThroughCacheRuleRepositoryPrefixList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeRepositoriesInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryNames != nil {
-		checkRepositoryNameList(vs, at(p, "repositoryNames"), v.RepositoryNames)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.List(vs, p, "repositoryNames", false, v.RepositoryNames, checkRepositoryNameList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeRepositoryCreationTemplatesInput) validate(vs *awsapi.Violations, p string) {
-	if v.Prefixes != nil {
-		checkPrefixList(vs, at(p, "prefixes"), v.Prefixes)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "prefixes", false, v.Prefixes, checkPrefixList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *EncryptionConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.EncryptionType == nil {
-		vs.Null(at(p, "encryptionType"))
-	} else {
-		checkEncryptionType(vs, at(p, "encryptionType"), *v.EncryptionType)
-	}
-	if v.KmsKey != nil {
-		checkKmsKey(vs, at(p, "kmsKey"), *v.KmsKey)
-	}
+	check.Str(ruleEncryptionType, vs, p, "encryptionType", true, v.EncryptionType)
+	check.Str(ruleKmsKey, vs, p, "kmsKey", false, v.KmsKey)
 }
 
 func (v *EncryptionConfigurationForRepositoryCreationTemplate) validate(vs *awsapi.Violations, p string) {
-	if v.EncryptionType == nil {
-		vs.Null(at(p, "encryptionType"))
-	} else {
-		checkEncryptionType(vs, at(p, "encryptionType"), *v.EncryptionType)
-	}
-	if v.KmsKey != nil {
-		checkKmsKeyForRepositoryCreationTemplate(vs, at(p, "kmsKey"), *v.KmsKey)
-	}
+	check.Str(ruleEncryptionType, vs, p, "encryptionType", true, v.EncryptionType)
+	check.Str(ruleKmsKeyForRepositoryCreationTemplate, vs, p, "kmsKey", false, v.KmsKey)
 }
 
-var ruleEncryptionType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"AES256", "KMS", "KMS_DSSE"}}}
+var ruleEncryptionType = check.New(check.Enum("AES256", "KMS", "KMS_DSSE"))
 
-func checkEncryptionType(vs *awsapi.Violations, p string, v EncryptionType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleEncryptionType[0])
-	}
-}
-
-var ruleFiftyMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "50"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkFiftyMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 50 {
-		vs.Add(p, v, ruleFiftyMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleFiftyMaxResults[1])
-	}
-}
+var ruleFiftyMaxResults = check.New(check.Max(50), check.Min(1))
 
 func (v *GetAccountSettingInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkAccountSettingName(vs, at(p, "name"), *v.Name)
-	}
+	check.Str(ruleAccountSettingName, vs, p, "name", true, v.Name)
 }
 
 func (v *GetAuthorizationTokenInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryIds != nil {
-		checkGetAuthorizationTokenRegistryIdList(vs, at(p, "registryIds"), v.RegistryIds)
-	}
+	check.List(vs, p, "registryIds", false, v.RegistryIds, checkGetAuthorizationTokenRegistryIdList)
 }
 
-var ruleGetAuthorizationTokenRegistryIdList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleGetAuthorizationTokenRegistryIdList = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkGetAuthorizationTokenRegistryIdList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleGetAuthorizationTokenRegistryIdList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleGetAuthorizationTokenRegistryIdList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkRegistryId(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleRegistryId})
-			break
-		}
-	}
+	ruleGetAuthorizationTokenRegistryIdList.Len(vs, p, v, len(v))
+	check.Strings(ruleGetAuthorizationTokenRegistryIdList, vs, p, v, ruleRegistryId)
 }
 
 func (v *GetDownloadUrlForLayerInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.LayerDigest == nil {
-		vs.Null(at(p, "layerDigest"))
-	} else {
-		checkLayerDigest(vs, at(p, "layerDigest"), *v.LayerDigest)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.Str(ruleLayerDigest, vs, p, "layerDigest", true, v.LayerDigest)
 }
 
 func (v *GetLifecyclePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
 }
 
 func (v *GetLifecyclePolicyPreviewInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.ImageIds != nil {
-		checkImageIdentifierList(vs, at(p, "imageIds"), v.ImageIds)
-	}
-	if v.MaxResults != nil {
-		checkLifecyclePreviewMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
-	if v.Filter != nil {
-		v.Filter.validate(vs, at(p, "filter"))
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.List(vs, p, "imageIds", false, v.ImageIds, checkImageIdentifierList)
+	check.Numeric(ruleLifecyclePreviewMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.Struct(vs, p, "filter", false, v.Filter, (*LifecyclePolicyPreviewFilter).validate)
 }
 
 func (v *GetRepositoryPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
 }
 
 func (v *ImageIdentifier) validate(vs *awsapi.Violations, p string) {
-	if v.ImageTag != nil {
-		checkImageTag(vs, at(p, "imageTag"), *v.ImageTag)
-	}
+	check.Str(ruleImageTag, vs, p, "imageTag", false, v.ImageTag)
 }
 
-var ruleImageIdentifierList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleImageIdentifierList = check.New(check.MaxLen(100), check.MinLen(1))
 
 func checkImageIdentifierList(vs *awsapi.Violations, p string, v []ImageIdentifier) {
-	n := len(v)
-	if n > 100 {
-		vs.Add(p, v, ruleImageIdentifierList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleImageIdentifierList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleImageIdentifierList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*ImageIdentifier).validate)
 }
 
-var ruleImageManifest = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "4194304"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleImageManifest = check.New(check.MaxLen(4194304), check.MinLen(1))
 
-func checkImageManifest(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 4194304 {
-		vs.Add(p, v, ruleImageManifest[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleImageManifest[1])
-	}
-}
+var ruleImageStatusFilter = check.New(check.Enum("ACTIVE", "ARCHIVED", "ACTIVATING", "ANY"))
 
-var ruleImageStatusFilter = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ACTIVE", "ARCHIVED", "ACTIVATING", "ANY"}}}
+var ruleImageTag = check.New(check.MaxLen(300), check.MinLen(1))
 
-func checkImageStatusFilter(vs *awsapi.Violations, p string, v ImageStatusFilter) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleImageStatusFilter[0])
-	}
-}
-
-var ruleImageTag = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "300"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkImageTag(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 300 {
-		vs.Add(p, v, ruleImageTag[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleImageTag[1])
-	}
-}
-
-var ruleImageTagMutability = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"}}}
-
-func checkImageTagMutability(vs *awsapi.Violations, p string, v ImageTagMutability) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleImageTagMutability[0])
-	}
-}
+var ruleImageTagMutability = check.New(check.Enum("MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"))
 
 func (v *ImageTagMutabilityExclusionFilter) validate(vs *awsapi.Violations, p string) {
-	if v.FilterType == nil {
-		vs.Null(at(p, "filterType"))
-	} else {
-		checkImageTagMutabilityExclusionFilterType(vs, at(p, "filterType"), *v.FilterType)
-	}
-	if v.Filter == nil {
-		vs.Null(at(p, "filter"))
-	} else {
-		checkImageTagMutabilityExclusionFilterValue(vs, at(p, "filter"), *v.Filter)
-	}
+	check.Str(ruleImageTagMutabilityExclusionFilterType, vs, p, "filterType", true, v.FilterType)
+	check.Str(ruleImageTagMutabilityExclusionFilterValue, vs, p, "filter", true, v.Filter)
 }
 
-var ruleImageTagMutabilityExclusionFilterType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"WILDCARD"}}}
+var ruleImageTagMutabilityExclusionFilterType = check.New(check.Enum("WILDCARD"))
 
-func checkImageTagMutabilityExclusionFilterType(vs *awsapi.Violations, p string, v ImageTagMutabilityExclusionFilterType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleImageTagMutabilityExclusionFilterType[0])
-	}
-}
+var ruleImageTagMutabilityExclusionFilterValue = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern("^[0-9a-zA-Z._*-]{1,128}$", "^(?:^[0-9a-zA-Z._*-]{1,128}$)$"))
 
-var ruleImageTagMutabilityExclusionFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "^[0-9a-zA-Z._*-]{1,128}$"}}
-
-var reImageTagMutabilityExclusionFilterValue = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^[0-9a-zA-Z._*-]{1,128}$)$") })
-
-func checkImageTagMutabilityExclusionFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleImageTagMutabilityExclusionFilterValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleImageTagMutabilityExclusionFilterValue[1])
-	}
-	if !reImageTagMutabilityExclusionFilterValue().MatchString(v) {
-		vs.Add(p, v, ruleImageTagMutabilityExclusionFilterValue[2])
-	}
-}
-
-var ruleImageTagMutabilityExclusionFilters = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleImageTagMutabilityExclusionFilters = check.New(check.MaxLen(5), check.MinLen(1))
 
 func checkImageTagMutabilityExclusionFilters(vs *awsapi.Violations, p string, v []ImageTagMutabilityExclusionFilter) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleImageTagMutabilityExclusionFilters[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleImageTagMutabilityExclusionFilters[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleImageTagMutabilityExclusionFilters.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*ImageTagMutabilityExclusionFilter).validate)
 }
 
 func (v *InitiateLayerUploadInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
 }
 
-var ruleKmsKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleKmsKey = check.New(check.MaxLen(2048), check.MinLen(1))
 
-func checkKmsKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleKmsKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleKmsKey[1])
-	}
-}
+var ruleKmsKeyForRepositoryCreationTemplate = check.New(check.MaxLen(2048), check.Pattern(`^$|arn:aws[a-z0-9-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[a-z0-9-]+`, `^(?:^$|arn:aws[a-z0-9-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[a-z0-9-]+)$`))
 
-var ruleKmsKeyForRepositoryCreationTemplate = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.Pattern, Text: `^$|arn:aws[a-z0-9-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[a-z0-9-]+`}}
+var ruleLayerDigest = check.New(check.Pattern("[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+", "^(?:[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+)$"))
 
-var reKmsKeyForRepositoryCreationTemplate = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:^$|arn:aws[a-z0-9-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[a-z0-9-]+)$`)
-})
-
-func checkKmsKeyForRepositoryCreationTemplate(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleKmsKeyForRepositoryCreationTemplate[0])
-	}
-	if !reKmsKeyForRepositoryCreationTemplate().MatchString(v) {
-		vs.Add(p, v, ruleKmsKeyForRepositoryCreationTemplate[1])
-	}
-}
-
-var ruleLayerDigest = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: "[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+"}}
-
-var reLayerDigest = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+)$") })
-
-func checkLayerDigest(vs *awsapi.Violations, p string, v string) {
-	if !reLayerDigest().MatchString(v) {
-		vs.Add(p, v, ruleLayerDigest[0])
-	}
-}
-
-var ruleLayerDigestList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleLayerDigestList = check.New(check.MaxLen(100), check.MinLen(1))
 
 func checkLayerDigestList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 100 {
-		vs.Add(p, v, ruleLayerDigestList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleLayerDigestList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkLayerDigest(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleLayerDigest})
-			break
-		}
-	}
+	ruleLayerDigestList.Len(vs, p, v, len(v))
+	check.Strings(ruleLayerDigestList, vs, p, v, ruleLayerDigest)
 }
 
-var ruleLayerPartBlob = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20971520"}}
-
-func checkLayerPartBlob(vs *awsapi.Violations, p string, v []byte) {
-	n := len(v)
-	if n > 20971520 {
-		vs.Add(p, v, ruleLayerPartBlob[0])
-	}
-}
+var ruleLayerPartBlob = check.New(check.MaxLen(20971520))
 
 func (v *LifecyclePolicyPreviewFilter) validate(vs *awsapi.Violations, p string) {
-	if v.TagStatus != nil {
-		checkTagStatus(vs, at(p, "tagStatus"), *v.TagStatus)
-	}
+	check.Str(ruleTagStatus, vs, p, "tagStatus", false, v.TagStatus)
 }
 
-var ruleLifecyclePolicyText = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "30720"}, {Kind: awsapi.MinLength, Bound: "100"}}
+var ruleLifecyclePolicyText = check.New(check.MaxLen(30720), check.MinLen(100))
 
-func checkLifecyclePolicyText(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 30720 {
-		vs.Add(p, v, ruleLifecyclePolicyText[0])
-	}
-	if n < 100 {
-		vs.Add(p, v, ruleLifecyclePolicyText[1])
-	}
-}
+var ruleLifecyclePolicyTextForRepositoryCreationTemplate = check.New(check.MaxLen(30720))
 
-var ruleLifecyclePolicyTextForRepositoryCreationTemplate = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "30720"}}
-
-func checkLifecyclePolicyTextForRepositoryCreationTemplate(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 30720 {
-		vs.Add(p, v, ruleLifecyclePolicyTextForRepositoryCreationTemplate[0])
-	}
-}
-
-var ruleLifecyclePreviewMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkLifecyclePreviewMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleLifecyclePreviewMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleLifecyclePreviewMaxResults[1])
-	}
-}
+var ruleLifecyclePreviewMaxResults = check.New(check.Max(100), check.Min(1))
 
 func (v *ListImageReferrersFilter) validate(vs *awsapi.Violations, p string) {
-	if v.ArtifactTypes != nil {
-		checkArtifactTypeList(vs, at(p, "artifactTypes"), v.ArtifactTypes)
-	}
-	if v.ArtifactStatus != nil {
-		checkArtifactStatusFilter(vs, at(p, "artifactStatus"), *v.ArtifactStatus)
-	}
+	check.List(vs, p, "artifactTypes", false, v.ArtifactTypes, checkArtifactTypeList)
+	check.Str(ruleArtifactStatusFilter, vs, p, "artifactStatus", false, v.ArtifactStatus)
 }
 
 func (v *ListImageReferrersInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.SubjectId == nil {
-		vs.Null(at(p, "subjectId"))
-	} else {
-		v.SubjectId.validate(vs, at(p, "subjectId"))
-	}
-	if v.Filter != nil {
-		v.Filter.validate(vs, at(p, "filter"))
-	}
-	if v.MaxResults != nil {
-		checkFiftyMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.Struct(vs, p, "subjectId", true, v.SubjectId, (*SubjectIdentifier).validate)
+	check.Struct(vs, p, "filter", false, v.Filter, (*ListImageReferrersFilter).validate)
+	check.Numeric(ruleFiftyMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *ListImagesFilter) validate(vs *awsapi.Violations, p string) {
-	if v.TagStatus != nil {
-		checkTagStatus(vs, at(p, "tagStatus"), *v.TagStatus)
-	}
-	if v.ImageStatus != nil {
-		checkImageStatusFilter(vs, at(p, "imageStatus"), *v.ImageStatus)
-	}
+	check.Str(ruleTagStatus, vs, p, "tagStatus", false, v.TagStatus)
+	check.Str(ruleImageStatusFilter, vs, p, "imageStatus", false, v.ImageStatus)
 }
 
 func (v *ListImagesInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
-	if v.Filter != nil {
-		v.Filter.validate(vs, at(p, "filter"))
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.Struct(vs, p, "filter", false, v.Filter, (*ListImagesFilter).validate)
 }
 
 func (v *ListPullTimeUpdateExclusionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *ListTagsForResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "resourceArn"))
-	}
+	check.Null(vs, p, "resourceArn", v.ResourceArn == nil)
 }
 
-var ruleMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "1000"}, {Kind: awsapi.MinValue, Bound: "1"}}
+var ruleMaxResults = check.New(check.Max(1000), check.Min(1))
 
-func checkMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 1000 {
-		vs.Add(p, v, ruleMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleMaxResults[1])
-	}
-}
-
-var ruleMediaTypeList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleMediaTypeList = check.New(check.MaxLen(100), check.MinLen(1))
 
 func checkMediaTypeList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 100 {
-		vs.Add(p, v, ruleMediaTypeList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMediaTypeList[1])
-	}
+	ruleMediaTypeList.Len(vs, p, v, len(v))
 }
 
-var rulePartSize = []awsapi.Constraint{{Kind: awsapi.MinValue, Bound: "0"}}
+var rulePartSize = check.New(check.Min(0))
 
-func checkPartSize(vs *awsapi.Violations, p string, v int64) {
-	if v < 0 {
-		vs.Add(p, v, rulePartSize[0])
-	}
-}
+var rulePrefix = check.New(check.MaxLen(256), check.MinLen(1), check.Pattern(`^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`, `^(?:^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$)$`))
 
-var rulePrefix = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`}}
-
-var rePrefix = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$)$`)
-})
-
-func checkPrefix(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, rulePrefix[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePrefix[1])
-	}
-	if !rePrefix().MatchString(v) {
-		vs.Add(p, v, rulePrefix[2])
-	}
-}
+var rulePrefixList = check.New()
 
 func checkPrefixList(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkPrefix(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: rulePrefix})
-			break
-		}
-	}
+	check.Strings(rulePrefixList, vs, p, v, rulePrefix)
 }
 
-var rulePrincipalArn = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "200"}, {Kind: awsapi.Pattern, Text: `^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/[\w+=,.@-]+(/[\w+=,.@-]+)*$`}}
+var rulePrincipalArn = check.New(check.MaxLen(200), check.Pattern(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/[\w+=,.@-]+(/[\w+=,.@-]+)*$`, `^(?:^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/[\w+=,.@-]+(/[\w+=,.@-]+)*$)$`))
 
-var rePrincipalArn = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/[\w+=,.@-]+(/[\w+=,.@-]+)*$)$`)
-})
+var rulePullThroughCacheRuleRepositoryPrefix = check.New(check.MaxLen(30), check.MinLen(2), check.Pattern(`^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`, `^(?:^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$)$`))
 
-func checkPrincipalArn(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 200 {
-		vs.Add(p, v, rulePrincipalArn[0])
-	}
-	if !rePrincipalArn().MatchString(v) {
-		vs.Add(p, v, rulePrincipalArn[1])
-	}
-}
-
-var rulePullThroughCacheRuleRepositoryPrefix = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "30"}, {Kind: awsapi.MinLength, Bound: "2"}, {Kind: awsapi.Pattern, Text: `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`}}
-
-var rePullThroughCacheRuleRepositoryPrefix = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$)$`)
-})
-
-func checkPullThroughCacheRuleRepositoryPrefix(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 30 {
-		vs.Add(p, v, rulePullThroughCacheRuleRepositoryPrefix[0])
-	}
-	if n < 2 {
-		vs.Add(p, v, rulePullThroughCacheRuleRepositoryPrefix[1])
-	}
-	if !rePullThroughCacheRuleRepositoryPrefix().MatchString(v) {
-		vs.Add(p, v, rulePullThroughCacheRuleRepositoryPrefix[2])
-	}
-}
-
-var rulePullThroughCacheRuleRepositoryPrefixList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var rulePullThroughCacheRuleRepositoryPrefixList = check.New(check.MaxLen(100), check.MinLen(1))
 
 func checkPullThroughCacheRuleRepositoryPrefixList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 100 {
-		vs.Add(p, v, rulePullThroughCacheRuleRepositoryPrefixList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePullThroughCacheRuleRepositoryPrefixList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkPullThroughCacheRuleRepositoryPrefix(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: rulePullThroughCacheRuleRepositoryPrefix})
-			break
-		}
-	}
+	rulePullThroughCacheRuleRepositoryPrefixList.Len(vs, p, v, len(v))
+	check.Strings(rulePullThroughCacheRuleRepositoryPrefixList, vs, p, v, rulePullThroughCacheRuleRepositoryPrefix)
 }
 
 func (v *PutAccountSettingInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkAccountSettingName(vs, at(p, "name"), *v.Name)
-	}
-	if v.Value == nil {
-		vs.Null(at(p, "value"))
-	}
+	check.Str(ruleAccountSettingName, vs, p, "name", true, v.Name)
+	check.Null(vs, p, "value", v.Value == nil)
 }
 
 func (v *PutImageInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.ImageManifest == nil {
-		vs.Null(at(p, "imageManifest"))
-	} else {
-		checkImageManifest(vs, at(p, "imageManifest"), *v.ImageManifest)
-	}
-	if v.ImageTag != nil {
-		checkImageTag(vs, at(p, "imageTag"), *v.ImageTag)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.Str(ruleImageManifest, vs, p, "imageManifest", true, v.ImageManifest)
+	check.Str(ruleImageTag, vs, p, "imageTag", false, v.ImageTag)
 }
 
 func (v *PutImageScanningConfigurationInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.ImageScanningConfiguration == nil {
-		vs.Null(at(p, "imageScanningConfiguration"))
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.Null(vs, p, "imageScanningConfiguration", v.ImageScanningConfiguration == nil)
 }
 
 func (v *PutImageTagMutabilityInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.ImageTagMutability == nil {
-		vs.Null(at(p, "imageTagMutability"))
-	} else {
-		checkImageTagMutability(vs, at(p, "imageTagMutability"), *v.ImageTagMutability)
-	}
-	if v.ImageTagMutabilityExclusionFilters != nil {
-		checkImageTagMutabilityExclusionFilters(vs, at(p, "imageTagMutabilityExclusionFilters"), v.ImageTagMutabilityExclusionFilters)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.Str(ruleImageTagMutability, vs, p, "imageTagMutability", true, v.ImageTagMutability)
+	check.List(vs, p, "imageTagMutabilityExclusionFilters", false, v.ImageTagMutabilityExclusionFilters, checkImageTagMutabilityExclusionFilters)
 }
 
 func (v *PutLifecyclePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.LifecyclePolicyText == nil {
-		vs.Null(at(p, "lifecyclePolicyText"))
-	} else {
-		checkLifecyclePolicyText(vs, at(p, "lifecyclePolicyText"), *v.LifecyclePolicyText)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.Str(ruleLifecyclePolicyText, vs, p, "lifecyclePolicyText", true, v.LifecyclePolicyText)
 }
 
 func (v *PutRegistryPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyText == nil {
-		vs.Null(at(p, "policyText"))
-	} else {
-		checkRegistryPolicyText(vs, at(p, "policyText"), *v.PolicyText)
-	}
+	check.Str(ruleRegistryPolicyText, vs, p, "policyText", true, v.PolicyText)
 }
 
 func (v *PutRegistryScanningConfigurationInput) validate(vs *awsapi.Violations, p string) {
-	if v.ScanType != nil {
-		checkScanType(vs, at(p, "scanType"), *v.ScanType)
-	}
-	if v.Rules != nil {
-		checkRegistryScanningRuleList(vs, at(p, "rules"), v.Rules)
-	}
+	check.Str(ruleScanType, vs, p, "scanType", false, v.ScanType)
+	check.List(vs, p, "rules", false, v.Rules, checkRegistryScanningRuleList)
 }
 
 func (v *PutReplicationConfigurationInput) validate(vs *awsapi.Violations, p string) {
-	if v.ReplicationConfiguration == nil {
-		vs.Null(at(p, "replicationConfiguration"))
-	} else {
-		v.ReplicationConfiguration.validate(vs, at(p, "replicationConfiguration"))
-	}
+	check.Struct(vs, p, "replicationConfiguration", true, v.ReplicationConfiguration, (*ReplicationConfiguration).validate)
 }
 
 func (v *PutSigningConfigurationInput) validate(vs *awsapi.Violations, p string) {
-	if v.SigningConfiguration == nil {
-		vs.Null(at(p, "signingConfiguration"))
-	} else {
-		v.SigningConfiguration.validate(vs, at(p, "signingConfiguration"))
-	}
+	check.Struct(vs, p, "signingConfiguration", true, v.SigningConfiguration, (*SigningConfiguration).validate)
 }
 
-var ruleRCTAppliedFor = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"REPLICATION", "PULL_THROUGH_CACHE", "CREATE_ON_PUSH"}}}
+var ruleRCTAppliedFor = check.New(check.Enum("REPLICATION", "PULL_THROUGH_CACHE", "CREATE_ON_PUSH"))
 
-func checkRCTAppliedFor(vs *awsapi.Violations, p string, v RCTAppliedFor) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleRCTAppliedFor[0])
-	}
-}
+var ruleRCTAppliedForList = check.New()
 
 func checkRCTAppliedForList(vs *awsapi.Violations, p string, v []RCTAppliedFor) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkRCTAppliedFor(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleRCTAppliedFor})
-			break
-		}
-	}
+	check.Strings(ruleRCTAppliedForList, vs, p, v, ruleRCTAppliedFor)
 }
 
-var ruleRegion = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "25"}, {Kind: awsapi.MinLength, Bound: "2"}, {Kind: awsapi.Pattern, Text: "[0-9a-z-]{2,25}"}}
-
-var reRegion = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:[0-9a-z-]{2,25})$") })
-
-func checkRegion(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 25 {
-		vs.Add(p, v, ruleRegion[0])
-	}
-	if n < 2 {
-		vs.Add(p, v, ruleRegion[1])
-	}
-	if !reRegion().MatchString(v) {
-		vs.Add(p, v, ruleRegion[2])
-	}
-}
+var ruleRegion = check.New(check.MaxLen(25), check.MinLen(2), check.Pattern("[0-9a-z-]{2,25}", "^(?:[0-9a-z-]{2,25})$"))
 
 func (v *RegisterPullTimeUpdateExclusionInput) validate(vs *awsapi.Violations, p string) {
-	if v.PrincipalArn == nil {
-		vs.Null(at(p, "principalArn"))
-	} else {
-		checkPrincipalArn(vs, at(p, "principalArn"), *v.PrincipalArn)
-	}
+	check.Str(rulePrincipalArn, vs, p, "principalArn", true, v.PrincipalArn)
 }
 
-var ruleRegistryId = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: "[0-9]{12}"}}
+var ruleRegistryId = check.New(check.Pattern("[0-9]{12}", "^(?:[0-9]{12})$"))
 
-var reRegistryId = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:[0-9]{12})$") })
-
-func checkRegistryId(vs *awsapi.Violations, p string, v string) {
-	if !reRegistryId().MatchString(v) {
-		vs.Add(p, v, ruleRegistryId[0])
-	}
-}
-
-var ruleRegistryPolicyText = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10240"}}
-
-func checkRegistryPolicyText(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 10240 {
-		vs.Add(p, v, ruleRegistryPolicyText[0])
-	}
-}
+var ruleRegistryPolicyText = check.New(check.MaxLen(10240))
 
 func (v *RegistryScanningRule) validate(vs *awsapi.Violations, p string) {
-	if v.ScanFrequency == nil {
-		vs.Null(at(p, "scanFrequency"))
-	} else {
-		checkScanFrequency(vs, at(p, "scanFrequency"), *v.ScanFrequency)
-	}
-	if v.RepositoryFilters == nil {
-		vs.Null(at(p, "repositoryFilters"))
-	} else {
-		checkScanningRepositoryFilterList(vs, at(p, "repositoryFilters"), v.RepositoryFilters)
-	}
+	check.Str(ruleScanFrequency, vs, p, "scanFrequency", true, v.ScanFrequency)
+	check.List(vs, p, "repositoryFilters", true, v.RepositoryFilters, checkScanningRepositoryFilterList)
 }
 
-var ruleRegistryScanningRuleList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2"}}
+var ruleRegistryScanningRuleList = check.New(check.MaxLen(2))
 
 func checkRegistryScanningRuleList(vs *awsapi.Violations, p string, v []RegistryScanningRule) {
-	n := len(v)
-	if n > 2 {
-		vs.Add(p, v, ruleRegistryScanningRuleList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleRegistryScanningRuleList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*RegistryScanningRule).validate)
 }
 
 func (v *ReplicationConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.Rules == nil {
-		vs.Null(at(p, "rules"))
-	} else {
-		checkReplicationRuleList(vs, at(p, "rules"), v.Rules)
-	}
+	check.List(vs, p, "rules", true, v.Rules, checkReplicationRuleList)
 }
 
 func (v *ReplicationDestination) validate(vs *awsapi.Violations, p string) {
-	if v.Region == nil {
-		vs.Null(at(p, "region"))
-	} else {
-		checkRegion(vs, at(p, "region"), *v.Region)
-	}
-	if v.RegistryId == nil {
-		vs.Null(at(p, "registryId"))
-	} else {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
+	check.Str(ruleRegion, vs, p, "region", true, v.Region)
+	check.Str(ruleRegistryId, vs, p, "registryId", true, v.RegistryId)
 }
 
-var ruleReplicationDestinationList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}}
+var ruleReplicationDestinationList = check.New(check.MaxLen(100))
 
 func checkReplicationDestinationList(vs *awsapi.Violations, p string, v []ReplicationDestination) {
-	n := len(v)
-	if n > 100 {
-		vs.Add(p, v, ruleReplicationDestinationList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleReplicationDestinationList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*ReplicationDestination).validate)
 }
 
 func (v *ReplicationRule) validate(vs *awsapi.Violations, p string) {
-	if v.Destinations == nil {
-		vs.Null(at(p, "destinations"))
-	} else {
-		checkReplicationDestinationList(vs, at(p, "destinations"), v.Destinations)
-	}
-	if v.RepositoryFilters != nil {
-		checkRepositoryFilterList(vs, at(p, "repositoryFilters"), v.RepositoryFilters)
-	}
+	check.List(vs, p, "destinations", true, v.Destinations, checkReplicationDestinationList)
+	check.List(vs, p, "repositoryFilters", false, v.RepositoryFilters, checkRepositoryFilterList)
 }
 
-var ruleReplicationRuleList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}}
+var ruleReplicationRuleList = check.New(check.MaxLen(10))
 
 func checkReplicationRuleList(vs *awsapi.Violations, p string, v []ReplicationRule) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleReplicationRuleList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleReplicationRuleList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*ReplicationRule).validate)
 }
 
 func (v *RepositoryFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Filter == nil {
-		vs.Null(at(p, "filter"))
-	} else {
-		checkRepositoryFilterValue(vs, at(p, "filter"), *v.Filter)
-	}
-	if v.FilterType == nil {
-		vs.Null(at(p, "filterType"))
-	} else {
-		checkRepositoryFilterType(vs, at(p, "filterType"), *v.FilterType)
-	}
+	check.Str(ruleRepositoryFilterValue, vs, p, "filter", true, v.Filter)
+	check.Str(ruleRepositoryFilterType, vs, p, "filterType", true, v.FilterType)
 }
 
-var ruleRepositoryFilterList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleRepositoryFilterList = check.New(check.MaxLen(100), check.MinLen(1))
 
 func checkRepositoryFilterList(vs *awsapi.Violations, p string, v []RepositoryFilter) {
-	n := len(v)
-	if n > 100 {
-		vs.Add(p, v, ruleRepositoryFilterList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleRepositoryFilterList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleRepositoryFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*RepositoryFilter).validate)
 }
 
-var ruleRepositoryFilterType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"PREFIX_MATCH"}}}
+var ruleRepositoryFilterType = check.New(check.Enum("PREFIX_MATCH"))
 
-func checkRepositoryFilterType(vs *awsapi.Violations, p string, v RepositoryFilterType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleRepositoryFilterType[0])
-	}
-}
+var ruleRepositoryFilterValue = check.New(check.MaxLen(256), check.MinLen(2), check.Pattern("^(?:[a-z0-9]+(?:[._-][a-z0-9]*)*/)*[a-z0-9]*(?:[._-][a-z0-9]*)*$", "^(?:^(?:[a-z0-9]+(?:[._-][a-z0-9]*)*/)*[a-z0-9]*(?:[._-][a-z0-9]*)*$)$"))
 
-var ruleRepositoryFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "2"}, {Kind: awsapi.Pattern, Text: "^(?:[a-z0-9]+(?:[._-][a-z0-9]*)*/)*[a-z0-9]*(?:[._-][a-z0-9]*)*$"}}
+var ruleRepositoryName = check.New(check.MaxLen(256), check.MinLen(2), check.Pattern(`[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`, `^(?:[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*)$`))
 
-var reRepositoryFilterValue = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile("^(?:^(?:[a-z0-9]+(?:[._-][a-z0-9]*)*/)*[a-z0-9]*(?:[._-][a-z0-9]*)*$)$")
-})
-
-func checkRepositoryFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleRepositoryFilterValue[0])
-	}
-	if n < 2 {
-		vs.Add(p, v, ruleRepositoryFilterValue[1])
-	}
-	if !reRepositoryFilterValue().MatchString(v) {
-		vs.Add(p, v, ruleRepositoryFilterValue[2])
-	}
-}
-
-var ruleRepositoryName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "2"}, {Kind: awsapi.Pattern, Text: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`}}
-
-var reRepositoryName = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*)$`)
-})
-
-func checkRepositoryName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleRepositoryName[0])
-	}
-	if n < 2 {
-		vs.Add(p, v, ruleRepositoryName[1])
-	}
-	if !reRepositoryName().MatchString(v) {
-		vs.Add(p, v, ruleRepositoryName[2])
-	}
-}
-
-var ruleRepositoryNameList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleRepositoryNameList = check.New(check.MaxLen(100), check.MinLen(1))
 
 func checkRepositoryNameList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 100 {
-		vs.Add(p, v, ruleRepositoryNameList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleRepositoryNameList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkRepositoryName(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleRepositoryName})
-			break
-		}
-	}
+	ruleRepositoryNameList.Len(vs, p, v, len(v))
+	check.Strings(ruleRepositoryNameList, vs, p, v, ruleRepositoryName)
 }
 
-var ruleRepositoryPolicyText = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10240"}}
+var ruleRepositoryPolicyText = check.New(check.MaxLen(10240))
 
-func checkRepositoryPolicyText(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 10240 {
-		vs.Add(p, v, ruleRepositoryPolicyText[0])
-	}
-}
+var ruleRepositoryTemplateDescription = check.New(check.MaxLen(256))
 
-var ruleRepositoryTemplateDescription = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}}
+var ruleScanFrequency = check.New(check.Enum("SCAN_ON_PUSH", "CONTINUOUS_SCAN", "MANUAL"))
 
-func checkRepositoryTemplateDescription(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleRepositoryTemplateDescription[0])
-	}
-}
+var ruleScanType = check.New(check.Enum("BASIC", "ENHANCED"))
 
-var ruleScanFrequency = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"SCAN_ON_PUSH", "CONTINUOUS_SCAN", "MANUAL"}}}
-
-func checkScanFrequency(vs *awsapi.Violations, p string, v ScanFrequency) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleScanFrequency[0])
-	}
-}
-
-var ruleScanType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"BASIC", "ENHANCED"}}}
-
-func checkScanType(vs *awsapi.Violations, p string, v ScanType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleScanType[0])
-	}
-}
-
-var ruleScanningConfigurationRepositoryNameList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "25"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleScanningConfigurationRepositoryNameList = check.New(check.MaxLen(25), check.MinLen(1))
 
 func checkScanningConfigurationRepositoryNameList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 25 {
-		vs.Add(p, v, ruleScanningConfigurationRepositoryNameList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleScanningConfigurationRepositoryNameList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkRepositoryName(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleRepositoryName})
-			break
-		}
-	}
+	ruleScanningConfigurationRepositoryNameList.Len(vs, p, v, len(v))
+	check.Strings(ruleScanningConfigurationRepositoryNameList, vs, p, v, ruleRepositoryName)
 }
 
 func (v *ScanningRepositoryFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Filter == nil {
-		vs.Null(at(p, "filter"))
-	} else {
-		checkScanningRepositoryFilterValue(vs, at(p, "filter"), *v.Filter)
-	}
-	if v.FilterType == nil {
-		vs.Null(at(p, "filterType"))
-	} else {
-		checkScanningRepositoryFilterType(vs, at(p, "filterType"), *v.FilterType)
-	}
+	check.Str(ruleScanningRepositoryFilterValue, vs, p, "filter", true, v.Filter)
+	check.Str(ruleScanningRepositoryFilterType, vs, p, "filterType", true, v.FilterType)
 }
 
-var ruleScanningRepositoryFilterList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}}
+var ruleScanningRepositoryFilterList = check.New(check.MaxLen(100))
 
 func checkScanningRepositoryFilterList(vs *awsapi.Violations, p string, v []ScanningRepositoryFilter) {
-	n := len(v)
-	if n > 100 {
-		vs.Add(p, v, ruleScanningRepositoryFilterList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleScanningRepositoryFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*ScanningRepositoryFilter).validate)
 }
 
-var ruleScanningRepositoryFilterType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"WILDCARD"}}}
+var ruleScanningRepositoryFilterType = check.New(check.Enum("WILDCARD"))
 
-func checkScanningRepositoryFilterType(vs *awsapi.Violations, p string, v ScanningRepositoryFilterType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleScanningRepositoryFilterType[0])
-	}
-}
-
-var ruleScanningRepositoryFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^[a-z0-9*](?:[._\-/a-z0-9*]?[a-z0-9*]+)*$`}}
-
-var reScanningRepositoryFilterValue = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^[a-z0-9*](?:[._\-/a-z0-9*]?[a-z0-9*]+)*$)$`) })
-
-func checkScanningRepositoryFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleScanningRepositoryFilterValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleScanningRepositoryFilterValue[1])
-	}
-	if !reScanningRepositoryFilterValue().MatchString(v) {
-		vs.Add(p, v, ruleScanningRepositoryFilterValue[2])
-	}
-}
+var ruleScanningRepositoryFilterValue = check.New(check.MaxLen(255), check.MinLen(1), check.Pattern(`^[a-z0-9*](?:[._\-/a-z0-9*]?[a-z0-9*]+)*$`, `^(?:^[a-z0-9*](?:[._\-/a-z0-9*]?[a-z0-9*]+)*$)$`))
 
 func (v *SetRepositoryPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.PolicyText == nil {
-		vs.Null(at(p, "policyText"))
-	} else {
-		checkRepositoryPolicyText(vs, at(p, "policyText"), *v.PolicyText)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.Str(ruleRepositoryPolicyText, vs, p, "policyText", true, v.PolicyText)
 }
 
 func (v *SigningConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.Rules == nil {
-		vs.Null(at(p, "rules"))
-	} else {
-		checkSigningRuleList(vs, at(p, "rules"), v.Rules)
-	}
+	check.List(vs, p, "rules", true, v.Rules, checkSigningRuleList)
 }
 
-var ruleSigningProfileArn = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "200"}, {Kind: awsapi.Pattern, Text: `^arn:aws(-[a-z]+)*:signer:[a-z0-9-]+:[0-9]{12}:\/signing-profiles\/[a-zA-Z0-9_]{2,}$`}}
-
-var reSigningProfileArn = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:^arn:aws(-[a-z]+)*:signer:[a-z0-9-]+:[0-9]{12}:\/signing-profiles\/[a-zA-Z0-9_]{2,}$)$`)
-})
-
-func checkSigningProfileArn(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 200 {
-		vs.Add(p, v, ruleSigningProfileArn[0])
-	}
-	if !reSigningProfileArn().MatchString(v) {
-		vs.Add(p, v, ruleSigningProfileArn[1])
-	}
-}
+var ruleSigningProfileArn = check.New(check.MaxLen(200), check.Pattern(`^arn:aws(-[a-z]+)*:signer:[a-z0-9-]+:[0-9]{12}:\/signing-profiles\/[a-zA-Z0-9_]{2,}$`, `^(?:^arn:aws(-[a-z]+)*:signer:[a-z0-9-]+:[0-9]{12}:\/signing-profiles\/[a-zA-Z0-9_]{2,}$)$`))
 
 func (v *SigningRepositoryFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Filter == nil {
-		vs.Null(at(p, "filter"))
-	} else {
-		checkSigningRepositoryFilterValue(vs, at(p, "filter"), *v.Filter)
-	}
-	if v.FilterType == nil {
-		vs.Null(at(p, "filterType"))
-	} else {
-		checkSigningRepositoryFilterType(vs, at(p, "filterType"), *v.FilterType)
-	}
+	check.Str(ruleSigningRepositoryFilterValue, vs, p, "filter", true, v.Filter)
+	check.Str(ruleSigningRepositoryFilterType, vs, p, "filterType", true, v.FilterType)
 }
 
-var ruleSigningRepositoryFilterList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleSigningRepositoryFilterList = check.New(check.MaxLen(100), check.MinLen(1))
 
 func checkSigningRepositoryFilterList(vs *awsapi.Violations, p string, v []SigningRepositoryFilter) {
-	n := len(v)
-	if n > 100 {
-		vs.Add(p, v, ruleSigningRepositoryFilterList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleSigningRepositoryFilterList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleSigningRepositoryFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*SigningRepositoryFilter).validate)
 }
 
-var ruleSigningRepositoryFilterType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"WILDCARD_MATCH"}}}
+var ruleSigningRepositoryFilterType = check.New(check.Enum("WILDCARD_MATCH"))
 
-func checkSigningRepositoryFilterType(vs *awsapi.Violations, p string, v SigningRepositoryFilterType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleSigningRepositoryFilterType[0])
-	}
-}
-
-var ruleSigningRepositoryFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "^(?:[a-z0-9*]+(?:[._-][a-z0-9*]+)*/)*[a-z0-9*]+(?:[._-][a-z0-9*]+)*$"}}
-
-var reSigningRepositoryFilterValue = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile("^(?:^(?:[a-z0-9*]+(?:[._-][a-z0-9*]+)*/)*[a-z0-9*]+(?:[._-][a-z0-9*]+)*$)$")
-})
-
-func checkSigningRepositoryFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleSigningRepositoryFilterValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleSigningRepositoryFilterValue[1])
-	}
-	if !reSigningRepositoryFilterValue().MatchString(v) {
-		vs.Add(p, v, ruleSigningRepositoryFilterValue[2])
-	}
-}
+var ruleSigningRepositoryFilterValue = check.New(check.MaxLen(256), check.MinLen(1), check.Pattern("^(?:[a-z0-9*]+(?:[._-][a-z0-9*]+)*/)*[a-z0-9*]+(?:[._-][a-z0-9*]+)*$", "^(?:^(?:[a-z0-9*]+(?:[._-][a-z0-9*]+)*/)*[a-z0-9*]+(?:[._-][a-z0-9*]+)*$)$"))
 
 func (v *SigningRule) validate(vs *awsapi.Violations, p string) {
-	if v.SigningProfileArn == nil {
-		vs.Null(at(p, "signingProfileArn"))
-	} else {
-		checkSigningProfileArn(vs, at(p, "signingProfileArn"), *v.SigningProfileArn)
-	}
-	if v.RepositoryFilters != nil {
-		checkSigningRepositoryFilterList(vs, at(p, "repositoryFilters"), v.RepositoryFilters)
-	}
+	check.Str(ruleSigningProfileArn, vs, p, "signingProfileArn", true, v.SigningProfileArn)
+	check.List(vs, p, "repositoryFilters", false, v.RepositoryFilters, checkSigningRepositoryFilterList)
 }
 
-var ruleSigningRuleList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}}
+var ruleSigningRuleList = check.New(check.MaxLen(10))
 
 func checkSigningRuleList(vs *awsapi.Violations, p string, v []SigningRule) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleSigningRuleList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleSigningRuleList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*SigningRule).validate)
 }
 
 func (v *StartImageScanInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.ImageId == nil {
-		vs.Null(at(p, "imageId"))
-	} else {
-		v.ImageId.validate(vs, at(p, "imageId"))
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.Struct(vs, p, "imageId", true, v.ImageId, (*ImageIdentifier).validate)
 }
 
 func (v *StartLifecyclePolicyPreviewInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.LifecyclePolicyText != nil {
-		checkLifecyclePolicyText(vs, at(p, "lifecyclePolicyText"), *v.LifecyclePolicyText)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.Str(ruleLifecyclePolicyText, vs, p, "lifecyclePolicyText", false, v.LifecyclePolicyText)
 }
 
 func (v *SubjectIdentifier) validate(vs *awsapi.Violations, p string) {
-	if v.ImageDigest == nil {
-		vs.Null(at(p, "imageDigest"))
-	}
+	check.Null(vs, p, "imageDigest", v.ImageDigest == nil)
 }
 
 func (v *Tag) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	}
-	if v.Value == nil {
-		vs.Null(at(p, "Value"))
-	}
+	check.Null(vs, p, "Key", v.Key == nil)
+	check.Null(vs, p, "Value", v.Value == nil)
 }
 
 func checkTagList(vs *awsapi.Violations, p string, v []Tag) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*Tag).validate)
 }
 
 func (v *TagResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "resourceArn"))
-	}
-	if v.Tags == nil {
-		vs.Null(at(p, "tags"))
-	} else {
-		checkTagList(vs, at(p, "tags"), v.Tags)
-	}
+	check.Null(vs, p, "resourceArn", v.ResourceArn == nil)
+	check.List(vs, p, "tags", true, v.Tags, checkTagList)
 }
 
-var ruleTagStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"TAGGED", "UNTAGGED", "ANY"}}}
+var ruleTagStatus = check.New(check.Enum("TAGGED", "UNTAGGED", "ANY"))
 
-func checkTagStatus(vs *awsapi.Violations, p string, v TagStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTagStatus[0])
-	}
-}
-
-var ruleTargetStorageClass = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"STANDARD", "ARCHIVE"}}}
-
-func checkTargetStorageClass(vs *awsapi.Violations, p string, v TargetStorageClass) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTargetStorageClass[0])
-	}
-}
+var ruleTargetStorageClass = check.New(check.Enum("STANDARD", "ARCHIVE"))
 
 func (v *UntagResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "resourceArn"))
-	}
-	if v.TagKeys == nil {
-		vs.Null(at(p, "tagKeys"))
-	}
+	check.Null(vs, p, "resourceArn", v.ResourceArn == nil)
+	check.Null(vs, p, "tagKeys", v.TagKeys == nil)
 }
 
 func (v *UpdateImageStorageClassInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.ImageId == nil {
-		vs.Null(at(p, "imageId"))
-	} else {
-		v.ImageId.validate(vs, at(p, "imageId"))
-	}
-	if v.TargetStorageClass == nil {
-		vs.Null(at(p, "targetStorageClass"))
-	} else {
-		checkTargetStorageClass(vs, at(p, "targetStorageClass"), *v.TargetStorageClass)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.Struct(vs, p, "imageId", true, v.ImageId, (*ImageIdentifier).validate)
+	check.Str(ruleTargetStorageClass, vs, p, "targetStorageClass", true, v.TargetStorageClass)
 }
 
 func (v *UpdatePullThroughCacheRuleInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.EcrRepositoryPrefix == nil {
-		vs.Null(at(p, "ecrRepositoryPrefix"))
-	} else {
-		checkPullThroughCacheRuleRepositoryPrefix(vs, at(p, "ecrRepositoryPrefix"), *v.EcrRepositoryPrefix)
-	}
-	if v.CredentialArn != nil {
-		checkCredentialArn(vs, at(p, "credentialArn"), *v.CredentialArn)
-	}
-	if v.CustomRoleArn != nil {
-		checkCustomRoleArn(vs, at(p, "customRoleArn"), *v.CustomRoleArn)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(rulePullThroughCacheRuleRepositoryPrefix, vs, p, "ecrRepositoryPrefix", true, v.EcrRepositoryPrefix)
+	check.Str(ruleCredentialArn, vs, p, "credentialArn", false, v.CredentialArn)
+	check.Str(ruleCustomRoleArn, vs, p, "customRoleArn", false, v.CustomRoleArn)
 }
 
 func (v *UpdateRepositoryCreationTemplateInput) validate(vs *awsapi.Violations, p string) {
-	if v.Prefix == nil {
-		vs.Null(at(p, "prefix"))
-	} else {
-		checkPrefix(vs, at(p, "prefix"), *v.Prefix)
-	}
-	if v.Description != nil {
-		checkRepositoryTemplateDescription(vs, at(p, "description"), *v.Description)
-	}
-	if v.EncryptionConfiguration != nil {
-		v.EncryptionConfiguration.validate(vs, at(p, "encryptionConfiguration"))
-	}
-	if v.ResourceTags != nil {
-		checkTagList(vs, at(p, "resourceTags"), v.ResourceTags)
-	}
-	if v.ImageTagMutability != nil {
-		checkImageTagMutability(vs, at(p, "imageTagMutability"), *v.ImageTagMutability)
-	}
-	if v.ImageTagMutabilityExclusionFilters != nil {
-		checkImageTagMutabilityExclusionFilters(vs, at(p, "imageTagMutabilityExclusionFilters"), v.ImageTagMutabilityExclusionFilters)
-	}
-	if v.RepositoryPolicy != nil {
-		checkRepositoryPolicyText(vs, at(p, "repositoryPolicy"), *v.RepositoryPolicy)
-	}
-	if v.LifecyclePolicy != nil {
-		checkLifecyclePolicyTextForRepositoryCreationTemplate(vs, at(p, "lifecyclePolicy"), *v.LifecyclePolicy)
-	}
-	if v.AppliedFor != nil {
-		checkRCTAppliedForList(vs, at(p, "appliedFor"), v.AppliedFor)
-	}
-	if v.CustomRoleArn != nil {
-		checkCustomRoleArn(vs, at(p, "customRoleArn"), *v.CustomRoleArn)
-	}
+	check.Str(rulePrefix, vs, p, "prefix", true, v.Prefix)
+	check.Str(ruleRepositoryTemplateDescription, vs, p, "description", false, v.Description)
+	check.Struct(vs, p, "encryptionConfiguration", false, v.EncryptionConfiguration, (*EncryptionConfigurationForRepositoryCreationTemplate).validate)
+	check.List(vs, p, "resourceTags", false, v.ResourceTags, checkTagList)
+	check.Str(ruleImageTagMutability, vs, p, "imageTagMutability", false, v.ImageTagMutability)
+	check.List(vs, p, "imageTagMutabilityExclusionFilters", false, v.ImageTagMutabilityExclusionFilters, checkImageTagMutabilityExclusionFilters)
+	check.Str(ruleRepositoryPolicyText, vs, p, "repositoryPolicy", false, v.RepositoryPolicy)
+	check.Str(ruleLifecyclePolicyTextForRepositoryCreationTemplate, vs, p, "lifecyclePolicy", false, v.LifecyclePolicy)
+	check.List(vs, p, "appliedFor", false, v.AppliedFor, checkRCTAppliedForList)
+	check.Str(ruleCustomRoleArn, vs, p, "customRoleArn", false, v.CustomRoleArn)
 }
 
-var ruleUploadId = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"}}
-
-var reUploadId = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile("^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
-})
-
-func checkUploadId(vs *awsapi.Violations, p string, v string) {
-	if !reUploadId().MatchString(v) {
-		vs.Add(p, v, ruleUploadId[0])
-	}
-}
+var ruleUploadId = check.New(check.Pattern("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", "^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"))
 
 func (v *UploadLayerPartInput) validate(vs *awsapi.Violations, p string) {
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
-	if v.RepositoryName == nil {
-		vs.Null(at(p, "repositoryName"))
-	} else {
-		checkRepositoryName(vs, at(p, "repositoryName"), *v.RepositoryName)
-	}
-	if v.UploadId == nil {
-		vs.Null(at(p, "uploadId"))
-	} else {
-		checkUploadId(vs, at(p, "uploadId"), *v.UploadId)
-	}
-	if v.PartFirstByte == nil {
-		vs.Null(at(p, "partFirstByte"))
-	} else {
-		checkPartSize(vs, at(p, "partFirstByte"), *v.PartFirstByte)
-	}
-	if v.PartLastByte == nil {
-		vs.Null(at(p, "partLastByte"))
-	} else {
-		checkPartSize(vs, at(p, "partLastByte"), *v.PartLastByte)
-	}
-	if v.LayerPartBlob == nil {
-		vs.Null(at(p, "layerPartBlob"))
-	} else {
-		checkLayerPartBlob(vs, at(p, "layerPartBlob"), v.LayerPartBlob)
-	}
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
+	check.Str(ruleRepositoryName, vs, p, "repositoryName", true, v.RepositoryName)
+	check.Str(ruleUploadId, vs, p, "uploadId", true, v.UploadId)
+	check.Numeric(rulePartSize, vs, p, "partFirstByte", true, v.PartFirstByte)
+	check.Numeric(rulePartSize, vs, p, "partLastByte", true, v.PartLastByte)
+	check.Blob(ruleLayerPartBlob, vs, p, "layerPartBlob", true, v.LayerPartBlob)
 }
 
-var ruleUpstreamRegistry = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ecr", "ecr-public", "quay", "k8s", "docker-hub", "github-container-registry", "azure-container-registry", "gitlab-container-registry", "chainguard"}}}
-
-func checkUpstreamRegistry(vs *awsapi.Violations, p string, v UpstreamRegistry) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleUpstreamRegistry[0])
-	}
-}
+var ruleUpstreamRegistry = check.New(check.Enum("ecr", "ecr-public", "quay", "k8s", "docker-hub", "github-container-registry", "azure-container-registry", "gitlab-container-registry", "chainguard"))
 
 func (v *ValidatePullThroughCacheRuleInput) validate(vs *awsapi.Violations, p string) {
-	if v.EcrRepositoryPrefix == nil {
-		vs.Null(at(p, "ecrRepositoryPrefix"))
-	} else {
-		checkPullThroughCacheRuleRepositoryPrefix(vs, at(p, "ecrRepositoryPrefix"), *v.EcrRepositoryPrefix)
-	}
-	if v.RegistryId != nil {
-		checkRegistryId(vs, at(p, "registryId"), *v.RegistryId)
-	}
+	check.Str(rulePullThroughCacheRuleRepositoryPrefix, vs, p, "ecrRepositoryPrefix", true, v.EcrRepositoryPrefix)
+	check.Str(ruleRegistryId, vs, p, "registryId", false, v.RegistryId)
 }

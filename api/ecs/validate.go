@@ -3,11 +3,8 @@
 package ecs
 
 import (
-	"regexp"
-	"strconv"
-	"sync"
-
 	"github.com/berth-dev/berth/awsapi"
+	"github.com/berth-dev/berth/awsapi/check"
 )
 
 const (
@@ -15,243 +12,169 @@ const (
 	validationStyle = awsapi.CoralStyle
 )
 
-// at is the path of member name in the structure at path p.
-func at(p, name string) string {
-	if p == "" {
-		return name
-	}
-	return p + "." + name
-}
-
 // Validate checks the ContinueServiceDeployment input against the model's constraints.
 func (v *ContinueServiceDeploymentInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ContinueServiceDeploymentInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateCapacityProvider input against the model's constraints.
 func (v *CreateCapacityProviderInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateCapacityProviderInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateCluster input against the model's constraints.
 func (v *CreateClusterInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateClusterInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateDaemon input against the model's constraints.
 func (v *CreateDaemonInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateDaemonInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateExpressGatewayService input against the model's constraints.
 func (v *CreateExpressGatewayServiceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateExpressGatewayServiceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateService input against the model's constraints.
 func (v *CreateServiceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateServiceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateTaskSet input against the model's constraints.
 func (v *CreateTaskSetInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateTaskSetInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteAccountSetting input against the model's constraints.
 func (v *DeleteAccountSettingInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteAccountSettingInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteAttributes input against the model's constraints.
 func (v *DeleteAttributesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteAttributesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteCapacityProvider input against the model's constraints.
 func (v *DeleteCapacityProviderInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteCapacityProviderInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteCluster input against the model's constraints.
 func (v *DeleteClusterInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteClusterInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteDaemon input against the model's constraints.
 func (v *DeleteDaemonInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteDaemonInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteDaemonTaskDefinition input against the model's constraints.
 func (v *DeleteDaemonTaskDefinitionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteDaemonTaskDefinitionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteExpressGatewayService input against the model's constraints.
 func (v *DeleteExpressGatewayServiceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteExpressGatewayServiceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteService input against the model's constraints.
 func (v *DeleteServiceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteServiceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteTaskDefinitions input against the model's constraints.
 func (v *DeleteTaskDefinitionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteTaskDefinitionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteTaskSet input against the model's constraints.
 func (v *DeleteTaskSetInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteTaskSetInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeregisterContainerInstance input against the model's constraints.
 func (v *DeregisterContainerInstanceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeregisterContainerInstanceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeregisterTaskDefinition input against the model's constraints.
 func (v *DeregisterTaskDefinitionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeregisterTaskDefinitionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeCapacityProviders input against the model's constraints.
 func (v *DescribeCapacityProvidersInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeCapacityProvidersInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeClusters input against the model's constraints.
 func (v *DescribeClustersInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeClustersInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeContainerInstances input against the model's constraints.
 func (v *DescribeContainerInstancesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeContainerInstancesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeDaemon input against the model's constraints.
 func (v *DescribeDaemonInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeDaemonInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeDaemonDeployments input against the model's constraints.
 func (v *DescribeDaemonDeploymentsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeDaemonDeploymentsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeDaemonRevisions input against the model's constraints.
 func (v *DescribeDaemonRevisionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeDaemonRevisionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeDaemonTaskDefinition input against the model's constraints.
 func (v *DescribeDaemonTaskDefinitionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeDaemonTaskDefinitionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeExpressGatewayService input against the model's constraints.
 func (v *DescribeExpressGatewayServiceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeExpressGatewayServiceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeServiceDeployments input against the model's constraints.
 func (v *DescribeServiceDeploymentsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeServiceDeploymentsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeServiceRevisions input against the model's constraints.
 func (v *DescribeServiceRevisionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeServiceRevisionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeServices input against the model's constraints.
 func (v *DescribeServicesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeServicesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeTaskDefinition input against the model's constraints.
 func (v *DescribeTaskDefinitionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeTaskDefinitionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeTaskSets input against the model's constraints.
 func (v *DescribeTaskSetsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeTaskSetsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeTasks input against the model's constraints.
 func (v *DescribeTasksInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeTasksInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DiscoverPollEndpoint input against the model's constraints.
@@ -259,30 +182,22 @@ func (*DiscoverPollEndpointInput) Validate() error { return nil }
 
 // Validate checks the ExecuteCommand input against the model's constraints.
 func (v *ExecuteCommandInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ExecuteCommandInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetTaskProtection input against the model's constraints.
 func (v *GetTaskProtectionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetTaskProtectionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListAccountSettings input against the model's constraints.
 func (v *ListAccountSettingsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListAccountSettingsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListAttributes input against the model's constraints.
 func (v *ListAttributesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListAttributesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListClusters input against the model's constraints.
@@ -290,23 +205,17 @@ func (*ListClustersInput) Validate() error { return nil }
 
 // Validate checks the ListContainerInstances input against the model's constraints.
 func (v *ListContainerInstancesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListContainerInstancesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListDaemonDeployments input against the model's constraints.
 func (v *ListDaemonDeploymentsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListDaemonDeploymentsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListDaemonTaskDefinitions input against the model's constraints.
 func (v *ListDaemonTaskDefinitionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListDaemonTaskDefinitionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListDaemons input against the model's constraints.
@@ -314,3332 +223,1536 @@ func (*ListDaemonsInput) Validate() error { return nil }
 
 // Validate checks the ListServiceDeployments input against the model's constraints.
 func (v *ListServiceDeploymentsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListServiceDeploymentsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListServices input against the model's constraints.
 func (v *ListServicesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListServicesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListServicesByNamespace input against the model's constraints.
 func (v *ListServicesByNamespaceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListServicesByNamespaceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListTagsForResource input against the model's constraints.
 func (v *ListTagsForResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListTagsForResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListTaskDefinitionFamilies input against the model's constraints.
 func (v *ListTaskDefinitionFamiliesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListTaskDefinitionFamiliesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListTaskDefinitions input against the model's constraints.
 func (v *ListTaskDefinitionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListTaskDefinitionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListTasks input against the model's constraints.
 func (v *ListTasksInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListTasksInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutAccountSetting input against the model's constraints.
 func (v *PutAccountSettingInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutAccountSettingInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutAccountSettingDefault input against the model's constraints.
 func (v *PutAccountSettingDefaultInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutAccountSettingDefaultInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutAttributes input against the model's constraints.
 func (v *PutAttributesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutAttributesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutClusterCapacityProviders input against the model's constraints.
 func (v *PutClusterCapacityProvidersInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutClusterCapacityProvidersInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RegisterContainerInstance input against the model's constraints.
 func (v *RegisterContainerInstanceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RegisterContainerInstanceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RegisterDaemonTaskDefinition input against the model's constraints.
 func (v *RegisterDaemonTaskDefinitionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RegisterDaemonTaskDefinitionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RegisterTaskDefinition input against the model's constraints.
 func (v *RegisterTaskDefinitionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RegisterTaskDefinitionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RunTask input against the model's constraints.
 func (v *RunTaskInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RunTaskInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the StartTask input against the model's constraints.
 func (v *StartTaskInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*StartTaskInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the StopServiceDeployment input against the model's constraints.
 func (v *StopServiceDeploymentInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*StopServiceDeploymentInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the StopTask input against the model's constraints.
 func (v *StopTaskInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*StopTaskInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the SubmitAttachmentStateChanges input against the model's constraints.
 func (v *SubmitAttachmentStateChangesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*SubmitAttachmentStateChangesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the SubmitContainerStateChange input against the model's constraints.
 func (v *SubmitContainerStateChangeInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*SubmitContainerStateChangeInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the SubmitTaskStateChange input against the model's constraints.
 func (v *SubmitTaskStateChangeInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*SubmitTaskStateChangeInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the TagResource input against the model's constraints.
 func (v *TagResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*TagResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UntagResource input against the model's constraints.
 func (v *UntagResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UntagResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateCapacityProvider input against the model's constraints.
 func (v *UpdateCapacityProviderInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateCapacityProviderInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateCluster input against the model's constraints.
 func (v *UpdateClusterInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateClusterInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateClusterSettings input against the model's constraints.
 func (v *UpdateClusterSettingsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateClusterSettingsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateContainerAgent input against the model's constraints.
 func (v *UpdateContainerAgentInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateContainerAgentInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateContainerInstancesState input against the model's constraints.
 func (v *UpdateContainerInstancesStateInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateContainerInstancesStateInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateDaemon input against the model's constraints.
 func (v *UpdateDaemonInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateDaemonInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateExpressGatewayService input against the model's constraints.
 func (v *UpdateExpressGatewayServiceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateExpressGatewayServiceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateService input against the model's constraints.
 func (v *UpdateServiceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateServiceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateServicePrimaryTaskSet input against the model's constraints.
 func (v *UpdateServicePrimaryTaskSetInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateServicePrimaryTaskSetInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateTaskProtection input against the model's constraints.
 func (v *UpdateTaskProtectionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateTaskProtectionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateTaskSet input against the model's constraints.
 func (v *UpdateTaskSetInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateTaskSetInput).validate, validationCode, validationStyle)
 }
 
-var ruleAcceleratorManufacturer = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"amazon-web-services", "amd", "nvidia", "xilinx", "habana"}}}
+var ruleAcceleratorManufacturer = check.New(check.Enum("amazon-web-services", "amd", "nvidia", "xilinx", "habana"))
 
-func checkAcceleratorManufacturer(vs *awsapi.Violations, p string, v AcceleratorManufacturer) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAcceleratorManufacturer[0])
-	}
-}
+var ruleAcceleratorManufacturerSet = check.New()
 
 func checkAcceleratorManufacturerSet(vs *awsapi.Violations, p string, v []AcceleratorManufacturer) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkAcceleratorManufacturer(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleAcceleratorManufacturer})
-			break
-		}
-	}
+	check.Strings(ruleAcceleratorManufacturerSet, vs, p, v, ruleAcceleratorManufacturer)
 }
 
-var ruleAcceleratorName = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"a100", "inferentia", "k520", "k80", "m60", "radeon-pro-v520", "t4", "vu9p", "v100", "a10g", "h100", "t4g"}}}
+var ruleAcceleratorName = check.New(check.Enum("a100", "inferentia", "k520", "k80", "m60", "radeon-pro-v520", "t4", "vu9p", "v100", "a10g", "h100", "t4g"))
 
-func checkAcceleratorName(vs *awsapi.Violations, p string, v AcceleratorName) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAcceleratorName[0])
-	}
-}
+var ruleAcceleratorNameSet = check.New()
 
 func checkAcceleratorNameSet(vs *awsapi.Violations, p string, v []AcceleratorName) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkAcceleratorName(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleAcceleratorName})
-			break
-		}
-	}
+	check.Strings(ruleAcceleratorNameSet, vs, p, v, ruleAcceleratorName)
 }
 
-var ruleAcceleratorType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"gpu", "fpga", "inference"}}}
+var ruleAcceleratorType = check.New(check.Enum("gpu", "fpga", "inference"))
 
-func checkAcceleratorType(vs *awsapi.Violations, p string, v AcceleratorType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAcceleratorType[0])
-	}
-}
+var ruleAcceleratorTypeSet = check.New()
 
 func checkAcceleratorTypeSet(vs *awsapi.Violations, p string, v []AcceleratorType) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkAcceleratorType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleAcceleratorType})
-			break
-		}
-	}
+	check.Strings(ruleAcceleratorTypeSet, vs, p, v, ruleAcceleratorType)
 }
 
-var ruleAllowedInstanceType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "30"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[a-zA-Z0-9\.\*\-]+`}}
+var ruleAllowedInstanceType = check.New(check.MaxLen(30), check.MinLen(1), check.Pattern(`[a-zA-Z0-9\.\*\-]+`, `^(?:[a-zA-Z0-9\.\*\-]+)$`))
 
-var reAllowedInstanceType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[a-zA-Z0-9\.\*\-]+)$`) })
-
-func checkAllowedInstanceType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 30 {
-		vs.Add(p, v, ruleAllowedInstanceType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAllowedInstanceType[1])
-	}
-	if !reAllowedInstanceType().MatchString(v) {
-		vs.Add(p, v, ruleAllowedInstanceType[2])
-	}
-}
-
-var ruleAllowedInstanceTypeSet = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "400"}}
+var ruleAllowedInstanceTypeSet = check.New(check.MaxLen(400))
 
 func checkAllowedInstanceTypeSet(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 400 {
-		vs.Add(p, v, ruleAllowedInstanceTypeSet[0])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkAllowedInstanceType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleAllowedInstanceType})
-			break
-		}
-	}
+	ruleAllowedInstanceTypeSet.Len(vs, p, v, len(v))
+	check.Strings(ruleAllowedInstanceTypeSet, vs, p, v, ruleAllowedInstanceType)
 }
 
-var ruleApplicationProtocol = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"http", "http2", "grpc"}}}
+var ruleApplicationProtocol = check.New(check.Enum("http", "http2", "grpc"))
 
-func checkApplicationProtocol(vs *awsapi.Violations, p string, v ApplicationProtocol) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleApplicationProtocol[0])
-	}
-}
-
-var ruleAssignPublicIp = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ENABLED", "DISABLED"}}}
-
-func checkAssignPublicIp(vs *awsapi.Violations, p string, v AssignPublicIp) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAssignPublicIp[0])
-	}
-}
+var ruleAssignPublicIp = check.New(check.Enum("ENABLED", "DISABLED"))
 
 func (v *AttachmentStateChange) validate(vs *awsapi.Violations, p string) {
-	if v.AttachmentArn == nil {
-		vs.Null(at(p, "attachmentArn"))
-	}
-	if v.Status == nil {
-		vs.Null(at(p, "status"))
-	}
+	check.Null(vs, p, "attachmentArn", v.AttachmentArn == nil)
+	check.Null(vs, p, "status", v.Status == nil)
 }
 
 func checkAttachmentStateChanges(vs *awsapi.Violations, p string, v []AttachmentStateChange) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*AttachmentStateChange).validate)
 }
 
 func (v *Attribute) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.TargetType != nil {
-		checkTargetType(vs, at(p, "targetType"), *v.TargetType)
-	}
+	check.Null(vs, p, "name", v.Name == nil)
+	check.Str(ruleTargetType, vs, p, "targetType", false, v.TargetType)
 }
 
 func checkAttributes(vs *awsapi.Violations, p string, v []Attribute) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*Attribute).validate)
 }
 
-var ruleAutoRepairActionsStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ENABLED", "DISABLED"}}}
-
-func checkAutoRepairActionsStatus(vs *awsapi.Violations, p string, v AutoRepairActionsStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAutoRepairActionsStatus[0])
-	}
-}
+var ruleAutoRepairActionsStatus = check.New(check.Enum("ENABLED", "DISABLED"))
 
 func (v *AutoRepairConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.ActionsStatus != nil {
-		checkAutoRepairActionsStatus(vs, at(p, "actionsStatus"), *v.ActionsStatus)
-	}
+	check.Str(ruleAutoRepairActionsStatus, vs, p, "actionsStatus", false, v.ActionsStatus)
 }
 
 func (v *AutoScalingGroupProvider) validate(vs *awsapi.Violations, p string) {
-	if v.AutoScalingGroupArn == nil {
-		vs.Null(at(p, "autoScalingGroupArn"))
-	}
-	if v.ManagedScaling != nil {
-		v.ManagedScaling.validate(vs, at(p, "managedScaling"))
-	}
-	if v.ManagedTerminationProtection != nil {
-		checkManagedTerminationProtection(vs, at(p, "managedTerminationProtection"), *v.ManagedTerminationProtection)
-	}
-	if v.ManagedDraining != nil {
-		checkManagedDraining(vs, at(p, "managedDraining"), *v.ManagedDraining)
-	}
+	check.Null(vs, p, "autoScalingGroupArn", v.AutoScalingGroupArn == nil)
+	check.Struct(vs, p, "managedScaling", false, v.ManagedScaling, (*ManagedScaling).validate)
+	check.Str(ruleManagedTerminationProtection, vs, p, "managedTerminationProtection", false, v.ManagedTerminationProtection)
+	check.Str(ruleManagedDraining, vs, p, "managedDraining", false, v.ManagedDraining)
 }
 
 func (v *AutoScalingGroupProviderUpdate) validate(vs *awsapi.Violations, p string) {
-	if v.ManagedScaling != nil {
-		v.ManagedScaling.validate(vs, at(p, "managedScaling"))
-	}
-	if v.ManagedTerminationProtection != nil {
-		checkManagedTerminationProtection(vs, at(p, "managedTerminationProtection"), *v.ManagedTerminationProtection)
-	}
-	if v.ManagedDraining != nil {
-		checkManagedDraining(vs, at(p, "managedDraining"), *v.ManagedDraining)
-	}
+	check.Struct(vs, p, "managedScaling", false, v.ManagedScaling, (*ManagedScaling).validate)
+	check.Str(ruleManagedTerminationProtection, vs, p, "managedTerminationProtection", false, v.ManagedTerminationProtection)
+	check.Str(ruleManagedDraining, vs, p, "managedDraining", false, v.ManagedDraining)
 }
 
-var ruleAvailabilityZoneRebalancing = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ENABLED", "DISABLED"}}}
-
-func checkAvailabilityZoneRebalancing(vs *awsapi.Violations, p string, v AvailabilityZoneRebalancing) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAvailabilityZoneRebalancing[0])
-	}
-}
+var ruleAvailabilityZoneRebalancing = check.New(check.Enum("ENABLED", "DISABLED"))
 
 func (v *AwsVpcConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.Subnets == nil {
-		vs.Null(at(p, "subnets"))
-	}
-	if v.AssignPublicIp != nil {
-		checkAssignPublicIp(vs, at(p, "assignPublicIp"), *v.AssignPublicIp)
-	}
+	check.Null(vs, p, "subnets", v.Subnets == nil)
+	check.Str(ruleAssignPublicIp, vs, p, "assignPublicIp", false, v.AssignPublicIp)
 }
 
-var ruleBareMetal = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"included", "required", "excluded"}}}
+var ruleBareMetal = check.New(check.Enum("included", "required", "excluded"))
 
-func checkBareMetal(vs *awsapi.Violations, p string, v BareMetal) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleBareMetal[0])
-	}
-}
+var ruleBurstablePerformance = check.New(check.Enum("included", "required", "excluded"))
 
-var ruleBurstablePerformance = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"included", "required", "excluded"}}}
+var ruleCPUArchitecture = check.New(check.Enum("X86_64", "ARM64"))
 
-func checkBurstablePerformance(vs *awsapi.Violations, p string, v BurstablePerformance) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleBurstablePerformance[0])
-	}
-}
+var ruleCapacityOptionType = check.New(check.Enum("ON_DEMAND", "SPOT", "RESERVED"))
 
-var ruleCPUArchitecture = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"X86_64", "ARM64"}}}
+var ruleCapacityProviderField = check.New(check.Enum("TAGS"))
 
-func checkCPUArchitecture(vs *awsapi.Violations, p string, v CPUArchitecture) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleCPUArchitecture[0])
-	}
-}
-
-var ruleCapacityOptionType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ON_DEMAND", "SPOT", "RESERVED"}}}
-
-func checkCapacityOptionType(vs *awsapi.Violations, p string, v CapacityOptionType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleCapacityOptionType[0])
-	}
-}
-
-var ruleCapacityProviderField = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"TAGS"}}}
-
-func checkCapacityProviderField(vs *awsapi.Violations, p string, v CapacityProviderField) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleCapacityProviderField[0])
-	}
-}
+var ruleCapacityProviderFieldList = check.New()
 
 func checkCapacityProviderFieldList(vs *awsapi.Violations, p string, v []CapacityProviderField) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkCapacityProviderField(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleCapacityProviderField})
-			break
-		}
-	}
+	check.Strings(ruleCapacityProviderFieldList, vs, p, v, ruleCapacityProviderField)
 }
 
 func checkCapacityProviderStrategy(vs *awsapi.Violations, p string, v []CapacityProviderStrategyItem) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*CapacityProviderStrategyItem).validate)
 }
 
 func (v *CapacityProviderStrategyItem) validate(vs *awsapi.Violations, p string) {
-	if v.CapacityProvider == nil {
-		vs.Null(at(p, "capacityProvider"))
-	}
-	if v.Weight != nil {
-		checkCapacityProviderStrategyItemWeight(vs, at(p, "weight"), *v.Weight)
-	}
-	if v.Base != nil {
-		checkCapacityProviderStrategyItemBase(vs, at(p, "base"), *v.Base)
-	}
+	check.Null(vs, p, "capacityProvider", v.CapacityProvider == nil)
+	check.Numeric(ruleCapacityProviderStrategyItemWeight, vs, p, "weight", false, v.Weight)
+	check.Numeric(ruleCapacityProviderStrategyItemBase, vs, p, "base", false, v.Base)
 }
 
-var ruleCapacityProviderStrategyItemBase = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100000"}, {Kind: awsapi.MinValue, Bound: "0"}}
+var ruleCapacityProviderStrategyItemBase = check.New(check.Max(100000), check.Min(0))
 
-func checkCapacityProviderStrategyItemBase(vs *awsapi.Violations, p string, v int32) {
-	if v > 100000 {
-		vs.Add(p, v, ruleCapacityProviderStrategyItemBase[0])
-	}
-	if v < 0 {
-		vs.Add(p, v, ruleCapacityProviderStrategyItemBase[1])
-	}
-}
+var ruleCapacityProviderStrategyItemWeight = check.New(check.Max(1000), check.Min(0))
 
-var ruleCapacityProviderStrategyItemWeight = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "1000"}, {Kind: awsapi.MinValue, Bound: "0"}}
-
-func checkCapacityProviderStrategyItemWeight(vs *awsapi.Violations, p string, v int32) {
-	if v > 1000 {
-		vs.Add(p, v, ruleCapacityProviderStrategyItemWeight[0])
-	}
-	if v < 0 {
-		vs.Add(p, v, ruleCapacityProviderStrategyItemWeight[1])
-	}
-}
-
-var ruleCapacityReservationPreference = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"RESERVATIONS_ONLY", "RESERVATIONS_FIRST", "RESERVATIONS_EXCLUDED"}}}
-
-func checkCapacityReservationPreference(vs *awsapi.Violations, p string, v CapacityReservationPreference) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleCapacityReservationPreference[0])
-	}
-}
+var ruleCapacityReservationPreference = check.New(check.Enum("RESERVATIONS_ONLY", "RESERVATIONS_FIRST", "RESERVATIONS_EXCLUDED"))
 
 func (v *CapacityReservationRequest) validate(vs *awsapi.Violations, p string) {
-	if v.ReservationPreference != nil {
-		checkCapacityReservationPreference(vs, at(p, "reservationPreference"), *v.ReservationPreference)
-	}
+	check.Str(ruleCapacityReservationPreference, vs, p, "reservationPreference", false, v.ReservationPreference)
 }
 
 func (v *ClusterConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.ExecuteCommandConfiguration != nil {
-		v.ExecuteCommandConfiguration.validate(vs, at(p, "executeCommandConfiguration"))
-	}
+	check.Struct(vs, p, "executeCommandConfiguration", false, v.ExecuteCommandConfiguration, (*ExecuteCommandConfiguration).validate)
 }
 
-var ruleClusterField = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"}}}
+var ruleClusterField = check.New(check.Enum("ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"))
 
-func checkClusterField(vs *awsapi.Violations, p string, v ClusterField) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleClusterField[0])
-	}
-}
+var ruleClusterFieldList = check.New()
 
 func checkClusterFieldList(vs *awsapi.Violations, p string, v []ClusterField) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkClusterField(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleClusterField})
-			break
-		}
-	}
+	check.Strings(ruleClusterFieldList, vs, p, v, ruleClusterField)
 }
 
 func (v *ClusterServiceConnectDefaultsRequest) validate(vs *awsapi.Violations, p string) {
-	if v.Namespace == nil {
-		vs.Null(at(p, "namespace"))
-	}
+	check.Null(vs, p, "namespace", v.Namespace == nil)
 }
 
 func (v *ClusterSetting) validate(vs *awsapi.Violations, p string) {
-	if v.Name != nil {
-		checkClusterSettingName(vs, at(p, "name"), *v.Name)
-	}
+	check.Str(ruleClusterSettingName, vs, p, "name", false, v.Name)
 }
 
-var ruleClusterSettingName = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"containerInsights"}}}
-
-func checkClusterSettingName(vs *awsapi.Violations, p string, v ClusterSettingName) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleClusterSettingName[0])
-	}
-}
+var ruleClusterSettingName = check.New(check.Enum("containerInsights"))
 
 func checkClusterSettings(vs *awsapi.Violations, p string, v []ClusterSetting) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*ClusterSetting).validate)
 }
 
-var ruleCompatibility = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"}}}
+var ruleCompatibility = check.New(check.Enum("EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"))
 
-func checkCompatibility(vs *awsapi.Violations, p string, v Compatibility) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleCompatibility[0])
-	}
-}
+var ruleCompatibilityList = check.New()
 
 func checkCompatibilityList(vs *awsapi.Violations, p string, v []Compatibility) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkCompatibility(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleCompatibility})
-			break
-		}
-	}
+	check.Strings(ruleCompatibilityList, vs, p, v, ruleCompatibility)
 }
 
-var ruleContainerCondition = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"START", "COMPLETE", "SUCCESS", "HEALTHY"}}}
-
-func checkContainerCondition(vs *awsapi.Violations, p string, v ContainerCondition) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleContainerCondition[0])
-	}
-}
+var ruleContainerCondition = check.New(check.Enum("START", "COMPLETE", "SUCCESS", "HEALTHY"))
 
 func (v *ContainerDefinition) validate(vs *awsapi.Violations, p string) {
-	if v.RepositoryCredentials != nil {
-		v.RepositoryCredentials.validate(vs, at(p, "repositoryCredentials"))
-	}
-	if v.PortMappings != nil {
-		checkPortMappingList(vs, at(p, "portMappings"), v.PortMappings)
-	}
-	if v.RestartPolicy != nil {
-		v.RestartPolicy.validate(vs, at(p, "restartPolicy"))
-	}
-	if v.EnvironmentFiles != nil {
-		checkEnvironmentFiles(vs, at(p, "environmentFiles"), v.EnvironmentFiles)
-	}
-	if v.LinuxParameters != nil {
-		v.LinuxParameters.validate(vs, at(p, "linuxParameters"))
-	}
-	if v.Secrets != nil {
-		checkSecretList(vs, at(p, "secrets"), v.Secrets)
-	}
-	if v.DependsOn != nil {
-		checkContainerDependencies(vs, at(p, "dependsOn"), v.DependsOn)
-	}
-	if v.VersionConsistency != nil {
-		checkVersionConsistency(vs, at(p, "versionConsistency"), *v.VersionConsistency)
-	}
-	if v.ExtraHosts != nil {
-		checkHostEntryList(vs, at(p, "extraHosts"), v.ExtraHosts)
-	}
-	if v.Ulimits != nil {
-		checkUlimitList(vs, at(p, "ulimits"), v.Ulimits)
-	}
-	if v.LogConfiguration != nil {
-		v.LogConfiguration.validate(vs, at(p, "logConfiguration"))
-	}
-	if v.HealthCheck != nil {
-		v.HealthCheck.validate(vs, at(p, "healthCheck"))
-	}
-	if v.ResourceRequirements != nil {
-		checkResourceRequirements(vs, at(p, "resourceRequirements"), v.ResourceRequirements)
-	}
-	if v.FirelensConfiguration != nil {
-		v.FirelensConfiguration.validate(vs, at(p, "firelensConfiguration"))
-	}
+	check.Struct(vs, p, "repositoryCredentials", false, v.RepositoryCredentials, (*RepositoryCredentials).validate)
+	check.List(vs, p, "portMappings", false, v.PortMappings, checkPortMappingList)
+	check.Struct(vs, p, "restartPolicy", false, v.RestartPolicy, (*ContainerRestartPolicy).validate)
+	check.List(vs, p, "environmentFiles", false, v.EnvironmentFiles, checkEnvironmentFiles)
+	check.Struct(vs, p, "linuxParameters", false, v.LinuxParameters, (*LinuxParameters).validate)
+	check.List(vs, p, "secrets", false, v.Secrets, checkSecretList)
+	check.List(vs, p, "dependsOn", false, v.DependsOn, checkContainerDependencies)
+	check.Str(ruleVersionConsistency, vs, p, "versionConsistency", false, v.VersionConsistency)
+	check.List(vs, p, "extraHosts", false, v.ExtraHosts, checkHostEntryList)
+	check.List(vs, p, "ulimits", false, v.Ulimits, checkUlimitList)
+	check.Struct(vs, p, "logConfiguration", false, v.LogConfiguration, (*LogConfiguration).validate)
+	check.Struct(vs, p, "healthCheck", false, v.HealthCheck, (*HealthCheck).validate)
+	check.List(vs, p, "resourceRequirements", false, v.ResourceRequirements, checkResourceRequirements)
+	check.Struct(vs, p, "firelensConfiguration", false, v.FirelensConfiguration, (*FirelensConfiguration).validate)
 }
 
 func checkContainerDefinitions(vs *awsapi.Violations, p string, v []ContainerDefinition) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*ContainerDefinition).validate)
 }
 
 func checkContainerDependencies(vs *awsapi.Violations, p string, v []ContainerDependency) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*ContainerDependency).validate)
 }
 
 func (v *ContainerDependency) validate(vs *awsapi.Violations, p string) {
-	if v.ContainerName == nil {
-		vs.Null(at(p, "containerName"))
-	}
-	if v.Condition == nil {
-		vs.Null(at(p, "condition"))
-	} else {
-		checkContainerCondition(vs, at(p, "condition"), *v.Condition)
-	}
+	check.Null(vs, p, "containerName", v.ContainerName == nil)
+	check.Str(ruleContainerCondition, vs, p, "condition", true, v.Condition)
 }
 
-var ruleContainerInstanceField = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"TAGS", "CONTAINER_INSTANCE_HEALTH"}}}
+var ruleContainerInstanceField = check.New(check.Enum("TAGS", "CONTAINER_INSTANCE_HEALTH"))
 
-func checkContainerInstanceField(vs *awsapi.Violations, p string, v ContainerInstanceField) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleContainerInstanceField[0])
-	}
-}
+var ruleContainerInstanceFieldList = check.New()
 
 func checkContainerInstanceFieldList(vs *awsapi.Violations, p string, v []ContainerInstanceField) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkContainerInstanceField(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleContainerInstanceField})
-			break
-		}
-	}
+	check.Strings(ruleContainerInstanceFieldList, vs, p, v, ruleContainerInstanceField)
 }
 
-var ruleContainerInstanceStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ACTIVE", "DRAINING", "REGISTERING", "DEREGISTERING", "REGISTRATION_FAILED"}}}
-
-func checkContainerInstanceStatus(vs *awsapi.Violations, p string, v ContainerInstanceStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleContainerInstanceStatus[0])
-	}
-}
+var ruleContainerInstanceStatus = check.New(check.Enum("ACTIVE", "DRAINING", "REGISTERING", "DEREGISTERING", "REGISTRATION_FAILED"))
 
 func (v *ContainerOverride) validate(vs *awsapi.Violations, p string) {
-	if v.EnvironmentFiles != nil {
-		checkEnvironmentFiles(vs, at(p, "environmentFiles"), v.EnvironmentFiles)
-	}
-	if v.ResourceRequirements != nil {
-		checkResourceRequirements(vs, at(p, "resourceRequirements"), v.ResourceRequirements)
-	}
+	check.List(vs, p, "environmentFiles", false, v.EnvironmentFiles, checkEnvironmentFiles)
+	check.List(vs, p, "resourceRequirements", false, v.ResourceRequirements, checkResourceRequirements)
 }
 
 func checkContainerOverrides(vs *awsapi.Violations, p string, v []ContainerOverride) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*ContainerOverride).validate)
 }
 
 func (v *ContainerRestartPolicy) validate(vs *awsapi.Violations, p string) {
-	if v.Enabled == nil {
-		vs.Null(at(p, "enabled"))
-	}
+	check.Null(vs, p, "enabled", v.Enabled == nil)
 }
 
 func (v *ContainerStateChange) validate(vs *awsapi.Violations, p string) {
-	if v.NetworkBindings != nil {
-		checkNetworkBindings(vs, at(p, "networkBindings"), v.NetworkBindings)
-	}
+	check.List(vs, p, "networkBindings", false, v.NetworkBindings, checkNetworkBindings)
 }
 
 func checkContainerStateChanges(vs *awsapi.Violations, p string, v []ContainerStateChange) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*ContainerStateChange).validate)
 }
 
 func (v *ContinueServiceDeploymentInput) validate(vs *awsapi.Violations, p string) {
-	if v.ServiceDeploymentArn == nil {
-		vs.Null(at(p, "serviceDeploymentArn"))
-	}
-	if v.HookId == nil {
-		vs.Null(at(p, "hookId"))
-	}
-	if v.Action != nil {
-		checkDeploymentLifecycleHookAction(vs, at(p, "action"), *v.Action)
-	}
+	check.Null(vs, p, "serviceDeploymentArn", v.ServiceDeploymentArn == nil)
+	check.Null(vs, p, "hookId", v.HookId == nil)
+	check.Str(ruleDeploymentLifecycleHookAction, vs, p, "action", false, v.Action)
 }
 
-var ruleCpuManufacturer = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"intel", "amd", "amazon-web-services"}}}
+var ruleCpuManufacturer = check.New(check.Enum("intel", "amd", "amazon-web-services"))
 
-func checkCpuManufacturer(vs *awsapi.Violations, p string, v CpuManufacturer) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleCpuManufacturer[0])
-	}
-}
+var ruleCpuManufacturerSet = check.New()
 
 func checkCpuManufacturerSet(vs *awsapi.Violations, p string, v []CpuManufacturer) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkCpuManufacturer(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleCpuManufacturer})
-			break
-		}
-	}
+	check.Strings(ruleCpuManufacturerSet, vs, p, v, ruleCpuManufacturer)
 }
 
 func (v *CreateCapacityProviderInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.AutoScalingGroupProvider != nil {
-		v.AutoScalingGroupProvider.validate(vs, at(p, "autoScalingGroupProvider"))
-	}
-	if v.ManagedInstancesProvider != nil {
-		v.ManagedInstancesProvider.validate(vs, at(p, "managedInstancesProvider"))
-	}
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
+	check.Null(vs, p, "name", v.Name == nil)
+	check.Struct(vs, p, "autoScalingGroupProvider", false, v.AutoScalingGroupProvider, (*AutoScalingGroupProvider).validate)
+	check.Struct(vs, p, "managedInstancesProvider", false, v.ManagedInstancesProvider, (*CreateManagedInstancesProviderConfiguration).validate)
+	check.List(vs, p, "tags", false, v.Tags, checkTags)
 }
 
 func (v *CreateClusterInput) validate(vs *awsapi.Violations, p string) {
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
-	if v.Settings != nil {
-		checkClusterSettings(vs, at(p, "settings"), v.Settings)
-	}
-	if v.Configuration != nil {
-		v.Configuration.validate(vs, at(p, "configuration"))
-	}
-	if v.DefaultCapacityProviderStrategy != nil {
-		checkCapacityProviderStrategy(vs, at(p, "defaultCapacityProviderStrategy"), v.DefaultCapacityProviderStrategy)
-	}
-	if v.ServiceConnectDefaults != nil {
-		v.ServiceConnectDefaults.validate(vs, at(p, "serviceConnectDefaults"))
-	}
+	check.List(vs, p, "tags", false, v.Tags, checkTags)
+	check.List(vs, p, "settings", false, v.Settings, checkClusterSettings)
+	check.Struct(vs, p, "configuration", false, v.Configuration, (*ClusterConfiguration).validate)
+	check.List(vs, p, "defaultCapacityProviderStrategy", false, v.DefaultCapacityProviderStrategy, checkCapacityProviderStrategy)
+	check.Struct(vs, p, "serviceConnectDefaults", false, v.ServiceConnectDefaults, (*ClusterServiceConnectDefaultsRequest).validate)
 }
 
 func (v *CreateDaemonInput) validate(vs *awsapi.Violations, p string) {
-	if v.DaemonName == nil {
-		vs.Null(at(p, "daemonName"))
-	}
-	if v.DaemonTaskDefinitionArn == nil {
-		vs.Null(at(p, "daemonTaskDefinitionArn"))
-	}
-	if v.CapacityProviderArns == nil {
-		vs.Null(at(p, "capacityProviderArns"))
-	}
-	if v.DeploymentConfiguration != nil {
-		v.DeploymentConfiguration.validate(vs, at(p, "deploymentConfiguration"))
-	}
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
-	if v.PropagateTags != nil {
-		checkDaemonPropagateTags(vs, at(p, "propagateTags"), *v.PropagateTags)
-	}
+	check.Null(vs, p, "daemonName", v.DaemonName == nil)
+	check.Null(vs, p, "daemonTaskDefinitionArn", v.DaemonTaskDefinitionArn == nil)
+	check.Null(vs, p, "capacityProviderArns", v.CapacityProviderArns == nil)
+	check.Struct(vs, p, "deploymentConfiguration", false, v.DeploymentConfiguration, (*DaemonDeploymentConfiguration).validate)
+	check.List(vs, p, "tags", false, v.Tags, checkTags)
+	check.Str(ruleDaemonPropagateTags, vs, p, "propagateTags", false, v.PropagateTags)
 }
 
 func (v *CreateExpressGatewayServiceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ExecutionRoleArn == nil {
-		vs.Null(at(p, "executionRoleArn"))
-	}
-	if v.InfrastructureRoleArn == nil {
-		vs.Null(at(p, "infrastructureRoleArn"))
-	}
-	if v.PrimaryContainer == nil {
-		vs.Null(at(p, "primaryContainer"))
-	} else {
-		v.PrimaryContainer.validate(vs, at(p, "primaryContainer"))
-	}
-	if v.ScalingTarget != nil {
-		v.ScalingTarget.validate(vs, at(p, "scalingTarget"))
-	}
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
+	check.Null(vs, p, "executionRoleArn", v.ExecutionRoleArn == nil)
+	check.Null(vs, p, "infrastructureRoleArn", v.InfrastructureRoleArn == nil)
+	check.Struct(vs, p, "primaryContainer", true, v.PrimaryContainer, (*ExpressGatewayContainer).validate)
+	check.Struct(vs, p, "scalingTarget", false, v.ScalingTarget, (*ExpressGatewayScalingTarget).validate)
+	check.List(vs, p, "tags", false, v.Tags, checkTags)
 }
 
 func (v *CreateManagedInstancesProviderConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.InfrastructureRoleArn == nil {
-		vs.Null(at(p, "infrastructureRoleArn"))
-	}
-	if v.InstanceLaunchTemplate == nil {
-		vs.Null(at(p, "instanceLaunchTemplate"))
-	} else {
-		v.InstanceLaunchTemplate.validate(vs, at(p, "instanceLaunchTemplate"))
-	}
-	if v.PropagateTags != nil {
-		checkPropagateMITags(vs, at(p, "propagateTags"), *v.PropagateTags)
-	}
-	if v.AutoRepairConfiguration != nil {
-		v.AutoRepairConfiguration.validate(vs, at(p, "autoRepairConfiguration"))
-	}
+	check.Null(vs, p, "infrastructureRoleArn", v.InfrastructureRoleArn == nil)
+	check.Struct(vs, p, "instanceLaunchTemplate", true, v.InstanceLaunchTemplate, (*InstanceLaunchTemplate).validate)
+	check.Str(rulePropagateMITags, vs, p, "propagateTags", false, v.PropagateTags)
+	check.Struct(vs, p, "autoRepairConfiguration", false, v.AutoRepairConfiguration, (*AutoRepairConfiguration).validate)
 }
 
 func (v *CreateServiceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ServiceName == nil {
-		vs.Null(at(p, "serviceName"))
-	}
-	if v.AvailabilityZoneRebalancing != nil {
-		checkAvailabilityZoneRebalancing(vs, at(p, "availabilityZoneRebalancing"), *v.AvailabilityZoneRebalancing)
-	}
-	if v.LaunchType != nil {
-		checkLaunchType(vs, at(p, "launchType"), *v.LaunchType)
-	}
-	if v.CapacityProviderStrategy != nil {
-		checkCapacityProviderStrategy(vs, at(p, "capacityProviderStrategy"), v.CapacityProviderStrategy)
-	}
-	if v.DeploymentConfiguration != nil {
-		v.DeploymentConfiguration.validate(vs, at(p, "deploymentConfiguration"))
-	}
-	if v.PlacementConstraints != nil {
-		checkPlacementConstraints(vs, at(p, "placementConstraints"), v.PlacementConstraints)
-	}
-	if v.PlacementStrategy != nil {
-		checkPlacementStrategies(vs, at(p, "placementStrategy"), v.PlacementStrategy)
-	}
-	if v.NetworkConfiguration != nil {
-		v.NetworkConfiguration.validate(vs, at(p, "networkConfiguration"))
-	}
-	if v.SchedulingStrategy != nil {
-		checkSchedulingStrategy(vs, at(p, "schedulingStrategy"), *v.SchedulingStrategy)
-	}
-	if v.DeploymentController != nil {
-		v.DeploymentController.validate(vs, at(p, "deploymentController"))
-	}
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
-	if v.PropagateTags != nil {
-		checkPropagateTags(vs, at(p, "propagateTags"), *v.PropagateTags)
-	}
-	if v.ServiceConnectConfiguration != nil {
-		v.ServiceConnectConfiguration.validate(vs, at(p, "serviceConnectConfiguration"))
-	}
-	if v.VolumeConfigurations != nil {
-		checkServiceVolumeConfigurations(vs, at(p, "volumeConfigurations"), v.VolumeConfigurations)
-	}
-	if v.VpcLatticeConfigurations != nil {
-		checkVpcLatticeConfigurations(vs, at(p, "vpcLatticeConfigurations"), v.VpcLatticeConfigurations)
-	}
+	check.Null(vs, p, "serviceName", v.ServiceName == nil)
+	check.Str(ruleAvailabilityZoneRebalancing, vs, p, "availabilityZoneRebalancing", false, v.AvailabilityZoneRebalancing)
+	check.Str(ruleLaunchType, vs, p, "launchType", false, v.LaunchType)
+	check.List(vs, p, "capacityProviderStrategy", false, v.CapacityProviderStrategy, checkCapacityProviderStrategy)
+	check.Struct(vs, p, "deploymentConfiguration", false, v.DeploymentConfiguration, (*DeploymentConfiguration).validate)
+	check.List(vs, p, "placementConstraints", false, v.PlacementConstraints, checkPlacementConstraints)
+	check.List(vs, p, "placementStrategy", false, v.PlacementStrategy, checkPlacementStrategies)
+	check.Struct(vs, p, "networkConfiguration", false, v.NetworkConfiguration, (*NetworkConfiguration).validate)
+	check.Str(ruleSchedulingStrategy, vs, p, "schedulingStrategy", false, v.SchedulingStrategy)
+	check.Struct(vs, p, "deploymentController", false, v.DeploymentController, (*DeploymentController).validate)
+	check.List(vs, p, "tags", false, v.Tags, checkTags)
+	check.Str(rulePropagateTags, vs, p, "propagateTags", false, v.PropagateTags)
+	check.Struct(vs, p, "serviceConnectConfiguration", false, v.ServiceConnectConfiguration, (*ServiceConnectConfiguration).validate)
+	check.List(vs, p, "volumeConfigurations", false, v.VolumeConfigurations, checkServiceVolumeConfigurations)
+	check.List(vs, p, "vpcLatticeConfigurations", false, v.VpcLatticeConfigurations, checkVpcLatticeConfigurations)
 }
 
 func (v *CreateTaskSetInput) validate(vs *awsapi.Violations, p string) {
-	if v.Service == nil {
-		vs.Null(at(p, "service"))
-	}
-	if v.Cluster == nil {
-		vs.Null(at(p, "cluster"))
-	}
-	if v.TaskDefinition == nil {
-		vs.Null(at(p, "taskDefinition"))
-	}
-	if v.NetworkConfiguration != nil {
-		v.NetworkConfiguration.validate(vs, at(p, "networkConfiguration"))
-	}
-	if v.LaunchType != nil {
-		checkLaunchType(vs, at(p, "launchType"), *v.LaunchType)
-	}
-	if v.CapacityProviderStrategy != nil {
-		checkCapacityProviderStrategy(vs, at(p, "capacityProviderStrategy"), v.CapacityProviderStrategy)
-	}
-	if v.Scale != nil {
-		v.Scale.validate(vs, at(p, "scale"))
-	}
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
+	check.Null(vs, p, "service", v.Service == nil)
+	check.Null(vs, p, "cluster", v.Cluster == nil)
+	check.Null(vs, p, "taskDefinition", v.TaskDefinition == nil)
+	check.Struct(vs, p, "networkConfiguration", false, v.NetworkConfiguration, (*NetworkConfiguration).validate)
+	check.Str(ruleLaunchType, vs, p, "launchType", false, v.LaunchType)
+	check.List(vs, p, "capacityProviderStrategy", false, v.CapacityProviderStrategy, checkCapacityProviderStrategy)
+	check.Struct(vs, p, "scale", false, v.Scale, (*Scale).validate)
+	check.List(vs, p, "tags", false, v.Tags, checkTags)
 }
 
 func (v *DaemonContainerDefinition) validate(vs *awsapi.Violations, p string) {
-	if v.Image == nil {
-		vs.Null(at(p, "image"))
-	}
-	if v.RepositoryCredentials != nil {
-		v.RepositoryCredentials.validate(vs, at(p, "repositoryCredentials"))
-	}
-	if v.HealthCheck != nil {
-		v.HealthCheck.validate(vs, at(p, "healthCheck"))
-	}
-	if v.EnvironmentFiles != nil {
-		checkEnvironmentFiles(vs, at(p, "environmentFiles"), v.EnvironmentFiles)
-	}
-	if v.Secrets != nil {
-		checkSecretList(vs, at(p, "secrets"), v.Secrets)
-	}
-	if v.LogConfiguration != nil {
-		v.LogConfiguration.validate(vs, at(p, "logConfiguration"))
-	}
-	if v.FirelensConfiguration != nil {
-		v.FirelensConfiguration.validate(vs, at(p, "firelensConfiguration"))
-	}
-	if v.Ulimits != nil {
-		checkUlimitList(vs, at(p, "ulimits"), v.Ulimits)
-	}
-	if v.LinuxParameters != nil {
-		v.LinuxParameters.validate(vs, at(p, "linuxParameters"))
-	}
-	if v.DependsOn != nil {
-		checkContainerDependencies(vs, at(p, "dependsOn"), v.DependsOn)
-	}
-	if v.RestartPolicy != nil {
-		v.RestartPolicy.validate(vs, at(p, "restartPolicy"))
-	}
+	check.Null(vs, p, "image", v.Image == nil)
+	check.Struct(vs, p, "repositoryCredentials", false, v.RepositoryCredentials, (*RepositoryCredentials).validate)
+	check.Struct(vs, p, "healthCheck", false, v.HealthCheck, (*HealthCheck).validate)
+	check.List(vs, p, "environmentFiles", false, v.EnvironmentFiles, checkEnvironmentFiles)
+	check.List(vs, p, "secrets", false, v.Secrets, checkSecretList)
+	check.Struct(vs, p, "logConfiguration", false, v.LogConfiguration, (*LogConfiguration).validate)
+	check.Struct(vs, p, "firelensConfiguration", false, v.FirelensConfiguration, (*FirelensConfiguration).validate)
+	check.List(vs, p, "ulimits", false, v.Ulimits, checkUlimitList)
+	check.Struct(vs, p, "linuxParameters", false, v.LinuxParameters, (*DaemonLinuxParameters).validate)
+	check.List(vs, p, "dependsOn", false, v.DependsOn, checkContainerDependencies)
+	check.Struct(vs, p, "restartPolicy", false, v.RestartPolicy, (*ContainerRestartPolicy).validate)
 }
 
 func checkDaemonContainerDefinitionList(vs *awsapi.Violations, p string, v []DaemonContainerDefinition) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*DaemonContainerDefinition).validate)
 }
 
 func (v *DaemonDeploymentConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.DrainPercent != nil {
-		checkDaemonDrainPercent(vs, at(p, "drainPercent"), *v.DrainPercent)
-	}
+	check.Numeric(ruleDaemonDrainPercent, vs, p, "drainPercent", false, v.DrainPercent)
 }
 
-var ruleDaemonDeploymentStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"PENDING", "SUCCESSFUL", "STOPPED", "STOP_REQUESTED", "IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"}}}
+var ruleDaemonDeploymentStatus = check.New(check.Enum("PENDING", "SUCCESSFUL", "STOPPED", "STOP_REQUESTED", "IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"))
 
-func checkDaemonDeploymentStatus(vs *awsapi.Violations, p string, v DaemonDeploymentStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDaemonDeploymentStatus[0])
-	}
-}
+var ruleDaemonDeploymentStatusList = check.New()
 
 func checkDaemonDeploymentStatusList(vs *awsapi.Violations, p string, v []DaemonDeploymentStatus) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkDaemonDeploymentStatus(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleDaemonDeploymentStatus})
-			break
-		}
-	}
+	check.Strings(ruleDaemonDeploymentStatusList, vs, p, v, ruleDaemonDeploymentStatus)
 }
 
-var ruleDaemonDrainPercent = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100.0"}, {Kind: awsapi.MinValue, Bound: "0.0"}}
-
-func checkDaemonDrainPercent(vs *awsapi.Violations, p string, v float64) {
-	if v > 100.0 {
-		vs.Add(p, v, ruleDaemonDrainPercent[0])
-	}
-	if v < 0.0 {
-		vs.Add(p, v, ruleDaemonDrainPercent[1])
-	}
-}
+var ruleDaemonDrainPercent = check.New(check.MaxFloat(100.0), check.MinFloat(0.0))
 
 func (v *DaemonLinuxParameters) validate(vs *awsapi.Violations, p string) {
-	if v.Devices != nil {
-		checkDevicesList(vs, at(p, "devices"), v.Devices)
-	}
-	if v.Tmpfs != nil {
-		checkTmpfsList(vs, at(p, "tmpfs"), v.Tmpfs)
-	}
+	check.List(vs, p, "devices", false, v.Devices, checkDevicesList)
+	check.List(vs, p, "tmpfs", false, v.Tmpfs, checkTmpfsList)
 }
 
-var ruleDaemonPropagateTags = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"DAEMON", "NONE"}}}
+var ruleDaemonPropagateTags = check.New(check.Enum("DAEMON", "NONE"))
 
-func checkDaemonPropagateTags(vs *awsapi.Violations, p string, v DaemonPropagateTags) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDaemonPropagateTags[0])
-	}
-}
+var ruleDaemonTaskDefinitionRevisionFilter = check.New(check.Enum("LAST_REGISTERED"))
 
-var ruleDaemonTaskDefinitionRevisionFilter = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"LAST_REGISTERED"}}}
-
-func checkDaemonTaskDefinitionRevisionFilter(vs *awsapi.Violations, p string, v DaemonTaskDefinitionRevisionFilter) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDaemonTaskDefinitionRevisionFilter[0])
-	}
-}
-
-var ruleDaemonTaskDefinitionStatusFilter = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ACTIVE", "DELETE_IN_PROGRESS", "ALL"}}}
-
-func checkDaemonTaskDefinitionStatusFilter(vs *awsapi.Violations, p string, v DaemonTaskDefinitionStatusFilter) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDaemonTaskDefinitionStatusFilter[0])
-	}
-}
+var ruleDaemonTaskDefinitionStatusFilter = check.New(check.Enum("ACTIVE", "DELETE_IN_PROGRESS", "ALL"))
 
 func (v *DeleteAccountSettingInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkSettingName(vs, at(p, "name"), *v.Name)
-	}
+	check.Str(ruleSettingName, vs, p, "name", true, v.Name)
 }
 
 func (v *DeleteAttributesInput) validate(vs *awsapi.Violations, p string) {
-	if v.Attributes == nil {
-		vs.Null(at(p, "attributes"))
-	} else {
-		checkAttributes(vs, at(p, "attributes"), v.Attributes)
-	}
+	check.List(vs, p, "attributes", true, v.Attributes, checkAttributes)
 }
 
 func (v *DeleteCapacityProviderInput) validate(vs *awsapi.Violations, p string) {
-	if v.CapacityProvider == nil {
-		vs.Null(at(p, "capacityProvider"))
-	}
+	check.Null(vs, p, "capacityProvider", v.CapacityProvider == nil)
 }
 
 func (v *DeleteClusterInput) validate(vs *awsapi.Violations, p string) {
-	if v.Cluster == nil {
-		vs.Null(at(p, "cluster"))
-	}
+	check.Null(vs, p, "cluster", v.Cluster == nil)
 }
 
 func (v *DeleteDaemonInput) validate(vs *awsapi.Violations, p string) {
-	if v.DaemonArn == nil {
-		vs.Null(at(p, "daemonArn"))
-	}
+	check.Null(vs, p, "daemonArn", v.DaemonArn == nil)
 }
 
 func (v *DeleteDaemonTaskDefinitionInput) validate(vs *awsapi.Violations, p string) {
-	if v.DaemonTaskDefinition == nil {
-		vs.Null(at(p, "daemonTaskDefinition"))
-	}
+	check.Null(vs, p, "daemonTaskDefinition", v.DaemonTaskDefinition == nil)
 }
 
 func (v *DeleteExpressGatewayServiceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ServiceArn == nil {
-		vs.Null(at(p, "serviceArn"))
-	}
+	check.Null(vs, p, "serviceArn", v.ServiceArn == nil)
 }
 
 func (v *DeleteServiceInput) validate(vs *awsapi.Violations, p string) {
-	if v.Service == nil {
-		vs.Null(at(p, "service"))
-	}
+	check.Null(vs, p, "service", v.Service == nil)
 }
 
 func (v *DeleteTaskDefinitionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.TaskDefinitions == nil {
-		vs.Null(at(p, "taskDefinitions"))
-	}
+	check.Null(vs, p, "taskDefinitions", v.TaskDefinitions == nil)
 }
 
 func (v *DeleteTaskSetInput) validate(vs *awsapi.Violations, p string) {
-	if v.Cluster == nil {
-		vs.Null(at(p, "cluster"))
-	}
-	if v.Service == nil {
-		vs.Null(at(p, "service"))
-	}
-	if v.TaskSet == nil {
-		vs.Null(at(p, "taskSet"))
-	}
+	check.Null(vs, p, "cluster", v.Cluster == nil)
+	check.Null(vs, p, "service", v.Service == nil)
+	check.Null(vs, p, "taskSet", v.TaskSet == nil)
 }
 
 func (v *DeploymentAlarms) validate(vs *awsapi.Violations, p string) {
-	if v.AlarmNames == nil {
-		vs.Null(at(p, "alarmNames"))
-	}
-	if v.Rollback == nil {
-		vs.Null(at(p, "rollback"))
-	}
-	if v.Enable == nil {
-		vs.Null(at(p, "enable"))
-	}
+	check.Null(vs, p, "alarmNames", v.AlarmNames == nil)
+	check.Null(vs, p, "rollback", v.Rollback == nil)
+	check.Null(vs, p, "enable", v.Enable == nil)
 }
 
 func (v *DeploymentCircuitBreaker) validate(vs *awsapi.Violations, p string) {
-	if v.Enable == nil {
-		vs.Null(at(p, "enable"))
-	}
-	if v.Rollback == nil {
-		vs.Null(at(p, "rollback"))
-	}
+	check.Null(vs, p, "enable", v.Enable == nil)
+	check.Null(vs, p, "rollback", v.Rollback == nil)
 }
 
 func (v *DeploymentConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.DeploymentCircuitBreaker != nil {
-		v.DeploymentCircuitBreaker.validate(vs, at(p, "deploymentCircuitBreaker"))
-	}
-	if v.Alarms != nil {
-		v.Alarms.validate(vs, at(p, "alarms"))
-	}
-	if v.Strategy != nil {
-		checkDeploymentStrategy(vs, at(p, "strategy"), *v.Strategy)
-	}
-	if v.LifecycleHooks != nil {
-		checkDeploymentLifecycleHookList(vs, at(p, "lifecycleHooks"), v.LifecycleHooks)
-	}
+	check.Struct(vs, p, "deploymentCircuitBreaker", false, v.DeploymentCircuitBreaker, (*DeploymentCircuitBreaker).validate)
+	check.Struct(vs, p, "alarms", false, v.Alarms, (*DeploymentAlarms).validate)
+	check.Str(ruleDeploymentStrategy, vs, p, "strategy", false, v.Strategy)
+	check.List(vs, p, "lifecycleHooks", false, v.LifecycleHooks, checkDeploymentLifecycleHookList)
 }
 
 func (v *DeploymentController) validate(vs *awsapi.Violations, p string) {
-	if v.Type == nil {
-		vs.Null(at(p, "type"))
-	} else {
-		checkDeploymentControllerType(vs, at(p, "type"), *v.Type)
-	}
+	check.Str(ruleDeploymentControllerType, vs, p, "type", true, v.Type)
 }
 
-var ruleDeploymentControllerType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ECS", "CODE_DEPLOY", "EXTERNAL"}}}
-
-func checkDeploymentControllerType(vs *awsapi.Violations, p string, v DeploymentControllerType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDeploymentControllerType[0])
-	}
-}
+var ruleDeploymentControllerType = check.New(check.Enum("ECS", "CODE_DEPLOY", "EXTERNAL"))
 
 func (v *DeploymentLifecycleHook) validate(vs *awsapi.Violations, p string) {
-	if v.TargetType != nil {
-		checkDeploymentLifecycleHookTargetType(vs, at(p, "targetType"), *v.TargetType)
-	}
-	if v.LifecycleStages != nil {
-		checkDeploymentLifecycleHookStageList(vs, at(p, "lifecycleStages"), v.LifecycleStages)
-	}
-	if v.TimeoutConfiguration != nil {
-		v.TimeoutConfiguration.validate(vs, at(p, "timeoutConfiguration"))
-	}
+	check.Str(ruleDeploymentLifecycleHookTargetType, vs, p, "targetType", false, v.TargetType)
+	check.List(vs, p, "lifecycleStages", false, v.LifecycleStages, checkDeploymentLifecycleHookStageList)
+	check.Struct(vs, p, "timeoutConfiguration", false, v.TimeoutConfiguration, (*DeploymentLifecycleHookTimeoutConfiguration).validate)
 }
 
-var ruleDeploymentLifecycleHookAction = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ROLLBACK", "CONTINUE"}}}
+var ruleDeploymentLifecycleHookAction = check.New(check.Enum("ROLLBACK", "CONTINUE"))
 
-func checkDeploymentLifecycleHookAction(vs *awsapi.Violations, p string, v DeploymentLifecycleHookAction) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDeploymentLifecycleHookAction[0])
-	}
-}
-
-var ruleDeploymentLifecycleHookDuration = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "20160"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkDeploymentLifecycleHookDuration(vs *awsapi.Violations, p string, v int32) {
-	if v > 20160 {
-		vs.Add(p, v, ruleDeploymentLifecycleHookDuration[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleDeploymentLifecycleHookDuration[1])
-	}
-}
+var ruleDeploymentLifecycleHookDuration = check.New(check.Max(20160), check.Min(1))
 
 func checkDeploymentLifecycleHookList(vs *awsapi.Violations, p string, v []DeploymentLifecycleHook) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*DeploymentLifecycleHook).validate)
 }
 
-var ruleDeploymentLifecycleHookStage = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"}}}
+var ruleDeploymentLifecycleHookStage = check.New(check.Enum("RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"))
 
-func checkDeploymentLifecycleHookStage(vs *awsapi.Violations, p string, v DeploymentLifecycleHookStage) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDeploymentLifecycleHookStage[0])
-	}
-}
+var ruleDeploymentLifecycleHookStageList = check.New()
 
 func checkDeploymentLifecycleHookStageList(vs *awsapi.Violations, p string, v []DeploymentLifecycleHookStage) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkDeploymentLifecycleHookStage(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleDeploymentLifecycleHookStage})
-			break
-		}
-	}
+	check.Strings(ruleDeploymentLifecycleHookStageList, vs, p, v, ruleDeploymentLifecycleHookStage)
 }
 
-var ruleDeploymentLifecycleHookTargetType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"AWS_LAMBDA", "PAUSE"}}}
-
-func checkDeploymentLifecycleHookTargetType(vs *awsapi.Violations, p string, v DeploymentLifecycleHookTargetType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDeploymentLifecycleHookTargetType[0])
-	}
-}
+var ruleDeploymentLifecycleHookTargetType = check.New(check.Enum("AWS_LAMBDA", "PAUSE"))
 
 func (v *DeploymentLifecycleHookTimeoutConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.TimeoutInMinutes != nil {
-		checkDeploymentLifecycleHookDuration(vs, at(p, "timeoutInMinutes"), *v.TimeoutInMinutes)
-	}
-	if v.Action != nil {
-		checkDeploymentLifecycleHookAction(vs, at(p, "action"), *v.Action)
-	}
+	check.Numeric(ruleDeploymentLifecycleHookDuration, vs, p, "timeoutInMinutes", false, v.TimeoutInMinutes)
+	check.Str(ruleDeploymentLifecycleHookAction, vs, p, "action", false, v.Action)
 }
 
-var ruleDeploymentStrategy = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"}}}
-
-func checkDeploymentStrategy(vs *awsapi.Violations, p string, v DeploymentStrategy) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDeploymentStrategy[0])
-	}
-}
+var ruleDeploymentStrategy = check.New(check.Enum("ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"))
 
 func (v *DeregisterContainerInstanceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ContainerInstance == nil {
-		vs.Null(at(p, "containerInstance"))
-	}
+	check.Null(vs, p, "containerInstance", v.ContainerInstance == nil)
 }
 
 func (v *DeregisterTaskDefinitionInput) validate(vs *awsapi.Violations, p string) {
-	if v.TaskDefinition == nil {
-		vs.Null(at(p, "taskDefinition"))
-	}
+	check.Null(vs, p, "taskDefinition", v.TaskDefinition == nil)
 }
 
 func (v *DescribeCapacityProvidersInput) validate(vs *awsapi.Violations, p string) {
-	if v.Include != nil {
-		checkCapacityProviderFieldList(vs, at(p, "include"), v.Include)
-	}
+	check.List(vs, p, "include", false, v.Include, checkCapacityProviderFieldList)
 }
 
 func (v *DescribeClustersInput) validate(vs *awsapi.Violations, p string) {
-	if v.Include != nil {
-		checkClusterFieldList(vs, at(p, "include"), v.Include)
-	}
+	check.List(vs, p, "include", false, v.Include, checkClusterFieldList)
 }
 
 func (v *DescribeContainerInstancesInput) validate(vs *awsapi.Violations, p string) {
-	if v.ContainerInstances == nil {
-		vs.Null(at(p, "containerInstances"))
-	}
-	if v.Include != nil {
-		checkContainerInstanceFieldList(vs, at(p, "include"), v.Include)
-	}
+	check.Null(vs, p, "containerInstances", v.ContainerInstances == nil)
+	check.List(vs, p, "include", false, v.Include, checkContainerInstanceFieldList)
 }
 
 func (v *DescribeDaemonDeploymentsInput) validate(vs *awsapi.Violations, p string) {
-	if v.DaemonDeploymentArns == nil {
-		vs.Null(at(p, "daemonDeploymentArns"))
-	}
+	check.Null(vs, p, "daemonDeploymentArns", v.DaemonDeploymentArns == nil)
 }
 
 func (v *DescribeDaemonInput) validate(vs *awsapi.Violations, p string) {
-	if v.DaemonArn == nil {
-		vs.Null(at(p, "daemonArn"))
-	}
+	check.Null(vs, p, "daemonArn", v.DaemonArn == nil)
 }
 
 func (v *DescribeDaemonRevisionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.DaemonRevisionArns == nil {
-		vs.Null(at(p, "daemonRevisionArns"))
-	}
+	check.Null(vs, p, "daemonRevisionArns", v.DaemonRevisionArns == nil)
 }
 
 func (v *DescribeDaemonTaskDefinitionInput) validate(vs *awsapi.Violations, p string) {
-	if v.DaemonTaskDefinition == nil {
-		vs.Null(at(p, "daemonTaskDefinition"))
-	}
+	check.Null(vs, p, "daemonTaskDefinition", v.DaemonTaskDefinition == nil)
 }
 
 func (v *DescribeExpressGatewayServiceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ServiceArn == nil {
-		vs.Null(at(p, "serviceArn"))
-	}
-	if v.Include != nil {
-		checkExpressGatewayServiceIncludeList(vs, at(p, "include"), v.Include)
-	}
+	check.Null(vs, p, "serviceArn", v.ServiceArn == nil)
+	check.List(vs, p, "include", false, v.Include, checkExpressGatewayServiceIncludeList)
 }
 
 func (v *DescribeServiceDeploymentsInput) validate(vs *awsapi.Violations, p string) {
-	if v.ServiceDeploymentArns == nil {
-		vs.Null(at(p, "serviceDeploymentArns"))
-	}
+	check.Null(vs, p, "serviceDeploymentArns", v.ServiceDeploymentArns == nil)
 }
 
 func (v *DescribeServiceRevisionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.ServiceRevisionArns == nil {
-		vs.Null(at(p, "serviceRevisionArns"))
-	}
+	check.Null(vs, p, "serviceRevisionArns", v.ServiceRevisionArns == nil)
 }
 
 func (v *DescribeServicesInput) validate(vs *awsapi.Violations, p string) {
-	if v.Services == nil {
-		vs.Null(at(p, "services"))
-	}
-	if v.Include != nil {
-		checkServiceFieldList(vs, at(p, "include"), v.Include)
-	}
+	check.Null(vs, p, "services", v.Services == nil)
+	check.List(vs, p, "include", false, v.Include, checkServiceFieldList)
 }
 
 func (v *DescribeTaskDefinitionInput) validate(vs *awsapi.Violations, p string) {
-	if v.TaskDefinition == nil {
-		vs.Null(at(p, "taskDefinition"))
-	}
-	if v.Include != nil {
-		checkTaskDefinitionFieldList(vs, at(p, "include"), v.Include)
-	}
+	check.Null(vs, p, "taskDefinition", v.TaskDefinition == nil)
+	check.List(vs, p, "include", false, v.Include, checkTaskDefinitionFieldList)
 }
 
 func (v *DescribeTaskSetsInput) validate(vs *awsapi.Violations, p string) {
-	if v.Cluster == nil {
-		vs.Null(at(p, "cluster"))
-	}
-	if v.Service == nil {
-		vs.Null(at(p, "service"))
-	}
-	if v.Include != nil {
-		checkTaskSetFieldList(vs, at(p, "include"), v.Include)
-	}
+	check.Null(vs, p, "cluster", v.Cluster == nil)
+	check.Null(vs, p, "service", v.Service == nil)
+	check.List(vs, p, "include", false, v.Include, checkTaskSetFieldList)
 }
 
 func (v *DescribeTasksInput) validate(vs *awsapi.Violations, p string) {
-	if v.Tasks == nil {
-		vs.Null(at(p, "tasks"))
-	}
-	if v.Include != nil {
-		checkTaskFieldList(vs, at(p, "include"), v.Include)
-	}
+	check.Null(vs, p, "tasks", v.Tasks == nil)
+	check.List(vs, p, "include", false, v.Include, checkTaskFieldList)
 }
 
-var ruleDesiredStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"RUNNING", "PENDING", "STOPPED"}}}
-
-func checkDesiredStatus(vs *awsapi.Violations, p string, v DesiredStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDesiredStatus[0])
-	}
-}
+var ruleDesiredStatus = check.New(check.Enum("RUNNING", "PENDING", "STOPPED"))
 
 func (v *Device) validate(vs *awsapi.Violations, p string) {
-	if v.HostPath == nil {
-		vs.Null(at(p, "hostPath"))
-	}
-	if v.Permissions != nil {
-		checkDeviceCgroupPermissions(vs, at(p, "permissions"), v.Permissions)
-	}
+	check.Null(vs, p, "hostPath", v.HostPath == nil)
+	check.List(vs, p, "permissions", false, v.Permissions, checkDeviceCgroupPermissions)
 }
 
-var ruleDeviceCgroupPermission = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"read", "write", "mknod"}}}
+var ruleDeviceCgroupPermission = check.New(check.Enum("read", "write", "mknod"))
 
-func checkDeviceCgroupPermission(vs *awsapi.Violations, p string, v DeviceCgroupPermission) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDeviceCgroupPermission[0])
-	}
-}
+var ruleDeviceCgroupPermissions = check.New()
 
 func checkDeviceCgroupPermissions(vs *awsapi.Violations, p string, v []DeviceCgroupPermission) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkDeviceCgroupPermission(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleDeviceCgroupPermission})
-			break
-		}
-	}
+	check.Strings(ruleDeviceCgroupPermissions, vs, p, v, ruleDeviceCgroupPermission)
 }
 
 func checkDevicesList(vs *awsapi.Violations, p string, v []Device) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*Device).validate)
 }
 
 func (v *DockerVolumeConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.Scope != nil {
-		checkScope(vs, at(p, "scope"), *v.Scope)
-	}
+	check.Str(ruleScope, vs, p, "scope", false, v.Scope)
 }
 
-var ruleDuration = []awsapi.Constraint{{Kind: awsapi.MinValue, Bound: "0"}}
+var ruleDuration = check.New(check.Min(0))
 
-func checkDuration(vs *awsapi.Violations, p string, v int32) {
-	if v < 0 {
-		vs.Add(p, v, ruleDuration[0])
-	}
-}
-
-var ruleEBSResourceType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"volume"}}}
-
-func checkEBSResourceType(vs *awsapi.Violations, p string, v EBSResourceType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleEBSResourceType[0])
-	}
-}
+var ruleEBSResourceType = check.New(check.Enum("volume"))
 
 func (v *EBSTagSpecification) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceType == nil {
-		vs.Null(at(p, "resourceType"))
-	} else {
-		checkEBSResourceType(vs, at(p, "resourceType"), *v.ResourceType)
-	}
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
-	if v.PropagateTags != nil {
-		checkPropagateTags(vs, at(p, "propagateTags"), *v.PropagateTags)
-	}
+	check.Str(ruleEBSResourceType, vs, p, "resourceType", true, v.ResourceType)
+	check.List(vs, p, "tags", false, v.Tags, checkTags)
+	check.Str(rulePropagateTags, vs, p, "propagateTags", false, v.PropagateTags)
 }
 
 func checkEBSTagSpecifications(vs *awsapi.Violations, p string, v []EBSTagSpecification) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*EBSTagSpecification).validate)
 }
 
 func (v *EFSAuthorizationConfig) validate(vs *awsapi.Violations, p string) {
-	if v.Iam != nil {
-		checkEFSAuthorizationConfigIAM(vs, at(p, "iam"), *v.Iam)
-	}
+	check.Str(ruleEFSAuthorizationConfigIAM, vs, p, "iam", false, v.Iam)
 }
 
-var ruleEFSAuthorizationConfigIAM = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ENABLED", "DISABLED"}}}
+var ruleEFSAuthorizationConfigIAM = check.New(check.Enum("ENABLED", "DISABLED"))
 
-func checkEFSAuthorizationConfigIAM(vs *awsapi.Violations, p string, v EFSAuthorizationConfigIAM) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleEFSAuthorizationConfigIAM[0])
-	}
-}
-
-var ruleEFSTransitEncryption = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ENABLED", "DISABLED"}}}
-
-func checkEFSTransitEncryption(vs *awsapi.Violations, p string, v EFSTransitEncryption) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleEFSTransitEncryption[0])
-	}
-}
+var ruleEFSTransitEncryption = check.New(check.Enum("ENABLED", "DISABLED"))
 
 func (v *EFSVolumeConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.FileSystemId == nil {
-		vs.Null(at(p, "fileSystemId"))
-	}
-	if v.TransitEncryption != nil {
-		checkEFSTransitEncryption(vs, at(p, "transitEncryption"), *v.TransitEncryption)
-	}
-	if v.AuthorizationConfig != nil {
-		v.AuthorizationConfig.validate(vs, at(p, "authorizationConfig"))
-	}
+	check.Null(vs, p, "fileSystemId", v.FileSystemId == nil)
+	check.Str(ruleEFSTransitEncryption, vs, p, "transitEncryption", false, v.TransitEncryption)
+	check.Struct(vs, p, "authorizationConfig", false, v.AuthorizationConfig, (*EFSAuthorizationConfig).validate)
 }
 
 func (v *EnvironmentFile) validate(vs *awsapi.Violations, p string) {
-	if v.Value == nil {
-		vs.Null(at(p, "value"))
-	}
-	if v.Type == nil {
-		vs.Null(at(p, "type"))
-	} else {
-		checkEnvironmentFileType(vs, at(p, "type"), *v.Type)
-	}
+	check.Null(vs, p, "value", v.Value == nil)
+	check.Str(ruleEnvironmentFileType, vs, p, "type", true, v.Type)
 }
 
-var ruleEnvironmentFileType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"s3"}}}
-
-func checkEnvironmentFileType(vs *awsapi.Violations, p string, v EnvironmentFileType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleEnvironmentFileType[0])
-	}
-}
+var ruleEnvironmentFileType = check.New(check.Enum("s3"))
 
 func checkEnvironmentFiles(vs *awsapi.Violations, p string, v []EnvironmentFile) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*EnvironmentFile).validate)
 }
 
 func (v *EphemeralStorage) validate(vs *awsapi.Violations, p string) {
-	if v.SizeInGiB == nil {
-		vs.Null(at(p, "sizeInGiB"))
-	}
+	check.Null(vs, p, "sizeInGiB", v.SizeInGiB == nil)
 }
 
-var ruleExcludedInstanceType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "30"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[a-zA-Z0-9\.\*\-]+`}}
+var ruleExcludedInstanceType = check.New(check.MaxLen(30), check.MinLen(1), check.Pattern(`[a-zA-Z0-9\.\*\-]+`, `^(?:[a-zA-Z0-9\.\*\-]+)$`))
 
-var reExcludedInstanceType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[a-zA-Z0-9\.\*\-]+)$`) })
-
-func checkExcludedInstanceType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 30 {
-		vs.Add(p, v, ruleExcludedInstanceType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleExcludedInstanceType[1])
-	}
-	if !reExcludedInstanceType().MatchString(v) {
-		vs.Add(p, v, ruleExcludedInstanceType[2])
-	}
-}
-
-var ruleExcludedInstanceTypeSet = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "400"}}
+var ruleExcludedInstanceTypeSet = check.New(check.MaxLen(400))
 
 func checkExcludedInstanceTypeSet(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 400 {
-		vs.Add(p, v, ruleExcludedInstanceTypeSet[0])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkExcludedInstanceType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleExcludedInstanceType})
-			break
-		}
-	}
+	ruleExcludedInstanceTypeSet.Len(vs, p, v, len(v))
+	check.Strings(ruleExcludedInstanceTypeSet, vs, p, v, ruleExcludedInstanceType)
 }
 
 func (v *ExecuteCommandConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.Logging != nil {
-		checkExecuteCommandLogging(vs, at(p, "logging"), *v.Logging)
-	}
+	check.Str(ruleExecuteCommandLogging, vs, p, "logging", false, v.Logging)
 }
 
 func (v *ExecuteCommandInput) validate(vs *awsapi.Violations, p string) {
-	if v.Command == nil {
-		vs.Null(at(p, "command"))
-	}
-	if v.Interactive == nil {
-		vs.Null(at(p, "interactive"))
-	}
-	if v.Task == nil {
-		vs.Null(at(p, "task"))
-	}
+	check.Null(vs, p, "command", v.Command == nil)
+	check.Null(vs, p, "interactive", v.Interactive == nil)
+	check.Null(vs, p, "task", v.Task == nil)
 }
 
-var ruleExecuteCommandLogging = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"NONE", "DEFAULT", "OVERRIDE"}}}
-
-func checkExecuteCommandLogging(vs *awsapi.Violations, p string, v ExecuteCommandLogging) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleExecuteCommandLogging[0])
-	}
-}
+var ruleExecuteCommandLogging = check.New(check.Enum("NONE", "DEFAULT", "OVERRIDE"))
 
 func (v *ExpressGatewayContainer) validate(vs *awsapi.Violations, p string) {
-	if v.Image == nil {
-		vs.Null(at(p, "image"))
-	}
-	if v.AwsLogsConfiguration != nil {
-		v.AwsLogsConfiguration.validate(vs, at(p, "awsLogsConfiguration"))
-	}
-	if v.Secrets != nil {
-		checkSecretList(vs, at(p, "secrets"), v.Secrets)
-	}
+	check.Null(vs, p, "image", v.Image == nil)
+	check.Struct(vs, p, "awsLogsConfiguration", false, v.AwsLogsConfiguration, (*ExpressGatewayServiceAwsLogsConfiguration).validate)
+	check.List(vs, p, "secrets", false, v.Secrets, checkSecretList)
 }
 
 func (v *ExpressGatewayScalingTarget) validate(vs *awsapi.Violations, p string) {
-	if v.AutoScalingMetric != nil {
-		checkExpressGatewayServiceScalingMetric(vs, at(p, "autoScalingMetric"), *v.AutoScalingMetric)
-	}
+	check.Str(ruleExpressGatewayServiceScalingMetric, vs, p, "autoScalingMetric", false, v.AutoScalingMetric)
 }
 
 func (v *ExpressGatewayServiceAwsLogsConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroup == nil {
-		vs.Null(at(p, "logGroup"))
-	}
-	if v.LogStreamPrefix == nil {
-		vs.Null(at(p, "logStreamPrefix"))
-	}
+	check.Null(vs, p, "logGroup", v.LogGroup == nil)
+	check.Null(vs, p, "logStreamPrefix", v.LogStreamPrefix == nil)
 }
 
-var ruleExpressGatewayServiceInclude = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"TAGS"}}}
+var ruleExpressGatewayServiceInclude = check.New(check.Enum("TAGS"))
 
-func checkExpressGatewayServiceInclude(vs *awsapi.Violations, p string, v ExpressGatewayServiceInclude) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleExpressGatewayServiceInclude[0])
-	}
-}
+var ruleExpressGatewayServiceIncludeList = check.New()
 
 func checkExpressGatewayServiceIncludeList(vs *awsapi.Violations, p string, v []ExpressGatewayServiceInclude) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkExpressGatewayServiceInclude(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleExpressGatewayServiceInclude})
-			break
-		}
-	}
+	check.Strings(ruleExpressGatewayServiceIncludeList, vs, p, v, ruleExpressGatewayServiceInclude)
 }
 
-var ruleExpressGatewayServiceScalingMetric = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"AVERAGE_CPU", "AVERAGE_MEMORY", "REQUEST_COUNT_PER_TARGET"}}}
-
-func checkExpressGatewayServiceScalingMetric(vs *awsapi.Violations, p string, v ExpressGatewayServiceScalingMetric) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleExpressGatewayServiceScalingMetric[0])
-	}
-}
+var ruleExpressGatewayServiceScalingMetric = check.New(check.Enum("AVERAGE_CPU", "AVERAGE_MEMORY", "REQUEST_COUNT_PER_TARGET"))
 
 func (v *FSxWindowsFileServerAuthorizationConfig) validate(vs *awsapi.Violations, p string) {
-	if v.CredentialsParameter == nil {
-		vs.Null(at(p, "credentialsParameter"))
-	}
-	if v.Domain == nil {
-		vs.Null(at(p, "domain"))
-	}
+	check.Null(vs, p, "credentialsParameter", v.CredentialsParameter == nil)
+	check.Null(vs, p, "domain", v.Domain == nil)
 }
 
 func (v *FSxWindowsFileServerVolumeConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.FileSystemId == nil {
-		vs.Null(at(p, "fileSystemId"))
-	}
-	if v.RootDirectory == nil {
-		vs.Null(at(p, "rootDirectory"))
-	}
-	if v.AuthorizationConfig == nil {
-		vs.Null(at(p, "authorizationConfig"))
-	} else {
-		v.AuthorizationConfig.validate(vs, at(p, "authorizationConfig"))
-	}
+	check.Null(vs, p, "fileSystemId", v.FileSystemId == nil)
+	check.Null(vs, p, "rootDirectory", v.RootDirectory == nil)
+	check.Struct(vs, p, "authorizationConfig", true, v.AuthorizationConfig, (*FSxWindowsFileServerAuthorizationConfig).validate)
 }
 
 func (v *FirelensConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.Type == nil {
-		vs.Null(at(p, "type"))
-	} else {
-		checkFirelensConfigurationType(vs, at(p, "type"), *v.Type)
-	}
+	check.Str(ruleFirelensConfigurationType, vs, p, "type", true, v.Type)
 }
 
-var ruleFirelensConfigurationType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"fluentd", "fluentbit"}}}
-
-func checkFirelensConfigurationType(vs *awsapi.Violations, p string, v FirelensConfigurationType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleFirelensConfigurationType[0])
-	}
-}
+var ruleFirelensConfigurationType = check.New(check.Enum("fluentd", "fluentbit"))
 
 func (v *GetTaskProtectionInput) validate(vs *awsapi.Violations, p string) {
-	if v.Cluster == nil {
-		vs.Null(at(p, "cluster"))
-	}
+	check.Null(vs, p, "cluster", v.Cluster == nil)
 }
 
 func (v *HealthCheck) validate(vs *awsapi.Violations, p string) {
-	if v.Command == nil {
-		vs.Null(at(p, "command"))
-	}
+	check.Null(vs, p, "command", v.Command == nil)
 }
 
 func (v *HostEntry) validate(vs *awsapi.Violations, p string) {
-	if v.Hostname == nil {
-		vs.Null(at(p, "hostname"))
-	}
-	if v.IpAddress == nil {
-		vs.Null(at(p, "ipAddress"))
-	}
+	check.Null(vs, p, "hostname", v.Hostname == nil)
+	check.Null(vs, p, "ipAddress", v.IpAddress == nil)
 }
 
 func checkHostEntryList(vs *awsapi.Violations, p string, v []HostEntry) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*HostEntry).validate)
 }
 
 func (v *InferenceAccelerator) validate(vs *awsapi.Violations, p string) {
-	if v.DeviceName == nil {
-		vs.Null(at(p, "deviceName"))
-	}
-	if v.DeviceType == nil {
-		vs.Null(at(p, "deviceType"))
-	}
+	check.Null(vs, p, "deviceName", v.DeviceName == nil)
+	check.Null(vs, p, "deviceType", v.DeviceType == nil)
 }
 
 func checkInferenceAccelerators(vs *awsapi.Violations, p string, v []InferenceAccelerator) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*InferenceAccelerator).validate)
 }
 
-var ruleInstanceGeneration = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"current", "previous"}}}
+var ruleInstanceGeneration = check.New(check.Enum("current", "previous"))
 
-func checkInstanceGeneration(vs *awsapi.Violations, p string, v InstanceGeneration) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleInstanceGeneration[0])
-	}
-}
+var ruleInstanceGenerationSet = check.New()
 
 func checkInstanceGenerationSet(vs *awsapi.Violations, p string, v []InstanceGeneration) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkInstanceGeneration(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleInstanceGeneration})
-			break
-		}
-	}
+	check.Strings(ruleInstanceGenerationSet, vs, p, v, ruleInstanceGeneration)
 }
 
 func (v *InstanceLaunchTemplate) validate(vs *awsapi.Violations, p string) {
-	if v.Ec2InstanceProfileArn == nil {
-		vs.Null(at(p, "ec2InstanceProfileArn"))
-	}
-	if v.NetworkConfiguration == nil {
-		vs.Null(at(p, "networkConfiguration"))
-	}
-	if v.StorageConfiguration != nil {
-		v.StorageConfiguration.validate(vs, at(p, "storageConfiguration"))
-	}
-	if v.Monitoring != nil {
-		checkManagedInstancesMonitoringOptions(vs, at(p, "monitoring"), *v.Monitoring)
-	}
-	if v.CapacityOptionType != nil {
-		checkCapacityOptionType(vs, at(p, "capacityOptionType"), *v.CapacityOptionType)
-	}
-	if v.InstanceRequirements != nil {
-		v.InstanceRequirements.validate(vs, at(p, "instanceRequirements"))
-	}
-	if v.CapacityReservations != nil {
-		v.CapacityReservations.validate(vs, at(p, "capacityReservations"))
-	}
+	check.Null(vs, p, "ec2InstanceProfileArn", v.Ec2InstanceProfileArn == nil)
+	check.Null(vs, p, "networkConfiguration", v.NetworkConfiguration == nil)
+	check.Struct(vs, p, "storageConfiguration", false, v.StorageConfiguration, (*ManagedInstancesStorageConfiguration).validate)
+	check.Str(ruleManagedInstancesMonitoringOptions, vs, p, "monitoring", false, v.Monitoring)
+	check.Str(ruleCapacityOptionType, vs, p, "capacityOptionType", false, v.CapacityOptionType)
+	check.Struct(vs, p, "instanceRequirements", false, v.InstanceRequirements, (*InstanceRequirementsRequest).validate)
+	check.Struct(vs, p, "capacityReservations", false, v.CapacityReservations, (*CapacityReservationRequest).validate)
 }
 
 func (v *InstanceLaunchTemplateUpdate) validate(vs *awsapi.Violations, p string) {
-	if v.StorageConfiguration != nil {
-		v.StorageConfiguration.validate(vs, at(p, "storageConfiguration"))
-	}
-	if v.Monitoring != nil {
-		checkManagedInstancesMonitoringOptions(vs, at(p, "monitoring"), *v.Monitoring)
-	}
-	if v.InstanceRequirements != nil {
-		v.InstanceRequirements.validate(vs, at(p, "instanceRequirements"))
-	}
-	if v.CapacityReservations != nil {
-		v.CapacityReservations.validate(vs, at(p, "capacityReservations"))
-	}
+	check.Struct(vs, p, "storageConfiguration", false, v.StorageConfiguration, (*ManagedInstancesStorageConfiguration).validate)
+	check.Str(ruleManagedInstancesMonitoringOptions, vs, p, "monitoring", false, v.Monitoring)
+	check.Struct(vs, p, "instanceRequirements", false, v.InstanceRequirements, (*InstanceRequirementsRequest).validate)
+	check.Struct(vs, p, "capacityReservations", false, v.CapacityReservations, (*CapacityReservationRequest).validate)
 }
 
 func (v *InstanceRequirementsRequest) validate(vs *awsapi.Violations, p string) {
-	if v.VCpuCount == nil {
-		vs.Null(at(p, "vCpuCount"))
-	} else {
-		v.VCpuCount.validate(vs, at(p, "vCpuCount"))
-	}
-	if v.MemoryMiB == nil {
-		vs.Null(at(p, "memoryMiB"))
-	} else {
-		v.MemoryMiB.validate(vs, at(p, "memoryMiB"))
-	}
-	if v.CpuManufacturers != nil {
-		checkCpuManufacturerSet(vs, at(p, "cpuManufacturers"), v.CpuManufacturers)
-	}
-	if v.ExcludedInstanceTypes != nil {
-		checkExcludedInstanceTypeSet(vs, at(p, "excludedInstanceTypes"), v.ExcludedInstanceTypes)
-	}
-	if v.InstanceGenerations != nil {
-		checkInstanceGenerationSet(vs, at(p, "instanceGenerations"), v.InstanceGenerations)
-	}
-	if v.BareMetal != nil {
-		checkBareMetal(vs, at(p, "bareMetal"), *v.BareMetal)
-	}
-	if v.BurstablePerformance != nil {
-		checkBurstablePerformance(vs, at(p, "burstablePerformance"), *v.BurstablePerformance)
-	}
-	if v.LocalStorage != nil {
-		checkLocalStorage(vs, at(p, "localStorage"), *v.LocalStorage)
-	}
-	if v.LocalStorageTypes != nil {
-		checkLocalStorageTypeSet(vs, at(p, "localStorageTypes"), v.LocalStorageTypes)
-	}
-	if v.AcceleratorTypes != nil {
-		checkAcceleratorTypeSet(vs, at(p, "acceleratorTypes"), v.AcceleratorTypes)
-	}
-	if v.AcceleratorManufacturers != nil {
-		checkAcceleratorManufacturerSet(vs, at(p, "acceleratorManufacturers"), v.AcceleratorManufacturers)
-	}
-	if v.AcceleratorNames != nil {
-		checkAcceleratorNameSet(vs, at(p, "acceleratorNames"), v.AcceleratorNames)
-	}
-	if v.AllowedInstanceTypes != nil {
-		checkAllowedInstanceTypeSet(vs, at(p, "allowedInstanceTypes"), v.AllowedInstanceTypes)
-	}
+	check.Struct(vs, p, "vCpuCount", true, v.VCpuCount, (*VCpuCountRangeRequest).validate)
+	check.Struct(vs, p, "memoryMiB", true, v.MemoryMiB, (*MemoryMiBRequest).validate)
+	check.List(vs, p, "cpuManufacturers", false, v.CpuManufacturers, checkCpuManufacturerSet)
+	check.List(vs, p, "excludedInstanceTypes", false, v.ExcludedInstanceTypes, checkExcludedInstanceTypeSet)
+	check.List(vs, p, "instanceGenerations", false, v.InstanceGenerations, checkInstanceGenerationSet)
+	check.Str(ruleBareMetal, vs, p, "bareMetal", false, v.BareMetal)
+	check.Str(ruleBurstablePerformance, vs, p, "burstablePerformance", false, v.BurstablePerformance)
+	check.Str(ruleLocalStorage, vs, p, "localStorage", false, v.LocalStorage)
+	check.List(vs, p, "localStorageTypes", false, v.LocalStorageTypes, checkLocalStorageTypeSet)
+	check.List(vs, p, "acceleratorTypes", false, v.AcceleratorTypes, checkAcceleratorTypeSet)
+	check.List(vs, p, "acceleratorManufacturers", false, v.AcceleratorManufacturers, checkAcceleratorManufacturerSet)
+	check.List(vs, p, "acceleratorNames", false, v.AcceleratorNames, checkAcceleratorNameSet)
+	check.List(vs, p, "allowedInstanceTypes", false, v.AllowedInstanceTypes, checkAllowedInstanceTypeSet)
 }
 
-var ruleIpcMode = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"host", "task", "none"}}}
+var ruleIpcMode = check.New(check.Enum("host", "task", "none"))
 
-func checkIpcMode(vs *awsapi.Violations, p string, v IpcMode) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleIpcMode[0])
-	}
-}
-
-var ruleLaunchType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"}}}
-
-func checkLaunchType(vs *awsapi.Violations, p string, v LaunchType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleLaunchType[0])
-	}
-}
+var ruleLaunchType = check.New(check.Enum("EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"))
 
 func (v *LinuxParameters) validate(vs *awsapi.Violations, p string) {
-	if v.Devices != nil {
-		checkDevicesList(vs, at(p, "devices"), v.Devices)
-	}
-	if v.Tmpfs != nil {
-		checkTmpfsList(vs, at(p, "tmpfs"), v.Tmpfs)
-	}
+	check.List(vs, p, "devices", false, v.Devices, checkDevicesList)
+	check.List(vs, p, "tmpfs", false, v.Tmpfs, checkTmpfsList)
 }
 
 func (v *ListAccountSettingsInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name != nil {
-		checkSettingName(vs, at(p, "name"), *v.Name)
-	}
+	check.Str(ruleSettingName, vs, p, "name", false, v.Name)
 }
 
 func (v *ListAttributesInput) validate(vs *awsapi.Violations, p string) {
-	if v.TargetType == nil {
-		vs.Null(at(p, "targetType"))
-	} else {
-		checkTargetType(vs, at(p, "targetType"), *v.TargetType)
-	}
+	check.Str(ruleTargetType, vs, p, "targetType", true, v.TargetType)
 }
 
 func (v *ListContainerInstancesInput) validate(vs *awsapi.Violations, p string) {
-	if v.Status != nil {
-		checkContainerInstanceStatus(vs, at(p, "status"), *v.Status)
-	}
+	check.Str(ruleContainerInstanceStatus, vs, p, "status", false, v.Status)
 }
 
 func (v *ListDaemonDeploymentsInput) validate(vs *awsapi.Violations, p string) {
-	if v.DaemonArn == nil {
-		vs.Null(at(p, "daemonArn"))
-	}
-	if v.Status != nil {
-		checkDaemonDeploymentStatusList(vs, at(p, "status"), v.Status)
-	}
+	check.Null(vs, p, "daemonArn", v.DaemonArn == nil)
+	check.List(vs, p, "status", false, v.Status, checkDaemonDeploymentStatusList)
 }
 
 func (v *ListDaemonTaskDefinitionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.Revision != nil {
-		checkDaemonTaskDefinitionRevisionFilter(vs, at(p, "revision"), *v.Revision)
-	}
-	if v.Status != nil {
-		checkDaemonTaskDefinitionStatusFilter(vs, at(p, "status"), *v.Status)
-	}
-	if v.Sort != nil {
-		checkSortOrder(vs, at(p, "sort"), *v.Sort)
-	}
+	check.Str(ruleDaemonTaskDefinitionRevisionFilter, vs, p, "revision", false, v.Revision)
+	check.Str(ruleDaemonTaskDefinitionStatusFilter, vs, p, "status", false, v.Status)
+	check.Str(ruleSortOrder, vs, p, "sort", false, v.Sort)
 }
 
 func (v *ListServiceDeploymentsInput) validate(vs *awsapi.Violations, p string) {
-	if v.Service == nil {
-		vs.Null(at(p, "service"))
-	}
-	if v.Status != nil {
-		checkServiceDeploymentStatusList(vs, at(p, "status"), v.Status)
-	}
+	check.Null(vs, p, "service", v.Service == nil)
+	check.List(vs, p, "status", false, v.Status, checkServiceDeploymentStatusList)
 }
 
 func (v *ListServicesByNamespaceInput) validate(vs *awsapi.Violations, p string) {
-	if v.Namespace == nil {
-		vs.Null(at(p, "namespace"))
-	}
+	check.Null(vs, p, "namespace", v.Namespace == nil)
 }
 
 func (v *ListServicesInput) validate(vs *awsapi.Violations, p string) {
-	if v.LaunchType != nil {
-		checkLaunchType(vs, at(p, "launchType"), *v.LaunchType)
-	}
-	if v.SchedulingStrategy != nil {
-		checkSchedulingStrategy(vs, at(p, "schedulingStrategy"), *v.SchedulingStrategy)
-	}
-	if v.ResourceManagementType != nil {
-		checkResourceManagementType(vs, at(p, "resourceManagementType"), *v.ResourceManagementType)
-	}
+	check.Str(ruleLaunchType, vs, p, "launchType", false, v.LaunchType)
+	check.Str(ruleSchedulingStrategy, vs, p, "schedulingStrategy", false, v.SchedulingStrategy)
+	check.Str(ruleResourceManagementType, vs, p, "resourceManagementType", false, v.ResourceManagementType)
 }
 
 func (v *ListTagsForResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "resourceArn"))
-	}
+	check.Null(vs, p, "resourceArn", v.ResourceArn == nil)
 }
 
 func (v *ListTaskDefinitionFamiliesInput) validate(vs *awsapi.Violations, p string) {
-	if v.Status != nil {
-		checkTaskDefinitionFamilyStatus(vs, at(p, "status"), *v.Status)
-	}
+	check.Str(ruleTaskDefinitionFamilyStatus, vs, p, "status", false, v.Status)
 }
 
 func (v *ListTaskDefinitionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.Status != nil {
-		checkTaskDefinitionStatus(vs, at(p, "status"), *v.Status)
-	}
-	if v.Sort != nil {
-		checkSortOrder(vs, at(p, "sort"), *v.Sort)
-	}
+	check.Str(ruleTaskDefinitionStatus, vs, p, "status", false, v.Status)
+	check.Str(ruleSortOrder, vs, p, "sort", false, v.Sort)
 }
 
 func (v *ListTasksInput) validate(vs *awsapi.Violations, p string) {
-	if v.DesiredStatus != nil {
-		checkDesiredStatus(vs, at(p, "desiredStatus"), *v.DesiredStatus)
-	}
-	if v.LaunchType != nil {
-		checkLaunchType(vs, at(p, "launchType"), *v.LaunchType)
-	}
+	check.Str(ruleDesiredStatus, vs, p, "desiredStatus", false, v.DesiredStatus)
+	check.Str(ruleLaunchType, vs, p, "launchType", false, v.LaunchType)
 }
 
-var ruleLocalStorage = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"included", "required", "excluded"}}}
+var ruleLocalStorage = check.New(check.Enum("included", "required", "excluded"))
 
-func checkLocalStorage(vs *awsapi.Violations, p string, v LocalStorage) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleLocalStorage[0])
-	}
-}
+var ruleLocalStorageType = check.New(check.Enum("hdd", "ssd"))
 
-var ruleLocalStorageType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"hdd", "ssd"}}}
-
-func checkLocalStorageType(vs *awsapi.Violations, p string, v LocalStorageType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleLocalStorageType[0])
-	}
-}
+var ruleLocalStorageTypeSet = check.New()
 
 func checkLocalStorageTypeSet(vs *awsapi.Violations, p string, v []LocalStorageType) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkLocalStorageType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleLocalStorageType})
-			break
-		}
-	}
+	check.Strings(ruleLocalStorageTypeSet, vs, p, v, ruleLocalStorageType)
 }
 
 func (v *LogConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.LogDriver == nil {
-		vs.Null(at(p, "logDriver"))
-	} else {
-		checkLogDriver(vs, at(p, "logDriver"), *v.LogDriver)
-	}
-	if v.SecretOptions != nil {
-		checkSecretList(vs, at(p, "secretOptions"), v.SecretOptions)
-	}
+	check.Str(ruleLogDriver, vs, p, "logDriver", true, v.LogDriver)
+	check.List(vs, p, "secretOptions", false, v.SecretOptions, checkSecretList)
 }
 
-var ruleLogDriver = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"json-file", "syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "awsfirelens"}}}
+var ruleLogDriver = check.New(check.Enum("json-file", "syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "awsfirelens"))
 
-func checkLogDriver(vs *awsapi.Violations, p string, v LogDriver) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleLogDriver[0])
-	}
-}
-
-var ruleManagedAgentName = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ExecuteCommandAgent"}}}
-
-func checkManagedAgentName(vs *awsapi.Violations, p string, v ManagedAgentName) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleManagedAgentName[0])
-	}
-}
+var ruleManagedAgentName = check.New(check.Enum("ExecuteCommandAgent"))
 
 func (v *ManagedAgentStateChange) validate(vs *awsapi.Violations, p string) {
-	if v.ContainerName == nil {
-		vs.Null(at(p, "containerName"))
-	}
-	if v.ManagedAgentName == nil {
-		vs.Null(at(p, "managedAgentName"))
-	} else {
-		checkManagedAgentName(vs, at(p, "managedAgentName"), *v.ManagedAgentName)
-	}
-	if v.Status == nil {
-		vs.Null(at(p, "status"))
-	}
+	check.Null(vs, p, "containerName", v.ContainerName == nil)
+	check.Str(ruleManagedAgentName, vs, p, "managedAgentName", true, v.ManagedAgentName)
+	check.Null(vs, p, "status", v.Status == nil)
 }
 
 func checkManagedAgentStateChanges(vs *awsapi.Violations, p string, v []ManagedAgentStateChange) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*ManagedAgentStateChange).validate)
 }
 
-var ruleManagedDraining = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ENABLED", "DISABLED"}}}
+var ruleManagedDraining = check.New(check.Enum("ENABLED", "DISABLED"))
 
-func checkManagedDraining(vs *awsapi.Violations, p string, v ManagedDraining) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleManagedDraining[0])
-	}
-}
-
-var ruleManagedInstancesMonitoringOptions = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"BASIC", "DETAILED"}}}
-
-func checkManagedInstancesMonitoringOptions(vs *awsapi.Violations, p string, v ManagedInstancesMonitoringOptions) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleManagedInstancesMonitoringOptions[0])
-	}
-}
+var ruleManagedInstancesMonitoringOptions = check.New(check.Enum("BASIC", "DETAILED"))
 
 func (v *ManagedInstancesStorageConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.StorageSizeGiB != nil {
-		checkTaskVolumeStorageGiB(vs, at(p, "storageSizeGiB"), *v.StorageSizeGiB)
-	}
+	check.Numeric(ruleTaskVolumeStorageGiB, vs, p, "storageSizeGiB", false, v.StorageSizeGiB)
 }
 
 func (v *ManagedScaling) validate(vs *awsapi.Violations, p string) {
-	if v.Status != nil {
-		checkManagedScalingStatus(vs, at(p, "status"), *v.Status)
-	}
-	if v.TargetCapacity != nil {
-		checkManagedScalingTargetCapacity(vs, at(p, "targetCapacity"), *v.TargetCapacity)
-	}
-	if v.MinimumScalingStepSize != nil {
-		checkManagedScalingStepSize(vs, at(p, "minimumScalingStepSize"), *v.MinimumScalingStepSize)
-	}
-	if v.MaximumScalingStepSize != nil {
-		checkManagedScalingStepSize(vs, at(p, "maximumScalingStepSize"), *v.MaximumScalingStepSize)
-	}
-	if v.InstanceWarmupPeriod != nil {
-		checkManagedScalingInstanceWarmupPeriod(vs, at(p, "instanceWarmupPeriod"), *v.InstanceWarmupPeriod)
-	}
+	check.Str(ruleManagedScalingStatus, vs, p, "status", false, v.Status)
+	check.Numeric(ruleManagedScalingTargetCapacity, vs, p, "targetCapacity", false, v.TargetCapacity)
+	check.Numeric(ruleManagedScalingStepSize, vs, p, "minimumScalingStepSize", false, v.MinimumScalingStepSize)
+	check.Numeric(ruleManagedScalingStepSize, vs, p, "maximumScalingStepSize", false, v.MaximumScalingStepSize)
+	check.Numeric(ruleManagedScalingInstanceWarmupPeriod, vs, p, "instanceWarmupPeriod", false, v.InstanceWarmupPeriod)
 }
 
-var ruleManagedScalingInstanceWarmupPeriod = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "10000"}, {Kind: awsapi.MinValue, Bound: "0"}}
+var ruleManagedScalingInstanceWarmupPeriod = check.New(check.Max(10000), check.Min(0))
 
-func checkManagedScalingInstanceWarmupPeriod(vs *awsapi.Violations, p string, v int32) {
-	if v > 10000 {
-		vs.Add(p, v, ruleManagedScalingInstanceWarmupPeriod[0])
-	}
-	if v < 0 {
-		vs.Add(p, v, ruleManagedScalingInstanceWarmupPeriod[1])
-	}
-}
+var ruleManagedScalingStatus = check.New(check.Enum("ENABLED", "DISABLED"))
 
-var ruleManagedScalingStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ENABLED", "DISABLED"}}}
+var ruleManagedScalingStepSize = check.New(check.Max(10000), check.Min(1))
 
-func checkManagedScalingStatus(vs *awsapi.Violations, p string, v ManagedScalingStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleManagedScalingStatus[0])
-	}
-}
+var ruleManagedScalingTargetCapacity = check.New(check.Max(100), check.Min(1))
 
-var ruleManagedScalingStepSize = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "10000"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkManagedScalingStepSize(vs *awsapi.Violations, p string, v int32) {
-	if v > 10000 {
-		vs.Add(p, v, ruleManagedScalingStepSize[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleManagedScalingStepSize[1])
-	}
-}
-
-var ruleManagedScalingTargetCapacity = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkManagedScalingTargetCapacity(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleManagedScalingTargetCapacity[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleManagedScalingTargetCapacity[1])
-	}
-}
-
-var ruleManagedTerminationProtection = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ENABLED", "DISABLED"}}}
-
-func checkManagedTerminationProtection(vs *awsapi.Violations, p string, v ManagedTerminationProtection) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleManagedTerminationProtection[0])
-	}
-}
+var ruleManagedTerminationProtection = check.New(check.Enum("ENABLED", "DISABLED"))
 
 func (v *MemoryMiBRequest) validate(vs *awsapi.Violations, p string) {
-	if v.Min == nil {
-		vs.Null(at(p, "min"))
-	}
+	check.Null(vs, p, "min", v.Min == nil)
 }
 
 func (v *NetworkBinding) validate(vs *awsapi.Violations, p string) {
-	if v.Protocol != nil {
-		checkTransportProtocol(vs, at(p, "protocol"), *v.Protocol)
-	}
+	check.Str(ruleTransportProtocol, vs, p, "protocol", false, v.Protocol)
 }
 
 func checkNetworkBindings(vs *awsapi.Violations, p string, v []NetworkBinding) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*NetworkBinding).validate)
 }
 
 func (v *NetworkConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.AwsvpcConfiguration != nil {
-		v.AwsvpcConfiguration.validate(vs, at(p, "awsvpcConfiguration"))
-	}
+	check.Struct(vs, p, "awsvpcConfiguration", false, v.AwsvpcConfiguration, (*AwsVpcConfiguration).validate)
 }
 
-var ruleNetworkMode = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"bridge", "host", "awsvpc", "none"}}}
+var ruleNetworkMode = check.New(check.Enum("bridge", "host", "awsvpc", "none"))
 
-func checkNetworkMode(vs *awsapi.Violations, p string, v NetworkMode) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleNetworkMode[0])
-	}
-}
+var ruleOSFamily = check.New(check.Enum("WINDOWS_SERVER_2019_FULL", "WINDOWS_SERVER_2019_CORE", "WINDOWS_SERVER_2016_FULL", "WINDOWS_SERVER_2004_CORE", "WINDOWS_SERVER_2022_CORE", "WINDOWS_SERVER_2022_FULL", "WINDOWS_SERVER_2025_CORE", "WINDOWS_SERVER_2025_FULL", "WINDOWS_SERVER_20H2_CORE", "LINUX"))
 
-var ruleOSFamily = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"WINDOWS_SERVER_2019_FULL", "WINDOWS_SERVER_2019_CORE", "WINDOWS_SERVER_2016_FULL", "WINDOWS_SERVER_2004_CORE", "WINDOWS_SERVER_2022_CORE", "WINDOWS_SERVER_2022_FULL", "WINDOWS_SERVER_2025_CORE", "WINDOWS_SERVER_2025_FULL", "WINDOWS_SERVER_20H2_CORE", "LINUX"}}}
-
-func checkOSFamily(vs *awsapi.Violations, p string, v OSFamily) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleOSFamily[0])
-	}
-}
-
-var rulePidMode = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"host", "task"}}}
-
-func checkPidMode(vs *awsapi.Violations, p string, v PidMode) {
-	if !v.known() {
-		vs.Add(p, string(v), rulePidMode[0])
-	}
-}
+var rulePidMode = check.New(check.Enum("host", "task"))
 
 func (v *PlacementConstraint) validate(vs *awsapi.Violations, p string) {
-	if v.Type != nil {
-		checkPlacementConstraintType(vs, at(p, "type"), *v.Type)
-	}
+	check.Str(rulePlacementConstraintType, vs, p, "type", false, v.Type)
 }
 
-var rulePlacementConstraintType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"distinctInstance", "memberOf"}}}
-
-func checkPlacementConstraintType(vs *awsapi.Violations, p string, v PlacementConstraintType) {
-	if !v.known() {
-		vs.Add(p, string(v), rulePlacementConstraintType[0])
-	}
-}
+var rulePlacementConstraintType = check.New(check.Enum("distinctInstance", "memberOf"))
 
 func checkPlacementConstraints(vs *awsapi.Violations, p string, v []PlacementConstraint) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*PlacementConstraint).validate)
 }
 
 func checkPlacementStrategies(vs *awsapi.Violations, p string, v []PlacementStrategy) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*PlacementStrategy).validate)
 }
 
 func (v *PlacementStrategy) validate(vs *awsapi.Violations, p string) {
-	if v.Type != nil {
-		checkPlacementStrategyType(vs, at(p, "type"), *v.Type)
-	}
+	check.Str(rulePlacementStrategyType, vs, p, "type", false, v.Type)
 }
 
-var rulePlacementStrategyType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"random", "spread", "binpack"}}}
-
-func checkPlacementStrategyType(vs *awsapi.Violations, p string, v PlacementStrategyType) {
-	if !v.known() {
-		vs.Add(p, string(v), rulePlacementStrategyType[0])
-	}
-}
+var rulePlacementStrategyType = check.New(check.Enum("random", "spread", "binpack"))
 
 func (v *PlatformDevice) validate(vs *awsapi.Violations, p string) {
-	if v.Id == nil {
-		vs.Null(at(p, "id"))
-	}
-	if v.Type == nil {
-		vs.Null(at(p, "type"))
-	} else {
-		checkPlatformDeviceType(vs, at(p, "type"), *v.Type)
-	}
+	check.Null(vs, p, "id", v.Id == nil)
+	check.Str(rulePlatformDeviceType, vs, p, "type", true, v.Type)
 }
 
-var rulePlatformDeviceType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"GPU"}}}
-
-func checkPlatformDeviceType(vs *awsapi.Violations, p string, v PlatformDeviceType) {
-	if !v.known() {
-		vs.Add(p, string(v), rulePlatformDeviceType[0])
-	}
-}
+var rulePlatformDeviceType = check.New(check.Enum("GPU"))
 
 func checkPlatformDevices(vs *awsapi.Violations, p string, v []PlatformDevice) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*PlatformDevice).validate)
 }
 
 func (v *PortMapping) validate(vs *awsapi.Violations, p string) {
-	if v.Protocol != nil {
-		checkTransportProtocol(vs, at(p, "protocol"), *v.Protocol)
-	}
-	if v.AppProtocol != nil {
-		checkApplicationProtocol(vs, at(p, "appProtocol"), *v.AppProtocol)
-	}
+	check.Str(ruleTransportProtocol, vs, p, "protocol", false, v.Protocol)
+	check.Str(ruleApplicationProtocol, vs, p, "appProtocol", false, v.AppProtocol)
 }
 
 func checkPortMappingList(vs *awsapi.Violations, p string, v []PortMapping) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*PortMapping).validate)
 }
 
-var rulePortNumber = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "65535"}, {Kind: awsapi.MinValue, Bound: "0"}}
+var rulePortNumber = check.New(check.Max(65535), check.Min(0))
 
-func checkPortNumber(vs *awsapi.Violations, p string, v int32) {
-	if v > 65535 {
-		vs.Add(p, v, rulePortNumber[0])
-	}
-	if v < 0 {
-		vs.Add(p, v, rulePortNumber[1])
-	}
-}
+var rulePropagateMITags = check.New(check.Enum("CAPACITY_PROVIDER", "NONE"))
 
-var rulePropagateMITags = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"CAPACITY_PROVIDER", "NONE"}}}
-
-func checkPropagateMITags(vs *awsapi.Violations, p string, v PropagateMITags) {
-	if !v.known() {
-		vs.Add(p, string(v), rulePropagateMITags[0])
-	}
-}
-
-var rulePropagateTags = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"TASK_DEFINITION", "SERVICE", "NONE"}}}
-
-func checkPropagateTags(vs *awsapi.Violations, p string, v PropagateTags) {
-	if !v.known() {
-		vs.Add(p, string(v), rulePropagateTags[0])
-	}
-}
+var rulePropagateTags = check.New(check.Enum("TASK_DEFINITION", "SERVICE", "NONE"))
 
 func (v *ProxyConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.Type != nil {
-		checkProxyConfigurationType(vs, at(p, "type"), *v.Type)
-	}
-	if v.ContainerName == nil {
-		vs.Null(at(p, "containerName"))
-	}
+	check.Str(ruleProxyConfigurationType, vs, p, "type", false, v.Type)
+	check.Null(vs, p, "containerName", v.ContainerName == nil)
 }
 
-var ruleProxyConfigurationType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"APPMESH"}}}
-
-func checkProxyConfigurationType(vs *awsapi.Violations, p string, v ProxyConfigurationType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleProxyConfigurationType[0])
-	}
-}
+var ruleProxyConfigurationType = check.New(check.Enum("APPMESH"))
 
 func (v *PutAccountSettingDefaultInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkSettingName(vs, at(p, "name"), *v.Name)
-	}
-	if v.Value == nil {
-		vs.Null(at(p, "value"))
-	}
+	check.Str(ruleSettingName, vs, p, "name", true, v.Name)
+	check.Null(vs, p, "value", v.Value == nil)
 }
 
 func (v *PutAccountSettingInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkSettingName(vs, at(p, "name"), *v.Name)
-	}
-	if v.Value == nil {
-		vs.Null(at(p, "value"))
-	}
+	check.Str(ruleSettingName, vs, p, "name", true, v.Name)
+	check.Null(vs, p, "value", v.Value == nil)
 }
 
 func (v *PutAttributesInput) validate(vs *awsapi.Violations, p string) {
-	if v.Attributes == nil {
-		vs.Null(at(p, "attributes"))
-	} else {
-		checkAttributes(vs, at(p, "attributes"), v.Attributes)
-	}
+	check.List(vs, p, "attributes", true, v.Attributes, checkAttributes)
 }
 
 func (v *PutClusterCapacityProvidersInput) validate(vs *awsapi.Violations, p string) {
-	if v.Cluster == nil {
-		vs.Null(at(p, "cluster"))
-	}
-	if v.CapacityProviders == nil {
-		vs.Null(at(p, "capacityProviders"))
-	}
-	if v.DefaultCapacityProviderStrategy == nil {
-		vs.Null(at(p, "defaultCapacityProviderStrategy"))
-	} else {
-		checkCapacityProviderStrategy(vs, at(p, "defaultCapacityProviderStrategy"), v.DefaultCapacityProviderStrategy)
-	}
+	check.Null(vs, p, "cluster", v.Cluster == nil)
+	check.Null(vs, p, "capacityProviders", v.CapacityProviders == nil)
+	check.List(vs, p, "defaultCapacityProviderStrategy", true, v.DefaultCapacityProviderStrategy, checkCapacityProviderStrategy)
 }
 
 func (v *RegisterContainerInstanceInput) validate(vs *awsapi.Violations, p string) {
-	if v.Attributes != nil {
-		checkAttributes(vs, at(p, "attributes"), v.Attributes)
-	}
-	if v.PlatformDevices != nil {
-		checkPlatformDevices(vs, at(p, "platformDevices"), v.PlatformDevices)
-	}
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
+	check.List(vs, p, "attributes", false, v.Attributes, checkAttributes)
+	check.List(vs, p, "platformDevices", false, v.PlatformDevices, checkPlatformDevices)
+	check.List(vs, p, "tags", false, v.Tags, checkTags)
 }
 
 func (v *RegisterDaemonTaskDefinitionInput) validate(vs *awsapi.Violations, p string) {
-	if v.Family == nil {
-		vs.Null(at(p, "family"))
-	}
-	if v.ContainerDefinitions == nil {
-		vs.Null(at(p, "containerDefinitions"))
-	} else {
-		checkDaemonContainerDefinitionList(vs, at(p, "containerDefinitions"), v.ContainerDefinitions)
-	}
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
+	check.Null(vs, p, "family", v.Family == nil)
+	check.List(vs, p, "containerDefinitions", true, v.ContainerDefinitions, checkDaemonContainerDefinitionList)
+	check.List(vs, p, "tags", false, v.Tags, checkTags)
 }
 
 func (v *RegisterTaskDefinitionInput) validate(vs *awsapi.Violations, p string) {
-	if v.Family == nil {
-		vs.Null(at(p, "family"))
-	}
-	if v.NetworkMode != nil {
-		checkNetworkMode(vs, at(p, "networkMode"), *v.NetworkMode)
-	}
-	if v.ContainerDefinitions == nil {
-		vs.Null(at(p, "containerDefinitions"))
-	} else {
-		checkContainerDefinitions(vs, at(p, "containerDefinitions"), v.ContainerDefinitions)
-	}
-	if v.Volumes != nil {
-		checkVolumeList(vs, at(p, "volumes"), v.Volumes)
-	}
-	if v.PlacementConstraints != nil {
-		checkTaskDefinitionPlacementConstraints(vs, at(p, "placementConstraints"), v.PlacementConstraints)
-	}
-	if v.RequiresCompatibilities != nil {
-		checkCompatibilityList(vs, at(p, "requiresCompatibilities"), v.RequiresCompatibilities)
-	}
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
-	if v.PidMode != nil {
-		checkPidMode(vs, at(p, "pidMode"), *v.PidMode)
-	}
-	if v.IpcMode != nil {
-		checkIpcMode(vs, at(p, "ipcMode"), *v.IpcMode)
-	}
-	if v.ProxyConfiguration != nil {
-		v.ProxyConfiguration.validate(vs, at(p, "proxyConfiguration"))
-	}
-	if v.InferenceAccelerators != nil {
-		checkInferenceAccelerators(vs, at(p, "inferenceAccelerators"), v.InferenceAccelerators)
-	}
-	if v.EphemeralStorage != nil {
-		v.EphemeralStorage.validate(vs, at(p, "ephemeralStorage"))
-	}
-	if v.RuntimePlatform != nil {
-		v.RuntimePlatform.validate(vs, at(p, "runtimePlatform"))
-	}
+	check.Null(vs, p, "family", v.Family == nil)
+	check.Str(ruleNetworkMode, vs, p, "networkMode", false, v.NetworkMode)
+	check.List(vs, p, "containerDefinitions", true, v.ContainerDefinitions, checkContainerDefinitions)
+	check.List(vs, p, "volumes", false, v.Volumes, checkVolumeList)
+	check.List(vs, p, "placementConstraints", false, v.PlacementConstraints, checkTaskDefinitionPlacementConstraints)
+	check.List(vs, p, "requiresCompatibilities", false, v.RequiresCompatibilities, checkCompatibilityList)
+	check.List(vs, p, "tags", false, v.Tags, checkTags)
+	check.Str(rulePidMode, vs, p, "pidMode", false, v.PidMode)
+	check.Str(ruleIpcMode, vs, p, "ipcMode", false, v.IpcMode)
+	check.Struct(vs, p, "proxyConfiguration", false, v.ProxyConfiguration, (*ProxyConfiguration).validate)
+	check.List(vs, p, "inferenceAccelerators", false, v.InferenceAccelerators, checkInferenceAccelerators)
+	check.Struct(vs, p, "ephemeralStorage", false, v.EphemeralStorage, (*EphemeralStorage).validate)
+	check.Struct(vs, p, "runtimePlatform", false, v.RuntimePlatform, (*RuntimePlatform).validate)
 }
 
 func (v *RepositoryCredentials) validate(vs *awsapi.Violations, p string) {
-	if v.CredentialsParameter == nil {
-		vs.Null(at(p, "credentialsParameter"))
-	}
+	check.Null(vs, p, "credentialsParameter", v.CredentialsParameter == nil)
 }
 
-var ruleResourceManagementType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"CUSTOMER", "ECS"}}}
-
-func checkResourceManagementType(vs *awsapi.Violations, p string, v ResourceManagementType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleResourceManagementType[0])
-	}
-}
+var ruleResourceManagementType = check.New(check.Enum("CUSTOMER", "ECS"))
 
 func (v *ResourceRequirement) validate(vs *awsapi.Violations, p string) {
-	if v.Value == nil {
-		vs.Null(at(p, "value"))
-	}
-	if v.Type == nil {
-		vs.Null(at(p, "type"))
-	} else {
-		checkResourceType(vs, at(p, "type"), *v.Type)
-	}
+	check.Null(vs, p, "value", v.Value == nil)
+	check.Str(ruleResourceType, vs, p, "type", true, v.Type)
 }
 
 func checkResourceRequirements(vs *awsapi.Violations, p string, v []ResourceRequirement) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*ResourceRequirement).validate)
 }
 
-var ruleResourceType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"GPU", "InferenceAccelerator"}}}
-
-func checkResourceType(vs *awsapi.Violations, p string, v ResourceType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleResourceType[0])
-	}
-}
+var ruleResourceType = check.New(check.Enum("GPU", "InferenceAccelerator"))
 
 func (v *RunTaskInput) validate(vs *awsapi.Violations, p string) {
-	if v.CapacityProviderStrategy != nil {
-		checkCapacityProviderStrategy(vs, at(p, "capacityProviderStrategy"), v.CapacityProviderStrategy)
-	}
-	if v.LaunchType != nil {
-		checkLaunchType(vs, at(p, "launchType"), *v.LaunchType)
-	}
-	if v.NetworkConfiguration != nil {
-		v.NetworkConfiguration.validate(vs, at(p, "networkConfiguration"))
-	}
-	if v.Overrides != nil {
-		v.Overrides.validate(vs, at(p, "overrides"))
-	}
-	if v.PlacementConstraints != nil {
-		checkPlacementConstraints(vs, at(p, "placementConstraints"), v.PlacementConstraints)
-	}
-	if v.PlacementStrategy != nil {
-		checkPlacementStrategies(vs, at(p, "placementStrategy"), v.PlacementStrategy)
-	}
-	if v.PropagateTags != nil {
-		checkPropagateTags(vs, at(p, "propagateTags"), *v.PropagateTags)
-	}
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
-	if v.TaskDefinition == nil {
-		vs.Null(at(p, "taskDefinition"))
-	}
-	if v.VolumeConfigurations != nil {
-		checkTaskVolumeConfigurations(vs, at(p, "volumeConfigurations"), v.VolumeConfigurations)
-	}
+	check.List(vs, p, "capacityProviderStrategy", false, v.CapacityProviderStrategy, checkCapacityProviderStrategy)
+	check.Str(ruleLaunchType, vs, p, "launchType", false, v.LaunchType)
+	check.Struct(vs, p, "networkConfiguration", false, v.NetworkConfiguration, (*NetworkConfiguration).validate)
+	check.Struct(vs, p, "overrides", false, v.Overrides, (*TaskOverride).validate)
+	check.List(vs, p, "placementConstraints", false, v.PlacementConstraints, checkPlacementConstraints)
+	check.List(vs, p, "placementStrategy", false, v.PlacementStrategy, checkPlacementStrategies)
+	check.Str(rulePropagateTags, vs, p, "propagateTags", false, v.PropagateTags)
+	check.List(vs, p, "tags", false, v.Tags, checkTags)
+	check.Null(vs, p, "taskDefinition", v.TaskDefinition == nil)
+	check.List(vs, p, "volumeConfigurations", false, v.VolumeConfigurations, checkTaskVolumeConfigurations)
 }
 
 func (v *RuntimePlatform) validate(vs *awsapi.Violations, p string) {
-	if v.CpuArchitecture != nil {
-		checkCPUArchitecture(vs, at(p, "cpuArchitecture"), *v.CpuArchitecture)
-	}
-	if v.OperatingSystemFamily != nil {
-		checkOSFamily(vs, at(p, "operatingSystemFamily"), *v.OperatingSystemFamily)
-	}
+	check.Str(ruleCPUArchitecture, vs, p, "cpuArchitecture", false, v.CpuArchitecture)
+	check.Str(ruleOSFamily, vs, p, "operatingSystemFamily", false, v.OperatingSystemFamily)
 }
 
 func (v *S3FilesVolumeConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.FileSystemArn == nil {
-		vs.Null(at(p, "fileSystemArn"))
-	}
+	check.Null(vs, p, "fileSystemArn", v.FileSystemArn == nil)
 }
 
 func (v *Scale) validate(vs *awsapi.Violations, p string) {
-	if v.Unit != nil {
-		checkScaleUnit(vs, at(p, "unit"), *v.Unit)
-	}
+	check.Str(ruleScaleUnit, vs, p, "unit", false, v.Unit)
 }
 
-var ruleScaleUnit = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"PERCENT"}}}
+var ruleScaleUnit = check.New(check.Enum("PERCENT"))
 
-func checkScaleUnit(vs *awsapi.Violations, p string, v ScaleUnit) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleScaleUnit[0])
-	}
-}
+var ruleSchedulingStrategy = check.New(check.Enum("REPLICA", "DAEMON"))
 
-var ruleSchedulingStrategy = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"REPLICA", "DAEMON"}}}
-
-func checkSchedulingStrategy(vs *awsapi.Violations, p string, v SchedulingStrategy) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleSchedulingStrategy[0])
-	}
-}
-
-var ruleScope = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"task", "shared"}}}
-
-func checkScope(vs *awsapi.Violations, p string, v Scope) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleScope[0])
-	}
-}
+var ruleScope = check.New(check.Enum("task", "shared"))
 
 func (v *Secret) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.ValueFrom == nil {
-		vs.Null(at(p, "valueFrom"))
-	}
+	check.Null(vs, p, "name", v.Name == nil)
+	check.Null(vs, p, "valueFrom", v.ValueFrom == nil)
 }
 
 func checkSecretList(vs *awsapi.Violations, p string, v []Secret) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*Secret).validate)
 }
 
 func (v *ServiceConnectAccessLogConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.Format == nil {
-		vs.Null(at(p, "format"))
-	} else {
-		checkServiceConnectAccessLoggingFormat(vs, at(p, "format"), *v.Format)
-	}
-	if v.IncludeQueryParameters != nil {
-		checkServiceConnectIncludeQueryParameters(vs, at(p, "includeQueryParameters"), *v.IncludeQueryParameters)
-	}
+	check.Str(ruleServiceConnectAccessLoggingFormat, vs, p, "format", true, v.Format)
+	check.Str(ruleServiceConnectIncludeQueryParameters, vs, p, "includeQueryParameters", false, v.IncludeQueryParameters)
 }
 
-var ruleServiceConnectAccessLoggingFormat = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"TEXT", "JSON"}}}
-
-func checkServiceConnectAccessLoggingFormat(vs *awsapi.Violations, p string, v ServiceConnectAccessLoggingFormat) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleServiceConnectAccessLoggingFormat[0])
-	}
-}
+var ruleServiceConnectAccessLoggingFormat = check.New(check.Enum("TEXT", "JSON"))
 
 func (v *ServiceConnectClientAlias) validate(vs *awsapi.Violations, p string) {
-	if v.Port == nil {
-		vs.Null(at(p, "port"))
-	} else {
-		checkPortNumber(vs, at(p, "port"), *v.Port)
-	}
-	if v.TestTrafficRules != nil {
-		v.TestTrafficRules.validate(vs, at(p, "testTrafficRules"))
-	}
+	check.Numeric(rulePortNumber, vs, p, "port", true, v.Port)
+	check.Struct(vs, p, "testTrafficRules", false, v.TestTrafficRules, (*ServiceConnectTestTrafficRules).validate)
 }
 
 func checkServiceConnectClientAliasList(vs *awsapi.Violations, p string, v []ServiceConnectClientAlias) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*ServiceConnectClientAlias).validate)
 }
 
 func (v *ServiceConnectConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.Enabled == nil {
-		vs.Null(at(p, "enabled"))
-	}
-	if v.Services != nil {
-		checkServiceConnectServiceList(vs, at(p, "services"), v.Services)
-	}
-	if v.LogConfiguration != nil {
-		v.LogConfiguration.validate(vs, at(p, "logConfiguration"))
-	}
-	if v.AccessLogConfiguration != nil {
-		v.AccessLogConfiguration.validate(vs, at(p, "accessLogConfiguration"))
-	}
+	check.Null(vs, p, "enabled", v.Enabled == nil)
+	check.List(vs, p, "services", false, v.Services, checkServiceConnectServiceList)
+	check.Struct(vs, p, "logConfiguration", false, v.LogConfiguration, (*LogConfiguration).validate)
+	check.Struct(vs, p, "accessLogConfiguration", false, v.AccessLogConfiguration, (*ServiceConnectAccessLogConfiguration).validate)
 }
 
-var ruleServiceConnectIncludeQueryParameters = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"DISABLED", "ENABLED"}}}
-
-func checkServiceConnectIncludeQueryParameters(vs *awsapi.Violations, p string, v ServiceConnectIncludeQueryParameters) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleServiceConnectIncludeQueryParameters[0])
-	}
-}
+var ruleServiceConnectIncludeQueryParameters = check.New(check.Enum("DISABLED", "ENABLED"))
 
 func (v *ServiceConnectService) validate(vs *awsapi.Violations, p string) {
-	if v.PortName == nil {
-		vs.Null(at(p, "portName"))
-	}
-	if v.ClientAliases != nil {
-		checkServiceConnectClientAliasList(vs, at(p, "clientAliases"), v.ClientAliases)
-	}
-	if v.IngressPortOverride != nil {
-		checkPortNumber(vs, at(p, "ingressPortOverride"), *v.IngressPortOverride)
-	}
-	if v.Timeout != nil {
-		v.Timeout.validate(vs, at(p, "timeout"))
-	}
-	if v.Tls != nil {
-		v.Tls.validate(vs, at(p, "tls"))
-	}
+	check.Null(vs, p, "portName", v.PortName == nil)
+	check.List(vs, p, "clientAliases", false, v.ClientAliases, checkServiceConnectClientAliasList)
+	check.Numeric(rulePortNumber, vs, p, "ingressPortOverride", false, v.IngressPortOverride)
+	check.Struct(vs, p, "timeout", false, v.Timeout, (*TimeoutConfiguration).validate)
+	check.Struct(vs, p, "tls", false, v.Tls, (*ServiceConnectTlsConfiguration).validate)
 }
 
 func checkServiceConnectServiceList(vs *awsapi.Violations, p string, v []ServiceConnectService) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*ServiceConnectService).validate)
 }
 
 func (v *ServiceConnectTestTrafficHeaderMatchRules) validate(vs *awsapi.Violations, p string) {
-	if v.Exact == nil {
-		vs.Null(at(p, "exact"))
-	}
+	check.Null(vs, p, "exact", v.Exact == nil)
 }
 
 func (v *ServiceConnectTestTrafficHeaderRules) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.Value != nil {
-		v.Value.validate(vs, at(p, "value"))
-	}
+	check.Null(vs, p, "name", v.Name == nil)
+	check.Struct(vs, p, "value", false, v.Value, (*ServiceConnectTestTrafficHeaderMatchRules).validate)
 }
 
 func (v *ServiceConnectTestTrafficRules) validate(vs *awsapi.Violations, p string) {
-	if v.Header == nil {
-		vs.Null(at(p, "header"))
-	} else {
-		v.Header.validate(vs, at(p, "header"))
-	}
+	check.Struct(vs, p, "header", true, v.Header, (*ServiceConnectTestTrafficHeaderRules).validate)
 }
 
 func (v *ServiceConnectTlsConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.IssuerCertificateAuthority == nil {
-		vs.Null(at(p, "issuerCertificateAuthority"))
-	}
+	check.Null(vs, p, "issuerCertificateAuthority", v.IssuerCertificateAuthority == nil)
 }
 
-var ruleServiceDeploymentStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"PENDING", "SUCCESSFUL", "STOPPED", "STOP_REQUESTED", "IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"}}}
+var ruleServiceDeploymentStatus = check.New(check.Enum("PENDING", "SUCCESSFUL", "STOPPED", "STOP_REQUESTED", "IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"))
 
-func checkServiceDeploymentStatus(vs *awsapi.Violations, p string, v ServiceDeploymentStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleServiceDeploymentStatus[0])
-	}
-}
+var ruleServiceDeploymentStatusList = check.New()
 
 func checkServiceDeploymentStatusList(vs *awsapi.Violations, p string, v []ServiceDeploymentStatus) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkServiceDeploymentStatus(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleServiceDeploymentStatus})
-			break
-		}
-	}
+	check.Strings(ruleServiceDeploymentStatusList, vs, p, v, ruleServiceDeploymentStatus)
 }
 
-var ruleServiceField = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"TAGS"}}}
+var ruleServiceField = check.New(check.Enum("TAGS"))
 
-func checkServiceField(vs *awsapi.Violations, p string, v ServiceField) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleServiceField[0])
-	}
-}
+var ruleServiceFieldList = check.New()
 
 func checkServiceFieldList(vs *awsapi.Violations, p string, v []ServiceField) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkServiceField(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleServiceField})
-			break
-		}
-	}
+	check.Strings(ruleServiceFieldList, vs, p, v, ruleServiceField)
 }
 
 func (v *ServiceManagedEBSVolumeConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.TagSpecifications != nil {
-		checkEBSTagSpecifications(vs, at(p, "tagSpecifications"), v.TagSpecifications)
-	}
-	if v.RoleArn == nil {
-		vs.Null(at(p, "roleArn"))
-	}
-	if v.FilesystemType != nil {
-		checkTaskFilesystemType(vs, at(p, "filesystemType"), *v.FilesystemType)
-	}
+	check.List(vs, p, "tagSpecifications", false, v.TagSpecifications, checkEBSTagSpecifications)
+	check.Null(vs, p, "roleArn", v.RoleArn == nil)
+	check.Str(ruleTaskFilesystemType, vs, p, "filesystemType", false, v.FilesystemType)
 }
 
 func (v *ServiceVolumeConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.ManagedEBSVolume != nil {
-		v.ManagedEBSVolume.validate(vs, at(p, "managedEBSVolume"))
-	}
+	check.Null(vs, p, "name", v.Name == nil)
+	check.Struct(vs, p, "managedEBSVolume", false, v.ManagedEBSVolume, (*ServiceManagedEBSVolumeConfiguration).validate)
 }
 
 func checkServiceVolumeConfigurations(vs *awsapi.Violations, p string, v []ServiceVolumeConfiguration) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*ServiceVolumeConfiguration).validate)
 }
 
-var ruleSettingName = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"serviceLongArnFormat", "taskLongArnFormat", "containerInstanceLongArnFormat", "awsvpcTrunking", "containerInsights", "fargateFIPSMode", "tagResourceAuthorization", "fargateTaskRetirementWaitPeriod", "guardDutyActivate", "defaultLogDriverMode", "fargateEventWindows"}}}
+var ruleSettingName = check.New(check.Enum("serviceLongArnFormat", "taskLongArnFormat", "containerInstanceLongArnFormat", "awsvpcTrunking", "containerInsights", "fargateFIPSMode", "tagResourceAuthorization", "fargateTaskRetirementWaitPeriod", "guardDutyActivate", "defaultLogDriverMode", "fargateEventWindows"))
 
-func checkSettingName(vs *awsapi.Violations, p string, v SettingName) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleSettingName[0])
-	}
-}
-
-var ruleSortOrder = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ASC", "DESC"}}}
-
-func checkSortOrder(vs *awsapi.Violations, p string, v SortOrder) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleSortOrder[0])
-	}
-}
+var ruleSortOrder = check.New(check.Enum("ASC", "DESC"))
 
 func (v *StartTaskInput) validate(vs *awsapi.Violations, p string) {
-	if v.ContainerInstances == nil {
-		vs.Null(at(p, "containerInstances"))
-	}
-	if v.NetworkConfiguration != nil {
-		v.NetworkConfiguration.validate(vs, at(p, "networkConfiguration"))
-	}
-	if v.Overrides != nil {
-		v.Overrides.validate(vs, at(p, "overrides"))
-	}
-	if v.PropagateTags != nil {
-		checkPropagateTags(vs, at(p, "propagateTags"), *v.PropagateTags)
-	}
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
-	if v.TaskDefinition == nil {
-		vs.Null(at(p, "taskDefinition"))
-	}
-	if v.VolumeConfigurations != nil {
-		checkTaskVolumeConfigurations(vs, at(p, "volumeConfigurations"), v.VolumeConfigurations)
-	}
+	check.Null(vs, p, "containerInstances", v.ContainerInstances == nil)
+	check.Struct(vs, p, "networkConfiguration", false, v.NetworkConfiguration, (*NetworkConfiguration).validate)
+	check.Struct(vs, p, "overrides", false, v.Overrides, (*TaskOverride).validate)
+	check.Str(rulePropagateTags, vs, p, "propagateTags", false, v.PropagateTags)
+	check.List(vs, p, "tags", false, v.Tags, checkTags)
+	check.Null(vs, p, "taskDefinition", v.TaskDefinition == nil)
+	check.List(vs, p, "volumeConfigurations", false, v.VolumeConfigurations, checkTaskVolumeConfigurations)
 }
 
 func (v *StopServiceDeploymentInput) validate(vs *awsapi.Violations, p string) {
-	if v.ServiceDeploymentArn == nil {
-		vs.Null(at(p, "serviceDeploymentArn"))
-	}
-	if v.StopType != nil {
-		checkStopServiceDeploymentStopType(vs, at(p, "stopType"), *v.StopType)
-	}
+	check.Null(vs, p, "serviceDeploymentArn", v.ServiceDeploymentArn == nil)
+	check.Str(ruleStopServiceDeploymentStopType, vs, p, "stopType", false, v.StopType)
 }
 
-var ruleStopServiceDeploymentStopType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ABORT", "ROLLBACK"}}}
-
-func checkStopServiceDeploymentStopType(vs *awsapi.Violations, p string, v StopServiceDeploymentStopType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleStopServiceDeploymentStopType[0])
-	}
-}
+var ruleStopServiceDeploymentStopType = check.New(check.Enum("ABORT", "ROLLBACK"))
 
 func (v *StopTaskInput) validate(vs *awsapi.Violations, p string) {
-	if v.Task == nil {
-		vs.Null(at(p, "task"))
-	}
+	check.Null(vs, p, "task", v.Task == nil)
 }
 
 func (v *SubmitAttachmentStateChangesInput) validate(vs *awsapi.Violations, p string) {
-	if v.Attachments == nil {
-		vs.Null(at(p, "attachments"))
-	} else {
-		checkAttachmentStateChanges(vs, at(p, "attachments"), v.Attachments)
-	}
+	check.List(vs, p, "attachments", true, v.Attachments, checkAttachmentStateChanges)
 }
 
 func (v *SubmitContainerStateChangeInput) validate(vs *awsapi.Violations, p string) {
-	if v.NetworkBindings != nil {
-		checkNetworkBindings(vs, at(p, "networkBindings"), v.NetworkBindings)
-	}
+	check.List(vs, p, "networkBindings", false, v.NetworkBindings, checkNetworkBindings)
 }
 
 func (v *SubmitTaskStateChangeInput) validate(vs *awsapi.Violations, p string) {
-	if v.Containers != nil {
-		checkContainerStateChanges(vs, at(p, "containers"), v.Containers)
-	}
-	if v.Attachments != nil {
-		checkAttachmentStateChanges(vs, at(p, "attachments"), v.Attachments)
-	}
-	if v.ManagedAgents != nil {
-		checkManagedAgentStateChanges(vs, at(p, "managedAgents"), v.ManagedAgents)
-	}
+	check.List(vs, p, "containers", false, v.Containers, checkContainerStateChanges)
+	check.List(vs, p, "attachments", false, v.Attachments, checkAttachmentStateChanges)
+	check.List(vs, p, "managedAgents", false, v.ManagedAgents, checkManagedAgentStateChanges)
 }
 
 func (v *Tag) validate(vs *awsapi.Violations, p string) {
-	if v.Key != nil {
-		checkTagKey(vs, at(p, "key"), *v.Key)
-	}
-	if v.Value != nil {
-		checkTagValue(vs, at(p, "value"), *v.Value)
-	}
+	check.Str(ruleTagKey, vs, p, "key", false, v.Key)
+	check.Str(ruleTagValue, vs, p, "value", false, v.Value)
 }
 
-var ruleTagKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `([\p{L}\p{Z}\p{N}_.:/=+\-@]*)`}}
+var ruleTagKey = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`([\p{L}\p{Z}\p{N}_.:/=+\-@]*)`, `^(?:([\p{L}\p{Z}\p{N}_.:/=+\-@]*))$`))
 
-var reTagKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:([\p{L}\p{Z}\p{N}_.:/=+\-@]*))$`) })
-
-func checkTagKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleTagKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTagKey[1])
-	}
-	if !reTagKey().MatchString(v) {
-		vs.Add(p, v, ruleTagKey[2])
-	}
-}
+var ruleTagKeys = check.New()
 
 func checkTagKeys(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkTagKey(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleTagKey})
-			break
-		}
-	}
+	check.Strings(ruleTagKeys, vs, p, v, ruleTagKey)
 }
 
 func (v *TagResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "resourceArn"))
-	}
-	if v.Tags == nil {
-		vs.Null(at(p, "tags"))
-	} else {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
+	check.Null(vs, p, "resourceArn", v.ResourceArn == nil)
+	check.List(vs, p, "tags", true, v.Tags, checkTags)
 }
 
-var ruleTagValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.Pattern, Text: `([\p{L}\p{Z}\p{N}_.:/=+\-@]*)`}}
+var ruleTagValue = check.New(check.MaxLen(256), check.Pattern(`([\p{L}\p{Z}\p{N}_.:/=+\-@]*)`, `^(?:([\p{L}\p{Z}\p{N}_.:/=+\-@]*))$`))
 
-var reTagValue = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:([\p{L}\p{Z}\p{N}_.:/=+\-@]*))$`) })
-
-func checkTagValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleTagValue[0])
-	}
-	if !reTagValue().MatchString(v) {
-		vs.Add(p, v, ruleTagValue[1])
-	}
-}
-
-var ruleTags = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}}
+var ruleTags = check.New(check.MaxLen(50))
 
 func checkTags(vs *awsapi.Violations, p string, v []Tag) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleTags[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleTags.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*Tag).validate)
 }
 
-var ruleTargetType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"container-instance"}}}
+var ruleTargetType = check.New(check.Enum("container-instance"))
 
-func checkTargetType(vs *awsapi.Violations, p string, v TargetType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTargetType[0])
-	}
-}
+var ruleTaskDefinitionFamilyStatus = check.New(check.Enum("ACTIVE", "INACTIVE", "ALL"))
 
-var ruleTaskDefinitionFamilyStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ACTIVE", "INACTIVE", "ALL"}}}
+var ruleTaskDefinitionField = check.New(check.Enum("TAGS"))
 
-func checkTaskDefinitionFamilyStatus(vs *awsapi.Violations, p string, v TaskDefinitionFamilyStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTaskDefinitionFamilyStatus[0])
-	}
-}
-
-var ruleTaskDefinitionField = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"TAGS"}}}
-
-func checkTaskDefinitionField(vs *awsapi.Violations, p string, v TaskDefinitionField) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTaskDefinitionField[0])
-	}
-}
+var ruleTaskDefinitionFieldList = check.New()
 
 func checkTaskDefinitionFieldList(vs *awsapi.Violations, p string, v []TaskDefinitionField) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkTaskDefinitionField(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleTaskDefinitionField})
-			break
-		}
-	}
+	check.Strings(ruleTaskDefinitionFieldList, vs, p, v, ruleTaskDefinitionField)
 }
 
 func (v *TaskDefinitionPlacementConstraint) validate(vs *awsapi.Violations, p string) {
-	if v.Type != nil {
-		checkTaskDefinitionPlacementConstraintType(vs, at(p, "type"), *v.Type)
-	}
+	check.Str(ruleTaskDefinitionPlacementConstraintType, vs, p, "type", false, v.Type)
 }
 
-var ruleTaskDefinitionPlacementConstraintType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"memberOf"}}}
-
-func checkTaskDefinitionPlacementConstraintType(vs *awsapi.Violations, p string, v TaskDefinitionPlacementConstraintType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTaskDefinitionPlacementConstraintType[0])
-	}
-}
+var ruleTaskDefinitionPlacementConstraintType = check.New(check.Enum("memberOf"))
 
 func checkTaskDefinitionPlacementConstraints(vs *awsapi.Violations, p string, v []TaskDefinitionPlacementConstraint) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*TaskDefinitionPlacementConstraint).validate)
 }
 
-var ruleTaskDefinitionStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"}}}
+var ruleTaskDefinitionStatus = check.New(check.Enum("ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"))
 
-func checkTaskDefinitionStatus(vs *awsapi.Violations, p string, v TaskDefinitionStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTaskDefinitionStatus[0])
-	}
-}
+var ruleTaskField = check.New(check.Enum("TAGS"))
 
-var ruleTaskField = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"TAGS"}}}
-
-func checkTaskField(vs *awsapi.Violations, p string, v TaskField) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTaskField[0])
-	}
-}
+var ruleTaskFieldList = check.New()
 
 func checkTaskFieldList(vs *awsapi.Violations, p string, v []TaskField) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkTaskField(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleTaskField})
-			break
-		}
-	}
+	check.Strings(ruleTaskFieldList, vs, p, v, ruleTaskField)
 }
 
-var ruleTaskFilesystemType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ext3", "ext4", "xfs", "ntfs"}}}
-
-func checkTaskFilesystemType(vs *awsapi.Violations, p string, v TaskFilesystemType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTaskFilesystemType[0])
-	}
-}
+var ruleTaskFilesystemType = check.New(check.Enum("ext3", "ext4", "xfs", "ntfs"))
 
 func (v *TaskManagedEBSVolumeConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.TagSpecifications != nil {
-		checkEBSTagSpecifications(vs, at(p, "tagSpecifications"), v.TagSpecifications)
-	}
-	if v.RoleArn == nil {
-		vs.Null(at(p, "roleArn"))
-	}
-	if v.TerminationPolicy != nil {
-		v.TerminationPolicy.validate(vs, at(p, "terminationPolicy"))
-	}
-	if v.FilesystemType != nil {
-		checkTaskFilesystemType(vs, at(p, "filesystemType"), *v.FilesystemType)
-	}
+	check.List(vs, p, "tagSpecifications", false, v.TagSpecifications, checkEBSTagSpecifications)
+	check.Null(vs, p, "roleArn", v.RoleArn == nil)
+	check.Struct(vs, p, "terminationPolicy", false, v.TerminationPolicy, (*TaskManagedEBSVolumeTerminationPolicy).validate)
+	check.Str(ruleTaskFilesystemType, vs, p, "filesystemType", false, v.FilesystemType)
 }
 
 func (v *TaskManagedEBSVolumeTerminationPolicy) validate(vs *awsapi.Violations, p string) {
-	if v.DeleteOnTermination == nil {
-		vs.Null(at(p, "deleteOnTermination"))
-	}
+	check.Null(vs, p, "deleteOnTermination", v.DeleteOnTermination == nil)
 }
 
 func (v *TaskOverride) validate(vs *awsapi.Violations, p string) {
-	if v.ContainerOverrides != nil {
-		checkContainerOverrides(vs, at(p, "containerOverrides"), v.ContainerOverrides)
-	}
-	if v.EphemeralStorage != nil {
-		v.EphemeralStorage.validate(vs, at(p, "ephemeralStorage"))
-	}
+	check.List(vs, p, "containerOverrides", false, v.ContainerOverrides, checkContainerOverrides)
+	check.Struct(vs, p, "ephemeralStorage", false, v.EphemeralStorage, (*EphemeralStorage).validate)
 }
 
-var ruleTaskSetField = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"TAGS"}}}
+var ruleTaskSetField = check.New(check.Enum("TAGS"))
 
-func checkTaskSetField(vs *awsapi.Violations, p string, v TaskSetField) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTaskSetField[0])
-	}
-}
+var ruleTaskSetFieldList = check.New()
 
 func checkTaskSetFieldList(vs *awsapi.Violations, p string, v []TaskSetField) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkTaskSetField(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleTaskSetField})
-			break
-		}
-	}
+	check.Strings(ruleTaskSetFieldList, vs, p, v, ruleTaskSetField)
 }
 
 func (v *TaskVolumeConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.ManagedEBSVolume != nil {
-		v.ManagedEBSVolume.validate(vs, at(p, "managedEBSVolume"))
-	}
+	check.Null(vs, p, "name", v.Name == nil)
+	check.Struct(vs, p, "managedEBSVolume", false, v.ManagedEBSVolume, (*TaskManagedEBSVolumeConfiguration).validate)
 }
 
 func checkTaskVolumeConfigurations(vs *awsapi.Violations, p string, v []TaskVolumeConfiguration) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*TaskVolumeConfiguration).validate)
 }
 
-var ruleTaskVolumeStorageGiB = []awsapi.Constraint{{Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkTaskVolumeStorageGiB(vs *awsapi.Violations, p string, v int32) {
-	if v < 1 {
-		vs.Add(p, v, ruleTaskVolumeStorageGiB[0])
-	}
-}
+var ruleTaskVolumeStorageGiB = check.New(check.Min(1))
 
 func (v *TimeoutConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.IdleTimeoutSeconds != nil {
-		checkDuration(vs, at(p, "idleTimeoutSeconds"), *v.IdleTimeoutSeconds)
-	}
-	if v.PerRequestTimeoutSeconds != nil {
-		checkDuration(vs, at(p, "perRequestTimeoutSeconds"), *v.PerRequestTimeoutSeconds)
-	}
+	check.Numeric(ruleDuration, vs, p, "idleTimeoutSeconds", false, v.IdleTimeoutSeconds)
+	check.Numeric(ruleDuration, vs, p, "perRequestTimeoutSeconds", false, v.PerRequestTimeoutSeconds)
 }
 
 func (v *Tmpfs) validate(vs *awsapi.Violations, p string) {
-	if v.ContainerPath == nil {
-		vs.Null(at(p, "containerPath"))
-	}
-	if v.Size == nil {
-		vs.Null(at(p, "size"))
-	}
+	check.Null(vs, p, "containerPath", v.ContainerPath == nil)
+	check.Null(vs, p, "size", v.Size == nil)
 }
 
 func checkTmpfsList(vs *awsapi.Violations, p string, v []Tmpfs) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*Tmpfs).validate)
 }
 
-var ruleTransportProtocol = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"tcp", "udp"}}}
-
-func checkTransportProtocol(vs *awsapi.Violations, p string, v TransportProtocol) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTransportProtocol[0])
-	}
-}
+var ruleTransportProtocol = check.New(check.Enum("tcp", "udp"))
 
 func (v *Ulimit) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkUlimitName(vs, at(p, "name"), *v.Name)
-	}
-	if v.SoftLimit == nil {
-		vs.Null(at(p, "softLimit"))
-	}
-	if v.HardLimit == nil {
-		vs.Null(at(p, "hardLimit"))
-	}
+	check.Str(ruleUlimitName, vs, p, "name", true, v.Name)
+	check.Null(vs, p, "softLimit", v.SoftLimit == nil)
+	check.Null(vs, p, "hardLimit", v.HardLimit == nil)
 }
 
 func checkUlimitList(vs *awsapi.Violations, p string, v []Ulimit) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*Ulimit).validate)
 }
 
-var ruleUlimitName = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"}}}
-
-func checkUlimitName(vs *awsapi.Violations, p string, v UlimitName) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleUlimitName[0])
-	}
-}
+var ruleUlimitName = check.New(check.Enum("core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"))
 
 func (v *UntagResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "resourceArn"))
-	}
-	if v.TagKeys == nil {
-		vs.Null(at(p, "tagKeys"))
-	} else {
-		checkTagKeys(vs, at(p, "tagKeys"), v.TagKeys)
-	}
+	check.Null(vs, p, "resourceArn", v.ResourceArn == nil)
+	check.List(vs, p, "tagKeys", true, v.TagKeys, checkTagKeys)
 }
 
 func (v *UpdateCapacityProviderInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.AutoScalingGroupProvider != nil {
-		v.AutoScalingGroupProvider.validate(vs, at(p, "autoScalingGroupProvider"))
-	}
-	if v.ManagedInstancesProvider != nil {
-		v.ManagedInstancesProvider.validate(vs, at(p, "managedInstancesProvider"))
-	}
+	check.Null(vs, p, "name", v.Name == nil)
+	check.Struct(vs, p, "autoScalingGroupProvider", false, v.AutoScalingGroupProvider, (*AutoScalingGroupProviderUpdate).validate)
+	check.Struct(vs, p, "managedInstancesProvider", false, v.ManagedInstancesProvider, (*UpdateManagedInstancesProviderConfiguration).validate)
 }
 
 func (v *UpdateClusterInput) validate(vs *awsapi.Violations, p string) {
-	if v.Cluster == nil {
-		vs.Null(at(p, "cluster"))
-	}
-	if v.Settings != nil {
-		checkClusterSettings(vs, at(p, "settings"), v.Settings)
-	}
-	if v.Configuration != nil {
-		v.Configuration.validate(vs, at(p, "configuration"))
-	}
-	if v.ServiceConnectDefaults != nil {
-		v.ServiceConnectDefaults.validate(vs, at(p, "serviceConnectDefaults"))
-	}
+	check.Null(vs, p, "cluster", v.Cluster == nil)
+	check.List(vs, p, "settings", false, v.Settings, checkClusterSettings)
+	check.Struct(vs, p, "configuration", false, v.Configuration, (*ClusterConfiguration).validate)
+	check.Struct(vs, p, "serviceConnectDefaults", false, v.ServiceConnectDefaults, (*ClusterServiceConnectDefaultsRequest).validate)
 }
 
 func (v *UpdateClusterSettingsInput) validate(vs *awsapi.Violations, p string) {
-	if v.Cluster == nil {
-		vs.Null(at(p, "cluster"))
-	}
-	if v.Settings == nil {
-		vs.Null(at(p, "settings"))
-	} else {
-		checkClusterSettings(vs, at(p, "settings"), v.Settings)
-	}
+	check.Null(vs, p, "cluster", v.Cluster == nil)
+	check.List(vs, p, "settings", true, v.Settings, checkClusterSettings)
 }
 
 func (v *UpdateContainerAgentInput) validate(vs *awsapi.Violations, p string) {
-	if v.ContainerInstance == nil {
-		vs.Null(at(p, "containerInstance"))
-	}
+	check.Null(vs, p, "containerInstance", v.ContainerInstance == nil)
 }
 
 func (v *UpdateContainerInstancesStateInput) validate(vs *awsapi.Violations, p string) {
-	if v.ContainerInstances == nil {
-		vs.Null(at(p, "containerInstances"))
-	}
-	if v.Status == nil {
-		vs.Null(at(p, "status"))
-	} else {
-		checkContainerInstanceStatus(vs, at(p, "status"), *v.Status)
-	}
+	check.Null(vs, p, "containerInstances", v.ContainerInstances == nil)
+	check.Str(ruleContainerInstanceStatus, vs, p, "status", true, v.Status)
 }
 
 func (v *UpdateDaemonInput) validate(vs *awsapi.Violations, p string) {
-	if v.DaemonArn == nil {
-		vs.Null(at(p, "daemonArn"))
-	}
-	if v.DaemonTaskDefinitionArn == nil {
-		vs.Null(at(p, "daemonTaskDefinitionArn"))
-	}
-	if v.CapacityProviderArns == nil {
-		vs.Null(at(p, "capacityProviderArns"))
-	}
-	if v.DeploymentConfiguration != nil {
-		v.DeploymentConfiguration.validate(vs, at(p, "deploymentConfiguration"))
-	}
-	if v.PropagateTags != nil {
-		checkDaemonPropagateTags(vs, at(p, "propagateTags"), *v.PropagateTags)
-	}
+	check.Null(vs, p, "daemonArn", v.DaemonArn == nil)
+	check.Null(vs, p, "daemonTaskDefinitionArn", v.DaemonTaskDefinitionArn == nil)
+	check.Null(vs, p, "capacityProviderArns", v.CapacityProviderArns == nil)
+	check.Struct(vs, p, "deploymentConfiguration", false, v.DeploymentConfiguration, (*DaemonDeploymentConfiguration).validate)
+	check.Str(ruleDaemonPropagateTags, vs, p, "propagateTags", false, v.PropagateTags)
 }
 
 func (v *UpdateExpressGatewayServiceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ServiceArn == nil {
-		vs.Null(at(p, "serviceArn"))
-	}
-	if v.PrimaryContainer != nil {
-		v.PrimaryContainer.validate(vs, at(p, "primaryContainer"))
-	}
-	if v.ScalingTarget != nil {
-		v.ScalingTarget.validate(vs, at(p, "scalingTarget"))
-	}
+	check.Null(vs, p, "serviceArn", v.ServiceArn == nil)
+	check.Struct(vs, p, "primaryContainer", false, v.PrimaryContainer, (*ExpressGatewayContainer).validate)
+	check.Struct(vs, p, "scalingTarget", false, v.ScalingTarget, (*ExpressGatewayScalingTarget).validate)
 }
 
 func (v *UpdateManagedInstancesProviderConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.InfrastructureRoleArn == nil {
-		vs.Null(at(p, "infrastructureRoleArn"))
-	}
-	if v.InstanceLaunchTemplate == nil {
-		vs.Null(at(p, "instanceLaunchTemplate"))
-	} else {
-		v.InstanceLaunchTemplate.validate(vs, at(p, "instanceLaunchTemplate"))
-	}
-	if v.PropagateTags != nil {
-		checkPropagateMITags(vs, at(p, "propagateTags"), *v.PropagateTags)
-	}
-	if v.AutoRepairConfiguration != nil {
-		v.AutoRepairConfiguration.validate(vs, at(p, "autoRepairConfiguration"))
-	}
+	check.Null(vs, p, "infrastructureRoleArn", v.InfrastructureRoleArn == nil)
+	check.Struct(vs, p, "instanceLaunchTemplate", true, v.InstanceLaunchTemplate, (*InstanceLaunchTemplateUpdate).validate)
+	check.Str(rulePropagateMITags, vs, p, "propagateTags", false, v.PropagateTags)
+	check.Struct(vs, p, "autoRepairConfiguration", false, v.AutoRepairConfiguration, (*AutoRepairConfiguration).validate)
 }
 
 func (v *UpdateServiceInput) validate(vs *awsapi.Violations, p string) {
-	if v.Service == nil {
-		vs.Null(at(p, "service"))
-	}
-	if v.CapacityProviderStrategy != nil {
-		checkCapacityProviderStrategy(vs, at(p, "capacityProviderStrategy"), v.CapacityProviderStrategy)
-	}
-	if v.DeploymentConfiguration != nil {
-		v.DeploymentConfiguration.validate(vs, at(p, "deploymentConfiguration"))
-	}
-	if v.AvailabilityZoneRebalancing != nil {
-		checkAvailabilityZoneRebalancing(vs, at(p, "availabilityZoneRebalancing"), *v.AvailabilityZoneRebalancing)
-	}
-	if v.NetworkConfiguration != nil {
-		v.NetworkConfiguration.validate(vs, at(p, "networkConfiguration"))
-	}
-	if v.PlacementConstraints != nil {
-		checkPlacementConstraints(vs, at(p, "placementConstraints"), v.PlacementConstraints)
-	}
-	if v.PlacementStrategy != nil {
-		checkPlacementStrategies(vs, at(p, "placementStrategy"), v.PlacementStrategy)
-	}
-	if v.DeploymentController != nil {
-		v.DeploymentController.validate(vs, at(p, "deploymentController"))
-	}
-	if v.PropagateTags != nil {
-		checkPropagateTags(vs, at(p, "propagateTags"), *v.PropagateTags)
-	}
-	if v.ServiceConnectConfiguration != nil {
-		v.ServiceConnectConfiguration.validate(vs, at(p, "serviceConnectConfiguration"))
-	}
-	if v.VolumeConfigurations != nil {
-		checkServiceVolumeConfigurations(vs, at(p, "volumeConfigurations"), v.VolumeConfigurations)
-	}
-	if v.VpcLatticeConfigurations != nil {
-		checkVpcLatticeConfigurations(vs, at(p, "vpcLatticeConfigurations"), v.VpcLatticeConfigurations)
-	}
+	check.Null(vs, p, "service", v.Service == nil)
+	check.List(vs, p, "capacityProviderStrategy", false, v.CapacityProviderStrategy, checkCapacityProviderStrategy)
+	check.Struct(vs, p, "deploymentConfiguration", false, v.DeploymentConfiguration, (*DeploymentConfiguration).validate)
+	check.Str(ruleAvailabilityZoneRebalancing, vs, p, "availabilityZoneRebalancing", false, v.AvailabilityZoneRebalancing)
+	check.Struct(vs, p, "networkConfiguration", false, v.NetworkConfiguration, (*NetworkConfiguration).validate)
+	check.List(vs, p, "placementConstraints", false, v.PlacementConstraints, checkPlacementConstraints)
+	check.List(vs, p, "placementStrategy", false, v.PlacementStrategy, checkPlacementStrategies)
+	check.Struct(vs, p, "deploymentController", false, v.DeploymentController, (*DeploymentController).validate)
+	check.Str(rulePropagateTags, vs, p, "propagateTags", false, v.PropagateTags)
+	check.Struct(vs, p, "serviceConnectConfiguration", false, v.ServiceConnectConfiguration, (*ServiceConnectConfiguration).validate)
+	check.List(vs, p, "volumeConfigurations", false, v.VolumeConfigurations, checkServiceVolumeConfigurations)
+	check.List(vs, p, "vpcLatticeConfigurations", false, v.VpcLatticeConfigurations, checkVpcLatticeConfigurations)
 }
 
 func (v *UpdateServicePrimaryTaskSetInput) validate(vs *awsapi.Violations, p string) {
-	if v.Cluster == nil {
-		vs.Null(at(p, "cluster"))
-	}
-	if v.Service == nil {
-		vs.Null(at(p, "service"))
-	}
-	if v.PrimaryTaskSet == nil {
-		vs.Null(at(p, "primaryTaskSet"))
-	}
+	check.Null(vs, p, "cluster", v.Cluster == nil)
+	check.Null(vs, p, "service", v.Service == nil)
+	check.Null(vs, p, "primaryTaskSet", v.PrimaryTaskSet == nil)
 }
 
 func (v *UpdateTaskProtectionInput) validate(vs *awsapi.Violations, p string) {
-	if v.Cluster == nil {
-		vs.Null(at(p, "cluster"))
-	}
-	if v.Tasks == nil {
-		vs.Null(at(p, "tasks"))
-	}
-	if v.ProtectionEnabled == nil {
-		vs.Null(at(p, "protectionEnabled"))
-	}
+	check.Null(vs, p, "cluster", v.Cluster == nil)
+	check.Null(vs, p, "tasks", v.Tasks == nil)
+	check.Null(vs, p, "protectionEnabled", v.ProtectionEnabled == nil)
 }
 
 func (v *UpdateTaskSetInput) validate(vs *awsapi.Violations, p string) {
-	if v.Cluster == nil {
-		vs.Null(at(p, "cluster"))
-	}
-	if v.Service == nil {
-		vs.Null(at(p, "service"))
-	}
-	if v.TaskSet == nil {
-		vs.Null(at(p, "taskSet"))
-	}
-	if v.Scale == nil {
-		vs.Null(at(p, "scale"))
-	} else {
-		v.Scale.validate(vs, at(p, "scale"))
-	}
+	check.Null(vs, p, "cluster", v.Cluster == nil)
+	check.Null(vs, p, "service", v.Service == nil)
+	check.Null(vs, p, "taskSet", v.TaskSet == nil)
+	check.Struct(vs, p, "scale", true, v.Scale, (*Scale).validate)
 }
 
 func (v *VCpuCountRangeRequest) validate(vs *awsapi.Violations, p string) {
-	if v.Min == nil {
-		vs.Null(at(p, "min"))
-	}
+	check.Null(vs, p, "min", v.Min == nil)
 }
 
-var ruleVersionConsistency = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"enabled", "disabled"}}}
-
-func checkVersionConsistency(vs *awsapi.Violations, p string, v VersionConsistency) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleVersionConsistency[0])
-	}
-}
+var ruleVersionConsistency = check.New(check.Enum("enabled", "disabled"))
 
 func (v *Volume) validate(vs *awsapi.Violations, p string) {
-	if v.DockerVolumeConfiguration != nil {
-		v.DockerVolumeConfiguration.validate(vs, at(p, "dockerVolumeConfiguration"))
-	}
-	if v.EfsVolumeConfiguration != nil {
-		v.EfsVolumeConfiguration.validate(vs, at(p, "efsVolumeConfiguration"))
-	}
-	if v.S3filesVolumeConfiguration != nil {
-		v.S3filesVolumeConfiguration.validate(vs, at(p, "s3filesVolumeConfiguration"))
-	}
-	if v.FsxWindowsFileServerVolumeConfiguration != nil {
-		v.FsxWindowsFileServerVolumeConfiguration.validate(vs, at(p, "fsxWindowsFileServerVolumeConfiguration"))
-	}
+	check.Struct(vs, p, "dockerVolumeConfiguration", false, v.DockerVolumeConfiguration, (*DockerVolumeConfiguration).validate)
+	check.Struct(vs, p, "efsVolumeConfiguration", false, v.EfsVolumeConfiguration, (*EFSVolumeConfiguration).validate)
+	check.Struct(vs, p, "s3filesVolumeConfiguration", false, v.S3filesVolumeConfiguration, (*S3FilesVolumeConfiguration).validate)
+	check.Struct(vs, p, "fsxWindowsFileServerVolumeConfiguration", false, v.FsxWindowsFileServerVolumeConfiguration, (*FSxWindowsFileServerVolumeConfiguration).validate)
 }
 
 func checkVolumeList(vs *awsapi.Violations, p string, v []Volume) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*Volume).validate)
 }
 
 func (v *VpcLatticeConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.RoleArn == nil {
-		vs.Null(at(p, "roleArn"))
-	}
-	if v.TargetGroupArn == nil {
-		vs.Null(at(p, "targetGroupArn"))
-	}
-	if v.PortName == nil {
-		vs.Null(at(p, "portName"))
-	}
+	check.Null(vs, p, "roleArn", v.RoleArn == nil)
+	check.Null(vs, p, "targetGroupArn", v.TargetGroupArn == nil)
+	check.Null(vs, p, "portName", v.PortName == nil)
 }
 
 func checkVpcLatticeConfigurations(vs *awsapi.Violations, p string, v []VpcLatticeConfiguration) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*VpcLatticeConfiguration).validate)
 }

@@ -3,11 +3,8 @@
 package eks
 
 import (
-	"regexp"
-	"strconv"
-	"sync"
-
 	"github.com/berth-dev/berth/awsapi"
+	"github.com/berth-dev/berth/awsapi/check"
 )
 
 const (
@@ -15,2255 +12,1059 @@ const (
 	validationStyle = awsapi.CoralStyle
 )
 
-// at is the path of member name in the structure at path p.
-func at(p, name string) string {
-	if p == "" {
-		return name
-	}
-	return p + "." + name
-}
-
 // Validate checks the AssociateAccessPolicy input against the model's constraints.
 func (v *AssociateAccessPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AssociateAccessPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the AssociateEncryptionConfig input against the model's constraints.
 func (v *AssociateEncryptionConfigInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AssociateEncryptionConfigInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the AssociateIdentityProviderConfig input against the model's constraints.
 func (v *AssociateIdentityProviderConfigInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AssociateIdentityProviderConfigInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateAccessEntry input against the model's constraints.
 func (v *CreateAccessEntryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateAccessEntryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateAddon input against the model's constraints.
 func (v *CreateAddonInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateAddonInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateCapability input against the model's constraints.
 func (v *CreateCapabilityInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateCapabilityInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateCluster input against the model's constraints.
 func (v *CreateClusterInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateClusterInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateEksAnywhereSubscription input against the model's constraints.
 func (v *CreateEksAnywhereSubscriptionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateEksAnywhereSubscriptionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateFargateProfile input against the model's constraints.
 func (v *CreateFargateProfileInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateFargateProfileInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateNodegroup input against the model's constraints.
 func (v *CreateNodegroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateNodegroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreatePodIdentityAssociation input against the model's constraints.
 func (v *CreatePodIdentityAssociationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreatePodIdentityAssociationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteAccessEntry input against the model's constraints.
 func (v *DeleteAccessEntryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteAccessEntryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteAddon input against the model's constraints.
 func (v *DeleteAddonInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteAddonInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteCapability input against the model's constraints.
 func (v *DeleteCapabilityInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteCapabilityInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteCluster input against the model's constraints.
 func (v *DeleteClusterInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteClusterInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteEksAnywhereSubscription input against the model's constraints.
 func (v *DeleteEksAnywhereSubscriptionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteEksAnywhereSubscriptionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteFargateProfile input against the model's constraints.
 func (v *DeleteFargateProfileInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteFargateProfileInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteNodegroup input against the model's constraints.
 func (v *DeleteNodegroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteNodegroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeletePodIdentityAssociation input against the model's constraints.
 func (v *DeletePodIdentityAssociationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeletePodIdentityAssociationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeregisterCluster input against the model's constraints.
 func (v *DeregisterClusterInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeregisterClusterInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeAccessEntry input against the model's constraints.
 func (v *DescribeAccessEntryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeAccessEntryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeAddon input against the model's constraints.
 func (v *DescribeAddonInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeAddonInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeAddonConfiguration input against the model's constraints.
 func (v *DescribeAddonConfigurationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeAddonConfigurationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeAddonVersions input against the model's constraints.
 func (v *DescribeAddonVersionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeAddonVersionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeCapability input against the model's constraints.
 func (v *DescribeCapabilityInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeCapabilityInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeCluster input against the model's constraints.
 func (v *DescribeClusterInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeClusterInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeClusterVersions input against the model's constraints.
 func (v *DescribeClusterVersionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeClusterVersionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeEksAnywhereSubscription input against the model's constraints.
 func (v *DescribeEksAnywhereSubscriptionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeEksAnywhereSubscriptionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeFargateProfile input against the model's constraints.
 func (v *DescribeFargateProfileInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeFargateProfileInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeIdentityProviderConfig input against the model's constraints.
 func (v *DescribeIdentityProviderConfigInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeIdentityProviderConfigInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeInsight input against the model's constraints.
 func (v *DescribeInsightInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeInsightInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeInsightsRefresh input against the model's constraints.
 func (v *DescribeInsightsRefreshInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeInsightsRefreshInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeNodegroup input against the model's constraints.
 func (v *DescribeNodegroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeNodegroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribePodIdentityAssociation input against the model's constraints.
 func (v *DescribePodIdentityAssociationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribePodIdentityAssociationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeUpdate input against the model's constraints.
 func (v *DescribeUpdateInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeUpdateInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DisassociateAccessPolicy input against the model's constraints.
 func (v *DisassociateAccessPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DisassociateAccessPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DisassociateIdentityProviderConfig input against the model's constraints.
 func (v *DisassociateIdentityProviderConfigInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DisassociateIdentityProviderConfigInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListAccessEntries input against the model's constraints.
 func (v *ListAccessEntriesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListAccessEntriesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListAccessPolicies input against the model's constraints.
 func (v *ListAccessPoliciesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListAccessPoliciesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListAddons input against the model's constraints.
 func (v *ListAddonsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListAddonsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListAssociatedAccessPolicies input against the model's constraints.
 func (v *ListAssociatedAccessPoliciesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListAssociatedAccessPoliciesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListCapabilities input against the model's constraints.
 func (v *ListCapabilitiesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListCapabilitiesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListClusters input against the model's constraints.
 func (v *ListClustersInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListClustersInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListEksAnywhereSubscriptions input against the model's constraints.
 func (v *ListEksAnywhereSubscriptionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListEksAnywhereSubscriptionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListFargateProfiles input against the model's constraints.
 func (v *ListFargateProfilesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListFargateProfilesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListIdentityProviderConfigs input against the model's constraints.
 func (v *ListIdentityProviderConfigsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListIdentityProviderConfigsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListInsights input against the model's constraints.
 func (v *ListInsightsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListInsightsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListNodegroups input against the model's constraints.
 func (v *ListNodegroupsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListNodegroupsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListPodIdentityAssociations input against the model's constraints.
 func (v *ListPodIdentityAssociationsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListPodIdentityAssociationsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListTagsForResource input against the model's constraints.
 func (v *ListTagsForResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListTagsForResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListUpdates input against the model's constraints.
 func (v *ListUpdatesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListUpdatesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RegisterCluster input against the model's constraints.
 func (v *RegisterClusterInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RegisterClusterInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the StartInsightsRefresh input against the model's constraints.
 func (v *StartInsightsRefreshInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*StartInsightsRefreshInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the TagResource input against the model's constraints.
 func (v *TagResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*TagResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UntagResource input against the model's constraints.
 func (v *UntagResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UntagResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateAccessEntry input against the model's constraints.
 func (v *UpdateAccessEntryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateAccessEntryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateAddon input against the model's constraints.
 func (v *UpdateAddonInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateAddonInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateCapability input against the model's constraints.
 func (v *UpdateCapabilityInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateCapabilityInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateClusterConfig input against the model's constraints.
 func (v *UpdateClusterConfigInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateClusterConfigInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateClusterVersion input against the model's constraints.
 func (v *UpdateClusterVersionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateClusterVersionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateEksAnywhereSubscription input against the model's constraints.
 func (v *UpdateEksAnywhereSubscriptionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateEksAnywhereSubscriptionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateNodegroupConfig input against the model's constraints.
 func (v *UpdateNodegroupConfigInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateNodegroupConfigInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateNodegroupVersion input against the model's constraints.
 func (v *UpdateNodegroupVersionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateNodegroupVersionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdatePodIdentityAssociation input against the model's constraints.
 func (v *UpdatePodIdentityAssociationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdatePodIdentityAssociationInput).validate, validationCode, validationStyle)
 }
 
-var ruleAMITypes = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"AL2_x86_64", "AL2_x86_64_GPU", "AL2_ARM_64", "CUSTOM", "BOTTLEROCKET_ARM_64", "BOTTLEROCKET_x86_64", "BOTTLEROCKET_ARM_64_FIPS", "BOTTLEROCKET_x86_64_FIPS", "BOTTLEROCKET_ARM_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA", "BOTTLEROCKET_ARM_64_NVIDIA_FIPS", "BOTTLEROCKET_x86_64_NVIDIA_FIPS", "WINDOWS_CORE_2019_x86_64", "WINDOWS_FULL_2019_x86_64", "WINDOWS_CORE_2022_x86_64", "WINDOWS_FULL_2022_x86_64", "WINDOWS_CORE_2025_x86_64", "WINDOWS_FULL_2025_x86_64", "AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD", "AL2023_x86_64_NEURON", "AL2023_x86_64_NVIDIA", "AL2023_ARM_64_NVIDIA"}}}
-
-func checkAMITypes(vs *awsapi.Violations, p string, v AMITypes) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAMITypes[0])
-	}
-}
+var ruleAMITypes = check.New(check.Enum("AL2_x86_64", "AL2_x86_64_GPU", "AL2_ARM_64", "CUSTOM", "BOTTLEROCKET_ARM_64", "BOTTLEROCKET_x86_64", "BOTTLEROCKET_ARM_64_FIPS", "BOTTLEROCKET_x86_64_FIPS", "BOTTLEROCKET_ARM_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA", "BOTTLEROCKET_ARM_64_NVIDIA_FIPS", "BOTTLEROCKET_x86_64_NVIDIA_FIPS", "WINDOWS_CORE_2019_x86_64", "WINDOWS_FULL_2019_x86_64", "WINDOWS_CORE_2022_x86_64", "WINDOWS_FULL_2022_x86_64", "WINDOWS_CORE_2025_x86_64", "WINDOWS_FULL_2025_x86_64", "AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD", "AL2023_x86_64_NEURON", "AL2023_x86_64_NVIDIA", "AL2023_ARM_64_NVIDIA"))
 
 func (v *AccessScope) validate(vs *awsapi.Violations, p string) {
-	if v.Type != nil {
-		checkAccessScopeType(vs, at(p, "type"), *v.Type)
-	}
+	check.Str(ruleAccessScopeType, vs, p, "type", false, v.Type)
 }
 
-var ruleAccessScopeType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"cluster", "namespace"}}}
-
-func checkAccessScopeType(vs *awsapi.Violations, p string, v AccessScopeType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAccessScopeType[0])
-	}
-}
+var ruleAccessScopeType = check.New(check.Enum("cluster", "namespace"))
 
 func (v *AddonNamespaceConfigRequest) validate(vs *awsapi.Violations, p string) {
-	if v.Namespace != nil {
-		checkNamespace(vs, at(p, "namespace"), *v.Namespace)
-	}
+	check.Str(ruleNamespace, vs, p, "namespace", false, v.Namespace)
 }
 
 func (v *AddonPodIdentityAssociations) validate(vs *awsapi.Violations, p string) {
-	if v.ServiceAccount == nil {
-		vs.Null(at(p, "serviceAccount"))
-	}
-	if v.RoleArn == nil {
-		vs.Null(at(p, "roleArn"))
-	}
+	check.Null(vs, p, "serviceAccount", v.ServiceAccount == nil)
+	check.Null(vs, p, "roleArn", v.RoleArn == nil)
 }
 
 func checkAddonPodIdentityAssociationsList(vs *awsapi.Violations, p string, v []AddonPodIdentityAssociations) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*AddonPodIdentityAssociations).validate)
 }
 
 func (v *ArgoCdAwsIdcConfigRequest) validate(vs *awsapi.Violations, p string) {
-	if v.IdcInstanceArn == nil {
-		vs.Null(at(p, "idcInstanceArn"))
-	}
+	check.Null(vs, p, "idcInstanceArn", v.IdcInstanceArn == nil)
 }
 
 func (v *ArgoCdConfigRequest) validate(vs *awsapi.Violations, p string) {
-	if v.AwsIdc == nil {
-		vs.Null(at(p, "awsIdc"))
-	} else {
-		v.AwsIdc.validate(vs, at(p, "awsIdc"))
-	}
-	if v.RbacRoleMappings != nil {
-		checkArgoCdRoleMappingList(vs, at(p, "rbacRoleMappings"), v.RbacRoleMappings)
-	}
+	check.Struct(vs, p, "awsIdc", true, v.AwsIdc, (*ArgoCdAwsIdcConfigRequest).validate)
+	check.List(vs, p, "rbacRoleMappings", false, v.RbacRoleMappings, checkArgoCdRoleMappingList)
 }
 
-var ruleArgoCdRole = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ADMIN", "EDITOR", "VIEWER"}}}
-
-func checkArgoCdRole(vs *awsapi.Violations, p string, v ArgoCdRole) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleArgoCdRole[0])
-	}
-}
+var ruleArgoCdRole = check.New(check.Enum("ADMIN", "EDITOR", "VIEWER"))
 
 func (v *ArgoCdRoleMapping) validate(vs *awsapi.Violations, p string) {
-	if v.Role == nil {
-		vs.Null(at(p, "role"))
-	} else {
-		checkArgoCdRole(vs, at(p, "role"), *v.Role)
-	}
-	if v.Identities == nil {
-		vs.Null(at(p, "identities"))
-	} else {
-		checkSsoIdentityList(vs, at(p, "identities"), v.Identities)
-	}
+	check.Str(ruleArgoCdRole, vs, p, "role", true, v.Role)
+	check.List(vs, p, "identities", true, v.Identities, checkSsoIdentityList)
 }
 
 func checkArgoCdRoleMappingList(vs *awsapi.Violations, p string, v []ArgoCdRoleMapping) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*ArgoCdRoleMapping).validate)
 }
 
 func (v *AssociateAccessPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.PrincipalArn == nil {
-		vs.Null(at(p, "principalArn"))
-	}
-	if v.PolicyArn == nil {
-		vs.Null(at(p, "policyArn"))
-	}
-	if v.AccessScope == nil {
-		vs.Null(at(p, "accessScope"))
-	} else {
-		v.AccessScope.validate(vs, at(p, "accessScope"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "principalArn", v.PrincipalArn == nil)
+	check.Null(vs, p, "policyArn", v.PolicyArn == nil)
+	check.Struct(vs, p, "accessScope", true, v.AccessScope, (*AccessScope).validate)
 }
 
 func (v *AssociateEncryptionConfigInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.EncryptionConfig == nil {
-		vs.Null(at(p, "encryptionConfig"))
-	} else {
-		checkEncryptionConfigList(vs, at(p, "encryptionConfig"), v.EncryptionConfig)
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.List(vs, p, "encryptionConfig", true, v.EncryptionConfig, checkEncryptionConfigList)
 }
 
 func (v *AssociateIdentityProviderConfigInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.Oidc == nil {
-		vs.Null(at(p, "oidc"))
-	} else {
-		v.Oidc.validate(vs, at(p, "oidc"))
-	}
-	if v.Tags != nil {
-		checkTagMap(vs, at(p, "tags"), v.Tags)
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Struct(vs, p, "oidc", true, v.Oidc, (*OidcIdentityProviderConfigRequest).validate)
+	check.Map(vs, p, "tags", false, v.Tags, checkTagMap)
 }
 
-var ruleAuthenticationMode = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"API", "API_AND_CONFIG_MAP", "CONFIG_MAP"}}}
-
-func checkAuthenticationMode(vs *awsapi.Violations, p string, v AuthenticationMode) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAuthenticationMode[0])
-	}
-}
+var ruleAuthenticationMode = check.New(check.Enum("API", "API_AND_CONFIG_MAP", "CONFIG_MAP"))
 
 func (v *CapabilityConfigurationRequest) validate(vs *awsapi.Violations, p string) {
-	if v.ArgoCd != nil {
-		v.ArgoCd.validate(vs, at(p, "argoCd"))
-	}
+	check.Struct(vs, p, "argoCd", false, v.ArgoCd, (*ArgoCdConfigRequest).validate)
 }
 
-var ruleCapabilityDeletePropagationPolicy = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"RETAIN"}}}
+var ruleCapabilityDeletePropagationPolicy = check.New(check.Enum("RETAIN"))
 
-func checkCapabilityDeletePropagationPolicy(vs *awsapi.Violations, p string, v CapabilityDeletePropagationPolicy) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleCapabilityDeletePropagationPolicy[0])
-	}
-}
+var ruleCapabilityType = check.New(check.Enum("ACK", "KRO", "ARGOCD"))
 
-var ruleCapabilityType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ACK", "KRO", "ARGOCD"}}}
+var ruleCapacity = check.New(check.Min(1))
 
-func checkCapabilityType(vs *awsapi.Violations, p string, v CapabilityType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleCapabilityType[0])
-	}
-}
+var ruleCapacityTypes = check.New(check.Enum("ON_DEMAND", "SPOT", "CAPACITY_BLOCK"))
 
-var ruleCapacity = []awsapi.Constraint{{Kind: awsapi.MinValue, Bound: "1"}}
+var ruleCategory = check.New(check.Enum("UPGRADE_READINESS", "MISCONFIGURATION"))
 
-func checkCapacity(vs *awsapi.Violations, p string, v int32) {
-	if v < 1 {
-		vs.Add(p, v, ruleCapacity[0])
-	}
-}
-
-var ruleCapacityTypes = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ON_DEMAND", "SPOT", "CAPACITY_BLOCK"}}}
-
-func checkCapacityTypes(vs *awsapi.Violations, p string, v CapacityTypes) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleCapacityTypes[0])
-	}
-}
-
-var ruleCategory = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"UPGRADE_READINESS", "MISCONFIGURATION"}}}
-
-func checkCategory(vs *awsapi.Violations, p string, v Category) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleCategory[0])
-	}
-}
+var ruleCategoryList = check.New()
 
 func checkCategoryList(vs *awsapi.Violations, p string, v []Category) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkCategory(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleCategory})
-			break
-		}
-	}
+	check.Strings(ruleCategoryList, vs, p, v, ruleCategory)
 }
 
-var ruleClusterName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^[0-9A-Za-z][A-Za-z0-9\-_]*`}}
+var ruleClusterName = check.New(check.MaxLen(100), check.MinLen(1), check.Pattern(`^[0-9A-Za-z][A-Za-z0-9\-_]*`, `^(?:^[0-9A-Za-z][A-Za-z0-9\-_]*)$`))
 
-var reClusterName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^[0-9A-Za-z][A-Za-z0-9\-_]*)$`) })
+var ruleClusterVersionStatus = check.New(check.Enum("unsupported", "standard-support", "extended-support"))
 
-func checkClusterName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 100 {
-		vs.Add(p, v, ruleClusterName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleClusterName[1])
-	}
-	if !reClusterName().MatchString(v) {
-		vs.Add(p, v, ruleClusterName[2])
-	}
-}
-
-var ruleClusterVersionStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"unsupported", "standard-support", "extended-support"}}}
-
-func checkClusterVersionStatus(vs *awsapi.Violations, p string, v ClusterVersionStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleClusterVersionStatus[0])
-	}
-}
-
-var ruleConnectorConfigProvider = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"EKS_ANYWHERE", "ANTHOS", "GKE", "AKS", "OPENSHIFT", "TANZU", "RANCHER", "EC2", "OTHER"}}}
-
-func checkConnectorConfigProvider(vs *awsapi.Violations, p string, v ConnectorConfigProvider) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleConnectorConfigProvider[0])
-	}
-}
+var ruleConnectorConfigProvider = check.New(check.Enum("EKS_ANYWHERE", "ANTHOS", "GKE", "AKS", "OPENSHIFT", "TANZU", "RANCHER", "EC2", "OTHER"))
 
 func (v *ConnectorConfigRequest) validate(vs *awsapi.Violations, p string) {
-	if v.RoleArn == nil {
-		vs.Null(at(p, "roleArn"))
-	}
-	if v.Provider == nil {
-		vs.Null(at(p, "provider"))
-	} else {
-		checkConnectorConfigProvider(vs, at(p, "provider"), *v.Provider)
-	}
+	check.Null(vs, p, "roleArn", v.RoleArn == nil)
+	check.Str(ruleConnectorConfigProvider, vs, p, "provider", true, v.Provider)
 }
 
 func (v *ControlPlaneScalingConfig) validate(vs *awsapi.Violations, p string) {
-	if v.Tier != nil {
-		checkProvisionedControlPlaneTier(vs, at(p, "tier"), *v.Tier)
-	}
+	check.Str(ruleProvisionedControlPlaneTier, vs, p, "tier", false, v.Tier)
 }
 
 func (v *CreateAccessConfigRequest) validate(vs *awsapi.Violations, p string) {
-	if v.AuthenticationMode != nil {
-		checkAuthenticationMode(vs, at(p, "authenticationMode"), *v.AuthenticationMode)
-	}
+	check.Str(ruleAuthenticationMode, vs, p, "authenticationMode", false, v.AuthenticationMode)
 }
 
 func (v *CreateAccessEntryInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.PrincipalArn == nil {
-		vs.Null(at(p, "principalArn"))
-	}
-	if v.Tags != nil {
-		checkTagMap(vs, at(p, "tags"), v.Tags)
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "principalArn", v.PrincipalArn == nil)
+	check.Map(vs, p, "tags", false, v.Tags, checkTagMap)
 }
 
 func (v *CreateAddonInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkClusterName(vs, at(p, "name"), *v.ClusterName)
-	}
-	if v.AddonName == nil {
-		vs.Null(at(p, "addonName"))
-	}
-	if v.ServiceAccountRoleArn != nil {
-		checkRoleArn(vs, at(p, "serviceAccountRoleArn"), *v.ServiceAccountRoleArn)
-	}
-	if v.ResolveConflicts != nil {
-		checkResolveConflicts(vs, at(p, "resolveConflicts"), *v.ResolveConflicts)
-	}
-	if v.Tags != nil {
-		checkTagMap(vs, at(p, "tags"), v.Tags)
-	}
-	if v.PodIdentityAssociations != nil {
-		checkAddonPodIdentityAssociationsList(vs, at(p, "podIdentityAssociations"), v.PodIdentityAssociations)
-	}
-	if v.NamespaceConfig != nil {
-		v.NamespaceConfig.validate(vs, at(p, "namespaceConfig"))
-	}
+	check.Str(ruleClusterName, vs, p, "name", true, v.ClusterName)
+	check.Null(vs, p, "addonName", v.AddonName == nil)
+	check.Str(ruleRoleArn, vs, p, "serviceAccountRoleArn", false, v.ServiceAccountRoleArn)
+	check.Str(ruleResolveConflicts, vs, p, "resolveConflicts", false, v.ResolveConflicts)
+	check.Map(vs, p, "tags", false, v.Tags, checkTagMap)
+	check.List(vs, p, "podIdentityAssociations", false, v.PodIdentityAssociations, checkAddonPodIdentityAssociationsList)
+	check.Struct(vs, p, "namespaceConfig", false, v.NamespaceConfig, (*AddonNamespaceConfigRequest).validate)
 }
 
 func (v *CreateCapabilityInput) validate(vs *awsapi.Violations, p string) {
-	if v.CapabilityName == nil {
-		vs.Null(at(p, "capabilityName"))
-	}
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.Type == nil {
-		vs.Null(at(p, "type"))
-	} else {
-		checkCapabilityType(vs, at(p, "type"), *v.Type)
-	}
-	if v.RoleArn == nil {
-		vs.Null(at(p, "roleArn"))
-	}
-	if v.Configuration != nil {
-		v.Configuration.validate(vs, at(p, "configuration"))
-	}
-	if v.Tags != nil {
-		checkTagMap(vs, at(p, "tags"), v.Tags)
-	}
-	if v.DeletePropagationPolicy == nil {
-		vs.Null(at(p, "deletePropagationPolicy"))
-	} else {
-		checkCapabilityDeletePropagationPolicy(vs, at(p, "deletePropagationPolicy"), *v.DeletePropagationPolicy)
-	}
+	check.Null(vs, p, "capabilityName", v.CapabilityName == nil)
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Str(ruleCapabilityType, vs, p, "type", true, v.Type)
+	check.Null(vs, p, "roleArn", v.RoleArn == nil)
+	check.Struct(vs, p, "configuration", false, v.Configuration, (*CapabilityConfigurationRequest).validate)
+	check.Map(vs, p, "tags", false, v.Tags, checkTagMap)
+	check.Str(ruleCapabilityDeletePropagationPolicy, vs, p, "deletePropagationPolicy", true, v.DeletePropagationPolicy)
 }
 
 func (v *CreateClusterInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkClusterName(vs, at(p, "name"), *v.Name)
-	}
-	if v.RoleArn == nil {
-		vs.Null(at(p, "roleArn"))
-	}
-	if v.ResourcesVpcConfig == nil {
-		vs.Null(at(p, "resourcesVpcConfig"))
-	}
-	if v.KubernetesNetworkConfig != nil {
-		v.KubernetesNetworkConfig.validate(vs, at(p, "kubernetesNetworkConfig"))
-	}
-	if v.Logging != nil {
-		v.Logging.validate(vs, at(p, "logging"))
-	}
-	if v.Tags != nil {
-		checkTagMap(vs, at(p, "tags"), v.Tags)
-	}
-	if v.EncryptionConfig != nil {
-		checkEncryptionConfigList(vs, at(p, "encryptionConfig"), v.EncryptionConfig)
-	}
-	if v.OutpostConfig != nil {
-		v.OutpostConfig.validate(vs, at(p, "outpostConfig"))
-	}
-	if v.AccessConfig != nil {
-		v.AccessConfig.validate(vs, at(p, "accessConfig"))
-	}
-	if v.UpgradePolicy != nil {
-		v.UpgradePolicy.validate(vs, at(p, "upgradePolicy"))
-	}
-	if v.RemoteNetworkConfig != nil {
-		v.RemoteNetworkConfig.validate(vs, at(p, "remoteNetworkConfig"))
-	}
-	if v.ControlPlaneScalingConfig != nil {
-		v.ControlPlaneScalingConfig.validate(vs, at(p, "controlPlaneScalingConfig"))
-	}
+	check.Str(ruleClusterName, vs, p, "name", true, v.Name)
+	check.Null(vs, p, "roleArn", v.RoleArn == nil)
+	check.Null(vs, p, "resourcesVpcConfig", v.ResourcesVpcConfig == nil)
+	check.Struct(vs, p, "kubernetesNetworkConfig", false, v.KubernetesNetworkConfig, (*KubernetesNetworkConfigRequest).validate)
+	check.Struct(vs, p, "logging", false, v.Logging, (*Logging).validate)
+	check.Map(vs, p, "tags", false, v.Tags, checkTagMap)
+	check.List(vs, p, "encryptionConfig", false, v.EncryptionConfig, checkEncryptionConfigList)
+	check.Struct(vs, p, "outpostConfig", false, v.OutpostConfig, (*OutpostConfigRequest).validate)
+	check.Struct(vs, p, "accessConfig", false, v.AccessConfig, (*CreateAccessConfigRequest).validate)
+	check.Struct(vs, p, "upgradePolicy", false, v.UpgradePolicy, (*UpgradePolicyRequest).validate)
+	check.Struct(vs, p, "remoteNetworkConfig", false, v.RemoteNetworkConfig, (*RemoteNetworkConfigRequest).validate)
+	check.Struct(vs, p, "controlPlaneScalingConfig", false, v.ControlPlaneScalingConfig, (*ControlPlaneScalingConfig).validate)
 }
 
 func (v *CreateEksAnywhereSubscriptionInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkEksAnywhereSubscriptionName(vs, at(p, "name"), *v.Name)
-	}
-	if v.Term == nil {
-		vs.Null(at(p, "term"))
-	} else {
-		v.Term.validate(vs, at(p, "term"))
-	}
-	if v.LicenseType != nil {
-		checkEksAnywhereSubscriptionLicenseType(vs, at(p, "licenseType"), *v.LicenseType)
-	}
-	if v.Tags != nil {
-		checkTagMap(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleEksAnywhereSubscriptionName, vs, p, "name", true, v.Name)
+	check.Struct(vs, p, "term", true, v.Term, (*EksAnywhereSubscriptionTerm).validate)
+	check.Str(ruleEksAnywhereSubscriptionLicenseType, vs, p, "licenseType", false, v.LicenseType)
+	check.Map(vs, p, "tags", false, v.Tags, checkTagMap)
 }
 
 func (v *CreateFargateProfileInput) validate(vs *awsapi.Violations, p string) {
-	if v.FargateProfileName == nil {
-		vs.Null(at(p, "fargateProfileName"))
-	}
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.PodExecutionRoleArn == nil {
-		vs.Null(at(p, "podExecutionRoleArn"))
-	}
-	if v.Tags != nil {
-		checkTagMap(vs, at(p, "tags"), v.Tags)
-	}
+	check.Null(vs, p, "fargateProfileName", v.FargateProfileName == nil)
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "podExecutionRoleArn", v.PodExecutionRoleArn == nil)
+	check.Map(vs, p, "tags", false, v.Tags, checkTagMap)
 }
 
 func (v *CreateNodegroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.NodegroupName == nil {
-		vs.Null(at(p, "nodegroupName"))
-	}
-	if v.ScalingConfig != nil {
-		v.ScalingConfig.validate(vs, at(p, "scalingConfig"))
-	}
-	if v.Subnets == nil {
-		vs.Null(at(p, "subnets"))
-	}
-	if v.AmiType != nil {
-		checkAMITypes(vs, at(p, "amiType"), *v.AmiType)
-	}
-	if v.NodeRole == nil {
-		vs.Null(at(p, "nodeRole"))
-	}
-	if v.Labels != nil {
-		checkLabelsMap(vs, at(p, "labels"), v.Labels)
-	}
-	if v.Taints != nil {
-		checkTaintsList(vs, at(p, "taints"), v.Taints)
-	}
-	if v.Tags != nil {
-		checkTagMap(vs, at(p, "tags"), v.Tags)
-	}
-	if v.UpdateConfig != nil {
-		v.UpdateConfig.validate(vs, at(p, "updateConfig"))
-	}
-	if v.NodeRepairConfig != nil {
-		v.NodeRepairConfig.validate(vs, at(p, "nodeRepairConfig"))
-	}
-	if v.CapacityType != nil {
-		checkCapacityTypes(vs, at(p, "capacityType"), *v.CapacityType)
-	}
-	if v.WarmPoolConfig != nil {
-		v.WarmPoolConfig.validate(vs, at(p, "warmPoolConfig"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "nodegroupName", v.NodegroupName == nil)
+	check.Struct(vs, p, "scalingConfig", false, v.ScalingConfig, (*NodegroupScalingConfig).validate)
+	check.Null(vs, p, "subnets", v.Subnets == nil)
+	check.Str(ruleAMITypes, vs, p, "amiType", false, v.AmiType)
+	check.Null(vs, p, "nodeRole", v.NodeRole == nil)
+	check.Map(vs, p, "labels", false, v.Labels, checkLabelsMap)
+	check.List(vs, p, "taints", false, v.Taints, checkTaintsList)
+	check.Map(vs, p, "tags", false, v.Tags, checkTagMap)
+	check.Struct(vs, p, "updateConfig", false, v.UpdateConfig, (*NodegroupUpdateConfig).validate)
+	check.Struct(vs, p, "nodeRepairConfig", false, v.NodeRepairConfig, (*NodeRepairConfig).validate)
+	check.Str(ruleCapacityTypes, vs, p, "capacityType", false, v.CapacityType)
+	check.Struct(vs, p, "warmPoolConfig", false, v.WarmPoolConfig, (*WarmPoolConfig).validate)
 }
 
 func (v *CreatePodIdentityAssociationInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.Namespace == nil {
-		vs.Null(at(p, "namespace"))
-	}
-	if v.ServiceAccount == nil {
-		vs.Null(at(p, "serviceAccount"))
-	}
-	if v.RoleArn == nil {
-		vs.Null(at(p, "roleArn"))
-	}
-	if v.Tags != nil {
-		checkTagMap(vs, at(p, "tags"), v.Tags)
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "namespace", v.Namespace == nil)
+	check.Null(vs, p, "serviceAccount", v.ServiceAccount == nil)
+	check.Null(vs, p, "roleArn", v.RoleArn == nil)
+	check.Map(vs, p, "tags", false, v.Tags, checkTagMap)
 }
 
 func (v *DeleteAccessEntryInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.PrincipalArn == nil {
-		vs.Null(at(p, "principalArn"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "principalArn", v.PrincipalArn == nil)
 }
 
 func (v *DeleteAddonInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkClusterName(vs, at(p, "name"), *v.ClusterName)
-	}
-	if v.AddonName == nil {
-		vs.Null(at(p, "addonName"))
-	}
+	check.Str(ruleClusterName, vs, p, "name", true, v.ClusterName)
+	check.Null(vs, p, "addonName", v.AddonName == nil)
 }
 
 func (v *DeleteCapabilityInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.CapabilityName == nil {
-		vs.Null(at(p, "capabilityName"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "capabilityName", v.CapabilityName == nil)
 }
 
 func (v *DeleteClusterInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
+	check.Null(vs, p, "name", v.Name == nil)
 }
 
 func (v *DeleteEksAnywhereSubscriptionInput) validate(vs *awsapi.Violations, p string) {
-	if v.Id == nil {
-		vs.Null(at(p, "id"))
-	}
+	check.Null(vs, p, "id", v.Id == nil)
 }
 
 func (v *DeleteFargateProfileInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.FargateProfileName == nil {
-		vs.Null(at(p, "fargateProfileName"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "fargateProfileName", v.FargateProfileName == nil)
 }
 
 func (v *DeleteNodegroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.NodegroupName == nil {
-		vs.Null(at(p, "nodegroupName"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "nodegroupName", v.NodegroupName == nil)
 }
 
 func (v *DeletePodIdentityAssociationInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.AssociationId == nil {
-		vs.Null(at(p, "associationId"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "associationId", v.AssociationId == nil)
 }
 
 func (v *DeregisterClusterInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
+	check.Null(vs, p, "name", v.Name == nil)
 }
 
 func (v *DescribeAccessEntryInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.PrincipalArn == nil {
-		vs.Null(at(p, "principalArn"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "principalArn", v.PrincipalArn == nil)
 }
 
 func (v *DescribeAddonConfigurationInput) validate(vs *awsapi.Violations, p string) {
-	if v.AddonName == nil {
-		vs.Null(at(p, "addonName"))
-	}
-	if v.AddonVersion == nil {
-		vs.Null(at(p, "addonVersion"))
-	}
+	check.Null(vs, p, "addonName", v.AddonName == nil)
+	check.Null(vs, p, "addonVersion", v.AddonVersion == nil)
 }
 
 func (v *DescribeAddonInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkClusterName(vs, at(p, "name"), *v.ClusterName)
-	}
-	if v.AddonName == nil {
-		vs.Null(at(p, "addonName"))
-	}
+	check.Str(ruleClusterName, vs, p, "name", true, v.ClusterName)
+	check.Null(vs, p, "addonName", v.AddonName == nil)
 }
 
 func (v *DescribeAddonVersionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.MaxResults != nil {
-		checkDescribeAddonVersionsRequestMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.Numeric(ruleDescribeAddonVersionsRequestMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
-var ruleDescribeAddonVersionsRequestMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkDescribeAddonVersionsRequestMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleDescribeAddonVersionsRequestMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleDescribeAddonVersionsRequestMaxResults[1])
-	}
-}
+var ruleDescribeAddonVersionsRequestMaxResults = check.New(check.Max(100), check.Min(1))
 
 func (v *DescribeCapabilityInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.CapabilityName == nil {
-		vs.Null(at(p, "capabilityName"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "capabilityName", v.CapabilityName == nil)
 }
 
 func (v *DescribeClusterInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
+	check.Null(vs, p, "name", v.Name == nil)
 }
 
-var ruleDescribeClusterVersionMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkDescribeClusterVersionMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleDescribeClusterVersionMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleDescribeClusterVersionMaxResults[1])
-	}
-}
+var ruleDescribeClusterVersionMaxResults = check.New(check.Max(100), check.Min(1))
 
 func (v *DescribeClusterVersionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.MaxResults != nil {
-		checkDescribeClusterVersionMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
-	if v.Status != nil {
-		checkClusterVersionStatus(vs, at(p, "status"), *v.Status)
-	}
-	if v.VersionStatus != nil {
-		checkVersionStatus(vs, at(p, "versionStatus"), *v.VersionStatus)
-	}
+	check.Numeric(ruleDescribeClusterVersionMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.Str(ruleClusterVersionStatus, vs, p, "status", false, v.Status)
+	check.Str(ruleVersionStatus, vs, p, "versionStatus", false, v.VersionStatus)
 }
 
 func (v *DescribeEksAnywhereSubscriptionInput) validate(vs *awsapi.Violations, p string) {
-	if v.Id == nil {
-		vs.Null(at(p, "id"))
-	}
+	check.Null(vs, p, "id", v.Id == nil)
 }
 
 func (v *DescribeFargateProfileInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.FargateProfileName == nil {
-		vs.Null(at(p, "fargateProfileName"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "fargateProfileName", v.FargateProfileName == nil)
 }
 
 func (v *DescribeIdentityProviderConfigInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.IdentityProviderConfig == nil {
-		vs.Null(at(p, "identityProviderConfig"))
-	} else {
-		v.IdentityProviderConfig.validate(vs, at(p, "identityProviderConfig"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Struct(vs, p, "identityProviderConfig", true, v.IdentityProviderConfig, (*IdentityProviderConfig).validate)
 }
 
 func (v *DescribeInsightInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.Id == nil {
-		vs.Null(at(p, "id"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "id", v.Id == nil)
 }
 
 func (v *DescribeInsightsRefreshInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
 }
 
 func (v *DescribeNodegroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.NodegroupName == nil {
-		vs.Null(at(p, "nodegroupName"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "nodegroupName", v.NodegroupName == nil)
 }
 
 func (v *DescribePodIdentityAssociationInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.AssociationId == nil {
-		vs.Null(at(p, "associationId"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "associationId", v.AssociationId == nil)
 }
 
 func (v *DescribeUpdateInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.UpdateId == nil {
-		vs.Null(at(p, "updateId"))
-	}
+	check.Null(vs, p, "name", v.Name == nil)
+	check.Null(vs, p, "updateId", v.UpdateId == nil)
 }
 
 func (v *DisassociateAccessPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.PrincipalArn == nil {
-		vs.Null(at(p, "principalArn"))
-	}
-	if v.PolicyArn == nil {
-		vs.Null(at(p, "policyArn"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "principalArn", v.PrincipalArn == nil)
+	check.Null(vs, p, "policyArn", v.PolicyArn == nil)
 }
 
 func (v *DisassociateIdentityProviderConfigInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.IdentityProviderConfig == nil {
-		vs.Null(at(p, "identityProviderConfig"))
-	} else {
-		v.IdentityProviderConfig.validate(vs, at(p, "identityProviderConfig"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Struct(vs, p, "identityProviderConfig", true, v.IdentityProviderConfig, (*IdentityProviderConfig).validate)
 }
 
-var ruleEksAnywhereSubscriptionLicenseType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Cluster"}}}
+var ruleEksAnywhereSubscriptionLicenseType = check.New(check.Enum("Cluster"))
 
-func checkEksAnywhereSubscriptionLicenseType(vs *awsapi.Violations, p string, v EksAnywhereSubscriptionLicenseType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleEksAnywhereSubscriptionLicenseType[0])
-	}
-}
+var ruleEksAnywhereSubscriptionName = check.New(check.MaxLen(100), check.MinLen(1), check.Pattern(`^[0-9A-Za-z][A-Za-z0-9\-_]*`, `^(?:^[0-9A-Za-z][A-Za-z0-9\-_]*)$`))
 
-var ruleEksAnywhereSubscriptionName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^[0-9A-Za-z][A-Za-z0-9\-_]*`}}
+var ruleEksAnywhereSubscriptionStatus = check.New(check.Enum("CREATING", "ACTIVE", "UPDATING", "EXPIRING", "EXPIRED", "DELETING"))
 
-var reEksAnywhereSubscriptionName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^[0-9A-Za-z][A-Za-z0-9\-_]*)$`) })
-
-func checkEksAnywhereSubscriptionName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 100 {
-		vs.Add(p, v, ruleEksAnywhereSubscriptionName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleEksAnywhereSubscriptionName[1])
-	}
-	if !reEksAnywhereSubscriptionName().MatchString(v) {
-		vs.Add(p, v, ruleEksAnywhereSubscriptionName[2])
-	}
-}
-
-var ruleEksAnywhereSubscriptionStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"CREATING", "ACTIVE", "UPDATING", "EXPIRING", "EXPIRED", "DELETING"}}}
-
-func checkEksAnywhereSubscriptionStatus(vs *awsapi.Violations, p string, v EksAnywhereSubscriptionStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleEksAnywhereSubscriptionStatus[0])
-	}
-}
+var ruleEksAnywhereSubscriptionStatusValues = check.New()
 
 func checkEksAnywhereSubscriptionStatusValues(vs *awsapi.Violations, p string, v []EksAnywhereSubscriptionStatus) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkEksAnywhereSubscriptionStatus(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleEksAnywhereSubscriptionStatus})
-			break
-		}
-	}
+	check.Strings(ruleEksAnywhereSubscriptionStatusValues, vs, p, v, ruleEksAnywhereSubscriptionStatus)
 }
 
 func (v *EksAnywhereSubscriptionTerm) validate(vs *awsapi.Violations, p string) {
-	if v.Unit != nil {
-		checkEksAnywhereSubscriptionTermUnit(vs, at(p, "unit"), *v.Unit)
-	}
+	check.Str(ruleEksAnywhereSubscriptionTermUnit, vs, p, "unit", false, v.Unit)
 }
 
-var ruleEksAnywhereSubscriptionTermUnit = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"MONTHS"}}}
+var ruleEksAnywhereSubscriptionTermUnit = check.New(check.Enum("MONTHS"))
 
-func checkEksAnywhereSubscriptionTermUnit(vs *awsapi.Violations, p string, v EksAnywhereSubscriptionTermUnit) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleEksAnywhereSubscriptionTermUnit[0])
-	}
-}
-
-var ruleEncryptionConfigList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1"}}
+var ruleEncryptionConfigList = check.New(check.MaxLen(1))
 
 func checkEncryptionConfigList(vs *awsapi.Violations, p string, v []EncryptionConfig) {
-	n := len(v)
-	if n > 1 {
-		vs.Add(p, v, ruleEncryptionConfigList[0])
-	}
+	ruleEncryptionConfigList.Len(vs, p, v, len(v))
 }
 
-var ruleFargateProfilesRequestMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkFargateProfilesRequestMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleFargateProfilesRequestMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleFargateProfilesRequestMaxResults[1])
-	}
-}
+var ruleFargateProfilesRequestMaxResults = check.New(check.Max(100), check.Min(1))
 
 func (v *IdentityProviderConfig) validate(vs *awsapi.Violations, p string) {
-	if v.Type == nil {
-		vs.Null(at(p, "type"))
-	}
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
+	check.Null(vs, p, "type", v.Type == nil)
+	check.Null(vs, p, "name", v.Name == nil)
 }
 
-var ruleInsightStatusValue = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"PASSING", "WARNING", "ERROR", "UNKNOWN"}}}
+var ruleInsightStatusValue = check.New(check.Enum("PASSING", "WARNING", "ERROR", "UNKNOWN"))
 
-func checkInsightStatusValue(vs *awsapi.Violations, p string, v InsightStatusValue) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleInsightStatusValue[0])
-	}
-}
+var ruleInsightStatusValueList = check.New()
 
 func checkInsightStatusValueList(vs *awsapi.Violations, p string, v []InsightStatusValue) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkInsightStatusValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleInsightStatusValue})
-			break
-		}
-	}
+	check.Strings(ruleInsightStatusValueList, vs, p, v, ruleInsightStatusValue)
 }
 
 func (v *InsightsFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Categories != nil {
-		checkCategoryList(vs, at(p, "categories"), v.Categories)
-	}
-	if v.Statuses != nil {
-		checkInsightStatusValueList(vs, at(p, "statuses"), v.Statuses)
-	}
+	check.List(vs, p, "categories", false, v.Categories, checkCategoryList)
+	check.List(vs, p, "statuses", false, v.Statuses, checkInsightStatusValueList)
 }
 
-var ruleIpFamily = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ipv4", "ipv6"}}}
-
-func checkIpFamily(vs *awsapi.Violations, p string, v IpFamily) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleIpFamily[0])
-	}
-}
+var ruleIpFamily = check.New(check.Enum("ipv4", "ipv6"))
 
 func (v *KubernetesNetworkConfigRequest) validate(vs *awsapi.Violations, p string) {
-	if v.IpFamily != nil {
-		checkIpFamily(vs, at(p, "ipFamily"), *v.IpFamily)
-	}
+	check.Str(ruleIpFamily, vs, p, "ipFamily", false, v.IpFamily)
 }
 
-var ruleLabelKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "63"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleLabelKey = check.New(check.MaxLen(63), check.MinLen(1))
 
-func checkLabelKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 63 {
-		vs.Add(p, v, ruleLabelKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleLabelKey[1])
-	}
-}
+var ruleLabelValue = check.New(check.MaxLen(63), check.MinLen(1))
 
-var ruleLabelValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "63"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkLabelValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 63 {
-		vs.Add(p, v, ruleLabelValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleLabelValue[1])
-	}
-}
+var ruleLabelsMap = check.New()
 
 func checkLabelsMap(vs *awsapi.Violations, p string, v map[string]string) {
-	for k := range v {
-		var t awsapi.Violations
-		checkLabelKey(&t, "", k)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapKeys, Inner: ruleLabelKey})
-			break
-		}
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkLabelValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapValues, Inner: ruleLabelValue})
-			break
-		}
-	}
+	check.Keys(ruleLabelsMap, vs, p, v, ruleLabelKey)
+	check.StringValues(ruleLabelsMap, vs, p, v, ruleLabelValue)
 }
 
 func (v *ListAccessEntriesInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.MaxResults != nil {
-		checkListAccessEntriesRequestMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Numeric(ruleListAccessEntriesRequestMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
-var ruleListAccessEntriesRequestMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkListAccessEntriesRequestMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleListAccessEntriesRequestMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleListAccessEntriesRequestMaxResults[1])
-	}
-}
+var ruleListAccessEntriesRequestMaxResults = check.New(check.Max(100), check.Min(1))
 
 func (v *ListAccessPoliciesInput) validate(vs *awsapi.Violations, p string) {
-	if v.MaxResults != nil {
-		checkListAccessPoliciesRequestMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.Numeric(ruleListAccessPoliciesRequestMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
-var ruleListAccessPoliciesRequestMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkListAccessPoliciesRequestMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleListAccessPoliciesRequestMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleListAccessPoliciesRequestMaxResults[1])
-	}
-}
+var ruleListAccessPoliciesRequestMaxResults = check.New(check.Max(100), check.Min(1))
 
 func (v *ListAddonsInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkClusterName(vs, at(p, "name"), *v.ClusterName)
-	}
-	if v.MaxResults != nil {
-		checkListAddonsRequestMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.Str(ruleClusterName, vs, p, "name", true, v.ClusterName)
+	check.Numeric(ruleListAddonsRequestMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
-var ruleListAddonsRequestMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkListAddonsRequestMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleListAddonsRequestMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleListAddonsRequestMaxResults[1])
-	}
-}
+var ruleListAddonsRequestMaxResults = check.New(check.Max(100), check.Min(1))
 
 func (v *ListAssociatedAccessPoliciesInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.PrincipalArn == nil {
-		vs.Null(at(p, "principalArn"))
-	}
-	if v.MaxResults != nil {
-		checkListAssociatedAccessPoliciesRequestMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "principalArn", v.PrincipalArn == nil)
+	check.Numeric(ruleListAssociatedAccessPoliciesRequestMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
-var ruleListAssociatedAccessPoliciesRequestMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkListAssociatedAccessPoliciesRequestMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleListAssociatedAccessPoliciesRequestMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleListAssociatedAccessPoliciesRequestMaxResults[1])
-	}
-}
+var ruleListAssociatedAccessPoliciesRequestMaxResults = check.New(check.Max(100), check.Min(1))
 
 func (v *ListCapabilitiesInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.MaxResults != nil {
-		checkListCapabilitiesRequestMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Numeric(ruleListCapabilitiesRequestMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
-var ruleListCapabilitiesRequestMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkListCapabilitiesRequestMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleListCapabilitiesRequestMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleListCapabilitiesRequestMaxResults[1])
-	}
-}
+var ruleListCapabilitiesRequestMaxResults = check.New(check.Max(100), check.Min(1))
 
 func (v *ListClustersInput) validate(vs *awsapi.Violations, p string) {
-	if v.MaxResults != nil {
-		checkListClustersRequestMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.Numeric(ruleListClustersRequestMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
-var ruleListClustersRequestMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkListClustersRequestMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleListClustersRequestMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleListClustersRequestMaxResults[1])
-	}
-}
+var ruleListClustersRequestMaxResults = check.New(check.Max(100), check.Min(1))
 
 func (v *ListEksAnywhereSubscriptionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.MaxResults != nil {
-		checkListEksAnywhereSubscriptionsRequestMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
-	if v.IncludeStatus != nil {
-		checkEksAnywhereSubscriptionStatusValues(vs, at(p, "includeStatus"), v.IncludeStatus)
-	}
+	check.Numeric(ruleListEksAnywhereSubscriptionsRequestMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.List(vs, p, "includeStatus", false, v.IncludeStatus, checkEksAnywhereSubscriptionStatusValues)
 }
 
-var ruleListEksAnywhereSubscriptionsRequestMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkListEksAnywhereSubscriptionsRequestMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleListEksAnywhereSubscriptionsRequestMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleListEksAnywhereSubscriptionsRequestMaxResults[1])
-	}
-}
+var ruleListEksAnywhereSubscriptionsRequestMaxResults = check.New(check.Max(100), check.Min(1))
 
 func (v *ListFargateProfilesInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.MaxResults != nil {
-		checkFargateProfilesRequestMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Numeric(ruleFargateProfilesRequestMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *ListIdentityProviderConfigsInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.MaxResults != nil {
-		checkListIdentityProviderConfigsRequestMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Numeric(ruleListIdentityProviderConfigsRequestMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
-var ruleListIdentityProviderConfigsRequestMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkListIdentityProviderConfigsRequestMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleListIdentityProviderConfigsRequestMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleListIdentityProviderConfigsRequestMaxResults[1])
-	}
-}
+var ruleListIdentityProviderConfigsRequestMaxResults = check.New(check.Max(100), check.Min(1))
 
 func (v *ListInsightsInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.Filter != nil {
-		v.Filter.validate(vs, at(p, "filter"))
-	}
-	if v.MaxResults != nil {
-		checkListInsightsMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Struct(vs, p, "filter", false, v.Filter, (*InsightsFilter).validate)
+	check.Numeric(ruleListInsightsMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
-var ruleListInsightsMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkListInsightsMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleListInsightsMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleListInsightsMaxResults[1])
-	}
-}
+var ruleListInsightsMaxResults = check.New(check.Max(100), check.Min(1))
 
 func (v *ListNodegroupsInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.MaxResults != nil {
-		checkListNodegroupsRequestMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Numeric(ruleListNodegroupsRequestMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
-var ruleListNodegroupsRequestMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkListNodegroupsRequestMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleListNodegroupsRequestMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleListNodegroupsRequestMaxResults[1])
-	}
-}
+var ruleListNodegroupsRequestMaxResults = check.New(check.Max(100), check.Min(1))
 
 func (v *ListPodIdentityAssociationsInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.MaxResults != nil {
-		checkListPodIdentityAssociationsMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Numeric(ruleListPodIdentityAssociationsMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
-var ruleListPodIdentityAssociationsMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkListPodIdentityAssociationsMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleListPodIdentityAssociationsMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleListPodIdentityAssociationsMaxResults[1])
-	}
-}
+var ruleListPodIdentityAssociationsMaxResults = check.New(check.Max(100), check.Min(1))
 
 func (v *ListTagsForResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "resourceArn"))
-	}
+	check.Null(vs, p, "resourceArn", v.ResourceArn == nil)
 }
 
 func (v *ListUpdatesInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.MaxResults != nil {
-		checkListUpdatesRequestMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.Null(vs, p, "name", v.Name == nil)
+	check.Numeric(ruleListUpdatesRequestMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
-var ruleListUpdatesRequestMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkListUpdatesRequestMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleListUpdatesRequestMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleListUpdatesRequestMaxResults[1])
-	}
-}
+var ruleListUpdatesRequestMaxResults = check.New(check.Max(100), check.Min(1))
 
 func (v *LogSetup) validate(vs *awsapi.Violations, p string) {
-	if v.Types != nil {
-		checkLogTypes(vs, at(p, "types"), v.Types)
-	}
+	check.List(vs, p, "types", false, v.Types, checkLogTypes)
 }
 
 func checkLogSetups(vs *awsapi.Violations, p string, v []LogSetup) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*LogSetup).validate)
 }
 
-var ruleLogType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"api", "audit", "authenticator", "controllerManager", "scheduler"}}}
+var ruleLogType = check.New(check.Enum("api", "audit", "authenticator", "controllerManager", "scheduler"))
 
-func checkLogType(vs *awsapi.Violations, p string, v LogType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleLogType[0])
-	}
-}
+var ruleLogTypes = check.New()
 
 func checkLogTypes(vs *awsapi.Violations, p string, v []LogType) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkLogType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleLogType})
-			break
-		}
-	}
+	check.Strings(ruleLogTypes, vs, p, v, ruleLogType)
 }
 
 func (v *Logging) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterLogging != nil {
-		checkLogSetups(vs, at(p, "clusterLogging"), v.ClusterLogging)
-	}
+	check.List(vs, p, "clusterLogging", false, v.ClusterLogging, checkLogSetups)
 }
 
-var ruleNamespace = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "63"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkNamespace(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 63 {
-		vs.Add(p, v, ruleNamespace[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleNamespace[1])
-	}
-}
+var ruleNamespace = check.New(check.MaxLen(63), check.MinLen(1))
 
 func (v *NodeRepairConfig) validate(vs *awsapi.Violations, p string) {
-	if v.MaxUnhealthyNodeThresholdCount != nil {
-		checkNonZeroInteger(vs, at(p, "maxUnhealthyNodeThresholdCount"), *v.MaxUnhealthyNodeThresholdCount)
-	}
-	if v.MaxUnhealthyNodeThresholdPercentage != nil {
-		checkPercentCapacity(vs, at(p, "maxUnhealthyNodeThresholdPercentage"), *v.MaxUnhealthyNodeThresholdPercentage)
-	}
-	if v.MaxParallelNodesRepairedCount != nil {
-		checkNonZeroInteger(vs, at(p, "maxParallelNodesRepairedCount"), *v.MaxParallelNodesRepairedCount)
-	}
-	if v.MaxParallelNodesRepairedPercentage != nil {
-		checkPercentCapacity(vs, at(p, "maxParallelNodesRepairedPercentage"), *v.MaxParallelNodesRepairedPercentage)
-	}
-	if v.NodeRepairConfigOverrides != nil {
-		checkNodeRepairConfigOverridesList(vs, at(p, "nodeRepairConfigOverrides"), v.NodeRepairConfigOverrides)
-	}
+	check.Numeric(ruleNonZeroInteger, vs, p, "maxUnhealthyNodeThresholdCount", false, v.MaxUnhealthyNodeThresholdCount)
+	check.Numeric(rulePercentCapacity, vs, p, "maxUnhealthyNodeThresholdPercentage", false, v.MaxUnhealthyNodeThresholdPercentage)
+	check.Numeric(ruleNonZeroInteger, vs, p, "maxParallelNodesRepairedCount", false, v.MaxParallelNodesRepairedCount)
+	check.Numeric(rulePercentCapacity, vs, p, "maxParallelNodesRepairedPercentage", false, v.MaxParallelNodesRepairedPercentage)
+	check.List(vs, p, "nodeRepairConfigOverrides", false, v.NodeRepairConfigOverrides, checkNodeRepairConfigOverridesList)
 }
 
 func (v *NodeRepairConfigOverrides) validate(vs *awsapi.Violations, p string) {
-	if v.MinRepairWaitTimeMins != nil {
-		checkNonZeroInteger(vs, at(p, "minRepairWaitTimeMins"), *v.MinRepairWaitTimeMins)
-	}
-	if v.RepairAction != nil {
-		checkRepairAction(vs, at(p, "repairAction"), *v.RepairAction)
-	}
+	check.Numeric(ruleNonZeroInteger, vs, p, "minRepairWaitTimeMins", false, v.MinRepairWaitTimeMins)
+	check.Str(ruleRepairAction, vs, p, "repairAction", false, v.RepairAction)
 }
 
 func checkNodeRepairConfigOverridesList(vs *awsapi.Violations, p string, v []NodeRepairConfigOverrides) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*NodeRepairConfigOverrides).validate)
 }
 
 func (v *NodegroupScalingConfig) validate(vs *awsapi.Violations, p string) {
-	if v.MinSize != nil {
-		checkZeroCapacity(vs, at(p, "minSize"), *v.MinSize)
-	}
-	if v.MaxSize != nil {
-		checkCapacity(vs, at(p, "maxSize"), *v.MaxSize)
-	}
-	if v.DesiredSize != nil {
-		checkZeroCapacity(vs, at(p, "desiredSize"), *v.DesiredSize)
-	}
+	check.Numeric(ruleZeroCapacity, vs, p, "minSize", false, v.MinSize)
+	check.Numeric(ruleCapacity, vs, p, "maxSize", false, v.MaxSize)
+	check.Numeric(ruleZeroCapacity, vs, p, "desiredSize", false, v.DesiredSize)
 }
 
 func (v *NodegroupUpdateConfig) validate(vs *awsapi.Violations, p string) {
-	if v.MaxUnavailable != nil {
-		checkNonZeroInteger(vs, at(p, "maxUnavailable"), *v.MaxUnavailable)
-	}
-	if v.MaxUnavailablePercentage != nil {
-		checkPercentCapacity(vs, at(p, "maxUnavailablePercentage"), *v.MaxUnavailablePercentage)
-	}
-	if v.UpdateStrategy != nil {
-		checkNodegroupUpdateStrategies(vs, at(p, "updateStrategy"), *v.UpdateStrategy)
-	}
+	check.Numeric(ruleNonZeroInteger, vs, p, "maxUnavailable", false, v.MaxUnavailable)
+	check.Numeric(rulePercentCapacity, vs, p, "maxUnavailablePercentage", false, v.MaxUnavailablePercentage)
+	check.Str(ruleNodegroupUpdateStrategies, vs, p, "updateStrategy", false, v.UpdateStrategy)
 }
 
-var ruleNodegroupUpdateStrategies = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"DEFAULT", "MINIMAL"}}}
+var ruleNodegroupUpdateStrategies = check.New(check.Enum("DEFAULT", "MINIMAL"))
 
-func checkNodegroupUpdateStrategies(vs *awsapi.Violations, p string, v NodegroupUpdateStrategies) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleNodegroupUpdateStrategies[0])
-	}
-}
-
-var ruleNonZeroInteger = []awsapi.Constraint{{Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkNonZeroInteger(vs *awsapi.Violations, p string, v int32) {
-	if v < 1 {
-		vs.Add(p, v, ruleNonZeroInteger[0])
-	}
-}
+var ruleNonZeroInteger = check.New(check.Min(1))
 
 func (v *OidcIdentityProviderConfigRequest) validate(vs *awsapi.Violations, p string) {
-	if v.IdentityProviderConfigName == nil {
-		vs.Null(at(p, "identityProviderConfigName"))
-	}
-	if v.IssuerUrl == nil {
-		vs.Null(at(p, "issuerUrl"))
-	}
-	if v.ClientId == nil {
-		vs.Null(at(p, "clientId"))
-	}
-	if v.RequiredClaims != nil {
-		checkRequiredClaimsMap(vs, at(p, "requiredClaims"), v.RequiredClaims)
-	}
+	check.Null(vs, p, "identityProviderConfigName", v.IdentityProviderConfigName == nil)
+	check.Null(vs, p, "issuerUrl", v.IssuerUrl == nil)
+	check.Null(vs, p, "clientId", v.ClientId == nil)
+	check.Map(vs, p, "requiredClaims", false, v.RequiredClaims, checkRequiredClaimsMap)
 }
 
 func (v *OutpostConfigRequest) validate(vs *awsapi.Violations, p string) {
-	if v.OutpostArns == nil {
-		vs.Null(at(p, "outpostArns"))
-	}
-	if v.ControlPlaneInstanceType == nil {
-		vs.Null(at(p, "controlPlaneInstanceType"))
-	}
+	check.Null(vs, p, "outpostArns", v.OutpostArns == nil)
+	check.Null(vs, p, "controlPlaneInstanceType", v.ControlPlaneInstanceType == nil)
 }
 
-var rulePercentCapacity = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
+var rulePercentCapacity = check.New(check.Max(100), check.Min(1))
 
-func checkPercentCapacity(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, rulePercentCapacity[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, rulePercentCapacity[1])
-	}
-}
-
-var ruleProvisionedControlPlaneTier = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"standard", "tier-xl", "tier-2xl", "tier-4xl", "tier-8xl"}}}
-
-func checkProvisionedControlPlaneTier(vs *awsapi.Violations, p string, v ProvisionedControlPlaneTier) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleProvisionedControlPlaneTier[0])
-	}
-}
+var ruleProvisionedControlPlaneTier = check.New(check.Enum("standard", "tier-xl", "tier-2xl", "tier-4xl", "tier-8xl"))
 
 func (v *RegisterClusterInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkClusterName(vs, at(p, "name"), *v.Name)
-	}
-	if v.ConnectorConfig == nil {
-		vs.Null(at(p, "connectorConfig"))
-	} else {
-		v.ConnectorConfig.validate(vs, at(p, "connectorConfig"))
-	}
-	if v.Tags != nil {
-		checkTagMap(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleClusterName, vs, p, "name", true, v.Name)
+	check.Struct(vs, p, "connectorConfig", true, v.ConnectorConfig, (*ConnectorConfigRequest).validate)
+	check.Map(vs, p, "tags", false, v.Tags, checkTagMap)
 }
 
 func (v *RemoteNetworkConfigRequest) validate(vs *awsapi.Violations, p string) {
-	if v.RemoteNodeNetworks != nil {
-		checkRemoteNodeNetworkList(vs, at(p, "remoteNodeNetworks"), v.RemoteNodeNetworks)
-	}
-	if v.RemotePodNetworks != nil {
-		checkRemotePodNetworkList(vs, at(p, "remotePodNetworks"), v.RemotePodNetworks)
-	}
+	check.List(vs, p, "remoteNodeNetworks", false, v.RemoteNodeNetworks, checkRemoteNodeNetworkList)
+	check.List(vs, p, "remotePodNetworks", false, v.RemotePodNetworks, checkRemotePodNetworkList)
 }
 
-var ruleRemoteNodeNetworkList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1"}}
+var ruleRemoteNodeNetworkList = check.New(check.MaxLen(1))
 
 func checkRemoteNodeNetworkList(vs *awsapi.Violations, p string, v []RemoteNodeNetwork) {
-	n := len(v)
-	if n > 1 {
-		vs.Add(p, v, ruleRemoteNodeNetworkList[0])
-	}
+	ruleRemoteNodeNetworkList.Len(vs, p, v, len(v))
 }
 
-var ruleRemotePodNetworkList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1"}}
+var ruleRemotePodNetworkList = check.New(check.MaxLen(1))
 
 func checkRemotePodNetworkList(vs *awsapi.Violations, p string, v []RemotePodNetwork) {
-	n := len(v)
-	if n > 1 {
-		vs.Add(p, v, ruleRemotePodNetworkList[0])
-	}
+	ruleRemotePodNetworkList.Len(vs, p, v, len(v))
 }
 
-var ruleRepairAction = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Replace", "Reboot", "NoAction"}}}
+var ruleRepairAction = check.New(check.Enum("Replace", "Reboot", "NoAction"))
 
-func checkRepairAction(vs *awsapi.Violations, p string, v RepairAction) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleRepairAction[0])
-	}
-}
+var ruleRequiredClaimsKey = check.New(check.MaxLen(63), check.MinLen(1))
 
-var ruleRequiredClaimsKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "63"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkRequiredClaimsKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 63 {
-		vs.Add(p, v, ruleRequiredClaimsKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleRequiredClaimsKey[1])
-	}
-}
+var ruleRequiredClaimsMap = check.New()
 
 func checkRequiredClaimsMap(vs *awsapi.Violations, p string, v map[string]string) {
-	for k := range v {
-		var t awsapi.Violations
-		checkRequiredClaimsKey(&t, "", k)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapKeys, Inner: ruleRequiredClaimsKey})
-			break
-		}
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkRequiredClaimsValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapValues, Inner: ruleRequiredClaimsValue})
-			break
-		}
-	}
+	check.Keys(ruleRequiredClaimsMap, vs, p, v, ruleRequiredClaimsKey)
+	check.StringValues(ruleRequiredClaimsMap, vs, p, v, ruleRequiredClaimsValue)
 }
 
-var ruleRequiredClaimsValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "253"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleRequiredClaimsValue = check.New(check.MaxLen(253), check.MinLen(1))
 
-func checkRequiredClaimsValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 253 {
-		vs.Add(p, v, ruleRequiredClaimsValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleRequiredClaimsValue[1])
-	}
-}
+var ruleResolveConflicts = check.New(check.Enum("OVERWRITE", "NONE", "PRESERVE"))
 
-var ruleResolveConflicts = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"OVERWRITE", "NONE", "PRESERVE"}}}
-
-func checkResolveConflicts(vs *awsapi.Violations, p string, v ResolveConflicts) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleResolveConflicts[0])
-	}
-}
-
-var ruleRoleArn = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkRoleArn(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleRoleArn[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleRoleArn[1])
-	}
-}
+var ruleRoleArn = check.New(check.MaxLen(255), check.MinLen(1))
 
 func (v *SsoIdentity) validate(vs *awsapi.Violations, p string) {
-	if v.Id == nil {
-		vs.Null(at(p, "id"))
-	}
-	if v.Type == nil {
-		vs.Null(at(p, "type"))
-	} else {
-		checkSsoIdentityType(vs, at(p, "type"), *v.Type)
-	}
+	check.Null(vs, p, "id", v.Id == nil)
+	check.Str(ruleSsoIdentityType, vs, p, "type", true, v.Type)
 }
 
 func checkSsoIdentityList(vs *awsapi.Violations, p string, v []SsoIdentity) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*SsoIdentity).validate)
 }
 
-var ruleSsoIdentityType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"SSO_USER", "SSO_GROUP"}}}
-
-func checkSsoIdentityType(vs *awsapi.Violations, p string, v SsoIdentityType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleSsoIdentityType[0])
-	}
-}
+var ruleSsoIdentityType = check.New(check.Enum("SSO_USER", "SSO_GROUP"))
 
 func (v *StartInsightsRefreshInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
 }
 
-var ruleSupportType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"STANDARD", "EXTENDED"}}}
+var ruleSupportType = check.New(check.Enum("STANDARD", "EXTENDED"))
 
-func checkSupportType(vs *awsapi.Violations, p string, v SupportType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleSupportType[0])
-	}
-}
+var ruleTagKey = check.New(check.MaxLen(128), check.MinLen(1))
 
-var ruleTagKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkTagKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleTagKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTagKey[1])
-	}
-}
-
-var ruleTagKeyList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleTagKeyList = check.New(check.MaxLen(50), check.MinLen(1))
 
 func checkTagKeyList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleTagKeyList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTagKeyList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkTagKey(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleTagKey})
-			break
-		}
-	}
+	ruleTagKeyList.Len(vs, p, v, len(v))
+	check.Strings(ruleTagKeyList, vs, p, v, ruleTagKey)
 }
 
-var ruleTagMap = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleTagMap = check.New(check.MaxLen(50), check.MinLen(1))
 
 func checkTagMap(vs *awsapi.Violations, p string, v map[string]string) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleTagMap[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTagMap[1])
-	}
-	for k := range v {
-		var t awsapi.Violations
-		checkTagKey(&t, "", k)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapKeys, Inner: ruleTagKey})
-			break
-		}
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkTagValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapValues, Inner: ruleTagValue})
-			break
-		}
-	}
+	ruleTagMap.Len(vs, p, v, len(v))
+	check.Keys(ruleTagMap, vs, p, v, ruleTagKey)
+	check.StringValues(ruleTagMap, vs, p, v, ruleTagValue)
 }
 
 func (v *TagResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "resourceArn"))
-	}
-	if v.Tags == nil {
-		vs.Null(at(p, "tags"))
-	} else {
-		checkTagMap(vs, at(p, "tags"), v.Tags)
-	}
+	check.Null(vs, p, "resourceArn", v.ResourceArn == nil)
+	check.Map(vs, p, "tags", true, v.Tags, checkTagMap)
 }
 
-var ruleTagValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}}
-
-func checkTagValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleTagValue[0])
-	}
-}
+var ruleTagValue = check.New(check.MaxLen(256))
 
 func (v *Taint) validate(vs *awsapi.Violations, p string) {
-	if v.Key != nil {
-		checkTaintKey(vs, at(p, "key"), *v.Key)
-	}
-	if v.Value != nil {
-		checkTaintValue(vs, at(p, "value"), *v.Value)
-	}
-	if v.Effect != nil {
-		checkTaintEffect(vs, at(p, "effect"), *v.Effect)
-	}
+	check.Str(ruleTaintKey, vs, p, "key", false, v.Key)
+	check.Str(ruleTaintValue, vs, p, "value", false, v.Value)
+	check.Str(ruleTaintEffect, vs, p, "effect", false, v.Effect)
 }
 
-var ruleTaintEffect = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"}}}
+var ruleTaintEffect = check.New(check.Enum("NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"))
 
-func checkTaintEffect(vs *awsapi.Violations, p string, v TaintEffect) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTaintEffect[0])
-	}
-}
+var ruleTaintKey = check.New(check.MaxLen(63), check.MinLen(1))
 
-var ruleTaintKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "63"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkTaintKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 63 {
-		vs.Add(p, v, ruleTaintKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTaintKey[1])
-	}
-}
-
-var ruleTaintValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "63"}}
-
-func checkTaintValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 63 {
-		vs.Add(p, v, ruleTaintValue[0])
-	}
-}
+var ruleTaintValue = check.New(check.MaxLen(63))
 
 func checkTaintsList(vs *awsapi.Violations, p string, v []Taint) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*Taint).validate)
 }
 
 func (v *UntagResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "resourceArn"))
-	}
-	if v.TagKeys == nil {
-		vs.Null(at(p, "tagKeys"))
-	} else {
-		checkTagKeyList(vs, at(p, "tagKeys"), v.TagKeys)
-	}
+	check.Null(vs, p, "resourceArn", v.ResourceArn == nil)
+	check.List(vs, p, "tagKeys", true, v.TagKeys, checkTagKeyList)
 }
 
 func (v *UpdateAccessConfigRequest) validate(vs *awsapi.Violations, p string) {
-	if v.AuthenticationMode != nil {
-		checkAuthenticationMode(vs, at(p, "authenticationMode"), *v.AuthenticationMode)
-	}
+	check.Str(ruleAuthenticationMode, vs, p, "authenticationMode", false, v.AuthenticationMode)
 }
 
 func (v *UpdateAccessEntryInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.PrincipalArn == nil {
-		vs.Null(at(p, "principalArn"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "principalArn", v.PrincipalArn == nil)
 }
 
 func (v *UpdateAddonInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkClusterName(vs, at(p, "name"), *v.ClusterName)
-	}
-	if v.AddonName == nil {
-		vs.Null(at(p, "addonName"))
-	}
-	if v.ServiceAccountRoleArn != nil {
-		checkRoleArn(vs, at(p, "serviceAccountRoleArn"), *v.ServiceAccountRoleArn)
-	}
-	if v.ResolveConflicts != nil {
-		checkResolveConflicts(vs, at(p, "resolveConflicts"), *v.ResolveConflicts)
-	}
-	if v.PodIdentityAssociations != nil {
-		checkAddonPodIdentityAssociationsList(vs, at(p, "podIdentityAssociations"), v.PodIdentityAssociations)
-	}
+	check.Str(ruleClusterName, vs, p, "name", true, v.ClusterName)
+	check.Null(vs, p, "addonName", v.AddonName == nil)
+	check.Str(ruleRoleArn, vs, p, "serviceAccountRoleArn", false, v.ServiceAccountRoleArn)
+	check.Str(ruleResolveConflicts, vs, p, "resolveConflicts", false, v.ResolveConflicts)
+	check.List(vs, p, "podIdentityAssociations", false, v.PodIdentityAssociations, checkAddonPodIdentityAssociationsList)
 }
 
 func (v *UpdateArgoCdConfig) validate(vs *awsapi.Violations, p string) {
-	if v.RbacRoleMappings != nil {
-		v.RbacRoleMappings.validate(vs, at(p, "rbacRoleMappings"))
-	}
+	check.Struct(vs, p, "rbacRoleMappings", false, v.RbacRoleMappings, (*UpdateRoleMappings).validate)
 }
 
 func (v *UpdateCapabilityConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.ArgoCd != nil {
-		v.ArgoCd.validate(vs, at(p, "argoCd"))
-	}
+	check.Struct(vs, p, "argoCd", false, v.ArgoCd, (*UpdateArgoCdConfig).validate)
 }
 
 func (v *UpdateCapabilityInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.CapabilityName == nil {
-		vs.Null(at(p, "capabilityName"))
-	}
-	if v.Configuration != nil {
-		v.Configuration.validate(vs, at(p, "configuration"))
-	}
-	if v.DeletePropagationPolicy != nil {
-		checkCapabilityDeletePropagationPolicy(vs, at(p, "deletePropagationPolicy"), *v.DeletePropagationPolicy)
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "capabilityName", v.CapabilityName == nil)
+	check.Struct(vs, p, "configuration", false, v.Configuration, (*UpdateCapabilityConfiguration).validate)
+	check.Str(ruleCapabilityDeletePropagationPolicy, vs, p, "deletePropagationPolicy", false, v.DeletePropagationPolicy)
 }
 
 func (v *UpdateClusterConfigInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.Logging != nil {
-		v.Logging.validate(vs, at(p, "logging"))
-	}
-	if v.AccessConfig != nil {
-		v.AccessConfig.validate(vs, at(p, "accessConfig"))
-	}
-	if v.UpgradePolicy != nil {
-		v.UpgradePolicy.validate(vs, at(p, "upgradePolicy"))
-	}
-	if v.KubernetesNetworkConfig != nil {
-		v.KubernetesNetworkConfig.validate(vs, at(p, "kubernetesNetworkConfig"))
-	}
-	if v.RemoteNetworkConfig != nil {
-		v.RemoteNetworkConfig.validate(vs, at(p, "remoteNetworkConfig"))
-	}
-	if v.ControlPlaneScalingConfig != nil {
-		v.ControlPlaneScalingConfig.validate(vs, at(p, "controlPlaneScalingConfig"))
-	}
+	check.Null(vs, p, "name", v.Name == nil)
+	check.Struct(vs, p, "logging", false, v.Logging, (*Logging).validate)
+	check.Struct(vs, p, "accessConfig", false, v.AccessConfig, (*UpdateAccessConfigRequest).validate)
+	check.Struct(vs, p, "upgradePolicy", false, v.UpgradePolicy, (*UpgradePolicyRequest).validate)
+	check.Struct(vs, p, "kubernetesNetworkConfig", false, v.KubernetesNetworkConfig, (*KubernetesNetworkConfigRequest).validate)
+	check.Struct(vs, p, "remoteNetworkConfig", false, v.RemoteNetworkConfig, (*RemoteNetworkConfigRequest).validate)
+	check.Struct(vs, p, "controlPlaneScalingConfig", false, v.ControlPlaneScalingConfig, (*ControlPlaneScalingConfig).validate)
 }
 
 func (v *UpdateClusterVersionInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.Version == nil {
-		vs.Null(at(p, "version"))
-	}
+	check.Null(vs, p, "name", v.Name == nil)
+	check.Null(vs, p, "version", v.Version == nil)
 }
 
 func (v *UpdateEksAnywhereSubscriptionInput) validate(vs *awsapi.Violations, p string) {
-	if v.Id == nil {
-		vs.Null(at(p, "id"))
-	}
-	if v.AutoRenew == nil {
-		vs.Null(at(p, "autoRenew"))
-	}
+	check.Null(vs, p, "id", v.Id == nil)
+	check.Null(vs, p, "autoRenew", v.AutoRenew == nil)
 }
 
 func (v *UpdateLabelsPayload) validate(vs *awsapi.Violations, p string) {
-	if v.AddOrUpdateLabels != nil {
-		checkLabelsMap(vs, at(p, "addOrUpdateLabels"), v.AddOrUpdateLabels)
-	}
+	check.Map(vs, p, "addOrUpdateLabels", false, v.AddOrUpdateLabels, checkLabelsMap)
 }
 
 func (v *UpdateNodegroupConfigInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.NodegroupName == nil {
-		vs.Null(at(p, "nodegroupName"))
-	}
-	if v.Labels != nil {
-		v.Labels.validate(vs, at(p, "labels"))
-	}
-	if v.Taints != nil {
-		v.Taints.validate(vs, at(p, "taints"))
-	}
-	if v.ScalingConfig != nil {
-		v.ScalingConfig.validate(vs, at(p, "scalingConfig"))
-	}
-	if v.UpdateConfig != nil {
-		v.UpdateConfig.validate(vs, at(p, "updateConfig"))
-	}
-	if v.NodeRepairConfig != nil {
-		v.NodeRepairConfig.validate(vs, at(p, "nodeRepairConfig"))
-	}
-	if v.WarmPoolConfig != nil {
-		v.WarmPoolConfig.validate(vs, at(p, "warmPoolConfig"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "nodegroupName", v.NodegroupName == nil)
+	check.Struct(vs, p, "labels", false, v.Labels, (*UpdateLabelsPayload).validate)
+	check.Struct(vs, p, "taints", false, v.Taints, (*UpdateTaintsPayload).validate)
+	check.Struct(vs, p, "scalingConfig", false, v.ScalingConfig, (*NodegroupScalingConfig).validate)
+	check.Struct(vs, p, "updateConfig", false, v.UpdateConfig, (*NodegroupUpdateConfig).validate)
+	check.Struct(vs, p, "nodeRepairConfig", false, v.NodeRepairConfig, (*NodeRepairConfig).validate)
+	check.Struct(vs, p, "warmPoolConfig", false, v.WarmPoolConfig, (*WarmPoolConfig).validate)
 }
 
 func (v *UpdateNodegroupVersionInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.NodegroupName == nil {
-		vs.Null(at(p, "nodegroupName"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "nodegroupName", v.NodegroupName == nil)
 }
 
 func (v *UpdatePodIdentityAssociationInput) validate(vs *awsapi.Violations, p string) {
-	if v.ClusterName == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.AssociationId == nil {
-		vs.Null(at(p, "associationId"))
-	}
+	check.Null(vs, p, "name", v.ClusterName == nil)
+	check.Null(vs, p, "associationId", v.AssociationId == nil)
 }
 
 func (v *UpdateRoleMappings) validate(vs *awsapi.Violations, p string) {
-	if v.AddOrUpdateRoleMappings != nil {
-		checkArgoCdRoleMappingList(vs, at(p, "addOrUpdateRoleMappings"), v.AddOrUpdateRoleMappings)
-	}
-	if v.RemoveRoleMappings != nil {
-		checkArgoCdRoleMappingList(vs, at(p, "removeRoleMappings"), v.RemoveRoleMappings)
-	}
+	check.List(vs, p, "addOrUpdateRoleMappings", false, v.AddOrUpdateRoleMappings, checkArgoCdRoleMappingList)
+	check.List(vs, p, "removeRoleMappings", false, v.RemoveRoleMappings, checkArgoCdRoleMappingList)
 }
 
 func (v *UpdateTaintsPayload) validate(vs *awsapi.Violations, p string) {
-	if v.AddOrUpdateTaints != nil {
-		checkTaintsList(vs, at(p, "addOrUpdateTaints"), v.AddOrUpdateTaints)
-	}
-	if v.RemoveTaints != nil {
-		checkTaintsList(vs, at(p, "removeTaints"), v.RemoveTaints)
-	}
+	check.List(vs, p, "addOrUpdateTaints", false, v.AddOrUpdateTaints, checkTaintsList)
+	check.List(vs, p, "removeTaints", false, v.RemoveTaints, checkTaintsList)
 }
 
 func (v *UpgradePolicyRequest) validate(vs *awsapi.Violations, p string) {
-	if v.SupportType != nil {
-		checkSupportType(vs, at(p, "supportType"), *v.SupportType)
-	}
+	check.Str(ruleSupportType, vs, p, "supportType", false, v.SupportType)
 }
 
-var ruleVersionStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"UNSUPPORTED", "STANDARD_SUPPORT", "EXTENDED_SUPPORT"}}}
-
-func checkVersionStatus(vs *awsapi.Violations, p string, v VersionStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleVersionStatus[0])
-	}
-}
+var ruleVersionStatus = check.New(check.Enum("UNSUPPORTED", "STANDARD_SUPPORT", "EXTENDED_SUPPORT"))
 
 func (v *WarmPoolConfig) validate(vs *awsapi.Violations, p string) {
-	if v.MinSize != nil {
-		checkZeroCapacity(vs, at(p, "minSize"), *v.MinSize)
-	}
-	if v.PoolState != nil {
-		checkWarmPoolState(vs, at(p, "poolState"), *v.PoolState)
-	}
+	check.Numeric(ruleZeroCapacity, vs, p, "minSize", false, v.MinSize)
+	check.Str(ruleWarmPoolState, vs, p, "poolState", false, v.PoolState)
 }
 
-var ruleWarmPoolState = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"STOPPED", "RUNNING", "HIBERNATED"}}}
+var ruleWarmPoolState = check.New(check.Enum("STOPPED", "RUNNING", "HIBERNATED"))
 
-func checkWarmPoolState(vs *awsapi.Violations, p string, v WarmPoolState) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleWarmPoolState[0])
-	}
-}
-
-var ruleZeroCapacity = []awsapi.Constraint{{Kind: awsapi.MinValue, Bound: "0"}}
-
-func checkZeroCapacity(vs *awsapi.Violations, p string, v int32) {
-	if v < 0 {
-		vs.Add(p, v, ruleZeroCapacity[0])
-	}
-}
+var ruleZeroCapacity = check.New(check.Min(0))

@@ -3,11 +3,8 @@
 package elbv2
 
 import (
-	"regexp"
-	"strconv"
-	"sync"
-
 	"github.com/berth-dev/berth/awsapi"
+	"github.com/berth-dev/berth/awsapi/check"
 )
 
 const (
@@ -15,1756 +12,821 @@ const (
 	validationStyle = awsapi.CoralStyle
 )
 
-// at is the path of member name in the structure at path p.
-func at(p, name string) string {
-	if p == "" {
-		return name
-	}
-	return p + "." + name
-}
-
 // Validate checks the AddListenerCertificates input against the model's constraints.
 func (v *AddListenerCertificatesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AddListenerCertificatesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the AddTags input against the model's constraints.
 func (v *AddTagsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AddTagsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the AddTrustStoreRevocations input against the model's constraints.
 func (v *AddTrustStoreRevocationsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AddTrustStoreRevocationsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateListener input against the model's constraints.
 func (v *CreateListenerInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateListenerInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateLoadBalancer input against the model's constraints.
 func (v *CreateLoadBalancerInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateLoadBalancerInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateRule input against the model's constraints.
 func (v *CreateRuleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateRuleInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateTargetGroup input against the model's constraints.
 func (v *CreateTargetGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateTargetGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateTrustStore input against the model's constraints.
 func (v *CreateTrustStoreInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateTrustStoreInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteListener input against the model's constraints.
 func (v *DeleteListenerInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteListenerInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteLoadBalancer input against the model's constraints.
 func (v *DeleteLoadBalancerInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteLoadBalancerInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteRule input against the model's constraints.
 func (v *DeleteRuleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteRuleInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteSharedTrustStoreAssociation input against the model's constraints.
 func (v *DeleteSharedTrustStoreAssociationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteSharedTrustStoreAssociationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteTargetGroup input against the model's constraints.
 func (v *DeleteTargetGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteTargetGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteTrustStore input against the model's constraints.
 func (v *DeleteTrustStoreInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteTrustStoreInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeregisterTargets input against the model's constraints.
 func (v *DeregisterTargetsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeregisterTargetsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeAccountLimits input against the model's constraints.
 func (v *DescribeAccountLimitsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeAccountLimitsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeCapacityReservation input against the model's constraints.
 func (v *DescribeCapacityReservationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeCapacityReservationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeListenerAttributes input against the model's constraints.
 func (v *DescribeListenerAttributesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeListenerAttributesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeListenerCertificates input against the model's constraints.
 func (v *DescribeListenerCertificatesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeListenerCertificatesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeListeners input against the model's constraints.
 func (v *DescribeListenersInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeListenersInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeLoadBalancerAttributes input against the model's constraints.
 func (v *DescribeLoadBalancerAttributesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeLoadBalancerAttributesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeLoadBalancers input against the model's constraints.
 func (v *DescribeLoadBalancersInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeLoadBalancersInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeRules input against the model's constraints.
 func (v *DescribeRulesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeRulesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeSSLPolicies input against the model's constraints.
 func (v *DescribeSSLPoliciesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeSSLPoliciesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeTags input against the model's constraints.
 func (v *DescribeTagsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeTagsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeTargetGroupAttributes input against the model's constraints.
 func (v *DescribeTargetGroupAttributesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeTargetGroupAttributesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeTargetGroups input against the model's constraints.
 func (v *DescribeTargetGroupsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeTargetGroupsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeTargetHealth input against the model's constraints.
 func (v *DescribeTargetHealthInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeTargetHealthInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeTrustStoreAssociations input against the model's constraints.
 func (v *DescribeTrustStoreAssociationsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeTrustStoreAssociationsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeTrustStoreRevocations input against the model's constraints.
 func (v *DescribeTrustStoreRevocationsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeTrustStoreRevocationsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeTrustStores input against the model's constraints.
 func (v *DescribeTrustStoresInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeTrustStoresInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetResourcePolicy input against the model's constraints.
 func (v *GetResourcePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetResourcePolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetTrustStoreCaCertificatesBundle input against the model's constraints.
 func (v *GetTrustStoreCaCertificatesBundleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetTrustStoreCaCertificatesBundleInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetTrustStoreRevocationContent input against the model's constraints.
 func (v *GetTrustStoreRevocationContentInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetTrustStoreRevocationContentInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ModifyCapacityReservation input against the model's constraints.
 func (v *ModifyCapacityReservationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ModifyCapacityReservationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ModifyIpPools input against the model's constraints.
 func (v *ModifyIpPoolsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ModifyIpPoolsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ModifyListener input against the model's constraints.
 func (v *ModifyListenerInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ModifyListenerInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ModifyListenerAttributes input against the model's constraints.
 func (v *ModifyListenerAttributesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ModifyListenerAttributesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ModifyLoadBalancerAttributes input against the model's constraints.
 func (v *ModifyLoadBalancerAttributesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ModifyLoadBalancerAttributesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ModifyRule input against the model's constraints.
 func (v *ModifyRuleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ModifyRuleInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ModifyTargetGroup input against the model's constraints.
 func (v *ModifyTargetGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ModifyTargetGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ModifyTargetGroupAttributes input against the model's constraints.
 func (v *ModifyTargetGroupAttributesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ModifyTargetGroupAttributesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ModifyTrustStore input against the model's constraints.
 func (v *ModifyTrustStoreInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ModifyTrustStoreInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RegisterTargets input against the model's constraints.
 func (v *RegisterTargetsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RegisterTargetsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RemoveListenerCertificates input against the model's constraints.
 func (v *RemoveListenerCertificatesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RemoveListenerCertificatesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RemoveTags input against the model's constraints.
 func (v *RemoveTagsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RemoveTagsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RemoveTrustStoreRevocations input against the model's constraints.
 func (v *RemoveTrustStoreRevocationsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RemoveTrustStoreRevocationsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the SetIpAddressType input against the model's constraints.
 func (v *SetIpAddressTypeInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*SetIpAddressTypeInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the SetRulePriorities input against the model's constraints.
 func (v *SetRulePrioritiesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*SetRulePrioritiesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the SetSecurityGroups input against the model's constraints.
 func (v *SetSecurityGroupsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*SetSecurityGroupsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the SetSubnets input against the model's constraints.
 func (v *SetSubnetsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*SetSubnetsInput).validate, validationCode, validationStyle)
 }
 
 func (v *Action) validate(vs *awsapi.Violations, p string) {
-	if v.Type == nil {
-		vs.Null(at(p, "type"))
-	} else {
-		checkActionTypeEnum(vs, at(p, "type"), *v.Type)
-	}
-	if v.AuthenticateOidcConfig != nil {
-		v.AuthenticateOidcConfig.validate(vs, at(p, "authenticateOidcConfig"))
-	}
-	if v.AuthenticateCognitoConfig != nil {
-		v.AuthenticateCognitoConfig.validate(vs, at(p, "authenticateCognitoConfig"))
-	}
-	if v.Order != nil {
-		checkActionOrder(vs, at(p, "order"), *v.Order)
-	}
-	if v.RedirectConfig != nil {
-		v.RedirectConfig.validate(vs, at(p, "redirectConfig"))
-	}
-	if v.FixedResponseConfig != nil {
-		v.FixedResponseConfig.validate(vs, at(p, "fixedResponseConfig"))
-	}
-	if v.JwtValidationConfig != nil {
-		v.JwtValidationConfig.validate(vs, at(p, "jwtValidationConfig"))
-	}
+	check.Str(ruleActionTypeEnum, vs, p, "type", true, v.Type)
+	check.Struct(vs, p, "authenticateOidcConfig", false, v.AuthenticateOidcConfig, (*AuthenticateOidcActionConfig).validate)
+	check.Struct(vs, p, "authenticateCognitoConfig", false, v.AuthenticateCognitoConfig, (*AuthenticateCognitoActionConfig).validate)
+	check.Numeric(ruleActionOrder, vs, p, "order", false, v.Order)
+	check.Struct(vs, p, "redirectConfig", false, v.RedirectConfig, (*RedirectActionConfig).validate)
+	check.Struct(vs, p, "fixedResponseConfig", false, v.FixedResponseConfig, (*FixedResponseActionConfig).validate)
+	check.Struct(vs, p, "jwtValidationConfig", false, v.JwtValidationConfig, (*JwtValidationActionConfig).validate)
 }
 
-var ruleActionOrder = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "50000"}, {Kind: awsapi.MinValue, Bound: "1"}}
+var ruleActionOrder = check.New(check.Max(50000), check.Min(1))
 
-func checkActionOrder(vs *awsapi.Violations, p string, v int32) {
-	if v > 50000 {
-		vs.Add(p, v, ruleActionOrder[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleActionOrder[1])
-	}
-}
-
-var ruleActionTypeEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"forward", "authenticate-oidc", "authenticate-cognito", "redirect", "fixed-response", "jwt-validation"}}}
-
-func checkActionTypeEnum(vs *awsapi.Violations, p string, v ActionTypeEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleActionTypeEnum[0])
-	}
-}
+var ruleActionTypeEnum = check.New(check.Enum("forward", "authenticate-oidc", "authenticate-cognito", "redirect", "fixed-response", "jwt-validation"))
 
 func checkActions(vs *awsapi.Violations, p string, v []Action) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*Action).validate)
 }
 
 func (v *AddListenerCertificatesInput) validate(vs *awsapi.Violations, p string) {
-	if v.ListenerArn == nil {
-		vs.Null(at(p, "listenerArn"))
-	}
-	if v.Certificates == nil {
-		vs.Null(at(p, "certificates"))
-	}
+	check.Null(vs, p, "listenerArn", v.ListenerArn == nil)
+	check.Null(vs, p, "certificates", v.Certificates == nil)
 }
 
 func (v *AddTagsInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArns == nil {
-		vs.Null(at(p, "resourceArns"))
-	}
-	if v.Tags == nil {
-		vs.Null(at(p, "tags"))
-	} else {
-		checkTagList(vs, at(p, "tags"), v.Tags)
-	}
+	check.Null(vs, p, "resourceArns", v.ResourceArns == nil)
+	check.List(vs, p, "tags", true, v.Tags, checkTagList)
 }
 
 func (v *AddTrustStoreRevocationsInput) validate(vs *awsapi.Violations, p string) {
-	if v.TrustStoreArn == nil {
-		vs.Null(at(p, "trustStoreArn"))
-	}
-	if v.RevocationContents != nil {
-		checkRevocationContents(vs, at(p, "revocationContents"), v.RevocationContents)
-	}
+	check.Null(vs, p, "trustStoreArn", v.TrustStoreArn == nil)
+	check.List(vs, p, "revocationContents", false, v.RevocationContents, checkRevocationContents)
 }
 
-var ruleAdvertiseTrustStoreCaNamesEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"on", "off"}}}
+var ruleAdvertiseTrustStoreCaNamesEnum = check.New(check.Enum("on", "off"))
 
-func checkAdvertiseTrustStoreCaNamesEnum(vs *awsapi.Violations, p string, v AdvertiseTrustStoreCaNamesEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAdvertiseTrustStoreCaNamesEnum[0])
-	}
-}
-
-var ruleAuthenticateCognitoActionConditionalBehaviorEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"deny", "allow", "authenticate"}}}
-
-func checkAuthenticateCognitoActionConditionalBehaviorEnum(vs *awsapi.Violations, p string, v AuthenticateCognitoActionConditionalBehaviorEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAuthenticateCognitoActionConditionalBehaviorEnum[0])
-	}
-}
+var ruleAuthenticateCognitoActionConditionalBehaviorEnum = check.New(check.Enum("deny", "allow", "authenticate"))
 
 func (v *AuthenticateCognitoActionConfig) validate(vs *awsapi.Violations, p string) {
-	if v.UserPoolArn == nil {
-		vs.Null(at(p, "userPoolArn"))
-	}
-	if v.UserPoolClientId == nil {
-		vs.Null(at(p, "userPoolClientId"))
-	}
-	if v.UserPoolDomain == nil {
-		vs.Null(at(p, "userPoolDomain"))
-	}
-	if v.OnUnauthenticatedRequest != nil {
-		checkAuthenticateCognitoActionConditionalBehaviorEnum(vs, at(p, "onUnauthenticatedRequest"), *v.OnUnauthenticatedRequest)
-	}
+	check.Null(vs, p, "userPoolArn", v.UserPoolArn == nil)
+	check.Null(vs, p, "userPoolClientId", v.UserPoolClientId == nil)
+	check.Null(vs, p, "userPoolDomain", v.UserPoolDomain == nil)
+	check.Str(ruleAuthenticateCognitoActionConditionalBehaviorEnum, vs, p, "onUnauthenticatedRequest", false, v.OnUnauthenticatedRequest)
 }
 
-var ruleAuthenticateOidcActionConditionalBehaviorEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"deny", "allow", "authenticate"}}}
-
-func checkAuthenticateOidcActionConditionalBehaviorEnum(vs *awsapi.Violations, p string, v AuthenticateOidcActionConditionalBehaviorEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAuthenticateOidcActionConditionalBehaviorEnum[0])
-	}
-}
+var ruleAuthenticateOidcActionConditionalBehaviorEnum = check.New(check.Enum("deny", "allow", "authenticate"))
 
 func (v *AuthenticateOidcActionConfig) validate(vs *awsapi.Violations, p string) {
-	if v.Issuer == nil {
-		vs.Null(at(p, "issuer"))
-	}
-	if v.AuthorizationEndpoint == nil {
-		vs.Null(at(p, "authorizationEndpoint"))
-	}
-	if v.TokenEndpoint == nil {
-		vs.Null(at(p, "tokenEndpoint"))
-	}
-	if v.UserInfoEndpoint == nil {
-		vs.Null(at(p, "userInfoEndpoint"))
-	}
-	if v.ClientId == nil {
-		vs.Null(at(p, "clientId"))
-	}
-	if v.OnUnauthenticatedRequest != nil {
-		checkAuthenticateOidcActionConditionalBehaviorEnum(vs, at(p, "onUnauthenticatedRequest"), *v.OnUnauthenticatedRequest)
-	}
+	check.Null(vs, p, "issuer", v.Issuer == nil)
+	check.Null(vs, p, "authorizationEndpoint", v.AuthorizationEndpoint == nil)
+	check.Null(vs, p, "tokenEndpoint", v.TokenEndpoint == nil)
+	check.Null(vs, p, "userInfoEndpoint", v.UserInfoEndpoint == nil)
+	check.Null(vs, p, "clientId", v.ClientId == nil)
+	check.Str(ruleAuthenticateOidcActionConditionalBehaviorEnum, vs, p, "onUnauthenticatedRequest", false, v.OnUnauthenticatedRequest)
 }
 
-var ruleConditionFieldName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}}
-
-func checkConditionFieldName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleConditionFieldName[0])
-	}
-}
+var ruleConditionFieldName = check.New(check.MaxLen(64))
 
 func (v *CreateListenerInput) validate(vs *awsapi.Violations, p string) {
-	if v.LoadBalancerArn == nil {
-		vs.Null(at(p, "loadBalancerArn"))
-	}
-	if v.Protocol != nil {
-		checkProtocolEnum(vs, at(p, "protocol"), *v.Protocol)
-	}
-	if v.Port != nil {
-		checkPort(vs, at(p, "port"), *v.Port)
-	}
-	if v.DefaultActions == nil {
-		vs.Null(at(p, "defaultActions"))
-	} else {
-		checkActions(vs, at(p, "defaultActions"), v.DefaultActions)
-	}
-	if v.Tags != nil {
-		checkTagList(vs, at(p, "tags"), v.Tags)
-	}
-	if v.MutualAuthentication != nil {
-		v.MutualAuthentication.validate(vs, at(p, "mutualAuthentication"))
-	}
+	check.Null(vs, p, "loadBalancerArn", v.LoadBalancerArn == nil)
+	check.Str(ruleProtocolEnum, vs, p, "protocol", false, v.Protocol)
+	check.Numeric(rulePort, vs, p, "port", false, v.Port)
+	check.List(vs, p, "defaultActions", true, v.DefaultActions, checkActions)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
+	check.Struct(vs, p, "mutualAuthentication", false, v.MutualAuthentication, (*MutualAuthenticationAttributes).validate)
 }
 
 func (v *CreateLoadBalancerInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.Scheme != nil {
-		checkLoadBalancerSchemeEnum(vs, at(p, "scheme"), *v.Scheme)
-	}
-	if v.Tags != nil {
-		checkTagList(vs, at(p, "tags"), v.Tags)
-	}
-	if v.Type != nil {
-		checkLoadBalancerTypeEnum(vs, at(p, "type"), *v.Type)
-	}
-	if v.IpAddressType != nil {
-		checkIpAddressType(vs, at(p, "ipAddressType"), *v.IpAddressType)
-	}
-	if v.CustomerOwnedIpv4Pool != nil {
-		checkCustomerOwnedIpv4Pool(vs, at(p, "customerOwnedIpv4Pool"), *v.CustomerOwnedIpv4Pool)
-	}
-	if v.EnablePrefixForIpv6SourceNat != nil {
-		checkEnablePrefixForIpv6SourceNatEnum(vs, at(p, "enablePrefixForIpv6SourceNat"), *v.EnablePrefixForIpv6SourceNat)
-	}
-	if v.IpamPools != nil {
-		v.IpamPools.validate(vs, at(p, "ipamPools"))
-	}
+	check.Null(vs, p, "name", v.Name == nil)
+	check.Str(ruleLoadBalancerSchemeEnum, vs, p, "scheme", false, v.Scheme)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
+	check.Str(ruleLoadBalancerTypeEnum, vs, p, "type", false, v.Type)
+	check.Str(ruleIpAddressType, vs, p, "ipAddressType", false, v.IpAddressType)
+	check.Str(ruleCustomerOwnedIpv4Pool, vs, p, "customerOwnedIpv4Pool", false, v.CustomerOwnedIpv4Pool)
+	check.Str(ruleEnablePrefixForIpv6SourceNatEnum, vs, p, "enablePrefixForIpv6SourceNat", false, v.EnablePrefixForIpv6SourceNat)
+	check.Struct(vs, p, "ipamPools", false, v.IpamPools, (*IpamPools).validate)
 }
 
 func (v *CreateRuleInput) validate(vs *awsapi.Violations, p string) {
-	if v.ListenerArn == nil {
-		vs.Null(at(p, "listenerArn"))
-	}
-	if v.Conditions == nil {
-		vs.Null(at(p, "conditions"))
-	} else {
-		checkRuleConditionList(vs, at(p, "conditions"), v.Conditions)
-	}
-	if v.Priority == nil {
-		vs.Null(at(p, "priority"))
-	} else {
-		checkRulePriority(vs, at(p, "priority"), *v.Priority)
-	}
-	if v.Actions == nil {
-		vs.Null(at(p, "actions"))
-	} else {
-		checkActions(vs, at(p, "actions"), v.Actions)
-	}
-	if v.Tags != nil {
-		checkTagList(vs, at(p, "tags"), v.Tags)
-	}
-	if v.Transforms != nil {
-		checkRuleTransformList(vs, at(p, "transforms"), v.Transforms)
-	}
+	check.Null(vs, p, "listenerArn", v.ListenerArn == nil)
+	check.List(vs, p, "conditions", true, v.Conditions, checkRuleConditionList)
+	check.Numeric(ruleRulePriority, vs, p, "priority", true, v.Priority)
+	check.List(vs, p, "actions", true, v.Actions, checkActions)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
+	check.List(vs, p, "transforms", false, v.Transforms, checkRuleTransformList)
 }
 
 func (v *CreateTargetGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.Protocol != nil {
-		checkProtocolEnum(vs, at(p, "protocol"), *v.Protocol)
-	}
-	if v.Port != nil {
-		checkPort(vs, at(p, "port"), *v.Port)
-	}
-	if v.HealthCheckProtocol != nil {
-		checkProtocolEnum(vs, at(p, "healthCheckProtocol"), *v.HealthCheckProtocol)
-	}
-	if v.HealthCheckPath != nil {
-		checkPath(vs, at(p, "healthCheckPath"), *v.HealthCheckPath)
-	}
-	if v.HealthCheckIntervalSeconds != nil {
-		checkHealthCheckIntervalSeconds(vs, at(p, "healthCheckIntervalSeconds"), *v.HealthCheckIntervalSeconds)
-	}
-	if v.HealthCheckTimeoutSeconds != nil {
-		checkHealthCheckTimeoutSeconds(vs, at(p, "healthCheckTimeoutSeconds"), *v.HealthCheckTimeoutSeconds)
-	}
-	if v.HealthyThresholdCount != nil {
-		checkHealthCheckThresholdCount(vs, at(p, "healthyThresholdCount"), *v.HealthyThresholdCount)
-	}
-	if v.UnhealthyThresholdCount != nil {
-		checkHealthCheckThresholdCount(vs, at(p, "unhealthyThresholdCount"), *v.UnhealthyThresholdCount)
-	}
-	if v.TargetType != nil {
-		checkTargetTypeEnum(vs, at(p, "targetType"), *v.TargetType)
-	}
-	if v.Tags != nil {
-		checkTagList(vs, at(p, "tags"), v.Tags)
-	}
-	if v.IpAddressType != nil {
-		checkTargetGroupIpAddressTypeEnum(vs, at(p, "ipAddressType"), *v.IpAddressType)
-	}
-	if v.TargetControlPort != nil {
-		checkTargetControlPort(vs, at(p, "targetControlPort"), *v.TargetControlPort)
-	}
+	check.Null(vs, p, "name", v.Name == nil)
+	check.Str(ruleProtocolEnum, vs, p, "protocol", false, v.Protocol)
+	check.Numeric(rulePort, vs, p, "port", false, v.Port)
+	check.Str(ruleProtocolEnum, vs, p, "healthCheckProtocol", false, v.HealthCheckProtocol)
+	check.Str(rulePath, vs, p, "healthCheckPath", false, v.HealthCheckPath)
+	check.Numeric(ruleHealthCheckIntervalSeconds, vs, p, "healthCheckIntervalSeconds", false, v.HealthCheckIntervalSeconds)
+	check.Numeric(ruleHealthCheckTimeoutSeconds, vs, p, "healthCheckTimeoutSeconds", false, v.HealthCheckTimeoutSeconds)
+	check.Numeric(ruleHealthCheckThresholdCount, vs, p, "healthyThresholdCount", false, v.HealthyThresholdCount)
+	check.Numeric(ruleHealthCheckThresholdCount, vs, p, "unhealthyThresholdCount", false, v.UnhealthyThresholdCount)
+	check.Str(ruleTargetTypeEnum, vs, p, "targetType", false, v.TargetType)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
+	check.Str(ruleTargetGroupIpAddressTypeEnum, vs, p, "ipAddressType", false, v.IpAddressType)
+	check.Numeric(ruleTargetControlPort, vs, p, "targetControlPort", false, v.TargetControlPort)
 }
 
 func (v *CreateTrustStoreInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkTrustStoreName(vs, at(p, "name"), *v.Name)
-	}
-	if v.CaCertificatesBundleS3Bucket == nil {
-		vs.Null(at(p, "caCertificatesBundleS3Bucket"))
-	}
-	if v.CaCertificatesBundleS3Key == nil {
-		vs.Null(at(p, "caCertificatesBundleS3Key"))
-	}
-	if v.Tags != nil {
-		checkTagList(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleTrustStoreName, vs, p, "name", true, v.Name)
+	check.Null(vs, p, "caCertificatesBundleS3Bucket", v.CaCertificatesBundleS3Bucket == nil)
+	check.Null(vs, p, "caCertificatesBundleS3Key", v.CaCertificatesBundleS3Key == nil)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
 }
 
-var ruleCustomerOwnedIpv4Pool = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.Pattern, Text: "^(ipv4pool-coip-)[a-zA-Z0-9]+$"}}
-
-var reCustomerOwnedIpv4Pool = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^(ipv4pool-coip-)[a-zA-Z0-9]+$)$") })
-
-func checkCustomerOwnedIpv4Pool(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleCustomerOwnedIpv4Pool[0])
-	}
-	if !reCustomerOwnedIpv4Pool().MatchString(v) {
-		vs.Add(p, v, ruleCustomerOwnedIpv4Pool[1])
-	}
-}
+var ruleCustomerOwnedIpv4Pool = check.New(check.MaxLen(256), check.Pattern("^(ipv4pool-coip-)[a-zA-Z0-9]+$", "^(?:^(ipv4pool-coip-)[a-zA-Z0-9]+$)$"))
 
 func (v *DeleteListenerInput) validate(vs *awsapi.Violations, p string) {
-	if v.ListenerArn == nil {
-		vs.Null(at(p, "listenerArn"))
-	}
+	check.Null(vs, p, "listenerArn", v.ListenerArn == nil)
 }
 
 func (v *DeleteLoadBalancerInput) validate(vs *awsapi.Violations, p string) {
-	if v.LoadBalancerArn == nil {
-		vs.Null(at(p, "loadBalancerArn"))
-	}
+	check.Null(vs, p, "loadBalancerArn", v.LoadBalancerArn == nil)
 }
 
 func (v *DeleteRuleInput) validate(vs *awsapi.Violations, p string) {
-	if v.RuleArn == nil {
-		vs.Null(at(p, "ruleArn"))
-	}
+	check.Null(vs, p, "ruleArn", v.RuleArn == nil)
 }
 
 func (v *DeleteSharedTrustStoreAssociationInput) validate(vs *awsapi.Violations, p string) {
-	if v.TrustStoreArn == nil {
-		vs.Null(at(p, "trustStoreArn"))
-	}
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "resourceArn"))
-	}
+	check.Null(vs, p, "trustStoreArn", v.TrustStoreArn == nil)
+	check.Null(vs, p, "resourceArn", v.ResourceArn == nil)
 }
 
 func (v *DeleteTargetGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.TargetGroupArn == nil {
-		vs.Null(at(p, "targetGroupArn"))
-	}
+	check.Null(vs, p, "targetGroupArn", v.TargetGroupArn == nil)
 }
 
 func (v *DeleteTrustStoreInput) validate(vs *awsapi.Violations, p string) {
-	if v.TrustStoreArn == nil {
-		vs.Null(at(p, "trustStoreArn"))
-	}
+	check.Null(vs, p, "trustStoreArn", v.TrustStoreArn == nil)
 }
 
 func (v *DeregisterTargetsInput) validate(vs *awsapi.Violations, p string) {
-	if v.TargetGroupArn == nil {
-		vs.Null(at(p, "targetGroupArn"))
-	}
-	if v.Targets == nil {
-		vs.Null(at(p, "targets"))
-	} else {
-		checkTargetDescriptions(vs, at(p, "targets"), v.Targets)
-	}
+	check.Null(vs, p, "targetGroupArn", v.TargetGroupArn == nil)
+	check.List(vs, p, "targets", true, v.Targets, checkTargetDescriptions)
 }
 
 func (v *DescribeAccountLimitsInput) validate(vs *awsapi.Violations, p string) {
-	if v.PageSize != nil {
-		checkPageSize(vs, at(p, "pageSize"), *v.PageSize)
-	}
+	check.Numeric(rulePageSize, vs, p, "pageSize", false, v.PageSize)
 }
 
 func (v *DescribeCapacityReservationInput) validate(vs *awsapi.Violations, p string) {
-	if v.LoadBalancerArn == nil {
-		vs.Null(at(p, "loadBalancerArn"))
-	}
+	check.Null(vs, p, "loadBalancerArn", v.LoadBalancerArn == nil)
 }
 
 func (v *DescribeListenerAttributesInput) validate(vs *awsapi.Violations, p string) {
-	if v.ListenerArn == nil {
-		vs.Null(at(p, "listenerArn"))
-	}
+	check.Null(vs, p, "listenerArn", v.ListenerArn == nil)
 }
 
 func (v *DescribeListenerCertificatesInput) validate(vs *awsapi.Violations, p string) {
-	if v.ListenerArn == nil {
-		vs.Null(at(p, "listenerArn"))
-	}
-	if v.PageSize != nil {
-		checkPageSize(vs, at(p, "pageSize"), *v.PageSize)
-	}
+	check.Null(vs, p, "listenerArn", v.ListenerArn == nil)
+	check.Numeric(rulePageSize, vs, p, "pageSize", false, v.PageSize)
 }
 
 func (v *DescribeListenersInput) validate(vs *awsapi.Violations, p string) {
-	if v.PageSize != nil {
-		checkPageSize(vs, at(p, "pageSize"), *v.PageSize)
-	}
+	check.Numeric(rulePageSize, vs, p, "pageSize", false, v.PageSize)
 }
 
 func (v *DescribeLoadBalancerAttributesInput) validate(vs *awsapi.Violations, p string) {
-	if v.LoadBalancerArn == nil {
-		vs.Null(at(p, "loadBalancerArn"))
-	}
+	check.Null(vs, p, "loadBalancerArn", v.LoadBalancerArn == nil)
 }
 
 func (v *DescribeLoadBalancersInput) validate(vs *awsapi.Violations, p string) {
-	if v.PageSize != nil {
-		checkPageSize(vs, at(p, "pageSize"), *v.PageSize)
-	}
+	check.Numeric(rulePageSize, vs, p, "pageSize", false, v.PageSize)
 }
 
 func (v *DescribeRulesInput) validate(vs *awsapi.Violations, p string) {
-	if v.PageSize != nil {
-		checkPageSize(vs, at(p, "pageSize"), *v.PageSize)
-	}
+	check.Numeric(rulePageSize, vs, p, "pageSize", false, v.PageSize)
 }
 
 func (v *DescribeSSLPoliciesInput) validate(vs *awsapi.Violations, p string) {
-	if v.PageSize != nil {
-		checkPageSize(vs, at(p, "pageSize"), *v.PageSize)
-	}
-	if v.LoadBalancerType != nil {
-		checkLoadBalancerTypeEnum(vs, at(p, "loadBalancerType"), *v.LoadBalancerType)
-	}
+	check.Numeric(rulePageSize, vs, p, "pageSize", false, v.PageSize)
+	check.Str(ruleLoadBalancerTypeEnum, vs, p, "loadBalancerType", false, v.LoadBalancerType)
 }
 
 func (v *DescribeTagsInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArns == nil {
-		vs.Null(at(p, "resourceArns"))
-	}
+	check.Null(vs, p, "resourceArns", v.ResourceArns == nil)
 }
 
 func (v *DescribeTargetGroupAttributesInput) validate(vs *awsapi.Violations, p string) {
-	if v.TargetGroupArn == nil {
-		vs.Null(at(p, "targetGroupArn"))
-	}
+	check.Null(vs, p, "targetGroupArn", v.TargetGroupArn == nil)
 }
 
 func (v *DescribeTargetGroupsInput) validate(vs *awsapi.Violations, p string) {
-	if v.PageSize != nil {
-		checkPageSize(vs, at(p, "pageSize"), *v.PageSize)
-	}
+	check.Numeric(rulePageSize, vs, p, "pageSize", false, v.PageSize)
 }
 
 func (v *DescribeTargetHealthInput) validate(vs *awsapi.Violations, p string) {
-	if v.TargetGroupArn == nil {
-		vs.Null(at(p, "targetGroupArn"))
-	}
-	if v.Targets != nil {
-		checkTargetDescriptions(vs, at(p, "targets"), v.Targets)
-	}
-	if v.Include != nil {
-		checkListOfDescribeTargetHealthIncludeOptions(vs, at(p, "include"), v.Include)
-	}
+	check.Null(vs, p, "targetGroupArn", v.TargetGroupArn == nil)
+	check.List(vs, p, "targets", false, v.Targets, checkTargetDescriptions)
+	check.List(vs, p, "include", false, v.Include, checkListOfDescribeTargetHealthIncludeOptions)
 }
 
-var ruleDescribeTargetHealthInputIncludeEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"AnomalyDetection", "All"}}}
-
-func checkDescribeTargetHealthInputIncludeEnum(vs *awsapi.Violations, p string, v DescribeTargetHealthInputIncludeEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDescribeTargetHealthInputIncludeEnum[0])
-	}
-}
+var ruleDescribeTargetHealthInputIncludeEnum = check.New(check.Enum("AnomalyDetection", "All"))
 
 func (v *DescribeTrustStoreAssociationsInput) validate(vs *awsapi.Violations, p string) {
-	if v.TrustStoreArn == nil {
-		vs.Null(at(p, "trustStoreArn"))
-	}
-	if v.PageSize != nil {
-		checkPageSize(vs, at(p, "pageSize"), *v.PageSize)
-	}
+	check.Null(vs, p, "trustStoreArn", v.TrustStoreArn == nil)
+	check.Numeric(rulePageSize, vs, p, "pageSize", false, v.PageSize)
 }
 
 func (v *DescribeTrustStoreRevocationsInput) validate(vs *awsapi.Violations, p string) {
-	if v.TrustStoreArn == nil {
-		vs.Null(at(p, "trustStoreArn"))
-	}
-	if v.PageSize != nil {
-		checkPageSize(vs, at(p, "pageSize"), *v.PageSize)
-	}
+	check.Null(vs, p, "trustStoreArn", v.TrustStoreArn == nil)
+	check.Numeric(rulePageSize, vs, p, "pageSize", false, v.PageSize)
 }
 
 func (v *DescribeTrustStoresInput) validate(vs *awsapi.Violations, p string) {
-	if v.Names != nil {
-		checkTrustStoreNames(vs, at(p, "names"), v.Names)
-	}
-	if v.PageSize != nil {
-		checkPageSize(vs, at(p, "pageSize"), *v.PageSize)
-	}
+	check.List(vs, p, "names", false, v.Names, checkTrustStoreNames)
+	check.Numeric(rulePageSize, vs, p, "pageSize", false, v.PageSize)
 }
 
-var ruleEnablePrefixForIpv6SourceNatEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"on", "off"}}}
+var ruleEnablePrefixForIpv6SourceNatEnum = check.New(check.Enum("on", "off"))
 
-func checkEnablePrefixForIpv6SourceNatEnum(vs *awsapi.Violations, p string, v EnablePrefixForIpv6SourceNatEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleEnablePrefixForIpv6SourceNatEnum[0])
-	}
-}
-
-var ruleEnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"on", "off"}}}
-
-func checkEnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum(vs *awsapi.Violations, p string, v EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleEnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum[0])
-	}
-}
+var ruleEnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum = check.New(check.Enum("on", "off"))
 
 func (v *FixedResponseActionConfig) validate(vs *awsapi.Violations, p string) {
-	if v.MessageBody != nil {
-		checkFixedResponseActionMessage(vs, at(p, "messageBody"), *v.MessageBody)
-	}
-	if v.StatusCode == nil {
-		vs.Null(at(p, "statusCode"))
-	} else {
-		checkFixedResponseActionStatusCode(vs, at(p, "statusCode"), *v.StatusCode)
-	}
-	if v.ContentType != nil {
-		checkFixedResponseActionContentType(vs, at(p, "contentType"), *v.ContentType)
-	}
+	check.Str(ruleFixedResponseActionMessage, vs, p, "messageBody", false, v.MessageBody)
+	check.Str(ruleFixedResponseActionStatusCode, vs, p, "statusCode", true, v.StatusCode)
+	check.Str(ruleFixedResponseActionContentType, vs, p, "contentType", false, v.ContentType)
 }
 
-var ruleFixedResponseActionContentType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "32"}}
+var ruleFixedResponseActionContentType = check.New(check.MaxLen(32))
 
-func checkFixedResponseActionContentType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 32 {
-		vs.Add(p, v, ruleFixedResponseActionContentType[0])
-	}
-}
+var ruleFixedResponseActionMessage = check.New(check.MaxLen(1024))
 
-var ruleFixedResponseActionMessage = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}}
-
-func checkFixedResponseActionMessage(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleFixedResponseActionMessage[0])
-	}
-}
-
-var ruleFixedResponseActionStatusCode = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: `^(2|4|5)\d\d$`}}
-
-var reFixedResponseActionStatusCode = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^(2|4|5)\d\d$)$`) })
-
-func checkFixedResponseActionStatusCode(vs *awsapi.Violations, p string, v string) {
-	if !reFixedResponseActionStatusCode().MatchString(v) {
-		vs.Add(p, v, ruleFixedResponseActionStatusCode[0])
-	}
-}
+var ruleFixedResponseActionStatusCode = check.New(check.Pattern(`^(2|4|5)\d\d$`, `^(?:^(2|4|5)\d\d$)$`))
 
 func (v *GetResourcePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "resourceArn"))
-	}
+	check.Null(vs, p, "resourceArn", v.ResourceArn == nil)
 }
 
 func (v *GetTrustStoreCaCertificatesBundleInput) validate(vs *awsapi.Violations, p string) {
-	if v.TrustStoreArn == nil {
-		vs.Null(at(p, "trustStoreArn"))
-	}
+	check.Null(vs, p, "trustStoreArn", v.TrustStoreArn == nil)
 }
 
 func (v *GetTrustStoreRevocationContentInput) validate(vs *awsapi.Violations, p string) {
-	if v.TrustStoreArn == nil {
-		vs.Null(at(p, "trustStoreArn"))
-	}
-	if v.RevocationId == nil {
-		vs.Null(at(p, "revocationId"))
-	}
+	check.Null(vs, p, "trustStoreArn", v.TrustStoreArn == nil)
+	check.Null(vs, p, "revocationId", v.RevocationId == nil)
 }
 
-var ruleHealthCheckIntervalSeconds = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "300"}, {Kind: awsapi.MinValue, Bound: "5"}}
+var ruleHealthCheckIntervalSeconds = check.New(check.Max(300), check.Min(5))
 
-func checkHealthCheckIntervalSeconds(vs *awsapi.Violations, p string, v int32) {
-	if v > 300 {
-		vs.Add(p, v, ruleHealthCheckIntervalSeconds[0])
-	}
-	if v < 5 {
-		vs.Add(p, v, ruleHealthCheckIntervalSeconds[1])
-	}
-}
+var ruleHealthCheckThresholdCount = check.New(check.Max(10), check.Min(2))
 
-var ruleHealthCheckThresholdCount = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "10"}, {Kind: awsapi.MinValue, Bound: "2"}}
-
-func checkHealthCheckThresholdCount(vs *awsapi.Violations, p string, v int32) {
-	if v > 10 {
-		vs.Add(p, v, ruleHealthCheckThresholdCount[0])
-	}
-	if v < 2 {
-		vs.Add(p, v, ruleHealthCheckThresholdCount[1])
-	}
-}
-
-var ruleHealthCheckTimeoutSeconds = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "120"}, {Kind: awsapi.MinValue, Bound: "2"}}
-
-func checkHealthCheckTimeoutSeconds(vs *awsapi.Violations, p string, v int32) {
-	if v > 120 {
-		vs.Add(p, v, ruleHealthCheckTimeoutSeconds[0])
-	}
-	if v < 2 {
-		vs.Add(p, v, ruleHealthCheckTimeoutSeconds[1])
-	}
-}
+var ruleHealthCheckTimeoutSeconds = check.New(check.Max(120), check.Min(2))
 
 func (v *HostHeaderRewriteConfig) validate(vs *awsapi.Violations, p string) {
-	if v.Rewrites != nil {
-		checkRewriteConfigList(vs, at(p, "rewrites"), v.Rewrites)
-	}
+	check.List(vs, p, "rewrites", false, v.Rewrites, checkRewriteConfigList)
 }
 
-var ruleIpAddressType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ipv4", "dualstack", "dualstack-without-public-ipv4"}}}
+var ruleIpAddressType = check.New(check.Enum("ipv4", "dualstack", "dualstack-without-public-ipv4"))
 
-func checkIpAddressType(vs *awsapi.Violations, p string, v IpAddressType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleIpAddressType[0])
-	}
-}
-
-var ruleIpamPoolId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1000"}, {Kind: awsapi.Pattern, Text: "^(ipam-pool-)[a-zA-Z0-9]+$"}}
-
-var reIpamPoolId = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^(ipam-pool-)[a-zA-Z0-9]+$)$") })
-
-func checkIpamPoolId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1000 {
-		vs.Add(p, v, ruleIpamPoolId[0])
-	}
-	if !reIpamPoolId().MatchString(v) {
-		vs.Add(p, v, ruleIpamPoolId[1])
-	}
-}
+var ruleIpamPoolId = check.New(check.MaxLen(1000), check.Pattern("^(ipam-pool-)[a-zA-Z0-9]+$", "^(?:^(ipam-pool-)[a-zA-Z0-9]+$)$"))
 
 func (v *IpamPools) validate(vs *awsapi.Violations, p string) {
-	if v.Ipv4IpamPoolId != nil {
-		checkIpamPoolId(vs, at(p, "ipv4IpamPoolId"), *v.Ipv4IpamPoolId)
-	}
+	check.Str(ruleIpamPoolId, vs, p, "ipv4IpamPoolId", false, v.Ipv4IpamPoolId)
 }
 
 func (v *JwtValidationActionAdditionalClaim) validate(vs *awsapi.Violations, p string) {
-	if v.Format == nil {
-		vs.Null(at(p, "format"))
-	} else {
-		checkJwtValidationActionAdditionalClaimFormatEnum(vs, at(p, "format"), *v.Format)
-	}
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
-	if v.Values == nil {
-		vs.Null(at(p, "values"))
-	}
+	check.Str(ruleJwtValidationActionAdditionalClaimFormatEnum, vs, p, "format", true, v.Format)
+	check.Null(vs, p, "name", v.Name == nil)
+	check.Null(vs, p, "values", v.Values == nil)
 }
 
-var ruleJwtValidationActionAdditionalClaimFormatEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"single-string", "string-array", "space-separated-values"}}}
-
-func checkJwtValidationActionAdditionalClaimFormatEnum(vs *awsapi.Violations, p string, v JwtValidationActionAdditionalClaimFormatEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleJwtValidationActionAdditionalClaimFormatEnum[0])
-	}
-}
+var ruleJwtValidationActionAdditionalClaimFormatEnum = check.New(check.Enum("single-string", "string-array", "space-separated-values"))
 
 func checkJwtValidationActionAdditionalClaims(vs *awsapi.Violations, p string, v []JwtValidationActionAdditionalClaim) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*JwtValidationActionAdditionalClaim).validate)
 }
 
 func (v *JwtValidationActionConfig) validate(vs *awsapi.Violations, p string) {
-	if v.JwksEndpoint == nil {
-		vs.Null(at(p, "jwksEndpoint"))
-	}
-	if v.Issuer == nil {
-		vs.Null(at(p, "issuer"))
-	}
-	if v.AdditionalClaims != nil {
-		checkJwtValidationActionAdditionalClaims(vs, at(p, "additionalClaims"), v.AdditionalClaims)
-	}
+	check.Null(vs, p, "jwksEndpoint", v.JwksEndpoint == nil)
+	check.Null(vs, p, "issuer", v.Issuer == nil)
+	check.List(vs, p, "additionalClaims", false, v.AdditionalClaims, checkJwtValidationActionAdditionalClaims)
 }
 
+var ruleListOfDescribeTargetHealthIncludeOptions = check.New()
+
 func checkListOfDescribeTargetHealthIncludeOptions(vs *awsapi.Violations, p string, v []DescribeTargetHealthInputIncludeEnum) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkDescribeTargetHealthInputIncludeEnum(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleDescribeTargetHealthInputIncludeEnum})
-			break
-		}
-	}
+	check.Strings(ruleListOfDescribeTargetHealthIncludeOptions, vs, p, v, ruleDescribeTargetHealthInputIncludeEnum)
 }
 
 func (v *ListenerAttribute) validate(vs *awsapi.Violations, p string) {
-	if v.Key != nil {
-		checkListenerAttributeKey(vs, at(p, "key"), *v.Key)
-	}
+	check.Str(ruleListenerAttributeKey, vs, p, "key", false, v.Key)
 }
 
-var ruleListenerAttributeKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.Pattern, Text: "^[a-zA-Z0-9._]+$"}}
-
-var reListenerAttributeKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^[a-zA-Z0-9._]+$)$") })
-
-func checkListenerAttributeKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleListenerAttributeKey[0])
-	}
-	if !reListenerAttributeKey().MatchString(v) {
-		vs.Add(p, v, ruleListenerAttributeKey[1])
-	}
-}
+var ruleListenerAttributeKey = check.New(check.MaxLen(256), check.Pattern("^[a-zA-Z0-9._]+$", "^(?:^[a-zA-Z0-9._]+$)$"))
 
 func checkListenerAttributes(vs *awsapi.Violations, p string, v []ListenerAttribute) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*ListenerAttribute).validate)
 }
 
 func (v *LoadBalancerAttribute) validate(vs *awsapi.Violations, p string) {
-	if v.Key != nil {
-		checkLoadBalancerAttributeKey(vs, at(p, "key"), *v.Key)
-	}
-	if v.Value != nil {
-		checkLoadBalancerAttributeValue(vs, at(p, "value"), *v.Value)
-	}
+	check.Str(ruleLoadBalancerAttributeKey, vs, p, "key", false, v.Key)
+	check.Str(ruleLoadBalancerAttributeValue, vs, p, "value", false, v.Value)
 }
 
-var ruleLoadBalancerAttributeKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.Pattern, Text: "^[a-zA-Z0-9._]+$"}}
+var ruleLoadBalancerAttributeKey = check.New(check.MaxLen(256), check.Pattern("^[a-zA-Z0-9._]+$", "^(?:^[a-zA-Z0-9._]+$)$"))
 
-var reLoadBalancerAttributeKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^[a-zA-Z0-9._]+$)$") })
+var ruleLoadBalancerAttributeValue = check.New(check.MaxLen(1024))
 
-func checkLoadBalancerAttributeKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleLoadBalancerAttributeKey[0])
-	}
-	if !reLoadBalancerAttributeKey().MatchString(v) {
-		vs.Add(p, v, ruleLoadBalancerAttributeKey[1])
-	}
-}
-
-var ruleLoadBalancerAttributeValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}}
-
-func checkLoadBalancerAttributeValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleLoadBalancerAttributeValue[0])
-	}
-}
-
-var ruleLoadBalancerAttributes = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20"}}
+var ruleLoadBalancerAttributes = check.New(check.MaxLen(20))
 
 func checkLoadBalancerAttributes(vs *awsapi.Violations, p string, v []LoadBalancerAttribute) {
-	n := len(v)
-	if n > 20 {
-		vs.Add(p, v, ruleLoadBalancerAttributes[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleLoadBalancerAttributes.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*LoadBalancerAttribute).validate)
 }
 
-var ruleLoadBalancerSchemeEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"internet-facing", "internal"}}}
+var ruleLoadBalancerSchemeEnum = check.New(check.Enum("internet-facing", "internal"))
 
-func checkLoadBalancerSchemeEnum(vs *awsapi.Violations, p string, v LoadBalancerSchemeEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleLoadBalancerSchemeEnum[0])
-	}
-}
-
-var ruleLoadBalancerTypeEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"application", "network", "gateway"}}}
-
-func checkLoadBalancerTypeEnum(vs *awsapi.Violations, p string, v LoadBalancerTypeEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleLoadBalancerTypeEnum[0])
-	}
-}
+var ruleLoadBalancerTypeEnum = check.New(check.Enum("application", "network", "gateway"))
 
 func (v *ModifyCapacityReservationInput) validate(vs *awsapi.Violations, p string) {
-	if v.LoadBalancerArn == nil {
-		vs.Null(at(p, "loadBalancerArn"))
-	}
+	check.Null(vs, p, "loadBalancerArn", v.LoadBalancerArn == nil)
 }
 
 func (v *ModifyIpPoolsInput) validate(vs *awsapi.Violations, p string) {
-	if v.LoadBalancerArn == nil {
-		vs.Null(at(p, "loadBalancerArn"))
-	}
-	if v.IpamPools != nil {
-		v.IpamPools.validate(vs, at(p, "ipamPools"))
-	}
-	if v.RemoveIpamPools != nil {
-		checkRemoveIpamPools(vs, at(p, "removeIpamPools"), v.RemoveIpamPools)
-	}
+	check.Null(vs, p, "loadBalancerArn", v.LoadBalancerArn == nil)
+	check.Struct(vs, p, "ipamPools", false, v.IpamPools, (*IpamPools).validate)
+	check.List(vs, p, "removeIpamPools", false, v.RemoveIpamPools, checkRemoveIpamPools)
 }
 
 func (v *ModifyListenerAttributesInput) validate(vs *awsapi.Violations, p string) {
-	if v.ListenerArn == nil {
-		vs.Null(at(p, "listenerArn"))
-	}
-	if v.Attributes == nil {
-		vs.Null(at(p, "attributes"))
-	} else {
-		checkListenerAttributes(vs, at(p, "attributes"), v.Attributes)
-	}
+	check.Null(vs, p, "listenerArn", v.ListenerArn == nil)
+	check.List(vs, p, "attributes", true, v.Attributes, checkListenerAttributes)
 }
 
 func (v *ModifyListenerInput) validate(vs *awsapi.Violations, p string) {
-	if v.ListenerArn == nil {
-		vs.Null(at(p, "listenerArn"))
-	}
-	if v.Port != nil {
-		checkPort(vs, at(p, "port"), *v.Port)
-	}
-	if v.Protocol != nil {
-		checkProtocolEnum(vs, at(p, "protocol"), *v.Protocol)
-	}
-	if v.DefaultActions != nil {
-		checkActions(vs, at(p, "defaultActions"), v.DefaultActions)
-	}
-	if v.MutualAuthentication != nil {
-		v.MutualAuthentication.validate(vs, at(p, "mutualAuthentication"))
-	}
+	check.Null(vs, p, "listenerArn", v.ListenerArn == nil)
+	check.Numeric(rulePort, vs, p, "port", false, v.Port)
+	check.Str(ruleProtocolEnum, vs, p, "protocol", false, v.Protocol)
+	check.List(vs, p, "defaultActions", false, v.DefaultActions, checkActions)
+	check.Struct(vs, p, "mutualAuthentication", false, v.MutualAuthentication, (*MutualAuthenticationAttributes).validate)
 }
 
 func (v *ModifyLoadBalancerAttributesInput) validate(vs *awsapi.Violations, p string) {
-	if v.LoadBalancerArn == nil {
-		vs.Null(at(p, "loadBalancerArn"))
-	}
-	if v.Attributes == nil {
-		vs.Null(at(p, "attributes"))
-	} else {
-		checkLoadBalancerAttributes(vs, at(p, "attributes"), v.Attributes)
-	}
+	check.Null(vs, p, "loadBalancerArn", v.LoadBalancerArn == nil)
+	check.List(vs, p, "attributes", true, v.Attributes, checkLoadBalancerAttributes)
 }
 
 func (v *ModifyRuleInput) validate(vs *awsapi.Violations, p string) {
-	if v.RuleArn == nil {
-		vs.Null(at(p, "ruleArn"))
-	}
-	if v.Conditions != nil {
-		checkRuleConditionList(vs, at(p, "conditions"), v.Conditions)
-	}
-	if v.Actions != nil {
-		checkActions(vs, at(p, "actions"), v.Actions)
-	}
-	if v.Transforms != nil {
-		checkRuleTransformList(vs, at(p, "transforms"), v.Transforms)
-	}
+	check.Null(vs, p, "ruleArn", v.RuleArn == nil)
+	check.List(vs, p, "conditions", false, v.Conditions, checkRuleConditionList)
+	check.List(vs, p, "actions", false, v.Actions, checkActions)
+	check.List(vs, p, "transforms", false, v.Transforms, checkRuleTransformList)
 }
 
 func (v *ModifyTargetGroupAttributesInput) validate(vs *awsapi.Violations, p string) {
-	if v.TargetGroupArn == nil {
-		vs.Null(at(p, "targetGroupArn"))
-	}
-	if v.Attributes == nil {
-		vs.Null(at(p, "attributes"))
-	} else {
-		checkTargetGroupAttributes(vs, at(p, "attributes"), v.Attributes)
-	}
+	check.Null(vs, p, "targetGroupArn", v.TargetGroupArn == nil)
+	check.List(vs, p, "attributes", true, v.Attributes, checkTargetGroupAttributes)
 }
 
 func (v *ModifyTargetGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.TargetGroupArn == nil {
-		vs.Null(at(p, "targetGroupArn"))
-	}
-	if v.HealthCheckProtocol != nil {
-		checkProtocolEnum(vs, at(p, "healthCheckProtocol"), *v.HealthCheckProtocol)
-	}
-	if v.HealthCheckPath != nil {
-		checkPath(vs, at(p, "healthCheckPath"), *v.HealthCheckPath)
-	}
-	if v.HealthCheckIntervalSeconds != nil {
-		checkHealthCheckIntervalSeconds(vs, at(p, "healthCheckIntervalSeconds"), *v.HealthCheckIntervalSeconds)
-	}
-	if v.HealthCheckTimeoutSeconds != nil {
-		checkHealthCheckTimeoutSeconds(vs, at(p, "healthCheckTimeoutSeconds"), *v.HealthCheckTimeoutSeconds)
-	}
-	if v.HealthyThresholdCount != nil {
-		checkHealthCheckThresholdCount(vs, at(p, "healthyThresholdCount"), *v.HealthyThresholdCount)
-	}
-	if v.UnhealthyThresholdCount != nil {
-		checkHealthCheckThresholdCount(vs, at(p, "unhealthyThresholdCount"), *v.UnhealthyThresholdCount)
-	}
+	check.Null(vs, p, "targetGroupArn", v.TargetGroupArn == nil)
+	check.Str(ruleProtocolEnum, vs, p, "healthCheckProtocol", false, v.HealthCheckProtocol)
+	check.Str(rulePath, vs, p, "healthCheckPath", false, v.HealthCheckPath)
+	check.Numeric(ruleHealthCheckIntervalSeconds, vs, p, "healthCheckIntervalSeconds", false, v.HealthCheckIntervalSeconds)
+	check.Numeric(ruleHealthCheckTimeoutSeconds, vs, p, "healthCheckTimeoutSeconds", false, v.HealthCheckTimeoutSeconds)
+	check.Numeric(ruleHealthCheckThresholdCount, vs, p, "healthyThresholdCount", false, v.HealthyThresholdCount)
+	check.Numeric(ruleHealthCheckThresholdCount, vs, p, "unhealthyThresholdCount", false, v.UnhealthyThresholdCount)
 }
 
 func (v *ModifyTrustStoreInput) validate(vs *awsapi.Violations, p string) {
-	if v.TrustStoreArn == nil {
-		vs.Null(at(p, "trustStoreArn"))
-	}
-	if v.CaCertificatesBundleS3Bucket == nil {
-		vs.Null(at(p, "caCertificatesBundleS3Bucket"))
-	}
-	if v.CaCertificatesBundleS3Key == nil {
-		vs.Null(at(p, "caCertificatesBundleS3Key"))
-	}
+	check.Null(vs, p, "trustStoreArn", v.TrustStoreArn == nil)
+	check.Null(vs, p, "caCertificatesBundleS3Bucket", v.CaCertificatesBundleS3Bucket == nil)
+	check.Null(vs, p, "caCertificatesBundleS3Key", v.CaCertificatesBundleS3Key == nil)
 }
 
 func (v *MutualAuthenticationAttributes) validate(vs *awsapi.Violations, p string) {
-	if v.TrustStoreAssociationStatus != nil {
-		checkTrustStoreAssociationStatusEnum(vs, at(p, "trustStoreAssociationStatus"), *v.TrustStoreAssociationStatus)
-	}
-	if v.AdvertiseTrustStoreCaNames != nil {
-		checkAdvertiseTrustStoreCaNamesEnum(vs, at(p, "advertiseTrustStoreCaNames"), *v.AdvertiseTrustStoreCaNames)
-	}
+	check.Str(ruleTrustStoreAssociationStatusEnum, vs, p, "trustStoreAssociationStatus", false, v.TrustStoreAssociationStatus)
+	check.Str(ruleAdvertiseTrustStoreCaNamesEnum, vs, p, "advertiseTrustStoreCaNames", false, v.AdvertiseTrustStoreCaNames)
 }
 
-var rulePageSize = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "400"}, {Kind: awsapi.MinValue, Bound: "1"}}
+var rulePageSize = check.New(check.Max(400), check.Min(1))
 
-func checkPageSize(vs *awsapi.Violations, p string, v int32) {
-	if v > 400 {
-		vs.Add(p, v, rulePageSize[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, rulePageSize[1])
-	}
-}
+var rulePath = check.New(check.MaxLen(1024), check.MinLen(1))
 
-var rulePath = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var rulePort = check.New(check.Max(65535), check.Min(1))
 
-func checkPath(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, rulePath[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePath[1])
-	}
-}
+var ruleProtocolEnum = check.New(check.Enum("HTTP", "HTTPS", "TCP", "TLS", "UDP", "TCP_UDP", "GENEVE", "QUIC", "TCP_QUIC"))
 
-var rulePort = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "65535"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkPort(vs *awsapi.Violations, p string, v int32) {
-	if v > 65535 {
-		vs.Add(p, v, rulePort[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, rulePort[1])
-	}
-}
-
-var ruleProtocolEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"HTTP", "HTTPS", "TCP", "TLS", "UDP", "TCP_UDP", "GENEVE", "QUIC", "TCP_QUIC"}}}
-
-func checkProtocolEnum(vs *awsapi.Violations, p string, v ProtocolEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleProtocolEnum[0])
-	}
-}
-
-var ruleQuicServerId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkQuicServerId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleQuicServerId[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleQuicServerId[1])
-	}
-}
+var ruleQuicServerId = check.New(check.MaxLen(256), check.MinLen(1))
 
 func (v *RedirectActionConfig) validate(vs *awsapi.Violations, p string) {
-	if v.Protocol != nil {
-		checkRedirectActionProtocol(vs, at(p, "protocol"), *v.Protocol)
-	}
-	if v.Host != nil {
-		checkRedirectActionHost(vs, at(p, "host"), *v.Host)
-	}
-	if v.Path != nil {
-		checkRedirectActionPath(vs, at(p, "path"), *v.Path)
-	}
-	if v.Query != nil {
-		checkRedirectActionQuery(vs, at(p, "query"), *v.Query)
-	}
-	if v.StatusCode == nil {
-		vs.Null(at(p, "statusCode"))
-	} else {
-		checkRedirectActionStatusCodeEnum(vs, at(p, "statusCode"), *v.StatusCode)
-	}
+	check.Str(ruleRedirectActionProtocol, vs, p, "protocol", false, v.Protocol)
+	check.Str(ruleRedirectActionHost, vs, p, "host", false, v.Host)
+	check.Str(ruleRedirectActionPath, vs, p, "path", false, v.Path)
+	check.Str(ruleRedirectActionQuery, vs, p, "query", false, v.Query)
+	check.Str(ruleRedirectActionStatusCodeEnum, vs, p, "statusCode", true, v.StatusCode)
 }
 
-var ruleRedirectActionHost = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleRedirectActionHost = check.New(check.MaxLen(128), check.MinLen(1))
 
-func checkRedirectActionHost(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleRedirectActionHost[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleRedirectActionHost[1])
-	}
-}
+var ruleRedirectActionPath = check.New(check.MaxLen(128), check.MinLen(1))
 
-var ruleRedirectActionPath = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleRedirectActionProtocol = check.New(check.Pattern(`^(HTTPS?|#\{protocol\})$`, `^(?:^(HTTPS?|#\{protocol\})$)$`))
 
-func checkRedirectActionPath(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleRedirectActionPath[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleRedirectActionPath[1])
-	}
-}
+var ruleRedirectActionQuery = check.New(check.MaxLen(128))
 
-var ruleRedirectActionProtocol = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: `^(HTTPS?|#\{protocol\})$`}}
-
-var reRedirectActionProtocol = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^(HTTPS?|#\{protocol\})$)$`) })
-
-func checkRedirectActionProtocol(vs *awsapi.Violations, p string, v string) {
-	if !reRedirectActionProtocol().MatchString(v) {
-		vs.Add(p, v, ruleRedirectActionProtocol[0])
-	}
-}
-
-var ruleRedirectActionQuery = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}}
-
-func checkRedirectActionQuery(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleRedirectActionQuery[0])
-	}
-}
-
-var ruleRedirectActionStatusCodeEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"HTTP_301", "HTTP_302"}}}
-
-func checkRedirectActionStatusCodeEnum(vs *awsapi.Violations, p string, v RedirectActionStatusCodeEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleRedirectActionStatusCodeEnum[0])
-	}
-}
+var ruleRedirectActionStatusCodeEnum = check.New(check.Enum("HTTP_301", "HTTP_302"))
 
 func (v *RegisterTargetsInput) validate(vs *awsapi.Violations, p string) {
-	if v.TargetGroupArn == nil {
-		vs.Null(at(p, "targetGroupArn"))
-	}
-	if v.Targets == nil {
-		vs.Null(at(p, "targets"))
-	} else {
-		checkTargetDescriptions(vs, at(p, "targets"), v.Targets)
-	}
+	check.Null(vs, p, "targetGroupArn", v.TargetGroupArn == nil)
+	check.List(vs, p, "targets", true, v.Targets, checkTargetDescriptions)
 }
 
-var ruleRemoveIpamPoolEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ipv4"}}}
+var ruleRemoveIpamPoolEnum = check.New(check.Enum("ipv4"))
 
-func checkRemoveIpamPoolEnum(vs *awsapi.Violations, p string, v RemoveIpamPoolEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleRemoveIpamPoolEnum[0])
-	}
-}
+var ruleRemoveIpamPools = check.New()
 
 func checkRemoveIpamPools(vs *awsapi.Violations, p string, v []RemoveIpamPoolEnum) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkRemoveIpamPoolEnum(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleRemoveIpamPoolEnum})
-			break
-		}
-	}
+	check.Strings(ruleRemoveIpamPools, vs, p, v, ruleRemoveIpamPoolEnum)
 }
 
 func (v *RemoveListenerCertificatesInput) validate(vs *awsapi.Violations, p string) {
-	if v.ListenerArn == nil {
-		vs.Null(at(p, "listenerArn"))
-	}
-	if v.Certificates == nil {
-		vs.Null(at(p, "certificates"))
-	}
+	check.Null(vs, p, "listenerArn", v.ListenerArn == nil)
+	check.Null(vs, p, "certificates", v.Certificates == nil)
 }
 
 func (v *RemoveTagsInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArns == nil {
-		vs.Null(at(p, "resourceArns"))
-	}
-	if v.TagKeys == nil {
-		vs.Null(at(p, "tagKeys"))
-	} else {
-		checkTagKeys(vs, at(p, "tagKeys"), v.TagKeys)
-	}
+	check.Null(vs, p, "resourceArns", v.ResourceArns == nil)
+	check.List(vs, p, "tagKeys", true, v.TagKeys, checkTagKeys)
 }
 
 func (v *RemoveTrustStoreRevocationsInput) validate(vs *awsapi.Violations, p string) {
-	if v.TrustStoreArn == nil {
-		vs.Null(at(p, "trustStoreArn"))
-	}
-	if v.RevocationIds == nil {
-		vs.Null(at(p, "revocationIds"))
-	}
+	check.Null(vs, p, "trustStoreArn", v.TrustStoreArn == nil)
+	check.Null(vs, p, "revocationIds", v.RevocationIds == nil)
 }
 
 func (v *RevocationContent) validate(vs *awsapi.Violations, p string) {
-	if v.RevocationType != nil {
-		checkRevocationType(vs, at(p, "revocationType"), *v.RevocationType)
-	}
+	check.Str(ruleRevocationType, vs, p, "revocationType", false, v.RevocationType)
 }
 
 func checkRevocationContents(vs *awsapi.Violations, p string, v []RevocationContent) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*RevocationContent).validate)
 }
 
-var ruleRevocationType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"CRL"}}}
-
-func checkRevocationType(vs *awsapi.Violations, p string, v RevocationType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleRevocationType[0])
-	}
-}
+var ruleRevocationType = check.New(check.Enum("CRL"))
 
 func (v *RewriteConfig) validate(vs *awsapi.Violations, p string) {
-	if v.Regex == nil {
-		vs.Null(at(p, "regex"))
-	}
-	if v.Replace == nil {
-		vs.Null(at(p, "replace"))
-	}
+	check.Null(vs, p, "regex", v.Regex == nil)
+	check.Null(vs, p, "replace", v.Replace == nil)
 }
 
 func checkRewriteConfigList(vs *awsapi.Violations, p string, v []RewriteConfig) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*RewriteConfig).validate)
 }
 
 func (v *RuleCondition) validate(vs *awsapi.Violations, p string) {
-	if v.Field != nil {
-		checkConditionFieldName(vs, at(p, "field"), *v.Field)
-	}
+	check.Str(ruleConditionFieldName, vs, p, "field", false, v.Field)
 }
 
 func checkRuleConditionList(vs *awsapi.Violations, p string, v []RuleCondition) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*RuleCondition).validate)
 }
 
-var ruleRulePriority = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "50000"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkRulePriority(vs *awsapi.Violations, p string, v int32) {
-	if v > 50000 {
-		vs.Add(p, v, ruleRulePriority[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleRulePriority[1])
-	}
-}
+var ruleRulePriority = check.New(check.Max(50000), check.Min(1))
 
 func checkRulePriorityList(vs *awsapi.Violations, p string, v []RulePriorityPair) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*RulePriorityPair).validate)
 }
 
 func (v *RulePriorityPair) validate(vs *awsapi.Violations, p string) {
-	if v.Priority != nil {
-		checkRulePriority(vs, at(p, "priority"), *v.Priority)
-	}
+	check.Numeric(ruleRulePriority, vs, p, "priority", false, v.Priority)
 }
 
 func (v *RuleTransform) validate(vs *awsapi.Violations, p string) {
-	if v.Type == nil {
-		vs.Null(at(p, "type"))
-	} else {
-		checkTransformTypeEnum(vs, at(p, "type"), *v.Type)
-	}
-	if v.HostHeaderRewriteConfig != nil {
-		v.HostHeaderRewriteConfig.validate(vs, at(p, "hostHeaderRewriteConfig"))
-	}
-	if v.UrlRewriteConfig != nil {
-		v.UrlRewriteConfig.validate(vs, at(p, "urlRewriteConfig"))
-	}
+	check.Str(ruleTransformTypeEnum, vs, p, "type", true, v.Type)
+	check.Struct(vs, p, "hostHeaderRewriteConfig", false, v.HostHeaderRewriteConfig, (*HostHeaderRewriteConfig).validate)
+	check.Struct(vs, p, "urlRewriteConfig", false, v.UrlRewriteConfig, (*UrlRewriteConfig).validate)
 }
 
 func checkRuleTransformList(vs *awsapi.Violations, p string, v []RuleTransform) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*RuleTransform).validate)
 }
 
 func (v *SetIpAddressTypeInput) validate(vs *awsapi.Violations, p string) {
-	if v.LoadBalancerArn == nil {
-		vs.Null(at(p, "loadBalancerArn"))
-	}
-	if v.IpAddressType == nil {
-		vs.Null(at(p, "ipAddressType"))
-	} else {
-		checkIpAddressType(vs, at(p, "ipAddressType"), *v.IpAddressType)
-	}
+	check.Null(vs, p, "loadBalancerArn", v.LoadBalancerArn == nil)
+	check.Str(ruleIpAddressType, vs, p, "ipAddressType", true, v.IpAddressType)
 }
 
 func (v *SetRulePrioritiesInput) validate(vs *awsapi.Violations, p string) {
-	if v.RulePriorities == nil {
-		vs.Null(at(p, "rulePriorities"))
-	} else {
-		checkRulePriorityList(vs, at(p, "rulePriorities"), v.RulePriorities)
-	}
+	check.List(vs, p, "rulePriorities", true, v.RulePriorities, checkRulePriorityList)
 }
 
 func (v *SetSecurityGroupsInput) validate(vs *awsapi.Violations, p string) {
-	if v.LoadBalancerArn == nil {
-		vs.Null(at(p, "loadBalancerArn"))
-	}
-	if v.SecurityGroups == nil {
-		vs.Null(at(p, "securityGroups"))
-	}
-	if v.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic != nil {
-		checkEnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum(vs, at(p, "enforceSecurityGroupInboundRulesOnPrivateLinkTraffic"), *v.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic)
-	}
+	check.Null(vs, p, "loadBalancerArn", v.LoadBalancerArn == nil)
+	check.Null(vs, p, "securityGroups", v.SecurityGroups == nil)
+	check.Str(ruleEnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum, vs, p, "enforceSecurityGroupInboundRulesOnPrivateLinkTraffic", false, v.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic)
 }
 
 func (v *SetSubnetsInput) validate(vs *awsapi.Violations, p string) {
-	if v.LoadBalancerArn == nil {
-		vs.Null(at(p, "loadBalancerArn"))
-	}
-	if v.IpAddressType != nil {
-		checkIpAddressType(vs, at(p, "ipAddressType"), *v.IpAddressType)
-	}
-	if v.EnablePrefixForIpv6SourceNat != nil {
-		checkEnablePrefixForIpv6SourceNatEnum(vs, at(p, "enablePrefixForIpv6SourceNat"), *v.EnablePrefixForIpv6SourceNat)
-	}
+	check.Null(vs, p, "loadBalancerArn", v.LoadBalancerArn == nil)
+	check.Str(ruleIpAddressType, vs, p, "ipAddressType", false, v.IpAddressType)
+	check.Str(ruleEnablePrefixForIpv6SourceNatEnum, vs, p, "enablePrefixForIpv6SourceNat", false, v.EnablePrefixForIpv6SourceNat)
 }
 
 func (v *Tag) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "key"))
-	} else {
-		checkTagKey(vs, at(p, "key"), *v.Key)
-	}
-	if v.Value != nil {
-		checkTagValue(vs, at(p, "value"), *v.Value)
-	}
+	check.Str(ruleTagKey, vs, p, "key", true, v.Key)
+	check.Str(ruleTagValue, vs, p, "value", false, v.Value)
 }
 
-var ruleTagKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`}}
+var ruleTagKey = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`, `^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`))
 
-var reTagKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`) })
-
-func checkTagKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleTagKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTagKey[1])
-	}
-	if !reTagKey().MatchString(v) {
-		vs.Add(p, v, ruleTagKey[2])
-	}
-}
+var ruleTagKeys = check.New()
 
 func checkTagKeys(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkTagKey(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleTagKey})
-			break
-		}
-	}
+	check.Strings(ruleTagKeys, vs, p, v, ruleTagKey)
 }
 
-var ruleTagList = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleTagList = check.New(check.MinLen(1))
 
 func checkTagList(vs *awsapi.Violations, p string, v []Tag) {
-	n := len(v)
-	if n < 1 {
-		vs.Add(p, v, ruleTagList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleTagList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*Tag).validate)
 }
 
-var ruleTagValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.Pattern, Text: `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`}}
+var ruleTagValue = check.New(check.MaxLen(256), check.Pattern(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`, `^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`))
 
-var reTagValue = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`) })
-
-func checkTagValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleTagValue[0])
-	}
-	if !reTagValue().MatchString(v) {
-		vs.Add(p, v, ruleTagValue[1])
-	}
-}
-
-var ruleTargetControlPort = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "65535"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkTargetControlPort(vs *awsapi.Violations, p string, v int32) {
-	if v > 65535 {
-		vs.Add(p, v, ruleTargetControlPort[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleTargetControlPort[1])
-	}
-}
+var ruleTargetControlPort = check.New(check.Max(65535), check.Min(1))
 
 func (v *TargetDescription) validate(vs *awsapi.Violations, p string) {
-	if v.Id == nil {
-		vs.Null(at(p, "id"))
-	}
-	if v.Port != nil {
-		checkPort(vs, at(p, "port"), *v.Port)
-	}
-	if v.QuicServerId != nil {
-		checkQuicServerId(vs, at(p, "quicServerId"), *v.QuicServerId)
-	}
+	check.Null(vs, p, "id", v.Id == nil)
+	check.Numeric(rulePort, vs, p, "port", false, v.Port)
+	check.Str(ruleQuicServerId, vs, p, "quicServerId", false, v.QuicServerId)
 }
 
 func checkTargetDescriptions(vs *awsapi.Violations, p string, v []TargetDescription) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*TargetDescription).validate)
 }
 
 func (v *TargetGroupAttribute) validate(vs *awsapi.Violations, p string) {
-	if v.Key != nil {
-		checkTargetGroupAttributeKey(vs, at(p, "key"), *v.Key)
-	}
+	check.Str(ruleTargetGroupAttributeKey, vs, p, "key", false, v.Key)
 }
 
-var ruleTargetGroupAttributeKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.Pattern, Text: "^[a-zA-Z0-9._]+$"}}
-
-var reTargetGroupAttributeKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^[a-zA-Z0-9._]+$)$") })
-
-func checkTargetGroupAttributeKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleTargetGroupAttributeKey[0])
-	}
-	if !reTargetGroupAttributeKey().MatchString(v) {
-		vs.Add(p, v, ruleTargetGroupAttributeKey[1])
-	}
-}
+var ruleTargetGroupAttributeKey = check.New(check.MaxLen(256), check.Pattern("^[a-zA-Z0-9._]+$", "^(?:^[a-zA-Z0-9._]+$)$"))
 
 func checkTargetGroupAttributes(vs *awsapi.Violations, p string, v []TargetGroupAttribute) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*TargetGroupAttribute).validate)
 }
 
-var ruleTargetGroupIpAddressTypeEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ipv4", "ipv6"}}}
+var ruleTargetGroupIpAddressTypeEnum = check.New(check.Enum("ipv4", "ipv6"))
 
-func checkTargetGroupIpAddressTypeEnum(vs *awsapi.Violations, p string, v TargetGroupIpAddressTypeEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTargetGroupIpAddressTypeEnum[0])
-	}
-}
+var ruleTargetTypeEnum = check.New(check.Enum("instance", "ip", "lambda", "alb"))
 
-var ruleTargetTypeEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"instance", "ip", "lambda", "alb"}}}
+var ruleTransformTypeEnum = check.New(check.Enum("host-header-rewrite", "url-rewrite"))
 
-func checkTargetTypeEnum(vs *awsapi.Violations, p string, v TargetTypeEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTargetTypeEnum[0])
-	}
-}
+var ruleTrustStoreAssociationStatusEnum = check.New(check.Enum("active", "removed"))
 
-var ruleTransformTypeEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"host-header-rewrite", "url-rewrite"}}}
+var ruleTrustStoreName = check.New(check.MaxLen(32), check.MinLen(1), check.Pattern("^([a-zA-Z0-9]+-)*[a-zA-Z0-9]+$", "^(?:^([a-zA-Z0-9]+-)*[a-zA-Z0-9]+$)$"))
 
-func checkTransformTypeEnum(vs *awsapi.Violations, p string, v TransformTypeEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTransformTypeEnum[0])
-	}
-}
-
-var ruleTrustStoreAssociationStatusEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"active", "removed"}}}
-
-func checkTrustStoreAssociationStatusEnum(vs *awsapi.Violations, p string, v TrustStoreAssociationStatusEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleTrustStoreAssociationStatusEnum[0])
-	}
-}
-
-var ruleTrustStoreName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "32"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "^([a-zA-Z0-9]+-)*[a-zA-Z0-9]+$"}}
-
-var reTrustStoreName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^([a-zA-Z0-9]+-)*[a-zA-Z0-9]+$)$") })
-
-func checkTrustStoreName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 32 {
-		vs.Add(p, v, ruleTrustStoreName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTrustStoreName[1])
-	}
-	if !reTrustStoreName().MatchString(v) {
-		vs.Add(p, v, ruleTrustStoreName[2])
-	}
-}
+var ruleTrustStoreNames = check.New()
 
 func checkTrustStoreNames(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkTrustStoreName(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleTrustStoreName})
-			break
-		}
-	}
+	check.Strings(ruleTrustStoreNames, vs, p, v, ruleTrustStoreName)
 }
 
 func (v *UrlRewriteConfig) validate(vs *awsapi.Violations, p string) {
-	if v.Rewrites != nil {
-		checkRewriteConfigList(vs, at(p, "rewrites"), v.Rewrites)
-	}
+	check.List(vs, p, "rewrites", false, v.Rewrites, checkRewriteConfigList)
 }

@@ -3,11 +3,8 @@
 package iam
 
 import (
-	"regexp"
-	"strconv"
-	"sync"
-
 	"github.com/berth-dev/berth/awsapi"
+	"github.com/berth-dev/berth/awsapi/check"
 )
 
 const (
@@ -15,201 +12,139 @@ const (
 	validationStyle = awsapi.CoralStyle
 )
 
-// at is the path of member name in the structure at path p.
-func at(p, name string) string {
-	if p == "" {
-		return name
-	}
-	return p + "." + name
-}
-
 // Validate checks the AcceptDelegationRequest input against the model's constraints.
 func (v *AcceptDelegationRequestInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AcceptDelegationRequestInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the AddClientIDToOpenIDConnectProvider input against the model's constraints.
 func (v *AddClientIDToOpenIDConnectProviderInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AddClientIDToOpenIDConnectProviderInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the AddRoleToInstanceProfile input against the model's constraints.
 func (v *AddRoleToInstanceProfileInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AddRoleToInstanceProfileInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the AddUserToGroup input against the model's constraints.
 func (v *AddUserToGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AddUserToGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the AssociateDelegationRequest input against the model's constraints.
 func (v *AssociateDelegationRequestInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AssociateDelegationRequestInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the AttachGroupPolicy input against the model's constraints.
 func (v *AttachGroupPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AttachGroupPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the AttachRolePolicy input against the model's constraints.
 func (v *AttachRolePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AttachRolePolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the AttachUserPolicy input against the model's constraints.
 func (v *AttachUserPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AttachUserPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ChangePassword input against the model's constraints.
 func (v *ChangePasswordInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ChangePasswordInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateAccessKey input against the model's constraints.
 func (v *CreateAccessKeyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateAccessKeyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateAccountAlias input against the model's constraints.
 func (v *CreateAccountAliasInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateAccountAliasInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateDelegationRequest input against the model's constraints.
 func (v *CreateDelegationRequestInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateDelegationRequestInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateGroup input against the model's constraints.
 func (v *CreateGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateInstanceProfile input against the model's constraints.
 func (v *CreateInstanceProfileInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateInstanceProfileInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateLoginProfile input against the model's constraints.
 func (v *CreateLoginProfileInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateLoginProfileInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateOpenIDConnectProvider input against the model's constraints.
 func (v *CreateOpenIDConnectProviderInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateOpenIDConnectProviderInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreatePolicy input against the model's constraints.
 func (v *CreatePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreatePolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreatePolicyVersion input against the model's constraints.
 func (v *CreatePolicyVersionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreatePolicyVersionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateRole input against the model's constraints.
 func (v *CreateRoleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateRoleInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateSAMLProvider input against the model's constraints.
 func (v *CreateSAMLProviderInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateSAMLProviderInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateServiceLinkedRole input against the model's constraints.
 func (v *CreateServiceLinkedRoleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateServiceLinkedRoleInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateServiceSpecificCredential input against the model's constraints.
 func (v *CreateServiceSpecificCredentialInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateServiceSpecificCredentialInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateUser input against the model's constraints.
 func (v *CreateUserInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateUserInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateVirtualMFADevice input against the model's constraints.
 func (v *CreateVirtualMFADeviceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateVirtualMFADeviceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeactivateMFADevice input against the model's constraints.
 func (v *DeactivateMFADeviceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeactivateMFADeviceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteAccessKey input against the model's constraints.
 func (v *DeleteAccessKeyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteAccessKeyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteAccountAlias input against the model's constraints.
 func (v *DeleteAccountAliasInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteAccountAliasInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteAccountPasswordPolicy input against the model's constraints.
@@ -217,163 +152,117 @@ func (*DeleteAccountPasswordPolicyInput) Validate() error { return nil }
 
 // Validate checks the DeleteGroup input against the model's constraints.
 func (v *DeleteGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteGroupPolicy input against the model's constraints.
 func (v *DeleteGroupPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteGroupPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteInstanceProfile input against the model's constraints.
 func (v *DeleteInstanceProfileInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteInstanceProfileInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteLoginProfile input against the model's constraints.
 func (v *DeleteLoginProfileInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteLoginProfileInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteOpenIDConnectProvider input against the model's constraints.
 func (v *DeleteOpenIDConnectProviderInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteOpenIDConnectProviderInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeletePolicy input against the model's constraints.
 func (v *DeletePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeletePolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeletePolicyVersion input against the model's constraints.
 func (v *DeletePolicyVersionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeletePolicyVersionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteRole input against the model's constraints.
 func (v *DeleteRoleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteRoleInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteRolePermissionsBoundary input against the model's constraints.
 func (v *DeleteRolePermissionsBoundaryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteRolePermissionsBoundaryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteRolePolicy input against the model's constraints.
 func (v *DeleteRolePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteRolePolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteSAMLProvider input against the model's constraints.
 func (v *DeleteSAMLProviderInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteSAMLProviderInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteSSHPublicKey input against the model's constraints.
 func (v *DeleteSSHPublicKeyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteSSHPublicKeyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteServerCertificate input against the model's constraints.
 func (v *DeleteServerCertificateInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteServerCertificateInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteServiceLinkedRole input against the model's constraints.
 func (v *DeleteServiceLinkedRoleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteServiceLinkedRoleInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteServiceSpecificCredential input against the model's constraints.
 func (v *DeleteServiceSpecificCredentialInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteServiceSpecificCredentialInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteSigningCertificate input against the model's constraints.
 func (v *DeleteSigningCertificateInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteSigningCertificateInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteUser input against the model's constraints.
 func (v *DeleteUserInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteUserInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteUserPermissionsBoundary input against the model's constraints.
 func (v *DeleteUserPermissionsBoundaryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteUserPermissionsBoundaryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteUserPolicy input against the model's constraints.
 func (v *DeleteUserPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteUserPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteVirtualMFADevice input against the model's constraints.
 func (v *DeleteVirtualMFADeviceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteVirtualMFADeviceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DetachGroupPolicy input against the model's constraints.
 func (v *DetachGroupPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DetachGroupPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DetachRolePolicy input against the model's constraints.
 func (v *DetachRolePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DetachRolePolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DetachUserPolicy input against the model's constraints.
 func (v *DetachUserPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DetachUserPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DisableOrganizationsRootCredentialsManagement input against the model's constraints.
@@ -387,9 +276,7 @@ func (*DisableOutboundWebIdentityFederationInput) Validate() error { return nil 
 
 // Validate checks the EnableMFADevice input against the model's constraints.
 func (v *EnableMFADeviceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*EnableMFADeviceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the EnableOrganizationsRootCredentialsManagement input against the model's constraints.
@@ -406,30 +293,22 @@ func (*GenerateCredentialReportInput) Validate() error { return nil }
 
 // Validate checks the GenerateOrganizationsAccessReport input against the model's constraints.
 func (v *GenerateOrganizationsAccessReportInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GenerateOrganizationsAccessReportInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GenerateServiceLastAccessedDetails input against the model's constraints.
 func (v *GenerateServiceLastAccessedDetailsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GenerateServiceLastAccessedDetailsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetAccessKeyLastUsed input against the model's constraints.
 func (v *GetAccessKeyLastUsedInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetAccessKeyLastUsedInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetAccountAuthorizationDetails input against the model's constraints.
 func (v *GetAccountAuthorizationDetailsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetAccountAuthorizationDetailsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetAccountPasswordPolicy input against the model's constraints.
@@ -440,16 +319,12 @@ func (*GetAccountSummaryInput) Validate() error { return nil }
 
 // Validate checks the GetContextKeysForCustomPolicy input against the model's constraints.
 func (v *GetContextKeysForCustomPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetContextKeysForCustomPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetContextKeysForPrincipalPolicy input against the model's constraints.
 func (v *GetContextKeysForPrincipalPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetContextKeysForPrincipalPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetCredentialReport input against the model's constraints.
@@ -457,65 +332,47 @@ func (*GetCredentialReportInput) Validate() error { return nil }
 
 // Validate checks the GetDelegationRequest input against the model's constraints.
 func (v *GetDelegationRequestInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetDelegationRequestInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetGroup input against the model's constraints.
 func (v *GetGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetGroupPolicy input against the model's constraints.
 func (v *GetGroupPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetGroupPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetHumanReadableSummary input against the model's constraints.
 func (v *GetHumanReadableSummaryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetHumanReadableSummaryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetInstanceProfile input against the model's constraints.
 func (v *GetInstanceProfileInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetInstanceProfileInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetLoginProfile input against the model's constraints.
 func (v *GetLoginProfileInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetLoginProfileInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetMFADevice input against the model's constraints.
 func (v *GetMFADeviceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetMFADeviceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetOpenIDConnectProvider input against the model's constraints.
 func (v *GetOpenIDConnectProviderInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetOpenIDConnectProviderInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetOrganizationsAccessReport input against the model's constraints.
 func (v *GetOrganizationsAccessReportInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetOrganizationsAccessReportInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetOutboundWebIdentityFederationInfo input against the model's constraints.
@@ -523,198 +380,142 @@ func (*GetOutboundWebIdentityFederationInfoInput) Validate() error { return nil 
 
 // Validate checks the GetPolicy input against the model's constraints.
 func (v *GetPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetPolicyVersion input against the model's constraints.
 func (v *GetPolicyVersionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetPolicyVersionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetRole input against the model's constraints.
 func (v *GetRoleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetRoleInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetRolePolicy input against the model's constraints.
 func (v *GetRolePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetRolePolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetSAMLProvider input against the model's constraints.
 func (v *GetSAMLProviderInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetSAMLProviderInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetSSHPublicKey input against the model's constraints.
 func (v *GetSSHPublicKeyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetSSHPublicKeyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetServerCertificate input against the model's constraints.
 func (v *GetServerCertificateInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetServerCertificateInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetServiceLastAccessedDetails input against the model's constraints.
 func (v *GetServiceLastAccessedDetailsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetServiceLastAccessedDetailsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetServiceLastAccessedDetailsWithEntities input against the model's constraints.
 func (v *GetServiceLastAccessedDetailsWithEntitiesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetServiceLastAccessedDetailsWithEntitiesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetServiceLinkedRoleDeletionStatus input against the model's constraints.
 func (v *GetServiceLinkedRoleDeletionStatusInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetServiceLinkedRoleDeletionStatusInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetUser input against the model's constraints.
 func (v *GetUserInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetUserInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetUserPolicy input against the model's constraints.
 func (v *GetUserPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetUserPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListAccessKeys input against the model's constraints.
 func (v *ListAccessKeysInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListAccessKeysInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListAccountAliases input against the model's constraints.
 func (v *ListAccountAliasesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListAccountAliasesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListAttachedGroupPolicies input against the model's constraints.
 func (v *ListAttachedGroupPoliciesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListAttachedGroupPoliciesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListAttachedRolePolicies input against the model's constraints.
 func (v *ListAttachedRolePoliciesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListAttachedRolePoliciesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListAttachedUserPolicies input against the model's constraints.
 func (v *ListAttachedUserPoliciesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListAttachedUserPoliciesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListDelegationRequests input against the model's constraints.
 func (v *ListDelegationRequestsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListDelegationRequestsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListEntitiesForPolicy input against the model's constraints.
 func (v *ListEntitiesForPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListEntitiesForPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListGroupPolicies input against the model's constraints.
 func (v *ListGroupPoliciesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListGroupPoliciesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListGroups input against the model's constraints.
 func (v *ListGroupsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListGroupsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListGroupsForUser input against the model's constraints.
 func (v *ListGroupsForUserInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListGroupsForUserInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListInstanceProfileTags input against the model's constraints.
 func (v *ListInstanceProfileTagsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListInstanceProfileTagsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListInstanceProfiles input against the model's constraints.
 func (v *ListInstanceProfilesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListInstanceProfilesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListInstanceProfilesForRole input against the model's constraints.
 func (v *ListInstanceProfilesForRoleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListInstanceProfilesForRoleInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListMFADeviceTags input against the model's constraints.
 func (v *ListMFADeviceTagsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListMFADeviceTagsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListMFADevices input against the model's constraints.
 func (v *ListMFADevicesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListMFADevicesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListOpenIDConnectProviderTags input against the model's constraints.
 func (v *ListOpenIDConnectProviderTagsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListOpenIDConnectProviderTagsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListOpenIDConnectProviders input against the model's constraints.
@@ -725,58 +526,42 @@ func (*ListOrganizationsFeaturesInput) Validate() error { return nil }
 
 // Validate checks the ListPolicies input against the model's constraints.
 func (v *ListPoliciesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListPoliciesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListPoliciesGrantingServiceAccess input against the model's constraints.
 func (v *ListPoliciesGrantingServiceAccessInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListPoliciesGrantingServiceAccessInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListPolicyTags input against the model's constraints.
 func (v *ListPolicyTagsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListPolicyTagsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListPolicyVersions input against the model's constraints.
 func (v *ListPolicyVersionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListPolicyVersionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListRolePolicies input against the model's constraints.
 func (v *ListRolePoliciesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListRolePoliciesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListRoleTags input against the model's constraints.
 func (v *ListRoleTagsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListRoleTagsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListRoles input against the model's constraints.
 func (v *ListRolesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListRolesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListSAMLProviderTags input against the model's constraints.
 func (v *ListSAMLProviderTagsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListSAMLProviderTagsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListSAMLProviders input against the model's constraints.
@@ -784,3809 +569,1436 @@ func (*ListSAMLProvidersInput) Validate() error { return nil }
 
 // Validate checks the ListSSHPublicKeys input against the model's constraints.
 func (v *ListSSHPublicKeysInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListSSHPublicKeysInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListServerCertificateTags input against the model's constraints.
 func (v *ListServerCertificateTagsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListServerCertificateTagsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListServerCertificates input against the model's constraints.
 func (v *ListServerCertificatesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListServerCertificatesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListServiceSpecificCredentials input against the model's constraints.
 func (v *ListServiceSpecificCredentialsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListServiceSpecificCredentialsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListSigningCertificates input against the model's constraints.
 func (v *ListSigningCertificatesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListSigningCertificatesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListUserPolicies input against the model's constraints.
 func (v *ListUserPoliciesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListUserPoliciesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListUserTags input against the model's constraints.
 func (v *ListUserTagsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListUserTagsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListUsers input against the model's constraints.
 func (v *ListUsersInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListUsersInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListVirtualMFADevices input against the model's constraints.
 func (v *ListVirtualMFADevicesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListVirtualMFADevicesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutGroupPolicy input against the model's constraints.
 func (v *PutGroupPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutGroupPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutRolePermissionsBoundary input against the model's constraints.
 func (v *PutRolePermissionsBoundaryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutRolePermissionsBoundaryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutRolePolicy input against the model's constraints.
 func (v *PutRolePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutRolePolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutUserPermissionsBoundary input against the model's constraints.
 func (v *PutUserPermissionsBoundaryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutUserPermissionsBoundaryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutUserPolicy input against the model's constraints.
 func (v *PutUserPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutUserPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RejectDelegationRequest input against the model's constraints.
 func (v *RejectDelegationRequestInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RejectDelegationRequestInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RemoveClientIDFromOpenIDConnectProvider input against the model's constraints.
 func (v *RemoveClientIDFromOpenIDConnectProviderInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RemoveClientIDFromOpenIDConnectProviderInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RemoveRoleFromInstanceProfile input against the model's constraints.
 func (v *RemoveRoleFromInstanceProfileInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RemoveRoleFromInstanceProfileInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RemoveUserFromGroup input against the model's constraints.
 func (v *RemoveUserFromGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RemoveUserFromGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ResetServiceSpecificCredential input against the model's constraints.
 func (v *ResetServiceSpecificCredentialInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ResetServiceSpecificCredentialInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ResyncMFADevice input against the model's constraints.
 func (v *ResyncMFADeviceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ResyncMFADeviceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the SendDelegationToken input against the model's constraints.
 func (v *SendDelegationTokenInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*SendDelegationTokenInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the SetDefaultPolicyVersion input against the model's constraints.
 func (v *SetDefaultPolicyVersionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*SetDefaultPolicyVersionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the SetSecurityTokenServicePreferences input against the model's constraints.
 func (v *SetSecurityTokenServicePreferencesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*SetSecurityTokenServicePreferencesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the SimulateCustomPolicy input against the model's constraints.
 func (v *SimulateCustomPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*SimulateCustomPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the SimulatePrincipalPolicy input against the model's constraints.
 func (v *SimulatePrincipalPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*SimulatePrincipalPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the TagInstanceProfile input against the model's constraints.
 func (v *TagInstanceProfileInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*TagInstanceProfileInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the TagMFADevice input against the model's constraints.
 func (v *TagMFADeviceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*TagMFADeviceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the TagOpenIDConnectProvider input against the model's constraints.
 func (v *TagOpenIDConnectProviderInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*TagOpenIDConnectProviderInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the TagPolicy input against the model's constraints.
 func (v *TagPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*TagPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the TagRole input against the model's constraints.
 func (v *TagRoleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*TagRoleInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the TagSAMLProvider input against the model's constraints.
 func (v *TagSAMLProviderInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*TagSAMLProviderInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the TagServerCertificate input against the model's constraints.
 func (v *TagServerCertificateInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*TagServerCertificateInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the TagUser input against the model's constraints.
 func (v *TagUserInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*TagUserInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UntagInstanceProfile input against the model's constraints.
 func (v *UntagInstanceProfileInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UntagInstanceProfileInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UntagMFADevice input against the model's constraints.
 func (v *UntagMFADeviceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UntagMFADeviceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UntagOpenIDConnectProvider input against the model's constraints.
 func (v *UntagOpenIDConnectProviderInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UntagOpenIDConnectProviderInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UntagPolicy input against the model's constraints.
 func (v *UntagPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UntagPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UntagRole input against the model's constraints.
 func (v *UntagRoleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UntagRoleInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UntagSAMLProvider input against the model's constraints.
 func (v *UntagSAMLProviderInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UntagSAMLProviderInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UntagServerCertificate input against the model's constraints.
 func (v *UntagServerCertificateInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UntagServerCertificateInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UntagUser input against the model's constraints.
 func (v *UntagUserInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UntagUserInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateAccessKey input against the model's constraints.
 func (v *UpdateAccessKeyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateAccessKeyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateAccountPasswordPolicy input against the model's constraints.
 func (v *UpdateAccountPasswordPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateAccountPasswordPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateAssumeRolePolicy input against the model's constraints.
 func (v *UpdateAssumeRolePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateAssumeRolePolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateDelegationRequest input against the model's constraints.
 func (v *UpdateDelegationRequestInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateDelegationRequestInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateGroup input against the model's constraints.
 func (v *UpdateGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateLoginProfile input against the model's constraints.
 func (v *UpdateLoginProfileInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateLoginProfileInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateOpenIDConnectProviderThumbprint input against the model's constraints.
 func (v *UpdateOpenIDConnectProviderThumbprintInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateOpenIDConnectProviderThumbprintInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateRole input against the model's constraints.
 func (v *UpdateRoleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateRoleInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateRoleDescription input against the model's constraints.
 func (v *UpdateRoleDescriptionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateRoleDescriptionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateSAMLProvider input against the model's constraints.
 func (v *UpdateSAMLProviderInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateSAMLProviderInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateSSHPublicKey input against the model's constraints.
 func (v *UpdateSSHPublicKeyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateSSHPublicKeyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateServerCertificate input against the model's constraints.
 func (v *UpdateServerCertificateInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateServerCertificateInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateServiceSpecificCredential input against the model's constraints.
 func (v *UpdateServiceSpecificCredentialInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateServiceSpecificCredentialInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateSigningCertificate input against the model's constraints.
 func (v *UpdateSigningCertificateInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateSigningCertificateInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateUser input against the model's constraints.
 func (v *UpdateUserInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateUserInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UploadSSHPublicKey input against the model's constraints.
 func (v *UploadSSHPublicKeyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UploadSSHPublicKeyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UploadServerCertificate input against the model's constraints.
 func (v *UploadServerCertificateInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UploadServerCertificateInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UploadSigningCertificate input against the model's constraints.
 func (v *UploadSigningCertificateInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UploadSigningCertificateInput).validate, validationCode, validationStyle)
 }
 
 func (v *AcceptDelegationRequestInput) validate(vs *awsapi.Violations, p string) {
-	if v.DelegationRequestId == nil {
-		vs.Null(at(p, "delegationRequestId"))
-	} else {
-		checkDelegationRequestIdType(vs, at(p, "delegationRequestId"), *v.DelegationRequestId)
-	}
+	check.Str(ruleDelegationRequestIdType, vs, p, "delegationRequestId", true, v.DelegationRequestId)
 }
 
-var ruleAccessAdvisorUsageGranularityType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"SERVICE_LEVEL", "ACTION_LEVEL"}}}
+var ruleAccessAdvisorUsageGranularityType = check.New(check.Enum("SERVICE_LEVEL", "ACTION_LEVEL"))
 
-func checkAccessAdvisorUsageGranularityType(vs *awsapi.Violations, p string, v AccessAdvisorUsageGranularityType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAccessAdvisorUsageGranularityType[0])
-	}
-}
-
-var ruleAccessKeyIdType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "16"}, {Kind: awsapi.Pattern, Text: `[\w]+`}}
-
-var reAccessKeyIdType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w]+)$`) })
-
-func checkAccessKeyIdType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleAccessKeyIdType[0])
-	}
-	if n < 16 {
-		vs.Add(p, v, ruleAccessKeyIdType[1])
-	}
-	if !reAccessKeyIdType().MatchString(v) {
-		vs.Add(p, v, ruleAccessKeyIdType[2])
-	}
-}
-
-var ruleAccountAliasType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "63"}, {Kind: awsapi.MinLength, Bound: "3"}, {Kind: awsapi.Pattern, Text: "^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$"}}
+var ruleAccessKeyIdType = check.New(check.MaxLen(128), check.MinLen(16), check.Pattern(`[\w]+`, `^(?:[\w]+)$`))
 
 // The pattern of accountAliasType is not checked: RE2 cannot compile it (error parsing regexp: invalid or unsupported Perl syntax: `(?!`).
 
-func checkAccountAliasType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 63 {
-		vs.Add(p, v, ruleAccountAliasType[0])
-	}
-	if n < 3 {
-		vs.Add(p, v, ruleAccountAliasType[1])
-	}
-}
+var ruleAccountAliasType = check.New(check.MaxLen(63), check.MinLen(3), check.Pattern("^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$", ""))
 
-var ruleAccountIdType = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: `\d{12}`}}
+var ruleAccountIdType = check.New(check.Pattern(`\d{12}`, `^(?:\d{12})$`))
 
-var reAccountIdType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:\d{12})$`) })
-
-func checkAccountIdType(vs *awsapi.Violations, p string, v string) {
-	if !reAccountIdType().MatchString(v) {
-		vs.Add(p, v, ruleAccountIdType[0])
-	}
-}
+var ruleActionNameListType = check.New()
 
 func checkActionNameListType(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkActionNameType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleActionNameType})
-			break
-		}
-	}
+	check.Strings(ruleActionNameListType, vs, p, v, ruleActionNameType)
 }
 
-var ruleActionNameType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "3"}}
-
-func checkActionNameType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleActionNameType[0])
-	}
-	if n < 3 {
-		vs.Add(p, v, ruleActionNameType[1])
-	}
-}
+var ruleActionNameType = check.New(check.MaxLen(128), check.MinLen(3))
 
 func (v *AddClientIDToOpenIDConnectProviderInput) validate(vs *awsapi.Violations, p string) {
-	if v.OpenIDConnectProviderArn == nil {
-		vs.Null(at(p, "openIDConnectProviderArn"))
-	} else {
-		checkArnType(vs, at(p, "openIDConnectProviderArn"), *v.OpenIDConnectProviderArn)
-	}
-	if v.ClientID == nil {
-		vs.Null(at(p, "clientID"))
-	} else {
-		checkClientIDType(vs, at(p, "clientID"), *v.ClientID)
-	}
+	check.Str(ruleArnType, vs, p, "openIDConnectProviderArn", true, v.OpenIDConnectProviderArn)
+	check.Str(ruleClientIDType, vs, p, "clientID", true, v.ClientID)
 }
 
 func (v *AddRoleToInstanceProfileInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceProfileName == nil {
-		vs.Null(at(p, "instanceProfileName"))
-	} else {
-		checkInstanceProfileNameType(vs, at(p, "instanceProfileName"), *v.InstanceProfileName)
-	}
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
+	check.Str(ruleInstanceProfileNameType, vs, p, "instanceProfileName", true, v.InstanceProfileName)
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
 }
 
 func (v *AddUserToGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.GroupName == nil {
-		vs.Null(at(p, "groupName"))
-	} else {
-		checkGroupNameType(vs, at(p, "groupName"), *v.GroupName)
-	}
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
+	check.Str(ruleGroupNameType, vs, p, "groupName", true, v.GroupName)
+	check.Str(ruleExistingUserNameType, vs, p, "userName", true, v.UserName)
 }
 
-var ruleArnType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "20"}}
+var ruleArnType = check.New(check.MaxLen(2048), check.MinLen(20))
 
-func checkArnType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleArnType[0])
-	}
-	if n < 20 {
-		vs.Add(p, v, ruleArnType[1])
-	}
-}
+var ruleAssertionEncryptionModeType = check.New(check.Enum("Required", "Allowed"))
 
-var ruleAssertionEncryptionModeType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Required", "Allowed"}}}
-
-func checkAssertionEncryptionModeType(vs *awsapi.Violations, p string, v AssertionEncryptionModeType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAssertionEncryptionModeType[0])
-	}
-}
-
-var ruleAssignmentStatusType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Assigned", "Unassigned", "Any"}}}
-
-func checkAssignmentStatusType(vs *awsapi.Violations, p string, v AssignmentStatusType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAssignmentStatusType[0])
-	}
-}
+var ruleAssignmentStatusType = check.New(check.Enum("Assigned", "Unassigned", "Any"))
 
 func (v *AssociateDelegationRequestInput) validate(vs *awsapi.Violations, p string) {
-	if v.DelegationRequestId == nil {
-		vs.Null(at(p, "delegationRequestId"))
-	} else {
-		checkDelegationRequestIdType(vs, at(p, "delegationRequestId"), *v.DelegationRequestId)
-	}
+	check.Str(ruleDelegationRequestIdType, vs, p, "delegationRequestId", true, v.DelegationRequestId)
 }
 
 func (v *AttachGroupPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.GroupName == nil {
-		vs.Null(at(p, "groupName"))
-	} else {
-		checkGroupNameType(vs, at(p, "groupName"), *v.GroupName)
-	}
-	if v.PolicyArn == nil {
-		vs.Null(at(p, "policyArn"))
-	} else {
-		checkArnType(vs, at(p, "policyArn"), *v.PolicyArn)
-	}
+	check.Str(ruleGroupNameType, vs, p, "groupName", true, v.GroupName)
+	check.Str(ruleArnType, vs, p, "policyArn", true, v.PolicyArn)
 }
 
 func (v *AttachRolePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
-	if v.PolicyArn == nil {
-		vs.Null(at(p, "policyArn"))
-	} else {
-		checkArnType(vs, at(p, "policyArn"), *v.PolicyArn)
-	}
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
+	check.Str(ruleArnType, vs, p, "policyArn", true, v.PolicyArn)
 }
 
 func (v *AttachUserPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.PolicyArn == nil {
-		vs.Null(at(p, "policyArn"))
-	} else {
-		checkArnType(vs, at(p, "policyArn"), *v.PolicyArn)
-	}
+	check.Str(ruleUserNameType, vs, p, "userName", true, v.UserName)
+	check.Str(ruleArnType, vs, p, "policyArn", true, v.PolicyArn)
 }
 
-var ruleAuthenticationCodeType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "6"}, {Kind: awsapi.MinLength, Bound: "6"}, {Kind: awsapi.Pattern, Text: `[\d]+`}}
+var ruleAuthenticationCodeType = check.New(check.MaxLen(6), check.MinLen(6), check.Pattern(`[\d]+`, `^(?:[\d]+)$`))
 
-var reAuthenticationCodeType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\d]+)$`) })
+var ruleCertificateBodyType = check.New(check.MaxLen(16384), check.MinLen(1), check.Pattern(`[\u0009\u000A\u000D\u0020-\u00FF]+`, `^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+)$`))
 
-func checkAuthenticationCodeType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 6 {
-		vs.Add(p, v, ruleAuthenticationCodeType[0])
-	}
-	if n < 6 {
-		vs.Add(p, v, ruleAuthenticationCodeType[1])
-	}
-	if !reAuthenticationCodeType().MatchString(v) {
-		vs.Add(p, v, ruleAuthenticationCodeType[2])
-	}
-}
+var ruleCertificateChainType = check.New(check.MaxLen(2097152), check.MinLen(1), check.Pattern(`[\u0009\u000A\u000D\u0020-\u00FF]+`, `^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+)$`))
 
-var ruleCertificateBodyType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "16384"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\u0009\u000A\u000D\u0020-\u00FF]+`}}
-
-var reCertificateBodyType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+)$`) })
-
-func checkCertificateBodyType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 16384 {
-		vs.Add(p, v, ruleCertificateBodyType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleCertificateBodyType[1])
-	}
-	if !reCertificateBodyType().MatchString(v) {
-		vs.Add(p, v, ruleCertificateBodyType[2])
-	}
-}
-
-var ruleCertificateChainType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2097152"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\u0009\u000A\u000D\u0020-\u00FF]+`}}
-
-var reCertificateChainType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+)$`) })
-
-func checkCertificateChainType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2097152 {
-		vs.Add(p, v, ruleCertificateChainType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleCertificateChainType[1])
-	}
-	if !reCertificateChainType().MatchString(v) {
-		vs.Add(p, v, ruleCertificateChainType[2])
-	}
-}
-
-var ruleCertificateIdType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "24"}, {Kind: awsapi.Pattern, Text: `[\w]+`}}
-
-var reCertificateIdType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w]+)$`) })
-
-func checkCertificateIdType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleCertificateIdType[0])
-	}
-	if n < 24 {
-		vs.Add(p, v, ruleCertificateIdType[1])
-	}
-	if !reCertificateIdType().MatchString(v) {
-		vs.Add(p, v, ruleCertificateIdType[2])
-	}
-}
+var ruleCertificateIdType = check.New(check.MaxLen(128), check.MinLen(24), check.Pattern(`[\w]+`, `^(?:[\w]+)$`))
 
 func (v *ChangePasswordInput) validate(vs *awsapi.Violations, p string) {
-	if v.OldPassword == nil {
-		vs.Null(at(p, "oldPassword"))
-	} else {
-		checkPasswordType(vs, at(p, "oldPassword"), *v.OldPassword)
-	}
-	if v.NewPassword == nil {
-		vs.Null(at(p, "newPassword"))
-	} else {
-		checkPasswordType(vs, at(p, "newPassword"), *v.NewPassword)
-	}
+	check.Str(rulePasswordType, vs, p, "oldPassword", true, v.OldPassword)
+	check.Str(rulePasswordType, vs, p, "newPassword", true, v.NewPassword)
 }
+
+var ruleClientIDListType = check.New()
 
 func checkClientIDListType(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkClientIDType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleClientIDType})
-			break
-		}
-	}
+	check.Strings(ruleClientIDListType, vs, p, v, ruleClientIDType)
 }
 
-var ruleClientIDType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkClientIDType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleClientIDType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleClientIDType[1])
-	}
-}
+var ruleClientIDType = check.New(check.MaxLen(255), check.MinLen(1))
 
 func (v *ContextEntry) validate(vs *awsapi.Violations, p string) {
-	if v.ContextKeyName != nil {
-		checkContextKeyNameType(vs, at(p, "contextKeyName"), *v.ContextKeyName)
-	}
-	if v.ContextKeyType != nil {
-		checkContextKeyTypeEnum(vs, at(p, "contextKeyType"), *v.ContextKeyType)
-	}
+	check.Str(ruleContextKeyNameType, vs, p, "contextKeyName", false, v.ContextKeyName)
+	check.Str(ruleContextKeyTypeEnum, vs, p, "contextKeyType", false, v.ContextKeyType)
 }
 
 func checkContextEntryListType(vs *awsapi.Violations, p string, v []ContextEntry) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*ContextEntry).validate)
 }
 
-var ruleContextKeyNameType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "5"}}
+var ruleContextKeyNameType = check.New(check.MaxLen(256), check.MinLen(5))
 
-func checkContextKeyNameType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleContextKeyNameType[0])
-	}
-	if n < 5 {
-		vs.Add(p, v, ruleContextKeyNameType[1])
-	}
-}
-
-var ruleContextKeyTypeEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"string", "stringList", "numeric", "numericList", "boolean", "booleanList", "ip", "ipList", "binary", "binaryList", "date", "dateList"}}}
-
-func checkContextKeyTypeEnum(vs *awsapi.Violations, p string, v ContextKeyTypeEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleContextKeyTypeEnum[0])
-	}
-}
+var ruleContextKeyTypeEnum = check.New(check.Enum("string", "stringList", "numeric", "numericList", "boolean", "booleanList", "ip", "ipList", "binary", "binaryList", "date", "dateList"))
 
 func (v *CreateAccessKeyInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName != nil {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", false, v.UserName)
 }
 
 func (v *CreateAccountAliasInput) validate(vs *awsapi.Violations, p string) {
-	if v.AccountAlias == nil {
-		vs.Null(at(p, "accountAlias"))
-	} else {
-		checkAccountAliasType(vs, at(p, "accountAlias"), *v.AccountAlias)
-	}
+	check.Str(ruleAccountAliasType, vs, p, "accountAlias", true, v.AccountAlias)
 }
 
 func (v *CreateDelegationRequestInput) validate(vs *awsapi.Violations, p string) {
-	if v.OwnerAccountId != nil {
-		checkAccountIdType(vs, at(p, "ownerAccountId"), *v.OwnerAccountId)
-	}
-	if v.Description == nil {
-		vs.Null(at(p, "description"))
-	} else {
-		checkDelegationRequestDescriptionType(vs, at(p, "description"), *v.Description)
-	}
-	if v.Permissions == nil {
-		vs.Null(at(p, "permissions"))
-	} else {
-		v.Permissions.validate(vs, at(p, "permissions"))
-	}
-	if v.RequestMessage != nil {
-		checkRequestMessageType(vs, at(p, "requestMessage"), *v.RequestMessage)
-	}
-	if v.RequestorWorkflowId == nil {
-		vs.Null(at(p, "requestorWorkflowId"))
-	} else {
-		checkRequestorWorkflowIdType(vs, at(p, "requestorWorkflowId"), *v.RequestorWorkflowId)
-	}
-	if v.RedirectUrl != nil {
-		checkRedirectUrlType(vs, at(p, "redirectUrl"), *v.RedirectUrl)
-	}
-	if v.NotificationChannel == nil {
-		vs.Null(at(p, "notificationChannel"))
-	} else {
-		checkNotificationChannelType(vs, at(p, "notificationChannel"), *v.NotificationChannel)
-	}
-	if v.SessionDuration == nil {
-		vs.Null(at(p, "sessionDuration"))
-	} else {
-		checkSessionDurationType(vs, at(p, "sessionDuration"), *v.SessionDuration)
-	}
+	check.Str(ruleAccountIdType, vs, p, "ownerAccountId", false, v.OwnerAccountId)
+	check.Str(ruleDelegationRequestDescriptionType, vs, p, "description", true, v.Description)
+	check.Struct(vs, p, "permissions", true, v.Permissions, (*DelegationPermission).validate)
+	check.Str(ruleRequestMessageType, vs, p, "requestMessage", false, v.RequestMessage)
+	check.Str(ruleRequestorWorkflowIdType, vs, p, "requestorWorkflowId", true, v.RequestorWorkflowId)
+	check.Str(ruleRedirectUrlType, vs, p, "redirectUrl", false, v.RedirectUrl)
+	check.Str(ruleNotificationChannelType, vs, p, "notificationChannel", true, v.NotificationChannel)
+	check.Numeric(ruleSessionDurationType, vs, p, "sessionDuration", true, v.SessionDuration)
 }
 
 func (v *CreateGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.Path != nil {
-		checkPathType(vs, at(p, "path"), *v.Path)
-	}
-	if v.GroupName == nil {
-		vs.Null(at(p, "groupName"))
-	} else {
-		checkGroupNameType(vs, at(p, "groupName"), *v.GroupName)
-	}
+	check.Str(rulePathType, vs, p, "path", false, v.Path)
+	check.Str(ruleGroupNameType, vs, p, "groupName", true, v.GroupName)
 }
 
 func (v *CreateInstanceProfileInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceProfileName == nil {
-		vs.Null(at(p, "instanceProfileName"))
-	} else {
-		checkInstanceProfileNameType(vs, at(p, "instanceProfileName"), *v.InstanceProfileName)
-	}
-	if v.Path != nil {
-		checkPathType(vs, at(p, "path"), *v.Path)
-	}
-	if v.Tags != nil {
-		checkTagListType(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleInstanceProfileNameType, vs, p, "instanceProfileName", true, v.InstanceProfileName)
+	check.Str(rulePathType, vs, p, "path", false, v.Path)
+	check.List(vs, p, "tags", false, v.Tags, checkTagListType)
 }
 
 func (v *CreateLoginProfileInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName != nil {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.Password != nil {
-		checkPasswordType(vs, at(p, "password"), *v.Password)
-	}
+	check.Str(ruleUserNameType, vs, p, "userName", false, v.UserName)
+	check.Str(rulePasswordType, vs, p, "password", false, v.Password)
 }
 
 func (v *CreateOpenIDConnectProviderInput) validate(vs *awsapi.Violations, p string) {
-	if v.Url == nil {
-		vs.Null(at(p, "url"))
-	} else {
-		checkOpenIDConnectProviderUrlType(vs, at(p, "url"), *v.Url)
-	}
-	if v.ClientIDList != nil {
-		checkClientIDListType(vs, at(p, "clientIDList"), v.ClientIDList)
-	}
-	if v.ThumbprintList != nil {
-		checkThumbprintListType(vs, at(p, "thumbprintList"), v.ThumbprintList)
-	}
-	if v.Tags != nil {
-		checkTagListType(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleOpenIDConnectProviderUrlType, vs, p, "url", true, v.Url)
+	check.List(vs, p, "clientIDList", false, v.ClientIDList, checkClientIDListType)
+	check.List(vs, p, "thumbprintList", false, v.ThumbprintList, checkThumbprintListType)
+	check.List(vs, p, "tags", false, v.Tags, checkTagListType)
 }
 
 func (v *CreatePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyName == nil {
-		vs.Null(at(p, "policyName"))
-	} else {
-		checkPolicyNameType(vs, at(p, "policyName"), *v.PolicyName)
-	}
-	if v.Path != nil {
-		checkPolicyPathType(vs, at(p, "path"), *v.Path)
-	}
-	if v.PolicyDocument == nil {
-		vs.Null(at(p, "policyDocument"))
-	} else {
-		checkPolicyDocumentType(vs, at(p, "policyDocument"), *v.PolicyDocument)
-	}
-	if v.Description != nil {
-		checkPolicyDescriptionType(vs, at(p, "description"), *v.Description)
-	}
-	if v.Tags != nil {
-		checkTagListType(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(rulePolicyNameType, vs, p, "policyName", true, v.PolicyName)
+	check.Str(rulePolicyPathType, vs, p, "path", false, v.Path)
+	check.Str(rulePolicyDocumentType, vs, p, "policyDocument", true, v.PolicyDocument)
+	check.Str(rulePolicyDescriptionType, vs, p, "description", false, v.Description)
+	check.List(vs, p, "tags", false, v.Tags, checkTagListType)
 }
 
 func (v *CreatePolicyVersionInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyArn == nil {
-		vs.Null(at(p, "policyArn"))
-	} else {
-		checkArnType(vs, at(p, "policyArn"), *v.PolicyArn)
-	}
-	if v.PolicyDocument == nil {
-		vs.Null(at(p, "policyDocument"))
-	} else {
-		checkPolicyDocumentType(vs, at(p, "policyDocument"), *v.PolicyDocument)
-	}
+	check.Str(ruleArnType, vs, p, "policyArn", true, v.PolicyArn)
+	check.Str(rulePolicyDocumentType, vs, p, "policyDocument", true, v.PolicyDocument)
 }
 
 func (v *CreateRoleInput) validate(vs *awsapi.Violations, p string) {
-	if v.Path != nil {
-		checkPathType(vs, at(p, "path"), *v.Path)
-	}
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
-	if v.AssumeRolePolicyDocument == nil {
-		vs.Null(at(p, "assumeRolePolicyDocument"))
-	} else {
-		checkPolicyDocumentType(vs, at(p, "assumeRolePolicyDocument"), *v.AssumeRolePolicyDocument)
-	}
-	if v.Description != nil {
-		checkRoleDescriptionType(vs, at(p, "description"), *v.Description)
-	}
-	if v.MaxSessionDuration != nil {
-		checkRoleMaxSessionDurationType(vs, at(p, "maxSessionDuration"), *v.MaxSessionDuration)
-	}
-	if v.PermissionsBoundary != nil {
-		checkArnType(vs, at(p, "permissionsBoundary"), *v.PermissionsBoundary)
-	}
-	if v.Tags != nil {
-		checkTagListType(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(rulePathType, vs, p, "path", false, v.Path)
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
+	check.Str(rulePolicyDocumentType, vs, p, "assumeRolePolicyDocument", true, v.AssumeRolePolicyDocument)
+	check.Str(ruleRoleDescriptionType, vs, p, "description", false, v.Description)
+	check.Numeric(ruleRoleMaxSessionDurationType, vs, p, "maxSessionDuration", false, v.MaxSessionDuration)
+	check.Str(ruleArnType, vs, p, "permissionsBoundary", false, v.PermissionsBoundary)
+	check.List(vs, p, "tags", false, v.Tags, checkTagListType)
 }
 
 func (v *CreateSAMLProviderInput) validate(vs *awsapi.Violations, p string) {
-	if v.SAMLMetadataDocument == nil {
-		vs.Null(at(p, "sAMLMetadataDocument"))
-	} else {
-		checkSAMLMetadataDocumentType(vs, at(p, "sAMLMetadataDocument"), *v.SAMLMetadataDocument)
-	}
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkSAMLProviderNameType(vs, at(p, "name"), *v.Name)
-	}
-	if v.Tags != nil {
-		checkTagListType(vs, at(p, "tags"), v.Tags)
-	}
-	if v.AssertionEncryptionMode != nil {
-		checkAssertionEncryptionModeType(vs, at(p, "assertionEncryptionMode"), *v.AssertionEncryptionMode)
-	}
-	if v.AddPrivateKey != nil {
-		checkPrivateKeyType(vs, at(p, "addPrivateKey"), *v.AddPrivateKey)
-	}
+	check.Str(ruleSAMLMetadataDocumentType, vs, p, "sAMLMetadataDocument", true, v.SAMLMetadataDocument)
+	check.Str(ruleSAMLProviderNameType, vs, p, "name", true, v.Name)
+	check.List(vs, p, "tags", false, v.Tags, checkTagListType)
+	check.Str(ruleAssertionEncryptionModeType, vs, p, "assertionEncryptionMode", false, v.AssertionEncryptionMode)
+	check.Str(rulePrivateKeyType, vs, p, "addPrivateKey", false, v.AddPrivateKey)
 }
 
 func (v *CreateServiceLinkedRoleInput) validate(vs *awsapi.Violations, p string) {
-	if v.AWSServiceName == nil {
-		vs.Null(at(p, "aWSServiceName"))
-	} else {
-		checkGroupNameType(vs, at(p, "aWSServiceName"), *v.AWSServiceName)
-	}
-	if v.Description != nil {
-		checkRoleDescriptionType(vs, at(p, "description"), *v.Description)
-	}
-	if v.CustomSuffix != nil {
-		checkCustomSuffixType(vs, at(p, "customSuffix"), *v.CustomSuffix)
-	}
+	check.Str(ruleGroupNameType, vs, p, "aWSServiceName", true, v.AWSServiceName)
+	check.Str(ruleRoleDescriptionType, vs, p, "description", false, v.Description)
+	check.Str(ruleCustomSuffixType, vs, p, "customSuffix", false, v.CustomSuffix)
 }
 
 func (v *CreateServiceSpecificCredentialInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.ServiceName == nil {
-		vs.Null(at(p, "serviceName"))
-	}
-	if v.CredentialAgeDays != nil {
-		checkCredentialAgeDays(vs, at(p, "credentialAgeDays"), *v.CredentialAgeDays)
-	}
+	check.Str(ruleUserNameType, vs, p, "userName", true, v.UserName)
+	check.Null(vs, p, "serviceName", v.ServiceName == nil)
+	check.Numeric(ruleCredentialAgeDays, vs, p, "credentialAgeDays", false, v.CredentialAgeDays)
 }
 
 func (v *CreateUserInput) validate(vs *awsapi.Violations, p string) {
-	if v.Path != nil {
-		checkPathType(vs, at(p, "path"), *v.Path)
-	}
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.PermissionsBoundary != nil {
-		checkArnType(vs, at(p, "permissionsBoundary"), *v.PermissionsBoundary)
-	}
-	if v.Tags != nil {
-		checkTagListType(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(rulePathType, vs, p, "path", false, v.Path)
+	check.Str(ruleUserNameType, vs, p, "userName", true, v.UserName)
+	check.Str(ruleArnType, vs, p, "permissionsBoundary", false, v.PermissionsBoundary)
+	check.List(vs, p, "tags", false, v.Tags, checkTagListType)
 }
 
 func (v *CreateVirtualMFADeviceInput) validate(vs *awsapi.Violations, p string) {
-	if v.Path != nil {
-		checkPathType(vs, at(p, "path"), *v.Path)
-	}
-	if v.VirtualMFADeviceName == nil {
-		vs.Null(at(p, "virtualMFADeviceName"))
-	} else {
-		checkVirtualMFADeviceName(vs, at(p, "virtualMFADeviceName"), *v.VirtualMFADeviceName)
-	}
-	if v.Tags != nil {
-		checkTagListType(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(rulePathType, vs, p, "path", false, v.Path)
+	check.Str(ruleVirtualMFADeviceName, vs, p, "virtualMFADeviceName", true, v.VirtualMFADeviceName)
+	check.List(vs, p, "tags", false, v.Tags, checkTagListType)
 }
 
-var ruleCredentialAgeDays = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "36600"}, {Kind: awsapi.MinValue, Bound: "1"}}
+var ruleCredentialAgeDays = check.New(check.Max(36600), check.Min(1))
 
-func checkCredentialAgeDays(vs *awsapi.Violations, p string, v int32) {
-	if v > 36600 {
-		vs.Add(p, v, ruleCredentialAgeDays[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleCredentialAgeDays[1])
-	}
-}
-
-var ruleCustomSuffixType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w+=,.@-]+`}}
-
-var reCustomSuffixType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w+=,.@-]+)$`) })
-
-func checkCustomSuffixType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleCustomSuffixType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleCustomSuffixType[1])
-	}
-	if !reCustomSuffixType().MatchString(v) {
-		vs.Add(p, v, ruleCustomSuffixType[2])
-	}
-}
+var ruleCustomSuffixType = check.New(check.MaxLen(64), check.MinLen(1), check.Pattern(`[\w+=,.@-]+`, `^(?:[\w+=,.@-]+)$`))
 
 func (v *DeactivateMFADeviceInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName != nil {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.SerialNumber == nil {
-		vs.Null(at(p, "serialNumber"))
-	} else {
-		checkSerialNumberType(vs, at(p, "serialNumber"), *v.SerialNumber)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", false, v.UserName)
+	check.Str(ruleSerialNumberType, vs, p, "serialNumber", true, v.SerialNumber)
 }
 
 func (v *DelegationPermission) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyTemplateArn != nil {
-		checkArnType(vs, at(p, "policyTemplateArn"), *v.PolicyTemplateArn)
-	}
-	if v.Parameters != nil {
-		checkPolicyParameterListType(vs, at(p, "parameters"), v.Parameters)
-	}
+	check.Str(ruleArnType, vs, p, "policyTemplateArn", false, v.PolicyTemplateArn)
+	check.List(vs, p, "parameters", false, v.Parameters, checkPolicyParameterListType)
 }
 
-var ruleDelegationRequestDescriptionType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1000"}, {Kind: awsapi.Pattern, Text: `[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`}}
+var ruleDelegationRequestDescriptionType = check.New(check.MaxLen(1000), check.Pattern(`[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`, `^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{00A1}-\x{00FF}]*)$`))
 
-var reDelegationRequestDescriptionType = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{00A1}-\x{00FF}]*)$`)
-})
-
-func checkDelegationRequestDescriptionType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1000 {
-		vs.Add(p, v, ruleDelegationRequestDescriptionType[0])
-	}
-	if !reDelegationRequestDescriptionType().MatchString(v) {
-		vs.Add(p, v, ruleDelegationRequestDescriptionType[1])
-	}
-}
-
-var ruleDelegationRequestIdType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "16"}, {Kind: awsapi.Pattern, Text: `[\w-]+`}}
-
-var reDelegationRequestIdType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w-]+)$`) })
-
-func checkDelegationRequestIdType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleDelegationRequestIdType[0])
-	}
-	if n < 16 {
-		vs.Add(p, v, ruleDelegationRequestIdType[1])
-	}
-	if !reDelegationRequestIdType().MatchString(v) {
-		vs.Add(p, v, ruleDelegationRequestIdType[2])
-	}
-}
+var ruleDelegationRequestIdType = check.New(check.MaxLen(128), check.MinLen(16), check.Pattern(`[\w-]+`, `^(?:[\w-]+)$`))
 
 func (v *DeleteAccessKeyInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName != nil {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.AccessKeyId == nil {
-		vs.Null(at(p, "accessKeyId"))
-	} else {
-		checkAccessKeyIdType(vs, at(p, "accessKeyId"), *v.AccessKeyId)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", false, v.UserName)
+	check.Str(ruleAccessKeyIdType, vs, p, "accessKeyId", true, v.AccessKeyId)
 }
 
 func (v *DeleteAccountAliasInput) validate(vs *awsapi.Violations, p string) {
-	if v.AccountAlias == nil {
-		vs.Null(at(p, "accountAlias"))
-	} else {
-		checkAccountAliasType(vs, at(p, "accountAlias"), *v.AccountAlias)
-	}
+	check.Str(ruleAccountAliasType, vs, p, "accountAlias", true, v.AccountAlias)
 }
 
 func (v *DeleteGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.GroupName == nil {
-		vs.Null(at(p, "groupName"))
-	} else {
-		checkGroupNameType(vs, at(p, "groupName"), *v.GroupName)
-	}
+	check.Str(ruleGroupNameType, vs, p, "groupName", true, v.GroupName)
 }
 
 func (v *DeleteGroupPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.GroupName == nil {
-		vs.Null(at(p, "groupName"))
-	} else {
-		checkGroupNameType(vs, at(p, "groupName"), *v.GroupName)
-	}
-	if v.PolicyName == nil {
-		vs.Null(at(p, "policyName"))
-	} else {
-		checkPolicyNameType(vs, at(p, "policyName"), *v.PolicyName)
-	}
+	check.Str(ruleGroupNameType, vs, p, "groupName", true, v.GroupName)
+	check.Str(rulePolicyNameType, vs, p, "policyName", true, v.PolicyName)
 }
 
 func (v *DeleteInstanceProfileInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceProfileName == nil {
-		vs.Null(at(p, "instanceProfileName"))
-	} else {
-		checkInstanceProfileNameType(vs, at(p, "instanceProfileName"), *v.InstanceProfileName)
-	}
+	check.Str(ruleInstanceProfileNameType, vs, p, "instanceProfileName", true, v.InstanceProfileName)
 }
 
 func (v *DeleteLoginProfileInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName != nil {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
+	check.Str(ruleUserNameType, vs, p, "userName", false, v.UserName)
 }
 
 func (v *DeleteOpenIDConnectProviderInput) validate(vs *awsapi.Violations, p string) {
-	if v.OpenIDConnectProviderArn == nil {
-		vs.Null(at(p, "openIDConnectProviderArn"))
-	} else {
-		checkArnType(vs, at(p, "openIDConnectProviderArn"), *v.OpenIDConnectProviderArn)
-	}
+	check.Str(ruleArnType, vs, p, "openIDConnectProviderArn", true, v.OpenIDConnectProviderArn)
 }
 
 func (v *DeletePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyArn == nil {
-		vs.Null(at(p, "policyArn"))
-	} else {
-		checkArnType(vs, at(p, "policyArn"), *v.PolicyArn)
-	}
+	check.Str(ruleArnType, vs, p, "policyArn", true, v.PolicyArn)
 }
 
 func (v *DeletePolicyVersionInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyArn == nil {
-		vs.Null(at(p, "policyArn"))
-	} else {
-		checkArnType(vs, at(p, "policyArn"), *v.PolicyArn)
-	}
-	if v.VersionId == nil {
-		vs.Null(at(p, "versionId"))
-	} else {
-		checkPolicyVersionIdType(vs, at(p, "versionId"), *v.VersionId)
-	}
+	check.Str(ruleArnType, vs, p, "policyArn", true, v.PolicyArn)
+	check.Str(rulePolicyVersionIdType, vs, p, "versionId", true, v.VersionId)
 }
 
 func (v *DeleteRoleInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
 }
 
 func (v *DeleteRolePermissionsBoundaryInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
 }
 
 func (v *DeleteRolePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
-	if v.PolicyName == nil {
-		vs.Null(at(p, "policyName"))
-	} else {
-		checkPolicyNameType(vs, at(p, "policyName"), *v.PolicyName)
-	}
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
+	check.Str(rulePolicyNameType, vs, p, "policyName", true, v.PolicyName)
 }
 
 func (v *DeleteSAMLProviderInput) validate(vs *awsapi.Violations, p string) {
-	if v.SAMLProviderArn == nil {
-		vs.Null(at(p, "sAMLProviderArn"))
-	} else {
-		checkArnType(vs, at(p, "sAMLProviderArn"), *v.SAMLProviderArn)
-	}
+	check.Str(ruleArnType, vs, p, "sAMLProviderArn", true, v.SAMLProviderArn)
 }
 
 func (v *DeleteSSHPublicKeyInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.SSHPublicKeyId == nil {
-		vs.Null(at(p, "sSHPublicKeyId"))
-	} else {
-		checkPublicKeyIdType(vs, at(p, "sSHPublicKeyId"), *v.SSHPublicKeyId)
-	}
+	check.Str(ruleUserNameType, vs, p, "userName", true, v.UserName)
+	check.Str(rulePublicKeyIdType, vs, p, "sSHPublicKeyId", true, v.SSHPublicKeyId)
 }
 
 func (v *DeleteServerCertificateInput) validate(vs *awsapi.Violations, p string) {
-	if v.ServerCertificateName == nil {
-		vs.Null(at(p, "serverCertificateName"))
-	} else {
-		checkServerCertificateNameType(vs, at(p, "serverCertificateName"), *v.ServerCertificateName)
-	}
+	check.Str(ruleServerCertificateNameType, vs, p, "serverCertificateName", true, v.ServerCertificateName)
 }
 
 func (v *DeleteServiceLinkedRoleInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
 }
 
 func (v *DeleteServiceSpecificCredentialInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName != nil {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.ServiceSpecificCredentialId == nil {
-		vs.Null(at(p, "serviceSpecificCredentialId"))
-	} else {
-		checkServiceSpecificCredentialId(vs, at(p, "serviceSpecificCredentialId"), *v.ServiceSpecificCredentialId)
-	}
+	check.Str(ruleUserNameType, vs, p, "userName", false, v.UserName)
+	check.Str(ruleServiceSpecificCredentialId, vs, p, "serviceSpecificCredentialId", true, v.ServiceSpecificCredentialId)
 }
 
 func (v *DeleteSigningCertificateInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName != nil {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.CertificateId == nil {
-		vs.Null(at(p, "certificateId"))
-	} else {
-		checkCertificateIdType(vs, at(p, "certificateId"), *v.CertificateId)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", false, v.UserName)
+	check.Str(ruleCertificateIdType, vs, p, "certificateId", true, v.CertificateId)
 }
 
 func (v *DeleteUserInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", true, v.UserName)
 }
 
 func (v *DeleteUserPermissionsBoundaryInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
+	check.Str(ruleUserNameType, vs, p, "userName", true, v.UserName)
 }
 
 func (v *DeleteUserPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.PolicyName == nil {
-		vs.Null(at(p, "policyName"))
-	} else {
-		checkPolicyNameType(vs, at(p, "policyName"), *v.PolicyName)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", true, v.UserName)
+	check.Str(rulePolicyNameType, vs, p, "policyName", true, v.PolicyName)
 }
 
 func (v *DeleteVirtualMFADeviceInput) validate(vs *awsapi.Violations, p string) {
-	if v.SerialNumber == nil {
-		vs.Null(at(p, "serialNumber"))
-	} else {
-		checkSerialNumberType(vs, at(p, "serialNumber"), *v.SerialNumber)
-	}
+	check.Str(ruleSerialNumberType, vs, p, "serialNumber", true, v.SerialNumber)
 }
 
-var ruleDeletionTaskIdType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1000"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkDeletionTaskIdType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1000 {
-		vs.Add(p, v, ruleDeletionTaskIdType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDeletionTaskIdType[1])
-	}
-}
+var ruleDeletionTaskIdType = check.New(check.MaxLen(1000), check.MinLen(1))
 
 func (v *DetachGroupPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.GroupName == nil {
-		vs.Null(at(p, "groupName"))
-	} else {
-		checkGroupNameType(vs, at(p, "groupName"), *v.GroupName)
-	}
-	if v.PolicyArn == nil {
-		vs.Null(at(p, "policyArn"))
-	} else {
-		checkArnType(vs, at(p, "policyArn"), *v.PolicyArn)
-	}
+	check.Str(ruleGroupNameType, vs, p, "groupName", true, v.GroupName)
+	check.Str(ruleArnType, vs, p, "policyArn", true, v.PolicyArn)
 }
 
 func (v *DetachRolePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
-	if v.PolicyArn == nil {
-		vs.Null(at(p, "policyArn"))
-	} else {
-		checkArnType(vs, at(p, "policyArn"), *v.PolicyArn)
-	}
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
+	check.Str(ruleArnType, vs, p, "policyArn", true, v.PolicyArn)
 }
 
 func (v *DetachUserPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.PolicyArn == nil {
-		vs.Null(at(p, "policyArn"))
-	} else {
-		checkArnType(vs, at(p, "policyArn"), *v.PolicyArn)
-	}
+	check.Str(ruleUserNameType, vs, p, "userName", true, v.UserName)
+	check.Str(ruleArnType, vs, p, "policyArn", true, v.PolicyArn)
 }
 
 func (v *EnableMFADeviceInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.SerialNumber == nil {
-		vs.Null(at(p, "serialNumber"))
-	} else {
-		checkSerialNumberType(vs, at(p, "serialNumber"), *v.SerialNumber)
-	}
-	if v.AuthenticationCode1 == nil {
-		vs.Null(at(p, "authenticationCode1"))
-	} else {
-		checkAuthenticationCodeType(vs, at(p, "authenticationCode1"), *v.AuthenticationCode1)
-	}
-	if v.AuthenticationCode2 == nil {
-		vs.Null(at(p, "authenticationCode2"))
-	} else {
-		checkAuthenticationCodeType(vs, at(p, "authenticationCode2"), *v.AuthenticationCode2)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", true, v.UserName)
+	check.Str(ruleSerialNumberType, vs, p, "serialNumber", true, v.SerialNumber)
+	check.Str(ruleAuthenticationCodeType, vs, p, "authenticationCode1", true, v.AuthenticationCode1)
+	check.Str(ruleAuthenticationCodeType, vs, p, "authenticationCode2", true, v.AuthenticationCode2)
 }
 
-var ruleEncodingType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"SSH", "PEM"}}}
+var ruleEncodingType = check.New(check.Enum("SSH", "PEM"))
 
-func checkEncodingType(vs *awsapi.Violations, p string, v EncodingType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleEncodingType[0])
-	}
-}
+var ruleEntityListType = check.New()
 
 func checkEntityListType(vs *awsapi.Violations, p string, v []EntityType) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkEntityType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleEntityType})
-			break
-		}
-	}
+	check.Strings(ruleEntityListType, vs, p, v, ruleEntityType)
 }
 
-var ruleEntityType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"}}}
+var ruleEntityType = check.New(check.Enum("User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"))
 
-func checkEntityType(vs *awsapi.Violations, p string, v EntityType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleEntityType[0])
-	}
-}
-
-var ruleExistingUserNameType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w+=,.@-]+`}}
-
-var reExistingUserNameType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w+=,.@-]+)$`) })
-
-func checkExistingUserNameType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleExistingUserNameType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleExistingUserNameType[1])
-	}
-	if !reExistingUserNameType().MatchString(v) {
-		vs.Add(p, v, ruleExistingUserNameType[2])
-	}
-}
+var ruleExistingUserNameType = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`[\w+=,.@-]+`, `^(?:[\w+=,.@-]+)$`))
 
 func (v *GenerateOrganizationsAccessReportInput) validate(vs *awsapi.Violations, p string) {
-	if v.EntityPath == nil {
-		vs.Null(at(p, "entityPath"))
-	} else {
-		checkOrganizationsEntityPathType(vs, at(p, "entityPath"), *v.EntityPath)
-	}
-	if v.OrganizationsPolicyId != nil {
-		checkOrganizationsPolicyIdType(vs, at(p, "organizationsPolicyId"), *v.OrganizationsPolicyId)
-	}
+	check.Str(ruleOrganizationsEntityPathType, vs, p, "entityPath", true, v.EntityPath)
+	check.Str(ruleOrganizationsPolicyIdType, vs, p, "organizationsPolicyId", false, v.OrganizationsPolicyId)
 }
 
 func (v *GenerateServiceLastAccessedDetailsInput) validate(vs *awsapi.Violations, p string) {
-	if v.Arn == nil {
-		vs.Null(at(p, "arn"))
-	} else {
-		checkArnType(vs, at(p, "arn"), *v.Arn)
-	}
-	if v.Granularity != nil {
-		checkAccessAdvisorUsageGranularityType(vs, at(p, "granularity"), *v.Granularity)
-	}
+	check.Str(ruleArnType, vs, p, "arn", true, v.Arn)
+	check.Str(ruleAccessAdvisorUsageGranularityType, vs, p, "granularity", false, v.Granularity)
 }
 
 func (v *GetAccessKeyLastUsedInput) validate(vs *awsapi.Violations, p string) {
-	if v.AccessKeyId == nil {
-		vs.Null(at(p, "accessKeyId"))
-	} else {
-		checkAccessKeyIdType(vs, at(p, "accessKeyId"), *v.AccessKeyId)
-	}
+	check.Str(ruleAccessKeyIdType, vs, p, "accessKeyId", true, v.AccessKeyId)
 }
 
 func (v *GetAccountAuthorizationDetailsInput) validate(vs *awsapi.Violations, p string) {
-	if v.Filter != nil {
-		checkEntityListType(vs, at(p, "filter"), v.Filter)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
+	check.List(vs, p, "filter", false, v.Filter, checkEntityListType)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
 }
 
 func (v *GetContextKeysForCustomPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyInputList == nil {
-		vs.Null(at(p, "policyInputList"))
-	} else {
-		checkSimulationPolicyListType(vs, at(p, "policyInputList"), v.PolicyInputList)
-	}
+	check.List(vs, p, "policyInputList", true, v.PolicyInputList, checkSimulationPolicyListType)
 }
 
 func (v *GetContextKeysForPrincipalPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicySourceArn == nil {
-		vs.Null(at(p, "policySourceArn"))
-	} else {
-		checkArnType(vs, at(p, "policySourceArn"), *v.PolicySourceArn)
-	}
-	if v.PolicyInputList != nil {
-		checkSimulationPolicyListType(vs, at(p, "policyInputList"), v.PolicyInputList)
-	}
+	check.Str(ruleArnType, vs, p, "policySourceArn", true, v.PolicySourceArn)
+	check.List(vs, p, "policyInputList", false, v.PolicyInputList, checkSimulationPolicyListType)
 }
 
 func (v *GetDelegationRequestInput) validate(vs *awsapi.Violations, p string) {
-	if v.DelegationRequestId == nil {
-		vs.Null(at(p, "delegationRequestId"))
-	} else {
-		checkDelegationRequestIdType(vs, at(p, "delegationRequestId"), *v.DelegationRequestId)
-	}
+	check.Str(ruleDelegationRequestIdType, vs, p, "delegationRequestId", true, v.DelegationRequestId)
 }
 
 func (v *GetGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.GroupName == nil {
-		vs.Null(at(p, "groupName"))
-	} else {
-		checkGroupNameType(vs, at(p, "groupName"), *v.GroupName)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleGroupNameType, vs, p, "groupName", true, v.GroupName)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *GetGroupPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.GroupName == nil {
-		vs.Null(at(p, "groupName"))
-	} else {
-		checkGroupNameType(vs, at(p, "groupName"), *v.GroupName)
-	}
-	if v.PolicyName == nil {
-		vs.Null(at(p, "policyName"))
-	} else {
-		checkPolicyNameType(vs, at(p, "policyName"), *v.PolicyName)
-	}
+	check.Str(ruleGroupNameType, vs, p, "groupName", true, v.GroupName)
+	check.Str(rulePolicyNameType, vs, p, "policyName", true, v.PolicyName)
 }
 
 func (v *GetHumanReadableSummaryInput) validate(vs *awsapi.Violations, p string) {
-	if v.EntityArn == nil {
-		vs.Null(at(p, "entityArn"))
-	} else {
-		checkArnType(vs, at(p, "entityArn"), *v.EntityArn)
-	}
-	if v.Locale != nil {
-		checkLocaleType(vs, at(p, "locale"), *v.Locale)
-	}
+	check.Str(ruleArnType, vs, p, "entityArn", true, v.EntityArn)
+	check.Str(ruleLocaleType, vs, p, "locale", false, v.Locale)
 }
 
 func (v *GetInstanceProfileInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceProfileName == nil {
-		vs.Null(at(p, "instanceProfileName"))
-	} else {
-		checkInstanceProfileNameType(vs, at(p, "instanceProfileName"), *v.InstanceProfileName)
-	}
+	check.Str(ruleInstanceProfileNameType, vs, p, "instanceProfileName", true, v.InstanceProfileName)
 }
 
 func (v *GetLoginProfileInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName != nil {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
+	check.Str(ruleUserNameType, vs, p, "userName", false, v.UserName)
 }
 
 func (v *GetMFADeviceInput) validate(vs *awsapi.Violations, p string) {
-	if v.SerialNumber == nil {
-		vs.Null(at(p, "serialNumber"))
-	} else {
-		checkSerialNumberType(vs, at(p, "serialNumber"), *v.SerialNumber)
-	}
-	if v.UserName != nil {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
+	check.Str(ruleSerialNumberType, vs, p, "serialNumber", true, v.SerialNumber)
+	check.Str(ruleUserNameType, vs, p, "userName", false, v.UserName)
 }
 
 func (v *GetOpenIDConnectProviderInput) validate(vs *awsapi.Violations, p string) {
-	if v.OpenIDConnectProviderArn == nil {
-		vs.Null(at(p, "openIDConnectProviderArn"))
-	} else {
-		checkArnType(vs, at(p, "openIDConnectProviderArn"), *v.OpenIDConnectProviderArn)
-	}
+	check.Str(ruleArnType, vs, p, "openIDConnectProviderArn", true, v.OpenIDConnectProviderArn)
 }
 
 func (v *GetOrganizationsAccessReportInput) validate(vs *awsapi.Violations, p string) {
-	if v.JobId == nil {
-		vs.Null(at(p, "jobId"))
-	} else {
-		checkJobIDType(vs, at(p, "jobId"), *v.JobId)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.SortKey != nil {
-		checkSortKeyType(vs, at(p, "sortKey"), *v.SortKey)
-	}
+	check.Str(ruleJobIDType, vs, p, "jobId", true, v.JobId)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Str(ruleSortKeyType, vs, p, "sortKey", false, v.SortKey)
 }
 
 func (v *GetPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyArn == nil {
-		vs.Null(at(p, "policyArn"))
-	} else {
-		checkArnType(vs, at(p, "policyArn"), *v.PolicyArn)
-	}
+	check.Str(ruleArnType, vs, p, "policyArn", true, v.PolicyArn)
 }
 
 func (v *GetPolicyVersionInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyArn == nil {
-		vs.Null(at(p, "policyArn"))
-	} else {
-		checkArnType(vs, at(p, "policyArn"), *v.PolicyArn)
-	}
-	if v.VersionId == nil {
-		vs.Null(at(p, "versionId"))
-	} else {
-		checkPolicyVersionIdType(vs, at(p, "versionId"), *v.VersionId)
-	}
+	check.Str(ruleArnType, vs, p, "policyArn", true, v.PolicyArn)
+	check.Str(rulePolicyVersionIdType, vs, p, "versionId", true, v.VersionId)
 }
 
 func (v *GetRoleInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
 }
 
 func (v *GetRolePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
-	if v.PolicyName == nil {
-		vs.Null(at(p, "policyName"))
-	} else {
-		checkPolicyNameType(vs, at(p, "policyName"), *v.PolicyName)
-	}
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
+	check.Str(rulePolicyNameType, vs, p, "policyName", true, v.PolicyName)
 }
 
 func (v *GetSAMLProviderInput) validate(vs *awsapi.Violations, p string) {
-	if v.SAMLProviderArn == nil {
-		vs.Null(at(p, "sAMLProviderArn"))
-	} else {
-		checkArnType(vs, at(p, "sAMLProviderArn"), *v.SAMLProviderArn)
-	}
+	check.Str(ruleArnType, vs, p, "sAMLProviderArn", true, v.SAMLProviderArn)
 }
 
 func (v *GetSSHPublicKeyInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.SSHPublicKeyId == nil {
-		vs.Null(at(p, "sSHPublicKeyId"))
-	} else {
-		checkPublicKeyIdType(vs, at(p, "sSHPublicKeyId"), *v.SSHPublicKeyId)
-	}
-	if v.Encoding == nil {
-		vs.Null(at(p, "encoding"))
-	} else {
-		checkEncodingType(vs, at(p, "encoding"), *v.Encoding)
-	}
+	check.Str(ruleUserNameType, vs, p, "userName", true, v.UserName)
+	check.Str(rulePublicKeyIdType, vs, p, "sSHPublicKeyId", true, v.SSHPublicKeyId)
+	check.Str(ruleEncodingType, vs, p, "encoding", true, v.Encoding)
 }
 
 func (v *GetServerCertificateInput) validate(vs *awsapi.Violations, p string) {
-	if v.ServerCertificateName == nil {
-		vs.Null(at(p, "serverCertificateName"))
-	} else {
-		checkServerCertificateNameType(vs, at(p, "serverCertificateName"), *v.ServerCertificateName)
-	}
+	check.Str(ruleServerCertificateNameType, vs, p, "serverCertificateName", true, v.ServerCertificateName)
 }
 
 func (v *GetServiceLastAccessedDetailsInput) validate(vs *awsapi.Violations, p string) {
-	if v.JobId == nil {
-		vs.Null(at(p, "jobId"))
-	} else {
-		checkJobIDType(vs, at(p, "jobId"), *v.JobId)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
+	check.Str(ruleJobIDType, vs, p, "jobId", true, v.JobId)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
 }
 
 func (v *GetServiceLastAccessedDetailsWithEntitiesInput) validate(vs *awsapi.Violations, p string) {
-	if v.JobId == nil {
-		vs.Null(at(p, "jobId"))
-	} else {
-		checkJobIDType(vs, at(p, "jobId"), *v.JobId)
-	}
-	if v.ServiceNamespace == nil {
-		vs.Null(at(p, "serviceNamespace"))
-	} else {
-		checkServiceNamespaceType(vs, at(p, "serviceNamespace"), *v.ServiceNamespace)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
+	check.Str(ruleJobIDType, vs, p, "jobId", true, v.JobId)
+	check.Str(ruleServiceNamespaceType, vs, p, "serviceNamespace", true, v.ServiceNamespace)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
 }
 
 func (v *GetServiceLinkedRoleDeletionStatusInput) validate(vs *awsapi.Violations, p string) {
-	if v.DeletionTaskId == nil {
-		vs.Null(at(p, "deletionTaskId"))
-	} else {
-		checkDeletionTaskIdType(vs, at(p, "deletionTaskId"), *v.DeletionTaskId)
-	}
+	check.Str(ruleDeletionTaskIdType, vs, p, "deletionTaskId", true, v.DeletionTaskId)
 }
 
 func (v *GetUserInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName != nil {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", false, v.UserName)
 }
 
 func (v *GetUserPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.PolicyName == nil {
-		vs.Null(at(p, "policyName"))
-	} else {
-		checkPolicyNameType(vs, at(p, "policyName"), *v.PolicyName)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", true, v.UserName)
+	check.Str(rulePolicyNameType, vs, p, "policyName", true, v.PolicyName)
 }
 
-var ruleGlobalEndpointTokenVersion = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"v1Token", "v2Token"}}}
+var ruleGlobalEndpointTokenVersion = check.New(check.Enum("v1Token", "v2Token"))
 
-func checkGlobalEndpointTokenVersion(vs *awsapi.Violations, p string, v GlobalEndpointTokenVersion) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleGlobalEndpointTokenVersion[0])
-	}
-}
+var ruleGroupNameType = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`[\w+=,.@-]+`, `^(?:[\w+=,.@-]+)$`))
 
-var ruleGroupNameType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w+=,.@-]+`}}
+var ruleInstanceProfileNameType = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`[\w+=,.@-]+`, `^(?:[\w+=,.@-]+)$`))
 
-var reGroupNameType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w+=,.@-]+)$`) })
-
-func checkGroupNameType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleGroupNameType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleGroupNameType[1])
-	}
-	if !reGroupNameType().MatchString(v) {
-		vs.Add(p, v, ruleGroupNameType[2])
-	}
-}
-
-var ruleInstanceProfileNameType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w+=,.@-]+`}}
-
-var reInstanceProfileNameType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w+=,.@-]+)$`) })
-
-func checkInstanceProfileNameType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleInstanceProfileNameType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInstanceProfileNameType[1])
-	}
-	if !reInstanceProfileNameType().MatchString(v) {
-		vs.Add(p, v, ruleInstanceProfileNameType[2])
-	}
-}
-
-var ruleJobIDType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "36"}, {Kind: awsapi.MinLength, Bound: "36"}}
-
-func checkJobIDType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 36 {
-		vs.Add(p, v, ruleJobIDType[0])
-	}
-	if n < 36 {
-		vs.Add(p, v, ruleJobIDType[1])
-	}
-}
+var ruleJobIDType = check.New(check.MaxLen(36), check.MinLen(36))
 
 func (v *ListAccessKeysInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName != nil {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", false, v.UserName)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListAccountAliasesInput) validate(vs *awsapi.Violations, p string) {
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListAttachedGroupPoliciesInput) validate(vs *awsapi.Violations, p string) {
-	if v.GroupName == nil {
-		vs.Null(at(p, "groupName"))
-	} else {
-		checkGroupNameType(vs, at(p, "groupName"), *v.GroupName)
-	}
-	if v.PathPrefix != nil {
-		checkPolicyPathType(vs, at(p, "pathPrefix"), *v.PathPrefix)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleGroupNameType, vs, p, "groupName", true, v.GroupName)
+	check.Str(rulePolicyPathType, vs, p, "pathPrefix", false, v.PathPrefix)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListAttachedRolePoliciesInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
-	if v.PathPrefix != nil {
-		checkPolicyPathType(vs, at(p, "pathPrefix"), *v.PathPrefix)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
+	check.Str(rulePolicyPathType, vs, p, "pathPrefix", false, v.PathPrefix)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListAttachedUserPoliciesInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.PathPrefix != nil {
-		checkPolicyPathType(vs, at(p, "pathPrefix"), *v.PathPrefix)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleUserNameType, vs, p, "userName", true, v.UserName)
+	check.Str(rulePolicyPathType, vs, p, "pathPrefix", false, v.PathPrefix)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListDelegationRequestsInput) validate(vs *awsapi.Violations, p string) {
-	if v.OwnerId != nil {
-		checkOwnerIdType(vs, at(p, "ownerId"), *v.OwnerId)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleOwnerIdType, vs, p, "ownerId", false, v.OwnerId)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListEntitiesForPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyArn == nil {
-		vs.Null(at(p, "policyArn"))
-	} else {
-		checkArnType(vs, at(p, "policyArn"), *v.PolicyArn)
-	}
-	if v.EntityFilter != nil {
-		checkEntityType(vs, at(p, "entityFilter"), *v.EntityFilter)
-	}
-	if v.PathPrefix != nil {
-		checkPathType(vs, at(p, "pathPrefix"), *v.PathPrefix)
-	}
-	if v.PolicyUsageFilter != nil {
-		checkPolicyUsageType(vs, at(p, "policyUsageFilter"), *v.PolicyUsageFilter)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleArnType, vs, p, "policyArn", true, v.PolicyArn)
+	check.Str(ruleEntityType, vs, p, "entityFilter", false, v.EntityFilter)
+	check.Str(rulePathType, vs, p, "pathPrefix", false, v.PathPrefix)
+	check.Str(rulePolicyUsageType, vs, p, "policyUsageFilter", false, v.PolicyUsageFilter)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListGroupPoliciesInput) validate(vs *awsapi.Violations, p string) {
-	if v.GroupName == nil {
-		vs.Null(at(p, "groupName"))
-	} else {
-		checkGroupNameType(vs, at(p, "groupName"), *v.GroupName)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleGroupNameType, vs, p, "groupName", true, v.GroupName)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListGroupsForUserInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", true, v.UserName)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListGroupsInput) validate(vs *awsapi.Violations, p string) {
-	if v.PathPrefix != nil {
-		checkPathPrefixType(vs, at(p, "pathPrefix"), *v.PathPrefix)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(rulePathPrefixType, vs, p, "pathPrefix", false, v.PathPrefix)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListInstanceProfileTagsInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceProfileName == nil {
-		vs.Null(at(p, "instanceProfileName"))
-	} else {
-		checkInstanceProfileNameType(vs, at(p, "instanceProfileName"), *v.InstanceProfileName)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleInstanceProfileNameType, vs, p, "instanceProfileName", true, v.InstanceProfileName)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListInstanceProfilesForRoleInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListInstanceProfilesInput) validate(vs *awsapi.Violations, p string) {
-	if v.PathPrefix != nil {
-		checkPathPrefixType(vs, at(p, "pathPrefix"), *v.PathPrefix)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(rulePathPrefixType, vs, p, "pathPrefix", false, v.PathPrefix)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListMFADeviceTagsInput) validate(vs *awsapi.Violations, p string) {
-	if v.SerialNumber == nil {
-		vs.Null(at(p, "serialNumber"))
-	} else {
-		checkSerialNumberType(vs, at(p, "serialNumber"), *v.SerialNumber)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleSerialNumberType, vs, p, "serialNumber", true, v.SerialNumber)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListMFADevicesInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName != nil {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", false, v.UserName)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListOpenIDConnectProviderTagsInput) validate(vs *awsapi.Violations, p string) {
-	if v.OpenIDConnectProviderArn == nil {
-		vs.Null(at(p, "openIDConnectProviderArn"))
-	} else {
-		checkArnType(vs, at(p, "openIDConnectProviderArn"), *v.OpenIDConnectProviderArn)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleArnType, vs, p, "openIDConnectProviderArn", true, v.OpenIDConnectProviderArn)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListPoliciesGrantingServiceAccessInput) validate(vs *awsapi.Violations, p string) {
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.Arn == nil {
-		vs.Null(at(p, "arn"))
-	} else {
-		checkArnType(vs, at(p, "arn"), *v.Arn)
-	}
-	if v.ServiceNamespaces == nil {
-		vs.Null(at(p, "serviceNamespaces"))
-	} else {
-		checkServiceNamespaceListType(vs, at(p, "serviceNamespaces"), v.ServiceNamespaces)
-	}
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Str(ruleArnType, vs, p, "arn", true, v.Arn)
+	check.List(vs, p, "serviceNamespaces", true, v.ServiceNamespaces, checkServiceNamespaceListType)
 }
 
 func (v *ListPoliciesInput) validate(vs *awsapi.Violations, p string) {
-	if v.Scope != nil {
-		checkPolicyScopeType(vs, at(p, "scope"), *v.Scope)
-	}
-	if v.PathPrefix != nil {
-		checkPolicyPathType(vs, at(p, "pathPrefix"), *v.PathPrefix)
-	}
-	if v.PolicyUsageFilter != nil {
-		checkPolicyUsageType(vs, at(p, "policyUsageFilter"), *v.PolicyUsageFilter)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(rulePolicyScopeType, vs, p, "scope", false, v.Scope)
+	check.Str(rulePolicyPathType, vs, p, "pathPrefix", false, v.PathPrefix)
+	check.Str(rulePolicyUsageType, vs, p, "policyUsageFilter", false, v.PolicyUsageFilter)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListPolicyTagsInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyArn == nil {
-		vs.Null(at(p, "policyArn"))
-	} else {
-		checkArnType(vs, at(p, "policyArn"), *v.PolicyArn)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleArnType, vs, p, "policyArn", true, v.PolicyArn)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListPolicyVersionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyArn == nil {
-		vs.Null(at(p, "policyArn"))
-	} else {
-		checkArnType(vs, at(p, "policyArn"), *v.PolicyArn)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleArnType, vs, p, "policyArn", true, v.PolicyArn)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListRolePoliciesInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListRoleTagsInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListRolesInput) validate(vs *awsapi.Violations, p string) {
-	if v.PathPrefix != nil {
-		checkPathPrefixType(vs, at(p, "pathPrefix"), *v.PathPrefix)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(rulePathPrefixType, vs, p, "pathPrefix", false, v.PathPrefix)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListSAMLProviderTagsInput) validate(vs *awsapi.Violations, p string) {
-	if v.SAMLProviderArn == nil {
-		vs.Null(at(p, "sAMLProviderArn"))
-	} else {
-		checkArnType(vs, at(p, "sAMLProviderArn"), *v.SAMLProviderArn)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleArnType, vs, p, "sAMLProviderArn", true, v.SAMLProviderArn)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListSSHPublicKeysInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName != nil {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleUserNameType, vs, p, "userName", false, v.UserName)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListServerCertificateTagsInput) validate(vs *awsapi.Violations, p string) {
-	if v.ServerCertificateName == nil {
-		vs.Null(at(p, "serverCertificateName"))
-	} else {
-		checkServerCertificateNameType(vs, at(p, "serverCertificateName"), *v.ServerCertificateName)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleServerCertificateNameType, vs, p, "serverCertificateName", true, v.ServerCertificateName)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListServerCertificatesInput) validate(vs *awsapi.Violations, p string) {
-	if v.PathPrefix != nil {
-		checkPathPrefixType(vs, at(p, "pathPrefix"), *v.PathPrefix)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(rulePathPrefixType, vs, p, "pathPrefix", false, v.PathPrefix)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListServiceSpecificCredentialsInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName != nil {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleUserNameType, vs, p, "userName", false, v.UserName)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListSigningCertificatesInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName != nil {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", false, v.UserName)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListUserPoliciesInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", true, v.UserName)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListUserTagsInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", true, v.UserName)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListUsersInput) validate(vs *awsapi.Violations, p string) {
-	if v.PathPrefix != nil {
-		checkPathPrefixType(vs, at(p, "pathPrefix"), *v.PathPrefix)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(rulePathPrefixType, vs, p, "pathPrefix", false, v.PathPrefix)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
 func (v *ListVirtualMFADevicesInput) validate(vs *awsapi.Violations, p string) {
-	if v.AssignmentStatus != nil {
-		checkAssignmentStatusType(vs, at(p, "assignmentStatus"), *v.AssignmentStatus)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleAssignmentStatusType, vs, p, "assignmentStatus", false, v.AssignmentStatus)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
 }
 
-var ruleLocaleType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "12"}, {Kind: awsapi.MinLength, Bound: "2"}}
+var ruleLocaleType = check.New(check.MaxLen(12), check.MinLen(2))
 
-func checkLocaleType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 12 {
-		vs.Add(p, v, ruleLocaleType[0])
-	}
-	if n < 2 {
-		vs.Add(p, v, ruleLocaleType[1])
-	}
-}
+var ruleMarkerType = check.New(check.MaxLen(320), check.MinLen(1), check.Pattern(`[\u0020-\u00FF]+`, `^(?:[\x{0020}-\x{00FF}]+)$`))
 
-var ruleMarkerType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "320"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\u0020-\u00FF]+`}}
+var ruleMaxItemsType = check.New(check.Max(1000), check.Min(1))
 
-var reMarkerType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\x{0020}-\x{00FF}]+)$`) })
+var ruleMaxPasswordAgeType = check.New(check.Max(1095), check.Min(1))
 
-func checkMarkerType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 320 {
-		vs.Add(p, v, ruleMarkerType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMarkerType[1])
-	}
-	if !reMarkerType().MatchString(v) {
-		vs.Add(p, v, ruleMarkerType[2])
-	}
-}
+var ruleMinimumPasswordLengthType = check.New(check.Max(128), check.Min(6))
 
-var ruleMaxItemsType = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "1000"}, {Kind: awsapi.MinValue, Bound: "1"}}
+var ruleNotesType = check.New(check.MaxLen(500), check.Pattern(`[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`, `^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{00A1}-\x{00FF}]*)$`))
 
-func checkMaxItemsType(vs *awsapi.Violations, p string, v int32) {
-	if v > 1000 {
-		vs.Add(p, v, ruleMaxItemsType[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleMaxItemsType[1])
-	}
-}
+var ruleNotificationChannelType = check.New(check.MaxLen(400), check.MinLen(2), check.Pattern("^[a-zA-Z0-9:_.-]+$", "^(?:^[a-zA-Z0-9:_.-]+$)$"))
 
-var ruleMaxPasswordAgeType = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "1095"}, {Kind: awsapi.MinValue, Bound: "1"}}
+var ruleOpenIDConnectProviderUrlType = check.New(check.MaxLen(255), check.MinLen(1))
 
-func checkMaxPasswordAgeType(vs *awsapi.Violations, p string, v int32) {
-	if v > 1095 {
-		vs.Add(p, v, ruleMaxPasswordAgeType[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleMaxPasswordAgeType[1])
-	}
-}
+var ruleOrganizationsEntityPathType = check.New(check.MaxLen(427), check.MinLen(19), check.Pattern(`^o-[0-9a-z]{10,32}\/r-[0-9a-z]{4,32}[0-9a-z-\/]*`, `^(?:^o-[0-9a-z]{10,32}\/r-[0-9a-z]{4,32}[0-9a-z-\/]*)$`))
 
-var ruleMinimumPasswordLengthType = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "128"}, {Kind: awsapi.MinValue, Bound: "6"}}
+var ruleOrganizationsPolicyIdType = check.New(check.Pattern("^p-[0-9a-zA-Z_]{8,128}$", "^(?:^p-[0-9a-zA-Z_]{8,128}$)$"))
 
-func checkMinimumPasswordLengthType(vs *awsapi.Violations, p string, v int32) {
-	if v > 128 {
-		vs.Add(p, v, ruleMinimumPasswordLengthType[0])
-	}
-	if v < 6 {
-		vs.Add(p, v, ruleMinimumPasswordLengthType[1])
-	}
-}
+var ruleOwnerIdType = check.New(check.MaxLen(2048), check.MinLen(20), check.Pattern("^[a-zA-Z0-9:/+=,.@_-]+$", "^(?:^[a-zA-Z0-9:/+=,.@_-]+$)$"))
 
-var ruleNotesType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "500"}, {Kind: awsapi.Pattern, Text: `[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`}}
+var rulePasswordReusePreventionType = check.New(check.Max(24), check.Min(1))
 
-var reNotesType = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{00A1}-\x{00FF}]*)$`)
-})
+var rulePasswordType = check.Sensitive(check.MaxLen(128), check.MinLen(1), check.Pattern(`[\u0009\u000A\u000D\u0020-\u00FF]+`, `^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+)$`))
 
-func checkNotesType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 500 {
-		vs.Add(p, v, ruleNotesType[0])
-	}
-	if !reNotesType().MatchString(v) {
-		vs.Add(p, v, ruleNotesType[1])
-	}
-}
+var rulePathPrefixType = check.New(check.MaxLen(512), check.MinLen(1), check.Pattern(`\u002F[\u0021-\u007F]*`, `^(?:\x{002F}[\x{0021}-\x{007F}]*)$`))
 
-var ruleNotificationChannelType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "400"}, {Kind: awsapi.MinLength, Bound: "2"}, {Kind: awsapi.Pattern, Text: "^[a-zA-Z0-9:_.-]+$"}}
+var rulePathType = check.New(check.MaxLen(512), check.MinLen(1), check.Pattern(`(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`, `^(?:(\x{002F})|(\x{002F}[\x{0021}-\x{007E}]+\x{002F}))$`))
 
-var reNotificationChannelType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^[a-zA-Z0-9:_.-]+$)$") })
+var rulePolicyDescriptionType = check.New(check.MaxLen(1000))
 
-func checkNotificationChannelType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 400 {
-		vs.Add(p, v, ruleNotificationChannelType[0])
-	}
-	if n < 2 {
-		vs.Add(p, v, ruleNotificationChannelType[1])
-	}
-	if !reNotificationChannelType().MatchString(v) {
-		vs.Add(p, v, ruleNotificationChannelType[2])
-	}
-}
+var rulePolicyDocumentType = check.New(check.MaxLen(131072), check.MinLen(1), check.Pattern(`[\u0009\u000A\u000D\u0020-\u00FF]+`, `^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+)$`))
 
-var ruleOpenIDConnectProviderUrlType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkOpenIDConnectProviderUrlType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleOpenIDConnectProviderUrlType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpenIDConnectProviderUrlType[1])
-	}
-}
-
-var ruleOrganizationsEntityPathType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "427"}, {Kind: awsapi.MinLength, Bound: "19"}, {Kind: awsapi.Pattern, Text: `^o-[0-9a-z]{10,32}\/r-[0-9a-z]{4,32}[0-9a-z-\/]*`}}
-
-var reOrganizationsEntityPathType = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:^o-[0-9a-z]{10,32}\/r-[0-9a-z]{4,32}[0-9a-z-\/]*)$`)
-})
-
-func checkOrganizationsEntityPathType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 427 {
-		vs.Add(p, v, ruleOrganizationsEntityPathType[0])
-	}
-	if n < 19 {
-		vs.Add(p, v, ruleOrganizationsEntityPathType[1])
-	}
-	if !reOrganizationsEntityPathType().MatchString(v) {
-		vs.Add(p, v, ruleOrganizationsEntityPathType[2])
-	}
-}
-
-var ruleOrganizationsPolicyIdType = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: "^p-[0-9a-zA-Z_]{8,128}$"}}
-
-var reOrganizationsPolicyIdType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^p-[0-9a-zA-Z_]{8,128}$)$") })
-
-func checkOrganizationsPolicyIdType(vs *awsapi.Violations, p string, v string) {
-	if !reOrganizationsPolicyIdType().MatchString(v) {
-		vs.Add(p, v, ruleOrganizationsPolicyIdType[0])
-	}
-}
-
-var ruleOwnerIdType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "20"}, {Kind: awsapi.Pattern, Text: "^[a-zA-Z0-9:/+=,.@_-]+$"}}
-
-var reOwnerIdType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^[a-zA-Z0-9:/+=,.@_-]+$)$") })
-
-func checkOwnerIdType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleOwnerIdType[0])
-	}
-	if n < 20 {
-		vs.Add(p, v, ruleOwnerIdType[1])
-	}
-	if !reOwnerIdType().MatchString(v) {
-		vs.Add(p, v, ruleOwnerIdType[2])
-	}
-}
-
-var rulePasswordReusePreventionType = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "24"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkPasswordReusePreventionType(vs *awsapi.Violations, p string, v int32) {
-	if v > 24 {
-		vs.Add(p, v, rulePasswordReusePreventionType[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, rulePasswordReusePreventionType[1])
-	}
-}
-
-var rulePasswordType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\u0009\u000A\u000D\u0020-\u00FF]+`}}
-
-var rePasswordType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+)$`) })
-
-func checkPasswordType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.AddSensitive(p, rulePasswordType[0])
-	}
-	if n < 1 {
-		vs.AddSensitive(p, rulePasswordType[1])
-	}
-	if !rePasswordType().MatchString(v) {
-		vs.AddSensitive(p, rulePasswordType[2])
-	}
-}
-
-var rulePathPrefixType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `\u002F[\u0021-\u007F]*`}}
-
-var rePathPrefixType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:\x{002F}[\x{0021}-\x{007F}]*)$`) })
-
-func checkPathPrefixType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, rulePathPrefixType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePathPrefixType[1])
-	}
-	if !rePathPrefixType().MatchString(v) {
-		vs.Add(p, v, rulePathPrefixType[2])
-	}
-}
-
-var rulePathType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`}}
-
-var rePathType = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:(\x{002F})|(\x{002F}[\x{0021}-\x{007E}]+\x{002F}))$`)
-})
-
-func checkPathType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, rulePathType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePathType[1])
-	}
-	if !rePathType().MatchString(v) {
-		vs.Add(p, v, rulePathType[2])
-	}
-}
-
-var rulePolicyDescriptionType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1000"}}
-
-func checkPolicyDescriptionType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1000 {
-		vs.Add(p, v, rulePolicyDescriptionType[0])
-	}
-}
-
-var rulePolicyDocumentType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "131072"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\u0009\u000A\u000D\u0020-\u00FF]+`}}
-
-var rePolicyDocumentType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+)$`) })
-
-func checkPolicyDocumentType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 131072 {
-		vs.Add(p, v, rulePolicyDocumentType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePolicyDocumentType[1])
-	}
-	if !rePolicyDocumentType().MatchString(v) {
-		vs.Add(p, v, rulePolicyDocumentType[2])
-	}
-}
-
-var rulePolicyNameType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w+=,.@-]+`}}
-
-var rePolicyNameType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w+=,.@-]+)$`) })
-
-func checkPolicyNameType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, rulePolicyNameType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePolicyNameType[1])
-	}
-	if !rePolicyNameType().MatchString(v) {
-		vs.Add(p, v, rulePolicyNameType[2])
-	}
-}
+var rulePolicyNameType = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`[\w+=,.@-]+`, `^(?:[\w+=,.@-]+)$`))
 
 func (v *PolicyParameter) validate(vs *awsapi.Violations, p string) {
-	if v.Name != nil {
-		checkPolicyParameterNameType(vs, at(p, "name"), *v.Name)
-	}
-	if v.Values != nil {
-		checkPolicyParameterValuesListType(vs, at(p, "values"), v.Values)
-	}
-	if v.Type != nil {
-		checkPolicyParameterTypeEnum(vs, at(p, "type"), *v.Type)
-	}
+	check.Str(rulePolicyParameterNameType, vs, p, "name", false, v.Name)
+	check.List(vs, p, "values", false, v.Values, checkPolicyParameterValuesListType)
+	check.Str(rulePolicyParameterTypeEnum, vs, p, "type", false, v.Type)
 }
 
-var rulePolicyParameterListType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}}
+var rulePolicyParameterListType = check.New(check.MaxLen(50))
 
 func checkPolicyParameterListType(vs *awsapi.Violations, p string, v []PolicyParameter) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, rulePolicyParameterListType[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	rulePolicyParameterListType.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*PolicyParameter).validate)
 }
 
-var rulePolicyParameterNameType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "5"}, {Kind: awsapi.Pattern, Text: "[ -~]+"}}
+var rulePolicyParameterNameType = check.New(check.MaxLen(256), check.MinLen(5), check.Pattern("[ -~]+", "^(?:[ -~]+)$"))
 
-var rePolicyParameterNameType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:[ -~]+)$") })
+var rulePolicyParameterTypeEnum = check.New(check.Enum("string", "stringList"))
 
-func checkPolicyParameterNameType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, rulePolicyParameterNameType[0])
-	}
-	if n < 5 {
-		vs.Add(p, v, rulePolicyParameterNameType[1])
-	}
-	if !rePolicyParameterNameType().MatchString(v) {
-		vs.Add(p, v, rulePolicyParameterNameType[2])
-	}
-}
+var rulePolicyParameterValueType = check.New(check.Pattern("[ -~]+", "^(?:[ -~]+)$"))
 
-var rulePolicyParameterTypeEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"string", "stringList"}}}
-
-func checkPolicyParameterTypeEnum(vs *awsapi.Violations, p string, v PolicyParameterTypeEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), rulePolicyParameterTypeEnum[0])
-	}
-}
-
-var rulePolicyParameterValueType = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: "[ -~]+"}}
-
-var rePolicyParameterValueType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:[ -~]+)$") })
-
-func checkPolicyParameterValueType(vs *awsapi.Violations, p string, v string) {
-	if !rePolicyParameterValueType().MatchString(v) {
-		vs.Add(p, v, rulePolicyParameterValueType[0])
-	}
-}
+var rulePolicyParameterValuesListType = check.New()
 
 func checkPolicyParameterValuesListType(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkPolicyParameterValueType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: rulePolicyParameterValueType})
-			break
-		}
-	}
+	check.Strings(rulePolicyParameterValuesListType, vs, p, v, rulePolicyParameterValueType)
 }
 
-var rulePolicyPathType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `((/[A-Za-z0-9\.,\+@=_-]+)*)/`}}
+var rulePolicyPathType = check.New(check.MaxLen(512), check.MinLen(1), check.Pattern(`((/[A-Za-z0-9\.,\+@=_-]+)*)/`, `^(?:((/[A-Za-z0-9\.,\+@=_-]+)*)/)$`))
 
-var rePolicyPathType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:((/[A-Za-z0-9\.,\+@=_-]+)*)/)$`) })
+var rulePolicyScopeType = check.New(check.Enum("All", "AWS", "Local"))
 
-func checkPolicyPathType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, rulePolicyPathType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePolicyPathType[1])
-	}
-	if !rePolicyPathType().MatchString(v) {
-		vs.Add(p, v, rulePolicyPathType[2])
-	}
-}
+var rulePolicyUsageType = check.New(check.Enum("PermissionsPolicy", "PermissionsBoundary"))
 
-var rulePolicyScopeType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"All", "AWS", "Local"}}}
+var rulePolicyVersionIdType = check.New(check.Pattern(`v[1-9][0-9]*(\.[A-Za-z0-9-]*)?`, `^(?:v[1-9][0-9]*(\.[A-Za-z0-9-]*)?)$`))
 
-func checkPolicyScopeType(vs *awsapi.Violations, p string, v PolicyScopeType) {
-	if !v.known() {
-		vs.Add(p, string(v), rulePolicyScopeType[0])
-	}
-}
+var rulePrivateKeyIdType = check.New(check.MaxLen(64), check.MinLen(22), check.Pattern("[A-Z0-9]+", "^(?:[A-Z0-9]+)$"))
 
-var rulePolicyUsageType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"PermissionsPolicy", "PermissionsBoundary"}}}
+var rulePrivateKeyType = check.Sensitive(check.MaxLen(16384), check.MinLen(1), check.Pattern(`[\u0009\u000A\u000D\u0020-\u00FF]+`, `^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+)$`))
 
-func checkPolicyUsageType(vs *awsapi.Violations, p string, v PolicyUsageType) {
-	if !v.known() {
-		vs.Add(p, string(v), rulePolicyUsageType[0])
-	}
-}
+var rulePublicKeyIdType = check.New(check.MaxLen(128), check.MinLen(20), check.Pattern(`[\w]+`, `^(?:[\w]+)$`))
 
-var rulePolicyVersionIdType = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: `v[1-9][0-9]*(\.[A-Za-z0-9-]*)?`}}
-
-var rePolicyVersionIdType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:v[1-9][0-9]*(\.[A-Za-z0-9-]*)?)$`) })
-
-func checkPolicyVersionIdType(vs *awsapi.Violations, p string, v string) {
-	if !rePolicyVersionIdType().MatchString(v) {
-		vs.Add(p, v, rulePolicyVersionIdType[0])
-	}
-}
-
-var rulePrivateKeyIdType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "22"}, {Kind: awsapi.Pattern, Text: "[A-Z0-9]+"}}
-
-var rePrivateKeyIdType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:[A-Z0-9]+)$") })
-
-func checkPrivateKeyIdType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, rulePrivateKeyIdType[0])
-	}
-	if n < 22 {
-		vs.Add(p, v, rulePrivateKeyIdType[1])
-	}
-	if !rePrivateKeyIdType().MatchString(v) {
-		vs.Add(p, v, rulePrivateKeyIdType[2])
-	}
-}
-
-var rulePrivateKeyType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "16384"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\u0009\u000A\u000D\u0020-\u00FF]+`}}
-
-var rePrivateKeyType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+)$`) })
-
-func checkPrivateKeyType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 16384 {
-		vs.AddSensitive(p, rulePrivateKeyType[0])
-	}
-	if n < 1 {
-		vs.AddSensitive(p, rulePrivateKeyType[1])
-	}
-	if !rePrivateKeyType().MatchString(v) {
-		vs.AddSensitive(p, rulePrivateKeyType[2])
-	}
-}
-
-var rulePublicKeyIdType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "20"}, {Kind: awsapi.Pattern, Text: `[\w]+`}}
-
-var rePublicKeyIdType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w]+)$`) })
-
-func checkPublicKeyIdType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, rulePublicKeyIdType[0])
-	}
-	if n < 20 {
-		vs.Add(p, v, rulePublicKeyIdType[1])
-	}
-	if !rePublicKeyIdType().MatchString(v) {
-		vs.Add(p, v, rulePublicKeyIdType[2])
-	}
-}
-
-var rulePublicKeyMaterialType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "16384"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\u0009\u000A\u000D\u0020-\u00FF]+`}}
-
-var rePublicKeyMaterialType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+)$`) })
-
-func checkPublicKeyMaterialType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 16384 {
-		vs.Add(p, v, rulePublicKeyMaterialType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePublicKeyMaterialType[1])
-	}
-	if !rePublicKeyMaterialType().MatchString(v) {
-		vs.Add(p, v, rulePublicKeyMaterialType[2])
-	}
-}
+var rulePublicKeyMaterialType = check.New(check.MaxLen(16384), check.MinLen(1), check.Pattern(`[\u0009\u000A\u000D\u0020-\u00FF]+`, `^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+)$`))
 
 func (v *PutGroupPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.GroupName == nil {
-		vs.Null(at(p, "groupName"))
-	} else {
-		checkGroupNameType(vs, at(p, "groupName"), *v.GroupName)
-	}
-	if v.PolicyName == nil {
-		vs.Null(at(p, "policyName"))
-	} else {
-		checkPolicyNameType(vs, at(p, "policyName"), *v.PolicyName)
-	}
-	if v.PolicyDocument == nil {
-		vs.Null(at(p, "policyDocument"))
-	} else {
-		checkPolicyDocumentType(vs, at(p, "policyDocument"), *v.PolicyDocument)
-	}
+	check.Str(ruleGroupNameType, vs, p, "groupName", true, v.GroupName)
+	check.Str(rulePolicyNameType, vs, p, "policyName", true, v.PolicyName)
+	check.Str(rulePolicyDocumentType, vs, p, "policyDocument", true, v.PolicyDocument)
 }
 
 func (v *PutRolePermissionsBoundaryInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
-	if v.PermissionsBoundary == nil {
-		vs.Null(at(p, "permissionsBoundary"))
-	} else {
-		checkArnType(vs, at(p, "permissionsBoundary"), *v.PermissionsBoundary)
-	}
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
+	check.Str(ruleArnType, vs, p, "permissionsBoundary", true, v.PermissionsBoundary)
 }
 
 func (v *PutRolePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
-	if v.PolicyName == nil {
-		vs.Null(at(p, "policyName"))
-	} else {
-		checkPolicyNameType(vs, at(p, "policyName"), *v.PolicyName)
-	}
-	if v.PolicyDocument == nil {
-		vs.Null(at(p, "policyDocument"))
-	} else {
-		checkPolicyDocumentType(vs, at(p, "policyDocument"), *v.PolicyDocument)
-	}
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
+	check.Str(rulePolicyNameType, vs, p, "policyName", true, v.PolicyName)
+	check.Str(rulePolicyDocumentType, vs, p, "policyDocument", true, v.PolicyDocument)
 }
 
 func (v *PutUserPermissionsBoundaryInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.PermissionsBoundary == nil {
-		vs.Null(at(p, "permissionsBoundary"))
-	} else {
-		checkArnType(vs, at(p, "permissionsBoundary"), *v.PermissionsBoundary)
-	}
+	check.Str(ruleUserNameType, vs, p, "userName", true, v.UserName)
+	check.Str(ruleArnType, vs, p, "permissionsBoundary", true, v.PermissionsBoundary)
 }
 
 func (v *PutUserPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.PolicyName == nil {
-		vs.Null(at(p, "policyName"))
-	} else {
-		checkPolicyNameType(vs, at(p, "policyName"), *v.PolicyName)
-	}
-	if v.PolicyDocument == nil {
-		vs.Null(at(p, "policyDocument"))
-	} else {
-		checkPolicyDocumentType(vs, at(p, "policyDocument"), *v.PolicyDocument)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", true, v.UserName)
+	check.Str(rulePolicyNameType, vs, p, "policyName", true, v.PolicyName)
+	check.Str(rulePolicyDocumentType, vs, p, "policyDocument", true, v.PolicyDocument)
 }
 
-var ruleRedirectUrlType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^http(s?)://[a-zA-Z0-9._/-]*(\?[a-zA-Z0-9._=&-]*)?(#[a-zA-Z0-9._/-]*)?$`}}
-
-var reRedirectUrlType = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:^http(s?)://[a-zA-Z0-9._/-]*(\?[a-zA-Z0-9._=&-]*)?(#[a-zA-Z0-9._/-]*)?$)$`)
-})
-
-func checkRedirectUrlType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleRedirectUrlType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleRedirectUrlType[1])
-	}
-	if !reRedirectUrlType().MatchString(v) {
-		vs.Add(p, v, ruleRedirectUrlType[2])
-	}
-}
+var ruleRedirectUrlType = check.New(check.MaxLen(255), check.MinLen(1), check.Pattern(`^http(s?)://[a-zA-Z0-9._/-]*(\?[a-zA-Z0-9._=&-]*)?(#[a-zA-Z0-9._/-]*)?$`, `^(?:^http(s?)://[a-zA-Z0-9._/-]*(\?[a-zA-Z0-9._=&-]*)?(#[a-zA-Z0-9._/-]*)?$)$`))
 
 func (v *RejectDelegationRequestInput) validate(vs *awsapi.Violations, p string) {
-	if v.DelegationRequestId == nil {
-		vs.Null(at(p, "delegationRequestId"))
-	} else {
-		checkDelegationRequestIdType(vs, at(p, "delegationRequestId"), *v.DelegationRequestId)
-	}
-	if v.Notes != nil {
-		checkNotesType(vs, at(p, "notes"), *v.Notes)
-	}
+	check.Str(ruleDelegationRequestIdType, vs, p, "delegationRequestId", true, v.DelegationRequestId)
+	check.Str(ruleNotesType, vs, p, "notes", false, v.Notes)
 }
 
 func (v *RemoveClientIDFromOpenIDConnectProviderInput) validate(vs *awsapi.Violations, p string) {
-	if v.OpenIDConnectProviderArn == nil {
-		vs.Null(at(p, "openIDConnectProviderArn"))
-	} else {
-		checkArnType(vs, at(p, "openIDConnectProviderArn"), *v.OpenIDConnectProviderArn)
-	}
-	if v.ClientID == nil {
-		vs.Null(at(p, "clientID"))
-	} else {
-		checkClientIDType(vs, at(p, "clientID"), *v.ClientID)
-	}
+	check.Str(ruleArnType, vs, p, "openIDConnectProviderArn", true, v.OpenIDConnectProviderArn)
+	check.Str(ruleClientIDType, vs, p, "clientID", true, v.ClientID)
 }
 
 func (v *RemoveRoleFromInstanceProfileInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceProfileName == nil {
-		vs.Null(at(p, "instanceProfileName"))
-	} else {
-		checkInstanceProfileNameType(vs, at(p, "instanceProfileName"), *v.InstanceProfileName)
-	}
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
+	check.Str(ruleInstanceProfileNameType, vs, p, "instanceProfileName", true, v.InstanceProfileName)
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
 }
 
 func (v *RemoveUserFromGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.GroupName == nil {
-		vs.Null(at(p, "groupName"))
-	} else {
-		checkGroupNameType(vs, at(p, "groupName"), *v.GroupName)
-	}
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
+	check.Str(ruleGroupNameType, vs, p, "groupName", true, v.GroupName)
+	check.Str(ruleExistingUserNameType, vs, p, "userName", true, v.UserName)
 }
 
-var ruleRequestMessageType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "200"}, {Kind: awsapi.Pattern, Text: `[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`}}
+var ruleRequestMessageType = check.New(check.MaxLen(200), check.Pattern(`[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`, `^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{00A1}-\x{00FF}]*)$`))
 
-var reRequestMessageType = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{00A1}-\x{00FF}]*)$`)
-})
-
-func checkRequestMessageType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 200 {
-		vs.Add(p, v, ruleRequestMessageType[0])
-	}
-	if !reRequestMessageType().MatchString(v) {
-		vs.Add(p, v, ruleRequestMessageType[1])
-	}
-}
-
-var ruleRequestorWorkflowIdType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "400"}, {Kind: awsapi.MinLength, Bound: "5"}, {Kind: awsapi.Pattern, Text: `[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]+`}}
-
-var reRequestorWorkflowIdType = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{00A1}-\x{00FF}]+)$`)
-})
-
-func checkRequestorWorkflowIdType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 400 {
-		vs.Add(p, v, ruleRequestorWorkflowIdType[0])
-	}
-	if n < 5 {
-		vs.Add(p, v, ruleRequestorWorkflowIdType[1])
-	}
-	if !reRequestorWorkflowIdType().MatchString(v) {
-		vs.Add(p, v, ruleRequestorWorkflowIdType[2])
-	}
-}
+var ruleRequestorWorkflowIdType = check.New(check.MaxLen(400), check.MinLen(5), check.Pattern(`[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]+`, `^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{00A1}-\x{00FF}]+)$`))
 
 func (v *ResetServiceSpecificCredentialInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName != nil {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.ServiceSpecificCredentialId == nil {
-		vs.Null(at(p, "serviceSpecificCredentialId"))
-	} else {
-		checkServiceSpecificCredentialId(vs, at(p, "serviceSpecificCredentialId"), *v.ServiceSpecificCredentialId)
-	}
+	check.Str(ruleUserNameType, vs, p, "userName", false, v.UserName)
+	check.Str(ruleServiceSpecificCredentialId, vs, p, "serviceSpecificCredentialId", true, v.ServiceSpecificCredentialId)
 }
 
-var ruleResourceHandlingOptionType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleResourceHandlingOptionType = check.New(check.MaxLen(64), check.MinLen(1))
 
-func checkResourceHandlingOptionType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleResourceHandlingOptionType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleResourceHandlingOptionType[1])
-	}
-}
+var ruleResourceNameListType = check.New()
 
 func checkResourceNameListType(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkResourceNameType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleResourceNameType})
-			break
-		}
-	}
+	check.Strings(ruleResourceNameListType, vs, p, v, ruleResourceNameType)
 }
 
-var ruleResourceNameType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkResourceNameType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleResourceNameType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleResourceNameType[1])
-	}
-}
+var ruleResourceNameType = check.New(check.MaxLen(2048), check.MinLen(1))
 
 func (v *ResyncMFADeviceInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.SerialNumber == nil {
-		vs.Null(at(p, "serialNumber"))
-	} else {
-		checkSerialNumberType(vs, at(p, "serialNumber"), *v.SerialNumber)
-	}
-	if v.AuthenticationCode1 == nil {
-		vs.Null(at(p, "authenticationCode1"))
-	} else {
-		checkAuthenticationCodeType(vs, at(p, "authenticationCode1"), *v.AuthenticationCode1)
-	}
-	if v.AuthenticationCode2 == nil {
-		vs.Null(at(p, "authenticationCode2"))
-	} else {
-		checkAuthenticationCodeType(vs, at(p, "authenticationCode2"), *v.AuthenticationCode2)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", true, v.UserName)
+	check.Str(ruleSerialNumberType, vs, p, "serialNumber", true, v.SerialNumber)
+	check.Str(ruleAuthenticationCodeType, vs, p, "authenticationCode1", true, v.AuthenticationCode1)
+	check.Str(ruleAuthenticationCodeType, vs, p, "authenticationCode2", true, v.AuthenticationCode2)
 }
 
-var ruleRoleDescriptionType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1000"}, {Kind: awsapi.Pattern, Text: `[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`}}
+var ruleRoleDescriptionType = check.New(check.MaxLen(1000), check.Pattern(`[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`, `^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{00A1}-\x{00FF}]*)$`))
 
-var reRoleDescriptionType = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{00A1}-\x{00FF}]*)$`)
-})
+var ruleRoleMaxSessionDurationType = check.New(check.Max(43200), check.Min(3600))
 
-func checkRoleDescriptionType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1000 {
-		vs.Add(p, v, ruleRoleDescriptionType[0])
-	}
-	if !reRoleDescriptionType().MatchString(v) {
-		vs.Add(p, v, ruleRoleDescriptionType[1])
-	}
-}
+var ruleRoleNameType = check.New(check.MaxLen(64), check.MinLen(1), check.Pattern(`[\w+=,.@-]+`, `^(?:[\w+=,.@-]+)$`))
 
-var ruleRoleMaxSessionDurationType = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "43200"}, {Kind: awsapi.MinValue, Bound: "3600"}}
+var ruleSAMLMetadataDocumentType = check.New(check.MaxLen(10000000), check.MinLen(1000))
 
-func checkRoleMaxSessionDurationType(vs *awsapi.Violations, p string, v int32) {
-	if v > 43200 {
-		vs.Add(p, v, ruleRoleMaxSessionDurationType[0])
-	}
-	if v < 3600 {
-		vs.Add(p, v, ruleRoleMaxSessionDurationType[1])
-	}
-}
-
-var ruleRoleNameType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w+=,.@-]+`}}
-
-var reRoleNameType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w+=,.@-]+)$`) })
-
-func checkRoleNameType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleRoleNameType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleRoleNameType[1])
-	}
-	if !reRoleNameType().MatchString(v) {
-		vs.Add(p, v, ruleRoleNameType[2])
-	}
-}
-
-var ruleSAMLMetadataDocumentType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10000000"}, {Kind: awsapi.MinLength, Bound: "1000"}}
-
-func checkSAMLMetadataDocumentType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 10000000 {
-		vs.Add(p, v, ruleSAMLMetadataDocumentType[0])
-	}
-	if n < 1000 {
-		vs.Add(p, v, ruleSAMLMetadataDocumentType[1])
-	}
-}
-
-var ruleSAMLProviderNameType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w._-]+`}}
-
-var reSAMLProviderNameType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w._-]+)$`) })
-
-func checkSAMLProviderNameType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleSAMLProviderNameType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleSAMLProviderNameType[1])
-	}
-	if !reSAMLProviderNameType().MatchString(v) {
-		vs.Add(p, v, ruleSAMLProviderNameType[2])
-	}
-}
+var ruleSAMLProviderNameType = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`[\w._-]+`, `^(?:[\w._-]+)$`))
 
 func (v *SendDelegationTokenInput) validate(vs *awsapi.Violations, p string) {
-	if v.DelegationRequestId == nil {
-		vs.Null(at(p, "delegationRequestId"))
-	} else {
-		checkDelegationRequestIdType(vs, at(p, "delegationRequestId"), *v.DelegationRequestId)
-	}
+	check.Str(ruleDelegationRequestIdType, vs, p, "delegationRequestId", true, v.DelegationRequestId)
 }
 
-var ruleSerialNumberType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "9"}, {Kind: awsapi.Pattern, Text: `[\w+=/:,.@-]+`}}
+var ruleSerialNumberType = check.New(check.MaxLen(256), check.MinLen(9), check.Pattern(`[\w+=/:,.@-]+`, `^(?:[\w+=/:,.@-]+)$`))
 
-var reSerialNumberType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w+=/:,.@-]+)$`) })
+var ruleServerCertificateNameType = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`[\w+=,.@-]+`, `^(?:[\w+=,.@-]+)$`))
 
-func checkSerialNumberType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleSerialNumberType[0])
-	}
-	if n < 9 {
-		vs.Add(p, v, ruleSerialNumberType[1])
-	}
-	if !reSerialNumberType().MatchString(v) {
-		vs.Add(p, v, ruleSerialNumberType[2])
-	}
-}
-
-var ruleServerCertificateNameType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w+=,.@-]+`}}
-
-var reServerCertificateNameType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w+=,.@-]+)$`) })
-
-func checkServerCertificateNameType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleServerCertificateNameType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleServerCertificateNameType[1])
-	}
-	if !reServerCertificateNameType().MatchString(v) {
-		vs.Add(p, v, ruleServerCertificateNameType[2])
-	}
-}
-
-var ruleServiceNamespaceListType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "200"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleServiceNamespaceListType = check.New(check.MaxLen(200), check.MinLen(1))
 
 func checkServiceNamespaceListType(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 200 {
-		vs.Add(p, v, ruleServiceNamespaceListType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleServiceNamespaceListType[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkServiceNamespaceType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleServiceNamespaceType})
-			break
-		}
-	}
+	ruleServiceNamespaceListType.Len(vs, p, v, len(v))
+	check.Strings(ruleServiceNamespaceListType, vs, p, v, ruleServiceNamespaceType)
 }
 
-var ruleServiceNamespaceType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w-]*`}}
+var ruleServiceNamespaceType = check.New(check.MaxLen(64), check.MinLen(1), check.Pattern(`[\w-]*`, `^(?:[\w-]*)$`))
 
-var reServiceNamespaceType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w-]*)$`) })
+var ruleServiceSpecificCredentialId = check.New(check.MaxLen(128), check.MinLen(20), check.Pattern(`[\w]+`, `^(?:[\w]+)$`))
 
-func checkServiceNamespaceType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleServiceNamespaceType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleServiceNamespaceType[1])
-	}
-	if !reServiceNamespaceType().MatchString(v) {
-		vs.Add(p, v, ruleServiceNamespaceType[2])
-	}
-}
-
-var ruleServiceSpecificCredentialId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "20"}, {Kind: awsapi.Pattern, Text: `[\w]+`}}
-
-var reServiceSpecificCredentialId = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w]+)$`) })
-
-func checkServiceSpecificCredentialId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleServiceSpecificCredentialId[0])
-	}
-	if n < 20 {
-		vs.Add(p, v, ruleServiceSpecificCredentialId[1])
-	}
-	if !reServiceSpecificCredentialId().MatchString(v) {
-		vs.Add(p, v, ruleServiceSpecificCredentialId[2])
-	}
-}
-
-var ruleSessionDurationType = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "43200"}, {Kind: awsapi.MinValue, Bound: "300"}}
-
-func checkSessionDurationType(vs *awsapi.Violations, p string, v int32) {
-	if v > 43200 {
-		vs.Add(p, v, ruleSessionDurationType[0])
-	}
-	if v < 300 {
-		vs.Add(p, v, ruleSessionDurationType[1])
-	}
-}
+var ruleSessionDurationType = check.New(check.Max(43200), check.Min(300))
 
 func (v *SetDefaultPolicyVersionInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyArn == nil {
-		vs.Null(at(p, "policyArn"))
-	} else {
-		checkArnType(vs, at(p, "policyArn"), *v.PolicyArn)
-	}
-	if v.VersionId == nil {
-		vs.Null(at(p, "versionId"))
-	} else {
-		checkPolicyVersionIdType(vs, at(p, "versionId"), *v.VersionId)
-	}
+	check.Str(ruleArnType, vs, p, "policyArn", true, v.PolicyArn)
+	check.Str(rulePolicyVersionIdType, vs, p, "versionId", true, v.VersionId)
 }
 
 func (v *SetSecurityTokenServicePreferencesInput) validate(vs *awsapi.Violations, p string) {
-	if v.GlobalEndpointTokenVersion == nil {
-		vs.Null(at(p, "globalEndpointTokenVersion"))
-	} else {
-		checkGlobalEndpointTokenVersion(vs, at(p, "globalEndpointTokenVersion"), *v.GlobalEndpointTokenVersion)
-	}
+	check.Str(ruleGlobalEndpointTokenVersion, vs, p, "globalEndpointTokenVersion", true, v.GlobalEndpointTokenVersion)
 }
 
 func (v *SimulateCustomPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyInputList == nil {
-		vs.Null(at(p, "policyInputList"))
-	} else {
-		checkSimulationPolicyListType(vs, at(p, "policyInputList"), v.PolicyInputList)
-	}
-	if v.PermissionsBoundaryPolicyInputList != nil {
-		checkSimulationPolicyListType(vs, at(p, "permissionsBoundaryPolicyInputList"), v.PermissionsBoundaryPolicyInputList)
-	}
-	if v.ActionNames == nil {
-		vs.Null(at(p, "actionNames"))
-	} else {
-		checkActionNameListType(vs, at(p, "actionNames"), v.ActionNames)
-	}
-	if v.ResourceArns != nil {
-		checkResourceNameListType(vs, at(p, "resourceArns"), v.ResourceArns)
-	}
-	if v.ResourcePolicy != nil {
-		checkPolicyDocumentType(vs, at(p, "resourcePolicy"), *v.ResourcePolicy)
-	}
-	if v.ResourceOwner != nil {
-		checkResourceNameType(vs, at(p, "resourceOwner"), *v.ResourceOwner)
-	}
-	if v.CallerArn != nil {
-		checkResourceNameType(vs, at(p, "callerArn"), *v.CallerArn)
-	}
-	if v.ContextEntries != nil {
-		checkContextEntryListType(vs, at(p, "contextEntries"), v.ContextEntries)
-	}
-	if v.ResourceHandlingOption != nil {
-		checkResourceHandlingOptionType(vs, at(p, "resourceHandlingOption"), *v.ResourceHandlingOption)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
+	check.List(vs, p, "policyInputList", true, v.PolicyInputList, checkSimulationPolicyListType)
+	check.List(vs, p, "permissionsBoundaryPolicyInputList", false, v.PermissionsBoundaryPolicyInputList, checkSimulationPolicyListType)
+	check.List(vs, p, "actionNames", true, v.ActionNames, checkActionNameListType)
+	check.List(vs, p, "resourceArns", false, v.ResourceArns, checkResourceNameListType)
+	check.Str(rulePolicyDocumentType, vs, p, "resourcePolicy", false, v.ResourcePolicy)
+	check.Str(ruleResourceNameType, vs, p, "resourceOwner", false, v.ResourceOwner)
+	check.Str(ruleResourceNameType, vs, p, "callerArn", false, v.CallerArn)
+	check.List(vs, p, "contextEntries", false, v.ContextEntries, checkContextEntryListType)
+	check.Str(ruleResourceHandlingOptionType, vs, p, "resourceHandlingOption", false, v.ResourceHandlingOption)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
 }
 
 func (v *SimulatePrincipalPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicySourceArn == nil {
-		vs.Null(at(p, "policySourceArn"))
-	} else {
-		checkArnType(vs, at(p, "policySourceArn"), *v.PolicySourceArn)
-	}
-	if v.PolicyInputList != nil {
-		checkSimulationPolicyListType(vs, at(p, "policyInputList"), v.PolicyInputList)
-	}
-	if v.PermissionsBoundaryPolicyInputList != nil {
-		checkSimulationPolicyListType(vs, at(p, "permissionsBoundaryPolicyInputList"), v.PermissionsBoundaryPolicyInputList)
-	}
-	if v.ActionNames == nil {
-		vs.Null(at(p, "actionNames"))
-	} else {
-		checkActionNameListType(vs, at(p, "actionNames"), v.ActionNames)
-	}
-	if v.ResourceArns != nil {
-		checkResourceNameListType(vs, at(p, "resourceArns"), v.ResourceArns)
-	}
-	if v.ResourcePolicy != nil {
-		checkPolicyDocumentType(vs, at(p, "resourcePolicy"), *v.ResourcePolicy)
-	}
-	if v.ResourceOwner != nil {
-		checkResourceNameType(vs, at(p, "resourceOwner"), *v.ResourceOwner)
-	}
-	if v.CallerArn != nil {
-		checkResourceNameType(vs, at(p, "callerArn"), *v.CallerArn)
-	}
-	if v.ContextEntries != nil {
-		checkContextEntryListType(vs, at(p, "contextEntries"), v.ContextEntries)
-	}
-	if v.ResourceHandlingOption != nil {
-		checkResourceHandlingOptionType(vs, at(p, "resourceHandlingOption"), *v.ResourceHandlingOption)
-	}
-	if v.MaxItems != nil {
-		checkMaxItemsType(vs, at(p, "maxItems"), *v.MaxItems)
-	}
-	if v.Marker != nil {
-		checkMarkerType(vs, at(p, "marker"), *v.Marker)
-	}
+	check.Str(ruleArnType, vs, p, "policySourceArn", true, v.PolicySourceArn)
+	check.List(vs, p, "policyInputList", false, v.PolicyInputList, checkSimulationPolicyListType)
+	check.List(vs, p, "permissionsBoundaryPolicyInputList", false, v.PermissionsBoundaryPolicyInputList, checkSimulationPolicyListType)
+	check.List(vs, p, "actionNames", true, v.ActionNames, checkActionNameListType)
+	check.List(vs, p, "resourceArns", false, v.ResourceArns, checkResourceNameListType)
+	check.Str(rulePolicyDocumentType, vs, p, "resourcePolicy", false, v.ResourcePolicy)
+	check.Str(ruleResourceNameType, vs, p, "resourceOwner", false, v.ResourceOwner)
+	check.Str(ruleResourceNameType, vs, p, "callerArn", false, v.CallerArn)
+	check.List(vs, p, "contextEntries", false, v.ContextEntries, checkContextEntryListType)
+	check.Str(ruleResourceHandlingOptionType, vs, p, "resourceHandlingOption", false, v.ResourceHandlingOption)
+	check.Numeric(ruleMaxItemsType, vs, p, "maxItems", false, v.MaxItems)
+	check.Str(ruleMarkerType, vs, p, "marker", false, v.Marker)
 }
+
+var ruleSimulationPolicyListType = check.New()
 
 func checkSimulationPolicyListType(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkPolicyDocumentType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: rulePolicyDocumentType})
-			break
-		}
-	}
+	check.Strings(ruleSimulationPolicyListType, vs, p, v, rulePolicyDocumentType)
 }
 
-var ruleSortKeyType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"SERVICE_NAMESPACE_ASCENDING", "SERVICE_NAMESPACE_DESCENDING", "LAST_AUTHENTICATED_TIME_ASCENDING", "LAST_AUTHENTICATED_TIME_DESCENDING"}}}
+var ruleSortKeyType = check.New(check.Enum("SERVICE_NAMESPACE_ASCENDING", "SERVICE_NAMESPACE_DESCENDING", "LAST_AUTHENTICATED_TIME_ASCENDING", "LAST_AUTHENTICATED_TIME_DESCENDING"))
 
-func checkSortKeyType(vs *awsapi.Violations, p string, v SortKeyType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleSortKeyType[0])
-	}
-}
-
-var ruleStatusType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Active", "Inactive", "Expired"}}}
-
-func checkStatusType(vs *awsapi.Violations, p string, v StatusType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleStatusType[0])
-	}
-}
+var ruleStatusType = check.New(check.Enum("Active", "Inactive", "Expired"))
 
 func (v *Tag) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "key"))
-	} else {
-		checkTagKeyType(vs, at(p, "key"), *v.Key)
-	}
-	if v.Value == nil {
-		vs.Null(at(p, "value"))
-	} else {
-		checkTagValueType(vs, at(p, "value"), *v.Value)
-	}
+	check.Str(ruleTagKeyType, vs, p, "key", true, v.Key)
+	check.Str(ruleTagValueType, vs, p, "value", true, v.Value)
 }
 
 func (v *TagInstanceProfileInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceProfileName == nil {
-		vs.Null(at(p, "instanceProfileName"))
-	} else {
-		checkInstanceProfileNameType(vs, at(p, "instanceProfileName"), *v.InstanceProfileName)
-	}
-	if v.Tags == nil {
-		vs.Null(at(p, "tags"))
-	} else {
-		checkTagListType(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleInstanceProfileNameType, vs, p, "instanceProfileName", true, v.InstanceProfileName)
+	check.List(vs, p, "tags", true, v.Tags, checkTagListType)
 }
 
-var ruleTagKeyListType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}}
+var ruleTagKeyListType = check.New(check.MaxLen(50))
 
 func checkTagKeyListType(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleTagKeyListType[0])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkTagKeyType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleTagKeyType})
-			break
-		}
-	}
+	ruleTagKeyListType.Len(vs, p, v, len(v))
+	check.Strings(ruleTagKeyListType, vs, p, v, ruleTagKeyType)
 }
 
-var ruleTagKeyType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\p{L}\p{Z}\p{N}_.:/=+\-@]+`}}
+var ruleTagKeyType = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`[\p{L}\p{Z}\p{N}_.:/=+\-@]+`, `^(?:[\p{L}\p{Z}\p{N}_.:/=+\-@]+)$`))
 
-var reTagKeyType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\p{L}\p{Z}\p{N}_.:/=+\-@]+)$`) })
-
-func checkTagKeyType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleTagKeyType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTagKeyType[1])
-	}
-	if !reTagKeyType().MatchString(v) {
-		vs.Add(p, v, ruleTagKeyType[2])
-	}
-}
-
-var ruleTagListType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}}
+var ruleTagListType = check.New(check.MaxLen(50))
 
 func checkTagListType(vs *awsapi.Violations, p string, v []Tag) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleTagListType[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleTagListType.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*Tag).validate)
 }
 
 func (v *TagMFADeviceInput) validate(vs *awsapi.Violations, p string) {
-	if v.SerialNumber == nil {
-		vs.Null(at(p, "serialNumber"))
-	} else {
-		checkSerialNumberType(vs, at(p, "serialNumber"), *v.SerialNumber)
-	}
-	if v.Tags == nil {
-		vs.Null(at(p, "tags"))
-	} else {
-		checkTagListType(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleSerialNumberType, vs, p, "serialNumber", true, v.SerialNumber)
+	check.List(vs, p, "tags", true, v.Tags, checkTagListType)
 }
 
 func (v *TagOpenIDConnectProviderInput) validate(vs *awsapi.Violations, p string) {
-	if v.OpenIDConnectProviderArn == nil {
-		vs.Null(at(p, "openIDConnectProviderArn"))
-	} else {
-		checkArnType(vs, at(p, "openIDConnectProviderArn"), *v.OpenIDConnectProviderArn)
-	}
-	if v.Tags == nil {
-		vs.Null(at(p, "tags"))
-	} else {
-		checkTagListType(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleArnType, vs, p, "openIDConnectProviderArn", true, v.OpenIDConnectProviderArn)
+	check.List(vs, p, "tags", true, v.Tags, checkTagListType)
 }
 
 func (v *TagPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyArn == nil {
-		vs.Null(at(p, "policyArn"))
-	} else {
-		checkArnType(vs, at(p, "policyArn"), *v.PolicyArn)
-	}
-	if v.Tags == nil {
-		vs.Null(at(p, "tags"))
-	} else {
-		checkTagListType(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleArnType, vs, p, "policyArn", true, v.PolicyArn)
+	check.List(vs, p, "tags", true, v.Tags, checkTagListType)
 }
 
 func (v *TagRoleInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
-	if v.Tags == nil {
-		vs.Null(at(p, "tags"))
-	} else {
-		checkTagListType(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
+	check.List(vs, p, "tags", true, v.Tags, checkTagListType)
 }
 
 func (v *TagSAMLProviderInput) validate(vs *awsapi.Violations, p string) {
-	if v.SAMLProviderArn == nil {
-		vs.Null(at(p, "sAMLProviderArn"))
-	} else {
-		checkArnType(vs, at(p, "sAMLProviderArn"), *v.SAMLProviderArn)
-	}
-	if v.Tags == nil {
-		vs.Null(at(p, "tags"))
-	} else {
-		checkTagListType(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleArnType, vs, p, "sAMLProviderArn", true, v.SAMLProviderArn)
+	check.List(vs, p, "tags", true, v.Tags, checkTagListType)
 }
 
 func (v *TagServerCertificateInput) validate(vs *awsapi.Violations, p string) {
-	if v.ServerCertificateName == nil {
-		vs.Null(at(p, "serverCertificateName"))
-	} else {
-		checkServerCertificateNameType(vs, at(p, "serverCertificateName"), *v.ServerCertificateName)
-	}
-	if v.Tags == nil {
-		vs.Null(at(p, "tags"))
-	} else {
-		checkTagListType(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleServerCertificateNameType, vs, p, "serverCertificateName", true, v.ServerCertificateName)
+	check.List(vs, p, "tags", true, v.Tags, checkTagListType)
 }
 
 func (v *TagUserInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.Tags == nil {
-		vs.Null(at(p, "tags"))
-	} else {
-		checkTagListType(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", true, v.UserName)
+	check.List(vs, p, "tags", true, v.Tags, checkTagListType)
 }
 
-var ruleTagValueType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.Pattern, Text: `[\p{L}\p{Z}\p{N}_.:/=+\-@]*`}}
+var ruleTagValueType = check.New(check.MaxLen(256), check.Pattern(`[\p{L}\p{Z}\p{N}_.:/=+\-@]*`, `^(?:[\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`))
 
-var reTagValueType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`) })
-
-func checkTagValueType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleTagValueType[0])
-	}
-	if !reTagValueType().MatchString(v) {
-		vs.Add(p, v, ruleTagValueType[1])
-	}
-}
+var ruleThumbprintListType = check.New()
 
 func checkThumbprintListType(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkThumbprintType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleThumbprintType})
-			break
-		}
-	}
+	check.Strings(ruleThumbprintListType, vs, p, v, ruleThumbprintType)
 }
 
-var ruleThumbprintType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "40"}, {Kind: awsapi.MinLength, Bound: "40"}}
-
-func checkThumbprintType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 40 {
-		vs.Add(p, v, ruleThumbprintType[0])
-	}
-	if n < 40 {
-		vs.Add(p, v, ruleThumbprintType[1])
-	}
-}
+var ruleThumbprintType = check.New(check.MaxLen(40), check.MinLen(40))
 
 func (v *UntagInstanceProfileInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceProfileName == nil {
-		vs.Null(at(p, "instanceProfileName"))
-	} else {
-		checkInstanceProfileNameType(vs, at(p, "instanceProfileName"), *v.InstanceProfileName)
-	}
-	if v.TagKeys == nil {
-		vs.Null(at(p, "tagKeys"))
-	} else {
-		checkTagKeyListType(vs, at(p, "tagKeys"), v.TagKeys)
-	}
+	check.Str(ruleInstanceProfileNameType, vs, p, "instanceProfileName", true, v.InstanceProfileName)
+	check.List(vs, p, "tagKeys", true, v.TagKeys, checkTagKeyListType)
 }
 
 func (v *UntagMFADeviceInput) validate(vs *awsapi.Violations, p string) {
-	if v.SerialNumber == nil {
-		vs.Null(at(p, "serialNumber"))
-	} else {
-		checkSerialNumberType(vs, at(p, "serialNumber"), *v.SerialNumber)
-	}
-	if v.TagKeys == nil {
-		vs.Null(at(p, "tagKeys"))
-	} else {
-		checkTagKeyListType(vs, at(p, "tagKeys"), v.TagKeys)
-	}
+	check.Str(ruleSerialNumberType, vs, p, "serialNumber", true, v.SerialNumber)
+	check.List(vs, p, "tagKeys", true, v.TagKeys, checkTagKeyListType)
 }
 
 func (v *UntagOpenIDConnectProviderInput) validate(vs *awsapi.Violations, p string) {
-	if v.OpenIDConnectProviderArn == nil {
-		vs.Null(at(p, "openIDConnectProviderArn"))
-	} else {
-		checkArnType(vs, at(p, "openIDConnectProviderArn"), *v.OpenIDConnectProviderArn)
-	}
-	if v.TagKeys == nil {
-		vs.Null(at(p, "tagKeys"))
-	} else {
-		checkTagKeyListType(vs, at(p, "tagKeys"), v.TagKeys)
-	}
+	check.Str(ruleArnType, vs, p, "openIDConnectProviderArn", true, v.OpenIDConnectProviderArn)
+	check.List(vs, p, "tagKeys", true, v.TagKeys, checkTagKeyListType)
 }
 
 func (v *UntagPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyArn == nil {
-		vs.Null(at(p, "policyArn"))
-	} else {
-		checkArnType(vs, at(p, "policyArn"), *v.PolicyArn)
-	}
-	if v.TagKeys == nil {
-		vs.Null(at(p, "tagKeys"))
-	} else {
-		checkTagKeyListType(vs, at(p, "tagKeys"), v.TagKeys)
-	}
+	check.Str(ruleArnType, vs, p, "policyArn", true, v.PolicyArn)
+	check.List(vs, p, "tagKeys", true, v.TagKeys, checkTagKeyListType)
 }
 
 func (v *UntagRoleInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
-	if v.TagKeys == nil {
-		vs.Null(at(p, "tagKeys"))
-	} else {
-		checkTagKeyListType(vs, at(p, "tagKeys"), v.TagKeys)
-	}
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
+	check.List(vs, p, "tagKeys", true, v.TagKeys, checkTagKeyListType)
 }
 
 func (v *UntagSAMLProviderInput) validate(vs *awsapi.Violations, p string) {
-	if v.SAMLProviderArn == nil {
-		vs.Null(at(p, "sAMLProviderArn"))
-	} else {
-		checkArnType(vs, at(p, "sAMLProviderArn"), *v.SAMLProviderArn)
-	}
-	if v.TagKeys == nil {
-		vs.Null(at(p, "tagKeys"))
-	} else {
-		checkTagKeyListType(vs, at(p, "tagKeys"), v.TagKeys)
-	}
+	check.Str(ruleArnType, vs, p, "sAMLProviderArn", true, v.SAMLProviderArn)
+	check.List(vs, p, "tagKeys", true, v.TagKeys, checkTagKeyListType)
 }
 
 func (v *UntagServerCertificateInput) validate(vs *awsapi.Violations, p string) {
-	if v.ServerCertificateName == nil {
-		vs.Null(at(p, "serverCertificateName"))
-	} else {
-		checkServerCertificateNameType(vs, at(p, "serverCertificateName"), *v.ServerCertificateName)
-	}
-	if v.TagKeys == nil {
-		vs.Null(at(p, "tagKeys"))
-	} else {
-		checkTagKeyListType(vs, at(p, "tagKeys"), v.TagKeys)
-	}
+	check.Str(ruleServerCertificateNameType, vs, p, "serverCertificateName", true, v.ServerCertificateName)
+	check.List(vs, p, "tagKeys", true, v.TagKeys, checkTagKeyListType)
 }
 
 func (v *UntagUserInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.TagKeys == nil {
-		vs.Null(at(p, "tagKeys"))
-	} else {
-		checkTagKeyListType(vs, at(p, "tagKeys"), v.TagKeys)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", true, v.UserName)
+	check.List(vs, p, "tagKeys", true, v.TagKeys, checkTagKeyListType)
 }
 
 func (v *UpdateAccessKeyInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName != nil {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.AccessKeyId == nil {
-		vs.Null(at(p, "accessKeyId"))
-	} else {
-		checkAccessKeyIdType(vs, at(p, "accessKeyId"), *v.AccessKeyId)
-	}
-	if v.Status == nil {
-		vs.Null(at(p, "status"))
-	} else {
-		checkStatusType(vs, at(p, "status"), *v.Status)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", false, v.UserName)
+	check.Str(ruleAccessKeyIdType, vs, p, "accessKeyId", true, v.AccessKeyId)
+	check.Str(ruleStatusType, vs, p, "status", true, v.Status)
 }
 
 func (v *UpdateAccountPasswordPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.MinimumPasswordLength != nil {
-		checkMinimumPasswordLengthType(vs, at(p, "minimumPasswordLength"), *v.MinimumPasswordLength)
-	}
-	if v.MaxPasswordAge != nil {
-		checkMaxPasswordAgeType(vs, at(p, "maxPasswordAge"), *v.MaxPasswordAge)
-	}
-	if v.PasswordReusePrevention != nil {
-		checkPasswordReusePreventionType(vs, at(p, "passwordReusePrevention"), *v.PasswordReusePrevention)
-	}
+	check.Numeric(ruleMinimumPasswordLengthType, vs, p, "minimumPasswordLength", false, v.MinimumPasswordLength)
+	check.Numeric(ruleMaxPasswordAgeType, vs, p, "maxPasswordAge", false, v.MaxPasswordAge)
+	check.Numeric(rulePasswordReusePreventionType, vs, p, "passwordReusePrevention", false, v.PasswordReusePrevention)
 }
 
 func (v *UpdateAssumeRolePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
-	if v.PolicyDocument == nil {
-		vs.Null(at(p, "policyDocument"))
-	} else {
-		checkPolicyDocumentType(vs, at(p, "policyDocument"), *v.PolicyDocument)
-	}
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
+	check.Str(rulePolicyDocumentType, vs, p, "policyDocument", true, v.PolicyDocument)
 }
 
 func (v *UpdateDelegationRequestInput) validate(vs *awsapi.Violations, p string) {
-	if v.DelegationRequestId == nil {
-		vs.Null(at(p, "delegationRequestId"))
-	} else {
-		checkDelegationRequestIdType(vs, at(p, "delegationRequestId"), *v.DelegationRequestId)
-	}
-	if v.Notes != nil {
-		checkNotesType(vs, at(p, "notes"), *v.Notes)
-	}
+	check.Str(ruleDelegationRequestIdType, vs, p, "delegationRequestId", true, v.DelegationRequestId)
+	check.Str(ruleNotesType, vs, p, "notes", false, v.Notes)
 }
 
 func (v *UpdateGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.GroupName == nil {
-		vs.Null(at(p, "groupName"))
-	} else {
-		checkGroupNameType(vs, at(p, "groupName"), *v.GroupName)
-	}
-	if v.NewPath != nil {
-		checkPathType(vs, at(p, "newPath"), *v.NewPath)
-	}
-	if v.NewGroupName != nil {
-		checkGroupNameType(vs, at(p, "newGroupName"), *v.NewGroupName)
-	}
+	check.Str(ruleGroupNameType, vs, p, "groupName", true, v.GroupName)
+	check.Str(rulePathType, vs, p, "newPath", false, v.NewPath)
+	check.Str(ruleGroupNameType, vs, p, "newGroupName", false, v.NewGroupName)
 }
 
 func (v *UpdateLoginProfileInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.Password != nil {
-		checkPasswordType(vs, at(p, "password"), *v.Password)
-	}
+	check.Str(ruleUserNameType, vs, p, "userName", true, v.UserName)
+	check.Str(rulePasswordType, vs, p, "password", false, v.Password)
 }
 
 func (v *UpdateOpenIDConnectProviderThumbprintInput) validate(vs *awsapi.Violations, p string) {
-	if v.OpenIDConnectProviderArn == nil {
-		vs.Null(at(p, "openIDConnectProviderArn"))
-	} else {
-		checkArnType(vs, at(p, "openIDConnectProviderArn"), *v.OpenIDConnectProviderArn)
-	}
-	if v.ThumbprintList == nil {
-		vs.Null(at(p, "thumbprintList"))
-	} else {
-		checkThumbprintListType(vs, at(p, "thumbprintList"), v.ThumbprintList)
-	}
+	check.Str(ruleArnType, vs, p, "openIDConnectProviderArn", true, v.OpenIDConnectProviderArn)
+	check.List(vs, p, "thumbprintList", true, v.ThumbprintList, checkThumbprintListType)
 }
 
 func (v *UpdateRoleDescriptionInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
-	if v.Description == nil {
-		vs.Null(at(p, "description"))
-	} else {
-		checkRoleDescriptionType(vs, at(p, "description"), *v.Description)
-	}
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
+	check.Str(ruleRoleDescriptionType, vs, p, "description", true, v.Description)
 }
 
 func (v *UpdateRoleInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleName == nil {
-		vs.Null(at(p, "roleName"))
-	} else {
-		checkRoleNameType(vs, at(p, "roleName"), *v.RoleName)
-	}
-	if v.Description != nil {
-		checkRoleDescriptionType(vs, at(p, "description"), *v.Description)
-	}
-	if v.MaxSessionDuration != nil {
-		checkRoleMaxSessionDurationType(vs, at(p, "maxSessionDuration"), *v.MaxSessionDuration)
-	}
+	check.Str(ruleRoleNameType, vs, p, "roleName", true, v.RoleName)
+	check.Str(ruleRoleDescriptionType, vs, p, "description", false, v.Description)
+	check.Numeric(ruleRoleMaxSessionDurationType, vs, p, "maxSessionDuration", false, v.MaxSessionDuration)
 }
 
 func (v *UpdateSAMLProviderInput) validate(vs *awsapi.Violations, p string) {
-	if v.SAMLMetadataDocument != nil {
-		checkSAMLMetadataDocumentType(vs, at(p, "sAMLMetadataDocument"), *v.SAMLMetadataDocument)
-	}
-	if v.SAMLProviderArn == nil {
-		vs.Null(at(p, "sAMLProviderArn"))
-	} else {
-		checkArnType(vs, at(p, "sAMLProviderArn"), *v.SAMLProviderArn)
-	}
-	if v.AssertionEncryptionMode != nil {
-		checkAssertionEncryptionModeType(vs, at(p, "assertionEncryptionMode"), *v.AssertionEncryptionMode)
-	}
-	if v.AddPrivateKey != nil {
-		checkPrivateKeyType(vs, at(p, "addPrivateKey"), *v.AddPrivateKey)
-	}
-	if v.RemovePrivateKey != nil {
-		checkPrivateKeyIdType(vs, at(p, "removePrivateKey"), *v.RemovePrivateKey)
-	}
+	check.Str(ruleSAMLMetadataDocumentType, vs, p, "sAMLMetadataDocument", false, v.SAMLMetadataDocument)
+	check.Str(ruleArnType, vs, p, "sAMLProviderArn", true, v.SAMLProviderArn)
+	check.Str(ruleAssertionEncryptionModeType, vs, p, "assertionEncryptionMode", false, v.AssertionEncryptionMode)
+	check.Str(rulePrivateKeyType, vs, p, "addPrivateKey", false, v.AddPrivateKey)
+	check.Str(rulePrivateKeyIdType, vs, p, "removePrivateKey", false, v.RemovePrivateKey)
 }
 
 func (v *UpdateSSHPublicKeyInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.SSHPublicKeyId == nil {
-		vs.Null(at(p, "sSHPublicKeyId"))
-	} else {
-		checkPublicKeyIdType(vs, at(p, "sSHPublicKeyId"), *v.SSHPublicKeyId)
-	}
-	if v.Status == nil {
-		vs.Null(at(p, "status"))
-	} else {
-		checkStatusType(vs, at(p, "status"), *v.Status)
-	}
+	check.Str(ruleUserNameType, vs, p, "userName", true, v.UserName)
+	check.Str(rulePublicKeyIdType, vs, p, "sSHPublicKeyId", true, v.SSHPublicKeyId)
+	check.Str(ruleStatusType, vs, p, "status", true, v.Status)
 }
 
 func (v *UpdateServerCertificateInput) validate(vs *awsapi.Violations, p string) {
-	if v.ServerCertificateName == nil {
-		vs.Null(at(p, "serverCertificateName"))
-	} else {
-		checkServerCertificateNameType(vs, at(p, "serverCertificateName"), *v.ServerCertificateName)
-	}
-	if v.NewPath != nil {
-		checkPathType(vs, at(p, "newPath"), *v.NewPath)
-	}
-	if v.NewServerCertificateName != nil {
-		checkServerCertificateNameType(vs, at(p, "newServerCertificateName"), *v.NewServerCertificateName)
-	}
+	check.Str(ruleServerCertificateNameType, vs, p, "serverCertificateName", true, v.ServerCertificateName)
+	check.Str(rulePathType, vs, p, "newPath", false, v.NewPath)
+	check.Str(ruleServerCertificateNameType, vs, p, "newServerCertificateName", false, v.NewServerCertificateName)
 }
 
 func (v *UpdateServiceSpecificCredentialInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName != nil {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.ServiceSpecificCredentialId == nil {
-		vs.Null(at(p, "serviceSpecificCredentialId"))
-	} else {
-		checkServiceSpecificCredentialId(vs, at(p, "serviceSpecificCredentialId"), *v.ServiceSpecificCredentialId)
-	}
-	if v.Status == nil {
-		vs.Null(at(p, "status"))
-	} else {
-		checkStatusType(vs, at(p, "status"), *v.Status)
-	}
+	check.Str(ruleUserNameType, vs, p, "userName", false, v.UserName)
+	check.Str(ruleServiceSpecificCredentialId, vs, p, "serviceSpecificCredentialId", true, v.ServiceSpecificCredentialId)
+	check.Str(ruleStatusType, vs, p, "status", true, v.Status)
 }
 
 func (v *UpdateSigningCertificateInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName != nil {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.CertificateId == nil {
-		vs.Null(at(p, "certificateId"))
-	} else {
-		checkCertificateIdType(vs, at(p, "certificateId"), *v.CertificateId)
-	}
-	if v.Status == nil {
-		vs.Null(at(p, "status"))
-	} else {
-		checkStatusType(vs, at(p, "status"), *v.Status)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", false, v.UserName)
+	check.Str(ruleCertificateIdType, vs, p, "certificateId", true, v.CertificateId)
+	check.Str(ruleStatusType, vs, p, "status", true, v.Status)
 }
 
 func (v *UpdateUserInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.NewPath != nil {
-		checkPathType(vs, at(p, "newPath"), *v.NewPath)
-	}
-	if v.NewUserName != nil {
-		checkUserNameType(vs, at(p, "newUserName"), *v.NewUserName)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", true, v.UserName)
+	check.Str(rulePathType, vs, p, "newPath", false, v.NewPath)
+	check.Str(ruleUserNameType, vs, p, "newUserName", false, v.NewUserName)
 }
 
 func (v *UploadSSHPublicKeyInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName == nil {
-		vs.Null(at(p, "userName"))
-	} else {
-		checkUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.SSHPublicKeyBody == nil {
-		vs.Null(at(p, "sSHPublicKeyBody"))
-	} else {
-		checkPublicKeyMaterialType(vs, at(p, "sSHPublicKeyBody"), *v.SSHPublicKeyBody)
-	}
+	check.Str(ruleUserNameType, vs, p, "userName", true, v.UserName)
+	check.Str(rulePublicKeyMaterialType, vs, p, "sSHPublicKeyBody", true, v.SSHPublicKeyBody)
 }
 
 func (v *UploadServerCertificateInput) validate(vs *awsapi.Violations, p string) {
-	if v.Path != nil {
-		checkPathType(vs, at(p, "path"), *v.Path)
-	}
-	if v.ServerCertificateName == nil {
-		vs.Null(at(p, "serverCertificateName"))
-	} else {
-		checkServerCertificateNameType(vs, at(p, "serverCertificateName"), *v.ServerCertificateName)
-	}
-	if v.CertificateBody == nil {
-		vs.Null(at(p, "certificateBody"))
-	} else {
-		checkCertificateBodyType(vs, at(p, "certificateBody"), *v.CertificateBody)
-	}
-	if v.PrivateKey == nil {
-		vs.Null(at(p, "privateKey"))
-	} else {
-		checkPrivateKeyType(vs, at(p, "privateKey"), *v.PrivateKey)
-	}
-	if v.CertificateChain != nil {
-		checkCertificateChainType(vs, at(p, "certificateChain"), *v.CertificateChain)
-	}
-	if v.Tags != nil {
-		checkTagListType(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(rulePathType, vs, p, "path", false, v.Path)
+	check.Str(ruleServerCertificateNameType, vs, p, "serverCertificateName", true, v.ServerCertificateName)
+	check.Str(ruleCertificateBodyType, vs, p, "certificateBody", true, v.CertificateBody)
+	check.Str(rulePrivateKeyType, vs, p, "privateKey", true, v.PrivateKey)
+	check.Str(ruleCertificateChainType, vs, p, "certificateChain", false, v.CertificateChain)
+	check.List(vs, p, "tags", false, v.Tags, checkTagListType)
 }
 
 func (v *UploadSigningCertificateInput) validate(vs *awsapi.Violations, p string) {
-	if v.UserName != nil {
-		checkExistingUserNameType(vs, at(p, "userName"), *v.UserName)
-	}
-	if v.CertificateBody == nil {
-		vs.Null(at(p, "certificateBody"))
-	} else {
-		checkCertificateBodyType(vs, at(p, "certificateBody"), *v.CertificateBody)
-	}
+	check.Str(ruleExistingUserNameType, vs, p, "userName", false, v.UserName)
+	check.Str(ruleCertificateBodyType, vs, p, "certificateBody", true, v.CertificateBody)
 }
 
-var ruleUserNameType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w+=,.@-]+`}}
+var ruleUserNameType = check.New(check.MaxLen(64), check.MinLen(1), check.Pattern(`[\w+=,.@-]+`, `^(?:[\w+=,.@-]+)$`))
 
-var reUserNameType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w+=,.@-]+)$`) })
-
-func checkUserNameType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleUserNameType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleUserNameType[1])
-	}
-	if !reUserNameType().MatchString(v) {
-		vs.Add(p, v, ruleUserNameType[2])
-	}
-}
-
-var ruleVirtualMFADeviceName = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w+=,.@-]+`}}
-
-var reVirtualMFADeviceName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w+=,.@-]+)$`) })
-
-func checkVirtualMFADeviceName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleVirtualMFADeviceName[0])
-	}
-	if !reVirtualMFADeviceName().MatchString(v) {
-		vs.Add(p, v, ruleVirtualMFADeviceName[1])
-	}
-}
+var ruleVirtualMFADeviceName = check.New(check.MinLen(1), check.Pattern(`[\w+=,.@-]+`, `^(?:[\w+=,.@-]+)$`))

@@ -3,11 +3,8 @@
 package logs
 
 import (
-	"regexp"
-	"strconv"
-	"sync"
-
 	"github.com/berth-dev/berth/awsapi"
+	"github.com/berth-dev/berth/awsapi/check"
 )
 
 const (
@@ -15,5529 +12,2118 @@ const (
 	validationStyle = awsapi.CoralStyle
 )
 
-// at is the path of member name in the structure at path p.
-func at(p, name string) string {
-	if p == "" {
-		return name
-	}
-	return p + "." + name
-}
-
 // Validate checks the AssociateKmsKey input against the model's constraints.
 func (v *AssociateKmsKeyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AssociateKmsKeyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the AssociateSourceToS3TableIntegration input against the model's constraints.
 func (v *AssociateSourceToS3TableIntegrationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AssociateSourceToS3TableIntegrationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CancelExportTask input against the model's constraints.
 func (v *CancelExportTaskInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CancelExportTaskInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CancelImportTask input against the model's constraints.
 func (v *CancelImportTaskInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CancelImportTaskInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateDelivery input against the model's constraints.
 func (v *CreateDeliveryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateDeliveryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateExportTask input against the model's constraints.
 func (v *CreateExportTaskInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateExportTaskInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateImportTask input against the model's constraints.
 func (v *CreateImportTaskInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateImportTaskInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateLogAnomalyDetector input against the model's constraints.
 func (v *CreateLogAnomalyDetectorInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateLogAnomalyDetectorInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateLogGroup input against the model's constraints.
 func (v *CreateLogGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateLogGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateLogStream input against the model's constraints.
 func (v *CreateLogStreamInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateLogStreamInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateLookupTable input against the model's constraints.
 func (v *CreateLookupTableInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateLookupTableInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateScheduledQuery input against the model's constraints.
 func (v *CreateScheduledQueryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateScheduledQueryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteAccountPolicy input against the model's constraints.
 func (v *DeleteAccountPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteAccountPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteDataProtectionPolicy input against the model's constraints.
 func (v *DeleteDataProtectionPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteDataProtectionPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteDelivery input against the model's constraints.
 func (v *DeleteDeliveryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteDeliveryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteDeliveryDestination input against the model's constraints.
 func (v *DeleteDeliveryDestinationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteDeliveryDestinationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteDeliveryDestinationPolicy input against the model's constraints.
 func (v *DeleteDeliveryDestinationPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteDeliveryDestinationPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteDeliverySource input against the model's constraints.
 func (v *DeleteDeliverySourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteDeliverySourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteDestination input against the model's constraints.
 func (v *DeleteDestinationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteDestinationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteIndexPolicy input against the model's constraints.
 func (v *DeleteIndexPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteIndexPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteIntegration input against the model's constraints.
 func (v *DeleteIntegrationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteIntegrationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteLogAnomalyDetector input against the model's constraints.
 func (v *DeleteLogAnomalyDetectorInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteLogAnomalyDetectorInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteLogGroup input against the model's constraints.
 func (v *DeleteLogGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteLogGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteLogStream input against the model's constraints.
 func (v *DeleteLogStreamInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteLogStreamInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteLookupTable input against the model's constraints.
 func (v *DeleteLookupTableInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteLookupTableInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteMetricFilter input against the model's constraints.
 func (v *DeleteMetricFilterInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteMetricFilterInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteQueryDefinition input against the model's constraints.
 func (v *DeleteQueryDefinitionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteQueryDefinitionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteResourcePolicy input against the model's constraints.
 func (v *DeleteResourcePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteResourcePolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteRetentionPolicy input against the model's constraints.
 func (v *DeleteRetentionPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteRetentionPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteScheduledQuery input against the model's constraints.
 func (v *DeleteScheduledQueryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteScheduledQueryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteSubscriptionFilter input against the model's constraints.
 func (v *DeleteSubscriptionFilterInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteSubscriptionFilterInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteTransformer input against the model's constraints.
 func (v *DeleteTransformerInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteTransformerInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeAccountPolicies input against the model's constraints.
 func (v *DescribeAccountPoliciesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeAccountPoliciesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeConfigurationTemplates input against the model's constraints.
 func (v *DescribeConfigurationTemplatesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeConfigurationTemplatesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeDeliveries input against the model's constraints.
 func (v *DescribeDeliveriesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeDeliveriesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeDeliveryDestinations input against the model's constraints.
 func (v *DescribeDeliveryDestinationsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeDeliveryDestinationsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeDeliverySources input against the model's constraints.
 func (v *DescribeDeliverySourcesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeDeliverySourcesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeDestinations input against the model's constraints.
 func (v *DescribeDestinationsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeDestinationsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeExportTasks input against the model's constraints.
 func (v *DescribeExportTasksInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeExportTasksInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeFieldIndexes input against the model's constraints.
 func (v *DescribeFieldIndexesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeFieldIndexesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeImportTaskBatches input against the model's constraints.
 func (v *DescribeImportTaskBatchesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeImportTaskBatchesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeImportTasks input against the model's constraints.
 func (v *DescribeImportTasksInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeImportTasksInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeIndexPolicies input against the model's constraints.
 func (v *DescribeIndexPoliciesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeIndexPoliciesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeLogGroups input against the model's constraints.
 func (v *DescribeLogGroupsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeLogGroupsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeLogStreams input against the model's constraints.
 func (v *DescribeLogStreamsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeLogStreamsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeLookupTables input against the model's constraints.
 func (v *DescribeLookupTablesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeLookupTablesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeMetricFilters input against the model's constraints.
 func (v *DescribeMetricFiltersInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeMetricFiltersInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeQueries input against the model's constraints.
 func (v *DescribeQueriesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeQueriesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeQueryDefinitions input against the model's constraints.
 func (v *DescribeQueryDefinitionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeQueryDefinitionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeResourcePolicies input against the model's constraints.
 func (v *DescribeResourcePoliciesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeResourcePoliciesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeSubscriptionFilters input against the model's constraints.
 func (v *DescribeSubscriptionFiltersInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeSubscriptionFiltersInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DisassociateKmsKey input against the model's constraints.
 func (v *DisassociateKmsKeyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DisassociateKmsKeyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DisassociateSourceFromS3TableIntegration input against the model's constraints.
 func (v *DisassociateSourceFromS3TableIntegrationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DisassociateSourceFromS3TableIntegrationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the FilterLogEvents input against the model's constraints.
 func (v *FilterLogEventsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*FilterLogEventsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetDataProtectionPolicy input against the model's constraints.
 func (v *GetDataProtectionPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetDataProtectionPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetDelivery input against the model's constraints.
 func (v *GetDeliveryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetDeliveryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetDeliveryDestination input against the model's constraints.
 func (v *GetDeliveryDestinationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetDeliveryDestinationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetDeliveryDestinationPolicy input against the model's constraints.
 func (v *GetDeliveryDestinationPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetDeliveryDestinationPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetDeliverySource input against the model's constraints.
 func (v *GetDeliverySourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetDeliverySourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetIntegration input against the model's constraints.
 func (v *GetIntegrationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetIntegrationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetLogAnomalyDetector input against the model's constraints.
 func (v *GetLogAnomalyDetectorInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetLogAnomalyDetectorInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetLogEvents input against the model's constraints.
 func (v *GetLogEventsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetLogEventsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetLogFields input against the model's constraints.
 func (v *GetLogFieldsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetLogFieldsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetLogGroupFields input against the model's constraints.
 func (v *GetLogGroupFieldsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetLogGroupFieldsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetLogObject input against the model's constraints.
 func (v *GetLogObjectInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetLogObjectInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetLogRecord input against the model's constraints.
 func (v *GetLogRecordInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetLogRecordInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetLookupTable input against the model's constraints.
 func (v *GetLookupTableInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetLookupTableInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetQueryResults input against the model's constraints.
 func (v *GetQueryResultsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetQueryResultsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetScheduledQuery input against the model's constraints.
 func (v *GetScheduledQueryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetScheduledQueryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetScheduledQueryHistory input against the model's constraints.
 func (v *GetScheduledQueryHistoryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetScheduledQueryHistoryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetTransformer input against the model's constraints.
 func (v *GetTransformerInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetTransformerInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListAggregateLogGroupSummaries input against the model's constraints.
 func (v *ListAggregateLogGroupSummariesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListAggregateLogGroupSummariesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListAnomalies input against the model's constraints.
 func (v *ListAnomaliesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListAnomaliesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListIntegrations input against the model's constraints.
 func (v *ListIntegrationsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListIntegrationsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListLogAnomalyDetectors input against the model's constraints.
 func (v *ListLogAnomalyDetectorsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListLogAnomalyDetectorsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListLogGroups input against the model's constraints.
 func (v *ListLogGroupsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListLogGroupsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListLogGroupsForQuery input against the model's constraints.
 func (v *ListLogGroupsForQueryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListLogGroupsForQueryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListScheduledQueries input against the model's constraints.
 func (v *ListScheduledQueriesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListScheduledQueriesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListSourcesForS3TableIntegration input against the model's constraints.
 func (v *ListSourcesForS3TableIntegrationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListSourcesForS3TableIntegrationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListTagsForResource input against the model's constraints.
 func (v *ListTagsForResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListTagsForResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListTagsLogGroup input against the model's constraints.
 func (v *ListTagsLogGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListTagsLogGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutAccountPolicy input against the model's constraints.
 func (v *PutAccountPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutAccountPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutBearerTokenAuthentication input against the model's constraints.
 func (v *PutBearerTokenAuthenticationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutBearerTokenAuthenticationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutDataProtectionPolicy input against the model's constraints.
 func (v *PutDataProtectionPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutDataProtectionPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutDeliveryDestination input against the model's constraints.
 func (v *PutDeliveryDestinationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutDeliveryDestinationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutDeliveryDestinationPolicy input against the model's constraints.
 func (v *PutDeliveryDestinationPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutDeliveryDestinationPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutDeliverySource input against the model's constraints.
 func (v *PutDeliverySourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutDeliverySourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutDestination input against the model's constraints.
 func (v *PutDestinationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutDestinationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutDestinationPolicy input against the model's constraints.
 func (v *PutDestinationPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutDestinationPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutIndexPolicy input against the model's constraints.
 func (v *PutIndexPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutIndexPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutIntegration input against the model's constraints.
 func (v *PutIntegrationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutIntegrationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutLogEvents input against the model's constraints.
 func (v *PutLogEventsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutLogEventsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutLogGroupDeletionProtection input against the model's constraints.
 func (v *PutLogGroupDeletionProtectionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutLogGroupDeletionProtectionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutMetricFilter input against the model's constraints.
 func (v *PutMetricFilterInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutMetricFilterInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutQueryDefinition input against the model's constraints.
 func (v *PutQueryDefinitionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutQueryDefinitionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutResourcePolicy input against the model's constraints.
 func (v *PutResourcePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutResourcePolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutRetentionPolicy input against the model's constraints.
 func (v *PutRetentionPolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutRetentionPolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutSubscriptionFilter input against the model's constraints.
 func (v *PutSubscriptionFilterInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutSubscriptionFilterInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutTransformer input against the model's constraints.
 func (v *PutTransformerInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutTransformerInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the StartLiveTail input against the model's constraints.
 func (v *StartLiveTailInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*StartLiveTailInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the StartQuery input against the model's constraints.
 func (v *StartQueryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*StartQueryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the StopQuery input against the model's constraints.
 func (v *StopQueryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*StopQueryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the TagLogGroup input against the model's constraints.
 func (v *TagLogGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*TagLogGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the TagResource input against the model's constraints.
 func (v *TagResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*TagResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the TestMetricFilter input against the model's constraints.
 func (v *TestMetricFilterInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*TestMetricFilterInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the TestTransformer input against the model's constraints.
 func (v *TestTransformerInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*TestTransformerInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UntagLogGroup input against the model's constraints.
 func (v *UntagLogGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UntagLogGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UntagResource input against the model's constraints.
 func (v *UntagResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UntagResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateAnomaly input against the model's constraints.
 func (v *UpdateAnomalyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateAnomalyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateDeliveryConfiguration input against the model's constraints.
 func (v *UpdateDeliveryConfigurationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateDeliveryConfigurationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateLogAnomalyDetector input against the model's constraints.
 func (v *UpdateLogAnomalyDetectorInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateLogAnomalyDetectorInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateLookupTable input against the model's constraints.
 func (v *UpdateLookupTableInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateLookupTableInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateScheduledQuery input against the model's constraints.
 func (v *UpdateScheduledQueryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateScheduledQueryInput).validate, validationCode, validationStyle)
 }
 
-var ruleAccessPolicy = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAccessPolicy = check.New(check.MinLen(1))
 
-func checkAccessPolicy(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleAccessPolicy[0])
-	}
-}
+var ruleAccountId = check.New(check.MaxLen(12), check.MinLen(12), check.Pattern(`^\d{12}$`, `^(?:^\d{12}$)$`))
 
-var ruleAccountId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "12"}, {Kind: awsapi.MinLength, Bound: "12"}, {Kind: awsapi.Pattern, Text: `^\d{12}$`}}
-
-var reAccountId = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^\d{12}$)$`) })
-
-func checkAccountId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 12 {
-		vs.Add(p, v, ruleAccountId[0])
-	}
-	if n < 12 {
-		vs.Add(p, v, ruleAccountId[1])
-	}
-	if !reAccountId().MatchString(v) {
-		vs.Add(p, v, ruleAccountId[2])
-	}
-}
-
-var ruleAccountIds = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20"}}
+var ruleAccountIds = check.New(check.MaxLen(20))
 
 func checkAccountIds(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 20 {
-		vs.Add(p, v, ruleAccountIds[0])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkAccountId(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleAccountId})
-			break
-		}
-	}
+	ruleAccountIds.Len(vs, p, v, len(v))
+	check.Strings(ruleAccountIds, vs, p, v, ruleAccountId)
 }
 
-var ruleAddKeyEntries = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAddKeyEntries = check.New(check.MaxLen(5), check.MinLen(1))
 
 func checkAddKeyEntries(vs *awsapi.Violations, p string, v []AddKeyEntry) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleAddKeyEntries[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAddKeyEntries[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleAddKeyEntries.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*AddKeyEntry).validate)
 }
 
 func (v *AddKeyEntry) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "key"))
-	} else {
-		checkKey(vs, at(p, "key"), *v.Key)
-	}
-	if v.Value == nil {
-		vs.Null(at(p, "value"))
-	} else {
-		checkAddKeyValue(vs, at(p, "value"), *v.Value)
-	}
+	check.Str(ruleKey, vs, p, "key", true, v.Key)
+	check.Str(ruleAddKeyValue, vs, p, "value", true, v.Value)
 }
 
-var ruleAddKeyValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkAddKeyValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleAddKeyValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAddKeyValue[1])
-	}
-}
+var ruleAddKeyValue = check.New(check.MaxLen(256), check.MinLen(1))
 
 func (v *AddKeys) validate(vs *awsapi.Violations, p string) {
-	if v.Entries == nil {
-		vs.Null(at(p, "entries"))
-	} else {
-		checkAddKeyEntries(vs, at(p, "entries"), v.Entries)
-	}
+	check.List(vs, p, "entries", true, v.Entries, checkAddKeyEntries)
 }
 
-var ruleAmazonResourceName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1011"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w+=/:,.@-]*`}}
+var ruleAmazonResourceName = check.New(check.MaxLen(1011), check.MinLen(1), check.Pattern(`[\w+=/:,.@-]*`, `^(?:[\w+=/:,.@-]*)$`))
 
-var reAmazonResourceName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w+=/:,.@-]*)$`) })
+var ruleAnomalyDetectorArn = check.New(check.MinLen(1), check.Pattern(`[\w#+=/:,.@-]*`, `^(?:[\w#+=/:,.@-]*)$`))
 
-func checkAmazonResourceName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1011 {
-		vs.Add(p, v, ruleAmazonResourceName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAmazonResourceName[1])
-	}
-	if !reAmazonResourceName().MatchString(v) {
-		vs.Add(p, v, ruleAmazonResourceName[2])
-	}
-}
+var ruleAnomalyId = check.New(check.MaxLen(36), check.MinLen(36))
 
-var ruleAnomalyDetectorArn = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w#+=/:,.@-]*`}}
-
-var reAnomalyDetectorArn = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w#+=/:,.@-]*)$`) })
-
-func checkAnomalyDetectorArn(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleAnomalyDetectorArn[0])
-	}
-	if !reAnomalyDetectorArn().MatchString(v) {
-		vs.Add(p, v, ruleAnomalyDetectorArn[1])
-	}
-}
-
-var ruleAnomalyId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "36"}, {Kind: awsapi.MinLength, Bound: "36"}}
-
-func checkAnomalyId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 36 {
-		vs.Add(p, v, ruleAnomalyId[0])
-	}
-	if n < 36 {
-		vs.Add(p, v, ruleAnomalyId[1])
-	}
-}
-
-var ruleAnomalyVisibilityTime = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "90"}, {Kind: awsapi.MinValue, Bound: "7"}}
-
-func checkAnomalyVisibilityTime(vs *awsapi.Violations, p string, v int64) {
-	if v > 90 {
-		vs.Add(p, v, ruleAnomalyVisibilityTime[0])
-	}
-	if v < 7 {
-		vs.Add(p, v, ruleAnomalyVisibilityTime[1])
-	}
-}
+var ruleAnomalyVisibilityTime = check.New(check.Max(90), check.Min(7))
 
 func (v *AssociateKmsKeyInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName != nil {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.KmsKeyId == nil {
-		vs.Null(at(p, "kmsKeyId"))
-	} else {
-		checkKmsKeyId(vs, at(p, "kmsKeyId"), *v.KmsKeyId)
-	}
-	if v.ResourceIdentifier != nil {
-		checkResourceIdentifier(vs, at(p, "resourceIdentifier"), *v.ResourceIdentifier)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", false, v.LogGroupName)
+	check.Str(ruleKmsKeyId, vs, p, "kmsKeyId", true, v.KmsKeyId)
+	check.Str(ruleResourceIdentifier, vs, p, "resourceIdentifier", false, v.ResourceIdentifier)
 }
 
 func (v *AssociateSourceToS3TableIntegrationInput) validate(vs *awsapi.Violations, p string) {
-	if v.IntegrationArn == nil {
-		vs.Null(at(p, "integrationArn"))
-	}
-	if v.DataSource == nil {
-		vs.Null(at(p, "dataSource"))
-	} else {
-		v.DataSource.validate(vs, at(p, "dataSource"))
-	}
+	check.Null(vs, p, "integrationArn", v.IntegrationArn == nil)
+	check.Struct(vs, p, "dataSource", true, v.DataSource, (*DataSource).validate)
 }
 
 func (v *CSV) validate(vs *awsapi.Violations, p string) {
-	if v.QuoteCharacter != nil {
-		checkQuoteCharacter(vs, at(p, "quoteCharacter"), *v.QuoteCharacter)
-	}
-	if v.Delimiter != nil {
-		checkDelimiter(vs, at(p, "delimiter"), *v.Delimiter)
-	}
-	if v.Columns != nil {
-		checkColumns(vs, at(p, "columns"), v.Columns)
-	}
-	if v.Source != nil {
-		checkSource(vs, at(p, "source"), *v.Source)
-	}
-	if v.Destination != nil {
-		checkDestinationField(vs, at(p, "destination"), *v.Destination)
-	}
+	check.Str(ruleQuoteCharacter, vs, p, "quoteCharacter", false, v.QuoteCharacter)
+	check.Str(ruleDelimiter, vs, p, "delimiter", false, v.Delimiter)
+	check.List(vs, p, "columns", false, v.Columns, checkColumns)
+	check.Str(ruleSource, vs, p, "source", false, v.Source)
+	check.Str(ruleDestinationField, vs, p, "destination", false, v.Destination)
 }
 
 func (v *CancelExportTaskInput) validate(vs *awsapi.Violations, p string) {
-	if v.TaskId == nil {
-		vs.Null(at(p, "taskId"))
-	} else {
-		checkExportTaskId(vs, at(p, "taskId"), *v.TaskId)
-	}
+	check.Str(ruleExportTaskId, vs, p, "taskId", true, v.TaskId)
 }
 
 func (v *CancelImportTaskInput) validate(vs *awsapi.Violations, p string) {
-	if v.ImportId == nil {
-		vs.Null(at(p, "importId"))
-	} else {
-		checkImportId(vs, at(p, "importId"), *v.ImportId)
-	}
+	check.Str(ruleImportId, vs, p, "importId", true, v.ImportId)
 }
 
-var ruleClientToken = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "36"}, {Kind: awsapi.Pattern, Text: `\S{36,128}`}}
+var ruleClientToken = check.New(check.MaxLen(128), check.MinLen(36), check.Pattern(`\S{36,128}`, `^(?:\S{36,128})$`))
 
-var reClientToken = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:\S{36,128})$`) })
+var ruleCollectionRetentionDays = check.New(check.Max(30), check.Min(1))
 
-func checkClientToken(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleClientToken[0])
-	}
-	if n < 36 {
-		vs.Add(p, v, ruleClientToken[1])
-	}
-	if !reClientToken().MatchString(v) {
-		vs.Add(p, v, ruleClientToken[2])
-	}
-}
+var ruleColumn = check.New(check.MaxLen(128), check.MinLen(1))
 
-var ruleCollectionRetentionDays = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "30"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkCollectionRetentionDays(vs *awsapi.Violations, p string, v int32) {
-	if v > 30 {
-		vs.Add(p, v, ruleCollectionRetentionDays[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleCollectionRetentionDays[1])
-	}
-}
-
-var ruleColumn = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkColumn(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleColumn[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleColumn[1])
-	}
-}
-
-var ruleColumns = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}}
+var ruleColumns = check.New(check.MaxLen(100))
 
 func checkColumns(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 100 {
-		vs.Add(p, v, ruleColumns[0])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkColumn(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleColumn})
-			break
-		}
-	}
+	ruleColumns.Len(vs, p, v, len(v))
+	check.Strings(ruleColumns, vs, p, v, ruleColumn)
 }
 
 func (v *CopyValue) validate(vs *awsapi.Violations, p string) {
-	if v.Entries == nil {
-		vs.Null(at(p, "entries"))
-	} else {
-		checkCopyValueEntries(vs, at(p, "entries"), v.Entries)
-	}
+	check.List(vs, p, "entries", true, v.Entries, checkCopyValueEntries)
 }
 
-var ruleCopyValueEntries = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleCopyValueEntries = check.New(check.MaxLen(5), check.MinLen(1))
 
 func checkCopyValueEntries(vs *awsapi.Violations, p string, v []CopyValueEntry) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleCopyValueEntries[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleCopyValueEntries[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleCopyValueEntries.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*CopyValueEntry).validate)
 }
 
 func (v *CopyValueEntry) validate(vs *awsapi.Violations, p string) {
-	if v.Source == nil {
-		vs.Null(at(p, "source"))
-	} else {
-		checkSource(vs, at(p, "source"), *v.Source)
-	}
-	if v.Target == nil {
-		vs.Null(at(p, "target"))
-	} else {
-		checkTarget(vs, at(p, "target"), *v.Target)
-	}
+	check.Str(ruleSource, vs, p, "source", true, v.Source)
+	check.Str(ruleTarget, vs, p, "target", true, v.Target)
 }
 
 func (v *CreateDeliveryInput) validate(vs *awsapi.Violations, p string) {
-	if v.DeliverySourceName == nil {
-		vs.Null(at(p, "deliverySourceName"))
-	} else {
-		checkDeliverySourceName(vs, at(p, "deliverySourceName"), *v.DeliverySourceName)
-	}
-	if v.DeliveryDestinationArn == nil {
-		vs.Null(at(p, "deliveryDestinationArn"))
-	}
-	if v.RecordFields != nil {
-		checkRecordFields(vs, at(p, "recordFields"), v.RecordFields)
-	}
-	if v.FieldDelimiter != nil {
-		checkFieldDelimiter(vs, at(p, "fieldDelimiter"), *v.FieldDelimiter)
-	}
-	if v.S3DeliveryConfiguration != nil {
-		v.S3DeliveryConfiguration.validate(vs, at(p, "s3DeliveryConfiguration"))
-	}
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleDeliverySourceName, vs, p, "deliverySourceName", true, v.DeliverySourceName)
+	check.Null(vs, p, "deliveryDestinationArn", v.DeliveryDestinationArn == nil)
+	check.List(vs, p, "recordFields", false, v.RecordFields, checkRecordFields)
+	check.Str(ruleFieldDelimiter, vs, p, "fieldDelimiter", false, v.FieldDelimiter)
+	check.Struct(vs, p, "s3DeliveryConfiguration", false, v.S3DeliveryConfiguration, (*S3DeliveryConfiguration).validate)
+	check.Map(vs, p, "tags", false, v.Tags, checkTags)
 }
 
 func (v *CreateExportTaskInput) validate(vs *awsapi.Violations, p string) {
-	if v.TaskName != nil {
-		checkExportTaskName(vs, at(p, "taskName"), *v.TaskName)
-	}
-	if v.LogGroupName == nil {
-		vs.Null(at(p, "logGroupName"))
-	} else {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.LogStreamNamePrefix != nil {
-		checkLogStreamName(vs, at(p, "logStreamNamePrefix"), *v.LogStreamNamePrefix)
-	}
-	if v.From == nil {
-		vs.Null(at(p, "from"))
-	} else {
-		checkTimestamp(vs, at(p, "from"), *v.From)
-	}
-	if v.To == nil {
-		vs.Null(at(p, "to"))
-	} else {
-		checkTimestamp(vs, at(p, "to"), *v.To)
-	}
-	if v.Destination == nil {
-		vs.Null(at(p, "destination"))
-	} else {
-		checkExportDestinationBucket(vs, at(p, "destination"), *v.Destination)
-	}
+	check.Str(ruleExportTaskName, vs, p, "taskName", false, v.TaskName)
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", true, v.LogGroupName)
+	check.Str(ruleLogStreamName, vs, p, "logStreamNamePrefix", false, v.LogStreamNamePrefix)
+	check.Numeric(ruleTimestamp, vs, p, "from", true, v.From)
+	check.Numeric(ruleTimestamp, vs, p, "to", true, v.To)
+	check.Str(ruleExportDestinationBucket, vs, p, "destination", true, v.Destination)
 }
 
 func (v *CreateImportTaskInput) validate(vs *awsapi.Violations, p string) {
-	if v.ImportSourceArn == nil {
-		vs.Null(at(p, "importSourceArn"))
-	}
-	if v.ImportRoleArn == nil {
-		vs.Null(at(p, "importRoleArn"))
-	} else {
-		checkRoleArn(vs, at(p, "importRoleArn"), *v.ImportRoleArn)
-	}
-	if v.ImportFilter != nil {
-		v.ImportFilter.validate(vs, at(p, "importFilter"))
-	}
+	check.Null(vs, p, "importSourceArn", v.ImportSourceArn == nil)
+	check.Str(ruleRoleArn, vs, p, "importRoleArn", true, v.ImportRoleArn)
+	check.Struct(vs, p, "importFilter", false, v.ImportFilter, (*ImportFilter).validate)
 }
 
 func (v *CreateLogAnomalyDetectorInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupArnList == nil {
-		vs.Null(at(p, "logGroupArnList"))
-	} else {
-		checkLogGroupArnList(vs, at(p, "logGroupArnList"), v.LogGroupArnList)
-	}
-	if v.DetectorName != nil {
-		checkDetectorName(vs, at(p, "detectorName"), *v.DetectorName)
-	}
-	if v.EvaluationFrequency != nil {
-		checkEvaluationFrequency(vs, at(p, "evaluationFrequency"), *v.EvaluationFrequency)
-	}
-	if v.FilterPattern != nil {
-		checkFilterPattern(vs, at(p, "filterPattern"), *v.FilterPattern)
-	}
-	if v.KmsKeyId != nil {
-		checkDetectorKmsKeyArn(vs, at(p, "kmsKeyId"), *v.KmsKeyId)
-	}
-	if v.AnomalyVisibilityTime != nil {
-		checkAnomalyVisibilityTime(vs, at(p, "anomalyVisibilityTime"), *v.AnomalyVisibilityTime)
-	}
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
+	check.List(vs, p, "logGroupArnList", true, v.LogGroupArnList, checkLogGroupArnList)
+	check.Str(ruleDetectorName, vs, p, "detectorName", false, v.DetectorName)
+	check.Str(ruleEvaluationFrequency, vs, p, "evaluationFrequency", false, v.EvaluationFrequency)
+	check.Str(ruleFilterPattern, vs, p, "filterPattern", false, v.FilterPattern)
+	check.Str(ruleDetectorKmsKeyArn, vs, p, "kmsKeyId", false, v.KmsKeyId)
+	check.Numeric(ruleAnomalyVisibilityTime, vs, p, "anomalyVisibilityTime", false, v.AnomalyVisibilityTime)
+	check.Map(vs, p, "tags", false, v.Tags, checkTags)
 }
 
 func (v *CreateLogGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName == nil {
-		vs.Null(at(p, "logGroupName"))
-	} else {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.KmsKeyId != nil {
-		checkKmsKeyId(vs, at(p, "kmsKeyId"), *v.KmsKeyId)
-	}
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
-	if v.LogGroupClass != nil {
-		checkLogGroupClass(vs, at(p, "logGroupClass"), *v.LogGroupClass)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", true, v.LogGroupName)
+	check.Str(ruleKmsKeyId, vs, p, "kmsKeyId", false, v.KmsKeyId)
+	check.Map(vs, p, "tags", false, v.Tags, checkTags)
+	check.Str(ruleLogGroupClass, vs, p, "logGroupClass", false, v.LogGroupClass)
 }
 
 func (v *CreateLogStreamInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName == nil {
-		vs.Null(at(p, "logGroupName"))
-	} else {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.LogStreamName == nil {
-		vs.Null(at(p, "logStreamName"))
-	} else {
-		checkLogStreamName(vs, at(p, "logStreamName"), *v.LogStreamName)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", true, v.LogGroupName)
+	check.Str(ruleLogStreamName, vs, p, "logStreamName", true, v.LogStreamName)
 }
 
 func (v *CreateLookupTableInput) validate(vs *awsapi.Violations, p string) {
-	if v.LookupTableName == nil {
-		vs.Null(at(p, "lookupTableName"))
-	} else {
-		checkLookupTableName(vs, at(p, "lookupTableName"), *v.LookupTableName)
-	}
-	if v.Description != nil {
-		checkLookupTableDescription(vs, at(p, "description"), *v.Description)
-	}
-	if v.TableBody == nil {
-		vs.Null(at(p, "tableBody"))
-	} else {
-		checkTableBody(vs, at(p, "tableBody"), *v.TableBody)
-	}
-	if v.KmsKeyId != nil {
-		checkKmsKeyId(vs, at(p, "kmsKeyId"), *v.KmsKeyId)
-	}
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleLookupTableName, vs, p, "lookupTableName", true, v.LookupTableName)
+	check.Str(ruleLookupTableDescription, vs, p, "description", false, v.Description)
+	check.Str(ruleTableBody, vs, p, "tableBody", true, v.TableBody)
+	check.Str(ruleKmsKeyId, vs, p, "kmsKeyId", false, v.KmsKeyId)
+	check.Map(vs, p, "tags", false, v.Tags, checkTags)
 }
 
 func (v *CreateScheduledQueryInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkScheduledQueryName(vs, at(p, "name"), *v.Name)
-	}
-	if v.Description != nil {
-		checkScheduledQueryDescription(vs, at(p, "description"), *v.Description)
-	}
-	if v.QueryLanguage == nil {
-		vs.Null(at(p, "queryLanguage"))
-	} else {
-		checkQueryLanguage(vs, at(p, "queryLanguage"), *v.QueryLanguage)
-	}
-	if v.QueryString == nil {
-		vs.Null(at(p, "queryString"))
-	} else {
-		checkQueryString(vs, at(p, "queryString"), *v.QueryString)
-	}
-	if v.LogGroupIdentifiers != nil {
-		checkScheduledQueryLogGroupIdentifiers(vs, at(p, "logGroupIdentifiers"), v.LogGroupIdentifiers)
-	}
-	if v.ScheduleExpression == nil {
-		vs.Null(at(p, "scheduleExpression"))
-	} else {
-		checkScheduleExpression(vs, at(p, "scheduleExpression"), *v.ScheduleExpression)
-	}
-	if v.Timezone != nil {
-		checkScheduleTimezone(vs, at(p, "timezone"), *v.Timezone)
-	}
-	if v.DestinationConfiguration != nil {
-		v.DestinationConfiguration.validate(vs, at(p, "destinationConfiguration"))
-	}
-	if v.ScheduleStartTime != nil {
-		checkTimestamp(vs, at(p, "scheduleStartTime"), *v.ScheduleStartTime)
-	}
-	if v.ScheduleEndTime != nil {
-		checkTimestamp(vs, at(p, "scheduleEndTime"), *v.ScheduleEndTime)
-	}
-	if v.ExecutionRoleArn == nil {
-		vs.Null(at(p, "executionRoleArn"))
-	} else {
-		checkRoleArn(vs, at(p, "executionRoleArn"), *v.ExecutionRoleArn)
-	}
-	if v.State != nil {
-		checkScheduledQueryState(vs, at(p, "state"), *v.State)
-	}
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleScheduledQueryName, vs, p, "name", true, v.Name)
+	check.Str(ruleScheduledQueryDescription, vs, p, "description", false, v.Description)
+	check.Str(ruleQueryLanguage, vs, p, "queryLanguage", true, v.QueryLanguage)
+	check.Str(ruleQueryString, vs, p, "queryString", true, v.QueryString)
+	check.List(vs, p, "logGroupIdentifiers", false, v.LogGroupIdentifiers, checkScheduledQueryLogGroupIdentifiers)
+	check.Str(ruleScheduleExpression, vs, p, "scheduleExpression", true, v.ScheduleExpression)
+	check.Str(ruleScheduleTimezone, vs, p, "timezone", false, v.Timezone)
+	check.Struct(vs, p, "destinationConfiguration", false, v.DestinationConfiguration, (*DestinationConfiguration).validate)
+	check.Numeric(ruleTimestamp, vs, p, "scheduleStartTime", false, v.ScheduleStartTime)
+	check.Numeric(ruleTimestamp, vs, p, "scheduleEndTime", false, v.ScheduleEndTime)
+	check.Str(ruleRoleArn, vs, p, "executionRoleArn", true, v.ExecutionRoleArn)
+	check.Str(ruleScheduledQueryState, vs, p, "state", false, v.State)
+	check.Map(vs, p, "tags", false, v.Tags, checkTags)
 }
 
 func (v *DataSource) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
+	check.Null(vs, p, "name", v.Name == nil)
 }
 
 func (v *DataSourceFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	}
+	check.Null(vs, p, "name", v.Name == nil)
 }
 
-var ruleDataSourceFilters = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleDataSourceFilters = check.New(check.MaxLen(5), check.MinLen(1))
 
 func checkDataSourceFilters(vs *awsapi.Violations, p string, v []DataSourceFilter) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleDataSourceFilters[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDataSourceFilters[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleDataSourceFilters.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*DataSourceFilter).validate)
 }
 
 func (v *DateTimeConverter) validate(vs *awsapi.Violations, p string) {
-	if v.Source == nil {
-		vs.Null(at(p, "source"))
-	} else {
-		checkSource(vs, at(p, "source"), *v.Source)
-	}
-	if v.Target == nil {
-		vs.Null(at(p, "target"))
-	} else {
-		checkTarget(vs, at(p, "target"), *v.Target)
-	}
-	if v.TargetFormat != nil {
-		checkTargetFormat(vs, at(p, "targetFormat"), *v.TargetFormat)
-	}
-	if v.MatchPatterns == nil {
-		vs.Null(at(p, "matchPatterns"))
-	} else {
-		checkMatchPatterns(vs, at(p, "matchPatterns"), v.MatchPatterns)
-	}
-	if v.SourceTimezone != nil {
-		checkSourceTimezone(vs, at(p, "sourceTimezone"), *v.SourceTimezone)
-	}
-	if v.TargetTimezone != nil {
-		checkTargetTimezone(vs, at(p, "targetTimezone"), *v.TargetTimezone)
-	}
-	if v.Locale != nil {
-		checkLocale(vs, at(p, "locale"), *v.Locale)
-	}
+	check.Str(ruleSource, vs, p, "source", true, v.Source)
+	check.Str(ruleTarget, vs, p, "target", true, v.Target)
+	check.Str(ruleTargetFormat, vs, p, "targetFormat", false, v.TargetFormat)
+	check.List(vs, p, "matchPatterns", true, v.MatchPatterns, checkMatchPatterns)
+	check.Str(ruleSourceTimezone, vs, p, "sourceTimezone", false, v.SourceTimezone)
+	check.Str(ruleTargetTimezone, vs, p, "targetTimezone", false, v.TargetTimezone)
+	check.Str(ruleLocale, vs, p, "locale", false, v.Locale)
 }
 
 func (v *DeleteAccountPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyName == nil {
-		vs.Null(at(p, "policyName"))
-	}
-	if v.PolicyType == nil {
-		vs.Null(at(p, "policyType"))
-	} else {
-		checkPolicyType(vs, at(p, "policyType"), *v.PolicyType)
-	}
+	check.Null(vs, p, "policyName", v.PolicyName == nil)
+	check.Str(rulePolicyType, vs, p, "policyType", true, v.PolicyType)
 }
 
 func (v *DeleteDataProtectionPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupIdentifier == nil {
-		vs.Null(at(p, "logGroupIdentifier"))
-	} else {
-		checkLogGroupIdentifier(vs, at(p, "logGroupIdentifier"), *v.LogGroupIdentifier)
-	}
+	check.Str(ruleLogGroupIdentifier, vs, p, "logGroupIdentifier", true, v.LogGroupIdentifier)
 }
 
 func (v *DeleteDeliveryDestinationInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkDeliveryDestinationName(vs, at(p, "name"), *v.Name)
-	}
+	check.Str(ruleDeliveryDestinationName, vs, p, "name", true, v.Name)
 }
 
 func (v *DeleteDeliveryDestinationPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.DeliveryDestinationName == nil {
-		vs.Null(at(p, "deliveryDestinationName"))
-	} else {
-		checkDeliveryDestinationName(vs, at(p, "deliveryDestinationName"), *v.DeliveryDestinationName)
-	}
+	check.Str(ruleDeliveryDestinationName, vs, p, "deliveryDestinationName", true, v.DeliveryDestinationName)
 }
 
 func (v *DeleteDeliveryInput) validate(vs *awsapi.Violations, p string) {
-	if v.Id == nil {
-		vs.Null(at(p, "id"))
-	} else {
-		checkDeliveryId(vs, at(p, "id"), *v.Id)
-	}
+	check.Str(ruleDeliveryId, vs, p, "id", true, v.Id)
 }
 
 func (v *DeleteDeliverySourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkDeliverySourceName(vs, at(p, "name"), *v.Name)
-	}
+	check.Str(ruleDeliverySourceName, vs, p, "name", true, v.Name)
 }
 
 func (v *DeleteDestinationInput) validate(vs *awsapi.Violations, p string) {
-	if v.DestinationName == nil {
-		vs.Null(at(p, "destinationName"))
-	} else {
-		checkDestinationName(vs, at(p, "destinationName"), *v.DestinationName)
-	}
+	check.Str(ruleDestinationName, vs, p, "destinationName", true, v.DestinationName)
 }
 
 func (v *DeleteIndexPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupIdentifier == nil {
-		vs.Null(at(p, "logGroupIdentifier"))
-	} else {
-		checkLogGroupIdentifier(vs, at(p, "logGroupIdentifier"), *v.LogGroupIdentifier)
-	}
+	check.Str(ruleLogGroupIdentifier, vs, p, "logGroupIdentifier", true, v.LogGroupIdentifier)
 }
 
 func (v *DeleteIntegrationInput) validate(vs *awsapi.Violations, p string) {
-	if v.IntegrationName == nil {
-		vs.Null(at(p, "integrationName"))
-	} else {
-		checkIntegrationName(vs, at(p, "integrationName"), *v.IntegrationName)
-	}
+	check.Str(ruleIntegrationName, vs, p, "integrationName", true, v.IntegrationName)
 }
 
 func (v *DeleteKeys) validate(vs *awsapi.Violations, p string) {
-	if v.WithKeys == nil {
-		vs.Null(at(p, "withKeys"))
-	} else {
-		checkDeleteWithKeys(vs, at(p, "withKeys"), v.WithKeys)
-	}
+	check.List(vs, p, "withKeys", true, v.WithKeys, checkDeleteWithKeys)
 }
 
 func (v *DeleteLogAnomalyDetectorInput) validate(vs *awsapi.Violations, p string) {
-	if v.AnomalyDetectorArn == nil {
-		vs.Null(at(p, "anomalyDetectorArn"))
-	} else {
-		checkAnomalyDetectorArn(vs, at(p, "anomalyDetectorArn"), *v.AnomalyDetectorArn)
-	}
+	check.Str(ruleAnomalyDetectorArn, vs, p, "anomalyDetectorArn", true, v.AnomalyDetectorArn)
 }
 
 func (v *DeleteLogGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName == nil {
-		vs.Null(at(p, "logGroupName"))
-	} else {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", true, v.LogGroupName)
 }
 
 func (v *DeleteLogStreamInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName == nil {
-		vs.Null(at(p, "logGroupName"))
-	} else {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.LogStreamName == nil {
-		vs.Null(at(p, "logStreamName"))
-	} else {
-		checkLogStreamName(vs, at(p, "logStreamName"), *v.LogStreamName)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", true, v.LogGroupName)
+	check.Str(ruleLogStreamName, vs, p, "logStreamName", true, v.LogStreamName)
 }
 
 func (v *DeleteLookupTableInput) validate(vs *awsapi.Violations, p string) {
-	if v.LookupTableArn == nil {
-		vs.Null(at(p, "lookupTableArn"))
-	}
+	check.Null(vs, p, "lookupTableArn", v.LookupTableArn == nil)
 }
 
 func (v *DeleteMetricFilterInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName == nil {
-		vs.Null(at(p, "logGroupName"))
-	} else {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.FilterName == nil {
-		vs.Null(at(p, "filterName"))
-	} else {
-		checkFilterName(vs, at(p, "filterName"), *v.FilterName)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", true, v.LogGroupName)
+	check.Str(ruleFilterName, vs, p, "filterName", true, v.FilterName)
 }
 
 func (v *DeleteQueryDefinitionInput) validate(vs *awsapi.Violations, p string) {
-	if v.QueryDefinitionId == nil {
-		vs.Null(at(p, "queryDefinitionId"))
-	} else {
-		checkQueryId(vs, at(p, "queryDefinitionId"), *v.QueryDefinitionId)
-	}
+	check.Str(ruleQueryId, vs, p, "queryDefinitionId", true, v.QueryDefinitionId)
 }
 
 func (v *DeleteResourcePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.ExpectedRevisionId != nil {
-		checkExpectedRevisionId(vs, at(p, "expectedRevisionId"), *v.ExpectedRevisionId)
-	}
+	check.Str(ruleExpectedRevisionId, vs, p, "expectedRevisionId", false, v.ExpectedRevisionId)
 }
 
 func (v *DeleteRetentionPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName == nil {
-		vs.Null(at(p, "logGroupName"))
-	} else {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", true, v.LogGroupName)
 }
 
 func (v *DeleteScheduledQueryInput) validate(vs *awsapi.Violations, p string) {
-	if v.Identifier == nil {
-		vs.Null(at(p, "identifier"))
-	} else {
-		checkScheduledQueryIdentifier(vs, at(p, "identifier"), *v.Identifier)
-	}
+	check.Str(ruleScheduledQueryIdentifier, vs, p, "identifier", true, v.Identifier)
 }
 
 func (v *DeleteSubscriptionFilterInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName == nil {
-		vs.Null(at(p, "logGroupName"))
-	} else {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.FilterName == nil {
-		vs.Null(at(p, "filterName"))
-	} else {
-		checkFilterName(vs, at(p, "filterName"), *v.FilterName)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", true, v.LogGroupName)
+	check.Str(ruleFilterName, vs, p, "filterName", true, v.FilterName)
 }
 
 func (v *DeleteTransformerInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupIdentifier == nil {
-		vs.Null(at(p, "logGroupIdentifier"))
-	} else {
-		checkLogGroupIdentifier(vs, at(p, "logGroupIdentifier"), *v.LogGroupIdentifier)
-	}
+	check.Str(ruleLogGroupIdentifier, vs, p, "logGroupIdentifier", true, v.LogGroupIdentifier)
 }
 
-var ruleDeleteWithKeys = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleDeleteWithKeys = check.New(check.MaxLen(5), check.MinLen(1))
 
 func checkDeleteWithKeys(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleDeleteWithKeys[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDeleteWithKeys[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkWithKey(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleWithKey})
-			break
-		}
-	}
+	ruleDeleteWithKeys.Len(vs, p, v, len(v))
+	check.Strings(ruleDeleteWithKeys, vs, p, v, ruleWithKey)
 }
 
-var ruleDelimiter = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkDelimiter(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2 {
-		vs.Add(p, v, ruleDelimiter[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDelimiter[1])
-	}
-}
+var ruleDelimiter = check.New(check.MaxLen(2), check.MinLen(1))
 
 func (v *DeliveryDestinationConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.DestinationResourceArn == nil {
-		vs.Null(at(p, "destinationResourceArn"))
-	}
+	check.Null(vs, p, "destinationResourceArn", v.DestinationResourceArn == nil)
 }
 
-var ruleDeliveryDestinationName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "60"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w-]*`}}
+var ruleDeliveryDestinationName = check.New(check.MaxLen(60), check.MinLen(1), check.Pattern(`[\w-]*`, `^(?:[\w-]*)$`))
 
-var reDeliveryDestinationName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w-]*)$`) })
+var ruleDeliveryDestinationPolicy = check.New(check.MaxLen(51200), check.MinLen(1))
 
-func checkDeliveryDestinationName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 60 {
-		vs.Add(p, v, ruleDeliveryDestinationName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDeliveryDestinationName[1])
-	}
-	if !reDeliveryDestinationName().MatchString(v) {
-		vs.Add(p, v, ruleDeliveryDestinationName[2])
-	}
-}
+var ruleDeliveryDestinationType = check.New(check.Enum("S3", "CWL", "FH", "XRAY"))
 
-var ruleDeliveryDestinationPolicy = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "51200"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkDeliveryDestinationPolicy(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 51200 {
-		vs.Add(p, v, ruleDeliveryDestinationPolicy[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDeliveryDestinationPolicy[1])
-	}
-}
-
-var ruleDeliveryDestinationType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"S3", "CWL", "FH", "XRAY"}}}
-
-func checkDeliveryDestinationType(vs *awsapi.Violations, p string, v DeliveryDestinationType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDeliveryDestinationType[0])
-	}
-}
-
-var ruleDeliveryDestinationTypes = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "4"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleDeliveryDestinationTypes = check.New(check.MaxLen(4), check.MinLen(1))
 
 func checkDeliveryDestinationTypes(vs *awsapi.Violations, p string, v []DeliveryDestinationType) {
-	n := len(v)
-	if n > 4 {
-		vs.Add(p, v, ruleDeliveryDestinationTypes[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDeliveryDestinationTypes[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkDeliveryDestinationType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleDeliveryDestinationType})
-			break
-		}
-	}
+	ruleDeliveryDestinationTypes.Len(vs, p, v, len(v))
+	check.Strings(ruleDeliveryDestinationTypes, vs, p, v, ruleDeliveryDestinationType)
 }
 
-var ruleDeliveryId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "^[0-9A-Za-z]+$"}}
+var ruleDeliveryId = check.New(check.MaxLen(64), check.MinLen(1), check.Pattern("^[0-9A-Za-z]+$", "^(?:^[0-9A-Za-z]+$)$"))
 
-var reDeliveryId = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^[0-9A-Za-z]+$)$") })
-
-func checkDeliveryId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleDeliveryId[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDeliveryId[1])
-	}
-	if !reDeliveryId().MatchString(v) {
-		vs.Add(p, v, ruleDeliveryId[2])
-	}
-}
+var ruleDeliverySourceConfiguration = check.New()
 
 func checkDeliverySourceConfiguration(vs *awsapi.Violations, p string, v map[string]string) {
-	for k := range v {
-		var t awsapi.Violations
-		checkDeliverySourceConfigurationKey(&t, "", k)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapKeys, Inner: ruleDeliverySourceConfigurationKey})
-			break
-		}
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkDeliverySourceConfigurationValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapValues, Inner: ruleDeliverySourceConfigurationValue})
-			break
-		}
-	}
+	check.Keys(ruleDeliverySourceConfiguration, vs, p, v, ruleDeliverySourceConfigurationKey)
+	check.StringValues(ruleDeliverySourceConfiguration, vs, p, v, ruleDeliverySourceConfigurationValue)
 }
 
-var ruleDeliverySourceConfigurationKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleDeliverySourceConfigurationKey = check.New(check.MaxLen(255), check.MinLen(1))
 
-func checkDeliverySourceConfigurationKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleDeliverySourceConfigurationKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDeliverySourceConfigurationKey[1])
-	}
-}
+var ruleDeliverySourceConfigurationValue = check.New(check.MaxLen(255), check.MinLen(1))
 
-var ruleDeliverySourceConfigurationValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleDeliverySourceName = check.New(check.MaxLen(60), check.MinLen(1), check.Pattern(`[\w-]*`, `^(?:[\w-]*)$`))
 
-func checkDeliverySourceConfigurationValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleDeliverySourceConfigurationValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDeliverySourceConfigurationValue[1])
-	}
-}
-
-var ruleDeliverySourceName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "60"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w-]*`}}
-
-var reDeliverySourceName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w-]*)$`) })
-
-func checkDeliverySourceName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 60 {
-		vs.Add(p, v, ruleDeliverySourceName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDeliverySourceName[1])
-	}
-	if !reDeliverySourceName().MatchString(v) {
-		vs.Add(p, v, ruleDeliverySourceName[2])
-	}
-}
-
-var ruleDeliverySuffixPath = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkDeliverySuffixPath(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleDeliverySuffixPath[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDeliverySuffixPath[1])
-	}
-}
+var ruleDeliverySuffixPath = check.New(check.MaxLen(256), check.MinLen(1))
 
 func (v *DescribeAccountPoliciesInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyType == nil {
-		vs.Null(at(p, "policyType"))
-	} else {
-		checkPolicyType(vs, at(p, "policyType"), *v.PolicyType)
-	}
-	if v.AccountIdentifiers != nil {
-		checkAccountIds(vs, at(p, "accountIdentifiers"), v.AccountIdentifiers)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
+	check.Str(rulePolicyType, vs, p, "policyType", true, v.PolicyType)
+	check.List(vs, p, "accountIdentifiers", false, v.AccountIdentifiers, checkAccountIds)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
 }
 
 func (v *DescribeConfigurationTemplatesInput) validate(vs *awsapi.Violations, p string) {
-	if v.Service != nil {
-		checkService(vs, at(p, "service"), *v.Service)
-	}
-	if v.LogTypes != nil {
-		checkLogTypes(vs, at(p, "logTypes"), v.LogTypes)
-	}
-	if v.ResourceTypes != nil {
-		checkResourceTypes(vs, at(p, "resourceTypes"), v.ResourceTypes)
-	}
-	if v.DeliveryDestinationTypes != nil {
-		checkDeliveryDestinationTypes(vs, at(p, "deliveryDestinationTypes"), v.DeliveryDestinationTypes)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
-	if v.Limit != nil {
-		checkDescribeLimit(vs, at(p, "limit"), *v.Limit)
-	}
+	check.Str(ruleService, vs, p, "service", false, v.Service)
+	check.List(vs, p, "logTypes", false, v.LogTypes, checkLogTypes)
+	check.List(vs, p, "resourceTypes", false, v.ResourceTypes, checkResourceTypes)
+	check.List(vs, p, "deliveryDestinationTypes", false, v.DeliveryDestinationTypes, checkDeliveryDestinationTypes)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleDescribeLimit, vs, p, "limit", false, v.Limit)
 }
 
 func (v *DescribeDeliveriesInput) validate(vs *awsapi.Violations, p string) {
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
-	if v.Limit != nil {
-		checkDescribeLimit(vs, at(p, "limit"), *v.Limit)
-	}
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleDescribeLimit, vs, p, "limit", false, v.Limit)
 }
 
 func (v *DescribeDeliveryDestinationsInput) validate(vs *awsapi.Violations, p string) {
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
-	if v.Limit != nil {
-		checkDescribeLimit(vs, at(p, "limit"), *v.Limit)
-	}
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleDescribeLimit, vs, p, "limit", false, v.Limit)
 }
 
 func (v *DescribeDeliverySourcesInput) validate(vs *awsapi.Violations, p string) {
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
-	if v.Limit != nil {
-		checkDescribeLimit(vs, at(p, "limit"), *v.Limit)
-	}
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleDescribeLimit, vs, p, "limit", false, v.Limit)
 }
 
 func (v *DescribeDestinationsInput) validate(vs *awsapi.Violations, p string) {
-	if v.DestinationNamePrefix != nil {
-		checkDestinationName(vs, at(p, "DestinationNamePrefix"), *v.DestinationNamePrefix)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
-	if v.Limit != nil {
-		checkDescribeLimit(vs, at(p, "limit"), *v.Limit)
-	}
+	check.Str(ruleDestinationName, vs, p, "DestinationNamePrefix", false, v.DestinationNamePrefix)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleDescribeLimit, vs, p, "limit", false, v.Limit)
 }
 
 func (v *DescribeExportTasksInput) validate(vs *awsapi.Violations, p string) {
-	if v.TaskId != nil {
-		checkExportTaskId(vs, at(p, "taskId"), *v.TaskId)
-	}
-	if v.StatusCode != nil {
-		checkExportTaskStatusCode(vs, at(p, "statusCode"), *v.StatusCode)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
-	if v.Limit != nil {
-		checkDescribeLimit(vs, at(p, "limit"), *v.Limit)
-	}
+	check.Str(ruleExportTaskId, vs, p, "taskId", false, v.TaskId)
+	check.Str(ruleExportTaskStatusCode, vs, p, "statusCode", false, v.StatusCode)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleDescribeLimit, vs, p, "limit", false, v.Limit)
 }
 
 func (v *DescribeFieldIndexesInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupIdentifiers == nil {
-		vs.Null(at(p, "logGroupIdentifiers"))
-	} else {
-		checkDescribeFieldIndexesLogGroupIdentifiers(vs, at(p, "logGroupIdentifiers"), v.LogGroupIdentifiers)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
+	check.List(vs, p, "logGroupIdentifiers", true, v.LogGroupIdentifiers, checkDescribeFieldIndexesLogGroupIdentifiers)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
 }
 
-var ruleDescribeFieldIndexesLogGroupIdentifiers = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleDescribeFieldIndexesLogGroupIdentifiers = check.New(check.MaxLen(100), check.MinLen(1))
 
 func checkDescribeFieldIndexesLogGroupIdentifiers(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 100 {
-		vs.Add(p, v, ruleDescribeFieldIndexesLogGroupIdentifiers[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDescribeFieldIndexesLogGroupIdentifiers[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkLogGroupIdentifier(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleLogGroupIdentifier})
-			break
-		}
-	}
+	ruleDescribeFieldIndexesLogGroupIdentifiers.Len(vs, p, v, len(v))
+	check.Strings(ruleDescribeFieldIndexesLogGroupIdentifiers, vs, p, v, ruleLogGroupIdentifier)
 }
 
 func (v *DescribeImportTaskBatchesInput) validate(vs *awsapi.Violations, p string) {
-	if v.ImportId == nil {
-		vs.Null(at(p, "importId"))
-	} else {
-		checkImportId(vs, at(p, "importId"), *v.ImportId)
-	}
-	if v.BatchImportStatus != nil {
-		checkImportStatusList(vs, at(p, "batchImportStatus"), v.BatchImportStatus)
-	}
-	if v.Limit != nil {
-		checkDescribeLimit(vs, at(p, "limit"), *v.Limit)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
+	check.Str(ruleImportId, vs, p, "importId", true, v.ImportId)
+	check.List(vs, p, "batchImportStatus", false, v.BatchImportStatus, checkImportStatusList)
+	check.Numeric(ruleDescribeLimit, vs, p, "limit", false, v.Limit)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
 }
 
 func (v *DescribeImportTasksInput) validate(vs *awsapi.Violations, p string) {
-	if v.ImportId != nil {
-		checkImportId(vs, at(p, "importId"), *v.ImportId)
-	}
-	if v.ImportStatus != nil {
-		checkImportStatus(vs, at(p, "importStatus"), *v.ImportStatus)
-	}
-	if v.Limit != nil {
-		checkDescribeLimit(vs, at(p, "limit"), *v.Limit)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
+	check.Str(ruleImportId, vs, p, "importId", false, v.ImportId)
+	check.Str(ruleImportStatus, vs, p, "importStatus", false, v.ImportStatus)
+	check.Numeric(ruleDescribeLimit, vs, p, "limit", false, v.Limit)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
 }
 
 func (v *DescribeIndexPoliciesInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupIdentifiers == nil {
-		vs.Null(at(p, "logGroupIdentifiers"))
-	} else {
-		checkDescribeIndexPoliciesLogGroupIdentifiers(vs, at(p, "logGroupIdentifiers"), v.LogGroupIdentifiers)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
+	check.List(vs, p, "logGroupIdentifiers", true, v.LogGroupIdentifiers, checkDescribeIndexPoliciesLogGroupIdentifiers)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
 }
 
-var ruleDescribeIndexPoliciesLogGroupIdentifiers = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleDescribeIndexPoliciesLogGroupIdentifiers = check.New(check.MaxLen(1), check.MinLen(1))
 
 func checkDescribeIndexPoliciesLogGroupIdentifiers(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 1 {
-		vs.Add(p, v, ruleDescribeIndexPoliciesLogGroupIdentifiers[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDescribeIndexPoliciesLogGroupIdentifiers[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkLogGroupIdentifier(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleLogGroupIdentifier})
-			break
-		}
-	}
+	ruleDescribeIndexPoliciesLogGroupIdentifiers.Len(vs, p, v, len(v))
+	check.Strings(ruleDescribeIndexPoliciesLogGroupIdentifiers, vs, p, v, ruleLogGroupIdentifier)
 }
 
-var ruleDescribeLimit = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "50"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkDescribeLimit(vs *awsapi.Violations, p string, v int32) {
-	if v > 50 {
-		vs.Add(p, v, ruleDescribeLimit[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleDescribeLimit[1])
-	}
-}
+var ruleDescribeLimit = check.New(check.Max(50), check.Min(1))
 
 func (v *DescribeLogGroupsInput) validate(vs *awsapi.Violations, p string) {
-	if v.AccountIdentifiers != nil {
-		checkAccountIds(vs, at(p, "accountIdentifiers"), v.AccountIdentifiers)
-	}
-	if v.LogGroupNamePrefix != nil {
-		checkLogGroupName(vs, at(p, "logGroupNamePrefix"), *v.LogGroupNamePrefix)
-	}
-	if v.LogGroupNamePattern != nil {
-		checkLogGroupNamePattern(vs, at(p, "logGroupNamePattern"), *v.LogGroupNamePattern)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
-	if v.Limit != nil {
-		checkDescribeLimit(vs, at(p, "limit"), *v.Limit)
-	}
-	if v.LogGroupClass != nil {
-		checkLogGroupClass(vs, at(p, "logGroupClass"), *v.LogGroupClass)
-	}
-	if v.LogGroupIdentifiers != nil {
-		checkDescribeLogGroupsLogGroupIdentifiers(vs, at(p, "logGroupIdentifiers"), v.LogGroupIdentifiers)
-	}
+	check.List(vs, p, "accountIdentifiers", false, v.AccountIdentifiers, checkAccountIds)
+	check.Str(ruleLogGroupName, vs, p, "logGroupNamePrefix", false, v.LogGroupNamePrefix)
+	check.Str(ruleLogGroupNamePattern, vs, p, "logGroupNamePattern", false, v.LogGroupNamePattern)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleDescribeLimit, vs, p, "limit", false, v.Limit)
+	check.Str(ruleLogGroupClass, vs, p, "logGroupClass", false, v.LogGroupClass)
+	check.List(vs, p, "logGroupIdentifiers", false, v.LogGroupIdentifiers, checkDescribeLogGroupsLogGroupIdentifiers)
 }
 
-var ruleDescribeLogGroupsLogGroupIdentifiers = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleDescribeLogGroupsLogGroupIdentifiers = check.New(check.MaxLen(50), check.MinLen(1))
 
 func checkDescribeLogGroupsLogGroupIdentifiers(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleDescribeLogGroupsLogGroupIdentifiers[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDescribeLogGroupsLogGroupIdentifiers[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkLogGroupIdentifier(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleLogGroupIdentifier})
-			break
-		}
-	}
+	ruleDescribeLogGroupsLogGroupIdentifiers.Len(vs, p, v, len(v))
+	check.Strings(ruleDescribeLogGroupsLogGroupIdentifiers, vs, p, v, ruleLogGroupIdentifier)
 }
 
 func (v *DescribeLogStreamsInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName != nil {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.LogGroupIdentifier != nil {
-		checkLogGroupIdentifier(vs, at(p, "logGroupIdentifier"), *v.LogGroupIdentifier)
-	}
-	if v.LogStreamNamePrefix != nil {
-		checkLogStreamName(vs, at(p, "logStreamNamePrefix"), *v.LogStreamNamePrefix)
-	}
-	if v.OrderBy != nil {
-		checkOrderBy(vs, at(p, "orderBy"), *v.OrderBy)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
-	if v.Limit != nil {
-		checkDescribeLimit(vs, at(p, "limit"), *v.Limit)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", false, v.LogGroupName)
+	check.Str(ruleLogGroupIdentifier, vs, p, "logGroupIdentifier", false, v.LogGroupIdentifier)
+	check.Str(ruleLogStreamName, vs, p, "logStreamNamePrefix", false, v.LogStreamNamePrefix)
+	check.Str(ruleOrderBy, vs, p, "orderBy", false, v.OrderBy)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleDescribeLimit, vs, p, "limit", false, v.Limit)
 }
 
 func (v *DescribeLookupTablesInput) validate(vs *awsapi.Violations, p string) {
-	if v.LookupTableNamePrefix != nil {
-		checkLookupTableName(vs, at(p, "lookupTableNamePrefix"), *v.LookupTableNamePrefix)
-	}
-	if v.MaxResults != nil {
-		checkDescribeLookupTablesMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
+	check.Str(ruleLookupTableName, vs, p, "lookupTableNamePrefix", false, v.LookupTableNamePrefix)
+	check.Numeric(ruleDescribeLookupTablesMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
 }
 
-var ruleDescribeLookupTablesMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}}
-
-func checkDescribeLookupTablesMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleDescribeLookupTablesMaxResults[0])
-	}
-}
+var ruleDescribeLookupTablesMaxResults = check.New(check.Max(100))
 
 func (v *DescribeMetricFiltersInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName != nil {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.FilterNamePrefix != nil {
-		checkFilterName(vs, at(p, "filterNamePrefix"), *v.FilterNamePrefix)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
-	if v.Limit != nil {
-		checkDescribeLimit(vs, at(p, "limit"), *v.Limit)
-	}
-	if v.MetricName != nil {
-		checkMetricName(vs, at(p, "metricName"), *v.MetricName)
-	}
-	if v.MetricNamespace != nil {
-		checkMetricNamespace(vs, at(p, "metricNamespace"), *v.MetricNamespace)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", false, v.LogGroupName)
+	check.Str(ruleFilterName, vs, p, "filterNamePrefix", false, v.FilterNamePrefix)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleDescribeLimit, vs, p, "limit", false, v.Limit)
+	check.Str(ruleMetricName, vs, p, "metricName", false, v.MetricName)
+	check.Str(ruleMetricNamespace, vs, p, "metricNamespace", false, v.MetricNamespace)
 }
 
 func (v *DescribeQueriesInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName != nil {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.Status != nil {
-		checkQueryStatus(vs, at(p, "status"), *v.Status)
-	}
-	if v.MaxResults != nil {
-		checkDescribeQueriesMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
-	if v.QueryLanguage != nil {
-		checkQueryLanguage(vs, at(p, "queryLanguage"), *v.QueryLanguage)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", false, v.LogGroupName)
+	check.Str(ruleQueryStatus, vs, p, "status", false, v.Status)
+	check.Numeric(ruleDescribeQueriesMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Str(ruleQueryLanguage, vs, p, "queryLanguage", false, v.QueryLanguage)
 }
 
-var ruleDescribeQueriesMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "1000"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkDescribeQueriesMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 1000 {
-		vs.Add(p, v, ruleDescribeQueriesMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleDescribeQueriesMaxResults[1])
-	}
-}
+var ruleDescribeQueriesMaxResults = check.New(check.Max(1000), check.Min(1))
 
 func (v *DescribeQueryDefinitionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.QueryLanguage != nil {
-		checkQueryLanguage(vs, at(p, "queryLanguage"), *v.QueryLanguage)
-	}
-	if v.QueryDefinitionNamePrefix != nil {
-		checkQueryDefinitionName(vs, at(p, "queryDefinitionNamePrefix"), *v.QueryDefinitionNamePrefix)
-	}
-	if v.MaxResults != nil {
-		checkQueryListMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
+	check.Str(ruleQueryLanguage, vs, p, "queryLanguage", false, v.QueryLanguage)
+	check.Str(ruleQueryDefinitionName, vs, p, "queryDefinitionNamePrefix", false, v.QueryDefinitionNamePrefix)
+	check.Numeric(ruleQueryListMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
 }
 
 func (v *DescribeResourcePoliciesInput) validate(vs *awsapi.Violations, p string) {
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
-	if v.Limit != nil {
-		checkDescribeLimit(vs, at(p, "limit"), *v.Limit)
-	}
-	if v.PolicyScope != nil {
-		checkPolicyScope(vs, at(p, "policyScope"), *v.PolicyScope)
-	}
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleDescribeLimit, vs, p, "limit", false, v.Limit)
+	check.Str(rulePolicyScope, vs, p, "policyScope", false, v.PolicyScope)
 }
 
 func (v *DescribeSubscriptionFiltersInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName == nil {
-		vs.Null(at(p, "logGroupName"))
-	} else {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.FilterNamePrefix != nil {
-		checkFilterName(vs, at(p, "filterNamePrefix"), *v.FilterNamePrefix)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
-	if v.Limit != nil {
-		checkDescribeLimit(vs, at(p, "limit"), *v.Limit)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", true, v.LogGroupName)
+	check.Str(ruleFilterName, vs, p, "filterNamePrefix", false, v.FilterNamePrefix)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleDescribeLimit, vs, p, "limit", false, v.Limit)
 }
 
-var ruleDestinationArn = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkDestinationArn(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleDestinationArn[0])
-	}
-}
+var ruleDestinationArn = check.New(check.MinLen(1))
 
 func (v *DestinationConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.S3Configuration == nil {
-		vs.Null(at(p, "s3Configuration"))
-	} else {
-		v.S3Configuration.validate(vs, at(p, "s3Configuration"))
-	}
+	check.Struct(vs, p, "s3Configuration", true, v.S3Configuration, (*S3Configuration).validate)
 }
 
-var ruleDestinationField = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleDestinationField = check.New(check.MaxLen(128), check.MinLen(1))
 
-func checkDestinationField(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleDestinationField[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDestinationField[1])
-	}
-}
+var ruleDestinationName = check.New(check.MaxLen(512), check.MinLen(1), check.Pattern("[^:*]*", "^(?:[^:*]*)$"))
 
-var ruleDestinationName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "[^:*]*"}}
+var ruleDetectorKmsKeyArn = check.New(check.MaxLen(256), check.Pattern(`^arn:aws[a-z\-]*:kms:[-a-z0-9]*:[0-9]*:key/[-a-z0-9]*$`, `^(?:^arn:aws[a-z\-]*:kms:[-a-z0-9]*:[0-9]*:key/[-a-z0-9]*$)$`))
 
-var reDestinationName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:[^:*]*)$") })
+var ruleDetectorName = check.New(check.MinLen(1))
 
-func checkDestinationName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleDestinationName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDestinationName[1])
-	}
-	if !reDestinationName().MatchString(v) {
-		vs.Add(p, v, ruleDestinationName[2])
-	}
-}
-
-var ruleDetectorKmsKeyArn = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.Pattern, Text: `^arn:aws[a-z\-]*:kms:[-a-z0-9]*:[0-9]*:key/[-a-z0-9]*$`}}
-
-var reDetectorKmsKeyArn = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:^arn:aws[a-z\-]*:kms:[-a-z0-9]*:[0-9]*:key/[-a-z0-9]*$)$`)
-})
-
-func checkDetectorKmsKeyArn(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleDetectorKmsKeyArn[0])
-	}
-	if !reDetectorKmsKeyArn().MatchString(v) {
-		vs.Add(p, v, ruleDetectorKmsKeyArn[1])
-	}
-}
-
-var ruleDetectorName = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkDetectorName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleDetectorName[0])
-	}
-}
+var ruleDimensions = check.New()
 
 func checkDimensions(vs *awsapi.Violations, p string, v map[string]string) {
-	for k := range v {
-		var t awsapi.Violations
-		checkDimensionsKey(&t, "", k)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapKeys, Inner: ruleDimensionsKey})
-			break
-		}
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkDimensionsValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapValues, Inner: ruleDimensionsValue})
-			break
-		}
-	}
+	check.Keys(ruleDimensions, vs, p, v, ruleDimensionsKey)
+	check.StringValues(ruleDimensions, vs, p, v, ruleDimensionsValue)
 }
 
-var ruleDimensionsKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}}
+var ruleDimensionsKey = check.New(check.MaxLen(255))
 
-func checkDimensionsKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleDimensionsKey[0])
-	}
-}
-
-var ruleDimensionsValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}}
-
-func checkDimensionsValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleDimensionsValue[0])
-	}
-}
+var ruleDimensionsValue = check.New(check.MaxLen(255))
 
 func (v *DisassociateKmsKeyInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName != nil {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.ResourceIdentifier != nil {
-		checkResourceIdentifier(vs, at(p, "resourceIdentifier"), *v.ResourceIdentifier)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", false, v.LogGroupName)
+	check.Str(ruleResourceIdentifier, vs, p, "resourceIdentifier", false, v.ResourceIdentifier)
 }
 
 func (v *DisassociateSourceFromS3TableIntegrationInput) validate(vs *awsapi.Violations, p string) {
-	if v.Identifier == nil {
-		vs.Null(at(p, "identifier"))
-	} else {
-		checkS3TableIntegrationSourceIdentifier(vs, at(p, "identifier"), *v.Identifier)
-	}
+	check.Str(ruleS3TableIntegrationSourceIdentifier, vs, p, "identifier", true, v.Identifier)
 }
 
-var ruleDistribution = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Random", "ByLogStream"}}}
-
-func checkDistribution(vs *awsapi.Violations, p string, v Distribution) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDistribution[0])
-	}
-}
+var ruleDistribution = check.New(check.Enum("Random", "ByLogStream"))
 
 func (v *Entity) validate(vs *awsapi.Violations, p string) {
-	if v.KeyAttributes != nil {
-		checkEntityKeyAttributes(vs, at(p, "keyAttributes"), v.KeyAttributes)
-	}
-	if v.Attributes != nil {
-		checkEntityAttributes(vs, at(p, "attributes"), v.Attributes)
-	}
+	check.Map(vs, p, "keyAttributes", false, v.KeyAttributes, checkEntityKeyAttributes)
+	check.Map(vs, p, "attributes", false, v.Attributes, checkEntityAttributes)
 }
 
-var ruleEntityAttributes = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}}
+var ruleEntityAttributes = check.New(check.MaxLen(10))
 
 func checkEntityAttributes(vs *awsapi.Violations, p string, v map[string]string) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleEntityAttributes[0])
-	}
-	for k := range v {
-		var t awsapi.Violations
-		checkEntityAttributesKey(&t, "", k)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapKeys, Inner: ruleEntityAttributesKey})
-			break
-		}
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkEntityAttributesValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapValues, Inner: ruleEntityAttributesValue})
-			break
-		}
-	}
+	ruleEntityAttributes.Len(vs, p, v, len(v))
+	check.Keys(ruleEntityAttributes, vs, p, v, ruleEntityAttributesKey)
+	check.StringValues(ruleEntityAttributes, vs, p, v, ruleEntityAttributesValue)
 }
 
-var ruleEntityAttributesKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleEntityAttributesKey = check.New(check.MaxLen(256), check.MinLen(1))
 
-func checkEntityAttributesKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleEntityAttributesKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleEntityAttributesKey[1])
-	}
-}
+var ruleEntityAttributesValue = check.New(check.MaxLen(512), check.MinLen(1))
 
-var ruleEntityAttributesValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkEntityAttributesValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleEntityAttributesValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleEntityAttributesValue[1])
-	}
-}
-
-var ruleEntityKeyAttributes = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "4"}, {Kind: awsapi.MinLength, Bound: "2"}}
+var ruleEntityKeyAttributes = check.New(check.MaxLen(4), check.MinLen(2))
 
 func checkEntityKeyAttributes(vs *awsapi.Violations, p string, v map[string]string) {
-	n := len(v)
-	if n > 4 {
-		vs.Add(p, v, ruleEntityKeyAttributes[0])
-	}
-	if n < 2 {
-		vs.Add(p, v, ruleEntityKeyAttributes[1])
-	}
-	for k := range v {
-		var t awsapi.Violations
-		checkEntityKeyAttributesKey(&t, "", k)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapKeys, Inner: ruleEntityKeyAttributesKey})
-			break
-		}
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkEntityKeyAttributesValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapValues, Inner: ruleEntityKeyAttributesValue})
-			break
-		}
-	}
+	ruleEntityKeyAttributes.Len(vs, p, v, len(v))
+	check.Keys(ruleEntityKeyAttributes, vs, p, v, ruleEntityKeyAttributesKey)
+	check.StringValues(ruleEntityKeyAttributes, vs, p, v, ruleEntityKeyAttributesValue)
 }
 
-var ruleEntityKeyAttributesKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "32"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleEntityKeyAttributesKey = check.New(check.MaxLen(32), check.MinLen(1))
 
-func checkEntityKeyAttributesKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 32 {
-		vs.Add(p, v, ruleEntityKeyAttributesKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleEntityKeyAttributesKey[1])
-	}
-}
+var ruleEntityKeyAttributesValue = check.New(check.MaxLen(512), check.MinLen(1))
 
-var ruleEntityKeyAttributesValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleEvaluationFrequency = check.New(check.Enum("ONE_MIN", "FIVE_MIN", "TEN_MIN", "FIFTEEN_MIN", "THIRTY_MIN", "ONE_HOUR"))
 
-func checkEntityKeyAttributesValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleEntityKeyAttributesValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleEntityKeyAttributesValue[1])
-	}
-}
+var ruleEventMessage = check.New(check.MinLen(1))
 
-var ruleEvaluationFrequency = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ONE_MIN", "FIVE_MIN", "TEN_MIN", "FIFTEEN_MIN", "THIRTY_MIN", "ONE_HOUR"}}}
+var ruleEventSource = check.New(check.Enum("CloudTrail", "Route53Resolver", "VPCFlow", "EKSAudit", "AWSWAF"))
 
-func checkEvaluationFrequency(vs *awsapi.Violations, p string, v EvaluationFrequency) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleEvaluationFrequency[0])
-	}
-}
+var ruleEventsLimit = check.New(check.Max(10000), check.Min(1))
 
-var ruleEventMessage = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleEventsLimitStartQuery = check.New(check.Max(100000), check.Min(1))
 
-func checkEventMessage(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleEventMessage[0])
-	}
-}
+var ruleExecutionStatus = check.New(check.Enum("Running", "InvalidQuery", "Complete", "Failed", "Timeout"))
 
-var ruleEventSource = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"CloudTrail", "Route53Resolver", "VPCFlow", "EKSAudit", "AWSWAF"}}}
-
-func checkEventSource(vs *awsapi.Violations, p string, v EventSource) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleEventSource[0])
-	}
-}
-
-var ruleEventsLimit = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "10000"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkEventsLimit(vs *awsapi.Violations, p string, v int32) {
-	if v > 10000 {
-		vs.Add(p, v, ruleEventsLimit[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleEventsLimit[1])
-	}
-}
-
-var ruleEventsLimitStartQuery = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100000"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkEventsLimitStartQuery(vs *awsapi.Violations, p string, v int32) {
-	if v > 100000 {
-		vs.Add(p, v, ruleEventsLimitStartQuery[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleEventsLimitStartQuery[1])
-	}
-}
-
-var ruleExecutionStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Running", "InvalidQuery", "Complete", "Failed", "Timeout"}}}
-
-func checkExecutionStatus(vs *awsapi.Violations, p string, v ExecutionStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleExecutionStatus[0])
-	}
-}
+var ruleExecutionStatusList = check.New()
 
 func checkExecutionStatusList(vs *awsapi.Violations, p string, v []ExecutionStatus) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkExecutionStatus(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleExecutionStatus})
-			break
-		}
-	}
+	check.Strings(ruleExecutionStatusList, vs, p, v, ruleExecutionStatus)
 }
 
-var ruleExpectedRevisionId = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleExpectedRevisionId = check.New(check.MinLen(1))
 
-func checkExpectedRevisionId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleExpectedRevisionId[0])
-	}
-}
+var ruleExportDestinationBucket = check.New(check.MaxLen(512), check.MinLen(1))
 
-var ruleExportDestinationBucket = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleExportTaskId = check.New(check.MaxLen(512), check.MinLen(1))
 
-func checkExportDestinationBucket(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleExportDestinationBucket[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleExportDestinationBucket[1])
-	}
-}
+var ruleExportTaskName = check.New(check.MaxLen(512), check.MinLen(1))
 
-var ruleExportTaskId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleExportTaskStatusCode = check.New(check.Enum("CANCELLED", "COMPLETED", "FAILED", "PENDING", "PENDING_CANCEL", "RUNNING"))
 
-func checkExportTaskId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleExportTaskId[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleExportTaskId[1])
-	}
-}
+var ruleFieldDelimiter = check.New(check.MaxLen(5))
 
-var ruleExportTaskName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleFieldHeader = check.New(check.MaxLen(64), check.MinLen(1))
 
-func checkExportTaskName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleExportTaskName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleExportTaskName[1])
-	}
-}
+var ruleFieldIndexName = check.New(check.MaxLen(512), check.MinLen(1), check.Pattern(`[\.\-_/#A-Za-z0-9]+`, `^(?:[\.\-_/#A-Za-z0-9]+)$`))
 
-var ruleExportTaskStatusCode = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"CANCELLED", "COMPLETED", "FAILED", "PENDING", "PENDING_CANCEL", "RUNNING"}}}
-
-func checkExportTaskStatusCode(vs *awsapi.Violations, p string, v ExportTaskStatusCode) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleExportTaskStatusCode[0])
-	}
-}
-
-var ruleFieldDelimiter = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}}
-
-func checkFieldDelimiter(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 5 {
-		vs.Add(p, v, ruleFieldDelimiter[0])
-	}
-}
-
-var ruleFieldHeader = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkFieldHeader(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleFieldHeader[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleFieldHeader[1])
-	}
-}
-
-var ruleFieldIndexName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\.\-_/#A-Za-z0-9]+`}}
-
-var reFieldIndexName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\.\-_/#A-Za-z0-9]+)$`) })
-
-func checkFieldIndexName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleFieldIndexName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleFieldIndexName[1])
-	}
-	if !reFieldIndexName().MatchString(v) {
-		vs.Add(p, v, ruleFieldIndexName[2])
-	}
-}
-
-var ruleFieldIndexNames = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleFieldIndexNames = check.New(check.MaxLen(20), check.MinLen(1))
 
 func checkFieldIndexNames(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 20 {
-		vs.Add(p, v, ruleFieldIndexNames[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleFieldIndexNames[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkFieldIndexName(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleFieldIndexName})
-			break
-		}
-	}
+	ruleFieldIndexNames.Len(vs, p, v, len(v))
+	check.Strings(ruleFieldIndexNames, vs, p, v, ruleFieldIndexName)
 }
 
-var ruleFieldSelectionCriteria = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2000"}}
-
-func checkFieldSelectionCriteria(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2000 {
-		vs.Add(p, v, ruleFieldSelectionCriteria[0])
-	}
-}
+var ruleFieldSelectionCriteria = check.New(check.MaxLen(2000))
 
 func (v *FilterLogEventsInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName != nil {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.LogGroupIdentifier != nil {
-		checkLogGroupIdentifier(vs, at(p, "logGroupIdentifier"), *v.LogGroupIdentifier)
-	}
-	if v.LogStreamNames != nil {
-		checkInputLogStreamNames(vs, at(p, "logStreamNames"), v.LogStreamNames)
-	}
-	if v.LogStreamNamePrefix != nil {
-		checkLogStreamName(vs, at(p, "logStreamNamePrefix"), *v.LogStreamNamePrefix)
-	}
-	if v.StartTime != nil {
-		checkTimestamp(vs, at(p, "startTime"), *v.StartTime)
-	}
-	if v.EndTime != nil {
-		checkTimestamp(vs, at(p, "endTime"), *v.EndTime)
-	}
-	if v.FilterPattern != nil {
-		checkFilterPattern(vs, at(p, "filterPattern"), *v.FilterPattern)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
-	if v.Limit != nil {
-		checkEventsLimit(vs, at(p, "limit"), *v.Limit)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", false, v.LogGroupName)
+	check.Str(ruleLogGroupIdentifier, vs, p, "logGroupIdentifier", false, v.LogGroupIdentifier)
+	check.List(vs, p, "logStreamNames", false, v.LogStreamNames, checkInputLogStreamNames)
+	check.Str(ruleLogStreamName, vs, p, "logStreamNamePrefix", false, v.LogStreamNamePrefix)
+	check.Numeric(ruleTimestamp, vs, p, "startTime", false, v.StartTime)
+	check.Numeric(ruleTimestamp, vs, p, "endTime", false, v.EndTime)
+	check.Str(ruleFilterPattern, vs, p, "filterPattern", false, v.FilterPattern)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleEventsLimit, vs, p, "limit", false, v.Limit)
 }
 
-var ruleFilterName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "[^:*]*"}}
+var ruleFilterName = check.New(check.MaxLen(512), check.MinLen(1), check.Pattern("[^:*]*", "^(?:[^:*]*)$"))
 
-var reFilterName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:[^:*]*)$") })
+var ruleFilterPattern = check.New(check.MaxLen(1024))
 
-func checkFilterName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleFilterName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleFilterName[1])
-	}
-	if !reFilterName().MatchString(v) {
-		vs.Add(p, v, ruleFilterName[2])
-	}
-}
+var ruleFlattenedElement = check.New(check.Enum("first", "last"))
 
-var ruleFilterPattern = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}}
-
-func checkFilterPattern(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleFilterPattern[0])
-	}
-}
-
-var ruleFlattenedElement = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"first", "last"}}}
-
-func checkFlattenedElement(vs *awsapi.Violations, p string, v FlattenedElement) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleFlattenedElement[0])
-	}
-}
-
-var ruleFromKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkFromKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleFromKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleFromKey[1])
-	}
-}
+var ruleFromKey = check.New(check.MaxLen(128), check.MinLen(1))
 
 func (v *GetDataProtectionPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupIdentifier == nil {
-		vs.Null(at(p, "logGroupIdentifier"))
-	} else {
-		checkLogGroupIdentifier(vs, at(p, "logGroupIdentifier"), *v.LogGroupIdentifier)
-	}
+	check.Str(ruleLogGroupIdentifier, vs, p, "logGroupIdentifier", true, v.LogGroupIdentifier)
 }
 
 func (v *GetDeliveryDestinationInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkDeliveryDestinationName(vs, at(p, "name"), *v.Name)
-	}
+	check.Str(ruleDeliveryDestinationName, vs, p, "name", true, v.Name)
 }
 
 func (v *GetDeliveryDestinationPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.DeliveryDestinationName == nil {
-		vs.Null(at(p, "deliveryDestinationName"))
-	} else {
-		checkDeliveryDestinationName(vs, at(p, "deliveryDestinationName"), *v.DeliveryDestinationName)
-	}
+	check.Str(ruleDeliveryDestinationName, vs, p, "deliveryDestinationName", true, v.DeliveryDestinationName)
 }
 
 func (v *GetDeliveryInput) validate(vs *awsapi.Violations, p string) {
-	if v.Id == nil {
-		vs.Null(at(p, "id"))
-	} else {
-		checkDeliveryId(vs, at(p, "id"), *v.Id)
-	}
+	check.Str(ruleDeliveryId, vs, p, "id", true, v.Id)
 }
 
 func (v *GetDeliverySourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkDeliverySourceName(vs, at(p, "name"), *v.Name)
-	}
+	check.Str(ruleDeliverySourceName, vs, p, "name", true, v.Name)
 }
 
 func (v *GetIntegrationInput) validate(vs *awsapi.Violations, p string) {
-	if v.IntegrationName == nil {
-		vs.Null(at(p, "integrationName"))
-	} else {
-		checkIntegrationName(vs, at(p, "integrationName"), *v.IntegrationName)
-	}
+	check.Str(ruleIntegrationName, vs, p, "integrationName", true, v.IntegrationName)
 }
 
 func (v *GetLogAnomalyDetectorInput) validate(vs *awsapi.Violations, p string) {
-	if v.AnomalyDetectorArn == nil {
-		vs.Null(at(p, "anomalyDetectorArn"))
-	} else {
-		checkAnomalyDetectorArn(vs, at(p, "anomalyDetectorArn"), *v.AnomalyDetectorArn)
-	}
+	check.Str(ruleAnomalyDetectorArn, vs, p, "anomalyDetectorArn", true, v.AnomalyDetectorArn)
 }
 
 func (v *GetLogEventsInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName != nil {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.LogGroupIdentifier != nil {
-		checkLogGroupIdentifier(vs, at(p, "logGroupIdentifier"), *v.LogGroupIdentifier)
-	}
-	if v.LogStreamName == nil {
-		vs.Null(at(p, "logStreamName"))
-	} else {
-		checkLogStreamName(vs, at(p, "logStreamName"), *v.LogStreamName)
-	}
-	if v.StartTime != nil {
-		checkTimestamp(vs, at(p, "startTime"), *v.StartTime)
-	}
-	if v.EndTime != nil {
-		checkTimestamp(vs, at(p, "endTime"), *v.EndTime)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
-	if v.Limit != nil {
-		checkEventsLimit(vs, at(p, "limit"), *v.Limit)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", false, v.LogGroupName)
+	check.Str(ruleLogGroupIdentifier, vs, p, "logGroupIdentifier", false, v.LogGroupIdentifier)
+	check.Str(ruleLogStreamName, vs, p, "logStreamName", true, v.LogStreamName)
+	check.Numeric(ruleTimestamp, vs, p, "startTime", false, v.StartTime)
+	check.Numeric(ruleTimestamp, vs, p, "endTime", false, v.EndTime)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleEventsLimit, vs, p, "limit", false, v.Limit)
 }
 
 func (v *GetLogFieldsInput) validate(vs *awsapi.Violations, p string) {
-	if v.DataSourceName == nil {
-		vs.Null(at(p, "dataSourceName"))
-	}
-	if v.DataSourceType == nil {
-		vs.Null(at(p, "dataSourceType"))
-	}
+	check.Null(vs, p, "dataSourceName", v.DataSourceName == nil)
+	check.Null(vs, p, "dataSourceType", v.DataSourceType == nil)
 }
 
 func (v *GetLogGroupFieldsInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName != nil {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.Time != nil {
-		checkTimestamp(vs, at(p, "time"), *v.Time)
-	}
-	if v.LogGroupIdentifier != nil {
-		checkLogGroupIdentifier(vs, at(p, "logGroupIdentifier"), *v.LogGroupIdentifier)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", false, v.LogGroupName)
+	check.Numeric(ruleTimestamp, vs, p, "time", false, v.Time)
+	check.Str(ruleLogGroupIdentifier, vs, p, "logGroupIdentifier", false, v.LogGroupIdentifier)
 }
 
 func (v *GetLogObjectInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogObjectPointer == nil {
-		vs.Null(at(p, "logObjectPointer"))
-	} else {
-		checkLogObjectPointer(vs, at(p, "logObjectPointer"), *v.LogObjectPointer)
-	}
+	check.Str(ruleLogObjectPointer, vs, p, "logObjectPointer", true, v.LogObjectPointer)
 }
 
 func (v *GetLogRecordInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogRecordPointer == nil {
-		vs.Null(at(p, "logRecordPointer"))
-	}
+	check.Null(vs, p, "logRecordPointer", v.LogRecordPointer == nil)
 }
 
 func (v *GetLookupTableInput) validate(vs *awsapi.Violations, p string) {
-	if v.LookupTableArn == nil {
-		vs.Null(at(p, "lookupTableArn"))
-	}
+	check.Null(vs, p, "lookupTableArn", v.LookupTableArn == nil)
 }
 
 func (v *GetQueryResultsInput) validate(vs *awsapi.Violations, p string) {
-	if v.QueryId == nil {
-		vs.Null(at(p, "queryId"))
-	} else {
-		checkQueryId(vs, at(p, "queryId"), *v.QueryId)
-	}
-	if v.NextToken != nil {
-		checkGetQueryResultsNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
-	if v.MaxItems != nil {
-		checkGetQueryResultsMaxItems(vs, at(p, "maxItems"), *v.MaxItems)
-	}
+	check.Str(ruleQueryId, vs, p, "queryId", true, v.QueryId)
+	check.Str(ruleGetQueryResultsNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleGetQueryResultsMaxItems, vs, p, "maxItems", false, v.MaxItems)
 }
 
-var ruleGetQueryResultsMaxItems = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "10000"}, {Kind: awsapi.MinValue, Bound: "0"}}
+var ruleGetQueryResultsMaxItems = check.New(check.Max(10000), check.Min(0))
 
-func checkGetQueryResultsMaxItems(vs *awsapi.Violations, p string, v int32) {
-	if v > 10000 {
-		vs.Add(p, v, ruleGetQueryResultsMaxItems[0])
-	}
-	if v < 0 {
-		vs.Add(p, v, ruleGetQueryResultsMaxItems[1])
-	}
-}
-
-var ruleGetQueryResultsNextToken = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}}
-
-func checkGetQueryResultsNextToken(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleGetQueryResultsNextToken[0])
-	}
-}
+var ruleGetQueryResultsNextToken = check.New(check.MaxLen(1024))
 
 func (v *GetScheduledQueryHistoryInput) validate(vs *awsapi.Violations, p string) {
-	if v.Identifier == nil {
-		vs.Null(at(p, "identifier"))
-	} else {
-		checkScheduledQueryIdentifier(vs, at(p, "identifier"), *v.Identifier)
-	}
-	if v.StartTime == nil {
-		vs.Null(at(p, "startTime"))
-	} else {
-		checkTimestamp(vs, at(p, "startTime"), *v.StartTime)
-	}
-	if v.EndTime == nil {
-		vs.Null(at(p, "endTime"))
-	} else {
-		checkTimestamp(vs, at(p, "endTime"), *v.EndTime)
-	}
-	if v.ExecutionStatuses != nil {
-		checkExecutionStatusList(vs, at(p, "executionStatuses"), v.ExecutionStatuses)
-	}
-	if v.MaxResults != nil {
-		checkGetScheduledQueryHistoryMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
+	check.Str(ruleScheduledQueryIdentifier, vs, p, "identifier", true, v.Identifier)
+	check.Numeric(ruleTimestamp, vs, p, "startTime", true, v.StartTime)
+	check.Numeric(ruleTimestamp, vs, p, "endTime", true, v.EndTime)
+	check.List(vs, p, "executionStatuses", false, v.ExecutionStatuses, checkExecutionStatusList)
+	check.Numeric(ruleGetScheduledQueryHistoryMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
 }
 
-var ruleGetScheduledQueryHistoryMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "1000"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkGetScheduledQueryHistoryMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 1000 {
-		vs.Add(p, v, ruleGetScheduledQueryHistoryMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleGetScheduledQueryHistoryMaxResults[1])
-	}
-}
+var ruleGetScheduledQueryHistoryMaxResults = check.New(check.Max(1000), check.Min(1))
 
 func (v *GetScheduledQueryInput) validate(vs *awsapi.Violations, p string) {
-	if v.Identifier == nil {
-		vs.Null(at(p, "identifier"))
-	} else {
-		checkScheduledQueryIdentifier(vs, at(p, "identifier"), *v.Identifier)
-	}
+	check.Str(ruleScheduledQueryIdentifier, vs, p, "identifier", true, v.Identifier)
 }
 
 func (v *GetTransformerInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupIdentifier == nil {
-		vs.Null(at(p, "logGroupIdentifier"))
-	} else {
-		checkLogGroupIdentifier(vs, at(p, "logGroupIdentifier"), *v.LogGroupIdentifier)
-	}
+	check.Str(ruleLogGroupIdentifier, vs, p, "logGroupIdentifier", true, v.LogGroupIdentifier)
 }
 
 func (v *Grok) validate(vs *awsapi.Violations, p string) {
-	if v.Source != nil {
-		checkSource(vs, at(p, "source"), *v.Source)
-	}
-	if v.Match == nil {
-		vs.Null(at(p, "match"))
-	} else {
-		checkGrokMatch(vs, at(p, "match"), *v.Match)
-	}
+	check.Str(ruleSource, vs, p, "source", false, v.Source)
+	check.Str(ruleGrokMatch, vs, p, "match", true, v.Match)
 }
 
-var ruleGrokMatch = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkGrokMatch(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleGrokMatch[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleGrokMatch[1])
-	}
-}
+var ruleGrokMatch = check.New(check.MaxLen(512), check.MinLen(1))
 
 func (v *ImportFilter) validate(vs *awsapi.Violations, p string) {
-	if v.StartEventTime != nil {
-		checkTimestamp(vs, at(p, "startEventTime"), *v.StartEventTime)
-	}
-	if v.EndEventTime != nil {
-		checkTimestamp(vs, at(p, "endEventTime"), *v.EndEventTime)
-	}
+	check.Numeric(ruleTimestamp, vs, p, "startEventTime", false, v.StartEventTime)
+	check.Numeric(ruleTimestamp, vs, p, "endEventTime", false, v.EndEventTime)
 }
 
-var ruleImportId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\-a-zA-Z0-9]+`}}
+var ruleImportId = check.New(check.MaxLen(256), check.MinLen(1), check.Pattern(`[\-a-zA-Z0-9]+`, `^(?:[\-a-zA-Z0-9]+)$`))
 
-var reImportId = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\-a-zA-Z0-9]+)$`) })
+var ruleImportStatus = check.New(check.Enum("IN_PROGRESS", "CANCELLED", "COMPLETED", "FAILED"))
 
-func checkImportId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleImportId[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleImportId[1])
-	}
-	if !reImportId().MatchString(v) {
-		vs.Add(p, v, ruleImportId[2])
-	}
-}
-
-var ruleImportStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"IN_PROGRESS", "CANCELLED", "COMPLETED", "FAILED"}}}
-
-func checkImportStatus(vs *awsapi.Violations, p string, v ImportStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleImportStatus[0])
-	}
-}
+var ruleImportStatusList = check.New()
 
 func checkImportStatusList(vs *awsapi.Violations, p string, v []ImportStatus) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkImportStatus(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleImportStatus})
-			break
-		}
-	}
+	check.Strings(ruleImportStatusList, vs, p, v, ruleImportStatus)
 }
 
 func (v *InputLogEvent) validate(vs *awsapi.Violations, p string) {
-	if v.Timestamp == nil {
-		vs.Null(at(p, "timestamp"))
-	} else {
-		checkTimestamp(vs, at(p, "timestamp"), *v.Timestamp)
-	}
-	if v.Message == nil {
-		vs.Null(at(p, "message"))
-	} else {
-		checkEventMessage(vs, at(p, "message"), *v.Message)
-	}
+	check.Numeric(ruleTimestamp, vs, p, "timestamp", true, v.Timestamp)
+	check.Str(ruleEventMessage, vs, p, "message", true, v.Message)
 }
 
-var ruleInputLogEvents = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10000"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleInputLogEvents = check.New(check.MaxLen(10000), check.MinLen(1))
 
 func checkInputLogEvents(vs *awsapi.Violations, p string, v []InputLogEvent) {
-	n := len(v)
-	if n > 10000 {
-		vs.Add(p, v, ruleInputLogEvents[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInputLogEvents[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleInputLogEvents.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*InputLogEvent).validate)
 }
 
-var ruleInputLogStreamNames = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleInputLogStreamNames = check.New(check.MaxLen(100), check.MinLen(1))
 
 func checkInputLogStreamNames(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 100 {
-		vs.Add(p, v, ruleInputLogStreamNames[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInputLogStreamNames[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkLogStreamName(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleLogStreamName})
-			break
-		}
-	}
+	ruleInputLogStreamNames.Len(vs, p, v, len(v))
+	check.Strings(ruleInputLogStreamNames, vs, p, v, ruleLogStreamName)
 }
 
-var ruleIntegrationName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\.\-_/#A-Za-z0-9]+`}}
+var ruleIntegrationName = check.New(check.MaxLen(50), check.MinLen(1), check.Pattern(`[\.\-_/#A-Za-z0-9]+`, `^(?:[\.\-_/#A-Za-z0-9]+)$`))
 
-var reIntegrationName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\.\-_/#A-Za-z0-9]+)$`) })
+var ruleIntegrationNamePrefix = check.New(check.MaxLen(50), check.MinLen(1), check.Pattern(`[\.\-_/#A-Za-z0-9]+`, `^(?:[\.\-_/#A-Za-z0-9]+)$`))
 
-func checkIntegrationName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 50 {
-		vs.Add(p, v, ruleIntegrationName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleIntegrationName[1])
-	}
-	if !reIntegrationName().MatchString(v) {
-		vs.Add(p, v, ruleIntegrationName[2])
-	}
-}
+var ruleIntegrationStatus = check.New(check.Enum("PROVISIONING", "ACTIVE", "FAILED"))
 
-var ruleIntegrationNamePrefix = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\.\-_/#A-Za-z0-9]+`}}
+var ruleIntegrationType = check.New(check.Enum("OPENSEARCH"))
 
-var reIntegrationNamePrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\.\-_/#A-Za-z0-9]+)$`) })
+var ruleKey = check.New(check.MaxLen(128), check.MinLen(1))
 
-func checkIntegrationNamePrefix(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 50 {
-		vs.Add(p, v, ruleIntegrationNamePrefix[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleIntegrationNamePrefix[1])
-	}
-	if !reIntegrationNamePrefix().MatchString(v) {
-		vs.Add(p, v, ruleIntegrationNamePrefix[2])
-	}
-}
+var ruleKeyPrefix = check.New(check.MaxLen(128), check.MinLen(1))
 
-var ruleIntegrationStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"PROVISIONING", "ACTIVE", "FAILED"}}}
+var ruleKeyValueDelimiter = check.New(check.MaxLen(128), check.MinLen(1))
 
-func checkIntegrationStatus(vs *awsapi.Violations, p string, v IntegrationStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleIntegrationStatus[0])
-	}
-}
+var ruleKmsKeyId = check.New(check.MaxLen(256))
 
-var ruleIntegrationType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"OPENSEARCH"}}}
-
-func checkIntegrationType(vs *awsapi.Violations, p string, v IntegrationType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleIntegrationType[0])
-	}
-}
-
-var ruleKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleKey[1])
-	}
-}
-
-var ruleKeyPrefix = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkKeyPrefix(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleKeyPrefix[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleKeyPrefix[1])
-	}
-}
-
-var ruleKeyValueDelimiter = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkKeyValueDelimiter(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleKeyValueDelimiter[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleKeyValueDelimiter[1])
-	}
-}
-
-var ruleKmsKeyId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}}
-
-func checkKmsKeyId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleKmsKeyId[0])
-	}
-}
-
-var ruleListAggregateLogGroupSummariesGroupBy = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"DATA_SOURCE_NAME_TYPE_AND_FORMAT", "DATA_SOURCE_NAME_AND_TYPE"}}}
-
-func checkListAggregateLogGroupSummariesGroupBy(vs *awsapi.Violations, p string, v ListAggregateLogGroupSummariesGroupBy) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleListAggregateLogGroupSummariesGroupBy[0])
-	}
-}
+var ruleListAggregateLogGroupSummariesGroupBy = check.New(check.Enum("DATA_SOURCE_NAME_TYPE_AND_FORMAT", "DATA_SOURCE_NAME_AND_TYPE"))
 
 func (v *ListAggregateLogGroupSummariesInput) validate(vs *awsapi.Violations, p string) {
-	if v.AccountIdentifiers != nil {
-		checkAccountIds(vs, at(p, "accountIdentifiers"), v.AccountIdentifiers)
-	}
-	if v.LogGroupClass != nil {
-		checkLogGroupClass(vs, at(p, "logGroupClass"), *v.LogGroupClass)
-	}
-	if v.LogGroupNamePattern != nil {
-		checkLogGroupNameRegexPattern(vs, at(p, "logGroupNamePattern"), *v.LogGroupNamePattern)
-	}
-	if v.DataSources != nil {
-		checkDataSourceFilters(vs, at(p, "dataSources"), v.DataSources)
-	}
-	if v.GroupBy == nil {
-		vs.Null(at(p, "groupBy"))
-	} else {
-		checkListAggregateLogGroupSummariesGroupBy(vs, at(p, "groupBy"), *v.GroupBy)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
-	if v.Limit != nil {
-		checkListLogGroupsRequestLimit(vs, at(p, "limit"), *v.Limit)
-	}
+	check.List(vs, p, "accountIdentifiers", false, v.AccountIdentifiers, checkAccountIds)
+	check.Str(ruleLogGroupClass, vs, p, "logGroupClass", false, v.LogGroupClass)
+	check.Str(ruleLogGroupNameRegexPattern, vs, p, "logGroupNamePattern", false, v.LogGroupNamePattern)
+	check.List(vs, p, "dataSources", false, v.DataSources, checkDataSourceFilters)
+	check.Str(ruleListAggregateLogGroupSummariesGroupBy, vs, p, "groupBy", true, v.GroupBy)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleListLogGroupsRequestLimit, vs, p, "limit", false, v.Limit)
 }
 
 func (v *ListAnomaliesInput) validate(vs *awsapi.Violations, p string) {
-	if v.AnomalyDetectorArn != nil {
-		checkAnomalyDetectorArn(vs, at(p, "anomalyDetectorArn"), *v.AnomalyDetectorArn)
-	}
-	if v.SuppressionState != nil {
-		checkSuppressionState(vs, at(p, "suppressionState"), *v.SuppressionState)
-	}
-	if v.Limit != nil {
-		checkListAnomaliesLimit(vs, at(p, "limit"), *v.Limit)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
+	check.Str(ruleAnomalyDetectorArn, vs, p, "anomalyDetectorArn", false, v.AnomalyDetectorArn)
+	check.Str(ruleSuppressionState, vs, p, "suppressionState", false, v.SuppressionState)
+	check.Numeric(ruleListAnomaliesLimit, vs, p, "limit", false, v.Limit)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
 }
 
-var ruleListAnomaliesLimit = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "50"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkListAnomaliesLimit(vs *awsapi.Violations, p string, v int32) {
-	if v > 50 {
-		vs.Add(p, v, ruleListAnomaliesLimit[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleListAnomaliesLimit[1])
-	}
-}
+var ruleListAnomaliesLimit = check.New(check.Max(50), check.Min(1))
 
 func (v *ListIntegrationsInput) validate(vs *awsapi.Violations, p string) {
-	if v.IntegrationNamePrefix != nil {
-		checkIntegrationNamePrefix(vs, at(p, "integrationNamePrefix"), *v.IntegrationNamePrefix)
-	}
-	if v.IntegrationType != nil {
-		checkIntegrationType(vs, at(p, "integrationType"), *v.IntegrationType)
-	}
-	if v.IntegrationStatus != nil {
-		checkIntegrationStatus(vs, at(p, "integrationStatus"), *v.IntegrationStatus)
-	}
+	check.Str(ruleIntegrationNamePrefix, vs, p, "integrationNamePrefix", false, v.IntegrationNamePrefix)
+	check.Str(ruleIntegrationType, vs, p, "integrationType", false, v.IntegrationType)
+	check.Str(ruleIntegrationStatus, vs, p, "integrationStatus", false, v.IntegrationStatus)
 }
 
-var ruleListLimit = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "1000"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkListLimit(vs *awsapi.Violations, p string, v int32) {
-	if v > 1000 {
-		vs.Add(p, v, ruleListLimit[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleListLimit[1])
-	}
-}
+var ruleListLimit = check.New(check.Max(1000), check.Min(1))
 
 func (v *ListLogAnomalyDetectorsInput) validate(vs *awsapi.Violations, p string) {
-	if v.FilterLogGroupArn != nil {
-		checkLogGroupArn(vs, at(p, "filterLogGroupArn"), *v.FilterLogGroupArn)
-	}
-	if v.Limit != nil {
-		checkListLogAnomalyDetectorsLimit(vs, at(p, "limit"), *v.Limit)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
+	check.Str(ruleLogGroupArn, vs, p, "filterLogGroupArn", false, v.FilterLogGroupArn)
+	check.Numeric(ruleListLogAnomalyDetectorsLimit, vs, p, "limit", false, v.Limit)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
 }
 
-var ruleListLogAnomalyDetectorsLimit = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "50"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkListLogAnomalyDetectorsLimit(vs *awsapi.Violations, p string, v int32) {
-	if v > 50 {
-		vs.Add(p, v, ruleListLogAnomalyDetectorsLimit[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleListLogAnomalyDetectorsLimit[1])
-	}
-}
+var ruleListLogAnomalyDetectorsLimit = check.New(check.Max(50), check.Min(1))
 
 func (v *ListLogGroupsForQueryInput) validate(vs *awsapi.Violations, p string) {
-	if v.QueryId == nil {
-		vs.Null(at(p, "queryId"))
-	} else {
-		checkQueryId(vs, at(p, "queryId"), *v.QueryId)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
-	if v.MaxResults != nil {
-		checkListLogGroupsForQueryMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
+	check.Str(ruleQueryId, vs, p, "queryId", true, v.QueryId)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleListLogGroupsForQueryMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
-var ruleListLogGroupsForQueryMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "500"}, {Kind: awsapi.MinValue, Bound: "50"}}
-
-func checkListLogGroupsForQueryMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 500 {
-		vs.Add(p, v, ruleListLogGroupsForQueryMaxResults[0])
-	}
-	if v < 50 {
-		vs.Add(p, v, ruleListLogGroupsForQueryMaxResults[1])
-	}
-}
+var ruleListLogGroupsForQueryMaxResults = check.New(check.Max(500), check.Min(50))
 
 func (v *ListLogGroupsInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupNamePattern != nil {
-		checkLogGroupNameRegexPattern(vs, at(p, "logGroupNamePattern"), *v.LogGroupNamePattern)
-	}
-	if v.LogGroupClass != nil {
-		checkLogGroupClass(vs, at(p, "logGroupClass"), *v.LogGroupClass)
-	}
-	if v.AccountIdentifiers != nil {
-		checkAccountIds(vs, at(p, "accountIdentifiers"), v.AccountIdentifiers)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
-	if v.Limit != nil {
-		checkListLimit(vs, at(p, "limit"), *v.Limit)
-	}
-	if v.DataSources != nil {
-		checkDataSourceFilters(vs, at(p, "dataSources"), v.DataSources)
-	}
-	if v.FieldIndexNames != nil {
-		checkFieldIndexNames(vs, at(p, "fieldIndexNames"), v.FieldIndexNames)
-	}
-	if v.LogGroupTags != nil {
-		checkTagFilters(vs, at(p, "logGroupTags"), v.LogGroupTags)
-	}
+	check.Str(ruleLogGroupNameRegexPattern, vs, p, "logGroupNamePattern", false, v.LogGroupNamePattern)
+	check.Str(ruleLogGroupClass, vs, p, "logGroupClass", false, v.LogGroupClass)
+	check.List(vs, p, "accountIdentifiers", false, v.AccountIdentifiers, checkAccountIds)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleListLimit, vs, p, "limit", false, v.Limit)
+	check.List(vs, p, "dataSources", false, v.DataSources, checkDataSourceFilters)
+	check.List(vs, p, "fieldIndexNames", false, v.FieldIndexNames, checkFieldIndexNames)
+	check.List(vs, p, "logGroupTags", false, v.LogGroupTags, checkTagFilters)
 }
 
-var ruleListLogGroupsRequestLimit = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "50"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkListLogGroupsRequestLimit(vs *awsapi.Violations, p string, v int32) {
-	if v > 50 {
-		vs.Add(p, v, ruleListLogGroupsRequestLimit[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleListLogGroupsRequestLimit[1])
-	}
-}
+var ruleListLogGroupsRequestLimit = check.New(check.Max(50), check.Min(1))
 
 func (v *ListScheduledQueriesInput) validate(vs *awsapi.Violations, p string) {
-	if v.MaxResults != nil {
-		checkListScheduledQueriesMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
-	if v.State != nil {
-		checkScheduledQueryState(vs, at(p, "state"), *v.State)
-	}
+	check.Numeric(ruleListScheduledQueriesMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Str(ruleScheduledQueryState, vs, p, "state", false, v.State)
 }
 
-var ruleListScheduledQueriesMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "1000"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkListScheduledQueriesMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 1000 {
-		vs.Add(p, v, ruleListScheduledQueriesMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleListScheduledQueriesMaxResults[1])
-	}
-}
+var ruleListScheduledQueriesMaxResults = check.New(check.Max(1000), check.Min(1))
 
 func (v *ListSourcesForS3TableIntegrationInput) validate(vs *awsapi.Violations, p string) {
-	if v.IntegrationArn == nil {
-		vs.Null(at(p, "integrationArn"))
-	}
-	if v.MaxResults != nil {
-		checkListSourcesForS3TableIntegrationMaxResults(vs, at(p, "maxResults"), *v.MaxResults)
-	}
-	if v.NextToken != nil {
-		checkNextToken(vs, at(p, "nextToken"), *v.NextToken)
-	}
+	check.Null(vs, p, "integrationArn", v.IntegrationArn == nil)
+	check.Numeric(ruleListSourcesForS3TableIntegrationMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
 }
 
-var ruleListSourcesForS3TableIntegrationMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkListSourcesForS3TableIntegrationMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleListSourcesForS3TableIntegrationMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleListSourcesForS3TableIntegrationMaxResults[1])
-	}
-}
+var ruleListSourcesForS3TableIntegrationMaxResults = check.New(check.Max(100), check.Min(1))
 
 func (v *ListTagsForResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "resourceArn"))
-	} else {
-		checkAmazonResourceName(vs, at(p, "resourceArn"), *v.ResourceArn)
-	}
+	check.Str(ruleAmazonResourceName, vs, p, "resourceArn", true, v.ResourceArn)
 }
 
 func (v *ListTagsLogGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName == nil {
-		vs.Null(at(p, "logGroupName"))
-	} else {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", true, v.LogGroupName)
 }
 
 func (v *ListToMap) validate(vs *awsapi.Violations, p string) {
-	if v.Source == nil {
-		vs.Null(at(p, "source"))
-	} else {
-		checkSource(vs, at(p, "source"), *v.Source)
-	}
-	if v.Key == nil {
-		vs.Null(at(p, "key"))
-	} else {
-		checkKey(vs, at(p, "key"), *v.Key)
-	}
-	if v.ValueKey != nil {
-		checkValueKey(vs, at(p, "valueKey"), *v.ValueKey)
-	}
-	if v.Target != nil {
-		checkTarget(vs, at(p, "target"), *v.Target)
-	}
-	if v.FlattenedElement != nil {
-		checkFlattenedElement(vs, at(p, "flattenedElement"), *v.FlattenedElement)
-	}
+	check.Str(ruleSource, vs, p, "source", true, v.Source)
+	check.Str(ruleKey, vs, p, "key", true, v.Key)
+	check.Str(ruleValueKey, vs, p, "valueKey", false, v.ValueKey)
+	check.Str(ruleTarget, vs, p, "target", false, v.Target)
+	check.Str(ruleFlattenedElement, vs, p, "flattenedElement", false, v.FlattenedElement)
 }
 
-var ruleLocale = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleLocale = check.New(check.MinLen(1))
 
-func checkLocale(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleLocale[0])
-	}
-}
+var ruleLogGroupArn = check.New(check.MaxLen(2048), check.MinLen(1), check.Pattern(`[\w#+=/:,.@-]*`, `^(?:[\w#+=/:,.@-]*)$`))
 
-var ruleLogGroupArn = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w#+=/:,.@-]*`}}
-
-var reLogGroupArn = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w#+=/:,.@-]*)$`) })
-
-func checkLogGroupArn(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleLogGroupArn[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleLogGroupArn[1])
-	}
-	if !reLogGroupArn().MatchString(v) {
-		vs.Add(p, v, ruleLogGroupArn[2])
-	}
-}
+var ruleLogGroupArnList = check.New()
 
 func checkLogGroupArnList(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkLogGroupArn(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleLogGroupArn})
-			break
-		}
-	}
+	check.Strings(ruleLogGroupArnList, vs, p, v, ruleLogGroupArn)
 }
 
-var ruleLogGroupClass = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"STANDARD", "INFREQUENT_ACCESS", "DELIVERY"}}}
+var ruleLogGroupClass = check.New(check.Enum("STANDARD", "INFREQUENT_ACCESS", "DELIVERY"))
 
-func checkLogGroupClass(vs *awsapi.Violations, p string, v LogGroupClass) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleLogGroupClass[0])
-	}
-}
+var ruleLogGroupIdentifier = check.New(check.MaxLen(2048), check.MinLen(1), check.Pattern(`[\w#+=/:,.@-]*`, `^(?:[\w#+=/:,.@-]*)$`))
 
-var ruleLogGroupIdentifier = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w#+=/:,.@-]*`}}
-
-var reLogGroupIdentifier = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w#+=/:,.@-]*)$`) })
-
-func checkLogGroupIdentifier(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleLogGroupIdentifier[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleLogGroupIdentifier[1])
-	}
-	if !reLogGroupIdentifier().MatchString(v) {
-		vs.Add(p, v, ruleLogGroupIdentifier[2])
-	}
-}
+var ruleLogGroupIdentifiers = check.New()
 
 func checkLogGroupIdentifiers(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkLogGroupIdentifier(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleLogGroupIdentifier})
-			break
-		}
-	}
+	check.Strings(ruleLogGroupIdentifiers, vs, p, v, ruleLogGroupIdentifier)
 }
 
-var ruleLogGroupName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\.\-_/#A-Za-z0-9]+`}}
+var ruleLogGroupName = check.New(check.MaxLen(512), check.MinLen(1), check.Pattern(`[\.\-_/#A-Za-z0-9]+`, `^(?:[\.\-_/#A-Za-z0-9]+)$`))
 
-var reLogGroupName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\.\-_/#A-Za-z0-9]+)$`) })
+var ruleLogGroupNamePattern = check.New(check.MaxLen(512), check.Pattern(`[\.\-_/#A-Za-z0-9]*`, `^(?:[\.\-_/#A-Za-z0-9]*)$`))
 
-func checkLogGroupName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleLogGroupName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleLogGroupName[1])
-	}
-	if !reLogGroupName().MatchString(v) {
-		vs.Add(p, v, ruleLogGroupName[2])
-	}
-}
+var ruleLogGroupNameRegexPattern = check.New(check.MaxLen(129), check.MinLen(3), check.Pattern(`(\^?[\.\-_\/#A-Za-z0-9]{3,24})(\|\^?[\.\-_\/#A-Za-z0-9]{3,24}){0,4}`, `^(?:(\^?[\.\-_\/#A-Za-z0-9]{3,24})(\|\^?[\.\-_\/#A-Za-z0-9]{3,24}){0,4})$`))
 
-var ruleLogGroupNamePattern = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.Pattern, Text: `[\.\-_/#A-Za-z0-9]*`}}
-
-var reLogGroupNamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\.\-_/#A-Za-z0-9]*)$`) })
-
-func checkLogGroupNamePattern(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleLogGroupNamePattern[0])
-	}
-	if !reLogGroupNamePattern().MatchString(v) {
-		vs.Add(p, v, ruleLogGroupNamePattern[1])
-	}
-}
-
-var ruleLogGroupNameRegexPattern = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "129"}, {Kind: awsapi.MinLength, Bound: "3"}, {Kind: awsapi.Pattern, Text: `(\^?[\.\-_\/#A-Za-z0-9]{3,24})(\|\^?[\.\-_\/#A-Za-z0-9]{3,24}){0,4}`}}
-
-var reLogGroupNameRegexPattern = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:(\^?[\.\-_\/#A-Za-z0-9]{3,24})(\|\^?[\.\-_\/#A-Za-z0-9]{3,24}){0,4})$`)
-})
-
-func checkLogGroupNameRegexPattern(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 129 {
-		vs.Add(p, v, ruleLogGroupNameRegexPattern[0])
-	}
-	if n < 3 {
-		vs.Add(p, v, ruleLogGroupNameRegexPattern[1])
-	}
-	if !reLogGroupNameRegexPattern().MatchString(v) {
-		vs.Add(p, v, ruleLogGroupNameRegexPattern[2])
-	}
-}
+var ruleLogGroupNames = check.New()
 
 func checkLogGroupNames(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkLogGroupName(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleLogGroupName})
-			break
-		}
-	}
+	check.Strings(ruleLogGroupNames, vs, p, v, ruleLogGroupName)
 }
 
-var ruleLogObjectPointer = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleLogObjectPointer = check.New(check.MaxLen(512), check.MinLen(1))
 
-func checkLogObjectPointer(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleLogObjectPointer[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleLogObjectPointer[1])
-	}
-}
+var ruleLogStreamName = check.New(check.MaxLen(512), check.MinLen(1), check.Pattern("[^:*]*", "^(?:[^:*]*)$"))
 
-var ruleLogStreamName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "[^:*]*"}}
+var ruleLogType = check.New(check.MaxLen(255), check.MinLen(1), check.Pattern(`[\w]*`, `^(?:[\w]*)$`))
 
-var reLogStreamName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:[^:*]*)$") })
-
-func checkLogStreamName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleLogStreamName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleLogStreamName[1])
-	}
-	if !reLogStreamName().MatchString(v) {
-		vs.Add(p, v, ruleLogStreamName[2])
-	}
-}
-
-var ruleLogType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w]*`}}
-
-var reLogType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w]*)$`) })
-
-func checkLogType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleLogType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleLogType[1])
-	}
-	if !reLogType().MatchString(v) {
-		vs.Add(p, v, ruleLogType[2])
-	}
-}
-
-var ruleLogTypes = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleLogTypes = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkLogTypes(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleLogTypes[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleLogTypes[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkLogType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleLogType})
-			break
-		}
-	}
+	ruleLogTypes.Len(vs, p, v, len(v))
+	check.Strings(ruleLogTypes, vs, p, v, ruleLogType)
 }
 
-var ruleLookupTableDescription = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}}
+var ruleLookupTableDescription = check.New(check.MaxLen(1024))
 
-func checkLookupTableDescription(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleLookupTableDescription[0])
-	}
-}
-
-var ruleLookupTableName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "^[a-zA-Z0-9_]+$"}}
-
-var reLookupTableName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^[a-zA-Z0-9_]+$)$") })
-
-func checkLookupTableName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleLookupTableName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleLookupTableName[1])
-	}
-	if !reLookupTableName().MatchString(v) {
-		vs.Add(p, v, ruleLookupTableName[2])
-	}
-}
+var ruleLookupTableName = check.New(check.MaxLen(256), check.MinLen(1), check.Pattern("^[a-zA-Z0-9_]+$", "^(?:^[a-zA-Z0-9_]+$)$"))
 
 func (v *LowerCaseString) validate(vs *awsapi.Violations, p string) {
-	if v.WithKeys == nil {
-		vs.Null(at(p, "withKeys"))
-	} else {
-		checkLowerCaseStringWithKeys(vs, at(p, "withKeys"), v.WithKeys)
-	}
+	check.List(vs, p, "withKeys", true, v.WithKeys, checkLowerCaseStringWithKeys)
 }
 
-var ruleLowerCaseStringWithKeys = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleLowerCaseStringWithKeys = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkLowerCaseStringWithKeys(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleLowerCaseStringWithKeys[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleLowerCaseStringWithKeys[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkWithKey(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleWithKey})
-			break
-		}
-	}
+	ruleLowerCaseStringWithKeys.Len(vs, p, v, len(v))
+	check.Strings(ruleLowerCaseStringWithKeys, vs, p, v, ruleWithKey)
 }
 
-var ruleMappingVersion = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^\d+\.\d+(\.\d+)?$`}}
+var ruleMappingVersion = check.New(check.MaxLen(10), check.MinLen(1), check.Pattern(`^\d+\.\d+(\.\d+)?$`, `^(?:^\d+\.\d+(\.\d+)?$)$`))
 
-var reMappingVersion = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^\d+\.\d+(\.\d+)?$)$`) })
+var ruleMatchPattern = check.New(check.MinLen(1))
 
-func checkMappingVersion(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 10 {
-		vs.Add(p, v, ruleMappingVersion[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMappingVersion[1])
-	}
-	if !reMappingVersion().MatchString(v) {
-		vs.Add(p, v, ruleMappingVersion[2])
-	}
-}
-
-var ruleMatchPattern = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkMatchPattern(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleMatchPattern[0])
-	}
-}
-
-var ruleMatchPatterns = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleMatchPatterns = check.New(check.MaxLen(5), check.MinLen(1))
 
 func checkMatchPatterns(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleMatchPatterns[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMatchPatterns[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkMatchPattern(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleMatchPattern})
-			break
-		}
-	}
+	ruleMatchPatterns.Len(vs, p, v, len(v))
+	check.Strings(ruleMatchPatterns, vs, p, v, ruleMatchPattern)
 }
 
-var ruleMetricName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}, {Kind: awsapi.Pattern, Text: "[^:*$]*"}}
+var ruleMetricName = check.New(check.MaxLen(255), check.Pattern("[^:*$]*", "^(?:[^:*$]*)$"))
 
-var reMetricName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:[^:*$]*)$") })
-
-func checkMetricName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleMetricName[0])
-	}
-	if !reMetricName().MatchString(v) {
-		vs.Add(p, v, ruleMetricName[1])
-	}
-}
-
-var ruleMetricNamespace = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}, {Kind: awsapi.Pattern, Text: "[^:*$]*"}}
-
-var reMetricNamespace = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:[^:*$]*)$") })
-
-func checkMetricNamespace(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleMetricNamespace[0])
-	}
-	if !reMetricNamespace().MatchString(v) {
-		vs.Add(p, v, ruleMetricNamespace[1])
-	}
-}
+var ruleMetricNamespace = check.New(check.MaxLen(255), check.Pattern("[^:*$]*", "^(?:[^:*$]*)$"))
 
 func (v *MetricTransformation) validate(vs *awsapi.Violations, p string) {
-	if v.MetricName == nil {
-		vs.Null(at(p, "metricName"))
-	} else {
-		checkMetricName(vs, at(p, "metricName"), *v.MetricName)
-	}
-	if v.MetricNamespace == nil {
-		vs.Null(at(p, "metricNamespace"))
-	} else {
-		checkMetricNamespace(vs, at(p, "metricNamespace"), *v.MetricNamespace)
-	}
-	if v.MetricValue == nil {
-		vs.Null(at(p, "metricValue"))
-	} else {
-		checkMetricValue(vs, at(p, "metricValue"), *v.MetricValue)
-	}
-	if v.Dimensions != nil {
-		checkDimensions(vs, at(p, "dimensions"), v.Dimensions)
-	}
-	if v.Unit != nil {
-		checkStandardUnit(vs, at(p, "unit"), *v.Unit)
-	}
+	check.Str(ruleMetricName, vs, p, "metricName", true, v.MetricName)
+	check.Str(ruleMetricNamespace, vs, p, "metricNamespace", true, v.MetricNamespace)
+	check.Str(ruleMetricValue, vs, p, "metricValue", true, v.MetricValue)
+	check.Map(vs, p, "dimensions", false, v.Dimensions, checkDimensions)
+	check.Str(ruleStandardUnit, vs, p, "unit", false, v.Unit)
 }
 
-var ruleMetricTransformations = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleMetricTransformations = check.New(check.MaxLen(1), check.MinLen(1))
 
 func checkMetricTransformations(vs *awsapi.Violations, p string, v []MetricTransformation) {
-	n := len(v)
-	if n > 1 {
-		vs.Add(p, v, ruleMetricTransformations[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMetricTransformations[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleMetricTransformations.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*MetricTransformation).validate)
 }
 
-var ruleMetricValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}}
+var ruleMetricValue = check.New(check.MaxLen(100))
 
-func checkMetricValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 100 {
-		vs.Add(p, v, ruleMetricValue[0])
-	}
-}
-
-var ruleMoveKeyEntries = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleMoveKeyEntries = check.New(check.MaxLen(5), check.MinLen(1))
 
 func checkMoveKeyEntries(vs *awsapi.Violations, p string, v []MoveKeyEntry) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleMoveKeyEntries[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMoveKeyEntries[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleMoveKeyEntries.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*MoveKeyEntry).validate)
 }
 
 func (v *MoveKeyEntry) validate(vs *awsapi.Violations, p string) {
-	if v.Source == nil {
-		vs.Null(at(p, "source"))
-	} else {
-		checkSource(vs, at(p, "source"), *v.Source)
-	}
-	if v.Target == nil {
-		vs.Null(at(p, "target"))
-	} else {
-		checkTarget(vs, at(p, "target"), *v.Target)
-	}
+	check.Str(ruleSource, vs, p, "source", true, v.Source)
+	check.Str(ruleTarget, vs, p, "target", true, v.Target)
 }
 
 func (v *MoveKeys) validate(vs *awsapi.Violations, p string) {
-	if v.Entries == nil {
-		vs.Null(at(p, "entries"))
-	} else {
-		checkMoveKeyEntries(vs, at(p, "entries"), v.Entries)
-	}
+	check.List(vs, p, "entries", true, v.Entries, checkMoveKeyEntries)
 }
 
-var ruleNextToken = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleNextToken = check.New(check.MinLen(1))
 
-func checkNextToken(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleNextToken[0])
-	}
-}
+var ruleNonMatchValue = check.New(check.MaxLen(128), check.MinLen(1))
 
-var ruleNonMatchValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkNonMatchValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleNonMatchValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleNonMatchValue[1])
-	}
-}
-
-var ruleOCSFVersion = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"V1.1", "V1.5"}}}
-
-func checkOCSFVersion(vs *awsapi.Violations, p string, v OCSFVersion) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleOCSFVersion[0])
-	}
-}
+var ruleOCSFVersion = check.New(check.Enum("V1.1", "V1.5"))
 
 func (v *OpenSearchResourceConfig) validate(vs *awsapi.Violations, p string) {
-	if v.DataSourceRoleArn == nil {
-		vs.Null(at(p, "dataSourceRoleArn"))
-	}
-	if v.DashboardViewerPrincipals == nil {
-		vs.Null(at(p, "dashboardViewerPrincipals"))
-	}
-	if v.RetentionDays == nil {
-		vs.Null(at(p, "retentionDays"))
-	} else {
-		checkCollectionRetentionDays(vs, at(p, "retentionDays"), *v.RetentionDays)
-	}
+	check.Null(vs, p, "dataSourceRoleArn", v.DataSourceRoleArn == nil)
+	check.Null(vs, p, "dashboardViewerPrincipals", v.DashboardViewerPrincipals == nil)
+	check.Numeric(ruleCollectionRetentionDays, vs, p, "retentionDays", true, v.RetentionDays)
 }
 
-var ruleOrderBy = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"LogStreamName", "LastEventTime"}}}
+var ruleOrderBy = check.New(check.Enum("LogStreamName", "LastEventTime"))
 
-func checkOrderBy(vs *awsapi.Violations, p string, v OrderBy) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleOrderBy[0])
-	}
-}
-
-var ruleOutputFormat = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"json", "plain", "w3c", "raw", "parquet"}}}
-
-func checkOutputFormat(vs *awsapi.Violations, p string, v OutputFormat) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleOutputFormat[0])
-	}
-}
+var ruleOutputFormat = check.New(check.Enum("json", "plain", "w3c", "raw", "parquet"))
 
 func (v *ParseCloudfront) validate(vs *awsapi.Violations, p string) {
-	if v.Source != nil {
-		checkSource(vs, at(p, "source"), *v.Source)
-	}
+	check.Str(ruleSource, vs, p, "source", false, v.Source)
 }
 
 func (v *ParseJSON) validate(vs *awsapi.Violations, p string) {
-	if v.Source != nil {
-		checkSource(vs, at(p, "source"), *v.Source)
-	}
-	if v.Destination != nil {
-		checkDestinationField(vs, at(p, "destination"), *v.Destination)
-	}
+	check.Str(ruleSource, vs, p, "source", false, v.Source)
+	check.Str(ruleDestinationField, vs, p, "destination", false, v.Destination)
 }
 
 func (v *ParseKeyValue) validate(vs *awsapi.Violations, p string) {
-	if v.Source != nil {
-		checkSource(vs, at(p, "source"), *v.Source)
-	}
-	if v.Destination != nil {
-		checkDestinationField(vs, at(p, "destination"), *v.Destination)
-	}
-	if v.FieldDelimiter != nil {
-		checkParserFieldDelimiter(vs, at(p, "fieldDelimiter"), *v.FieldDelimiter)
-	}
-	if v.KeyValueDelimiter != nil {
-		checkKeyValueDelimiter(vs, at(p, "keyValueDelimiter"), *v.KeyValueDelimiter)
-	}
-	if v.KeyPrefix != nil {
-		checkKeyPrefix(vs, at(p, "keyPrefix"), *v.KeyPrefix)
-	}
-	if v.NonMatchValue != nil {
-		checkNonMatchValue(vs, at(p, "nonMatchValue"), *v.NonMatchValue)
-	}
+	check.Str(ruleSource, vs, p, "source", false, v.Source)
+	check.Str(ruleDestinationField, vs, p, "destination", false, v.Destination)
+	check.Str(ruleParserFieldDelimiter, vs, p, "fieldDelimiter", false, v.FieldDelimiter)
+	check.Str(ruleKeyValueDelimiter, vs, p, "keyValueDelimiter", false, v.KeyValueDelimiter)
+	check.Str(ruleKeyPrefix, vs, p, "keyPrefix", false, v.KeyPrefix)
+	check.Str(ruleNonMatchValue, vs, p, "nonMatchValue", false, v.NonMatchValue)
 }
 
 func (v *ParsePostgres) validate(vs *awsapi.Violations, p string) {
-	if v.Source != nil {
-		checkSource(vs, at(p, "source"), *v.Source)
-	}
+	check.Str(ruleSource, vs, p, "source", false, v.Source)
 }
 
 func (v *ParseRoute53) validate(vs *awsapi.Violations, p string) {
-	if v.Source != nil {
-		checkSource(vs, at(p, "source"), *v.Source)
-	}
+	check.Str(ruleSource, vs, p, "source", false, v.Source)
 }
 
 func (v *ParseToOCSF) validate(vs *awsapi.Violations, p string) {
-	if v.Source != nil {
-		checkSource(vs, at(p, "source"), *v.Source)
-	}
-	if v.EventSource == nil {
-		vs.Null(at(p, "eventSource"))
-	} else {
-		checkEventSource(vs, at(p, "eventSource"), *v.EventSource)
-	}
-	if v.OcsfVersion == nil {
-		vs.Null(at(p, "ocsfVersion"))
-	} else {
-		checkOCSFVersion(vs, at(p, "ocsfVersion"), *v.OcsfVersion)
-	}
-	if v.MappingVersion != nil {
-		checkMappingVersion(vs, at(p, "mappingVersion"), *v.MappingVersion)
-	}
+	check.Str(ruleSource, vs, p, "source", false, v.Source)
+	check.Str(ruleEventSource, vs, p, "eventSource", true, v.EventSource)
+	check.Str(ruleOCSFVersion, vs, p, "ocsfVersion", true, v.OcsfVersion)
+	check.Str(ruleMappingVersion, vs, p, "mappingVersion", false, v.MappingVersion)
 }
 
 func (v *ParseVPC) validate(vs *awsapi.Violations, p string) {
-	if v.Source != nil {
-		checkSource(vs, at(p, "source"), *v.Source)
-	}
+	check.Str(ruleSource, vs, p, "source", false, v.Source)
 }
 
 func (v *ParseWAF) validate(vs *awsapi.Violations, p string) {
-	if v.Source != nil {
-		checkSource(vs, at(p, "source"), *v.Source)
-	}
+	check.Str(ruleSource, vs, p, "source", false, v.Source)
 }
 
-var ruleParserFieldDelimiter = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleParserFieldDelimiter = check.New(check.MaxLen(128), check.MinLen(1))
 
-func checkParserFieldDelimiter(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleParserFieldDelimiter[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleParserFieldDelimiter[1])
-	}
-}
+var rulePatternId = check.New(check.MaxLen(32), check.MinLen(32))
 
-var rulePatternId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "32"}, {Kind: awsapi.MinLength, Bound: "32"}}
+var rulePolicyDocument = check.New(check.MaxLen(51200), check.MinLen(1))
 
-func checkPatternId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 32 {
-		vs.Add(p, v, rulePatternId[0])
-	}
-	if n < 32 {
-		vs.Add(p, v, rulePatternId[1])
-	}
-}
+var rulePolicyScope = check.New(check.Enum("ACCOUNT", "RESOURCE"))
 
-var rulePolicyDocument = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "51200"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkPolicyDocument(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 51200 {
-		vs.Add(p, v, rulePolicyDocument[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePolicyDocument[1])
-	}
-}
-
-var rulePolicyScope = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ACCOUNT", "RESOURCE"}}}
-
-func checkPolicyScope(vs *awsapi.Violations, p string, v PolicyScope) {
-	if !v.known() {
-		vs.Add(p, string(v), rulePolicyScope[0])
-	}
-}
-
-var rulePolicyType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"DATA_PROTECTION_POLICY", "SUBSCRIPTION_FILTER_POLICY", "FIELD_INDEX_POLICY", "TRANSFORMER_POLICY", "METRIC_EXTRACTION_POLICY"}}}
-
-func checkPolicyType(vs *awsapi.Violations, p string, v PolicyType) {
-	if !v.known() {
-		vs.Add(p, string(v), rulePolicyType[0])
-	}
-}
+var rulePolicyType = check.New(check.Enum("DATA_PROTECTION_POLICY", "SUBSCRIPTION_FILTER_POLICY", "FIELD_INDEX_POLICY", "TRANSFORMER_POLICY", "METRIC_EXTRACTION_POLICY"))
 
 func (v *Processor) validate(vs *awsapi.Violations, p string) {
-	if v.AddKeys != nil {
-		v.AddKeys.validate(vs, at(p, "addKeys"))
-	}
-	if v.CopyValue != nil {
-		v.CopyValue.validate(vs, at(p, "copyValue"))
-	}
-	if v.Csv != nil {
-		v.Csv.validate(vs, at(p, "csv"))
-	}
-	if v.DateTimeConverter != nil {
-		v.DateTimeConverter.validate(vs, at(p, "dateTimeConverter"))
-	}
-	if v.DeleteKeys != nil {
-		v.DeleteKeys.validate(vs, at(p, "deleteKeys"))
-	}
-	if v.Grok != nil {
-		v.Grok.validate(vs, at(p, "grok"))
-	}
-	if v.ListToMap != nil {
-		v.ListToMap.validate(vs, at(p, "listToMap"))
-	}
-	if v.LowerCaseString != nil {
-		v.LowerCaseString.validate(vs, at(p, "lowerCaseString"))
-	}
-	if v.MoveKeys != nil {
-		v.MoveKeys.validate(vs, at(p, "moveKeys"))
-	}
-	if v.ParseCloudfront != nil {
-		v.ParseCloudfront.validate(vs, at(p, "parseCloudfront"))
-	}
-	if v.ParseJSON != nil {
-		v.ParseJSON.validate(vs, at(p, "parseJSON"))
-	}
-	if v.ParseKeyValue != nil {
-		v.ParseKeyValue.validate(vs, at(p, "parseKeyValue"))
-	}
-	if v.ParseRoute53 != nil {
-		v.ParseRoute53.validate(vs, at(p, "parseRoute53"))
-	}
-	if v.ParseToOCSF != nil {
-		v.ParseToOCSF.validate(vs, at(p, "parseToOCSF"))
-	}
-	if v.ParsePostgres != nil {
-		v.ParsePostgres.validate(vs, at(p, "parsePostgres"))
-	}
-	if v.ParseVPC != nil {
-		v.ParseVPC.validate(vs, at(p, "parseVPC"))
-	}
-	if v.ParseWAF != nil {
-		v.ParseWAF.validate(vs, at(p, "parseWAF"))
-	}
-	if v.RenameKeys != nil {
-		v.RenameKeys.validate(vs, at(p, "renameKeys"))
-	}
-	if v.SplitString != nil {
-		v.SplitString.validate(vs, at(p, "splitString"))
-	}
-	if v.SubstituteString != nil {
-		v.SubstituteString.validate(vs, at(p, "substituteString"))
-	}
-	if v.TrimString != nil {
-		v.TrimString.validate(vs, at(p, "trimString"))
-	}
-	if v.TypeConverter != nil {
-		v.TypeConverter.validate(vs, at(p, "typeConverter"))
-	}
-	if v.UpperCaseString != nil {
-		v.UpperCaseString.validate(vs, at(p, "upperCaseString"))
-	}
+	check.Struct(vs, p, "addKeys", false, v.AddKeys, (*AddKeys).validate)
+	check.Struct(vs, p, "copyValue", false, v.CopyValue, (*CopyValue).validate)
+	check.Struct(vs, p, "csv", false, v.Csv, (*CSV).validate)
+	check.Struct(vs, p, "dateTimeConverter", false, v.DateTimeConverter, (*DateTimeConverter).validate)
+	check.Struct(vs, p, "deleteKeys", false, v.DeleteKeys, (*DeleteKeys).validate)
+	check.Struct(vs, p, "grok", false, v.Grok, (*Grok).validate)
+	check.Struct(vs, p, "listToMap", false, v.ListToMap, (*ListToMap).validate)
+	check.Struct(vs, p, "lowerCaseString", false, v.LowerCaseString, (*LowerCaseString).validate)
+	check.Struct(vs, p, "moveKeys", false, v.MoveKeys, (*MoveKeys).validate)
+	check.Struct(vs, p, "parseCloudfront", false, v.ParseCloudfront, (*ParseCloudfront).validate)
+	check.Struct(vs, p, "parseJSON", false, v.ParseJSON, (*ParseJSON).validate)
+	check.Struct(vs, p, "parseKeyValue", false, v.ParseKeyValue, (*ParseKeyValue).validate)
+	check.Struct(vs, p, "parseRoute53", false, v.ParseRoute53, (*ParseRoute53).validate)
+	check.Struct(vs, p, "parseToOCSF", false, v.ParseToOCSF, (*ParseToOCSF).validate)
+	check.Struct(vs, p, "parsePostgres", false, v.ParsePostgres, (*ParsePostgres).validate)
+	check.Struct(vs, p, "parseVPC", false, v.ParseVPC, (*ParseVPC).validate)
+	check.Struct(vs, p, "parseWAF", false, v.ParseWAF, (*ParseWAF).validate)
+	check.Struct(vs, p, "renameKeys", false, v.RenameKeys, (*RenameKeys).validate)
+	check.Struct(vs, p, "splitString", false, v.SplitString, (*SplitString).validate)
+	check.Struct(vs, p, "substituteString", false, v.SubstituteString, (*SubstituteString).validate)
+	check.Struct(vs, p, "trimString", false, v.TrimString, (*TrimString).validate)
+	check.Struct(vs, p, "typeConverter", false, v.TypeConverter, (*TypeConverter).validate)
+	check.Struct(vs, p, "upperCaseString", false, v.UpperCaseString, (*UpperCaseString).validate)
 }
 
-var ruleProcessors = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleProcessors = check.New(check.MaxLen(20), check.MinLen(1))
 
 func checkProcessors(vs *awsapi.Violations, p string, v []Processor) {
-	n := len(v)
-	if n > 20 {
-		vs.Add(p, v, ruleProcessors[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleProcessors[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleProcessors.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*Processor).validate)
 }
 
 func (v *PutAccountPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyName == nil {
-		vs.Null(at(p, "policyName"))
-	}
-	if v.PolicyDocument == nil {
-		vs.Null(at(p, "policyDocument"))
-	}
-	if v.PolicyType == nil {
-		vs.Null(at(p, "policyType"))
-	} else {
-		checkPolicyType(vs, at(p, "policyType"), *v.PolicyType)
-	}
-	if v.Scope != nil {
-		checkScope(vs, at(p, "scope"), *v.Scope)
-	}
+	check.Null(vs, p, "policyName", v.PolicyName == nil)
+	check.Null(vs, p, "policyDocument", v.PolicyDocument == nil)
+	check.Str(rulePolicyType, vs, p, "policyType", true, v.PolicyType)
+	check.Str(ruleScope, vs, p, "scope", false, v.Scope)
 }
 
 func (v *PutBearerTokenAuthenticationInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupIdentifier == nil {
-		vs.Null(at(p, "logGroupIdentifier"))
-	} else {
-		checkLogGroupIdentifier(vs, at(p, "logGroupIdentifier"), *v.LogGroupIdentifier)
-	}
-	if v.BearerTokenAuthenticationEnabled == nil {
-		vs.Null(at(p, "bearerTokenAuthenticationEnabled"))
-	}
+	check.Str(ruleLogGroupIdentifier, vs, p, "logGroupIdentifier", true, v.LogGroupIdentifier)
+	check.Null(vs, p, "bearerTokenAuthenticationEnabled", v.BearerTokenAuthenticationEnabled == nil)
 }
 
 func (v *PutDataProtectionPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupIdentifier == nil {
-		vs.Null(at(p, "logGroupIdentifier"))
-	} else {
-		checkLogGroupIdentifier(vs, at(p, "logGroupIdentifier"), *v.LogGroupIdentifier)
-	}
-	if v.PolicyDocument == nil {
-		vs.Null(at(p, "policyDocument"))
-	}
+	check.Str(ruleLogGroupIdentifier, vs, p, "logGroupIdentifier", true, v.LogGroupIdentifier)
+	check.Null(vs, p, "policyDocument", v.PolicyDocument == nil)
 }
 
 func (v *PutDeliveryDestinationInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkDeliveryDestinationName(vs, at(p, "name"), *v.Name)
-	}
-	if v.OutputFormat != nil {
-		checkOutputFormat(vs, at(p, "outputFormat"), *v.OutputFormat)
-	}
-	if v.DeliveryDestinationConfiguration != nil {
-		v.DeliveryDestinationConfiguration.validate(vs, at(p, "deliveryDestinationConfiguration"))
-	}
-	if v.DeliveryDestinationType != nil {
-		checkDeliveryDestinationType(vs, at(p, "deliveryDestinationType"), *v.DeliveryDestinationType)
-	}
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleDeliveryDestinationName, vs, p, "name", true, v.Name)
+	check.Str(ruleOutputFormat, vs, p, "outputFormat", false, v.OutputFormat)
+	check.Struct(vs, p, "deliveryDestinationConfiguration", false, v.DeliveryDestinationConfiguration, (*DeliveryDestinationConfiguration).validate)
+	check.Str(ruleDeliveryDestinationType, vs, p, "deliveryDestinationType", false, v.DeliveryDestinationType)
+	check.Map(vs, p, "tags", false, v.Tags, checkTags)
 }
 
 func (v *PutDeliveryDestinationPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.DeliveryDestinationName == nil {
-		vs.Null(at(p, "deliveryDestinationName"))
-	} else {
-		checkDeliveryDestinationName(vs, at(p, "deliveryDestinationName"), *v.DeliveryDestinationName)
-	}
-	if v.DeliveryDestinationPolicy == nil {
-		vs.Null(at(p, "deliveryDestinationPolicy"))
-	} else {
-		checkDeliveryDestinationPolicy(vs, at(p, "deliveryDestinationPolicy"), *v.DeliveryDestinationPolicy)
-	}
+	check.Str(ruleDeliveryDestinationName, vs, p, "deliveryDestinationName", true, v.DeliveryDestinationName)
+	check.Str(ruleDeliveryDestinationPolicy, vs, p, "deliveryDestinationPolicy", true, v.DeliveryDestinationPolicy)
 }
 
 func (v *PutDeliverySourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkDeliverySourceName(vs, at(p, "name"), *v.Name)
-	}
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "resourceArn"))
-	}
-	if v.LogType == nil {
-		vs.Null(at(p, "logType"))
-	} else {
-		checkLogType(vs, at(p, "logType"), *v.LogType)
-	}
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
-	if v.DeliverySourceConfiguration != nil {
-		checkDeliverySourceConfiguration(vs, at(p, "deliverySourceConfiguration"), v.DeliverySourceConfiguration)
-	}
+	check.Str(ruleDeliverySourceName, vs, p, "name", true, v.Name)
+	check.Null(vs, p, "resourceArn", v.ResourceArn == nil)
+	check.Str(ruleLogType, vs, p, "logType", true, v.LogType)
+	check.Map(vs, p, "tags", false, v.Tags, checkTags)
+	check.Map(vs, p, "deliverySourceConfiguration", false, v.DeliverySourceConfiguration, checkDeliverySourceConfiguration)
 }
 
 func (v *PutDestinationInput) validate(vs *awsapi.Violations, p string) {
-	if v.DestinationName == nil {
-		vs.Null(at(p, "destinationName"))
-	} else {
-		checkDestinationName(vs, at(p, "destinationName"), *v.DestinationName)
-	}
-	if v.TargetArn == nil {
-		vs.Null(at(p, "targetArn"))
-	} else {
-		checkTargetArn(vs, at(p, "targetArn"), *v.TargetArn)
-	}
-	if v.RoleArn == nil {
-		vs.Null(at(p, "roleArn"))
-	} else {
-		checkRoleArn(vs, at(p, "roleArn"), *v.RoleArn)
-	}
-	if v.Tags != nil {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleDestinationName, vs, p, "destinationName", true, v.DestinationName)
+	check.Str(ruleTargetArn, vs, p, "targetArn", true, v.TargetArn)
+	check.Str(ruleRoleArn, vs, p, "roleArn", true, v.RoleArn)
+	check.Map(vs, p, "tags", false, v.Tags, checkTags)
 }
 
 func (v *PutDestinationPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.DestinationName == nil {
-		vs.Null(at(p, "destinationName"))
-	} else {
-		checkDestinationName(vs, at(p, "destinationName"), *v.DestinationName)
-	}
-	if v.AccessPolicy == nil {
-		vs.Null(at(p, "accessPolicy"))
-	} else {
-		checkAccessPolicy(vs, at(p, "accessPolicy"), *v.AccessPolicy)
-	}
+	check.Str(ruleDestinationName, vs, p, "destinationName", true, v.DestinationName)
+	check.Str(ruleAccessPolicy, vs, p, "accessPolicy", true, v.AccessPolicy)
 }
 
 func (v *PutIndexPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupIdentifier == nil {
-		vs.Null(at(p, "logGroupIdentifier"))
-	} else {
-		checkLogGroupIdentifier(vs, at(p, "logGroupIdentifier"), *v.LogGroupIdentifier)
-	}
-	if v.PolicyDocument == nil {
-		vs.Null(at(p, "policyDocument"))
-	} else {
-		checkPolicyDocument(vs, at(p, "policyDocument"), *v.PolicyDocument)
-	}
+	check.Str(ruleLogGroupIdentifier, vs, p, "logGroupIdentifier", true, v.LogGroupIdentifier)
+	check.Str(rulePolicyDocument, vs, p, "policyDocument", true, v.PolicyDocument)
 }
 
 func (v *PutIntegrationInput) validate(vs *awsapi.Violations, p string) {
-	if v.IntegrationName == nil {
-		vs.Null(at(p, "integrationName"))
-	} else {
-		checkIntegrationName(vs, at(p, "integrationName"), *v.IntegrationName)
-	}
-	if v.ResourceConfig == nil {
-		vs.Null(at(p, "resourceConfig"))
-	} else {
-		v.ResourceConfig.validate(vs, at(p, "resourceConfig"))
-	}
-	if v.IntegrationType == nil {
-		vs.Null(at(p, "integrationType"))
-	} else {
-		checkIntegrationType(vs, at(p, "integrationType"), *v.IntegrationType)
-	}
+	check.Str(ruleIntegrationName, vs, p, "integrationName", true, v.IntegrationName)
+	check.Struct(vs, p, "resourceConfig", true, v.ResourceConfig, (*ResourceConfig).validate)
+	check.Str(ruleIntegrationType, vs, p, "integrationType", true, v.IntegrationType)
 }
 
 func (v *PutLogEventsInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName == nil {
-		vs.Null(at(p, "logGroupName"))
-	} else {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.LogStreamName == nil {
-		vs.Null(at(p, "logStreamName"))
-	} else {
-		checkLogStreamName(vs, at(p, "logStreamName"), *v.LogStreamName)
-	}
-	if v.LogEvents == nil {
-		vs.Null(at(p, "logEvents"))
-	} else {
-		checkInputLogEvents(vs, at(p, "logEvents"), v.LogEvents)
-	}
-	if v.SequenceToken != nil {
-		checkSequenceToken(vs, at(p, "sequenceToken"), *v.SequenceToken)
-	}
-	if v.Entity != nil {
-		v.Entity.validate(vs, at(p, "entity"))
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", true, v.LogGroupName)
+	check.Str(ruleLogStreamName, vs, p, "logStreamName", true, v.LogStreamName)
+	check.List(vs, p, "logEvents", true, v.LogEvents, checkInputLogEvents)
+	check.Str(ruleSequenceToken, vs, p, "sequenceToken", false, v.SequenceToken)
+	check.Struct(vs, p, "entity", false, v.Entity, (*Entity).validate)
 }
 
 func (v *PutLogGroupDeletionProtectionInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupIdentifier == nil {
-		vs.Null(at(p, "logGroupIdentifier"))
-	} else {
-		checkLogGroupIdentifier(vs, at(p, "logGroupIdentifier"), *v.LogGroupIdentifier)
-	}
-	if v.DeletionProtectionEnabled == nil {
-		vs.Null(at(p, "deletionProtectionEnabled"))
-	}
+	check.Str(ruleLogGroupIdentifier, vs, p, "logGroupIdentifier", true, v.LogGroupIdentifier)
+	check.Null(vs, p, "deletionProtectionEnabled", v.DeletionProtectionEnabled == nil)
 }
 
 func (v *PutMetricFilterInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName == nil {
-		vs.Null(at(p, "logGroupName"))
-	} else {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.FilterName == nil {
-		vs.Null(at(p, "filterName"))
-	} else {
-		checkFilterName(vs, at(p, "filterName"), *v.FilterName)
-	}
-	if v.FilterPattern == nil {
-		vs.Null(at(p, "filterPattern"))
-	} else {
-		checkFilterPattern(vs, at(p, "filterPattern"), *v.FilterPattern)
-	}
-	if v.MetricTransformations == nil {
-		vs.Null(at(p, "metricTransformations"))
-	} else {
-		checkMetricTransformations(vs, at(p, "metricTransformations"), v.MetricTransformations)
-	}
-	if v.FieldSelectionCriteria != nil {
-		checkFieldSelectionCriteria(vs, at(p, "fieldSelectionCriteria"), *v.FieldSelectionCriteria)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", true, v.LogGroupName)
+	check.Str(ruleFilterName, vs, p, "filterName", true, v.FilterName)
+	check.Str(ruleFilterPattern, vs, p, "filterPattern", true, v.FilterPattern)
+	check.List(vs, p, "metricTransformations", true, v.MetricTransformations, checkMetricTransformations)
+	check.Str(ruleFieldSelectionCriteria, vs, p, "fieldSelectionCriteria", false, v.FieldSelectionCriteria)
 }
 
 func (v *PutQueryDefinitionInput) validate(vs *awsapi.Violations, p string) {
-	if v.QueryLanguage != nil {
-		checkQueryLanguage(vs, at(p, "queryLanguage"), *v.QueryLanguage)
-	}
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkQueryDefinitionName(vs, at(p, "name"), *v.Name)
-	}
-	if v.QueryDefinitionId != nil {
-		checkQueryId(vs, at(p, "queryDefinitionId"), *v.QueryDefinitionId)
-	}
-	if v.LogGroupNames != nil {
-		checkLogGroupNames(vs, at(p, "logGroupNames"), v.LogGroupNames)
-	}
-	if v.QueryString == nil {
-		vs.Null(at(p, "queryString"))
-	} else {
-		checkQueryDefinitionString(vs, at(p, "queryString"), *v.QueryString)
-	}
-	if v.ClientToken != nil {
-		checkClientToken(vs, at(p, "clientToken"), *v.ClientToken)
-	}
-	if v.Parameters != nil {
-		checkQueryParameterList(vs, at(p, "parameters"), v.Parameters)
-	}
+	check.Str(ruleQueryLanguage, vs, p, "queryLanguage", false, v.QueryLanguage)
+	check.Str(ruleQueryDefinitionName, vs, p, "name", true, v.Name)
+	check.Str(ruleQueryId, vs, p, "queryDefinitionId", false, v.QueryDefinitionId)
+	check.List(vs, p, "logGroupNames", false, v.LogGroupNames, checkLogGroupNames)
+	check.Str(ruleQueryDefinitionString, vs, p, "queryString", true, v.QueryString)
+	check.Str(ruleClientToken, vs, p, "clientToken", false, v.ClientToken)
+	check.List(vs, p, "parameters", false, v.Parameters, checkQueryParameterList)
 }
 
 func (v *PutResourcePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.PolicyDocument != nil {
-		checkPolicyDocument(vs, at(p, "policyDocument"), *v.PolicyDocument)
-	}
-	if v.ExpectedRevisionId != nil {
-		checkExpectedRevisionId(vs, at(p, "expectedRevisionId"), *v.ExpectedRevisionId)
-	}
+	check.Str(rulePolicyDocument, vs, p, "policyDocument", false, v.PolicyDocument)
+	check.Str(ruleExpectedRevisionId, vs, p, "expectedRevisionId", false, v.ExpectedRevisionId)
 }
 
 func (v *PutRetentionPolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName == nil {
-		vs.Null(at(p, "logGroupName"))
-	} else {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.RetentionInDays == nil {
-		vs.Null(at(p, "retentionInDays"))
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", true, v.LogGroupName)
+	check.Null(vs, p, "retentionInDays", v.RetentionInDays == nil)
 }
 
 func (v *PutSubscriptionFilterInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName == nil {
-		vs.Null(at(p, "logGroupName"))
-	} else {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.FilterName == nil {
-		vs.Null(at(p, "filterName"))
-	} else {
-		checkFilterName(vs, at(p, "filterName"), *v.FilterName)
-	}
-	if v.FilterPattern == nil {
-		vs.Null(at(p, "filterPattern"))
-	} else {
-		checkFilterPattern(vs, at(p, "filterPattern"), *v.FilterPattern)
-	}
-	if v.DestinationArn == nil {
-		vs.Null(at(p, "destinationArn"))
-	} else {
-		checkDestinationArn(vs, at(p, "destinationArn"), *v.DestinationArn)
-	}
-	if v.RoleArn != nil {
-		checkRoleArn(vs, at(p, "roleArn"), *v.RoleArn)
-	}
-	if v.Distribution != nil {
-		checkDistribution(vs, at(p, "distribution"), *v.Distribution)
-	}
-	if v.FieldSelectionCriteria != nil {
-		checkFieldSelectionCriteria(vs, at(p, "fieldSelectionCriteria"), *v.FieldSelectionCriteria)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", true, v.LogGroupName)
+	check.Str(ruleFilterName, vs, p, "filterName", true, v.FilterName)
+	check.Str(ruleFilterPattern, vs, p, "filterPattern", true, v.FilterPattern)
+	check.Str(ruleDestinationArn, vs, p, "destinationArn", true, v.DestinationArn)
+	check.Str(ruleRoleArn, vs, p, "roleArn", false, v.RoleArn)
+	check.Str(ruleDistribution, vs, p, "distribution", false, v.Distribution)
+	check.Str(ruleFieldSelectionCriteria, vs, p, "fieldSelectionCriteria", false, v.FieldSelectionCriteria)
 }
 
 func (v *PutTransformerInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupIdentifier == nil {
-		vs.Null(at(p, "logGroupIdentifier"))
-	} else {
-		checkLogGroupIdentifier(vs, at(p, "logGroupIdentifier"), *v.LogGroupIdentifier)
-	}
-	if v.TransformerConfig == nil {
-		vs.Null(at(p, "transformerConfig"))
-	} else {
-		checkProcessors(vs, at(p, "transformerConfig"), v.TransformerConfig)
-	}
+	check.Str(ruleLogGroupIdentifier, vs, p, "logGroupIdentifier", true, v.LogGroupIdentifier)
+	check.List(vs, p, "transformerConfig", true, v.TransformerConfig, checkProcessors)
 }
 
-var ruleQueryDefinitionName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleQueryDefinitionName = check.New(check.MaxLen(255), check.MinLen(1))
 
-func checkQueryDefinitionName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleQueryDefinitionName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleQueryDefinitionName[1])
-	}
-}
+var ruleQueryDefinitionString = check.New(check.MaxLen(10000), check.MinLen(1))
 
-var ruleQueryDefinitionString = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10000"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleQueryId = check.New(check.MaxLen(256), check.MinLen(1))
 
-func checkQueryDefinitionString(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 10000 {
-		vs.Add(p, v, ruleQueryDefinitionString[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleQueryDefinitionString[1])
-	}
-}
+var ruleQueryLanguage = check.New(check.Enum("CWLI", "SQL", "PPL"))
 
-var ruleQueryId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkQueryId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleQueryId[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleQueryId[1])
-	}
-}
-
-var ruleQueryLanguage = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"CWLI", "SQL", "PPL"}}}
-
-func checkQueryLanguage(vs *awsapi.Violations, p string, v QueryLanguage) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleQueryLanguage[0])
-	}
-}
-
-var ruleQueryListMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "1000"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkQueryListMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 1000 {
-		vs.Add(p, v, ruleQueryListMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleQueryListMaxResults[1])
-	}
-}
+var ruleQueryListMaxResults = check.New(check.Max(1000), check.Min(1))
 
 func (v *QueryParameter) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkQueryParameterName(vs, at(p, "name"), *v.Name)
-	}
-	if v.DefaultValue != nil {
-		checkQueryParameterDefaultValue(vs, at(p, "defaultValue"), *v.DefaultValue)
-	}
-	if v.Description != nil {
-		checkQueryParameterDescription(vs, at(p, "description"), *v.Description)
-	}
+	check.Str(ruleQueryParameterName, vs, p, "name", true, v.Name)
+	check.Str(ruleQueryParameterDefaultValue, vs, p, "defaultValue", false, v.DefaultValue)
+	check.Str(ruleQueryParameterDescription, vs, p, "description", false, v.Description)
 }
 
-var ruleQueryParameterDefaultValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}}
+var ruleQueryParameterDefaultValue = check.New(check.MaxLen(1024))
 
-func checkQueryParameterDefaultValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleQueryParameterDefaultValue[0])
-	}
-}
+var ruleQueryParameterDescription = check.New(check.MaxLen(512))
 
-var ruleQueryParameterDescription = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}}
-
-func checkQueryParameterDescription(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleQueryParameterDescription[0])
-	}
-}
-
-var ruleQueryParameterList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20"}}
+var ruleQueryParameterList = check.New(check.MaxLen(20))
 
 func checkQueryParameterList(vs *awsapi.Violations, p string, v []QueryParameter) {
-	n := len(v)
-	if n > 20 {
-		vs.Add(p, v, ruleQueryParameterList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleQueryParameterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*QueryParameter).validate)
 }
 
-var ruleQueryParameterName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "^[a-zA-Z_][a-zA-Z0-9_]*"}}
+var ruleQueryParameterName = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern("^[a-zA-Z_][a-zA-Z0-9_]*", "^(?:^[a-zA-Z_][a-zA-Z0-9_]*)$"))
 
-var reQueryParameterName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^[a-zA-Z_][a-zA-Z0-9_]*)$") })
+var ruleQueryStatus = check.New(check.Enum("Scheduled", "Running", "Complete", "Failed", "Cancelled", "Timeout", "Unknown"))
 
-func checkQueryParameterName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleQueryParameterName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleQueryParameterName[1])
-	}
-	if !reQueryParameterName().MatchString(v) {
-		vs.Add(p, v, ruleQueryParameterName[2])
-	}
-}
+var ruleQueryString = check.New(check.MaxLen(10000))
 
-var ruleQueryStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Scheduled", "Running", "Complete", "Failed", "Cancelled", "Timeout", "Unknown"}}}
+var ruleQuoteCharacter = check.New(check.MaxLen(1), check.MinLen(1))
 
-func checkQueryStatus(vs *awsapi.Violations, p string, v QueryStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleQueryStatus[0])
-	}
-}
-
-var ruleQueryString = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10000"}}
-
-func checkQueryString(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 10000 {
-		vs.Add(p, v, ruleQueryString[0])
-	}
-}
-
-var ruleQuoteCharacter = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkQuoteCharacter(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1 {
-		vs.Add(p, v, ruleQuoteCharacter[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleQuoteCharacter[1])
-	}
-}
-
-var ruleRecordFields = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}}
+var ruleRecordFields = check.New(check.MaxLen(128))
 
 func checkRecordFields(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 128 {
-		vs.Add(p, v, ruleRecordFields[0])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkFieldHeader(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleFieldHeader})
-			break
-		}
-	}
+	ruleRecordFields.Len(vs, p, v, len(v))
+	check.Strings(ruleRecordFields, vs, p, v, ruleFieldHeader)
 }
 
-var ruleRenameKeyEntries = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleRenameKeyEntries = check.New(check.MaxLen(5), check.MinLen(1))
 
 func checkRenameKeyEntries(vs *awsapi.Violations, p string, v []RenameKeyEntry) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleRenameKeyEntries[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleRenameKeyEntries[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleRenameKeyEntries.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*RenameKeyEntry).validate)
 }
 
 func (v *RenameKeyEntry) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "key"))
-	} else {
-		checkKey(vs, at(p, "key"), *v.Key)
-	}
-	if v.RenameTo == nil {
-		vs.Null(at(p, "renameTo"))
-	} else {
-		checkRenameTo(vs, at(p, "renameTo"), *v.RenameTo)
-	}
+	check.Str(ruleKey, vs, p, "key", true, v.Key)
+	check.Str(ruleRenameTo, vs, p, "renameTo", true, v.RenameTo)
 }
 
 func (v *RenameKeys) validate(vs *awsapi.Violations, p string) {
-	if v.Entries == nil {
-		vs.Null(at(p, "entries"))
-	} else {
-		checkRenameKeyEntries(vs, at(p, "entries"), v.Entries)
-	}
+	check.List(vs, p, "entries", true, v.Entries, checkRenameKeyEntries)
 }
 
-var ruleRenameTo = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkRenameTo(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleRenameTo[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleRenameTo[1])
-	}
-}
+var ruleRenameTo = check.New(check.MaxLen(128), check.MinLen(1))
 
 func (v *ResourceConfig) validate(vs *awsapi.Violations, p string) {
-	if v.OpenSearchResourceConfig != nil {
-		v.OpenSearchResourceConfig.validate(vs, at(p, "openSearchResourceConfig"))
-	}
+	check.Struct(vs, p, "openSearchResourceConfig", false, v.OpenSearchResourceConfig, (*OpenSearchResourceConfig).validate)
 }
 
-var ruleResourceIdentifier = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w+=/:,.@\-\*]*`}}
+var ruleResourceIdentifier = check.New(check.MaxLen(2048), check.MinLen(1), check.Pattern(`[\w+=/:,.@\-\*]*`, `^(?:[\w+=/:,.@\-\*]*)$`))
 
-var reResourceIdentifier = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w+=/:,.@\-\*]*)$`) })
+var ruleResourceType = check.New(check.MaxLen(255), check.MinLen(1), check.Pattern(`[\w-_]*`, `^(?:[\w-_]*)$`))
 
-func checkResourceIdentifier(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleResourceIdentifier[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleResourceIdentifier[1])
-	}
-	if !reResourceIdentifier().MatchString(v) {
-		vs.Add(p, v, ruleResourceIdentifier[2])
-	}
-}
-
-var ruleResourceType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w-_]*`}}
-
-var reResourceType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w-_]*)$`) })
-
-func checkResourceType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleResourceType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleResourceType[1])
-	}
-	if !reResourceType().MatchString(v) {
-		vs.Add(p, v, ruleResourceType[2])
-	}
-}
-
-var ruleResourceTypes = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleResourceTypes = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkResourceTypes(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleResourceTypes[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleResourceTypes[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkResourceType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleResourceType})
-			break
-		}
-	}
+	ruleResourceTypes.Len(vs, p, v, len(v))
+	check.Strings(ruleResourceTypes, vs, p, v, ruleResourceType)
 }
 
-var ruleRoleArn = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkRoleArn(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleRoleArn[0])
-	}
-}
+var ruleRoleArn = check.New(check.MinLen(1))
 
 func (v *S3Configuration) validate(vs *awsapi.Violations, p string) {
-	if v.DestinationIdentifier == nil {
-		vs.Null(at(p, "destinationIdentifier"))
-	} else {
-		checkS3Uri(vs, at(p, "destinationIdentifier"), *v.DestinationIdentifier)
-	}
-	if v.RoleArn == nil {
-		vs.Null(at(p, "roleArn"))
-	} else {
-		checkRoleArn(vs, at(p, "roleArn"), *v.RoleArn)
-	}
-	if v.OwnerAccountId != nil {
-		checkAccountId(vs, at(p, "ownerAccountId"), *v.OwnerAccountId)
-	}
-	if v.KmsKeyId != nil {
-		checkKmsKeyId(vs, at(p, "kmsKeyId"), *v.KmsKeyId)
-	}
+	check.Str(ruleS3Uri, vs, p, "destinationIdentifier", true, v.DestinationIdentifier)
+	check.Str(ruleRoleArn, vs, p, "roleArn", true, v.RoleArn)
+	check.Str(ruleAccountId, vs, p, "ownerAccountId", false, v.OwnerAccountId)
+	check.Str(ruleKmsKeyId, vs, p, "kmsKeyId", false, v.KmsKeyId)
 }
 
 func (v *S3DeliveryConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.SuffixPath != nil {
-		checkDeliverySuffixPath(vs, at(p, "suffixPath"), *v.SuffixPath)
-	}
+	check.Str(ruleDeliverySuffixPath, vs, p, "suffixPath", false, v.SuffixPath)
 }
 
-var ruleS3TableIntegrationSourceIdentifier = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleS3TableIntegrationSourceIdentifier = check.New(check.MaxLen(2048), check.MinLen(1))
 
-func checkS3TableIntegrationSourceIdentifier(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleS3TableIntegrationSourceIdentifier[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleS3TableIntegrationSourceIdentifier[1])
-	}
-}
+var ruleS3Uri = check.New(check.MaxLen(1024), check.Pattern(`s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?`, `^(?:s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?)$`))
 
-var ruleS3Uri = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}, {Kind: awsapi.Pattern, Text: `s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?`}}
+var ruleScheduleExpression = check.New(check.MaxLen(256))
 
-var reS3Uri = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?)$`)
-})
+var ruleScheduleTimezone = check.New(check.MinLen(1))
 
-func checkS3Uri(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleS3Uri[0])
-	}
-	if !reS3Uri().MatchString(v) {
-		vs.Add(p, v, ruleS3Uri[1])
-	}
-}
+var ruleScheduledQueryDescription = check.New(check.MaxLen(1024))
 
-var ruleScheduleExpression = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}}
+var ruleScheduledQueryIdentifier = check.New(check.Pattern(`[\w#+=/:,.@-]*`, `^(?:[\w#+=/:,.@-]*)$`))
 
-func checkScheduleExpression(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleScheduleExpression[0])
-	}
-}
-
-var ruleScheduleTimezone = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkScheduleTimezone(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleScheduleTimezone[0])
-	}
-}
-
-var ruleScheduledQueryDescription = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}}
-
-func checkScheduledQueryDescription(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleScheduledQueryDescription[0])
-	}
-}
-
-var ruleScheduledQueryIdentifier = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: `[\w#+=/:,.@-]*`}}
-
-var reScheduledQueryIdentifier = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w#+=/:,.@-]*)$`) })
-
-func checkScheduledQueryIdentifier(vs *awsapi.Violations, p string, v string) {
-	if !reScheduledQueryIdentifier().MatchString(v) {
-		vs.Add(p, v, ruleScheduledQueryIdentifier[0])
-	}
-}
-
-var ruleScheduledQueryLogGroupIdentifiers = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleScheduledQueryLogGroupIdentifiers = check.New(check.MaxLen(50), check.MinLen(1))
 
 func checkScheduledQueryLogGroupIdentifiers(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleScheduledQueryLogGroupIdentifiers[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleScheduledQueryLogGroupIdentifiers[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkLogGroupIdentifier(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleLogGroupIdentifier})
-			break
-		}
-	}
+	ruleScheduledQueryLogGroupIdentifiers.Len(vs, p, v, len(v))
+	check.Strings(ruleScheduledQueryLogGroupIdentifiers, vs, p, v, ruleLogGroupIdentifier)
 }
 
-var ruleScheduledQueryName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^[a-zA-Z0-9_\-/.#]+$`}}
+var ruleScheduledQueryName = check.New(check.MaxLen(255), check.MinLen(1), check.Pattern(`^[a-zA-Z0-9_\-/.#]+$`, `^(?:^[a-zA-Z0-9_\-/.#]+$)$`))
 
-var reScheduledQueryName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^[a-zA-Z0-9_\-/.#]+$)$`) })
+var ruleScheduledQueryState = check.New(check.Enum("ENABLED", "DISABLED"))
 
-func checkScheduledQueryName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleScheduledQueryName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleScheduledQueryName[1])
-	}
-	if !reScheduledQueryName().MatchString(v) {
-		vs.Add(p, v, ruleScheduledQueryName[2])
-	}
-}
+var ruleScope = check.New(check.Enum("ALL"))
 
-var ruleScheduledQueryState = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ENABLED", "DISABLED"}}}
+var ruleSequenceToken = check.New(check.MinLen(1))
 
-func checkScheduledQueryState(vs *awsapi.Violations, p string, v ScheduledQueryState) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleScheduledQueryState[0])
-	}
-}
+var ruleService = check.New(check.MaxLen(255), check.MinLen(1), check.Pattern(`[\w_-]*`, `^(?:[\w_-]*)$`))
 
-var ruleScope = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ALL"}}}
+var ruleSource = check.New(check.MaxLen(128), check.MinLen(1))
 
-func checkScope(vs *awsapi.Violations, p string, v Scope) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleScope[0])
-	}
-}
-
-var ruleSequenceToken = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkSequenceToken(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleSequenceToken[0])
-	}
-}
-
-var ruleService = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w_-]*`}}
-
-var reService = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w_-]*)$`) })
-
-func checkService(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleService[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleService[1])
-	}
-	if !reService().MatchString(v) {
-		vs.Add(p, v, ruleService[2])
-	}
-}
-
-var ruleSource = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkSource(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleSource[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleSource[1])
-	}
-}
-
-var ruleSourceTimezone = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkSourceTimezone(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleSourceTimezone[0])
-	}
-}
+var ruleSourceTimezone = check.New(check.MinLen(1))
 
 func (v *SplitString) validate(vs *awsapi.Violations, p string) {
-	if v.Entries == nil {
-		vs.Null(at(p, "entries"))
-	} else {
-		checkSplitStringEntries(vs, at(p, "entries"), v.Entries)
-	}
+	check.List(vs, p, "entries", true, v.Entries, checkSplitStringEntries)
 }
 
-var ruleSplitStringDelimiter = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleSplitStringDelimiter = check.New(check.MaxLen(128), check.MinLen(1))
 
-func checkSplitStringDelimiter(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleSplitStringDelimiter[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleSplitStringDelimiter[1])
-	}
-}
-
-var ruleSplitStringEntries = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleSplitStringEntries = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkSplitStringEntries(vs *awsapi.Violations, p string, v []SplitStringEntry) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleSplitStringEntries[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleSplitStringEntries[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleSplitStringEntries.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*SplitStringEntry).validate)
 }
 
 func (v *SplitStringEntry) validate(vs *awsapi.Violations, p string) {
-	if v.Source == nil {
-		vs.Null(at(p, "source"))
-	} else {
-		checkSource(vs, at(p, "source"), *v.Source)
-	}
-	if v.Delimiter == nil {
-		vs.Null(at(p, "delimiter"))
-	} else {
-		checkSplitStringDelimiter(vs, at(p, "delimiter"), *v.Delimiter)
-	}
+	check.Str(ruleSource, vs, p, "source", true, v.Source)
+	check.Str(ruleSplitStringDelimiter, vs, p, "delimiter", true, v.Delimiter)
 }
 
-var ruleStandardUnit = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second", "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second", "Count/Second", "None"}}}
-
-func checkStandardUnit(vs *awsapi.Violations, p string, v StandardUnit) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleStandardUnit[0])
-	}
-}
+var ruleStandardUnit = check.New(check.Enum("Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second", "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second", "Count/Second", "None"))
 
 func (v *StartLiveTailInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupIdentifiers == nil {
-		vs.Null(at(p, "logGroupIdentifiers"))
-	} else {
-		checkStartLiveTailLogGroupIdentifiers(vs, at(p, "logGroupIdentifiers"), v.LogGroupIdentifiers)
-	}
-	if v.LogStreamNames != nil {
-		checkInputLogStreamNames(vs, at(p, "logStreamNames"), v.LogStreamNames)
-	}
-	if v.LogStreamNamePrefixes != nil {
-		checkInputLogStreamNames(vs, at(p, "logStreamNamePrefixes"), v.LogStreamNamePrefixes)
-	}
-	if v.LogEventFilterPattern != nil {
-		checkFilterPattern(vs, at(p, "logEventFilterPattern"), *v.LogEventFilterPattern)
-	}
+	check.List(vs, p, "logGroupIdentifiers", true, v.LogGroupIdentifiers, checkStartLiveTailLogGroupIdentifiers)
+	check.List(vs, p, "logStreamNames", false, v.LogStreamNames, checkInputLogStreamNames)
+	check.List(vs, p, "logStreamNamePrefixes", false, v.LogStreamNamePrefixes, checkInputLogStreamNames)
+	check.Str(ruleFilterPattern, vs, p, "logEventFilterPattern", false, v.LogEventFilterPattern)
 }
 
-var ruleStartLiveTailLogGroupIdentifiers = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleStartLiveTailLogGroupIdentifiers = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkStartLiveTailLogGroupIdentifiers(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleStartLiveTailLogGroupIdentifiers[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleStartLiveTailLogGroupIdentifiers[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkLogGroupIdentifier(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleLogGroupIdentifier})
-			break
-		}
-	}
+	ruleStartLiveTailLogGroupIdentifiers.Len(vs, p, v, len(v))
+	check.Strings(ruleStartLiveTailLogGroupIdentifiers, vs, p, v, ruleLogGroupIdentifier)
 }
 
 func (v *StartQueryInput) validate(vs *awsapi.Violations, p string) {
-	if v.QueryLanguage != nil {
-		checkQueryLanguage(vs, at(p, "queryLanguage"), *v.QueryLanguage)
-	}
-	if v.LogGroupName != nil {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.LogGroupNames != nil {
-		checkLogGroupNames(vs, at(p, "logGroupNames"), v.LogGroupNames)
-	}
-	if v.LogGroupIdentifiers != nil {
-		checkLogGroupIdentifiers(vs, at(p, "logGroupIdentifiers"), v.LogGroupIdentifiers)
-	}
-	if v.StartTime == nil {
-		vs.Null(at(p, "startTime"))
-	} else {
-		checkTimestamp(vs, at(p, "startTime"), *v.StartTime)
-	}
-	if v.EndTime == nil {
-		vs.Null(at(p, "endTime"))
-	} else {
-		checkTimestamp(vs, at(p, "endTime"), *v.EndTime)
-	}
-	if v.QueryString == nil {
-		vs.Null(at(p, "queryString"))
-	} else {
-		checkQueryString(vs, at(p, "queryString"), *v.QueryString)
-	}
-	if v.Limit != nil {
-		checkEventsLimitStartQuery(vs, at(p, "limit"), *v.Limit)
-	}
+	check.Str(ruleQueryLanguage, vs, p, "queryLanguage", false, v.QueryLanguage)
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", false, v.LogGroupName)
+	check.List(vs, p, "logGroupNames", false, v.LogGroupNames, checkLogGroupNames)
+	check.List(vs, p, "logGroupIdentifiers", false, v.LogGroupIdentifiers, checkLogGroupIdentifiers)
+	check.Numeric(ruleTimestamp, vs, p, "startTime", true, v.StartTime)
+	check.Numeric(ruleTimestamp, vs, p, "endTime", true, v.EndTime)
+	check.Str(ruleQueryString, vs, p, "queryString", true, v.QueryString)
+	check.Numeric(ruleEventsLimitStartQuery, vs, p, "limit", false, v.Limit)
 }
 
 func (v *StopQueryInput) validate(vs *awsapi.Violations, p string) {
-	if v.QueryId == nil {
-		vs.Null(at(p, "queryId"))
-	} else {
-		checkQueryId(vs, at(p, "queryId"), *v.QueryId)
-	}
+	check.Str(ruleQueryId, vs, p, "queryId", true, v.QueryId)
 }
 
 func (v *SubstituteString) validate(vs *awsapi.Violations, p string) {
-	if v.Entries == nil {
-		vs.Null(at(p, "entries"))
-	} else {
-		checkSubstituteStringEntries(vs, at(p, "entries"), v.Entries)
-	}
+	check.List(vs, p, "entries", true, v.Entries, checkSubstituteStringEntries)
 }
 
-var ruleSubstituteStringEntries = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleSubstituteStringEntries = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkSubstituteStringEntries(vs *awsapi.Violations, p string, v []SubstituteStringEntry) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleSubstituteStringEntries[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleSubstituteStringEntries[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleSubstituteStringEntries.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*SubstituteStringEntry).validate)
 }
 
 func (v *SubstituteStringEntry) validate(vs *awsapi.Violations, p string) {
-	if v.Source == nil {
-		vs.Null(at(p, "source"))
-	} else {
-		checkSource(vs, at(p, "source"), *v.Source)
-	}
-	if v.From == nil {
-		vs.Null(at(p, "from"))
-	} else {
-		checkFromKey(vs, at(p, "from"), *v.From)
-	}
-	if v.To == nil {
-		vs.Null(at(p, "to"))
-	} else {
-		checkToKey(vs, at(p, "to"), *v.To)
-	}
+	check.Str(ruleSource, vs, p, "source", true, v.Source)
+	check.Str(ruleFromKey, vs, p, "from", true, v.From)
+	check.Str(ruleToKey, vs, p, "to", true, v.To)
 }
 
 func (v *SuppressionPeriod) validate(vs *awsapi.Violations, p string) {
-	if v.SuppressionUnit != nil {
-		checkSuppressionUnit(vs, at(p, "suppressionUnit"), *v.SuppressionUnit)
-	}
+	check.Str(ruleSuppressionUnit, vs, p, "suppressionUnit", false, v.SuppressionUnit)
 }
 
-var ruleSuppressionState = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"SUPPRESSED", "UNSUPPRESSED"}}}
+var ruleSuppressionState = check.New(check.Enum("SUPPRESSED", "UNSUPPRESSED"))
 
-func checkSuppressionState(vs *awsapi.Violations, p string, v SuppressionState) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleSuppressionState[0])
-	}
-}
+var ruleSuppressionType = check.New(check.Enum("LIMITED", "INFINITE"))
 
-var ruleSuppressionType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"LIMITED", "INFINITE"}}}
+var ruleSuppressionUnit = check.New(check.Enum("SECONDS", "MINUTES", "HOURS"))
 
-func checkSuppressionType(vs *awsapi.Violations, p string, v SuppressionType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleSuppressionType[0])
-	}
-}
-
-var ruleSuppressionUnit = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"SECONDS", "MINUTES", "HOURS"}}}
-
-func checkSuppressionUnit(vs *awsapi.Violations, p string, v SuppressionUnit) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleSuppressionUnit[0])
-	}
-}
-
-var ruleTableBody = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10485760"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkTableBody(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 10485760 {
-		vs.Add(p, v, ruleTableBody[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTableBody[1])
-	}
-}
+var ruleTableBody = check.New(check.MaxLen(10485760), check.MinLen(1))
 
 func (v *TagFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "key"))
-	} else {
-		checkTagFilterKey(vs, at(p, "key"), *v.Key)
-	}
-	if v.Values != nil {
-		checkTagFilterValues(vs, at(p, "values"), v.Values)
-	}
+	check.Str(ruleTagFilterKey, vs, p, "key", true, v.Key)
+	check.List(vs, p, "values", false, v.Values, checkTagFilterValues)
 }
 
-var ruleTagFilterKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$`}}
+var ruleTagFilterKey = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$`, `^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$)$`))
 
-var reTagFilterKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$)$`) })
+var ruleTagFilterValue = check.New(check.MaxLen(259), check.Pattern(`^!?\*?([\p{L}\p{Z}\p{N}_.:/=+\-@]*)\*?$`, `^(?:^!?\*?([\p{L}\p{Z}\p{N}_.:/=+\-@]*)\*?$)$`))
 
-func checkTagFilterKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleTagFilterKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTagFilterKey[1])
-	}
-	if !reTagFilterKey().MatchString(v) {
-		vs.Add(p, v, ruleTagFilterKey[2])
-	}
-}
-
-var ruleTagFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "259"}, {Kind: awsapi.Pattern, Text: `^!?\*?([\p{L}\p{Z}\p{N}_.:/=+\-@]*)\*?$`}}
-
-var reTagFilterValue = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^!?\*?([\p{L}\p{Z}\p{N}_.:/=+\-@]*)\*?$)$`) })
-
-func checkTagFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 259 {
-		vs.Add(p, v, ruleTagFilterValue[0])
-	}
-	if !reTagFilterValue().MatchString(v) {
-		vs.Add(p, v, ruleTagFilterValue[1])
-	}
-}
-
-var ruleTagFilterValues = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}}
+var ruleTagFilterValues = check.New(check.MaxLen(5))
 
 func checkTagFilterValues(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleTagFilterValues[0])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkTagFilterValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleTagFilterValue})
-			break
-		}
-	}
+	ruleTagFilterValues.Len(vs, p, v, len(v))
+	check.Strings(ruleTagFilterValues, vs, p, v, ruleTagFilterValue)
 }
 
-var ruleTagFilters = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleTagFilters = check.New(check.MaxLen(5), check.MinLen(1))
 
 func checkTagFilters(vs *awsapi.Violations, p string, v []TagFilter) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleTagFilters[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTagFilters[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleTagFilters.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*TagFilter).validate)
 }
 
-var ruleTagKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$`}}
+var ruleTagKey = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$`, `^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$)$`))
 
-var reTagKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$)$`) })
-
-func checkTagKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleTagKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTagKey[1])
-	}
-	if !reTagKey().MatchString(v) {
-		vs.Add(p, v, ruleTagKey[2])
-	}
-}
-
-var ruleTagKeyList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}}
+var ruleTagKeyList = check.New(check.MaxLen(50))
 
 func checkTagKeyList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleTagKeyList[0])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkTagKey(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleTagKey})
-			break
-		}
-	}
+	ruleTagKeyList.Len(vs, p, v, len(v))
+	check.Strings(ruleTagKeyList, vs, p, v, ruleTagKey)
 }
 
-var ruleTagList = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleTagList = check.New(check.MinLen(1))
 
 func checkTagList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n < 1 {
-		vs.Add(p, v, ruleTagList[0])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkTagKey(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleTagKey})
-			break
-		}
-	}
+	ruleTagList.Len(vs, p, v, len(v))
+	check.Strings(ruleTagList, vs, p, v, ruleTagKey)
 }
 
 func (v *TagLogGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName == nil {
-		vs.Null(at(p, "logGroupName"))
-	} else {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.Tags == nil {
-		vs.Null(at(p, "tags"))
-	} else {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", true, v.LogGroupName)
+	check.Map(vs, p, "tags", true, v.Tags, checkTags)
 }
 
 func (v *TagResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "resourceArn"))
-	} else {
-		checkAmazonResourceName(vs, at(p, "resourceArn"), *v.ResourceArn)
-	}
-	if v.Tags == nil {
-		vs.Null(at(p, "tags"))
-	} else {
-		checkTags(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleAmazonResourceName, vs, p, "resourceArn", true, v.ResourceArn)
+	check.Map(vs, p, "tags", true, v.Tags, checkTags)
 }
 
-var ruleTagValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.Pattern, Text: `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`}}
+var ruleTagValue = check.New(check.MaxLen(256), check.Pattern(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`, `^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`))
 
-var reTagValue = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`) })
-
-func checkTagValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleTagValue[0])
-	}
-	if !reTagValue().MatchString(v) {
-		vs.Add(p, v, ruleTagValue[1])
-	}
-}
-
-var ruleTags = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleTags = check.New(check.MaxLen(50), check.MinLen(1))
 
 func checkTags(vs *awsapi.Violations, p string, v map[string]string) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleTags[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTags[1])
-	}
-	for k := range v {
-		var t awsapi.Violations
-		checkTagKey(&t, "", k)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapKeys, Inner: ruleTagKey})
-			break
-		}
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkTagValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapValues, Inner: ruleTagValue})
-			break
-		}
-	}
+	ruleTags.Len(vs, p, v, len(v))
+	check.Keys(ruleTags, vs, p, v, ruleTagKey)
+	check.StringValues(ruleTags, vs, p, v, ruleTagValue)
 }
 
-var ruleTarget = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleTarget = check.New(check.MaxLen(128), check.MinLen(1))
 
-func checkTarget(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleTarget[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTarget[1])
-	}
-}
+var ruleTargetArn = check.New(check.MinLen(1))
 
-var ruleTargetArn = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleTargetFormat = check.New(check.MaxLen(64), check.MinLen(1))
 
-func checkTargetArn(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleTargetArn[0])
-	}
-}
+var ruleTargetTimezone = check.New(check.MinLen(1))
 
-var ruleTargetFormat = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkTargetFormat(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleTargetFormat[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTargetFormat[1])
-	}
-}
-
-var ruleTargetTimezone = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkTargetTimezone(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleTargetTimezone[0])
-	}
-}
-
-var ruleTestEventMessages = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleTestEventMessages = check.New(check.MaxLen(50), check.MinLen(1))
 
 func checkTestEventMessages(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleTestEventMessages[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTestEventMessages[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkEventMessage(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleEventMessage})
-			break
-		}
-	}
+	ruleTestEventMessages.Len(vs, p, v, len(v))
+	check.Strings(ruleTestEventMessages, vs, p, v, ruleEventMessage)
 }
 
 func (v *TestMetricFilterInput) validate(vs *awsapi.Violations, p string) {
-	if v.FilterPattern == nil {
-		vs.Null(at(p, "filterPattern"))
-	} else {
-		checkFilterPattern(vs, at(p, "filterPattern"), *v.FilterPattern)
-	}
-	if v.LogEventMessages == nil {
-		vs.Null(at(p, "logEventMessages"))
-	} else {
-		checkTestEventMessages(vs, at(p, "logEventMessages"), v.LogEventMessages)
-	}
+	check.Str(ruleFilterPattern, vs, p, "filterPattern", true, v.FilterPattern)
+	check.List(vs, p, "logEventMessages", true, v.LogEventMessages, checkTestEventMessages)
 }
 
 func (v *TestTransformerInput) validate(vs *awsapi.Violations, p string) {
-	if v.TransformerConfig == nil {
-		vs.Null(at(p, "transformerConfig"))
-	} else {
-		checkProcessors(vs, at(p, "transformerConfig"), v.TransformerConfig)
-	}
-	if v.LogEventMessages == nil {
-		vs.Null(at(p, "logEventMessages"))
-	} else {
-		checkTestEventMessages(vs, at(p, "logEventMessages"), v.LogEventMessages)
-	}
+	check.List(vs, p, "transformerConfig", true, v.TransformerConfig, checkProcessors)
+	check.List(vs, p, "logEventMessages", true, v.LogEventMessages, checkTestEventMessages)
 }
 
-var ruleTimestamp = []awsapi.Constraint{{Kind: awsapi.MinValue, Bound: "0"}}
+var ruleTimestamp = check.New(check.Min(0))
 
-func checkTimestamp(vs *awsapi.Violations, p string, v int64) {
-	if v < 0 {
-		vs.Add(p, v, ruleTimestamp[0])
-	}
-}
-
-var ruleToKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkToKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleToKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleToKey[1])
-	}
-}
+var ruleToKey = check.New(check.MaxLen(128), check.MinLen(1))
 
 func (v *TrimString) validate(vs *awsapi.Violations, p string) {
-	if v.WithKeys == nil {
-		vs.Null(at(p, "withKeys"))
-	} else {
-		checkTrimStringWithKeys(vs, at(p, "withKeys"), v.WithKeys)
-	}
+	check.List(vs, p, "withKeys", true, v.WithKeys, checkTrimStringWithKeys)
 }
 
-var ruleTrimStringWithKeys = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleTrimStringWithKeys = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkTrimStringWithKeys(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleTrimStringWithKeys[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTrimStringWithKeys[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkWithKey(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleWithKey})
-			break
-		}
-	}
+	ruleTrimStringWithKeys.Len(vs, p, v, len(v))
+	check.Strings(ruleTrimStringWithKeys, vs, p, v, ruleWithKey)
 }
 
-var ruleType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"boolean", "integer", "double", "string"}}}
-
-func checkType(vs *awsapi.Violations, p string, v Type) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleType[0])
-	}
-}
+var ruleType = check.New(check.Enum("boolean", "integer", "double", "string"))
 
 func (v *TypeConverter) validate(vs *awsapi.Violations, p string) {
-	if v.Entries == nil {
-		vs.Null(at(p, "entries"))
-	} else {
-		checkTypeConverterEntries(vs, at(p, "entries"), v.Entries)
-	}
+	check.List(vs, p, "entries", true, v.Entries, checkTypeConverterEntries)
 }
 
-var ruleTypeConverterEntries = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleTypeConverterEntries = check.New(check.MaxLen(5), check.MinLen(1))
 
 func checkTypeConverterEntries(vs *awsapi.Violations, p string, v []TypeConverterEntry) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleTypeConverterEntries[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTypeConverterEntries[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleTypeConverterEntries.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*TypeConverterEntry).validate)
 }
 
 func (v *TypeConverterEntry) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "key"))
-	} else {
-		checkKey(vs, at(p, "key"), *v.Key)
-	}
-	if v.Type == nil {
-		vs.Null(at(p, "type"))
-	} else {
-		checkType(vs, at(p, "type"), *v.Type)
-	}
+	check.Str(ruleKey, vs, p, "key", true, v.Key)
+	check.Str(ruleType, vs, p, "type", true, v.Type)
 }
 
 func (v *UntagLogGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.LogGroupName == nil {
-		vs.Null(at(p, "logGroupName"))
-	} else {
-		checkLogGroupName(vs, at(p, "logGroupName"), *v.LogGroupName)
-	}
-	if v.Tags == nil {
-		vs.Null(at(p, "tags"))
-	} else {
-		checkTagList(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleLogGroupName, vs, p, "logGroupName", true, v.LogGroupName)
+	check.List(vs, p, "tags", true, v.Tags, checkTagList)
 }
 
 func (v *UntagResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "resourceArn"))
-	} else {
-		checkAmazonResourceName(vs, at(p, "resourceArn"), *v.ResourceArn)
-	}
-	if v.TagKeys == nil {
-		vs.Null(at(p, "tagKeys"))
-	} else {
-		checkTagKeyList(vs, at(p, "tagKeys"), v.TagKeys)
-	}
+	check.Str(ruleAmazonResourceName, vs, p, "resourceArn", true, v.ResourceArn)
+	check.List(vs, p, "tagKeys", true, v.TagKeys, checkTagKeyList)
 }
 
 func (v *UpdateAnomalyInput) validate(vs *awsapi.Violations, p string) {
-	if v.AnomalyId != nil {
-		checkAnomalyId(vs, at(p, "anomalyId"), *v.AnomalyId)
-	}
-	if v.PatternId != nil {
-		checkPatternId(vs, at(p, "patternId"), *v.PatternId)
-	}
-	if v.AnomalyDetectorArn == nil {
-		vs.Null(at(p, "anomalyDetectorArn"))
-	} else {
-		checkAnomalyDetectorArn(vs, at(p, "anomalyDetectorArn"), *v.AnomalyDetectorArn)
-	}
-	if v.SuppressionType != nil {
-		checkSuppressionType(vs, at(p, "suppressionType"), *v.SuppressionType)
-	}
-	if v.SuppressionPeriod != nil {
-		v.SuppressionPeriod.validate(vs, at(p, "suppressionPeriod"))
-	}
+	check.Str(ruleAnomalyId, vs, p, "anomalyId", false, v.AnomalyId)
+	check.Str(rulePatternId, vs, p, "patternId", false, v.PatternId)
+	check.Str(ruleAnomalyDetectorArn, vs, p, "anomalyDetectorArn", true, v.AnomalyDetectorArn)
+	check.Str(ruleSuppressionType, vs, p, "suppressionType", false, v.SuppressionType)
+	check.Struct(vs, p, "suppressionPeriod", false, v.SuppressionPeriod, (*SuppressionPeriod).validate)
 }
 
 func (v *UpdateDeliveryConfigurationInput) validate(vs *awsapi.Violations, p string) {
-	if v.Id == nil {
-		vs.Null(at(p, "id"))
-	} else {
-		checkDeliveryId(vs, at(p, "id"), *v.Id)
-	}
-	if v.RecordFields != nil {
-		checkRecordFields(vs, at(p, "recordFields"), v.RecordFields)
-	}
-	if v.FieldDelimiter != nil {
-		checkFieldDelimiter(vs, at(p, "fieldDelimiter"), *v.FieldDelimiter)
-	}
-	if v.S3DeliveryConfiguration != nil {
-		v.S3DeliveryConfiguration.validate(vs, at(p, "s3DeliveryConfiguration"))
-	}
+	check.Str(ruleDeliveryId, vs, p, "id", true, v.Id)
+	check.List(vs, p, "recordFields", false, v.RecordFields, checkRecordFields)
+	check.Str(ruleFieldDelimiter, vs, p, "fieldDelimiter", false, v.FieldDelimiter)
+	check.Struct(vs, p, "s3DeliveryConfiguration", false, v.S3DeliveryConfiguration, (*S3DeliveryConfiguration).validate)
 }
 
 func (v *UpdateLogAnomalyDetectorInput) validate(vs *awsapi.Violations, p string) {
-	if v.AnomalyDetectorArn == nil {
-		vs.Null(at(p, "anomalyDetectorArn"))
-	} else {
-		checkAnomalyDetectorArn(vs, at(p, "anomalyDetectorArn"), *v.AnomalyDetectorArn)
-	}
-	if v.EvaluationFrequency != nil {
-		checkEvaluationFrequency(vs, at(p, "evaluationFrequency"), *v.EvaluationFrequency)
-	}
-	if v.FilterPattern != nil {
-		checkFilterPattern(vs, at(p, "filterPattern"), *v.FilterPattern)
-	}
-	if v.AnomalyVisibilityTime != nil {
-		checkAnomalyVisibilityTime(vs, at(p, "anomalyVisibilityTime"), *v.AnomalyVisibilityTime)
-	}
-	if v.Enabled == nil {
-		vs.Null(at(p, "enabled"))
-	}
+	check.Str(ruleAnomalyDetectorArn, vs, p, "anomalyDetectorArn", true, v.AnomalyDetectorArn)
+	check.Str(ruleEvaluationFrequency, vs, p, "evaluationFrequency", false, v.EvaluationFrequency)
+	check.Str(ruleFilterPattern, vs, p, "filterPattern", false, v.FilterPattern)
+	check.Numeric(ruleAnomalyVisibilityTime, vs, p, "anomalyVisibilityTime", false, v.AnomalyVisibilityTime)
+	check.Null(vs, p, "enabled", v.Enabled == nil)
 }
 
 func (v *UpdateLookupTableInput) validate(vs *awsapi.Violations, p string) {
-	if v.LookupTableArn == nil {
-		vs.Null(at(p, "lookupTableArn"))
-	}
-	if v.Description != nil {
-		checkLookupTableDescription(vs, at(p, "description"), *v.Description)
-	}
-	if v.TableBody == nil {
-		vs.Null(at(p, "tableBody"))
-	} else {
-		checkTableBody(vs, at(p, "tableBody"), *v.TableBody)
-	}
-	if v.KmsKeyId != nil {
-		checkKmsKeyId(vs, at(p, "kmsKeyId"), *v.KmsKeyId)
-	}
+	check.Null(vs, p, "lookupTableArn", v.LookupTableArn == nil)
+	check.Str(ruleLookupTableDescription, vs, p, "description", false, v.Description)
+	check.Str(ruleTableBody, vs, p, "tableBody", true, v.TableBody)
+	check.Str(ruleKmsKeyId, vs, p, "kmsKeyId", false, v.KmsKeyId)
 }
 
 func (v *UpdateScheduledQueryInput) validate(vs *awsapi.Violations, p string) {
-	if v.Identifier == nil {
-		vs.Null(at(p, "identifier"))
-	} else {
-		checkScheduledQueryIdentifier(vs, at(p, "identifier"), *v.Identifier)
-	}
-	if v.Description != nil {
-		checkScheduledQueryDescription(vs, at(p, "description"), *v.Description)
-	}
-	if v.QueryLanguage == nil {
-		vs.Null(at(p, "queryLanguage"))
-	} else {
-		checkQueryLanguage(vs, at(p, "queryLanguage"), *v.QueryLanguage)
-	}
-	if v.QueryString == nil {
-		vs.Null(at(p, "queryString"))
-	} else {
-		checkQueryString(vs, at(p, "queryString"), *v.QueryString)
-	}
-	if v.LogGroupIdentifiers != nil {
-		checkScheduledQueryLogGroupIdentifiers(vs, at(p, "logGroupIdentifiers"), v.LogGroupIdentifiers)
-	}
-	if v.ScheduleExpression == nil {
-		vs.Null(at(p, "scheduleExpression"))
-	} else {
-		checkScheduleExpression(vs, at(p, "scheduleExpression"), *v.ScheduleExpression)
-	}
-	if v.Timezone != nil {
-		checkScheduleTimezone(vs, at(p, "timezone"), *v.Timezone)
-	}
-	if v.DestinationConfiguration != nil {
-		v.DestinationConfiguration.validate(vs, at(p, "destinationConfiguration"))
-	}
-	if v.ScheduleStartTime != nil {
-		checkTimestamp(vs, at(p, "scheduleStartTime"), *v.ScheduleStartTime)
-	}
-	if v.ScheduleEndTime != nil {
-		checkTimestamp(vs, at(p, "scheduleEndTime"), *v.ScheduleEndTime)
-	}
-	if v.ExecutionRoleArn == nil {
-		vs.Null(at(p, "executionRoleArn"))
-	} else {
-		checkRoleArn(vs, at(p, "executionRoleArn"), *v.ExecutionRoleArn)
-	}
-	if v.State != nil {
-		checkScheduledQueryState(vs, at(p, "state"), *v.State)
-	}
+	check.Str(ruleScheduledQueryIdentifier, vs, p, "identifier", true, v.Identifier)
+	check.Str(ruleScheduledQueryDescription, vs, p, "description", false, v.Description)
+	check.Str(ruleQueryLanguage, vs, p, "queryLanguage", true, v.QueryLanguage)
+	check.Str(ruleQueryString, vs, p, "queryString", true, v.QueryString)
+	check.List(vs, p, "logGroupIdentifiers", false, v.LogGroupIdentifiers, checkScheduledQueryLogGroupIdentifiers)
+	check.Str(ruleScheduleExpression, vs, p, "scheduleExpression", true, v.ScheduleExpression)
+	check.Str(ruleScheduleTimezone, vs, p, "timezone", false, v.Timezone)
+	check.Struct(vs, p, "destinationConfiguration", false, v.DestinationConfiguration, (*DestinationConfiguration).validate)
+	check.Numeric(ruleTimestamp, vs, p, "scheduleStartTime", false, v.ScheduleStartTime)
+	check.Numeric(ruleTimestamp, vs, p, "scheduleEndTime", false, v.ScheduleEndTime)
+	check.Str(ruleRoleArn, vs, p, "executionRoleArn", true, v.ExecutionRoleArn)
+	check.Str(ruleScheduledQueryState, vs, p, "state", false, v.State)
 }
 
 func (v *UpperCaseString) validate(vs *awsapi.Violations, p string) {
-	if v.WithKeys == nil {
-		vs.Null(at(p, "withKeys"))
-	} else {
-		checkUpperCaseStringWithKeys(vs, at(p, "withKeys"), v.WithKeys)
-	}
+	check.List(vs, p, "withKeys", true, v.WithKeys, checkUpperCaseStringWithKeys)
 }
 
-var ruleUpperCaseStringWithKeys = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleUpperCaseStringWithKeys = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkUpperCaseStringWithKeys(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleUpperCaseStringWithKeys[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleUpperCaseStringWithKeys[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkWithKey(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleWithKey})
-			break
-		}
-	}
+	ruleUpperCaseStringWithKeys.Len(vs, p, v, len(v))
+	check.Strings(ruleUpperCaseStringWithKeys, vs, p, v, ruleWithKey)
 }
 
-var ruleValueKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleValueKey = check.New(check.MaxLen(128), check.MinLen(1))
 
-func checkValueKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleValueKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleValueKey[1])
-	}
-}
-
-var ruleWithKey = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkWithKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleWithKey[0])
-	}
-}
+var ruleWithKey = check.New(check.MinLen(1))

@@ -3,11 +3,8 @@
 package secretsmanager
 
 import (
-	"regexp"
-	"strconv"
-	"sync"
-
 	"github.com/berth-dev/berth/awsapi"
+	"github.com/berth-dev/berth/awsapi/check"
 )
 
 const (
@@ -15,1028 +12,398 @@ const (
 	validationStyle = awsapi.CoralStyle
 )
 
-// at is the path of member name in the structure at path p.
-func at(p, name string) string {
-	if p == "" {
-		return name
-	}
-	return p + "." + name
-}
-
 // Validate checks the BatchGetSecretValue input against the model's constraints.
 func (v *BatchGetSecretValueInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*BatchGetSecretValueInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CancelRotateSecret input against the model's constraints.
 func (v *CancelRotateSecretInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CancelRotateSecretInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateSecret input against the model's constraints.
 func (v *CreateSecretInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateSecretInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteResourcePolicy input against the model's constraints.
 func (v *DeleteResourcePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteResourcePolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteSecret input against the model's constraints.
 func (v *DeleteSecretInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteSecretInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeSecret input against the model's constraints.
 func (v *DescribeSecretInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeSecretInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetRandomPassword input against the model's constraints.
 func (v *GetRandomPasswordInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetRandomPasswordInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetResourcePolicy input against the model's constraints.
 func (v *GetResourcePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetResourcePolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetSecretValue input against the model's constraints.
 func (v *GetSecretValueInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetSecretValueInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListSecretVersionIds input against the model's constraints.
 func (v *ListSecretVersionIdsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListSecretVersionIdsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListSecrets input against the model's constraints.
 func (v *ListSecretsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListSecretsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutResourcePolicy input against the model's constraints.
 func (v *PutResourcePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutResourcePolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutSecretValue input against the model's constraints.
 func (v *PutSecretValueInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutSecretValueInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RemoveRegionsFromReplication input against the model's constraints.
 func (v *RemoveRegionsFromReplicationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RemoveRegionsFromReplicationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ReplicateSecretToRegions input against the model's constraints.
 func (v *ReplicateSecretToRegionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ReplicateSecretToRegionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RestoreSecret input against the model's constraints.
 func (v *RestoreSecretInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RestoreSecretInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RotateSecret input against the model's constraints.
 func (v *RotateSecretInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RotateSecretInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the StopReplicationToReplica input against the model's constraints.
 func (v *StopReplicationToReplicaInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*StopReplicationToReplicaInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the TagResource input against the model's constraints.
 func (v *TagResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*TagResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UntagResource input against the model's constraints.
 func (v *UntagResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UntagResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateSecret input against the model's constraints.
 func (v *UpdateSecretInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateSecretInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateSecretVersionStage input against the model's constraints.
 func (v *UpdateSecretVersionStageInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateSecretVersionStageInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ValidateResourcePolicy input against the model's constraints.
 func (v *ValidateResourcePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ValidateResourcePolicyInput).validate, validationCode, validationStyle)
 }
 
-var ruleAddReplicaRegionListType = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAddReplicaRegionListType = check.New(check.MinLen(1))
 
 func checkAddReplicaRegionListType(vs *awsapi.Violations, p string, v []ReplicaRegionType) {
-	n := len(v)
-	if n < 1 {
-		vs.Add(p, v, ruleAddReplicaRegionListType[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleAddReplicaRegionListType.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*ReplicaRegionType).validate)
 }
 
-var ruleAutomaticallyRotateAfterDaysType = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "1000"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkAutomaticallyRotateAfterDaysType(vs *awsapi.Violations, p string, v int64) {
-	if v > 1000 {
-		vs.Add(p, v, ruleAutomaticallyRotateAfterDaysType[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleAutomaticallyRotateAfterDaysType[1])
-	}
-}
+var ruleAutomaticallyRotateAfterDaysType = check.New(check.Max(1000), check.Min(1))
 
 func (v *BatchGetSecretValueInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretIdList != nil {
-		checkSecretIdListType(vs, at(p, "SecretIdList"), v.SecretIdList)
-	}
-	if v.Filters != nil {
-		checkFiltersListType(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkMaxResultsBatchType(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
-	if v.NextToken != nil {
-		checkNextTokenType(vs, at(p, "NextToken"), *v.NextToken)
-	}
+	check.List(vs, p, "SecretIdList", false, v.SecretIdList, checkSecretIdListType)
+	check.List(vs, p, "Filters", false, v.Filters, checkFiltersListType)
+	check.Numeric(ruleMaxResultsBatchType, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleNextTokenType, vs, p, "NextToken", false, v.NextToken)
 }
 
 func (v *CancelRotateSecretInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretId == nil {
-		vs.Null(at(p, "SecretId"))
-	} else {
-		checkSecretIdType(vs, at(p, "SecretId"), *v.SecretId)
-	}
+	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
 }
 
-var ruleClientRequestTokenType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "32"}}
-
-func checkClientRequestTokenType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleClientRequestTokenType[0])
-	}
-	if n < 32 {
-		vs.Add(p, v, ruleClientRequestTokenType[1])
-	}
-}
+var ruleClientRequestTokenType = check.New(check.MaxLen(64), check.MinLen(32))
 
 func (v *CreateSecretInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkNameType(vs, at(p, "Name"), *v.Name)
-	}
-	if v.ClientRequestToken != nil {
-		checkClientRequestTokenType(vs, at(p, "ClientRequestToken"), *v.ClientRequestToken)
-	}
-	if v.Description != nil {
-		checkDescriptionType(vs, at(p, "Description"), *v.Description)
-	}
-	if v.KmsKeyId != nil {
-		checkKmsKeyIdType(vs, at(p, "KmsKeyId"), *v.KmsKeyId)
-	}
-	if v.SecretBinary != nil {
-		checkSecretBinaryType(vs, at(p, "SecretBinary"), v.SecretBinary)
-	}
-	if v.SecretString != nil {
-		checkSecretStringType(vs, at(p, "SecretString"), *v.SecretString)
-	}
-	if v.Tags != nil {
-		checkTagListType(vs, at(p, "Tags"), v.Tags)
-	}
-	if v.AddReplicaRegions != nil {
-		checkAddReplicaRegionListType(vs, at(p, "AddReplicaRegions"), v.AddReplicaRegions)
-	}
-	if v.Type != nil {
-		checkMedeaTypeType(vs, at(p, "Type"), *v.Type)
-	}
+	check.Str(ruleNameType, vs, p, "Name", true, v.Name)
+	check.Str(ruleClientRequestTokenType, vs, p, "ClientRequestToken", false, v.ClientRequestToken)
+	check.Str(ruleDescriptionType, vs, p, "Description", false, v.Description)
+	check.Str(ruleKmsKeyIdType, vs, p, "KmsKeyId", false, v.KmsKeyId)
+	check.Blob(ruleSecretBinaryType, vs, p, "SecretBinary", false, v.SecretBinary)
+	check.Str(ruleSecretStringType, vs, p, "SecretString", false, v.SecretString)
+	check.List(vs, p, "Tags", false, v.Tags, checkTagListType)
+	check.List(vs, p, "AddReplicaRegions", false, v.AddReplicaRegions, checkAddReplicaRegionListType)
+	check.Str(ruleMedeaTypeType, vs, p, "Type", false, v.Type)
 }
 
 func (v *DeleteResourcePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretId == nil {
-		vs.Null(at(p, "SecretId"))
-	} else {
-		checkSecretIdType(vs, at(p, "SecretId"), *v.SecretId)
-	}
+	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
 }
 
 func (v *DeleteSecretInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretId == nil {
-		vs.Null(at(p, "SecretId"))
-	} else {
-		checkSecretIdType(vs, at(p, "SecretId"), *v.SecretId)
-	}
+	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
 }
 
 func (v *DescribeSecretInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretId == nil {
-		vs.Null(at(p, "SecretId"))
-	} else {
-		checkSecretIdType(vs, at(p, "SecretId"), *v.SecretId)
-	}
+	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
 }
 
-var ruleDescriptionType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}}
+var ruleDescriptionType = check.New(check.MaxLen(2048))
 
-func checkDescriptionType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleDescriptionType[0])
-	}
-}
+var ruleDurationType = check.New(check.MaxLen(3), check.MinLen(2), check.Pattern("[0-9]+h", "^(?:[0-9]+h)$"))
 
-var ruleDurationType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "3"}, {Kind: awsapi.MinLength, Bound: "2"}, {Kind: awsapi.Pattern, Text: "[0-9]+h"}}
-
-var reDurationType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:[0-9]+h)$") })
-
-func checkDurationType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 3 {
-		vs.Add(p, v, ruleDurationType[0])
-	}
-	if n < 2 {
-		vs.Add(p, v, ruleDurationType[1])
-	}
-	if !reDurationType().MatchString(v) {
-		vs.Add(p, v, ruleDurationType[2])
-	}
-}
-
-var ruleExcludeCharactersType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "4096"}}
-
-func checkExcludeCharactersType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 4096 {
-		vs.Add(p, v, ruleExcludeCharactersType[0])
-	}
-}
+var ruleExcludeCharactersType = check.New(check.MaxLen(4096))
 
 func (v *ExternalSecretRotationMetadataItem) validate(vs *awsapi.Violations, p string) {
-	if v.Key != nil {
-		checkExternalSecretRotationMetadataItemKeyType(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Value != nil {
-		checkExternalSecretRotationMetadataItemValueType(vs, at(p, "Value"), *v.Value)
-	}
+	check.Str(ruleExternalSecretRotationMetadataItemKeyType, vs, p, "Key", false, v.Key)
+	check.Str(ruleExternalSecretRotationMetadataItemValueType, vs, p, "Value", false, v.Value)
 }
 
-var ruleExternalSecretRotationMetadataItemKeyType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleExternalSecretRotationMetadataItemKeyType = check.New(check.MaxLen(256), check.MinLen(1))
 
-func checkExternalSecretRotationMetadataItemKeyType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleExternalSecretRotationMetadataItemKeyType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleExternalSecretRotationMetadataItemKeyType[1])
-	}
-}
-
-var ruleExternalSecretRotationMetadataItemValueType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkExternalSecretRotationMetadataItemValueType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleExternalSecretRotationMetadataItemValueType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleExternalSecretRotationMetadataItemValueType[1])
-	}
-}
+var ruleExternalSecretRotationMetadataItemValueType = check.New(check.MaxLen(2048), check.MinLen(1))
 
 func checkExternalSecretRotationMetadataType(vs *awsapi.Violations, p string, v []ExternalSecretRotationMetadataItem) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*ExternalSecretRotationMetadataItem).validate)
 }
 
 func (v *Filter) validate(vs *awsapi.Violations, p string) {
-	if v.Key != nil {
-		checkFilterNameStringType(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values != nil {
-		checkFilterValuesStringList(vs, at(p, "Values"), v.Values)
-	}
+	check.Str(ruleFilterNameStringType, vs, p, "Key", false, v.Key)
+	check.List(vs, p, "Values", false, v.Values, checkFilterValuesStringList)
 }
 
-var ruleFilterNameStringType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"description", "name", "tag-key", "tag-value", "primary-region", "owning-service", "all"}}}
+var ruleFilterNameStringType = check.New(check.Enum("description", "name", "tag-key", "tag-value", "primary-region", "owning-service", "all"))
 
-func checkFilterNameStringType(vs *awsapi.Violations, p string, v FilterNameStringType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleFilterNameStringType[0])
-	}
-}
+var ruleFilterValueStringType = check.New(check.MaxLen(512), check.Pattern(`^\!?[a-zA-Z0-9 :_@\/\+\=\.\-\!]*$`, `^(?:^\!?[a-zA-Z0-9 :_@\/\+\=\.\-\!]*$)$`))
 
-var ruleFilterValueStringType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.Pattern, Text: `^\!?[a-zA-Z0-9 :_@\/\+\=\.\-\!]*$`}}
-
-var reFilterValueStringType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^\!?[a-zA-Z0-9 :_@\/\+\=\.\-\!]*$)$`) })
-
-func checkFilterValueStringType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleFilterValueStringType[0])
-	}
-	if !reFilterValueStringType().MatchString(v) {
-		vs.Add(p, v, ruleFilterValueStringType[1])
-	}
-}
-
-var ruleFilterValuesStringList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleFilterValuesStringList = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkFilterValuesStringList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleFilterValuesStringList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleFilterValuesStringList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkFilterValueStringType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleFilterValueStringType})
-			break
-		}
-	}
+	ruleFilterValuesStringList.Len(vs, p, v, len(v))
+	check.Strings(ruleFilterValuesStringList, vs, p, v, ruleFilterValueStringType)
 }
 
-var ruleFiltersListType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}}
+var ruleFiltersListType = check.New(check.MaxLen(10))
 
 func checkFiltersListType(vs *awsapi.Violations, p string, v []Filter) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleFiltersListType[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleFiltersListType.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*Filter).validate)
 }
 
 func (v *GetRandomPasswordInput) validate(vs *awsapi.Violations, p string) {
-	if v.PasswordLength != nil {
-		checkPasswordLengthType(vs, at(p, "PasswordLength"), *v.PasswordLength)
-	}
-	if v.ExcludeCharacters != nil {
-		checkExcludeCharactersType(vs, at(p, "ExcludeCharacters"), *v.ExcludeCharacters)
-	}
+	check.Numeric(rulePasswordLengthType, vs, p, "PasswordLength", false, v.PasswordLength)
+	check.Str(ruleExcludeCharactersType, vs, p, "ExcludeCharacters", false, v.ExcludeCharacters)
 }
 
 func (v *GetResourcePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretId == nil {
-		vs.Null(at(p, "SecretId"))
-	} else {
-		checkSecretIdType(vs, at(p, "SecretId"), *v.SecretId)
-	}
+	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
 }
 
 func (v *GetSecretValueInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretId == nil {
-		vs.Null(at(p, "SecretId"))
-	} else {
-		checkSecretIdType(vs, at(p, "SecretId"), *v.SecretId)
-	}
-	if v.VersionId != nil {
-		checkSecretVersionIdType(vs, at(p, "VersionId"), *v.VersionId)
-	}
-	if v.VersionStage != nil {
-		checkSecretVersionStageType(vs, at(p, "VersionStage"), *v.VersionStage)
-	}
+	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
+	check.Str(ruleSecretVersionIdType, vs, p, "VersionId", false, v.VersionId)
+	check.Str(ruleSecretVersionStageType, vs, p, "VersionStage", false, v.VersionStage)
 }
 
-var ruleKmsKeyIdType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}}
-
-func checkKmsKeyIdType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleKmsKeyIdType[0])
-	}
-}
+var ruleKmsKeyIdType = check.New(check.MaxLen(2048))
 
 func (v *ListSecretVersionIdsInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretId == nil {
-		vs.Null(at(p, "SecretId"))
-	} else {
-		checkSecretIdType(vs, at(p, "SecretId"), *v.SecretId)
-	}
-	if v.MaxResults != nil {
-		checkMaxResultsType(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
-	if v.NextToken != nil {
-		checkNextTokenType(vs, at(p, "NextToken"), *v.NextToken)
-	}
+	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
+	check.Numeric(ruleMaxResultsType, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleNextTokenType, vs, p, "NextToken", false, v.NextToken)
 }
 
 func (v *ListSecretsInput) validate(vs *awsapi.Violations, p string) {
-	if v.MaxResults != nil {
-		checkMaxResultsType(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
-	if v.NextToken != nil {
-		checkNextTokenType(vs, at(p, "NextToken"), *v.NextToken)
-	}
-	if v.Filters != nil {
-		checkFiltersListType(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.SortOrder != nil {
-		checkSortOrderType(vs, at(p, "SortOrder"), *v.SortOrder)
-	}
-	if v.SortBy != nil {
-		checkSortByType(vs, at(p, "SortBy"), *v.SortBy)
-	}
+	check.Numeric(ruleMaxResultsType, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleNextTokenType, vs, p, "NextToken", false, v.NextToken)
+	check.List(vs, p, "Filters", false, v.Filters, checkFiltersListType)
+	check.Str(ruleSortOrderType, vs, p, "SortOrder", false, v.SortOrder)
+	check.Str(ruleSortByType, vs, p, "SortBy", false, v.SortBy)
 }
 
-var ruleMaxResultsBatchType = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "20"}, {Kind: awsapi.MinValue, Bound: "1"}}
+var ruleMaxResultsBatchType = check.New(check.Max(20), check.Min(1))
 
-func checkMaxResultsBatchType(vs *awsapi.Violations, p string, v int32) {
-	if v > 20 {
-		vs.Add(p, v, ruleMaxResultsBatchType[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleMaxResultsBatchType[1])
-	}
-}
+var ruleMaxResultsType = check.New(check.Max(100), check.Min(1))
 
-var ruleMaxResultsType = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
+var ruleMedeaTypeType = check.New(check.MaxLen(256))
 
-func checkMaxResultsType(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleMaxResultsType[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleMaxResultsType[1])
-	}
-}
+var ruleNameType = check.New(check.MaxLen(512), check.MinLen(1))
 
-var ruleMedeaTypeType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}}
+var ruleNextTokenType = check.New(check.MaxLen(4096), check.MinLen(1))
 
-func checkMedeaTypeType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleMedeaTypeType[0])
-	}
-}
+var ruleNonEmptyResourcePolicyType = check.New(check.MaxLen(20480), check.MinLen(1))
 
-var ruleNameType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkNameType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleNameType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleNameType[1])
-	}
-}
-
-var ruleNextTokenType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "4096"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkNextTokenType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 4096 {
-		vs.Add(p, v, ruleNextTokenType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleNextTokenType[1])
-	}
-}
-
-var ruleNonEmptyResourcePolicyType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20480"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkNonEmptyResourcePolicyType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 20480 {
-		vs.Add(p, v, ruleNonEmptyResourcePolicyType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleNonEmptyResourcePolicyType[1])
-	}
-}
-
-var rulePasswordLengthType = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "4096"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkPasswordLengthType(vs *awsapi.Violations, p string, v int64) {
-	if v > 4096 {
-		vs.Add(p, v, rulePasswordLengthType[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, rulePasswordLengthType[1])
-	}
-}
+var rulePasswordLengthType = check.New(check.Max(4096), check.Min(1))
 
 func (v *PutResourcePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretId == nil {
-		vs.Null(at(p, "SecretId"))
-	} else {
-		checkSecretIdType(vs, at(p, "SecretId"), *v.SecretId)
-	}
-	if v.ResourcePolicy == nil {
-		vs.Null(at(p, "ResourcePolicy"))
-	} else {
-		checkNonEmptyResourcePolicyType(vs, at(p, "ResourcePolicy"), *v.ResourcePolicy)
-	}
+	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
+	check.Str(ruleNonEmptyResourcePolicyType, vs, p, "ResourcePolicy", true, v.ResourcePolicy)
 }
 
 func (v *PutSecretValueInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretId == nil {
-		vs.Null(at(p, "SecretId"))
-	} else {
-		checkSecretIdType(vs, at(p, "SecretId"), *v.SecretId)
-	}
-	if v.ClientRequestToken != nil {
-		checkClientRequestTokenType(vs, at(p, "ClientRequestToken"), *v.ClientRequestToken)
-	}
-	if v.SecretBinary != nil {
-		checkSecretBinaryType(vs, at(p, "SecretBinary"), v.SecretBinary)
-	}
-	if v.SecretString != nil {
-		checkSecretStringType(vs, at(p, "SecretString"), *v.SecretString)
-	}
-	if v.VersionStages != nil {
-		checkSecretVersionStagesType(vs, at(p, "VersionStages"), v.VersionStages)
-	}
-	if v.RotationToken != nil {
-		checkRotationTokenType(vs, at(p, "RotationToken"), *v.RotationToken)
-	}
+	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
+	check.Str(ruleClientRequestTokenType, vs, p, "ClientRequestToken", false, v.ClientRequestToken)
+	check.Blob(ruleSecretBinaryType, vs, p, "SecretBinary", false, v.SecretBinary)
+	check.Str(ruleSecretStringType, vs, p, "SecretString", false, v.SecretString)
+	check.List(vs, p, "VersionStages", false, v.VersionStages, checkSecretVersionStagesType)
+	check.Str(ruleRotationTokenType, vs, p, "RotationToken", false, v.RotationToken)
 }
 
-var ruleRegionType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^([a-z]+-)+\d+$`}}
-
-var reRegionType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^([a-z]+-)+\d+$)$`) })
-
-func checkRegionType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleRegionType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleRegionType[1])
-	}
-	if !reRegionType().MatchString(v) {
-		vs.Add(p, v, ruleRegionType[2])
-	}
-}
+var ruleRegionType = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`^([a-z]+-)+\d+$`, `^(?:^([a-z]+-)+\d+$)$`))
 
 func (v *RemoveRegionsFromReplicationInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretId == nil {
-		vs.Null(at(p, "SecretId"))
-	} else {
-		checkSecretIdType(vs, at(p, "SecretId"), *v.SecretId)
-	}
-	if v.RemoveReplicaRegions == nil {
-		vs.Null(at(p, "RemoveReplicaRegions"))
-	} else {
-		checkRemoveReplicaRegionListType(vs, at(p, "RemoveReplicaRegions"), v.RemoveReplicaRegions)
-	}
+	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
+	check.List(vs, p, "RemoveReplicaRegions", true, v.RemoveReplicaRegions, checkRemoveReplicaRegionListType)
 }
 
-var ruleRemoveReplicaRegionListType = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleRemoveReplicaRegionListType = check.New(check.MinLen(1))
 
 func checkRemoveReplicaRegionListType(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n < 1 {
-		vs.Add(p, v, ruleRemoveReplicaRegionListType[0])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkRegionType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleRegionType})
-			break
-		}
-	}
+	ruleRemoveReplicaRegionListType.Len(vs, p, v, len(v))
+	check.Strings(ruleRemoveReplicaRegionListType, vs, p, v, ruleRegionType)
 }
 
 func (v *ReplicaRegionType) validate(vs *awsapi.Violations, p string) {
-	if v.Region != nil {
-		checkRegionType(vs, at(p, "Region"), *v.Region)
-	}
-	if v.KmsKeyId != nil {
-		checkKmsKeyIdType(vs, at(p, "KmsKeyId"), *v.KmsKeyId)
-	}
+	check.Str(ruleRegionType, vs, p, "Region", false, v.Region)
+	check.Str(ruleKmsKeyIdType, vs, p, "KmsKeyId", false, v.KmsKeyId)
 }
 
 func (v *ReplicateSecretToRegionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretId == nil {
-		vs.Null(at(p, "SecretId"))
-	} else {
-		checkSecretIdType(vs, at(p, "SecretId"), *v.SecretId)
-	}
-	if v.AddReplicaRegions == nil {
-		vs.Null(at(p, "AddReplicaRegions"))
-	} else {
-		checkAddReplicaRegionListType(vs, at(p, "AddReplicaRegions"), v.AddReplicaRegions)
-	}
+	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
+	check.List(vs, p, "AddReplicaRegions", true, v.AddReplicaRegions, checkAddReplicaRegionListType)
 }
 
 func (v *RestoreSecretInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretId == nil {
-		vs.Null(at(p, "SecretId"))
-	} else {
-		checkSecretIdType(vs, at(p, "SecretId"), *v.SecretId)
-	}
+	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
 }
 
-var ruleRoleARNType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "20"}}
-
-func checkRoleARNType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleRoleARNType[0])
-	}
-	if n < 20 {
-		vs.Add(p, v, ruleRoleARNType[1])
-	}
-}
+var ruleRoleARNType = check.New(check.MaxLen(2048), check.MinLen(20))
 
 func (v *RotateSecretInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretId == nil {
-		vs.Null(at(p, "SecretId"))
-	} else {
-		checkSecretIdType(vs, at(p, "SecretId"), *v.SecretId)
-	}
-	if v.ClientRequestToken != nil {
-		checkClientRequestTokenType(vs, at(p, "ClientRequestToken"), *v.ClientRequestToken)
-	}
-	if v.RotationLambdaARN != nil {
-		checkRotationLambdaARNType(vs, at(p, "RotationLambdaARN"), *v.RotationLambdaARN)
-	}
-	if v.RotationRules != nil {
-		v.RotationRules.validate(vs, at(p, "RotationRules"))
-	}
-	if v.ExternalSecretRotationMetadata != nil {
-		checkExternalSecretRotationMetadataType(vs, at(p, "ExternalSecretRotationMetadata"), v.ExternalSecretRotationMetadata)
-	}
-	if v.ExternalSecretRotationRoleArn != nil {
-		checkRoleARNType(vs, at(p, "ExternalSecretRotationRoleArn"), *v.ExternalSecretRotationRoleArn)
-	}
+	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
+	check.Str(ruleClientRequestTokenType, vs, p, "ClientRequestToken", false, v.ClientRequestToken)
+	check.Str(ruleRotationLambdaARNType, vs, p, "RotationLambdaARN", false, v.RotationLambdaARN)
+	check.Struct(vs, p, "RotationRules", false, v.RotationRules, (*RotationRulesType).validate)
+	check.List(vs, p, "ExternalSecretRotationMetadata", false, v.ExternalSecretRotationMetadata, checkExternalSecretRotationMetadataType)
+	check.Str(ruleRoleARNType, vs, p, "ExternalSecretRotationRoleArn", false, v.ExternalSecretRotationRoleArn)
 }
 
-var ruleRotationLambdaARNType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}}
-
-func checkRotationLambdaARNType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleRotationLambdaARNType[0])
-	}
-}
+var ruleRotationLambdaARNType = check.New(check.MaxLen(2048))
 
 func (v *RotationRulesType) validate(vs *awsapi.Violations, p string) {
-	if v.AutomaticallyAfterDays != nil {
-		checkAutomaticallyRotateAfterDaysType(vs, at(p, "AutomaticallyAfterDays"), *v.AutomaticallyAfterDays)
-	}
-	if v.Duration != nil {
-		checkDurationType(vs, at(p, "Duration"), *v.Duration)
-	}
-	if v.ScheduleExpression != nil {
-		checkScheduleExpressionType(vs, at(p, "ScheduleExpression"), *v.ScheduleExpression)
-	}
+	check.Numeric(ruleAutomaticallyRotateAfterDaysType, vs, p, "AutomaticallyAfterDays", false, v.AutomaticallyAfterDays)
+	check.Str(ruleDurationType, vs, p, "Duration", false, v.Duration)
+	check.Str(ruleScheduleExpressionType, vs, p, "ScheduleExpression", false, v.ScheduleExpression)
 }
 
-var ruleRotationTokenType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "36"}, {Kind: awsapi.Pattern, Text: `^[a-zA-Z0-9\-]+$`}}
+var ruleRotationTokenType = check.Sensitive(check.MaxLen(256), check.MinLen(36), check.Pattern(`^[a-zA-Z0-9\-]+$`, `^(?:^[a-zA-Z0-9\-]+$)$`))
 
-var reRotationTokenType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^[a-zA-Z0-9\-]+$)$`) })
+var ruleScheduleExpressionType = check.New(check.MaxLen(256), check.MinLen(1), check.Pattern(`[0-9A-Za-z\(\)#\?\*\-\/, ]+`, `^(?:[0-9A-Za-z\(\)#\?\*\-\/, ]+)$`))
 
-func checkRotationTokenType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.AddSensitive(p, ruleRotationTokenType[0])
-	}
-	if n < 36 {
-		vs.AddSensitive(p, ruleRotationTokenType[1])
-	}
-	if !reRotationTokenType().MatchString(v) {
-		vs.AddSensitive(p, ruleRotationTokenType[2])
-	}
-}
+var ruleSecretBinaryType = check.Sensitive(check.MaxLen(65536), check.MinLen(1))
 
-var ruleScheduleExpressionType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[0-9A-Za-z\(\)#\?\*\-\/, ]+`}}
-
-var reScheduleExpressionType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[0-9A-Za-z\(\)#\?\*\-\/, ]+)$`) })
-
-func checkScheduleExpressionType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleScheduleExpressionType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleScheduleExpressionType[1])
-	}
-	if !reScheduleExpressionType().MatchString(v) {
-		vs.Add(p, v, ruleScheduleExpressionType[2])
-	}
-}
-
-var ruleSecretBinaryType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "65536"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkSecretBinaryType(vs *awsapi.Violations, p string, v []byte) {
-	n := len(v)
-	if n > 65536 {
-		vs.AddSensitive(p, ruleSecretBinaryType[0])
-	}
-	if n < 1 {
-		vs.AddSensitive(p, ruleSecretBinaryType[1])
-	}
-}
-
-var ruleSecretIdListType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleSecretIdListType = check.New(check.MaxLen(20), check.MinLen(1))
 
 func checkSecretIdListType(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 20 {
-		vs.Add(p, v, ruleSecretIdListType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleSecretIdListType[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkSecretIdType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleSecretIdType})
-			break
-		}
-	}
+	ruleSecretIdListType.Len(vs, p, v, len(v))
+	check.Strings(ruleSecretIdListType, vs, p, v, ruleSecretIdType)
 }
 
-var ruleSecretIdType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleSecretIdType = check.New(check.MaxLen(2048), check.MinLen(1))
 
-func checkSecretIdType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleSecretIdType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleSecretIdType[1])
-	}
-}
+var ruleSecretStringType = check.Sensitive(check.MaxLen(65536), check.MinLen(1))
 
-var ruleSecretStringType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "65536"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleSecretVersionIdType = check.New(check.MaxLen(64), check.MinLen(32))
 
-func checkSecretStringType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 65536 {
-		vs.AddSensitive(p, ruleSecretStringType[0])
-	}
-	if n < 1 {
-		vs.AddSensitive(p, ruleSecretStringType[1])
-	}
-}
+var ruleSecretVersionStageType = check.New(check.MaxLen(256), check.MinLen(1))
 
-var ruleSecretVersionIdType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "32"}}
-
-func checkSecretVersionIdType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleSecretVersionIdType[0])
-	}
-	if n < 32 {
-		vs.Add(p, v, ruleSecretVersionIdType[1])
-	}
-}
-
-var ruleSecretVersionStageType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkSecretVersionStageType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleSecretVersionStageType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleSecretVersionStageType[1])
-	}
-}
-
-var ruleSecretVersionStagesType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleSecretVersionStagesType = check.New(check.MaxLen(20), check.MinLen(1))
 
 func checkSecretVersionStagesType(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 20 {
-		vs.Add(p, v, ruleSecretVersionStagesType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleSecretVersionStagesType[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkSecretVersionStageType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleSecretVersionStageType})
-			break
-		}
-	}
+	ruleSecretVersionStagesType.Len(vs, p, v, len(v))
+	check.Strings(ruleSecretVersionStagesType, vs, p, v, ruleSecretVersionStageType)
 }
 
-var ruleSortByType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"created-date", "last-accessed-date", "last-changed-date", "name"}}}
+var ruleSortByType = check.New(check.Enum("created-date", "last-accessed-date", "last-changed-date", "name"))
 
-func checkSortByType(vs *awsapi.Violations, p string, v SortByType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleSortByType[0])
-	}
-}
-
-var ruleSortOrderType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"asc", "desc"}}}
-
-func checkSortOrderType(vs *awsapi.Violations, p string, v SortOrderType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleSortOrderType[0])
-	}
-}
+var ruleSortOrderType = check.New(check.Enum("asc", "desc"))
 
 func (v *StopReplicationToReplicaInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretId == nil {
-		vs.Null(at(p, "SecretId"))
-	} else {
-		checkSecretIdType(vs, at(p, "SecretId"), *v.SecretId)
-	}
+	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
 }
 
 func (v *Tag) validate(vs *awsapi.Violations, p string) {
-	if v.Key != nil {
-		checkTagKeyType(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Value != nil {
-		checkTagValueType(vs, at(p, "Value"), *v.Value)
-	}
+	check.Str(ruleTagKeyType, vs, p, "Key", false, v.Key)
+	check.Str(ruleTagValueType, vs, p, "Value", false, v.Value)
 }
+
+var ruleTagKeyListType = check.New()
 
 func checkTagKeyListType(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkTagKeyType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleTagKeyType})
-			break
-		}
-	}
+	check.Strings(ruleTagKeyListType, vs, p, v, ruleTagKeyType)
 }
 
-var ruleTagKeyType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkTagKeyType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleTagKeyType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTagKeyType[1])
-	}
-}
+var ruleTagKeyType = check.New(check.MaxLen(128), check.MinLen(1))
 
 func checkTagListType(vs *awsapi.Violations, p string, v []Tag) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*Tag).validate)
 }
 
 func (v *TagResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretId == nil {
-		vs.Null(at(p, "SecretId"))
-	} else {
-		checkSecretIdType(vs, at(p, "SecretId"), *v.SecretId)
-	}
-	if v.Tags == nil {
-		vs.Null(at(p, "Tags"))
-	} else {
-		checkTagListType(vs, at(p, "Tags"), v.Tags)
-	}
+	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
+	check.List(vs, p, "Tags", true, v.Tags, checkTagListType)
 }
 
-var ruleTagValueType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}}
-
-func checkTagValueType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleTagValueType[0])
-	}
-}
+var ruleTagValueType = check.New(check.MaxLen(256))
 
 func (v *UntagResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretId == nil {
-		vs.Null(at(p, "SecretId"))
-	} else {
-		checkSecretIdType(vs, at(p, "SecretId"), *v.SecretId)
-	}
-	if v.TagKeys == nil {
-		vs.Null(at(p, "TagKeys"))
-	} else {
-		checkTagKeyListType(vs, at(p, "TagKeys"), v.TagKeys)
-	}
+	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
+	check.List(vs, p, "TagKeys", true, v.TagKeys, checkTagKeyListType)
 }
 
 func (v *UpdateSecretInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretId == nil {
-		vs.Null(at(p, "SecretId"))
-	} else {
-		checkSecretIdType(vs, at(p, "SecretId"), *v.SecretId)
-	}
-	if v.ClientRequestToken != nil {
-		checkClientRequestTokenType(vs, at(p, "ClientRequestToken"), *v.ClientRequestToken)
-	}
-	if v.Description != nil {
-		checkDescriptionType(vs, at(p, "Description"), *v.Description)
-	}
-	if v.KmsKeyId != nil {
-		checkKmsKeyIdType(vs, at(p, "KmsKeyId"), *v.KmsKeyId)
-	}
-	if v.SecretBinary != nil {
-		checkSecretBinaryType(vs, at(p, "SecretBinary"), v.SecretBinary)
-	}
-	if v.SecretString != nil {
-		checkSecretStringType(vs, at(p, "SecretString"), *v.SecretString)
-	}
-	if v.Type != nil {
-		checkMedeaTypeType(vs, at(p, "Type"), *v.Type)
-	}
+	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
+	check.Str(ruleClientRequestTokenType, vs, p, "ClientRequestToken", false, v.ClientRequestToken)
+	check.Str(ruleDescriptionType, vs, p, "Description", false, v.Description)
+	check.Str(ruleKmsKeyIdType, vs, p, "KmsKeyId", false, v.KmsKeyId)
+	check.Blob(ruleSecretBinaryType, vs, p, "SecretBinary", false, v.SecretBinary)
+	check.Str(ruleSecretStringType, vs, p, "SecretString", false, v.SecretString)
+	check.Str(ruleMedeaTypeType, vs, p, "Type", false, v.Type)
 }
 
 func (v *UpdateSecretVersionStageInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretId == nil {
-		vs.Null(at(p, "SecretId"))
-	} else {
-		checkSecretIdType(vs, at(p, "SecretId"), *v.SecretId)
-	}
-	if v.VersionStage == nil {
-		vs.Null(at(p, "VersionStage"))
-	} else {
-		checkSecretVersionStageType(vs, at(p, "VersionStage"), *v.VersionStage)
-	}
-	if v.RemoveFromVersionId != nil {
-		checkSecretVersionIdType(vs, at(p, "RemoveFromVersionId"), *v.RemoveFromVersionId)
-	}
-	if v.MoveToVersionId != nil {
-		checkSecretVersionIdType(vs, at(p, "MoveToVersionId"), *v.MoveToVersionId)
-	}
+	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
+	check.Str(ruleSecretVersionStageType, vs, p, "VersionStage", true, v.VersionStage)
+	check.Str(ruleSecretVersionIdType, vs, p, "RemoveFromVersionId", false, v.RemoveFromVersionId)
+	check.Str(ruleSecretVersionIdType, vs, p, "MoveToVersionId", false, v.MoveToVersionId)
 }
 
 func (v *ValidateResourcePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.SecretId != nil {
-		checkSecretIdType(vs, at(p, "SecretId"), *v.SecretId)
-	}
-	if v.ResourcePolicy == nil {
-		vs.Null(at(p, "ResourcePolicy"))
-	} else {
-		checkNonEmptyResourcePolicyType(vs, at(p, "ResourcePolicy"), *v.ResourcePolicy)
-	}
+	check.Str(ruleSecretIdType, vs, p, "SecretId", false, v.SecretId)
+	check.Str(ruleNonEmptyResourcePolicyType, vs, p, "ResourcePolicy", true, v.ResourcePolicy)
 }

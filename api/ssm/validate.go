@@ -3,13 +3,8 @@
 package ssm
 
 import (
-	"maps"
-	"regexp"
-	"slices"
-	"strconv"
-	"sync"
-
 	"github.com/berth-dev/berth/awsapi"
+	"github.com/berth-dev/berth/awsapi/check"
 )
 
 const (
@@ -17,9031 +12,3393 @@ const (
 	validationStyle = awsapi.CoralStyle
 )
 
-// at is the path of member name in the structure at path p.
-func at(p, name string) string {
-	if p == "" {
-		return name
-	}
-	return p + "." + name
-}
-
 // Validate checks the AddTagsToResource input against the model's constraints.
 func (v *AddTagsToResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AddTagsToResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the AssociateOpsItemRelatedItem input against the model's constraints.
 func (v *AssociateOpsItemRelatedItemInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AssociateOpsItemRelatedItemInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CancelCommand input against the model's constraints.
 func (v *CancelCommandInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CancelCommandInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CancelMaintenanceWindowExecution input against the model's constraints.
 func (v *CancelMaintenanceWindowExecutionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CancelMaintenanceWindowExecutionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateActivation input against the model's constraints.
 func (v *CreateActivationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateActivationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateAssociation input against the model's constraints.
 func (v *CreateAssociationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateAssociationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateAssociationBatch input against the model's constraints.
 func (v *CreateAssociationBatchInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateAssociationBatchInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateDocument input against the model's constraints.
 func (v *CreateDocumentInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateDocumentInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateMaintenanceWindow input against the model's constraints.
 func (v *CreateMaintenanceWindowInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateMaintenanceWindowInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateOpsItem input against the model's constraints.
 func (v *CreateOpsItemInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateOpsItemInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateOpsMetadata input against the model's constraints.
 func (v *CreateOpsMetadataInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateOpsMetadataInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreatePatchBaseline input against the model's constraints.
 func (v *CreatePatchBaselineInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreatePatchBaselineInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the CreateResourceDataSync input against the model's constraints.
 func (v *CreateResourceDataSyncInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*CreateResourceDataSyncInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteActivation input against the model's constraints.
 func (v *DeleteActivationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteActivationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteAssociation input against the model's constraints.
 func (v *DeleteAssociationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteAssociationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteDocument input against the model's constraints.
 func (v *DeleteDocumentInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteDocumentInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteInventory input against the model's constraints.
 func (v *DeleteInventoryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteInventoryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteMaintenanceWindow input against the model's constraints.
 func (v *DeleteMaintenanceWindowInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteMaintenanceWindowInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteOpsItem input against the model's constraints.
 func (v *DeleteOpsItemInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteOpsItemInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteOpsMetadata input against the model's constraints.
 func (v *DeleteOpsMetadataInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteOpsMetadataInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteParameter input against the model's constraints.
 func (v *DeleteParameterInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteParameterInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteParameters input against the model's constraints.
 func (v *DeleteParametersInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteParametersInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeletePatchBaseline input against the model's constraints.
 func (v *DeletePatchBaselineInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeletePatchBaselineInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteResourceDataSync input against the model's constraints.
 func (v *DeleteResourceDataSyncInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteResourceDataSyncInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeleteResourcePolicy input against the model's constraints.
 func (v *DeleteResourcePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeleteResourcePolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeregisterManagedInstance input against the model's constraints.
 func (v *DeregisterManagedInstanceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeregisterManagedInstanceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeregisterPatchBaselineForPatchGroup input against the model's constraints.
 func (v *DeregisterPatchBaselineForPatchGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeregisterPatchBaselineForPatchGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeregisterTargetFromMaintenanceWindow input against the model's constraints.
 func (v *DeregisterTargetFromMaintenanceWindowInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeregisterTargetFromMaintenanceWindowInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DeregisterTaskFromMaintenanceWindow input against the model's constraints.
 func (v *DeregisterTaskFromMaintenanceWindowInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DeregisterTaskFromMaintenanceWindowInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeActivations input against the model's constraints.
 func (v *DescribeActivationsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeActivationsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeAssociation input against the model's constraints.
 func (v *DescribeAssociationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeAssociationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeAssociationExecutionTargets input against the model's constraints.
 func (v *DescribeAssociationExecutionTargetsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeAssociationExecutionTargetsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeAssociationExecutions input against the model's constraints.
 func (v *DescribeAssociationExecutionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeAssociationExecutionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeAutomationExecutions input against the model's constraints.
 func (v *DescribeAutomationExecutionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeAutomationExecutionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeAutomationStepExecutions input against the model's constraints.
 func (v *DescribeAutomationStepExecutionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeAutomationStepExecutionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeAvailablePatches input against the model's constraints.
 func (v *DescribeAvailablePatchesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeAvailablePatchesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeDocument input against the model's constraints.
 func (v *DescribeDocumentInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeDocumentInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeDocumentPermission input against the model's constraints.
 func (v *DescribeDocumentPermissionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeDocumentPermissionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeEffectiveInstanceAssociations input against the model's constraints.
 func (v *DescribeEffectiveInstanceAssociationsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeEffectiveInstanceAssociationsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeEffectivePatchesForPatchBaseline input against the model's constraints.
 func (v *DescribeEffectivePatchesForPatchBaselineInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeEffectivePatchesForPatchBaselineInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeInstanceAssociationsStatus input against the model's constraints.
 func (v *DescribeInstanceAssociationsStatusInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeInstanceAssociationsStatusInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeInstanceInformation input against the model's constraints.
 func (v *DescribeInstanceInformationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeInstanceInformationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeInstancePatchStates input against the model's constraints.
 func (v *DescribeInstancePatchStatesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeInstancePatchStatesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeInstancePatchStatesForPatchGroup input against the model's constraints.
 func (v *DescribeInstancePatchStatesForPatchGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeInstancePatchStatesForPatchGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeInstancePatches input against the model's constraints.
 func (v *DescribeInstancePatchesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeInstancePatchesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeInstanceProperties input against the model's constraints.
 func (v *DescribeInstancePropertiesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeInstancePropertiesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeInventoryDeletions input against the model's constraints.
 func (v *DescribeInventoryDeletionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeInventoryDeletionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeMaintenanceWindowExecutionTaskInvocations input against the model's constraints.
 func (v *DescribeMaintenanceWindowExecutionTaskInvocationsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeMaintenanceWindowExecutionTaskInvocationsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeMaintenanceWindowExecutionTasks input against the model's constraints.
 func (v *DescribeMaintenanceWindowExecutionTasksInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeMaintenanceWindowExecutionTasksInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeMaintenanceWindowExecutions input against the model's constraints.
 func (v *DescribeMaintenanceWindowExecutionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeMaintenanceWindowExecutionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeMaintenanceWindowSchedule input against the model's constraints.
 func (v *DescribeMaintenanceWindowScheduleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeMaintenanceWindowScheduleInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeMaintenanceWindowTargets input against the model's constraints.
 func (v *DescribeMaintenanceWindowTargetsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeMaintenanceWindowTargetsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeMaintenanceWindowTasks input against the model's constraints.
 func (v *DescribeMaintenanceWindowTasksInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeMaintenanceWindowTasksInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeMaintenanceWindows input against the model's constraints.
 func (v *DescribeMaintenanceWindowsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeMaintenanceWindowsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeMaintenanceWindowsForTarget input against the model's constraints.
 func (v *DescribeMaintenanceWindowsForTargetInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeMaintenanceWindowsForTargetInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeOpsItems input against the model's constraints.
 func (v *DescribeOpsItemsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeOpsItemsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeParameters input against the model's constraints.
 func (v *DescribeParametersInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeParametersInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribePatchBaselines input against the model's constraints.
 func (v *DescribePatchBaselinesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribePatchBaselinesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribePatchGroupState input against the model's constraints.
 func (v *DescribePatchGroupStateInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribePatchGroupStateInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribePatchGroups input against the model's constraints.
 func (v *DescribePatchGroupsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribePatchGroupsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribePatchProperties input against the model's constraints.
 func (v *DescribePatchPropertiesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribePatchPropertiesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DescribeSessions input against the model's constraints.
 func (v *DescribeSessionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DescribeSessionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DisassociateOpsItemRelatedItem input against the model's constraints.
 func (v *DisassociateOpsItemRelatedItemInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DisassociateOpsItemRelatedItemInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetAccessToken input against the model's constraints.
 func (v *GetAccessTokenInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetAccessTokenInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetAutomationExecution input against the model's constraints.
 func (v *GetAutomationExecutionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetAutomationExecutionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetCalendarState input against the model's constraints.
 func (v *GetCalendarStateInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetCalendarStateInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetCommandInvocation input against the model's constraints.
 func (v *GetCommandInvocationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetCommandInvocationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetConnectionStatus input against the model's constraints.
 func (v *GetConnectionStatusInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetConnectionStatusInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetDefaultPatchBaseline input against the model's constraints.
 func (v *GetDefaultPatchBaselineInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetDefaultPatchBaselineInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetDeployablePatchSnapshotForInstance input against the model's constraints.
 func (v *GetDeployablePatchSnapshotForInstanceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetDeployablePatchSnapshotForInstanceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetDocument input against the model's constraints.
 func (v *GetDocumentInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetDocumentInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetExecutionPreview input against the model's constraints.
 func (v *GetExecutionPreviewInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetExecutionPreviewInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetInventory input against the model's constraints.
 func (v *GetInventoryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetInventoryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetInventorySchema input against the model's constraints.
 func (v *GetInventorySchemaInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetInventorySchemaInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetMaintenanceWindow input against the model's constraints.
 func (v *GetMaintenanceWindowInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetMaintenanceWindowInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetMaintenanceWindowExecution input against the model's constraints.
 func (v *GetMaintenanceWindowExecutionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetMaintenanceWindowExecutionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetMaintenanceWindowExecutionTask input against the model's constraints.
 func (v *GetMaintenanceWindowExecutionTaskInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetMaintenanceWindowExecutionTaskInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetMaintenanceWindowExecutionTaskInvocation input against the model's constraints.
 func (v *GetMaintenanceWindowExecutionTaskInvocationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetMaintenanceWindowExecutionTaskInvocationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetMaintenanceWindowTask input against the model's constraints.
 func (v *GetMaintenanceWindowTaskInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetMaintenanceWindowTaskInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetOpsItem input against the model's constraints.
 func (v *GetOpsItemInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetOpsItemInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetOpsMetadata input against the model's constraints.
 func (v *GetOpsMetadataInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetOpsMetadataInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetOpsSummary input against the model's constraints.
 func (v *GetOpsSummaryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetOpsSummaryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetParameter input against the model's constraints.
 func (v *GetParameterInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetParameterInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetParameterHistory input against the model's constraints.
 func (v *GetParameterHistoryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetParameterHistoryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetParameters input against the model's constraints.
 func (v *GetParametersInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetParametersInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetParametersByPath input against the model's constraints.
 func (v *GetParametersByPathInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetParametersByPathInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetPatchBaseline input against the model's constraints.
 func (v *GetPatchBaselineInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetPatchBaselineInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetPatchBaselineForPatchGroup input against the model's constraints.
 func (v *GetPatchBaselineForPatchGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetPatchBaselineForPatchGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetResourcePolicies input against the model's constraints.
 func (v *GetResourcePoliciesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetResourcePoliciesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetServiceSetting input against the model's constraints.
 func (v *GetServiceSettingInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetServiceSettingInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the LabelParameterVersion input against the model's constraints.
 func (v *LabelParameterVersionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*LabelParameterVersionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListAssociationVersions input against the model's constraints.
 func (v *ListAssociationVersionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListAssociationVersionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListAssociations input against the model's constraints.
 func (v *ListAssociationsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListAssociationsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListCommandInvocations input against the model's constraints.
 func (v *ListCommandInvocationsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListCommandInvocationsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListCommands input against the model's constraints.
 func (v *ListCommandsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListCommandsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListComplianceItems input against the model's constraints.
 func (v *ListComplianceItemsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListComplianceItemsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListComplianceSummaries input against the model's constraints.
 func (v *ListComplianceSummariesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListComplianceSummariesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListDocumentMetadataHistory input against the model's constraints.
 func (v *ListDocumentMetadataHistoryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListDocumentMetadataHistoryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListDocumentVersions input against the model's constraints.
 func (v *ListDocumentVersionsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListDocumentVersionsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListDocuments input against the model's constraints.
 func (v *ListDocumentsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListDocumentsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListInventoryEntries input against the model's constraints.
 func (v *ListInventoryEntriesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListInventoryEntriesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListNodes input against the model's constraints.
 func (v *ListNodesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListNodesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListNodesSummary input against the model's constraints.
 func (v *ListNodesSummaryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListNodesSummaryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListOpsItemEvents input against the model's constraints.
 func (v *ListOpsItemEventsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListOpsItemEventsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListOpsItemRelatedItems input against the model's constraints.
 func (v *ListOpsItemRelatedItemsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListOpsItemRelatedItemsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListOpsMetadata input against the model's constraints.
 func (v *ListOpsMetadataInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListOpsMetadataInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListResourceComplianceSummaries input against the model's constraints.
 func (v *ListResourceComplianceSummariesInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListResourceComplianceSummariesInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListResourceDataSync input against the model's constraints.
 func (v *ListResourceDataSyncInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListResourceDataSyncInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ListTagsForResource input against the model's constraints.
 func (v *ListTagsForResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ListTagsForResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ModifyDocumentPermission input against the model's constraints.
 func (v *ModifyDocumentPermissionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ModifyDocumentPermissionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutComplianceItems input against the model's constraints.
 func (v *PutComplianceItemsInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutComplianceItemsInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutInventory input against the model's constraints.
 func (v *PutInventoryInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutInventoryInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutParameter input against the model's constraints.
 func (v *PutParameterInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutParameterInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the PutResourcePolicy input against the model's constraints.
 func (v *PutResourcePolicyInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*PutResourcePolicyInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RegisterDefaultPatchBaseline input against the model's constraints.
 func (v *RegisterDefaultPatchBaselineInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RegisterDefaultPatchBaselineInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RegisterPatchBaselineForPatchGroup input against the model's constraints.
 func (v *RegisterPatchBaselineForPatchGroupInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RegisterPatchBaselineForPatchGroupInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RegisterTargetWithMaintenanceWindow input against the model's constraints.
 func (v *RegisterTargetWithMaintenanceWindowInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RegisterTargetWithMaintenanceWindowInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RegisterTaskWithMaintenanceWindow input against the model's constraints.
 func (v *RegisterTaskWithMaintenanceWindowInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RegisterTaskWithMaintenanceWindowInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the RemoveTagsFromResource input against the model's constraints.
 func (v *RemoveTagsFromResourceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*RemoveTagsFromResourceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ResetServiceSetting input against the model's constraints.
 func (v *ResetServiceSettingInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ResetServiceSettingInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the ResumeSession input against the model's constraints.
 func (v *ResumeSessionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*ResumeSessionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the SendAutomationSignal input against the model's constraints.
 func (v *SendAutomationSignalInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*SendAutomationSignalInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the SendCommand input against the model's constraints.
 func (v *SendCommandInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*SendCommandInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the StartAccessRequest input against the model's constraints.
 func (v *StartAccessRequestInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*StartAccessRequestInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the StartAssociationsOnce input against the model's constraints.
 func (v *StartAssociationsOnceInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*StartAssociationsOnceInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the StartAutomationExecution input against the model's constraints.
 func (v *StartAutomationExecutionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*StartAutomationExecutionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the StartChangeRequestExecution input against the model's constraints.
 func (v *StartChangeRequestExecutionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*StartChangeRequestExecutionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the StartExecutionPreview input against the model's constraints.
 func (v *StartExecutionPreviewInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*StartExecutionPreviewInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the StartSession input against the model's constraints.
 func (v *StartSessionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*StartSessionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the StopAutomationExecution input against the model's constraints.
 func (v *StopAutomationExecutionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*StopAutomationExecutionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the TerminateSession input against the model's constraints.
 func (v *TerminateSessionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*TerminateSessionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UnlabelParameterVersion input against the model's constraints.
 func (v *UnlabelParameterVersionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UnlabelParameterVersionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateAssociation input against the model's constraints.
 func (v *UpdateAssociationInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateAssociationInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateAssociationStatus input against the model's constraints.
 func (v *UpdateAssociationStatusInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateAssociationStatusInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateDocument input against the model's constraints.
 func (v *UpdateDocumentInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateDocumentInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateDocumentDefaultVersion input against the model's constraints.
 func (v *UpdateDocumentDefaultVersionInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateDocumentDefaultVersionInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateDocumentMetadata input against the model's constraints.
 func (v *UpdateDocumentMetadataInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateDocumentMetadataInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateMaintenanceWindow input against the model's constraints.
 func (v *UpdateMaintenanceWindowInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateMaintenanceWindowInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateMaintenanceWindowTarget input against the model's constraints.
 func (v *UpdateMaintenanceWindowTargetInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateMaintenanceWindowTargetInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateMaintenanceWindowTask input against the model's constraints.
 func (v *UpdateMaintenanceWindowTaskInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateMaintenanceWindowTaskInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateManagedInstanceRole input against the model's constraints.
 func (v *UpdateManagedInstanceRoleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateManagedInstanceRoleInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateOpsItem input against the model's constraints.
 func (v *UpdateOpsItemInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateOpsItemInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateOpsMetadata input against the model's constraints.
 func (v *UpdateOpsMetadataInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateOpsMetadataInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdatePatchBaseline input against the model's constraints.
 func (v *UpdatePatchBaselineInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdatePatchBaselineInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateResourceDataSync input against the model's constraints.
 func (v *UpdateResourceDataSyncInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateResourceDataSyncInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the UpdateServiceSetting input against the model's constraints.
 func (v *UpdateServiceSettingInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*UpdateServiceSettingInput).validate, validationCode, validationStyle)
 }
 
-var ruleAccessRequestId = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: "^(oi)-[0-9a-f]{12}$"}}
+var ruleAccessRequestId = check.New(check.Pattern("^(oi)-[0-9a-f]{12}$", "^(?:^(oi)-[0-9a-f]{12}$)$"))
 
-var reAccessRequestId = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^(oi)-[0-9a-f]{12}$)$") })
+var ruleAccountId = check.New(check.Pattern("(?i)all|[0-9]{12}", "^(?:(?i)all|[0-9]{12})$"))
 
-func checkAccessRequestId(vs *awsapi.Violations, p string, v string) {
-	if !reAccessRequestId().MatchString(v) {
-		vs.Add(p, v, ruleAccessRequestId[0])
-	}
-}
-
-var ruleAccountId = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: "(?i)all|[0-9]{12}"}}
-
-var reAccountId = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:(?i)all|[0-9]{12})$") })
-
-func checkAccountId(vs *awsapi.Violations, p string, v string) {
-	if !reAccountId().MatchString(v) {
-		vs.Add(p, v, ruleAccountId[0])
-	}
-}
-
-var ruleAccountIdList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20"}}
+var ruleAccountIdList = check.New(check.MaxLen(20))
 
 func checkAccountIdList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 20 {
-		vs.Add(p, v, ruleAccountIdList[0])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkAccountId(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleAccountId})
-			break
-		}
-	}
+	ruleAccountIdList.Len(vs, p, v, len(v))
+	check.Strings(ruleAccountIdList, vs, p, v, ruleAccountId)
 }
 
-var ruleAccounts = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAccounts = check.New(check.MaxLen(50), check.MinLen(1))
 
 func checkAccounts(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleAccounts[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAccounts[1])
-	}
+	ruleAccounts.Len(vs, p, v, len(v))
 }
 
-var ruleActivationDescription = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}}
+var ruleActivationDescription = check.New(check.MaxLen(256))
 
-func checkActivationDescription(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleActivationDescription[0])
-	}
-}
-
-var ruleActivationId = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"}}
-
-var reActivationId = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile("^(?:^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$)$")
-})
-
-func checkActivationId(vs *awsapi.Violations, p string, v string) {
-	if !reActivationId().MatchString(v) {
-		vs.Add(p, v, ruleActivationId[0])
-	}
-}
+var ruleActivationId = check.New(check.Pattern("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", "^(?:^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$)$"))
 
 func (v *AddTagsToResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceType == nil {
-		vs.Null(at(p, "ResourceType"))
-	} else {
-		checkResourceTypeForTagging(vs, at(p, "ResourceType"), *v.ResourceType)
-	}
-	if v.ResourceId == nil {
-		vs.Null(at(p, "ResourceId"))
-	}
-	if v.Tags == nil {
-		vs.Null(at(p, "Tags"))
-	} else {
-		checkTagList(vs, at(p, "Tags"), v.Tags)
-	}
+	check.Str(ruleResourceTypeForTagging, vs, p, "ResourceType", true, v.ResourceType)
+	check.Null(vs, p, "ResourceId", v.ResourceId == nil)
+	check.List(vs, p, "Tags", true, v.Tags, checkTagList)
 }
 
 func (v *Alarm) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkAlarmName(vs, at(p, "Name"), *v.Name)
-	}
+	check.Str(ruleAlarmName, vs, p, "Name", true, v.Name)
 }
 
 func (v *AlarmConfiguration) validate(vs *awsapi.Violations, p string) {
-	if v.Alarms == nil {
-		vs.Null(at(p, "Alarms"))
-	} else {
-		checkAlarmList(vs, at(p, "Alarms"), v.Alarms)
-	}
+	check.List(vs, p, "Alarms", true, v.Alarms, checkAlarmList)
 }
 
-var ruleAlarmList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAlarmList = check.New(check.MaxLen(1), check.MinLen(1))
 
 func checkAlarmList(vs *awsapi.Violations, p string, v []Alarm) {
-	n := len(v)
-	if n > 1 {
-		vs.Add(p, v, ruleAlarmList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAlarmList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleAlarmList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*Alarm).validate)
 }
-
-var ruleAlarmName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^(?!\s*$).+`}}
 
 // The pattern of AlarmName is not checked: RE2 cannot compile it (error parsing regexp: invalid or unsupported Perl syntax: `(?!`).
 
-func checkAlarmName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleAlarmName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAlarmName[1])
-	}
-}
+var ruleAlarmName = check.New(check.MaxLen(255), check.MinLen(1), check.Pattern(`^(?!\s*$).+`, ""))
 
-var ruleAllowedPattern = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}}
+var ruleAllowedPattern = check.New(check.MaxLen(1024))
 
-func checkAllowedPattern(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleAllowedPattern[0])
-	}
-}
-
-var ruleApproveAfterDays = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "360"}, {Kind: awsapi.MinValue, Bound: "0"}}
-
-func checkApproveAfterDays(vs *awsapi.Violations, p string, v int32) {
-	if v > 360 {
-		vs.Add(p, v, ruleApproveAfterDays[0])
-	}
-	if v < 0 {
-		vs.Add(p, v, ruleApproveAfterDays[1])
-	}
-}
+var ruleApproveAfterDays = check.New(check.Max(360), check.Min(0))
 
 func (v *AssociateOpsItemRelatedItemInput) validate(vs *awsapi.Violations, p string) {
-	if v.OpsItemId == nil {
-		vs.Null(at(p, "OpsItemId"))
-	} else {
-		checkOpsItemId(vs, at(p, "OpsItemId"), *v.OpsItemId)
-	}
-	if v.AssociationType == nil {
-		vs.Null(at(p, "AssociationType"))
-	}
-	if v.ResourceType == nil {
-		vs.Null(at(p, "ResourceType"))
-	}
-	if v.ResourceUri == nil {
-		vs.Null(at(p, "ResourceUri"))
-	}
+	check.Str(ruleOpsItemId, vs, p, "OpsItemId", true, v.OpsItemId)
+	check.Null(vs, p, "AssociationType", v.AssociationType == nil)
+	check.Null(vs, p, "ResourceType", v.ResourceType == nil)
+	check.Null(vs, p, "ResourceUri", v.ResourceUri == nil)
 }
 
-var ruleAssociationComplianceSeverity = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"CRITICAL", "HIGH", "MEDIUM", "LOW", "UNSPECIFIED"}}}
+var ruleAssociationComplianceSeverity = check.New(check.Enum("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNSPECIFIED"))
 
-func checkAssociationComplianceSeverity(vs *awsapi.Violations, p string, v AssociationComplianceSeverity) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAssociationComplianceSeverity[0])
-	}
-}
-
-var ruleAssociationDispatchAssumeRoleArn = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+"}}
-
-var reAssociationDispatchAssumeRoleArn = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+)$") })
-
-func checkAssociationDispatchAssumeRoleArn(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleAssociationDispatchAssumeRoleArn[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAssociationDispatchAssumeRoleArn[1])
-	}
-	if !reAssociationDispatchAssumeRoleArn().MatchString(v) {
-		vs.Add(p, v, ruleAssociationDispatchAssumeRoleArn[2])
-	}
-}
+var ruleAssociationDispatchAssumeRoleArn = check.New(check.MaxLen(512), check.MinLen(1), check.Pattern("arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+", "^(?:arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+)$"))
 
 func (v *AssociationExecutionFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	} else {
-		checkAssociationExecutionFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Value == nil {
-		vs.Null(at(p, "Value"))
-	} else {
-		checkAssociationExecutionFilterValue(vs, at(p, "Value"), *v.Value)
-	}
-	if v.Type == nil {
-		vs.Null(at(p, "Type"))
-	} else {
-		checkAssociationFilterOperatorType(vs, at(p, "Type"), *v.Type)
-	}
+	check.Str(ruleAssociationExecutionFilterKey, vs, p, "Key", true, v.Key)
+	check.Str(ruleAssociationExecutionFilterValue, vs, p, "Value", true, v.Value)
+	check.Str(ruleAssociationFilterOperatorType, vs, p, "Type", true, v.Type)
 }
 
-var ruleAssociationExecutionFilterKey = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ExecutionId", "Status", "CreatedTime"}}}
+var ruleAssociationExecutionFilterKey = check.New(check.Enum("ExecutionId", "Status", "CreatedTime"))
 
-func checkAssociationExecutionFilterKey(vs *awsapi.Violations, p string, v AssociationExecutionFilterKey) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAssociationExecutionFilterKey[0])
-	}
-}
-
-var ruleAssociationExecutionFilterList = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAssociationExecutionFilterList = check.New(check.MinLen(1))
 
 func checkAssociationExecutionFilterList(vs *awsapi.Violations, p string, v []AssociationExecutionFilter) {
-	n := len(v)
-	if n < 1 {
-		vs.Add(p, v, ruleAssociationExecutionFilterList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleAssociationExecutionFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*AssociationExecutionFilter).validate)
 }
 
-var ruleAssociationExecutionFilterValue = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAssociationExecutionFilterValue = check.New(check.MinLen(1))
 
-func checkAssociationExecutionFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleAssociationExecutionFilterValue[0])
-	}
-}
-
-var ruleAssociationExecutionId = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"}}
-
-var reAssociationExecutionId = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile("^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
-})
-
-func checkAssociationExecutionId(vs *awsapi.Violations, p string, v string) {
-	if !reAssociationExecutionId().MatchString(v) {
-		vs.Add(p, v, ruleAssociationExecutionId[0])
-	}
-}
+var ruleAssociationExecutionId = check.New(check.Pattern("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", "^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"))
 
 func (v *AssociationExecutionTargetsFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	} else {
-		checkAssociationExecutionTargetsFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Value == nil {
-		vs.Null(at(p, "Value"))
-	} else {
-		checkAssociationExecutionTargetsFilterValue(vs, at(p, "Value"), *v.Value)
-	}
+	check.Str(ruleAssociationExecutionTargetsFilterKey, vs, p, "Key", true, v.Key)
+	check.Str(ruleAssociationExecutionTargetsFilterValue, vs, p, "Value", true, v.Value)
 }
 
-var ruleAssociationExecutionTargetsFilterKey = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Status", "ResourceId", "ResourceType"}}}
+var ruleAssociationExecutionTargetsFilterKey = check.New(check.Enum("Status", "ResourceId", "ResourceType"))
 
-func checkAssociationExecutionTargetsFilterKey(vs *awsapi.Violations, p string, v AssociationExecutionTargetsFilterKey) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAssociationExecutionTargetsFilterKey[0])
-	}
-}
-
-var ruleAssociationExecutionTargetsFilterList = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAssociationExecutionTargetsFilterList = check.New(check.MinLen(1))
 
 func checkAssociationExecutionTargetsFilterList(vs *awsapi.Violations, p string, v []AssociationExecutionTargetsFilter) {
-	n := len(v)
-	if n < 1 {
-		vs.Add(p, v, ruleAssociationExecutionTargetsFilterList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleAssociationExecutionTargetsFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*AssociationExecutionTargetsFilter).validate)
 }
 
-var ruleAssociationExecutionTargetsFilterValue = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkAssociationExecutionTargetsFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleAssociationExecutionTargetsFilterValue[0])
-	}
-}
+var ruleAssociationExecutionTargetsFilterValue = check.New(check.MinLen(1))
 
 func (v *AssociationFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "key"))
-	} else {
-		checkAssociationFilterKey(vs, at(p, "key"), *v.Key)
-	}
-	if v.Value == nil {
-		vs.Null(at(p, "value"))
-	} else {
-		checkAssociationFilterValue(vs, at(p, "value"), *v.Value)
-	}
+	check.Str(ruleAssociationFilterKey, vs, p, "key", true, v.Key)
+	check.Str(ruleAssociationFilterValue, vs, p, "value", true, v.Value)
 }
 
-var ruleAssociationFilterKey = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"InstanceId", "Name", "AssociationId", "AssociationStatusName", "LastExecutedBefore", "LastExecutedAfter", "AssociationName", "ResourceGroupName"}}}
+var ruleAssociationFilterKey = check.New(check.Enum("InstanceId", "Name", "AssociationId", "AssociationStatusName", "LastExecutedBefore", "LastExecutedAfter", "AssociationName", "ResourceGroupName"))
 
-func checkAssociationFilterKey(vs *awsapi.Violations, p string, v AssociationFilterKey) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAssociationFilterKey[0])
-	}
-}
-
-var ruleAssociationFilterList = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAssociationFilterList = check.New(check.MinLen(1))
 
 func checkAssociationFilterList(vs *awsapi.Violations, p string, v []AssociationFilter) {
-	n := len(v)
-	if n < 1 {
-		vs.Add(p, v, ruleAssociationFilterList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleAssociationFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*AssociationFilter).validate)
 }
 
-var ruleAssociationFilterOperatorType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"EQUAL", "LESS_THAN", "GREATER_THAN"}}}
+var ruleAssociationFilterOperatorType = check.New(check.Enum("EQUAL", "LESS_THAN", "GREATER_THAN"))
 
-func checkAssociationFilterOperatorType(vs *awsapi.Violations, p string, v AssociationFilterOperatorType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAssociationFilterOperatorType[0])
-	}
-}
+var ruleAssociationFilterValue = check.New(check.MinLen(1))
 
-var ruleAssociationFilterValue = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAssociationId = check.New(check.Pattern("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", "^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"))
 
-func checkAssociationFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleAssociationFilterValue[0])
-	}
-}
-
-var ruleAssociationId = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"}}
-
-var reAssociationId = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile("^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
-})
-
-func checkAssociationId(vs *awsapi.Violations, p string, v string) {
-	if !reAssociationId().MatchString(v) {
-		vs.Add(p, v, ruleAssociationId[0])
-	}
-}
-
-var ruleAssociationIdList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAssociationIdList = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkAssociationIdList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleAssociationIdList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAssociationIdList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkAssociationId(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleAssociationId})
-			break
-		}
-	}
+	ruleAssociationIdList.Len(vs, p, v, len(v))
+	check.Strings(ruleAssociationIdList, vs, p, v, ruleAssociationId)
 }
 
-var ruleAssociationName = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: `^[a-zA-Z0-9_\-.]{3,128}$`}}
-
-var reAssociationName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^[a-zA-Z0-9_\-.]{3,128}$)$`) })
-
-func checkAssociationName(vs *awsapi.Violations, p string, v string) {
-	if !reAssociationName().MatchString(v) {
-		vs.Add(p, v, ruleAssociationName[0])
-	}
-}
+var ruleAssociationName = check.New(check.Pattern(`^[a-zA-Z0-9_\-.]{3,128}$`, `^(?:^[a-zA-Z0-9_\-.]{3,128}$)$`))
 
 func (v *AssociationStatus) validate(vs *awsapi.Violations, p string) {
-	if v.Date == nil {
-		vs.Null(at(p, "Date"))
-	}
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkAssociationStatusName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.Message == nil {
-		vs.Null(at(p, "Message"))
-	} else {
-		checkStatusMessage(vs, at(p, "Message"), *v.Message)
-	}
-	if v.AdditionalInfo != nil {
-		checkStatusAdditionalInfo(vs, at(p, "AdditionalInfo"), *v.AdditionalInfo)
-	}
+	check.Null(vs, p, "Date", v.Date == nil)
+	check.Str(ruleAssociationStatusName, vs, p, "Name", true, v.Name)
+	check.Str(ruleStatusMessage, vs, p, "Message", true, v.Message)
+	check.Str(ruleStatusAdditionalInfo, vs, p, "AdditionalInfo", false, v.AdditionalInfo)
 }
 
-var ruleAssociationStatusName = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Pending", "Success", "Failed"}}}
+var ruleAssociationStatusName = check.New(check.Enum("Pending", "Success", "Failed"))
 
-func checkAssociationStatusName(vs *awsapi.Violations, p string, v AssociationStatusName) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAssociationStatusName[0])
-	}
-}
+var ruleAssociationSyncCompliance = check.New(check.Enum("AUTO", "MANUAL"))
 
-var ruleAssociationSyncCompliance = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"AUTO", "MANUAL"}}}
+var ruleAssociationVersion = check.New(check.Pattern("([$]LATEST)|([1-9][0-9]*)", "^(?:([$]LATEST)|([1-9][0-9]*))$"))
 
-func checkAssociationSyncCompliance(vs *awsapi.Violations, p string, v AssociationSyncCompliance) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAssociationSyncCompliance[0])
-	}
-}
-
-var ruleAssociationVersion = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: "([$]LATEST)|([1-9][0-9]*)"}}
-
-var reAssociationVersion = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:([$]LATEST)|([1-9][0-9]*))$") })
-
-func checkAssociationVersion(vs *awsapi.Violations, p string, v string) {
-	if !reAssociationVersion().MatchString(v) {
-		vs.Add(p, v, ruleAssociationVersion[0])
-	}
-}
-
-var ruleAttachmentIdentifier = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: `^[a-zA-Z0-9_\-.]{3,128}$`}}
-
-var reAttachmentIdentifier = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^[a-zA-Z0-9_\-.]{3,128}$)$`) })
-
-func checkAttachmentIdentifier(vs *awsapi.Violations, p string, v string) {
-	if !reAttachmentIdentifier().MatchString(v) {
-		vs.Add(p, v, ruleAttachmentIdentifier[0])
-	}
-}
+var ruleAttachmentIdentifier = check.New(check.Pattern(`^[a-zA-Z0-9_\-.]{3,128}$`, `^(?:^[a-zA-Z0-9_\-.]{3,128}$)$`))
 
 func (v *AttachmentsSource) validate(vs *awsapi.Violations, p string) {
-	if v.Key != nil {
-		checkAttachmentsSourceKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values != nil {
-		checkAttachmentsSourceValues(vs, at(p, "Values"), v.Values)
-	}
-	if v.Name != nil {
-		checkAttachmentIdentifier(vs, at(p, "Name"), *v.Name)
-	}
+	check.Str(ruleAttachmentsSourceKey, vs, p, "Key", false, v.Key)
+	check.List(vs, p, "Values", false, v.Values, checkAttachmentsSourceValues)
+	check.Str(ruleAttachmentIdentifier, vs, p, "Name", false, v.Name)
 }
 
-var ruleAttachmentsSourceKey = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"SourceUrl", "S3FileUrl", "AttachmentReference"}}}
+var ruleAttachmentsSourceKey = check.New(check.Enum("SourceUrl", "S3FileUrl", "AttachmentReference"))
 
-func checkAttachmentsSourceKey(vs *awsapi.Violations, p string, v AttachmentsSourceKey) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAttachmentsSourceKey[0])
-	}
-}
-
-var ruleAttachmentsSourceList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20"}}
+var ruleAttachmentsSourceList = check.New(check.MaxLen(20))
 
 func checkAttachmentsSourceList(vs *awsapi.Violations, p string, v []AttachmentsSource) {
-	n := len(v)
-	if n > 20 {
-		vs.Add(p, v, ruleAttachmentsSourceList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleAttachmentsSourceList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*AttachmentsSource).validate)
 }
 
-var ruleAttachmentsSourceValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAttachmentsSourceValue = check.New(check.MaxLen(1024), check.MinLen(1))
 
-func checkAttachmentsSourceValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleAttachmentsSourceValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAttachmentsSourceValue[1])
-	}
-}
-
-var ruleAttachmentsSourceValues = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAttachmentsSourceValues = check.New(check.MaxLen(1), check.MinLen(1))
 
 func checkAttachmentsSourceValues(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 1 {
-		vs.Add(p, v, ruleAttachmentsSourceValues[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAttachmentsSourceValues[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkAttachmentsSourceValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleAttachmentsSourceValue})
-			break
-		}
-	}
+	ruleAttachmentsSourceValues.Len(vs, p, v, len(v))
+	check.Strings(ruleAttachmentsSourceValues, vs, p, v, ruleAttachmentsSourceValue)
 }
 
-var ruleAttributeName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAttributeName = check.New(check.MaxLen(64), check.MinLen(1))
 
-func checkAttributeName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleAttributeName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAttributeName[1])
-	}
-}
-
-var ruleAttributeValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "4096"}}
-
-func checkAttributeValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 4096 {
-		vs.Add(p, v, ruleAttributeValue[0])
-	}
-}
+var ruleAttributeValue = check.New(check.MaxLen(4096))
 
 func (v *AutomationExecutionFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	} else {
-		checkAutomationExecutionFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values == nil {
-		vs.Null(at(p, "Values"))
-	} else {
-		checkAutomationExecutionFilterValueList(vs, at(p, "Values"), v.Values)
-	}
+	check.Str(ruleAutomationExecutionFilterKey, vs, p, "Key", true, v.Key)
+	check.List(vs, p, "Values", true, v.Values, checkAutomationExecutionFilterValueList)
 }
 
-var ruleAutomationExecutionFilterKey = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"DocumentNamePrefix", "ExecutionStatus", "ExecutionId", "ParentExecutionId", "CurrentAction", "StartTimeBefore", "StartTimeAfter", "AutomationType", "TagKey", "TargetResourceGroup", "AutomationSubtype", "OpsItemId"}}}
+var ruleAutomationExecutionFilterKey = check.New(check.Enum("DocumentNamePrefix", "ExecutionStatus", "ExecutionId", "ParentExecutionId", "CurrentAction", "StartTimeBefore", "StartTimeAfter", "AutomationType", "TagKey", "TargetResourceGroup", "AutomationSubtype", "OpsItemId"))
 
-func checkAutomationExecutionFilterKey(vs *awsapi.Violations, p string, v AutomationExecutionFilterKey) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleAutomationExecutionFilterKey[0])
-	}
-}
-
-var ruleAutomationExecutionFilterList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAutomationExecutionFilterList = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkAutomationExecutionFilterList(vs *awsapi.Violations, p string, v []AutomationExecutionFilter) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleAutomationExecutionFilterList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAutomationExecutionFilterList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleAutomationExecutionFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*AutomationExecutionFilter).validate)
 }
 
-var ruleAutomationExecutionFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "150"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAutomationExecutionFilterValue = check.New(check.MaxLen(150), check.MinLen(1))
 
-func checkAutomationExecutionFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 150 {
-		vs.Add(p, v, ruleAutomationExecutionFilterValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAutomationExecutionFilterValue[1])
-	}
-}
-
-var ruleAutomationExecutionFilterValueList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAutomationExecutionFilterValueList = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkAutomationExecutionFilterValueList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleAutomationExecutionFilterValueList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAutomationExecutionFilterValueList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkAutomationExecutionFilterValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleAutomationExecutionFilterValue})
-			break
-		}
-	}
+	ruleAutomationExecutionFilterValueList.Len(vs, p, v, len(v))
+	check.Strings(ruleAutomationExecutionFilterValueList, vs, p, v, ruleAutomationExecutionFilterValue)
 }
 
-var ruleAutomationExecutionId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "36"}, {Kind: awsapi.MinLength, Bound: "36"}}
-
-func checkAutomationExecutionId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 36 {
-		vs.Add(p, v, ruleAutomationExecutionId[0])
-	}
-	if n < 36 {
-		vs.Add(p, v, ruleAutomationExecutionId[1])
-	}
-}
+var ruleAutomationExecutionId = check.New(check.MaxLen(36), check.MinLen(36))
 
 func (v *AutomationExecutionInputs) validate(vs *awsapi.Violations, p string) {
-	if v.Parameters != nil {
-		checkAutomationParameterMap(vs, at(p, "Parameters"), v.Parameters)
-	}
-	if v.TargetParameterName != nil {
-		checkAutomationParameterKey(vs, at(p, "TargetParameterName"), *v.TargetParameterName)
-	}
-	if v.Targets != nil {
-		checkTargets(vs, at(p, "Targets"), v.Targets)
-	}
-	if v.TargetMaps != nil {
-		checkTargetMaps(vs, at(p, "TargetMaps"), v.TargetMaps)
-	}
-	if v.TargetLocations != nil {
-		checkTargetLocations(vs, at(p, "TargetLocations"), v.TargetLocations)
-	}
+	check.Map(vs, p, "Parameters", false, v.Parameters, checkAutomationParameterMap)
+	check.Str(ruleAutomationParameterKey, vs, p, "TargetParameterName", false, v.TargetParameterName)
+	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
+	check.List(vs, p, "TargetMaps", false, v.TargetMaps, checkTargetMaps)
+	check.List(vs, p, "TargetLocations", false, v.TargetLocations, checkTargetLocations)
 }
 
-var ruleAutomationParameterKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAutomationParameterKey = check.New(check.MaxLen(50), check.MinLen(1))
 
-func checkAutomationParameterKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 50 {
-		vs.Add(p, v, ruleAutomationParameterKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAutomationParameterKey[1])
-	}
-}
-
-var ruleAutomationParameterMap = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "200"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAutomationParameterMap = check.New(check.MaxLen(200), check.MinLen(1))
 
 func checkAutomationParameterMap(vs *awsapi.Violations, p string, v map[string][]string) {
-	n := len(v)
-	if n > 200 {
-		vs.Add(p, v, ruleAutomationParameterMap[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAutomationParameterMap[1])
-	}
-	for k := range v {
-		var t awsapi.Violations
-		checkAutomationParameterKey(&t, "", k)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapKeys, Inner: ruleAutomationParameterKey})
-			break
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(v)) {
-		checkAutomationParameterValueList(vs, p+"."+k+".member", v[k])
-	}
+	ruleAutomationParameterMap.Len(vs, p, v, len(v))
+	check.Keys(ruleAutomationParameterMap, vs, p, v, ruleAutomationParameterKey)
+	check.Values(vs, p, v, checkAutomationParameterValueList)
 }
 
-var ruleAutomationParameterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAutomationParameterValue = check.New(check.MaxLen(512), check.MinLen(1))
 
-func checkAutomationParameterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleAutomationParameterValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAutomationParameterValue[1])
-	}
-}
-
-var ruleAutomationParameterValueList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}}
+var ruleAutomationParameterValueList = check.New(check.MaxLen(50))
 
 func checkAutomationParameterValueList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleAutomationParameterValueList[0])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkAutomationParameterValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleAutomationParameterValue})
-			break
-		}
-	}
+	ruleAutomationParameterValueList.Len(vs, p, v, len(v))
+	check.Strings(ruleAutomationParameterValueList, vs, p, v, ruleAutomationParameterValue)
 }
 
-var ruleAutomationTargetParameterName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleAutomationTargetParameterName = check.New(check.MaxLen(50), check.MinLen(1))
 
-func checkAutomationTargetParameterName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 50 {
-		vs.Add(p, v, ruleAutomationTargetParameterName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleAutomationTargetParameterName[1])
-	}
-}
+var ruleBaselineDescription = check.New(check.MaxLen(1024), check.MinLen(1))
 
-var ruleBaselineDescription = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleBaselineId = check.New(check.MaxLen(128), check.MinLen(20), check.Pattern(`^[a-zA-Z0-9_\-:/]{20,128}$`, `^(?:^[a-zA-Z0-9_\-:/]{20,128}$)$`))
 
-func checkBaselineDescription(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleBaselineDescription[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleBaselineDescription[1])
-	}
-}
-
-var ruleBaselineId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "20"}, {Kind: awsapi.Pattern, Text: `^[a-zA-Z0-9_\-:/]{20,128}$`}}
-
-var reBaselineId = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^[a-zA-Z0-9_\-:/]{20,128}$)$`) })
-
-func checkBaselineId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleBaselineId[0])
-	}
-	if n < 20 {
-		vs.Add(p, v, ruleBaselineId[1])
-	}
-	if !reBaselineId().MatchString(v) {
-		vs.Add(p, v, ruleBaselineId[2])
-	}
-}
-
-var ruleBaselineName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "3"}, {Kind: awsapi.Pattern, Text: `^[a-zA-Z0-9_\-.]{3,128}$`}}
-
-var reBaselineName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^[a-zA-Z0-9_\-.]{3,128}$)$`) })
-
-func checkBaselineName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleBaselineName[0])
-	}
-	if n < 3 {
-		vs.Add(p, v, ruleBaselineName[1])
-	}
-	if !reBaselineName().MatchString(v) {
-		vs.Add(p, v, ruleBaselineName[2])
-	}
-}
+var ruleBaselineName = check.New(check.MaxLen(128), check.MinLen(3), check.Pattern(`^[a-zA-Z0-9_\-.]{3,128}$`, `^(?:^[a-zA-Z0-9_\-.]{3,128}$)$`))
 
 func (v *BaselineOverride) validate(vs *awsapi.Violations, p string) {
-	if v.OperatingSystem != nil {
-		checkOperatingSystem(vs, at(p, "OperatingSystem"), *v.OperatingSystem)
-	}
-	if v.GlobalFilters != nil {
-		v.GlobalFilters.validate(vs, at(p, "GlobalFilters"))
-	}
-	if v.ApprovalRules != nil {
-		v.ApprovalRules.validate(vs, at(p, "ApprovalRules"))
-	}
-	if v.ApprovedPatches != nil {
-		checkPatchIdList(vs, at(p, "ApprovedPatches"), v.ApprovedPatches)
-	}
-	if v.ApprovedPatchesComplianceLevel != nil {
-		checkPatchComplianceLevel(vs, at(p, "ApprovedPatchesComplianceLevel"), *v.ApprovedPatchesComplianceLevel)
-	}
-	if v.RejectedPatches != nil {
-		checkPatchIdList(vs, at(p, "RejectedPatches"), v.RejectedPatches)
-	}
-	if v.RejectedPatchesAction != nil {
-		checkPatchAction(vs, at(p, "RejectedPatchesAction"), *v.RejectedPatchesAction)
-	}
-	if v.Sources != nil {
-		checkPatchSourceList(vs, at(p, "Sources"), v.Sources)
-	}
-	if v.AvailableSecurityUpdatesComplianceStatus != nil {
-		checkPatchComplianceStatus(vs, at(p, "AvailableSecurityUpdatesComplianceStatus"), *v.AvailableSecurityUpdatesComplianceStatus)
-	}
+	check.Str(ruleOperatingSystem, vs, p, "OperatingSystem", false, v.OperatingSystem)
+	check.Struct(vs, p, "GlobalFilters", false, v.GlobalFilters, (*PatchFilterGroup).validate)
+	check.Struct(vs, p, "ApprovalRules", false, v.ApprovalRules, (*PatchRuleGroup).validate)
+	check.List(vs, p, "ApprovedPatches", false, v.ApprovedPatches, checkPatchIdList)
+	check.Str(rulePatchComplianceLevel, vs, p, "ApprovedPatchesComplianceLevel", false, v.ApprovedPatchesComplianceLevel)
+	check.List(vs, p, "RejectedPatches", false, v.RejectedPatches, checkPatchIdList)
+	check.Str(rulePatchAction, vs, p, "RejectedPatchesAction", false, v.RejectedPatchesAction)
+	check.List(vs, p, "Sources", false, v.Sources, checkPatchSourceList)
+	check.Str(rulePatchComplianceStatus, vs, p, "AvailableSecurityUpdatesComplianceStatus", false, v.AvailableSecurityUpdatesComplianceStatus)
 }
 
 func (v *CancelCommandInput) validate(vs *awsapi.Violations, p string) {
-	if v.CommandId == nil {
-		vs.Null(at(p, "CommandId"))
-	} else {
-		checkCommandId(vs, at(p, "CommandId"), *v.CommandId)
-	}
-	if v.InstanceIds != nil {
-		checkInstanceIdList(vs, at(p, "InstanceIds"), v.InstanceIds)
-	}
+	check.Str(ruleCommandId, vs, p, "CommandId", true, v.CommandId)
+	check.List(vs, p, "InstanceIds", false, v.InstanceIds, checkInstanceIdList)
 }
 
 func (v *CancelMaintenanceWindowExecutionInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowExecutionId == nil {
-		vs.Null(at(p, "WindowExecutionId"))
-	} else {
-		checkMaintenanceWindowExecutionId(vs, at(p, "WindowExecutionId"), *v.WindowExecutionId)
-	}
+	check.Str(ruleMaintenanceWindowExecutionId, vs, p, "WindowExecutionId", true, v.WindowExecutionId)
 }
 
-var ruleChangeDetailsValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "32768"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleChangeDetailsValue = check.New(check.MaxLen(32768), check.MinLen(1))
 
-func checkChangeDetailsValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 32768 {
-		vs.Add(p, v, ruleChangeDetailsValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleChangeDetailsValue[1])
-	}
-}
+var ruleChangeRequestName = check.New(check.MaxLen(1024), check.MinLen(1))
 
-var ruleChangeRequestName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleClientToken = check.New(check.MaxLen(64), check.MinLen(1))
 
-func checkChangeRequestName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleChangeRequestName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleChangeRequestName[1])
-	}
-}
-
-var ruleClientToken = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkClientToken(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleClientToken[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleClientToken[1])
-	}
-}
-
-var ruleCloudWatchLogGroupName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkCloudWatchLogGroupName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleCloudWatchLogGroupName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleCloudWatchLogGroupName[1])
-	}
-}
+var ruleCloudWatchLogGroupName = check.New(check.MaxLen(512), check.MinLen(1))
 
 func (v *CloudWatchOutputConfig) validate(vs *awsapi.Violations, p string) {
-	if v.CloudWatchLogGroupName != nil {
-		checkCloudWatchLogGroupName(vs, at(p, "CloudWatchLogGroupName"), *v.CloudWatchLogGroupName)
-	}
+	check.Str(ruleCloudWatchLogGroupName, vs, p, "CloudWatchLogGroupName", false, v.CloudWatchLogGroupName)
 }
 
 func (v *CommandFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "key"))
-	} else {
-		checkCommandFilterKey(vs, at(p, "key"), *v.Key)
-	}
-	if v.Value == nil {
-		vs.Null(at(p, "value"))
-	} else {
-		checkCommandFilterValue(vs, at(p, "value"), *v.Value)
-	}
+	check.Str(ruleCommandFilterKey, vs, p, "key", true, v.Key)
+	check.Str(ruleCommandFilterValue, vs, p, "value", true, v.Value)
 }
 
-var ruleCommandFilterKey = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"InvokedAfter", "InvokedBefore", "Status", "ExecutionStage", "DocumentName"}}}
+var ruleCommandFilterKey = check.New(check.Enum("InvokedAfter", "InvokedBefore", "Status", "ExecutionStage", "DocumentName"))
 
-func checkCommandFilterKey(vs *awsapi.Violations, p string, v CommandFilterKey) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleCommandFilterKey[0])
-	}
-}
-
-var ruleCommandFilterList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleCommandFilterList = check.New(check.MaxLen(5), check.MinLen(1))
 
 func checkCommandFilterList(vs *awsapi.Violations, p string, v []CommandFilter) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleCommandFilterList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleCommandFilterList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleCommandFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*CommandFilter).validate)
 }
 
-var ruleCommandFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleCommandFilterValue = check.New(check.MaxLen(128), check.MinLen(1))
 
-func checkCommandFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleCommandFilterValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleCommandFilterValue[1])
-	}
-}
+var ruleCommandId = check.New(check.MaxLen(36), check.MinLen(36))
 
-var ruleCommandId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "36"}, {Kind: awsapi.MinLength, Bound: "36"}}
+var ruleCommandMaxResults = check.New(check.Max(50), check.Min(1))
 
-func checkCommandId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 36 {
-		vs.Add(p, v, ruleCommandId[0])
-	}
-	if n < 36 {
-		vs.Add(p, v, ruleCommandId[1])
-	}
-}
+var ruleCommandPluginName = check.New(check.MinLen(4))
 
-var ruleCommandMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "50"}, {Kind: awsapi.MinValue, Bound: "1"}}
+var ruleComment = check.New(check.MaxLen(100))
 
-func checkCommandMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 50 {
-		vs.Add(p, v, ruleCommandMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleCommandMaxResults[1])
-	}
-}
-
-var ruleCommandPluginName = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "4"}}
-
-func checkCommandPluginName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 4 {
-		vs.Add(p, v, ruleCommandPluginName[0])
-	}
-}
-
-var ruleComment = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}}
-
-func checkComment(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 100 {
-		vs.Add(p, v, ruleComment[0])
-	}
-}
-
-var ruleComplianceExecutionId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}}
-
-func checkComplianceExecutionId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 100 {
-		vs.Add(p, v, ruleComplianceExecutionId[0])
-	}
-}
+var ruleComplianceExecutionId = check.New(check.MaxLen(100))
 
 func (v *ComplianceExecutionSummary) validate(vs *awsapi.Violations, p string) {
-	if v.ExecutionTime == nil {
-		vs.Null(at(p, "ExecutionTime"))
-	}
-	if v.ExecutionId != nil {
-		checkComplianceExecutionId(vs, at(p, "ExecutionId"), *v.ExecutionId)
-	}
-	if v.ExecutionType != nil {
-		checkComplianceExecutionType(vs, at(p, "ExecutionType"), *v.ExecutionType)
-	}
+	check.Null(vs, p, "ExecutionTime", v.ExecutionTime == nil)
+	check.Str(ruleComplianceExecutionId, vs, p, "ExecutionId", false, v.ExecutionId)
+	check.Str(ruleComplianceExecutionType, vs, p, "ExecutionType", false, v.ExecutionType)
 }
 
-var ruleComplianceExecutionType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}}
+var ruleComplianceExecutionType = check.New(check.MaxLen(50))
 
-func checkComplianceExecutionType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 50 {
-		vs.Add(p, v, ruleComplianceExecutionType[0])
-	}
-}
+var ruleComplianceItemContentHash = check.New(check.MaxLen(256))
 
-var ruleComplianceItemContentHash = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}}
-
-func checkComplianceItemContentHash(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleComplianceItemContentHash[0])
-	}
-}
+var ruleComplianceItemDetails = check.New()
 
 func checkComplianceItemDetails(vs *awsapi.Violations, p string, v map[string]string) {
-	for k := range v {
-		var t awsapi.Violations
-		checkAttributeName(&t, "", k)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapKeys, Inner: ruleAttributeName})
-			break
-		}
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkAttributeValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapValues, Inner: ruleAttributeValue})
-			break
-		}
-	}
+	check.Keys(ruleComplianceItemDetails, vs, p, v, ruleAttributeName)
+	check.StringValues(ruleComplianceItemDetails, vs, p, v, ruleAttributeValue)
 }
 
 func (v *ComplianceItemEntry) validate(vs *awsapi.Violations, p string) {
-	if v.Title != nil {
-		checkComplianceItemTitle(vs, at(p, "Title"), *v.Title)
-	}
-	if v.Severity == nil {
-		vs.Null(at(p, "Severity"))
-	} else {
-		checkComplianceSeverity(vs, at(p, "Severity"), *v.Severity)
-	}
-	if v.Status == nil {
-		vs.Null(at(p, "Status"))
-	} else {
-		checkComplianceStatus(vs, at(p, "Status"), *v.Status)
-	}
-	if v.Details != nil {
-		checkComplianceItemDetails(vs, at(p, "Details"), v.Details)
-	}
+	check.Str(ruleComplianceItemTitle, vs, p, "Title", false, v.Title)
+	check.Str(ruleComplianceSeverity, vs, p, "Severity", true, v.Severity)
+	check.Str(ruleComplianceStatus, vs, p, "Status", true, v.Status)
+	check.Map(vs, p, "Details", false, v.Details, checkComplianceItemDetails)
 }
 
-var ruleComplianceItemEntryList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10000"}}
+var ruleComplianceItemEntryList = check.New(check.MaxLen(10000))
 
 func checkComplianceItemEntryList(vs *awsapi.Violations, p string, v []ComplianceItemEntry) {
-	n := len(v)
-	if n > 10000 {
-		vs.Add(p, v, ruleComplianceItemEntryList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleComplianceItemEntryList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*ComplianceItemEntry).validate)
 }
 
-var ruleComplianceItemTitle = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "500"}}
+var ruleComplianceItemTitle = check.New(check.MaxLen(500))
 
-func checkComplianceItemTitle(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 500 {
-		vs.Add(p, v, ruleComplianceItemTitle[0])
-	}
-}
+var ruleComplianceQueryOperatorType = check.New(check.Enum("EQUAL", "NOT_EQUAL", "BEGIN_WITH", "LESS_THAN", "GREATER_THAN"))
 
-var ruleComplianceQueryOperatorType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"EQUAL", "NOT_EQUAL", "BEGIN_WITH", "LESS_THAN", "GREATER_THAN"}}}
+var ruleComplianceResourceId = check.New(check.MaxLen(100), check.MinLen(1))
 
-func checkComplianceQueryOperatorType(vs *awsapi.Violations, p string, v ComplianceQueryOperatorType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleComplianceQueryOperatorType[0])
-	}
-}
-
-var ruleComplianceResourceId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkComplianceResourceId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 100 {
-		vs.Add(p, v, ruleComplianceResourceId[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleComplianceResourceId[1])
-	}
-}
-
-var ruleComplianceResourceIdList = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleComplianceResourceIdList = check.New(check.MinLen(1))
 
 func checkComplianceResourceIdList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n < 1 {
-		vs.Add(p, v, ruleComplianceResourceIdList[0])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkComplianceResourceId(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleComplianceResourceId})
-			break
-		}
-	}
+	ruleComplianceResourceIdList.Len(vs, p, v, len(v))
+	check.Strings(ruleComplianceResourceIdList, vs, p, v, ruleComplianceResourceId)
 }
 
-var ruleComplianceResourceType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleComplianceResourceType = check.New(check.MaxLen(50), check.MinLen(1))
 
-func checkComplianceResourceType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 50 {
-		vs.Add(p, v, ruleComplianceResourceType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleComplianceResourceType[1])
-	}
-}
-
-var ruleComplianceResourceTypeList = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleComplianceResourceTypeList = check.New(check.MinLen(1))
 
 func checkComplianceResourceTypeList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n < 1 {
-		vs.Add(p, v, ruleComplianceResourceTypeList[0])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkComplianceResourceType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleComplianceResourceType})
-			break
-		}
-	}
+	ruleComplianceResourceTypeList.Len(vs, p, v, len(v))
+	check.Strings(ruleComplianceResourceTypeList, vs, p, v, ruleComplianceResourceType)
 }
 
-var ruleComplianceSeverity = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNSPECIFIED"}}}
+var ruleComplianceSeverity = check.New(check.Enum("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNSPECIFIED"))
 
-func checkComplianceSeverity(vs *awsapi.Violations, p string, v ComplianceSeverity) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleComplianceSeverity[0])
-	}
-}
-
-var ruleComplianceStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"COMPLIANT", "NON_COMPLIANT"}}}
-
-func checkComplianceStatus(vs *awsapi.Violations, p string, v ComplianceStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleComplianceStatus[0])
-	}
-}
+var ruleComplianceStatus = check.New(check.Enum("COMPLIANT", "NON_COMPLIANT"))
 
 func (v *ComplianceStringFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key != nil {
-		checkComplianceStringFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values != nil {
-		checkComplianceStringFilterValueList(vs, at(p, "Values"), v.Values)
-	}
-	if v.Type != nil {
-		checkComplianceQueryOperatorType(vs, at(p, "Type"), *v.Type)
-	}
+	check.Str(ruleComplianceStringFilterKey, vs, p, "Key", false, v.Key)
+	check.List(vs, p, "Values", false, v.Values, checkComplianceStringFilterValueList)
+	check.Str(ruleComplianceQueryOperatorType, vs, p, "Type", false, v.Type)
 }
 
-var ruleComplianceStringFilterKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "200"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkComplianceStringFilterKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 200 {
-		vs.Add(p, v, ruleComplianceStringFilterKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleComplianceStringFilterKey[1])
-	}
-}
+var ruleComplianceStringFilterKey = check.New(check.MaxLen(200), check.MinLen(1))
 
 func checkComplianceStringFilterList(vs *awsapi.Violations, p string, v []ComplianceStringFilter) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*ComplianceStringFilter).validate)
 }
 
-var ruleComplianceStringFilterValueList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleComplianceStringFilterValueList = check.New(check.MaxLen(20), check.MinLen(1))
 
 func checkComplianceStringFilterValueList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 20 {
-		vs.Add(p, v, ruleComplianceStringFilterValueList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleComplianceStringFilterValueList[1])
-	}
+	ruleComplianceStringFilterValueList.Len(vs, p, v, len(v))
 }
 
-var ruleComplianceTypeName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[A-Za-z0-9_\-]\w+|Custom:[a-zA-Z0-9_\-]\w+`}}
+var ruleComplianceTypeName = check.New(check.MaxLen(100), check.MinLen(1), check.Pattern(`[A-Za-z0-9_\-]\w+|Custom:[a-zA-Z0-9_\-]\w+`, `^(?:[A-Za-z0-9_\-]\w+|Custom:[a-zA-Z0-9_\-]\w+)$`))
 
-var reComplianceTypeName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[A-Za-z0-9_\-]\w+|Custom:[a-zA-Z0-9_\-]\w+)$`) })
-
-func checkComplianceTypeName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 100 {
-		vs.Add(p, v, ruleComplianceTypeName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleComplianceTypeName[1])
-	}
-	if !reComplianceTypeName().MatchString(v) {
-		vs.Add(p, v, ruleComplianceTypeName[2])
-	}
-}
-
-var ruleComplianceUploadType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"COMPLETE", "PARTIAL"}}}
-
-func checkComplianceUploadType(vs *awsapi.Violations, p string, v ComplianceUploadType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleComplianceUploadType[0])
-	}
-}
+var ruleComplianceUploadType = check.New(check.Enum("COMPLETE", "PARTIAL"))
 
 func (v *CreateActivationInput) validate(vs *awsapi.Violations, p string) {
-	if v.Description != nil {
-		checkActivationDescription(vs, at(p, "Description"), *v.Description)
-	}
-	if v.DefaultInstanceName != nil {
-		checkDefaultInstanceName(vs, at(p, "DefaultInstanceName"), *v.DefaultInstanceName)
-	}
-	if v.IamRole == nil {
-		vs.Null(at(p, "IamRole"))
-	} else {
-		checkIamRole(vs, at(p, "IamRole"), *v.IamRole)
-	}
-	if v.RegistrationLimit != nil {
-		checkRegistrationLimit(vs, at(p, "RegistrationLimit"), *v.RegistrationLimit)
-	}
-	if v.Tags != nil {
-		checkTagList(vs, at(p, "Tags"), v.Tags)
-	}
-	if v.RegistrationMetadata != nil {
-		checkRegistrationMetadataList(vs, at(p, "RegistrationMetadata"), v.RegistrationMetadata)
-	}
+	check.Str(ruleActivationDescription, vs, p, "Description", false, v.Description)
+	check.Str(ruleDefaultInstanceName, vs, p, "DefaultInstanceName", false, v.DefaultInstanceName)
+	check.Str(ruleIamRole, vs, p, "IamRole", true, v.IamRole)
+	check.Numeric(ruleRegistrationLimit, vs, p, "RegistrationLimit", false, v.RegistrationLimit)
+	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
+	check.List(vs, p, "RegistrationMetadata", false, v.RegistrationMetadata, checkRegistrationMetadataList)
 }
 
 func (v *CreateAssociationBatchInput) validate(vs *awsapi.Violations, p string) {
-	if v.Entries == nil {
-		vs.Null(at(p, "Entries"))
-	} else {
-		checkCreateAssociationBatchRequestEntries(vs, at(p, "Entries"), v.Entries)
-	}
-	if v.AssociationDispatchAssumeRole != nil {
-		checkAssociationDispatchAssumeRoleArn(vs, at(p, "AssociationDispatchAssumeRole"), *v.AssociationDispatchAssumeRole)
-	}
+	check.List(vs, p, "Entries", true, v.Entries, checkCreateAssociationBatchRequestEntries)
+	check.Str(ruleAssociationDispatchAssumeRoleArn, vs, p, "AssociationDispatchAssumeRole", false, v.AssociationDispatchAssumeRole)
 }
 
-var ruleCreateAssociationBatchRequestEntries = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleCreateAssociationBatchRequestEntries = check.New(check.MinLen(1))
 
 func checkCreateAssociationBatchRequestEntries(vs *awsapi.Violations, p string, v []CreateAssociationBatchRequestEntry) {
-	n := len(v)
-	if n < 1 {
-		vs.Add(p, v, ruleCreateAssociationBatchRequestEntries[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleCreateAssociationBatchRequestEntries.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*CreateAssociationBatchRequestEntry).validate)
 }
 
 func (v *CreateAssociationBatchRequestEntry) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkDocumentARN(vs, at(p, "Name"), *v.Name)
-	}
-	if v.InstanceId != nil {
-		checkInstanceId(vs, at(p, "InstanceId"), *v.InstanceId)
-	}
-	if v.AutomationTargetParameterName != nil {
-		checkAutomationTargetParameterName(vs, at(p, "AutomationTargetParameterName"), *v.AutomationTargetParameterName)
-	}
-	if v.DocumentVersion != nil {
-		checkDocumentVersion(vs, at(p, "DocumentVersion"), *v.DocumentVersion)
-	}
-	if v.Targets != nil {
-		checkTargets(vs, at(p, "Targets"), v.Targets)
-	}
-	if v.ScheduleExpression != nil {
-		checkScheduleExpression(vs, at(p, "ScheduleExpression"), *v.ScheduleExpression)
-	}
-	if v.OutputLocation != nil {
-		v.OutputLocation.validate(vs, at(p, "OutputLocation"))
-	}
-	if v.AssociationName != nil {
-		checkAssociationName(vs, at(p, "AssociationName"), *v.AssociationName)
-	}
-	if v.MaxErrors != nil {
-		checkMaxErrors(vs, at(p, "MaxErrors"), *v.MaxErrors)
-	}
-	if v.MaxConcurrency != nil {
-		checkMaxConcurrency(vs, at(p, "MaxConcurrency"), *v.MaxConcurrency)
-	}
-	if v.ComplianceSeverity != nil {
-		checkAssociationComplianceSeverity(vs, at(p, "ComplianceSeverity"), *v.ComplianceSeverity)
-	}
-	if v.SyncCompliance != nil {
-		checkAssociationSyncCompliance(vs, at(p, "SyncCompliance"), *v.SyncCompliance)
-	}
-	if v.TargetLocations != nil {
-		checkTargetLocations(vs, at(p, "TargetLocations"), v.TargetLocations)
-	}
-	if v.ScheduleOffset != nil {
-		checkScheduleOffset(vs, at(p, "ScheduleOffset"), *v.ScheduleOffset)
-	}
-	if v.Duration != nil {
-		checkDuration(vs, at(p, "Duration"), *v.Duration)
-	}
-	if v.TargetMaps != nil {
-		checkTargetMaps(vs, at(p, "TargetMaps"), v.TargetMaps)
-	}
-	if v.AlarmConfiguration != nil {
-		v.AlarmConfiguration.validate(vs, at(p, "AlarmConfiguration"))
-	}
+	check.Str(ruleDocumentARN, vs, p, "Name", true, v.Name)
+	check.Str(ruleInstanceId, vs, p, "InstanceId", false, v.InstanceId)
+	check.Str(ruleAutomationTargetParameterName, vs, p, "AutomationTargetParameterName", false, v.AutomationTargetParameterName)
+	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
+	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
+	check.Str(ruleScheduleExpression, vs, p, "ScheduleExpression", false, v.ScheduleExpression)
+	check.Struct(vs, p, "OutputLocation", false, v.OutputLocation, (*InstanceAssociationOutputLocation).validate)
+	check.Str(ruleAssociationName, vs, p, "AssociationName", false, v.AssociationName)
+	check.Str(ruleMaxErrors, vs, p, "MaxErrors", false, v.MaxErrors)
+	check.Str(ruleMaxConcurrency, vs, p, "MaxConcurrency", false, v.MaxConcurrency)
+	check.Str(ruleAssociationComplianceSeverity, vs, p, "ComplianceSeverity", false, v.ComplianceSeverity)
+	check.Str(ruleAssociationSyncCompliance, vs, p, "SyncCompliance", false, v.SyncCompliance)
+	check.List(vs, p, "TargetLocations", false, v.TargetLocations, checkTargetLocations)
+	check.Numeric(ruleScheduleOffset, vs, p, "ScheduleOffset", false, v.ScheduleOffset)
+	check.Numeric(ruleDuration, vs, p, "Duration", false, v.Duration)
+	check.List(vs, p, "TargetMaps", false, v.TargetMaps, checkTargetMaps)
+	check.Struct(vs, p, "AlarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
 }
 
 func (v *CreateAssociationInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkDocumentARN(vs, at(p, "Name"), *v.Name)
-	}
-	if v.DocumentVersion != nil {
-		checkDocumentVersion(vs, at(p, "DocumentVersion"), *v.DocumentVersion)
-	}
-	if v.InstanceId != nil {
-		checkInstanceId(vs, at(p, "InstanceId"), *v.InstanceId)
-	}
-	if v.Targets != nil {
-		checkTargets(vs, at(p, "Targets"), v.Targets)
-	}
-	if v.ScheduleExpression != nil {
-		checkScheduleExpression(vs, at(p, "ScheduleExpression"), *v.ScheduleExpression)
-	}
-	if v.OutputLocation != nil {
-		v.OutputLocation.validate(vs, at(p, "OutputLocation"))
-	}
-	if v.AssociationName != nil {
-		checkAssociationName(vs, at(p, "AssociationName"), *v.AssociationName)
-	}
-	if v.AutomationTargetParameterName != nil {
-		checkAutomationTargetParameterName(vs, at(p, "AutomationTargetParameterName"), *v.AutomationTargetParameterName)
-	}
-	if v.MaxErrors != nil {
-		checkMaxErrors(vs, at(p, "MaxErrors"), *v.MaxErrors)
-	}
-	if v.MaxConcurrency != nil {
-		checkMaxConcurrency(vs, at(p, "MaxConcurrency"), *v.MaxConcurrency)
-	}
-	if v.ComplianceSeverity != nil {
-		checkAssociationComplianceSeverity(vs, at(p, "ComplianceSeverity"), *v.ComplianceSeverity)
-	}
-	if v.SyncCompliance != nil {
-		checkAssociationSyncCompliance(vs, at(p, "SyncCompliance"), *v.SyncCompliance)
-	}
-	if v.TargetLocations != nil {
-		checkTargetLocations(vs, at(p, "TargetLocations"), v.TargetLocations)
-	}
-	if v.ScheduleOffset != nil {
-		checkScheduleOffset(vs, at(p, "ScheduleOffset"), *v.ScheduleOffset)
-	}
-	if v.Duration != nil {
-		checkDuration(vs, at(p, "Duration"), *v.Duration)
-	}
-	if v.TargetMaps != nil {
-		checkTargetMaps(vs, at(p, "TargetMaps"), v.TargetMaps)
-	}
-	if v.Tags != nil {
-		checkTagList(vs, at(p, "Tags"), v.Tags)
-	}
-	if v.AlarmConfiguration != nil {
-		v.AlarmConfiguration.validate(vs, at(p, "AlarmConfiguration"))
-	}
-	if v.AssociationDispatchAssumeRole != nil {
-		checkAssociationDispatchAssumeRoleArn(vs, at(p, "AssociationDispatchAssumeRole"), *v.AssociationDispatchAssumeRole)
-	}
+	check.Str(ruleDocumentARN, vs, p, "Name", true, v.Name)
+	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
+	check.Str(ruleInstanceId, vs, p, "InstanceId", false, v.InstanceId)
+	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
+	check.Str(ruleScheduleExpression, vs, p, "ScheduleExpression", false, v.ScheduleExpression)
+	check.Struct(vs, p, "OutputLocation", false, v.OutputLocation, (*InstanceAssociationOutputLocation).validate)
+	check.Str(ruleAssociationName, vs, p, "AssociationName", false, v.AssociationName)
+	check.Str(ruleAutomationTargetParameterName, vs, p, "AutomationTargetParameterName", false, v.AutomationTargetParameterName)
+	check.Str(ruleMaxErrors, vs, p, "MaxErrors", false, v.MaxErrors)
+	check.Str(ruleMaxConcurrency, vs, p, "MaxConcurrency", false, v.MaxConcurrency)
+	check.Str(ruleAssociationComplianceSeverity, vs, p, "ComplianceSeverity", false, v.ComplianceSeverity)
+	check.Str(ruleAssociationSyncCompliance, vs, p, "SyncCompliance", false, v.SyncCompliance)
+	check.List(vs, p, "TargetLocations", false, v.TargetLocations, checkTargetLocations)
+	check.Numeric(ruleScheduleOffset, vs, p, "ScheduleOffset", false, v.ScheduleOffset)
+	check.Numeric(ruleDuration, vs, p, "Duration", false, v.Duration)
+	check.List(vs, p, "TargetMaps", false, v.TargetMaps, checkTargetMaps)
+	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
+	check.Struct(vs, p, "AlarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
+	check.Str(ruleAssociationDispatchAssumeRoleArn, vs, p, "AssociationDispatchAssumeRole", false, v.AssociationDispatchAssumeRole)
 }
 
 func (v *CreateDocumentInput) validate(vs *awsapi.Violations, p string) {
-	if v.Content == nil {
-		vs.Null(at(p, "Content"))
-	} else {
-		checkDocumentContent(vs, at(p, "Content"), *v.Content)
-	}
-	if v.Requires != nil {
-		checkDocumentRequiresList(vs, at(p, "Requires"), v.Requires)
-	}
-	if v.Attachments != nil {
-		checkAttachmentsSourceList(vs, at(p, "Attachments"), v.Attachments)
-	}
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkDocumentName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.DisplayName != nil {
-		checkDocumentDisplayName(vs, at(p, "DisplayName"), *v.DisplayName)
-	}
-	if v.VersionName != nil {
-		checkDocumentVersionName(vs, at(p, "VersionName"), *v.VersionName)
-	}
-	if v.DocumentType != nil {
-		checkDocumentType(vs, at(p, "DocumentType"), *v.DocumentType)
-	}
-	if v.DocumentFormat != nil {
-		checkDocumentFormat(vs, at(p, "DocumentFormat"), *v.DocumentFormat)
-	}
-	if v.TargetType != nil {
-		checkTargetType(vs, at(p, "TargetType"), *v.TargetType)
-	}
-	if v.Tags != nil {
-		checkTagList(vs, at(p, "Tags"), v.Tags)
-	}
+	check.Str(ruleDocumentContent, vs, p, "Content", true, v.Content)
+	check.List(vs, p, "Requires", false, v.Requires, checkDocumentRequiresList)
+	check.List(vs, p, "Attachments", false, v.Attachments, checkAttachmentsSourceList)
+	check.Str(ruleDocumentName, vs, p, "Name", true, v.Name)
+	check.Str(ruleDocumentDisplayName, vs, p, "DisplayName", false, v.DisplayName)
+	check.Str(ruleDocumentVersionName, vs, p, "VersionName", false, v.VersionName)
+	check.Str(ruleDocumentType, vs, p, "DocumentType", false, v.DocumentType)
+	check.Str(ruleDocumentFormat, vs, p, "DocumentFormat", false, v.DocumentFormat)
+	check.Str(ruleTargetType, vs, p, "TargetType", false, v.TargetType)
+	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
 }
 
 func (v *CreateMaintenanceWindowInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkMaintenanceWindowName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.Description != nil {
-		checkMaintenanceWindowDescription(vs, at(p, "Description"), *v.Description)
-	}
-	if v.Schedule == nil {
-		vs.Null(at(p, "Schedule"))
-	} else {
-		checkMaintenanceWindowSchedule(vs, at(p, "Schedule"), *v.Schedule)
-	}
-	if v.ScheduleOffset != nil {
-		checkMaintenanceWindowOffset(vs, at(p, "ScheduleOffset"), *v.ScheduleOffset)
-	}
-	if v.Duration == nil {
-		vs.Null(at(p, "Duration"))
-	} else {
-		checkMaintenanceWindowDurationHours(vs, at(p, "Duration"), *v.Duration)
-	}
-	if v.Cutoff == nil {
-		vs.Null(at(p, "Cutoff"))
-	} else {
-		checkMaintenanceWindowCutoff(vs, at(p, "Cutoff"), *v.Cutoff)
-	}
-	if v.AllowUnassociatedTargets == nil {
-		vs.Null(at(p, "AllowUnassociatedTargets"))
-	}
-	if v.ClientToken != nil {
-		checkClientToken(vs, at(p, "ClientToken"), *v.ClientToken)
-	}
-	if v.Tags != nil {
-		checkTagList(vs, at(p, "Tags"), v.Tags)
-	}
+	check.Str(ruleMaintenanceWindowName, vs, p, "Name", true, v.Name)
+	check.Str(ruleMaintenanceWindowDescription, vs, p, "Description", false, v.Description)
+	check.Str(ruleMaintenanceWindowSchedule, vs, p, "Schedule", true, v.Schedule)
+	check.Numeric(ruleMaintenanceWindowOffset, vs, p, "ScheduleOffset", false, v.ScheduleOffset)
+	check.Numeric(ruleMaintenanceWindowDurationHours, vs, p, "Duration", true, v.Duration)
+	check.Numeric(ruleMaintenanceWindowCutoff, vs, p, "Cutoff", true, v.Cutoff)
+	check.Null(vs, p, "AllowUnassociatedTargets", v.AllowUnassociatedTargets == nil)
+	check.Str(ruleClientToken, vs, p, "ClientToken", false, v.ClientToken)
+	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
 }
 
 func (v *CreateOpsItemInput) validate(vs *awsapi.Violations, p string) {
-	if v.Description == nil {
-		vs.Null(at(p, "Description"))
-	} else {
-		checkOpsItemDescription(vs, at(p, "Description"), *v.Description)
-	}
-	if v.OperationalData != nil {
-		checkOpsItemOperationalData(vs, at(p, "OperationalData"), v.OperationalData)
-	}
-	if v.Priority != nil {
-		checkOpsItemPriority(vs, at(p, "Priority"), *v.Priority)
-	}
-	if v.RelatedOpsItems != nil {
-		checkRelatedOpsItems(vs, at(p, "RelatedOpsItems"), v.RelatedOpsItems)
-	}
-	if v.Source == nil {
-		vs.Null(at(p, "Source"))
-	} else {
-		checkOpsItemSource(vs, at(p, "Source"), *v.Source)
-	}
-	if v.Title == nil {
-		vs.Null(at(p, "Title"))
-	} else {
-		checkOpsItemTitle(vs, at(p, "Title"), *v.Title)
-	}
-	if v.Tags != nil {
-		checkTagList(vs, at(p, "Tags"), v.Tags)
-	}
-	if v.Category != nil {
-		checkOpsItemCategory(vs, at(p, "Category"), *v.Category)
-	}
-	if v.Severity != nil {
-		checkOpsItemSeverity(vs, at(p, "Severity"), *v.Severity)
-	}
-	if v.AccountId != nil {
-		checkOpsItemAccountId(vs, at(p, "AccountId"), *v.AccountId)
-	}
+	check.Str(ruleOpsItemDescription, vs, p, "Description", true, v.Description)
+	check.Map(vs, p, "OperationalData", false, v.OperationalData, checkOpsItemOperationalData)
+	check.Numeric(ruleOpsItemPriority, vs, p, "Priority", false, v.Priority)
+	check.List(vs, p, "RelatedOpsItems", false, v.RelatedOpsItems, checkRelatedOpsItems)
+	check.Str(ruleOpsItemSource, vs, p, "Source", true, v.Source)
+	check.Str(ruleOpsItemTitle, vs, p, "Title", true, v.Title)
+	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
+	check.Str(ruleOpsItemCategory, vs, p, "Category", false, v.Category)
+	check.Str(ruleOpsItemSeverity, vs, p, "Severity", false, v.Severity)
+	check.Str(ruleOpsItemAccountId, vs, p, "AccountId", false, v.AccountId)
 }
 
 func (v *CreateOpsMetadataInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceId == nil {
-		vs.Null(at(p, "ResourceId"))
-	} else {
-		checkOpsMetadataResourceId(vs, at(p, "ResourceId"), *v.ResourceId)
-	}
-	if v.Metadata != nil {
-		checkMetadataMap(vs, at(p, "Metadata"), v.Metadata)
-	}
-	if v.Tags != nil {
-		checkTagList(vs, at(p, "Tags"), v.Tags)
-	}
+	check.Str(ruleOpsMetadataResourceId, vs, p, "ResourceId", true, v.ResourceId)
+	check.Map(vs, p, "Metadata", false, v.Metadata, checkMetadataMap)
+	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
 }
 
 func (v *CreatePatchBaselineInput) validate(vs *awsapi.Violations, p string) {
-	if v.OperatingSystem != nil {
-		checkOperatingSystem(vs, at(p, "OperatingSystem"), *v.OperatingSystem)
-	}
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkBaselineName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.GlobalFilters != nil {
-		v.GlobalFilters.validate(vs, at(p, "GlobalFilters"))
-	}
-	if v.ApprovalRules != nil {
-		v.ApprovalRules.validate(vs, at(p, "ApprovalRules"))
-	}
-	if v.ApprovedPatches != nil {
-		checkPatchIdList(vs, at(p, "ApprovedPatches"), v.ApprovedPatches)
-	}
-	if v.ApprovedPatchesComplianceLevel != nil {
-		checkPatchComplianceLevel(vs, at(p, "ApprovedPatchesComplianceLevel"), *v.ApprovedPatchesComplianceLevel)
-	}
-	if v.RejectedPatches != nil {
-		checkPatchIdList(vs, at(p, "RejectedPatches"), v.RejectedPatches)
-	}
-	if v.RejectedPatchesAction != nil {
-		checkPatchAction(vs, at(p, "RejectedPatchesAction"), *v.RejectedPatchesAction)
-	}
-	if v.Description != nil {
-		checkBaselineDescription(vs, at(p, "Description"), *v.Description)
-	}
-	if v.Sources != nil {
-		checkPatchSourceList(vs, at(p, "Sources"), v.Sources)
-	}
-	if v.AvailableSecurityUpdatesComplianceStatus != nil {
-		checkPatchComplianceStatus(vs, at(p, "AvailableSecurityUpdatesComplianceStatus"), *v.AvailableSecurityUpdatesComplianceStatus)
-	}
-	if v.ClientToken != nil {
-		checkClientToken(vs, at(p, "ClientToken"), *v.ClientToken)
-	}
-	if v.Tags != nil {
-		checkTagList(vs, at(p, "Tags"), v.Tags)
-	}
+	check.Str(ruleOperatingSystem, vs, p, "OperatingSystem", false, v.OperatingSystem)
+	check.Str(ruleBaselineName, vs, p, "Name", true, v.Name)
+	check.Struct(vs, p, "GlobalFilters", false, v.GlobalFilters, (*PatchFilterGroup).validate)
+	check.Struct(vs, p, "ApprovalRules", false, v.ApprovalRules, (*PatchRuleGroup).validate)
+	check.List(vs, p, "ApprovedPatches", false, v.ApprovedPatches, checkPatchIdList)
+	check.Str(rulePatchComplianceLevel, vs, p, "ApprovedPatchesComplianceLevel", false, v.ApprovedPatchesComplianceLevel)
+	check.List(vs, p, "RejectedPatches", false, v.RejectedPatches, checkPatchIdList)
+	check.Str(rulePatchAction, vs, p, "RejectedPatchesAction", false, v.RejectedPatchesAction)
+	check.Str(ruleBaselineDescription, vs, p, "Description", false, v.Description)
+	check.List(vs, p, "Sources", false, v.Sources, checkPatchSourceList)
+	check.Str(rulePatchComplianceStatus, vs, p, "AvailableSecurityUpdatesComplianceStatus", false, v.AvailableSecurityUpdatesComplianceStatus)
+	check.Str(ruleClientToken, vs, p, "ClientToken", false, v.ClientToken)
+	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
 }
 
 func (v *CreateResourceDataSyncInput) validate(vs *awsapi.Violations, p string) {
-	if v.SyncName == nil {
-		vs.Null(at(p, "SyncName"))
-	} else {
-		checkResourceDataSyncName(vs, at(p, "SyncName"), *v.SyncName)
-	}
-	if v.S3Destination != nil {
-		v.S3Destination.validate(vs, at(p, "S3Destination"))
-	}
-	if v.SyncType != nil {
-		checkResourceDataSyncType(vs, at(p, "SyncType"), *v.SyncType)
-	}
-	if v.SyncSource != nil {
-		v.SyncSource.validate(vs, at(p, "SyncSource"))
-	}
+	check.Str(ruleResourceDataSyncName, vs, p, "SyncName", true, v.SyncName)
+	check.Struct(vs, p, "S3Destination", false, v.S3Destination, (*ResourceDataSyncS3Destination).validate)
+	check.Str(ruleResourceDataSyncType, vs, p, "SyncType", false, v.SyncType)
+	check.Struct(vs, p, "SyncSource", false, v.SyncSource, (*ResourceDataSyncSource).validate)
 }
 
-var ruleDefaultInstanceName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.Pattern, Text: `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`}}
-
-var reDefaultInstanceName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`) })
-
-func checkDefaultInstanceName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleDefaultInstanceName[0])
-	}
-	if !reDefaultInstanceName().MatchString(v) {
-		vs.Add(p, v, ruleDefaultInstanceName[1])
-	}
-}
+var ruleDefaultInstanceName = check.New(check.MaxLen(256), check.Pattern(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`, `^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`))
 
 func (v *DeleteActivationInput) validate(vs *awsapi.Violations, p string) {
-	if v.ActivationId == nil {
-		vs.Null(at(p, "ActivationId"))
-	} else {
-		checkActivationId(vs, at(p, "ActivationId"), *v.ActivationId)
-	}
+	check.Str(ruleActivationId, vs, p, "ActivationId", true, v.ActivationId)
 }
 
 func (v *DeleteAssociationInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name != nil {
-		checkDocumentARN(vs, at(p, "Name"), *v.Name)
-	}
-	if v.InstanceId != nil {
-		checkInstanceId(vs, at(p, "InstanceId"), *v.InstanceId)
-	}
-	if v.AssociationId != nil {
-		checkAssociationId(vs, at(p, "AssociationId"), *v.AssociationId)
-	}
+	check.Str(ruleDocumentARN, vs, p, "Name", false, v.Name)
+	check.Str(ruleInstanceId, vs, p, "InstanceId", false, v.InstanceId)
+	check.Str(ruleAssociationId, vs, p, "AssociationId", false, v.AssociationId)
 }
 
 func (v *DeleteDocumentInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkDocumentName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.DocumentVersion != nil {
-		checkDocumentVersion(vs, at(p, "DocumentVersion"), *v.DocumentVersion)
-	}
-	if v.VersionName != nil {
-		checkDocumentVersionName(vs, at(p, "VersionName"), *v.VersionName)
-	}
+	check.Str(ruleDocumentName, vs, p, "Name", true, v.Name)
+	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
+	check.Str(ruleDocumentVersionName, vs, p, "VersionName", false, v.VersionName)
 }
 
 func (v *DeleteInventoryInput) validate(vs *awsapi.Violations, p string) {
-	if v.TypeName == nil {
-		vs.Null(at(p, "TypeName"))
-	} else {
-		checkInventoryItemTypeName(vs, at(p, "TypeName"), *v.TypeName)
-	}
-	if v.SchemaDeleteOption != nil {
-		checkInventorySchemaDeleteOption(vs, at(p, "SchemaDeleteOption"), *v.SchemaDeleteOption)
-	}
-	if v.ClientToken != nil {
-		checkUUID(vs, at(p, "ClientToken"), *v.ClientToken)
-	}
+	check.Str(ruleInventoryItemTypeName, vs, p, "TypeName", true, v.TypeName)
+	check.Str(ruleInventorySchemaDeleteOption, vs, p, "SchemaDeleteOption", false, v.SchemaDeleteOption)
+	check.Str(ruleUUID, vs, p, "ClientToken", false, v.ClientToken)
 }
 
 func (v *DeleteMaintenanceWindowInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowId == nil {
-		vs.Null(at(p, "WindowId"))
-	} else {
-		checkMaintenanceWindowId(vs, at(p, "WindowId"), *v.WindowId)
-	}
+	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
 }
 
 func (v *DeleteOpsItemInput) validate(vs *awsapi.Violations, p string) {
-	if v.OpsItemId == nil {
-		vs.Null(at(p, "OpsItemId"))
-	} else {
-		checkOpsItemId(vs, at(p, "OpsItemId"), *v.OpsItemId)
-	}
+	check.Str(ruleOpsItemId, vs, p, "OpsItemId", true, v.OpsItemId)
 }
 
 func (v *DeleteOpsMetadataInput) validate(vs *awsapi.Violations, p string) {
-	if v.OpsMetadataArn == nil {
-		vs.Null(at(p, "OpsMetadataArn"))
-	} else {
-		checkOpsMetadataArn(vs, at(p, "OpsMetadataArn"), *v.OpsMetadataArn)
-	}
+	check.Str(ruleOpsMetadataArn, vs, p, "OpsMetadataArn", true, v.OpsMetadataArn)
 }
 
 func (v *DeleteParameterInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkPSParameterName(vs, at(p, "Name"), *v.Name)
-	}
+	check.Str(rulePSParameterName, vs, p, "Name", true, v.Name)
 }
 
 func (v *DeleteParametersInput) validate(vs *awsapi.Violations, p string) {
-	if v.Names == nil {
-		vs.Null(at(p, "Names"))
-	} else {
-		checkParameterNameList(vs, at(p, "Names"), v.Names)
-	}
+	check.List(vs, p, "Names", true, v.Names, checkParameterNameList)
 }
 
 func (v *DeletePatchBaselineInput) validate(vs *awsapi.Violations, p string) {
-	if v.BaselineId == nil {
-		vs.Null(at(p, "BaselineId"))
-	} else {
-		checkBaselineId(vs, at(p, "BaselineId"), *v.BaselineId)
-	}
+	check.Str(ruleBaselineId, vs, p, "BaselineId", true, v.BaselineId)
 }
 
 func (v *DeleteResourceDataSyncInput) validate(vs *awsapi.Violations, p string) {
-	if v.SyncName == nil {
-		vs.Null(at(p, "SyncName"))
-	} else {
-		checkResourceDataSyncName(vs, at(p, "SyncName"), *v.SyncName)
-	}
-	if v.SyncType != nil {
-		checkResourceDataSyncType(vs, at(p, "SyncType"), *v.SyncType)
-	}
+	check.Str(ruleResourceDataSyncName, vs, p, "SyncName", true, v.SyncName)
+	check.Str(ruleResourceDataSyncType, vs, p, "SyncType", false, v.SyncType)
 }
 
 func (v *DeleteResourcePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "ResourceArn"))
-	} else {
-		checkResourceArnString(vs, at(p, "ResourceArn"), *v.ResourceArn)
-	}
-	if v.PolicyId == nil {
-		vs.Null(at(p, "PolicyId"))
-	}
-	if v.PolicyHash == nil {
-		vs.Null(at(p, "PolicyHash"))
-	}
+	check.Str(ruleResourceArnString, vs, p, "ResourceArn", true, v.ResourceArn)
+	check.Null(vs, p, "PolicyId", v.PolicyId == nil)
+	check.Null(vs, p, "PolicyHash", v.PolicyHash == nil)
 }
 
 func (v *DeregisterManagedInstanceInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceId == nil {
-		vs.Null(at(p, "InstanceId"))
-	} else {
-		checkManagedInstanceId(vs, at(p, "InstanceId"), *v.InstanceId)
-	}
+	check.Str(ruleManagedInstanceId, vs, p, "InstanceId", true, v.InstanceId)
 }
 
 func (v *DeregisterPatchBaselineForPatchGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.BaselineId == nil {
-		vs.Null(at(p, "BaselineId"))
-	} else {
-		checkBaselineId(vs, at(p, "BaselineId"), *v.BaselineId)
-	}
-	if v.PatchGroup == nil {
-		vs.Null(at(p, "PatchGroup"))
-	} else {
-		checkPatchGroup(vs, at(p, "PatchGroup"), *v.PatchGroup)
-	}
+	check.Str(ruleBaselineId, vs, p, "BaselineId", true, v.BaselineId)
+	check.Str(rulePatchGroup, vs, p, "PatchGroup", true, v.PatchGroup)
 }
 
 func (v *DeregisterTargetFromMaintenanceWindowInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowId == nil {
-		vs.Null(at(p, "WindowId"))
-	} else {
-		checkMaintenanceWindowId(vs, at(p, "WindowId"), *v.WindowId)
-	}
-	if v.WindowTargetId == nil {
-		vs.Null(at(p, "WindowTargetId"))
-	} else {
-		checkMaintenanceWindowTargetId(vs, at(p, "WindowTargetId"), *v.WindowTargetId)
-	}
+	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
+	check.Str(ruleMaintenanceWindowTargetId, vs, p, "WindowTargetId", true, v.WindowTargetId)
 }
 
 func (v *DeregisterTaskFromMaintenanceWindowInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowId == nil {
-		vs.Null(at(p, "WindowId"))
-	} else {
-		checkMaintenanceWindowId(vs, at(p, "WindowId"), *v.WindowId)
-	}
-	if v.WindowTaskId == nil {
-		vs.Null(at(p, "WindowTaskId"))
-	} else {
-		checkMaintenanceWindowTaskId(vs, at(p, "WindowTaskId"), *v.WindowTaskId)
-	}
+	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
+	check.Str(ruleMaintenanceWindowTaskId, vs, p, "WindowTaskId", true, v.WindowTaskId)
 }
 
 func (v *DescribeActivationsFilter) validate(vs *awsapi.Violations, p string) {
-	if v.FilterKey != nil {
-		checkDescribeActivationsFilterKeys(vs, at(p, "FilterKey"), *v.FilterKey)
-	}
+	check.Str(ruleDescribeActivationsFilterKeys, vs, p, "FilterKey", false, v.FilterKey)
 }
 
-var ruleDescribeActivationsFilterKeys = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ActivationIds", "DefaultInstanceName", "IamRole"}}}
-
-func checkDescribeActivationsFilterKeys(vs *awsapi.Violations, p string, v DescribeActivationsFilterKeys) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDescribeActivationsFilterKeys[0])
-	}
-}
+var ruleDescribeActivationsFilterKeys = check.New(check.Enum("ActivationIds", "DefaultInstanceName", "IamRole"))
 
 func checkDescribeActivationsFilterList(vs *awsapi.Violations, p string, v []DescribeActivationsFilter) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*DescribeActivationsFilter).validate)
 }
 
 func (v *DescribeActivationsInput) validate(vs *awsapi.Violations, p string) {
-	if v.Filters != nil {
-		checkDescribeActivationsFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "Filters", false, v.Filters, checkDescribeActivationsFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeAssociationExecutionTargetsInput) validate(vs *awsapi.Violations, p string) {
-	if v.AssociationId == nil {
-		vs.Null(at(p, "AssociationId"))
-	} else {
-		checkAssociationId(vs, at(p, "AssociationId"), *v.AssociationId)
-	}
-	if v.ExecutionId == nil {
-		vs.Null(at(p, "ExecutionId"))
-	} else {
-		checkAssociationExecutionId(vs, at(p, "ExecutionId"), *v.ExecutionId)
-	}
-	if v.Filters != nil {
-		checkAssociationExecutionTargetsFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleAssociationId, vs, p, "AssociationId", true, v.AssociationId)
+	check.Str(ruleAssociationExecutionId, vs, p, "ExecutionId", true, v.ExecutionId)
+	check.List(vs, p, "Filters", false, v.Filters, checkAssociationExecutionTargetsFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeAssociationExecutionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.AssociationId == nil {
-		vs.Null(at(p, "AssociationId"))
-	} else {
-		checkAssociationId(vs, at(p, "AssociationId"), *v.AssociationId)
-	}
-	if v.Filters != nil {
-		checkAssociationExecutionFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleAssociationId, vs, p, "AssociationId", true, v.AssociationId)
+	check.List(vs, p, "Filters", false, v.Filters, checkAssociationExecutionFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeAssociationInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name != nil {
-		checkDocumentARN(vs, at(p, "Name"), *v.Name)
-	}
-	if v.InstanceId != nil {
-		checkInstanceId(vs, at(p, "InstanceId"), *v.InstanceId)
-	}
-	if v.AssociationId != nil {
-		checkAssociationId(vs, at(p, "AssociationId"), *v.AssociationId)
-	}
-	if v.AssociationVersion != nil {
-		checkAssociationVersion(vs, at(p, "AssociationVersion"), *v.AssociationVersion)
-	}
+	check.Str(ruleDocumentARN, vs, p, "Name", false, v.Name)
+	check.Str(ruleInstanceId, vs, p, "InstanceId", false, v.InstanceId)
+	check.Str(ruleAssociationId, vs, p, "AssociationId", false, v.AssociationId)
+	check.Str(ruleAssociationVersion, vs, p, "AssociationVersion", false, v.AssociationVersion)
 }
 
 func (v *DescribeAutomationExecutionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.Filters != nil {
-		checkAutomationExecutionFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "Filters", false, v.Filters, checkAutomationExecutionFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeAutomationStepExecutionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.AutomationExecutionId == nil {
-		vs.Null(at(p, "AutomationExecutionId"))
-	} else {
-		checkAutomationExecutionId(vs, at(p, "AutomationExecutionId"), *v.AutomationExecutionId)
-	}
-	if v.Filters != nil {
-		checkStepExecutionFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleAutomationExecutionId, vs, p, "AutomationExecutionId", true, v.AutomationExecutionId)
+	check.List(vs, p, "Filters", false, v.Filters, checkStepExecutionFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeAvailablePatchesInput) validate(vs *awsapi.Violations, p string) {
-	if v.Filters != nil {
-		checkPatchOrchestratorFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkPatchBaselineMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "Filters", false, v.Filters, checkPatchOrchestratorFilterList)
+	check.Numeric(rulePatchBaselineMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeDocumentInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkDocumentARN(vs, at(p, "Name"), *v.Name)
-	}
-	if v.DocumentVersion != nil {
-		checkDocumentVersion(vs, at(p, "DocumentVersion"), *v.DocumentVersion)
-	}
-	if v.VersionName != nil {
-		checkDocumentVersionName(vs, at(p, "VersionName"), *v.VersionName)
-	}
+	check.Str(ruleDocumentARN, vs, p, "Name", true, v.Name)
+	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
+	check.Str(ruleDocumentVersionName, vs, p, "VersionName", false, v.VersionName)
 }
 
 func (v *DescribeDocumentPermissionInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkDocumentName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.PermissionType == nil {
-		vs.Null(at(p, "PermissionType"))
-	} else {
-		checkDocumentPermissionType(vs, at(p, "PermissionType"), *v.PermissionType)
-	}
-	if v.MaxResults != nil {
-		checkDocumentPermissionMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleDocumentName, vs, p, "Name", true, v.Name)
+	check.Str(ruleDocumentPermissionType, vs, p, "PermissionType", true, v.PermissionType)
+	check.Numeric(ruleDocumentPermissionMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeEffectiveInstanceAssociationsInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceId == nil {
-		vs.Null(at(p, "InstanceId"))
-	} else {
-		checkInstanceId(vs, at(p, "InstanceId"), *v.InstanceId)
-	}
-	if v.MaxResults != nil {
-		checkEffectiveInstanceAssociationMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleInstanceId, vs, p, "InstanceId", true, v.InstanceId)
+	check.Numeric(ruleEffectiveInstanceAssociationMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeEffectivePatchesForPatchBaselineInput) validate(vs *awsapi.Violations, p string) {
-	if v.BaselineId == nil {
-		vs.Null(at(p, "BaselineId"))
-	} else {
-		checkBaselineId(vs, at(p, "BaselineId"), *v.BaselineId)
-	}
-	if v.MaxResults != nil {
-		checkPatchBaselineMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleBaselineId, vs, p, "BaselineId", true, v.BaselineId)
+	check.Numeric(rulePatchBaselineMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeInstanceAssociationsStatusInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceId == nil {
-		vs.Null(at(p, "InstanceId"))
-	} else {
-		checkInstanceId(vs, at(p, "InstanceId"), *v.InstanceId)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleInstanceId, vs, p, "InstanceId", true, v.InstanceId)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeInstanceInformationInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceInformationFilterList != nil {
-		checkInstanceInformationFilterList(vs, at(p, "InstanceInformationFilterList"), v.InstanceInformationFilterList)
-	}
-	if v.Filters != nil {
-		checkInstanceInformationStringFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkMaxResultsEC2Compatible(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "InstanceInformationFilterList", false, v.InstanceInformationFilterList, checkInstanceInformationFilterList)
+	check.List(vs, p, "Filters", false, v.Filters, checkInstanceInformationStringFilterList)
+	check.Numeric(ruleMaxResultsEC2Compatible, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeInstancePatchStatesForPatchGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.PatchGroup == nil {
-		vs.Null(at(p, "PatchGroup"))
-	} else {
-		checkPatchGroup(vs, at(p, "PatchGroup"), *v.PatchGroup)
-	}
-	if v.Filters != nil {
-		checkInstancePatchStateFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkPatchComplianceMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(rulePatchGroup, vs, p, "PatchGroup", true, v.PatchGroup)
+	check.List(vs, p, "Filters", false, v.Filters, checkInstancePatchStateFilterList)
+	check.Numeric(rulePatchComplianceMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeInstancePatchStatesInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceIds == nil {
-		vs.Null(at(p, "InstanceIds"))
-	} else {
-		checkInstanceIdList(vs, at(p, "InstanceIds"), v.InstanceIds)
-	}
-	if v.MaxResults != nil {
-		checkPatchComplianceMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "InstanceIds", true, v.InstanceIds, checkInstanceIdList)
+	check.Numeric(rulePatchComplianceMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeInstancePatchesInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceId == nil {
-		vs.Null(at(p, "InstanceId"))
-	} else {
-		checkInstanceId(vs, at(p, "InstanceId"), *v.InstanceId)
-	}
-	if v.Filters != nil {
-		checkPatchOrchestratorFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkPatchComplianceMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleInstanceId, vs, p, "InstanceId", true, v.InstanceId)
+	check.List(vs, p, "Filters", false, v.Filters, checkPatchOrchestratorFilterList)
+	check.Numeric(rulePatchComplianceMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeInstancePropertiesInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstancePropertyFilterList != nil {
-		checkInstancePropertyFilterList(vs, at(p, "InstancePropertyFilterList"), v.InstancePropertyFilterList)
-	}
-	if v.FiltersWithOperator != nil {
-		checkInstancePropertyStringFilterList(vs, at(p, "FiltersWithOperator"), v.FiltersWithOperator)
-	}
-	if v.MaxResults != nil {
-		checkDescribeInstancePropertiesMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "InstancePropertyFilterList", false, v.InstancePropertyFilterList, checkInstancePropertyFilterList)
+	check.List(vs, p, "FiltersWithOperator", false, v.FiltersWithOperator, checkInstancePropertyStringFilterList)
+	check.Numeric(ruleDescribeInstancePropertiesMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
-var ruleDescribeInstancePropertiesMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "1000"}, {Kind: awsapi.MinValue, Bound: "5"}}
-
-func checkDescribeInstancePropertiesMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 1000 {
-		vs.Add(p, v, ruleDescribeInstancePropertiesMaxResults[0])
-	}
-	if v < 5 {
-		vs.Add(p, v, ruleDescribeInstancePropertiesMaxResults[1])
-	}
-}
+var ruleDescribeInstancePropertiesMaxResults = check.New(check.Max(1000), check.Min(5))
 
 func (v *DescribeInventoryDeletionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.DeletionId != nil {
-		checkUUID(vs, at(p, "DeletionId"), *v.DeletionId)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleUUID, vs, p, "DeletionId", false, v.DeletionId)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeMaintenanceWindowExecutionTaskInvocationsInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowExecutionId == nil {
-		vs.Null(at(p, "WindowExecutionId"))
-	} else {
-		checkMaintenanceWindowExecutionId(vs, at(p, "WindowExecutionId"), *v.WindowExecutionId)
-	}
-	if v.TaskId == nil {
-		vs.Null(at(p, "TaskId"))
-	} else {
-		checkMaintenanceWindowExecutionTaskId(vs, at(p, "TaskId"), *v.TaskId)
-	}
-	if v.Filters != nil {
-		checkMaintenanceWindowFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkMaintenanceWindowMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleMaintenanceWindowExecutionId, vs, p, "WindowExecutionId", true, v.WindowExecutionId)
+	check.Str(ruleMaintenanceWindowExecutionTaskId, vs, p, "TaskId", true, v.TaskId)
+	check.List(vs, p, "Filters", false, v.Filters, checkMaintenanceWindowFilterList)
+	check.Numeric(ruleMaintenanceWindowMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeMaintenanceWindowExecutionTasksInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowExecutionId == nil {
-		vs.Null(at(p, "WindowExecutionId"))
-	} else {
-		checkMaintenanceWindowExecutionId(vs, at(p, "WindowExecutionId"), *v.WindowExecutionId)
-	}
-	if v.Filters != nil {
-		checkMaintenanceWindowFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkMaintenanceWindowMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleMaintenanceWindowExecutionId, vs, p, "WindowExecutionId", true, v.WindowExecutionId)
+	check.List(vs, p, "Filters", false, v.Filters, checkMaintenanceWindowFilterList)
+	check.Numeric(ruleMaintenanceWindowMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeMaintenanceWindowExecutionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowId == nil {
-		vs.Null(at(p, "WindowId"))
-	} else {
-		checkMaintenanceWindowId(vs, at(p, "WindowId"), *v.WindowId)
-	}
-	if v.Filters != nil {
-		checkMaintenanceWindowFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkMaintenanceWindowMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
+	check.List(vs, p, "Filters", false, v.Filters, checkMaintenanceWindowFilterList)
+	check.Numeric(ruleMaintenanceWindowMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeMaintenanceWindowScheduleInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowId != nil {
-		checkMaintenanceWindowId(vs, at(p, "WindowId"), *v.WindowId)
-	}
-	if v.Targets != nil {
-		checkTargets(vs, at(p, "Targets"), v.Targets)
-	}
-	if v.ResourceType != nil {
-		checkMaintenanceWindowResourceType(vs, at(p, "ResourceType"), *v.ResourceType)
-	}
-	if v.Filters != nil {
-		checkPatchOrchestratorFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkMaintenanceWindowSearchMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", false, v.WindowId)
+	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
+	check.Str(ruleMaintenanceWindowResourceType, vs, p, "ResourceType", false, v.ResourceType)
+	check.List(vs, p, "Filters", false, v.Filters, checkPatchOrchestratorFilterList)
+	check.Numeric(ruleMaintenanceWindowSearchMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeMaintenanceWindowTargetsInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowId == nil {
-		vs.Null(at(p, "WindowId"))
-	} else {
-		checkMaintenanceWindowId(vs, at(p, "WindowId"), *v.WindowId)
-	}
-	if v.Filters != nil {
-		checkMaintenanceWindowFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkMaintenanceWindowMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
+	check.List(vs, p, "Filters", false, v.Filters, checkMaintenanceWindowFilterList)
+	check.Numeric(ruleMaintenanceWindowMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeMaintenanceWindowTasksInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowId == nil {
-		vs.Null(at(p, "WindowId"))
-	} else {
-		checkMaintenanceWindowId(vs, at(p, "WindowId"), *v.WindowId)
-	}
-	if v.Filters != nil {
-		checkMaintenanceWindowFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkMaintenanceWindowMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
+	check.List(vs, p, "Filters", false, v.Filters, checkMaintenanceWindowFilterList)
+	check.Numeric(ruleMaintenanceWindowMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeMaintenanceWindowsForTargetInput) validate(vs *awsapi.Violations, p string) {
-	if v.Targets == nil {
-		vs.Null(at(p, "Targets"))
-	} else {
-		checkTargets(vs, at(p, "Targets"), v.Targets)
-	}
-	if v.ResourceType == nil {
-		vs.Null(at(p, "ResourceType"))
-	} else {
-		checkMaintenanceWindowResourceType(vs, at(p, "ResourceType"), *v.ResourceType)
-	}
-	if v.MaxResults != nil {
-		checkMaintenanceWindowSearchMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "Targets", true, v.Targets, checkTargets)
+	check.Str(ruleMaintenanceWindowResourceType, vs, p, "ResourceType", true, v.ResourceType)
+	check.Numeric(ruleMaintenanceWindowSearchMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeMaintenanceWindowsInput) validate(vs *awsapi.Violations, p string) {
-	if v.Filters != nil {
-		checkMaintenanceWindowFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkMaintenanceWindowMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "Filters", false, v.Filters, checkMaintenanceWindowFilterList)
+	check.Numeric(ruleMaintenanceWindowMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeOpsItemsInput) validate(vs *awsapi.Violations, p string) {
-	if v.OpsItemFilters != nil {
-		checkOpsItemFilters(vs, at(p, "OpsItemFilters"), v.OpsItemFilters)
-	}
-	if v.MaxResults != nil {
-		checkOpsItemMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "OpsItemFilters", false, v.OpsItemFilters, checkOpsItemFilters)
+	check.Numeric(ruleOpsItemMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeParametersInput) validate(vs *awsapi.Violations, p string) {
-	if v.Filters != nil {
-		checkParametersFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.ParameterFilters != nil {
-		checkParameterStringFilterList(vs, at(p, "ParameterFilters"), v.ParameterFilters)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "Filters", false, v.Filters, checkParametersFilterList)
+	check.List(vs, p, "ParameterFilters", false, v.ParameterFilters, checkParameterStringFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribePatchBaselinesInput) validate(vs *awsapi.Violations, p string) {
-	if v.Filters != nil {
-		checkPatchOrchestratorFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkPatchBaselineMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "Filters", false, v.Filters, checkPatchOrchestratorFilterList)
+	check.Numeric(rulePatchBaselineMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribePatchGroupStateInput) validate(vs *awsapi.Violations, p string) {
-	if v.PatchGroup == nil {
-		vs.Null(at(p, "PatchGroup"))
-	} else {
-		checkPatchGroup(vs, at(p, "PatchGroup"), *v.PatchGroup)
-	}
+	check.Str(rulePatchGroup, vs, p, "PatchGroup", true, v.PatchGroup)
 }
 
 func (v *DescribePatchGroupsInput) validate(vs *awsapi.Violations, p string) {
-	if v.MaxResults != nil {
-		checkPatchBaselineMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
-	if v.Filters != nil {
-		checkPatchOrchestratorFilterList(vs, at(p, "Filters"), v.Filters)
-	}
+	check.Numeric(rulePatchBaselineMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "Filters", false, v.Filters, checkPatchOrchestratorFilterList)
 }
 
 func (v *DescribePatchPropertiesInput) validate(vs *awsapi.Violations, p string) {
-	if v.OperatingSystem == nil {
-		vs.Null(at(p, "OperatingSystem"))
-	} else {
-		checkOperatingSystem(vs, at(p, "OperatingSystem"), *v.OperatingSystem)
-	}
-	if v.Property == nil {
-		vs.Null(at(p, "Property"))
-	} else {
-		checkPatchProperty(vs, at(p, "Property"), *v.Property)
-	}
-	if v.PatchSet != nil {
-		checkPatchSet(vs, at(p, "PatchSet"), *v.PatchSet)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleOperatingSystem, vs, p, "OperatingSystem", true, v.OperatingSystem)
+	check.Str(rulePatchProperty, vs, p, "Property", true, v.Property)
+	check.Str(rulePatchSet, vs, p, "PatchSet", false, v.PatchSet)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *DescribeSessionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.State == nil {
-		vs.Null(at(p, "State"))
-	} else {
-		checkSessionState(vs, at(p, "State"), *v.State)
-	}
-	if v.MaxResults != nil {
-		checkSessionMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
-	if v.Filters != nil {
-		checkSessionFilterList(vs, at(p, "Filters"), v.Filters)
-	}
+	check.Str(ruleSessionState, vs, p, "State", true, v.State)
+	check.Numeric(ruleSessionMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "Filters", false, v.Filters, checkSessionFilterList)
 }
 
 func (v *DisassociateOpsItemRelatedItemInput) validate(vs *awsapi.Violations, p string) {
-	if v.OpsItemId == nil {
-		vs.Null(at(p, "OpsItemId"))
-	} else {
-		checkOpsItemId(vs, at(p, "OpsItemId"), *v.OpsItemId)
-	}
-	if v.AssociationId == nil {
-		vs.Null(at(p, "AssociationId"))
-	}
+	check.Str(ruleOpsItemId, vs, p, "OpsItemId", true, v.OpsItemId)
+	check.Null(vs, p, "AssociationId", v.AssociationId == nil)
 }
 
-var ruleDocumentARN = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: `^[a-zA-Z0-9_\-.:/]{3,128}$`}}
+var ruleDocumentARN = check.New(check.Pattern(`^[a-zA-Z0-9_\-.:/]{3,128}$`, `^(?:^[a-zA-Z0-9_\-.:/]{3,128}$)$`))
 
-var reDocumentARN = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^[a-zA-Z0-9_\-.:/]{3,128}$)$`) })
+var ruleDocumentContent = check.New(check.MinLen(1))
 
-func checkDocumentARN(vs *awsapi.Violations, p string, v string) {
-	if !reDocumentARN().MatchString(v) {
-		vs.Add(p, v, ruleDocumentARN[0])
-	}
-}
-
-var ruleDocumentContent = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkDocumentContent(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleDocumentContent[0])
-	}
-}
-
-var ruleDocumentDisplayName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}, {Kind: awsapi.Pattern, Text: `^[\w\.\-\:\/ ]*$`}}
-
-var reDocumentDisplayName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^[\w\.\-\:\/ ]*$)$`) })
-
-func checkDocumentDisplayName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleDocumentDisplayName[0])
-	}
-	if !reDocumentDisplayName().MatchString(v) {
-		vs.Add(p, v, ruleDocumentDisplayName[1])
-	}
-}
+var ruleDocumentDisplayName = check.New(check.MaxLen(1024), check.Pattern(`^[\w\.\-\:\/ ]*$`, `^(?:^[\w\.\-\:\/ ]*$)$`))
 
 func (v *DocumentFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "key"))
-	} else {
-		checkDocumentFilterKey(vs, at(p, "key"), *v.Key)
-	}
-	if v.Value == nil {
-		vs.Null(at(p, "value"))
-	} else {
-		checkDocumentFilterValue(vs, at(p, "value"), *v.Value)
-	}
+	check.Str(ruleDocumentFilterKey, vs, p, "key", true, v.Key)
+	check.Str(ruleDocumentFilterValue, vs, p, "value", true, v.Value)
 }
 
-var ruleDocumentFilterKey = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Name", "Owner", "PlatformTypes", "DocumentType"}}}
+var ruleDocumentFilterKey = check.New(check.Enum("Name", "Owner", "PlatformTypes", "DocumentType"))
 
-func checkDocumentFilterKey(vs *awsapi.Violations, p string, v DocumentFilterKey) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDocumentFilterKey[0])
-	}
-}
-
-var ruleDocumentFilterList = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleDocumentFilterList = check.New(check.MinLen(1))
 
 func checkDocumentFilterList(vs *awsapi.Violations, p string, v []DocumentFilter) {
-	n := len(v)
-	if n < 1 {
-		vs.Add(p, v, ruleDocumentFilterList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleDocumentFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*DocumentFilter).validate)
 }
 
-var ruleDocumentFilterValue = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleDocumentFilterValue = check.New(check.MinLen(1))
 
-func checkDocumentFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleDocumentFilterValue[0])
-	}
-}
+var ruleDocumentFormat = check.New(check.Enum("YAML", "JSON", "TEXT"))
 
-var ruleDocumentFormat = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"YAML", "JSON", "TEXT"}}}
+var ruleDocumentHash = check.New(check.MaxLen(256))
 
-func checkDocumentFormat(vs *awsapi.Violations, p string, v DocumentFormat) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDocumentFormat[0])
-	}
-}
-
-var ruleDocumentHash = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}}
-
-func checkDocumentHash(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleDocumentHash[0])
-	}
-}
-
-var ruleDocumentHashType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Sha256", "Sha1"}}}
-
-func checkDocumentHashType(vs *awsapi.Violations, p string, v DocumentHashType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDocumentHashType[0])
-	}
-}
+var ruleDocumentHashType = check.New(check.Enum("Sha256", "Sha1"))
 
 func (v *DocumentKeyValuesFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key != nil {
-		checkDocumentKeyValuesFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values != nil {
-		checkDocumentKeyValuesFilterValues(vs, at(p, "Values"), v.Values)
-	}
+	check.Str(ruleDocumentKeyValuesFilterKey, vs, p, "Key", false, v.Key)
+	check.List(vs, p, "Values", false, v.Values, checkDocumentKeyValuesFilterValues)
 }
 
-var ruleDocumentKeyValuesFilterKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleDocumentKeyValuesFilterKey = check.New(check.MaxLen(128), check.MinLen(1))
 
-func checkDocumentKeyValuesFilterKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleDocumentKeyValuesFilterKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDocumentKeyValuesFilterKey[1])
-	}
-}
-
-var ruleDocumentKeyValuesFilterList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "6"}}
+var ruleDocumentKeyValuesFilterList = check.New(check.MaxLen(6))
 
 func checkDocumentKeyValuesFilterList(vs *awsapi.Violations, p string, v []DocumentKeyValuesFilter) {
-	n := len(v)
-	if n > 6 {
-		vs.Add(p, v, ruleDocumentKeyValuesFilterList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleDocumentKeyValuesFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*DocumentKeyValuesFilter).validate)
 }
 
-var ruleDocumentKeyValuesFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleDocumentKeyValuesFilterValue = check.New(check.MaxLen(256), check.MinLen(1))
 
-func checkDocumentKeyValuesFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleDocumentKeyValuesFilterValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDocumentKeyValuesFilterValue[1])
-	}
-}
+var ruleDocumentKeyValuesFilterValues = check.New()
 
 func checkDocumentKeyValuesFilterValues(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkDocumentKeyValuesFilterValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleDocumentKeyValuesFilterValue})
-			break
-		}
-	}
+	check.Strings(ruleDocumentKeyValuesFilterValues, vs, p, v, ruleDocumentKeyValuesFilterValue)
 }
 
-var ruleDocumentMetadataEnum = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"DocumentReviews"}}}
+var ruleDocumentMetadataEnum = check.New(check.Enum("DocumentReviews"))
 
-func checkDocumentMetadataEnum(vs *awsapi.Violations, p string, v DocumentMetadataEnum) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDocumentMetadataEnum[0])
-	}
-}
+var ruleDocumentName = check.New(check.Pattern(`^[a-zA-Z0-9_\-.]{3,128}$`, `^(?:^[a-zA-Z0-9_\-.]{3,128}$)$`))
 
-var ruleDocumentName = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: `^[a-zA-Z0-9_\-.]{3,128}$`}}
+var ruleDocumentPermissionMaxResults = check.New(check.Max(200), check.Min(1))
 
-var reDocumentName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^[a-zA-Z0-9_\-.]{3,128}$)$`) })
-
-func checkDocumentName(vs *awsapi.Violations, p string, v string) {
-	if !reDocumentName().MatchString(v) {
-		vs.Add(p, v, ruleDocumentName[0])
-	}
-}
-
-var ruleDocumentPermissionMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "200"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkDocumentPermissionMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 200 {
-		vs.Add(p, v, ruleDocumentPermissionMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleDocumentPermissionMaxResults[1])
-	}
-}
-
-var ruleDocumentPermissionType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Share"}}}
-
-func checkDocumentPermissionType(vs *awsapi.Violations, p string, v DocumentPermissionType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDocumentPermissionType[0])
-	}
-}
+var ruleDocumentPermissionType = check.New(check.Enum("Share"))
 
 func (v *DocumentRequires) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkDocumentARN(vs, at(p, "Name"), *v.Name)
-	}
-	if v.Version != nil {
-		checkDocumentVersion(vs, at(p, "Version"), *v.Version)
-	}
-	if v.RequireType != nil {
-		checkRequireType(vs, at(p, "RequireType"), *v.RequireType)
-	}
-	if v.VersionName != nil {
-		checkDocumentVersionName(vs, at(p, "VersionName"), *v.VersionName)
-	}
+	check.Str(ruleDocumentARN, vs, p, "Name", true, v.Name)
+	check.Str(ruleDocumentVersion, vs, p, "Version", false, v.Version)
+	check.Str(ruleRequireType, vs, p, "RequireType", false, v.RequireType)
+	check.Str(ruleDocumentVersionName, vs, p, "VersionName", false, v.VersionName)
 }
 
-var ruleDocumentRequiresList = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleDocumentRequiresList = check.New(check.MinLen(1))
 
 func checkDocumentRequiresList(vs *awsapi.Violations, p string, v []DocumentRequires) {
-	n := len(v)
-	if n < 1 {
-		vs.Add(p, v, ruleDocumentRequiresList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleDocumentRequiresList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*DocumentRequires).validate)
 }
 
-var ruleDocumentReviewAction = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"SendForReview", "UpdateReview", "Approve", "Reject"}}}
-
-func checkDocumentReviewAction(vs *awsapi.Violations, p string, v DocumentReviewAction) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDocumentReviewAction[0])
-	}
-}
-
-var ruleDocumentReviewComment = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^(?!\s*$).+`}}
+var ruleDocumentReviewAction = check.New(check.Enum("SendForReview", "UpdateReview", "Approve", "Reject"))
 
 // The pattern of DocumentReviewComment is not checked: RE2 cannot compile it (error parsing regexp: invalid or unsupported Perl syntax: `(?!`).
 
-func checkDocumentReviewComment(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleDocumentReviewComment[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleDocumentReviewComment[1])
-	}
-}
+var ruleDocumentReviewComment = check.New(check.MaxLen(1024), check.MinLen(1), check.Pattern(`^(?!\s*$).+`, ""))
 
-var ruleDocumentReviewCommentList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1"}}
+var ruleDocumentReviewCommentList = check.New(check.MaxLen(1))
 
 func checkDocumentReviewCommentList(vs *awsapi.Violations, p string, v []DocumentReviewCommentSource) {
-	n := len(v)
-	if n > 1 {
-		vs.Add(p, v, ruleDocumentReviewCommentList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleDocumentReviewCommentList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*DocumentReviewCommentSource).validate)
 }
 
 func (v *DocumentReviewCommentSource) validate(vs *awsapi.Violations, p string) {
-	if v.Type != nil {
-		checkDocumentReviewCommentType(vs, at(p, "Type"), *v.Type)
-	}
-	if v.Content != nil {
-		checkDocumentReviewComment(vs, at(p, "Content"), *v.Content)
-	}
+	check.Str(ruleDocumentReviewCommentType, vs, p, "Type", false, v.Type)
+	check.Str(ruleDocumentReviewComment, vs, p, "Content", false, v.Content)
 }
 
-var ruleDocumentReviewCommentType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Comment"}}}
-
-func checkDocumentReviewCommentType(vs *awsapi.Violations, p string, v DocumentReviewCommentType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDocumentReviewCommentType[0])
-	}
-}
+var ruleDocumentReviewCommentType = check.New(check.Enum("Comment"))
 
 func (v *DocumentReviews) validate(vs *awsapi.Violations, p string) {
-	if v.Action == nil {
-		vs.Null(at(p, "Action"))
-	} else {
-		checkDocumentReviewAction(vs, at(p, "Action"), *v.Action)
-	}
-	if v.Comment != nil {
-		checkDocumentReviewCommentList(vs, at(p, "Comment"), v.Comment)
-	}
+	check.Str(ruleDocumentReviewAction, vs, p, "Action", true, v.Action)
+	check.List(vs, p, "Comment", false, v.Comment, checkDocumentReviewCommentList)
 }
 
-var ruleDocumentType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Command", "Policy", "Automation", "Session", "Package", "ApplicationConfiguration", "ApplicationConfigurationSchema", "DeploymentStrategy", "ChangeCalendar", "Automation.ChangeTemplate", "ProblemAnalysis", "ProblemAnalysisTemplate", "CloudFormation", "ConformancePackTemplate", "QuickSetup", "ManualApprovalPolicy", "AutoApprovalPolicy"}}}
+var ruleDocumentType = check.New(check.Enum("Command", "Policy", "Automation", "Session", "Package", "ApplicationConfiguration", "ApplicationConfigurationSchema", "DeploymentStrategy", "ChangeCalendar", "Automation.ChangeTemplate", "ProblemAnalysis", "ProblemAnalysisTemplate", "CloudFormation", "ConformancePackTemplate", "QuickSetup", "ManualApprovalPolicy", "AutoApprovalPolicy"))
 
-func checkDocumentType(vs *awsapi.Violations, p string, v DocumentType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleDocumentType[0])
-	}
-}
+var ruleDocumentVersion = check.New(check.Pattern("([$]LATEST|[$]DEFAULT|^[1-9][0-9]*$)", "^(?:([$]LATEST|[$]DEFAULT|^[1-9][0-9]*$))$"))
 
-var ruleDocumentVersion = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: "([$]LATEST|[$]DEFAULT|^[1-9][0-9]*$)"}}
+var ruleDocumentVersionName = check.New(check.Pattern(`^[a-zA-Z0-9_\-.]{1,128}$`, `^(?:^[a-zA-Z0-9_\-.]{1,128}$)$`))
 
-var reDocumentVersion = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:([$]LATEST|[$]DEFAULT|^[1-9][0-9]*$))$") })
+var ruleDocumentVersionNumber = check.New(check.Pattern("(^[1-9][0-9]*$)", "^(?:(^[1-9][0-9]*$))$"))
 
-func checkDocumentVersion(vs *awsapi.Violations, p string, v string) {
-	if !reDocumentVersion().MatchString(v) {
-		vs.Add(p, v, ruleDocumentVersion[0])
-	}
-}
+var ruleDuration = check.New(check.Max(24), check.Min(1))
 
-var ruleDocumentVersionName = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: `^[a-zA-Z0-9_\-.]{1,128}$`}}
+var ruleEffectiveInstanceAssociationMaxResults = check.New(check.Max(5), check.Min(1))
 
-var reDocumentVersionName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^[a-zA-Z0-9_\-.]{1,128}$)$`) })
+var ruleExcludeAccount = check.New(check.MaxLen(68), check.MinLen(6), check.Pattern(`^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32})|(\d{12})$`, `^(?:^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32})|(\d{12})$)$`))
 
-func checkDocumentVersionName(vs *awsapi.Violations, p string, v string) {
-	if !reDocumentVersionName().MatchString(v) {
-		vs.Add(p, v, ruleDocumentVersionName[0])
-	}
-}
-
-var ruleDocumentVersionNumber = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: "(^[1-9][0-9]*$)"}}
-
-var reDocumentVersionNumber = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:(^[1-9][0-9]*$))$") })
-
-func checkDocumentVersionNumber(vs *awsapi.Violations, p string, v string) {
-	if !reDocumentVersionNumber().MatchString(v) {
-		vs.Add(p, v, ruleDocumentVersionNumber[0])
-	}
-}
-
-var ruleDuration = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "24"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkDuration(vs *awsapi.Violations, p string, v int32) {
-	if v > 24 {
-		vs.Add(p, v, ruleDuration[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleDuration[1])
-	}
-}
-
-var ruleEffectiveInstanceAssociationMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "5"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkEffectiveInstanceAssociationMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 5 {
-		vs.Add(p, v, ruleEffectiveInstanceAssociationMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleEffectiveInstanceAssociationMaxResults[1])
-	}
-}
-
-var ruleExcludeAccount = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "68"}, {Kind: awsapi.MinLength, Bound: "6"}, {Kind: awsapi.Pattern, Text: `^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32})|(\d{12})$`}}
-
-var reExcludeAccount = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32})|(\d{12})$)$`)
-})
-
-func checkExcludeAccount(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 68 {
-		vs.Add(p, v, ruleExcludeAccount[0])
-	}
-	if n < 6 {
-		vs.Add(p, v, ruleExcludeAccount[1])
-	}
-	if !reExcludeAccount().MatchString(v) {
-		vs.Add(p, v, ruleExcludeAccount[2])
-	}
-}
-
-var ruleExcludeAccounts = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5000"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleExcludeAccounts = check.New(check.MaxLen(5000), check.MinLen(1))
 
 func checkExcludeAccounts(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 5000 {
-		vs.Add(p, v, ruleExcludeAccounts[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleExcludeAccounts[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkExcludeAccount(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleExcludeAccount})
-			break
-		}
-	}
+	ruleExcludeAccounts.Len(vs, p, v, len(v))
+	check.Strings(ruleExcludeAccounts, vs, p, v, ruleExcludeAccount)
 }
 
 func (v *ExecutionInputs) validate(vs *awsapi.Violations, p string) {
-	if v.Automation != nil {
-		v.Automation.validate(vs, at(p, "Automation"))
-	}
+	check.Struct(vs, p, "Automation", false, v.Automation, (*AutomationExecutionInputs).validate)
 }
 
-var ruleExecutionMode = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Auto", "Interactive"}}}
+var ruleExecutionMode = check.New(check.Enum("Auto", "Interactive"))
 
-func checkExecutionMode(vs *awsapi.Violations, p string, v ExecutionMode) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleExecutionMode[0])
-	}
-}
+var ruleExecutionPreviewId = check.New(check.MaxLen(36), check.MinLen(36), check.Pattern("[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}", "^(?:[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12})$"))
 
-var ruleExecutionPreviewId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "36"}, {Kind: awsapi.MinLength, Bound: "36"}, {Kind: awsapi.Pattern, Text: "[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}"}}
-
-var reExecutionPreviewId = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile("^(?:[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12})$")
-})
-
-func checkExecutionPreviewId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 36 {
-		vs.Add(p, v, ruleExecutionPreviewId[0])
-	}
-	if n < 36 {
-		vs.Add(p, v, ruleExecutionPreviewId[1])
-	}
-	if !reExecutionPreviewId().MatchString(v) {
-		vs.Add(p, v, ruleExecutionPreviewId[2])
-	}
-}
-
-var ruleExecutionRoleName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\w+=,.@/-]+`}}
-
-var reExecutionRoleName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w+=,.@/-]+)$`) })
-
-func checkExecutionRoleName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleExecutionRoleName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleExecutionRoleName[1])
-	}
-	if !reExecutionRoleName().MatchString(v) {
-		vs.Add(p, v, ruleExecutionRoleName[2])
-	}
-}
+var ruleExecutionRoleName = check.New(check.MaxLen(64), check.MinLen(1), check.Pattern(`[\w+=,.@/-]+`, `^(?:[\w+=,.@/-]+)$`))
 
 func (v *GetAccessTokenInput) validate(vs *awsapi.Violations, p string) {
-	if v.AccessRequestId == nil {
-		vs.Null(at(p, "AccessRequestId"))
-	} else {
-		checkAccessRequestId(vs, at(p, "AccessRequestId"), *v.AccessRequestId)
-	}
+	check.Str(ruleAccessRequestId, vs, p, "AccessRequestId", true, v.AccessRequestId)
 }
 
 func (v *GetAutomationExecutionInput) validate(vs *awsapi.Violations, p string) {
-	if v.AutomationExecutionId == nil {
-		vs.Null(at(p, "AutomationExecutionId"))
-	} else {
-		checkAutomationExecutionId(vs, at(p, "AutomationExecutionId"), *v.AutomationExecutionId)
-	}
+	check.Str(ruleAutomationExecutionId, vs, p, "AutomationExecutionId", true, v.AutomationExecutionId)
 }
 
 func (v *GetCalendarStateInput) validate(vs *awsapi.Violations, p string) {
-	if v.CalendarNames == nil {
-		vs.Null(at(p, "CalendarNames"))
-	}
+	check.Null(vs, p, "CalendarNames", v.CalendarNames == nil)
 }
 
 func (v *GetCommandInvocationInput) validate(vs *awsapi.Violations, p string) {
-	if v.CommandId == nil {
-		vs.Null(at(p, "CommandId"))
-	} else {
-		checkCommandId(vs, at(p, "CommandId"), *v.CommandId)
-	}
-	if v.InstanceId == nil {
-		vs.Null(at(p, "InstanceId"))
-	} else {
-		checkInstanceId(vs, at(p, "InstanceId"), *v.InstanceId)
-	}
-	if v.PluginName != nil {
-		checkCommandPluginName(vs, at(p, "PluginName"), *v.PluginName)
-	}
+	check.Str(ruleCommandId, vs, p, "CommandId", true, v.CommandId)
+	check.Str(ruleInstanceId, vs, p, "InstanceId", true, v.InstanceId)
+	check.Str(ruleCommandPluginName, vs, p, "PluginName", false, v.PluginName)
 }
 
 func (v *GetConnectionStatusInput) validate(vs *awsapi.Violations, p string) {
-	if v.Target == nil {
-		vs.Null(at(p, "Target"))
-	} else {
-		checkSessionTarget(vs, at(p, "Target"), *v.Target)
-	}
+	check.Str(ruleSessionTarget, vs, p, "Target", true, v.Target)
 }
 
 func (v *GetDefaultPatchBaselineInput) validate(vs *awsapi.Violations, p string) {
-	if v.OperatingSystem != nil {
-		checkOperatingSystem(vs, at(p, "OperatingSystem"), *v.OperatingSystem)
-	}
+	check.Str(ruleOperatingSystem, vs, p, "OperatingSystem", false, v.OperatingSystem)
 }
 
 func (v *GetDeployablePatchSnapshotForInstanceInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceId == nil {
-		vs.Null(at(p, "InstanceId"))
-	} else {
-		checkInstanceId(vs, at(p, "InstanceId"), *v.InstanceId)
-	}
-	if v.SnapshotId == nil {
-		vs.Null(at(p, "SnapshotId"))
-	} else {
-		checkSnapshotId(vs, at(p, "SnapshotId"), *v.SnapshotId)
-	}
-	if v.BaselineOverride != nil {
-		v.BaselineOverride.validate(vs, at(p, "BaselineOverride"))
-	}
+	check.Str(ruleInstanceId, vs, p, "InstanceId", true, v.InstanceId)
+	check.Str(ruleSnapshotId, vs, p, "SnapshotId", true, v.SnapshotId)
+	check.Struct(vs, p, "BaselineOverride", false, v.BaselineOverride, (*BaselineOverride).validate)
 }
 
 func (v *GetDocumentInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkDocumentARN(vs, at(p, "Name"), *v.Name)
-	}
-	if v.VersionName != nil {
-		checkDocumentVersionName(vs, at(p, "VersionName"), *v.VersionName)
-	}
-	if v.DocumentVersion != nil {
-		checkDocumentVersion(vs, at(p, "DocumentVersion"), *v.DocumentVersion)
-	}
-	if v.DocumentFormat != nil {
-		checkDocumentFormat(vs, at(p, "DocumentFormat"), *v.DocumentFormat)
-	}
+	check.Str(ruleDocumentARN, vs, p, "Name", true, v.Name)
+	check.Str(ruleDocumentVersionName, vs, p, "VersionName", false, v.VersionName)
+	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
+	check.Str(ruleDocumentFormat, vs, p, "DocumentFormat", false, v.DocumentFormat)
 }
 
 func (v *GetExecutionPreviewInput) validate(vs *awsapi.Violations, p string) {
-	if v.ExecutionPreviewId == nil {
-		vs.Null(at(p, "ExecutionPreviewId"))
-	} else {
-		checkExecutionPreviewId(vs, at(p, "ExecutionPreviewId"), *v.ExecutionPreviewId)
-	}
+	check.Str(ruleExecutionPreviewId, vs, p, "ExecutionPreviewId", true, v.ExecutionPreviewId)
 }
 
 func (v *GetInventoryInput) validate(vs *awsapi.Violations, p string) {
-	if v.Filters != nil {
-		checkInventoryFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.Aggregators != nil {
-		checkInventoryAggregatorList(vs, at(p, "Aggregators"), v.Aggregators)
-	}
-	if v.ResultAttributes != nil {
-		checkResultAttributeList(vs, at(p, "ResultAttributes"), v.ResultAttributes)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "Filters", false, v.Filters, checkInventoryFilterList)
+	check.List(vs, p, "Aggregators", false, v.Aggregators, checkInventoryAggregatorList)
+	check.List(vs, p, "ResultAttributes", false, v.ResultAttributes, checkResultAttributeList)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *GetInventorySchemaInput) validate(vs *awsapi.Violations, p string) {
-	if v.TypeName != nil {
-		checkInventoryItemTypeNameFilter(vs, at(p, "TypeName"), *v.TypeName)
-	}
-	if v.MaxResults != nil {
-		checkGetInventorySchemaMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleInventoryItemTypeNameFilter, vs, p, "TypeName", false, v.TypeName)
+	check.Numeric(ruleGetInventorySchemaMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
-var ruleGetInventorySchemaMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "200"}, {Kind: awsapi.MinValue, Bound: "50"}}
-
-func checkGetInventorySchemaMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 200 {
-		vs.Add(p, v, ruleGetInventorySchemaMaxResults[0])
-	}
-	if v < 50 {
-		vs.Add(p, v, ruleGetInventorySchemaMaxResults[1])
-	}
-}
+var ruleGetInventorySchemaMaxResults = check.New(check.Max(200), check.Min(50))
 
 func (v *GetMaintenanceWindowExecutionInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowExecutionId == nil {
-		vs.Null(at(p, "WindowExecutionId"))
-	} else {
-		checkMaintenanceWindowExecutionId(vs, at(p, "WindowExecutionId"), *v.WindowExecutionId)
-	}
+	check.Str(ruleMaintenanceWindowExecutionId, vs, p, "WindowExecutionId", true, v.WindowExecutionId)
 }
 
 func (v *GetMaintenanceWindowExecutionTaskInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowExecutionId == nil {
-		vs.Null(at(p, "WindowExecutionId"))
-	} else {
-		checkMaintenanceWindowExecutionId(vs, at(p, "WindowExecutionId"), *v.WindowExecutionId)
-	}
-	if v.TaskId == nil {
-		vs.Null(at(p, "TaskId"))
-	} else {
-		checkMaintenanceWindowExecutionTaskId(vs, at(p, "TaskId"), *v.TaskId)
-	}
+	check.Str(ruleMaintenanceWindowExecutionId, vs, p, "WindowExecutionId", true, v.WindowExecutionId)
+	check.Str(ruleMaintenanceWindowExecutionTaskId, vs, p, "TaskId", true, v.TaskId)
 }
 
 func (v *GetMaintenanceWindowExecutionTaskInvocationInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowExecutionId == nil {
-		vs.Null(at(p, "WindowExecutionId"))
-	} else {
-		checkMaintenanceWindowExecutionId(vs, at(p, "WindowExecutionId"), *v.WindowExecutionId)
-	}
-	if v.TaskId == nil {
-		vs.Null(at(p, "TaskId"))
-	} else {
-		checkMaintenanceWindowExecutionTaskId(vs, at(p, "TaskId"), *v.TaskId)
-	}
-	if v.InvocationId == nil {
-		vs.Null(at(p, "InvocationId"))
-	} else {
-		checkMaintenanceWindowExecutionTaskInvocationId(vs, at(p, "InvocationId"), *v.InvocationId)
-	}
+	check.Str(ruleMaintenanceWindowExecutionId, vs, p, "WindowExecutionId", true, v.WindowExecutionId)
+	check.Str(ruleMaintenanceWindowExecutionTaskId, vs, p, "TaskId", true, v.TaskId)
+	check.Str(ruleMaintenanceWindowExecutionTaskInvocationId, vs, p, "InvocationId", true, v.InvocationId)
 }
 
 func (v *GetMaintenanceWindowInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowId == nil {
-		vs.Null(at(p, "WindowId"))
-	} else {
-		checkMaintenanceWindowId(vs, at(p, "WindowId"), *v.WindowId)
-	}
+	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
 }
 
 func (v *GetMaintenanceWindowTaskInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowId == nil {
-		vs.Null(at(p, "WindowId"))
-	} else {
-		checkMaintenanceWindowId(vs, at(p, "WindowId"), *v.WindowId)
-	}
-	if v.WindowTaskId == nil {
-		vs.Null(at(p, "WindowTaskId"))
-	} else {
-		checkMaintenanceWindowTaskId(vs, at(p, "WindowTaskId"), *v.WindowTaskId)
-	}
+	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
+	check.Str(ruleMaintenanceWindowTaskId, vs, p, "WindowTaskId", true, v.WindowTaskId)
 }
 
 func (v *GetOpsItemInput) validate(vs *awsapi.Violations, p string) {
-	if v.OpsItemId == nil {
-		vs.Null(at(p, "OpsItemId"))
-	} else {
-		checkOpsItemId(vs, at(p, "OpsItemId"), *v.OpsItemId)
-	}
-	if v.OpsItemArn != nil {
-		checkOpsItemArn(vs, at(p, "OpsItemArn"), *v.OpsItemArn)
-	}
+	check.Str(ruleOpsItemId, vs, p, "OpsItemId", true, v.OpsItemId)
+	check.Str(ruleOpsItemArn, vs, p, "OpsItemArn", false, v.OpsItemArn)
 }
 
 func (v *GetOpsMetadataInput) validate(vs *awsapi.Violations, p string) {
-	if v.OpsMetadataArn == nil {
-		vs.Null(at(p, "OpsMetadataArn"))
-	} else {
-		checkOpsMetadataArn(vs, at(p, "OpsMetadataArn"), *v.OpsMetadataArn)
-	}
-	if v.MaxResults != nil {
-		checkGetOpsMetadataMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleOpsMetadataArn, vs, p, "OpsMetadataArn", true, v.OpsMetadataArn)
+	check.Numeric(ruleGetOpsMetadataMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
-var ruleGetOpsMetadataMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "10"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkGetOpsMetadataMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 10 {
-		vs.Add(p, v, ruleGetOpsMetadataMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleGetOpsMetadataMaxResults[1])
-	}
-}
+var ruleGetOpsMetadataMaxResults = check.New(check.Max(10), check.Min(1))
 
 func (v *GetOpsSummaryInput) validate(vs *awsapi.Violations, p string) {
-	if v.SyncName != nil {
-		checkResourceDataSyncName(vs, at(p, "SyncName"), *v.SyncName)
-	}
-	if v.Filters != nil {
-		checkOpsFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.Aggregators != nil {
-		checkOpsAggregatorList(vs, at(p, "Aggregators"), v.Aggregators)
-	}
-	if v.ResultAttributes != nil {
-		checkOpsResultAttributeList(vs, at(p, "ResultAttributes"), v.ResultAttributes)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleResourceDataSyncName, vs, p, "SyncName", false, v.SyncName)
+	check.List(vs, p, "Filters", false, v.Filters, checkOpsFilterList)
+	check.List(vs, p, "Aggregators", false, v.Aggregators, checkOpsAggregatorList)
+	check.List(vs, p, "ResultAttributes", false, v.ResultAttributes, checkOpsResultAttributeList)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *GetParameterHistoryInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkPSParameterName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(rulePSParameterName, vs, p, "Name", true, v.Name)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *GetParameterInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkPSParameterName(vs, at(p, "Name"), *v.Name)
-	}
+	check.Str(rulePSParameterName, vs, p, "Name", true, v.Name)
 }
 
 func (v *GetParametersByPathInput) validate(vs *awsapi.Violations, p string) {
-	if v.Path == nil {
-		vs.Null(at(p, "Path"))
-	} else {
-		checkPSParameterName(vs, at(p, "Path"), *v.Path)
-	}
-	if v.ParameterFilters != nil {
-		checkParameterStringFilterList(vs, at(p, "ParameterFilters"), v.ParameterFilters)
-	}
-	if v.MaxResults != nil {
-		checkGetParametersByPathMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(rulePSParameterName, vs, p, "Path", true, v.Path)
+	check.List(vs, p, "ParameterFilters", false, v.ParameterFilters, checkParameterStringFilterList)
+	check.Numeric(ruleGetParametersByPathMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
-var ruleGetParametersByPathMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "10"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkGetParametersByPathMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 10 {
-		vs.Add(p, v, ruleGetParametersByPathMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleGetParametersByPathMaxResults[1])
-	}
-}
+var ruleGetParametersByPathMaxResults = check.New(check.Max(10), check.Min(1))
 
 func (v *GetParametersInput) validate(vs *awsapi.Violations, p string) {
-	if v.Names == nil {
-		vs.Null(at(p, "Names"))
-	} else {
-		checkParameterNameList(vs, at(p, "Names"), v.Names)
-	}
+	check.List(vs, p, "Names", true, v.Names, checkParameterNameList)
 }
 
 func (v *GetPatchBaselineForPatchGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.PatchGroup == nil {
-		vs.Null(at(p, "PatchGroup"))
-	} else {
-		checkPatchGroup(vs, at(p, "PatchGroup"), *v.PatchGroup)
-	}
-	if v.OperatingSystem != nil {
-		checkOperatingSystem(vs, at(p, "OperatingSystem"), *v.OperatingSystem)
-	}
+	check.Str(rulePatchGroup, vs, p, "PatchGroup", true, v.PatchGroup)
+	check.Str(ruleOperatingSystem, vs, p, "OperatingSystem", false, v.OperatingSystem)
 }
 
 func (v *GetPatchBaselineInput) validate(vs *awsapi.Violations, p string) {
-	if v.BaselineId == nil {
-		vs.Null(at(p, "BaselineId"))
-	} else {
-		checkBaselineId(vs, at(p, "BaselineId"), *v.BaselineId)
-	}
+	check.Str(ruleBaselineId, vs, p, "BaselineId", true, v.BaselineId)
 }
 
 func (v *GetResourcePoliciesInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "ResourceArn"))
-	} else {
-		checkResourceArnString(vs, at(p, "ResourceArn"), *v.ResourceArn)
-	}
-	if v.MaxResults != nil {
-		checkResourcePolicyMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleResourceArnString, vs, p, "ResourceArn", true, v.ResourceArn)
+	check.Numeric(ruleResourcePolicyMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *GetServiceSettingInput) validate(vs *awsapi.Violations, p string) {
-	if v.SettingId == nil {
-		vs.Null(at(p, "SettingId"))
-	} else {
-		checkServiceSettingId(vs, at(p, "SettingId"), *v.SettingId)
-	}
+	check.Str(ruleServiceSettingId, vs, p, "SettingId", true, v.SettingId)
 }
 
-var ruleIamRole = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}}
+var ruleIamRole = check.New(check.MaxLen(64))
 
-func checkIamRole(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleIamRole[0])
-	}
-}
-
-var ruleIdempotencyToken = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "36"}, {Kind: awsapi.MinLength, Bound: "36"}, {Kind: awsapi.Pattern, Text: "[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}"}}
-
-var reIdempotencyToken = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile("^(?:[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12})$")
-})
-
-func checkIdempotencyToken(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 36 {
-		vs.Add(p, v, ruleIdempotencyToken[0])
-	}
-	if n < 36 {
-		vs.Add(p, v, ruleIdempotencyToken[1])
-	}
-	if !reIdempotencyToken().MatchString(v) {
-		vs.Add(p, v, ruleIdempotencyToken[2])
-	}
-}
+var ruleIdempotencyToken = check.New(check.MaxLen(36), check.MinLen(36), check.Pattern("[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}", "^(?:[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12})$"))
 
 func (v *InstanceAssociationOutputLocation) validate(vs *awsapi.Violations, p string) {
-	if v.S3Location != nil {
-		v.S3Location.validate(vs, at(p, "S3Location"))
-	}
+	check.Struct(vs, p, "S3Location", false, v.S3Location, (*S3OutputLocation).validate)
 }
 
-var ruleInstanceId = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: `(^i-(\w{8}|\w{17})$)|(^mi-\w{17}$)`}}
+var ruleInstanceId = check.New(check.Pattern(`(^i-(\w{8}|\w{17})$)|(^mi-\w{17}$)`, `^(?:(^i-(\w{8}|\w{17})$)|(^mi-\w{17}$))$`))
 
-var reInstanceId = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:(^i-(\w{8}|\w{17})$)|(^mi-\w{17}$))$`) })
-
-func checkInstanceId(vs *awsapi.Violations, p string, v string) {
-	if !reInstanceId().MatchString(v) {
-		vs.Add(p, v, ruleInstanceId[0])
-	}
-}
-
-var ruleInstanceIdList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}}
+var ruleInstanceIdList = check.New(check.MaxLen(50))
 
 func checkInstanceIdList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleInstanceIdList[0])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkInstanceId(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleInstanceId})
-			break
-		}
-	}
+	ruleInstanceIdList.Len(vs, p, v, len(v))
+	check.Strings(ruleInstanceIdList, vs, p, v, ruleInstanceId)
 }
 
 func (v *InstanceInformationFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "key"))
-	} else {
-		checkInstanceInformationFilterKey(vs, at(p, "key"), *v.Key)
-	}
-	if v.ValueSet == nil {
-		vs.Null(at(p, "valueSet"))
-	} else {
-		checkInstanceInformationFilterValueSet(vs, at(p, "valueSet"), v.ValueSet)
-	}
+	check.Str(ruleInstanceInformationFilterKey, vs, p, "key", true, v.Key)
+	check.List(vs, p, "valueSet", true, v.ValueSet, checkInstanceInformationFilterValueSet)
 }
 
-var ruleInstanceInformationFilterKey = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"InstanceIds", "AgentVersion", "PingStatus", "PlatformTypes", "ActivationIds", "IamRole", "ResourceType", "AssociationStatus"}}}
-
-func checkInstanceInformationFilterKey(vs *awsapi.Violations, p string, v InstanceInformationFilterKey) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleInstanceInformationFilterKey[0])
-	}
-}
+var ruleInstanceInformationFilterKey = check.New(check.Enum("InstanceIds", "AgentVersion", "PingStatus", "PlatformTypes", "ActivationIds", "IamRole", "ResourceType", "AssociationStatus"))
 
 func checkInstanceInformationFilterList(vs *awsapi.Violations, p string, v []InstanceInformationFilter) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*InstanceInformationFilter).validate)
 }
 
-var ruleInstanceInformationFilterValue = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleInstanceInformationFilterValue = check.New(check.MinLen(1))
 
-func checkInstanceInformationFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleInstanceInformationFilterValue[0])
-	}
-}
-
-var ruleInstanceInformationFilterValueSet = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleInstanceInformationFilterValueSet = check.New(check.MaxLen(100), check.MinLen(1))
 
 func checkInstanceInformationFilterValueSet(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 100 {
-		vs.Add(p, v, ruleInstanceInformationFilterValueSet[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInstanceInformationFilterValueSet[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkInstanceInformationFilterValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleInstanceInformationFilterValue})
-			break
-		}
-	}
+	ruleInstanceInformationFilterValueSet.Len(vs, p, v, len(v))
+	check.Strings(ruleInstanceInformationFilterValueSet, vs, p, v, ruleInstanceInformationFilterValue)
 }
 
 func (v *InstanceInformationStringFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	} else {
-		checkInstanceInformationStringFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values == nil {
-		vs.Null(at(p, "Values"))
-	} else {
-		checkInstanceInformationFilterValueSet(vs, at(p, "Values"), v.Values)
-	}
+	check.Str(ruleInstanceInformationStringFilterKey, vs, p, "Key", true, v.Key)
+	check.List(vs, p, "Values", true, v.Values, checkInstanceInformationFilterValueSet)
 }
 
-var ruleInstanceInformationStringFilterKey = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkInstanceInformationStringFilterKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleInstanceInformationStringFilterKey[0])
-	}
-}
+var ruleInstanceInformationStringFilterKey = check.New(check.MinLen(1))
 
 func checkInstanceInformationStringFilterList(vs *awsapi.Violations, p string, v []InstanceInformationStringFilter) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*InstanceInformationStringFilter).validate)
 }
 
 func (v *InstancePatchStateFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	} else {
-		checkInstancePatchStateFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values == nil {
-		vs.Null(at(p, "Values"))
-	} else {
-		checkInstancePatchStateFilterValues(vs, at(p, "Values"), v.Values)
-	}
-	if v.Type == nil {
-		vs.Null(at(p, "Type"))
-	} else {
-		checkInstancePatchStateOperatorType(vs, at(p, "Type"), *v.Type)
-	}
+	check.Str(ruleInstancePatchStateFilterKey, vs, p, "Key", true, v.Key)
+	check.List(vs, p, "Values", true, v.Values, checkInstancePatchStateFilterValues)
+	check.Str(ruleInstancePatchStateOperatorType, vs, p, "Type", true, v.Type)
 }
 
-var ruleInstancePatchStateFilterKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "200"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleInstancePatchStateFilterKey = check.New(check.MaxLen(200), check.MinLen(1))
 
-func checkInstancePatchStateFilterKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 200 {
-		vs.Add(p, v, ruleInstancePatchStateFilterKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInstancePatchStateFilterKey[1])
-	}
-}
-
-var ruleInstancePatchStateFilterList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "4"}}
+var ruleInstancePatchStateFilterList = check.New(check.MaxLen(4))
 
 func checkInstancePatchStateFilterList(vs *awsapi.Violations, p string, v []InstancePatchStateFilter) {
-	n := len(v)
-	if n > 4 {
-		vs.Add(p, v, ruleInstancePatchStateFilterList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleInstancePatchStateFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*InstancePatchStateFilter).validate)
 }
 
-var ruleInstancePatchStateFilterValues = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleInstancePatchStateFilterValues = check.New(check.MaxLen(1), check.MinLen(1))
 
 func checkInstancePatchStateFilterValues(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 1 {
-		vs.Add(p, v, ruleInstancePatchStateFilterValues[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInstancePatchStateFilterValues[1])
-	}
+	ruleInstancePatchStateFilterValues.Len(vs, p, v, len(v))
 }
 
-var ruleInstancePatchStateOperatorType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Equal", "NotEqual", "LessThan", "GreaterThan"}}}
-
-func checkInstancePatchStateOperatorType(vs *awsapi.Violations, p string, v InstancePatchStateOperatorType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleInstancePatchStateOperatorType[0])
-	}
-}
+var ruleInstancePatchStateOperatorType = check.New(check.Enum("Equal", "NotEqual", "LessThan", "GreaterThan"))
 
 func (v *InstancePropertyFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "key"))
-	} else {
-		checkInstancePropertyFilterKey(vs, at(p, "key"), *v.Key)
-	}
-	if v.ValueSet == nil {
-		vs.Null(at(p, "valueSet"))
-	} else {
-		checkInstancePropertyFilterValueSet(vs, at(p, "valueSet"), v.ValueSet)
-	}
+	check.Str(ruleInstancePropertyFilterKey, vs, p, "key", true, v.Key)
+	check.List(vs, p, "valueSet", true, v.ValueSet, checkInstancePropertyFilterValueSet)
 }
 
-var ruleInstancePropertyFilterKey = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"InstanceIds", "AgentVersion", "PingStatus", "PlatformTypes", "DocumentName", "ActivationIds", "IamRole", "ResourceType", "AssociationStatus"}}}
+var ruleInstancePropertyFilterKey = check.New(check.Enum("InstanceIds", "AgentVersion", "PingStatus", "PlatformTypes", "DocumentName", "ActivationIds", "IamRole", "ResourceType", "AssociationStatus"))
 
-func checkInstancePropertyFilterKey(vs *awsapi.Violations, p string, v InstancePropertyFilterKey) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleInstancePropertyFilterKey[0])
-	}
-}
-
-var ruleInstancePropertyFilterList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "40"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleInstancePropertyFilterList = check.New(check.MaxLen(40), check.MinLen(1))
 
 func checkInstancePropertyFilterList(vs *awsapi.Violations, p string, v []InstancePropertyFilter) {
-	n := len(v)
-	if n > 40 {
-		vs.Add(p, v, ruleInstancePropertyFilterList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInstancePropertyFilterList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleInstancePropertyFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*InstancePropertyFilter).validate)
 }
 
-var ruleInstancePropertyFilterOperator = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Equal", "NotEqual", "BeginWith", "LessThan", "GreaterThan"}}}
-
-func checkInstancePropertyFilterOperator(vs *awsapi.Violations, p string, v InstancePropertyFilterOperator) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleInstancePropertyFilterOperator[0])
-	}
-}
-
-var ruleInstancePropertyFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100000"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "^.{1,100000}$"}}
+var ruleInstancePropertyFilterOperator = check.New(check.Enum("Equal", "NotEqual", "BeginWith", "LessThan", "GreaterThan"))
 
 // The pattern of InstancePropertyFilterValue is not checked: RE2 cannot compile it (error parsing regexp: invalid repeat count: `{1,100000}`).
 
-func checkInstancePropertyFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 100000 {
-		vs.Add(p, v, ruleInstancePropertyFilterValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInstancePropertyFilterValue[1])
-	}
-}
+var ruleInstancePropertyFilterValue = check.New(check.MaxLen(100000), check.MinLen(1), check.Pattern("^.{1,100000}$", ""))
 
-var ruleInstancePropertyFilterValueSet = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "40"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleInstancePropertyFilterValueSet = check.New(check.MaxLen(40), check.MinLen(1))
 
 func checkInstancePropertyFilterValueSet(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 40 {
-		vs.Add(p, v, ruleInstancePropertyFilterValueSet[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInstancePropertyFilterValueSet[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkInstancePropertyFilterValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleInstancePropertyFilterValue})
-			break
-		}
-	}
+	ruleInstancePropertyFilterValueSet.Len(vs, p, v, len(v))
+	check.Strings(ruleInstancePropertyFilterValueSet, vs, p, v, ruleInstancePropertyFilterValue)
 }
 
 func (v *InstancePropertyStringFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	} else {
-		checkInstancePropertyStringFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values == nil {
-		vs.Null(at(p, "Values"))
-	} else {
-		checkInstancePropertyFilterValueSet(vs, at(p, "Values"), v.Values)
-	}
-	if v.Operator != nil {
-		checkInstancePropertyFilterOperator(vs, at(p, "Operator"), *v.Operator)
-	}
+	check.Str(ruleInstancePropertyStringFilterKey, vs, p, "Key", true, v.Key)
+	check.List(vs, p, "Values", true, v.Values, checkInstancePropertyFilterValueSet)
+	check.Str(ruleInstancePropertyFilterOperator, vs, p, "Operator", false, v.Operator)
 }
-
-var ruleInstancePropertyStringFilterKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100000"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "^.{1,100000}$"}}
 
 // The pattern of InstancePropertyStringFilterKey is not checked: RE2 cannot compile it (error parsing regexp: invalid repeat count: `{1,100000}`).
 
-func checkInstancePropertyStringFilterKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 100000 {
-		vs.Add(p, v, ruleInstancePropertyStringFilterKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInstancePropertyStringFilterKey[1])
-	}
-}
+var ruleInstancePropertyStringFilterKey = check.New(check.MaxLen(100000), check.MinLen(1), check.Pattern("^.{1,100000}$", ""))
 
-var ruleInstancePropertyStringFilterList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "40"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleInstancePropertyStringFilterList = check.New(check.MaxLen(40), check.MinLen(1))
 
 func checkInstancePropertyStringFilterList(vs *awsapi.Violations, p string, v []InstancePropertyStringFilter) {
-	n := len(v)
-	if n > 40 {
-		vs.Add(p, v, ruleInstancePropertyStringFilterList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInstancePropertyStringFilterList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleInstancePropertyStringFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*InstancePropertyStringFilter).validate)
 }
 
 func (v *InventoryAggregator) validate(vs *awsapi.Violations, p string) {
-	if v.Expression != nil {
-		checkInventoryAggregatorExpression(vs, at(p, "Expression"), *v.Expression)
-	}
-	if v.Aggregators != nil {
-		checkInventoryAggregatorList(vs, at(p, "Aggregators"), v.Aggregators)
-	}
-	if v.Groups != nil {
-		checkInventoryGroupList(vs, at(p, "Groups"), v.Groups)
-	}
+	check.Str(ruleInventoryAggregatorExpression, vs, p, "Expression", false, v.Expression)
+	check.List(vs, p, "Aggregators", false, v.Aggregators, checkInventoryAggregatorList)
+	check.List(vs, p, "Groups", false, v.Groups, checkInventoryGroupList)
 }
 
-var ruleInventoryAggregatorExpression = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1000"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleInventoryAggregatorExpression = check.New(check.MaxLen(1000), check.MinLen(1))
 
-func checkInventoryAggregatorExpression(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1000 {
-		vs.Add(p, v, ruleInventoryAggregatorExpression[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInventoryAggregatorExpression[1])
-	}
-}
-
-var ruleInventoryAggregatorList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleInventoryAggregatorList = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkInventoryAggregatorList(vs *awsapi.Violations, p string, v []InventoryAggregator) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleInventoryAggregatorList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInventoryAggregatorList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleInventoryAggregatorList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*InventoryAggregator).validate)
 }
 
 func (v *InventoryFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	} else {
-		checkInventoryFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values == nil {
-		vs.Null(at(p, "Values"))
-	} else {
-		checkInventoryFilterValueList(vs, at(p, "Values"), v.Values)
-	}
-	if v.Type != nil {
-		checkInventoryQueryOperatorType(vs, at(p, "Type"), *v.Type)
-	}
+	check.Str(ruleInventoryFilterKey, vs, p, "Key", true, v.Key)
+	check.List(vs, p, "Values", true, v.Values, checkInventoryFilterValueList)
+	check.Str(ruleInventoryQueryOperatorType, vs, p, "Type", false, v.Type)
 }
 
-var ruleInventoryFilterKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "200"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleInventoryFilterKey = check.New(check.MaxLen(200), check.MinLen(1))
 
-func checkInventoryFilterKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 200 {
-		vs.Add(p, v, ruleInventoryFilterKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInventoryFilterKey[1])
-	}
-}
-
-var ruleInventoryFilterList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleInventoryFilterList = check.New(check.MaxLen(5), check.MinLen(1))
 
 func checkInventoryFilterList(vs *awsapi.Violations, p string, v []InventoryFilter) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleInventoryFilterList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInventoryFilterList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleInventoryFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*InventoryFilter).validate)
 }
 
-var ruleInventoryFilterValueList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "40"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleInventoryFilterValueList = check.New(check.MaxLen(40), check.MinLen(1))
 
 func checkInventoryFilterValueList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 40 {
-		vs.Add(p, v, ruleInventoryFilterValueList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInventoryFilterValueList[1])
-	}
+	ruleInventoryFilterValueList.Len(vs, p, v, len(v))
 }
 
 func (v *InventoryGroup) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkInventoryGroupName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.Filters == nil {
-		vs.Null(at(p, "Filters"))
-	} else {
-		checkInventoryFilterList(vs, at(p, "Filters"), v.Filters)
-	}
+	check.Str(ruleInventoryGroupName, vs, p, "Name", true, v.Name)
+	check.List(vs, p, "Filters", true, v.Filters, checkInventoryFilterList)
 }
 
-var ruleInventoryGroupList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "15"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleInventoryGroupList = check.New(check.MaxLen(15), check.MinLen(1))
 
 func checkInventoryGroupList(vs *awsapi.Violations, p string, v []InventoryGroup) {
-	n := len(v)
-	if n > 15 {
-		vs.Add(p, v, ruleInventoryGroupList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInventoryGroupList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleInventoryGroupList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*InventoryGroup).validate)
 }
 
-var ruleInventoryGroupName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "200"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkInventoryGroupName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 200 {
-		vs.Add(p, v, ruleInventoryGroupName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInventoryGroupName[1])
-	}
-}
+var ruleInventoryGroupName = check.New(check.MaxLen(200), check.MinLen(1))
 
 func (v *InventoryItem) validate(vs *awsapi.Violations, p string) {
-	if v.TypeName == nil {
-		vs.Null(at(p, "TypeName"))
-	} else {
-		checkInventoryItemTypeName(vs, at(p, "TypeName"), *v.TypeName)
-	}
-	if v.SchemaVersion == nil {
-		vs.Null(at(p, "SchemaVersion"))
-	} else {
-		checkInventoryItemSchemaVersion(vs, at(p, "SchemaVersion"), *v.SchemaVersion)
-	}
-	if v.CaptureTime == nil {
-		vs.Null(at(p, "CaptureTime"))
-	} else {
-		checkInventoryItemCaptureTime(vs, at(p, "CaptureTime"), *v.CaptureTime)
-	}
-	if v.ContentHash != nil {
-		checkInventoryItemContentHash(vs, at(p, "ContentHash"), *v.ContentHash)
-	}
-	if v.Content != nil {
-		checkInventoryItemEntryList(vs, at(p, "Content"), v.Content)
-	}
-	if v.Context != nil {
-		checkInventoryItemContentContext(vs, at(p, "Context"), v.Context)
-	}
+	check.Str(ruleInventoryItemTypeName, vs, p, "TypeName", true, v.TypeName)
+	check.Str(ruleInventoryItemSchemaVersion, vs, p, "SchemaVersion", true, v.SchemaVersion)
+	check.Str(ruleInventoryItemCaptureTime, vs, p, "CaptureTime", true, v.CaptureTime)
+	check.Str(ruleInventoryItemContentHash, vs, p, "ContentHash", false, v.ContentHash)
+	check.List(vs, p, "Content", false, v.Content, checkInventoryItemEntryList)
+	check.Map(vs, p, "Context", false, v.Context, checkInventoryItemContentContext)
 }
 
-var ruleInventoryItemCaptureTime = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: "^(20)[0-9][0-9]-(0[1-9]|1[012])-([12][0-9]|3[01]|0[1-9])(T)(2[0-3]|[0-1][0-9])(:[0-5][0-9])(:[0-5][0-9])(Z)$"}}
+var ruleInventoryItemCaptureTime = check.New(check.Pattern("^(20)[0-9][0-9]-(0[1-9]|1[012])-([12][0-9]|3[01]|0[1-9])(T)(2[0-3]|[0-1][0-9])(:[0-5][0-9])(:[0-5][0-9])(Z)$", "^(?:^(20)[0-9][0-9]-(0[1-9]|1[012])-([12][0-9]|3[01]|0[1-9])(T)(2[0-3]|[0-1][0-9])(:[0-5][0-9])(:[0-5][0-9])(Z)$)$"))
 
-var reInventoryItemCaptureTime = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile("^(?:^(20)[0-9][0-9]-(0[1-9]|1[012])-([12][0-9]|3[01]|0[1-9])(T)(2[0-3]|[0-1][0-9])(:[0-5][0-9])(:[0-5][0-9])(Z)$)$")
-})
-
-func checkInventoryItemCaptureTime(vs *awsapi.Violations, p string, v string) {
-	if !reInventoryItemCaptureTime().MatchString(v) {
-		vs.Add(p, v, ruleInventoryItemCaptureTime[0])
-	}
-}
-
-var ruleInventoryItemContentContext = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}}
+var ruleInventoryItemContentContext = check.New(check.MaxLen(50))
 
 func checkInventoryItemContentContext(vs *awsapi.Violations, p string, v map[string]string) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleInventoryItemContentContext[0])
-	}
-	for k := range v {
-		var t awsapi.Violations
-		checkAttributeName(&t, "", k)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapKeys, Inner: ruleAttributeName})
-			break
-		}
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkAttributeValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapValues, Inner: ruleAttributeValue})
-			break
-		}
-	}
+	ruleInventoryItemContentContext.Len(vs, p, v, len(v))
+	check.Keys(ruleInventoryItemContentContext, vs, p, v, ruleAttributeName)
+	check.StringValues(ruleInventoryItemContentContext, vs, p, v, ruleAttributeValue)
 }
 
-var ruleInventoryItemContentHash = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}}
+var ruleInventoryItemContentHash = check.New(check.MaxLen(256))
 
-func checkInventoryItemContentHash(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleInventoryItemContentHash[0])
-	}
-}
-
-var ruleInventoryItemEntry = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}}
+var ruleInventoryItemEntry = check.New(check.MaxLen(50))
 
 func checkInventoryItemEntry(vs *awsapi.Violations, p string, v map[string]string) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleInventoryItemEntry[0])
-	}
-	for k := range v {
-		var t awsapi.Violations
-		checkAttributeName(&t, "", k)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapKeys, Inner: ruleAttributeName})
-			break
-		}
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkAttributeValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapValues, Inner: ruleAttributeValue})
-			break
-		}
-	}
+	ruleInventoryItemEntry.Len(vs, p, v, len(v))
+	check.Keys(ruleInventoryItemEntry, vs, p, v, ruleAttributeName)
+	check.StringValues(ruleInventoryItemEntry, vs, p, v, ruleAttributeValue)
 }
 
-var ruleInventoryItemEntryList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10000"}}
+var ruleInventoryItemEntryList = check.New(check.MaxLen(10000))
 
 func checkInventoryItemEntryList(vs *awsapi.Violations, p string, v []map[string]string) {
-	n := len(v)
-	if n > 10000 {
-		vs.Add(p, v, ruleInventoryItemEntryList[0])
-	}
-	for i, e := range v {
-		checkInventoryItemEntry(vs, p+"."+strconv.Itoa(i+1)+".member", e)
-	}
+	ruleInventoryItemEntryList.Len(vs, p, v, len(v))
+	check.Each(vs, p, v, checkInventoryItemEntry)
 }
 
-var ruleInventoryItemList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "30"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleInventoryItemList = check.New(check.MaxLen(30), check.MinLen(1))
 
 func checkInventoryItemList(vs *awsapi.Violations, p string, v []InventoryItem) {
-	n := len(v)
-	if n > 30 {
-		vs.Add(p, v, ruleInventoryItemList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInventoryItemList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleInventoryItemList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*InventoryItem).validate)
 }
 
-var ruleInventoryItemSchemaVersion = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: `^([0-9]{1,6})(\.[0-9]{1,6})$`}}
+var ruleInventoryItemSchemaVersion = check.New(check.Pattern(`^([0-9]{1,6})(\.[0-9]{1,6})$`, `^(?:^([0-9]{1,6})(\.[0-9]{1,6})$)$`))
 
-var reInventoryItemSchemaVersion = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^([0-9]{1,6})(\.[0-9]{1,6})$)$`) })
+var ruleInventoryItemTypeName = check.New(check.MaxLen(100), check.MinLen(1), check.Pattern("^(AWS|Custom):.*$", "^(?:^(AWS|Custom):.*$)$"))
 
-func checkInventoryItemSchemaVersion(vs *awsapi.Violations, p string, v string) {
-	if !reInventoryItemSchemaVersion().MatchString(v) {
-		vs.Add(p, v, ruleInventoryItemSchemaVersion[0])
-	}
-}
+var ruleInventoryItemTypeNameFilter = check.New(check.MaxLen(100))
 
-var ruleInventoryItemTypeName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "^(AWS|Custom):.*$"}}
+var ruleInventoryQueryOperatorType = check.New(check.Enum("Equal", "NotEqual", "BeginWith", "LessThan", "GreaterThan", "Exists"))
 
-var reInventoryItemTypeName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^(AWS|Custom):.*$)$") })
+var ruleInventorySchemaDeleteOption = check.New(check.Enum("DisableSchema", "DeleteSchema"))
 
-func checkInventoryItemTypeName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 100 {
-		vs.Add(p, v, ruleInventoryItemTypeName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleInventoryItemTypeName[1])
-	}
-	if !reInventoryItemTypeName().MatchString(v) {
-		vs.Add(p, v, ruleInventoryItemTypeName[2])
-	}
-}
-
-var ruleInventoryItemTypeNameFilter = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}}
-
-func checkInventoryItemTypeNameFilter(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 100 {
-		vs.Add(p, v, ruleInventoryItemTypeNameFilter[0])
-	}
-}
-
-var ruleInventoryQueryOperatorType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Equal", "NotEqual", "BeginWith", "LessThan", "GreaterThan", "Exists"}}}
-
-func checkInventoryQueryOperatorType(vs *awsapi.Violations, p string, v InventoryQueryOperatorType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleInventoryQueryOperatorType[0])
-	}
-}
-
-var ruleInventorySchemaDeleteOption = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"DisableSchema", "DeleteSchema"}}}
-
-func checkInventorySchemaDeleteOption(vs *awsapi.Violations, p string, v InventorySchemaDeleteOption) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleInventorySchemaDeleteOption[0])
-	}
-}
+var ruleKeyList = check.New()
 
 func checkKeyList(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkTagKey(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleTagKey})
-			break
-		}
-	}
+	check.Strings(ruleKeyList, vs, p, v, ruleTagKey)
 }
 
 func (v *LabelParameterVersionInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkPSParameterName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.Labels == nil {
-		vs.Null(at(p, "Labels"))
-	} else {
-		checkParameterLabelList(vs, at(p, "Labels"), v.Labels)
-	}
+	check.Str(rulePSParameterName, vs, p, "Name", true, v.Name)
+	check.List(vs, p, "Labels", true, v.Labels, checkParameterLabelList)
 }
 
 func (v *ListAssociationVersionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.AssociationId == nil {
-		vs.Null(at(p, "AssociationId"))
-	} else {
-		checkAssociationId(vs, at(p, "AssociationId"), *v.AssociationId)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleAssociationId, vs, p, "AssociationId", true, v.AssociationId)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *ListAssociationsInput) validate(vs *awsapi.Violations, p string) {
-	if v.AssociationFilterList != nil {
-		checkAssociationFilterList(vs, at(p, "AssociationFilterList"), v.AssociationFilterList)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "AssociationFilterList", false, v.AssociationFilterList, checkAssociationFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *ListCommandInvocationsInput) validate(vs *awsapi.Violations, p string) {
-	if v.CommandId != nil {
-		checkCommandId(vs, at(p, "CommandId"), *v.CommandId)
-	}
-	if v.InstanceId != nil {
-		checkInstanceId(vs, at(p, "InstanceId"), *v.InstanceId)
-	}
-	if v.MaxResults != nil {
-		checkCommandMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
-	if v.Filters != nil {
-		checkCommandFilterList(vs, at(p, "Filters"), v.Filters)
-	}
+	check.Str(ruleCommandId, vs, p, "CommandId", false, v.CommandId)
+	check.Str(ruleInstanceId, vs, p, "InstanceId", false, v.InstanceId)
+	check.Numeric(ruleCommandMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "Filters", false, v.Filters, checkCommandFilterList)
 }
 
 func (v *ListCommandsInput) validate(vs *awsapi.Violations, p string) {
-	if v.CommandId != nil {
-		checkCommandId(vs, at(p, "CommandId"), *v.CommandId)
-	}
-	if v.InstanceId != nil {
-		checkInstanceId(vs, at(p, "InstanceId"), *v.InstanceId)
-	}
-	if v.MaxResults != nil {
-		checkCommandMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
-	if v.Filters != nil {
-		checkCommandFilterList(vs, at(p, "Filters"), v.Filters)
-	}
+	check.Str(ruleCommandId, vs, p, "CommandId", false, v.CommandId)
+	check.Str(ruleInstanceId, vs, p, "InstanceId", false, v.InstanceId)
+	check.Numeric(ruleCommandMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "Filters", false, v.Filters, checkCommandFilterList)
 }
 
 func (v *ListComplianceItemsInput) validate(vs *awsapi.Violations, p string) {
-	if v.Filters != nil {
-		checkComplianceStringFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.ResourceIds != nil {
-		checkComplianceResourceIdList(vs, at(p, "ResourceIds"), v.ResourceIds)
-	}
-	if v.ResourceTypes != nil {
-		checkComplianceResourceTypeList(vs, at(p, "ResourceTypes"), v.ResourceTypes)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "Filters", false, v.Filters, checkComplianceStringFilterList)
+	check.List(vs, p, "ResourceIds", false, v.ResourceIds, checkComplianceResourceIdList)
+	check.List(vs, p, "ResourceTypes", false, v.ResourceTypes, checkComplianceResourceTypeList)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *ListComplianceSummariesInput) validate(vs *awsapi.Violations, p string) {
-	if v.Filters != nil {
-		checkComplianceStringFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "Filters", false, v.Filters, checkComplianceStringFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *ListDocumentMetadataHistoryInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkDocumentName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.DocumentVersion != nil {
-		checkDocumentVersion(vs, at(p, "DocumentVersion"), *v.DocumentVersion)
-	}
-	if v.Metadata == nil {
-		vs.Null(at(p, "Metadata"))
-	} else {
-		checkDocumentMetadataEnum(vs, at(p, "Metadata"), *v.Metadata)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleDocumentName, vs, p, "Name", true, v.Name)
+	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
+	check.Str(ruleDocumentMetadataEnum, vs, p, "Metadata", true, v.Metadata)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *ListDocumentVersionsInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkDocumentARN(vs, at(p, "Name"), *v.Name)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleDocumentARN, vs, p, "Name", true, v.Name)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *ListDocumentsInput) validate(vs *awsapi.Violations, p string) {
-	if v.DocumentFilterList != nil {
-		checkDocumentFilterList(vs, at(p, "DocumentFilterList"), v.DocumentFilterList)
-	}
-	if v.Filters != nil {
-		checkDocumentKeyValuesFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "DocumentFilterList", false, v.DocumentFilterList, checkDocumentFilterList)
+	check.List(vs, p, "Filters", false, v.Filters, checkDocumentKeyValuesFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *ListInventoryEntriesInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceId == nil {
-		vs.Null(at(p, "InstanceId"))
-	} else {
-		checkInstanceId(vs, at(p, "InstanceId"), *v.InstanceId)
-	}
-	if v.TypeName == nil {
-		vs.Null(at(p, "TypeName"))
-	} else {
-		checkInventoryItemTypeName(vs, at(p, "TypeName"), *v.TypeName)
-	}
-	if v.Filters != nil {
-		checkInventoryFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleInstanceId, vs, p, "InstanceId", true, v.InstanceId)
+	check.Str(ruleInventoryItemTypeName, vs, p, "TypeName", true, v.TypeName)
+	check.List(vs, p, "Filters", false, v.Filters, checkInventoryFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *ListNodesInput) validate(vs *awsapi.Violations, p string) {
-	if v.SyncName != nil {
-		checkResourceDataSyncName(vs, at(p, "SyncName"), *v.SyncName)
-	}
-	if v.Filters != nil {
-		checkNodeFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleResourceDataSyncName, vs, p, "SyncName", false, v.SyncName)
+	check.List(vs, p, "Filters", false, v.Filters, checkNodeFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *ListNodesSummaryInput) validate(vs *awsapi.Violations, p string) {
-	if v.SyncName != nil {
-		checkResourceDataSyncName(vs, at(p, "SyncName"), *v.SyncName)
-	}
-	if v.Filters != nil {
-		checkNodeFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.Aggregators == nil {
-		vs.Null(at(p, "Aggregators"))
-	} else {
-		checkNodeAggregatorList(vs, at(p, "Aggregators"), v.Aggregators)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleResourceDataSyncName, vs, p, "SyncName", false, v.SyncName)
+	check.List(vs, p, "Filters", false, v.Filters, checkNodeFilterList)
+	check.List(vs, p, "Aggregators", true, v.Aggregators, checkNodeAggregatorList)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *ListOpsItemEventsInput) validate(vs *awsapi.Violations, p string) {
-	if v.Filters != nil {
-		checkOpsItemEventFilters(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkOpsItemEventMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "Filters", false, v.Filters, checkOpsItemEventFilters)
+	check.Numeric(ruleOpsItemEventMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *ListOpsItemRelatedItemsInput) validate(vs *awsapi.Violations, p string) {
-	if v.OpsItemId != nil {
-		checkOpsItemId(vs, at(p, "OpsItemId"), *v.OpsItemId)
-	}
-	if v.Filters != nil {
-		checkOpsItemRelatedItemsFilters(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkOpsItemRelatedItemsMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleOpsItemId, vs, p, "OpsItemId", false, v.OpsItemId)
+	check.List(vs, p, "Filters", false, v.Filters, checkOpsItemRelatedItemsFilters)
+	check.Numeric(ruleOpsItemRelatedItemsMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *ListOpsMetadataInput) validate(vs *awsapi.Violations, p string) {
-	if v.Filters != nil {
-		checkOpsMetadataFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkListOpsMetadataMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "Filters", false, v.Filters, checkOpsMetadataFilterList)
+	check.Numeric(ruleListOpsMetadataMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
-var ruleListOpsMetadataMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "50"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkListOpsMetadataMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 50 {
-		vs.Add(p, v, ruleListOpsMetadataMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleListOpsMetadataMaxResults[1])
-	}
-}
+var ruleListOpsMetadataMaxResults = check.New(check.Max(50), check.Min(1))
 
 func (v *ListResourceComplianceSummariesInput) validate(vs *awsapi.Violations, p string) {
-	if v.Filters != nil {
-		checkComplianceStringFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.List(vs, p, "Filters", false, v.Filters, checkComplianceStringFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *ListResourceDataSyncInput) validate(vs *awsapi.Violations, p string) {
-	if v.SyncType != nil {
-		checkResourceDataSyncType(vs, at(p, "SyncType"), *v.SyncType)
-	}
-	if v.MaxResults != nil {
-		checkMaxResults(vs, at(p, "MaxResults"), *v.MaxResults)
-	}
+	check.Str(ruleResourceDataSyncType, vs, p, "SyncType", false, v.SyncType)
+	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
 }
 
 func (v *ListTagsForResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceType == nil {
-		vs.Null(at(p, "ResourceType"))
-	} else {
-		checkResourceTypeForTagging(vs, at(p, "ResourceType"), *v.ResourceType)
-	}
-	if v.ResourceId == nil {
-		vs.Null(at(p, "ResourceId"))
-	}
+	check.Str(ruleResourceTypeForTagging, vs, p, "ResourceType", true, v.ResourceType)
+	check.Null(vs, p, "ResourceId", v.ResourceId == nil)
 }
 
 func (v *LoggingInfo) validate(vs *awsapi.Violations, p string) {
-	if v.S3BucketName == nil {
-		vs.Null(at(p, "S3BucketName"))
-	} else {
-		checkS3BucketName(vs, at(p, "S3BucketName"), *v.S3BucketName)
-	}
-	if v.S3KeyPrefix != nil {
-		checkS3KeyPrefix(vs, at(p, "S3KeyPrefix"), *v.S3KeyPrefix)
-	}
-	if v.S3Region == nil {
-		vs.Null(at(p, "S3Region"))
-	} else {
-		checkS3Region(vs, at(p, "S3Region"), *v.S3Region)
-	}
+	check.Str(ruleS3BucketName, vs, p, "S3BucketName", true, v.S3BucketName)
+	check.Str(ruleS3KeyPrefix, vs, p, "S3KeyPrefix", false, v.S3KeyPrefix)
+	check.Str(ruleS3Region, vs, p, "S3Region", true, v.S3Region)
 }
 
 func (v *MaintenanceWindowAutomationParameters) validate(vs *awsapi.Violations, p string) {
-	if v.DocumentVersion != nil {
-		checkDocumentVersion(vs, at(p, "DocumentVersion"), *v.DocumentVersion)
-	}
-	if v.Parameters != nil {
-		checkAutomationParameterMap(vs, at(p, "Parameters"), v.Parameters)
-	}
+	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
+	check.Map(vs, p, "Parameters", false, v.Parameters, checkAutomationParameterMap)
 }
 
-var ruleMaintenanceWindowCutoff = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "23"}, {Kind: awsapi.MinValue, Bound: "0"}}
+var ruleMaintenanceWindowCutoff = check.New(check.Max(23), check.Min(0))
 
-func checkMaintenanceWindowCutoff(vs *awsapi.Violations, p string, v int32) {
-	if v > 23 {
-		vs.Add(p, v, ruleMaintenanceWindowCutoff[0])
-	}
-	if v < 0 {
-		vs.Add(p, v, ruleMaintenanceWindowCutoff[1])
-	}
-}
+var ruleMaintenanceWindowDescription = check.Sensitive(check.MaxLen(128), check.MinLen(1))
 
-var ruleMaintenanceWindowDescription = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleMaintenanceWindowDurationHours = check.New(check.Max(24), check.Min(1))
 
-func checkMaintenanceWindowDescription(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.AddSensitive(p, ruleMaintenanceWindowDescription[0])
-	}
-	if n < 1 {
-		vs.AddSensitive(p, ruleMaintenanceWindowDescription[1])
-	}
-}
+var ruleMaintenanceWindowExecutionId = check.New(check.MaxLen(36), check.MinLen(36), check.Pattern(`^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$`, `^(?:^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$)$`))
 
-var ruleMaintenanceWindowDurationHours = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "24"}, {Kind: awsapi.MinValue, Bound: "1"}}
+var ruleMaintenanceWindowExecutionTaskId = check.New(check.MaxLen(36), check.MinLen(36), check.Pattern(`^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$`, `^(?:^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$)$`))
 
-func checkMaintenanceWindowDurationHours(vs *awsapi.Violations, p string, v int32) {
-	if v > 24 {
-		vs.Add(p, v, ruleMaintenanceWindowDurationHours[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleMaintenanceWindowDurationHours[1])
-	}
-}
-
-var ruleMaintenanceWindowExecutionId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "36"}, {Kind: awsapi.MinLength, Bound: "36"}, {Kind: awsapi.Pattern, Text: `^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$`}}
-
-var reMaintenanceWindowExecutionId = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$)$`)
-})
-
-func checkMaintenanceWindowExecutionId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 36 {
-		vs.Add(p, v, ruleMaintenanceWindowExecutionId[0])
-	}
-	if n < 36 {
-		vs.Add(p, v, ruleMaintenanceWindowExecutionId[1])
-	}
-	if !reMaintenanceWindowExecutionId().MatchString(v) {
-		vs.Add(p, v, ruleMaintenanceWindowExecutionId[2])
-	}
-}
-
-var ruleMaintenanceWindowExecutionTaskId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "36"}, {Kind: awsapi.MinLength, Bound: "36"}, {Kind: awsapi.Pattern, Text: `^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$`}}
-
-var reMaintenanceWindowExecutionTaskId = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$)$`)
-})
-
-func checkMaintenanceWindowExecutionTaskId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 36 {
-		vs.Add(p, v, ruleMaintenanceWindowExecutionTaskId[0])
-	}
-	if n < 36 {
-		vs.Add(p, v, ruleMaintenanceWindowExecutionTaskId[1])
-	}
-	if !reMaintenanceWindowExecutionTaskId().MatchString(v) {
-		vs.Add(p, v, ruleMaintenanceWindowExecutionTaskId[2])
-	}
-}
-
-var ruleMaintenanceWindowExecutionTaskInvocationId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "36"}, {Kind: awsapi.MinLength, Bound: "36"}, {Kind: awsapi.Pattern, Text: `^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$`}}
-
-var reMaintenanceWindowExecutionTaskInvocationId = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$)$`)
-})
-
-func checkMaintenanceWindowExecutionTaskInvocationId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 36 {
-		vs.Add(p, v, ruleMaintenanceWindowExecutionTaskInvocationId[0])
-	}
-	if n < 36 {
-		vs.Add(p, v, ruleMaintenanceWindowExecutionTaskInvocationId[1])
-	}
-	if !reMaintenanceWindowExecutionTaskInvocationId().MatchString(v) {
-		vs.Add(p, v, ruleMaintenanceWindowExecutionTaskInvocationId[2])
-	}
-}
+var ruleMaintenanceWindowExecutionTaskInvocationId = check.New(check.MaxLen(36), check.MinLen(36), check.Pattern(`^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$`, `^(?:^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$)$`))
 
 func (v *MaintenanceWindowFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key != nil {
-		checkMaintenanceWindowFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values != nil {
-		checkMaintenanceWindowFilterValues(vs, at(p, "Values"), v.Values)
-	}
+	check.Str(ruleMaintenanceWindowFilterKey, vs, p, "Key", false, v.Key)
+	check.List(vs, p, "Values", false, v.Values, checkMaintenanceWindowFilterValues)
 }
 
-var ruleMaintenanceWindowFilterKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleMaintenanceWindowFilterKey = check.New(check.MaxLen(128), check.MinLen(1))
 
-func checkMaintenanceWindowFilterKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleMaintenanceWindowFilterKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMaintenanceWindowFilterKey[1])
-	}
-}
-
-var ruleMaintenanceWindowFilterList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}}
+var ruleMaintenanceWindowFilterList = check.New(check.MaxLen(5))
 
 func checkMaintenanceWindowFilterList(vs *awsapi.Violations, p string, v []MaintenanceWindowFilter) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleMaintenanceWindowFilterList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleMaintenanceWindowFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*MaintenanceWindowFilter).validate)
 }
 
-var ruleMaintenanceWindowFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleMaintenanceWindowFilterValue = check.New(check.MaxLen(256), check.MinLen(1))
 
-func checkMaintenanceWindowFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleMaintenanceWindowFilterValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMaintenanceWindowFilterValue[1])
-	}
-}
+var ruleMaintenanceWindowFilterValues = check.New()
 
 func checkMaintenanceWindowFilterValues(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkMaintenanceWindowFilterValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleMaintenanceWindowFilterValue})
-			break
-		}
-	}
+	check.Strings(ruleMaintenanceWindowFilterValues, vs, p, v, ruleMaintenanceWindowFilterValue)
 }
 
-var ruleMaintenanceWindowId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20"}, {Kind: awsapi.MinLength, Bound: "20"}, {Kind: awsapi.Pattern, Text: "^mw-[0-9a-f]{17}$"}}
+var ruleMaintenanceWindowId = check.New(check.MaxLen(20), check.MinLen(20), check.Pattern("^mw-[0-9a-f]{17}$", "^(?:^mw-[0-9a-f]{17}$)$"))
 
-var reMaintenanceWindowId = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^mw-[0-9a-f]{17}$)$") })
-
-func checkMaintenanceWindowId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 20 {
-		vs.Add(p, v, ruleMaintenanceWindowId[0])
-	}
-	if n < 20 {
-		vs.Add(p, v, ruleMaintenanceWindowId[1])
-	}
-	if !reMaintenanceWindowId().MatchString(v) {
-		vs.Add(p, v, ruleMaintenanceWindowId[2])
-	}
-}
-
-var ruleMaintenanceWindowLambdaClientContext = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "8000"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkMaintenanceWindowLambdaClientContext(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 8000 {
-		vs.Add(p, v, ruleMaintenanceWindowLambdaClientContext[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMaintenanceWindowLambdaClientContext[1])
-	}
-}
+var ruleMaintenanceWindowLambdaClientContext = check.New(check.MaxLen(8000), check.MinLen(1))
 
 func (v *MaintenanceWindowLambdaParameters) validate(vs *awsapi.Violations, p string) {
-	if v.ClientContext != nil {
-		checkMaintenanceWindowLambdaClientContext(vs, at(p, "ClientContext"), *v.ClientContext)
-	}
-	if v.Qualifier != nil {
-		checkMaintenanceWindowLambdaQualifier(vs, at(p, "Qualifier"), *v.Qualifier)
-	}
-	if v.Payload != nil {
-		checkMaintenanceWindowLambdaPayload(vs, at(p, "Payload"), v.Payload)
-	}
+	check.Str(ruleMaintenanceWindowLambdaClientContext, vs, p, "ClientContext", false, v.ClientContext)
+	check.Str(ruleMaintenanceWindowLambdaQualifier, vs, p, "Qualifier", false, v.Qualifier)
+	check.Blob(ruleMaintenanceWindowLambdaPayload, vs, p, "Payload", false, v.Payload)
 }
 
-var ruleMaintenanceWindowLambdaPayload = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "4096"}}
+var ruleMaintenanceWindowLambdaPayload = check.Sensitive(check.MaxLen(4096))
 
-func checkMaintenanceWindowLambdaPayload(vs *awsapi.Violations, p string, v []byte) {
-	n := len(v)
-	if n > 4096 {
-		vs.AddSensitive(p, ruleMaintenanceWindowLambdaPayload[0])
-	}
-}
+var ruleMaintenanceWindowLambdaQualifier = check.New(check.MaxLen(128), check.MinLen(1))
 
-var ruleMaintenanceWindowLambdaQualifier = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleMaintenanceWindowMaxResults = check.New(check.Max(100), check.Min(10))
 
-func checkMaintenanceWindowLambdaQualifier(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleMaintenanceWindowLambdaQualifier[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMaintenanceWindowLambdaQualifier[1])
-	}
-}
+var ruleMaintenanceWindowName = check.New(check.MaxLen(128), check.MinLen(3), check.Pattern(`^[a-zA-Z0-9_\-.]{3,128}$`, `^(?:^[a-zA-Z0-9_\-.]{3,128}$)$`))
 
-var ruleMaintenanceWindowMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "10"}}
+var ruleMaintenanceWindowOffset = check.New(check.Max(6), check.Min(1))
 
-func checkMaintenanceWindowMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, ruleMaintenanceWindowMaxResults[0])
-	}
-	if v < 10 {
-		vs.Add(p, v, ruleMaintenanceWindowMaxResults[1])
-	}
-}
-
-var ruleMaintenanceWindowName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "3"}, {Kind: awsapi.Pattern, Text: `^[a-zA-Z0-9_\-.]{3,128}$`}}
-
-var reMaintenanceWindowName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^[a-zA-Z0-9_\-.]{3,128}$)$`) })
-
-func checkMaintenanceWindowName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleMaintenanceWindowName[0])
-	}
-	if n < 3 {
-		vs.Add(p, v, ruleMaintenanceWindowName[1])
-	}
-	if !reMaintenanceWindowName().MatchString(v) {
-		vs.Add(p, v, ruleMaintenanceWindowName[2])
-	}
-}
-
-var ruleMaintenanceWindowOffset = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "6"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkMaintenanceWindowOffset(vs *awsapi.Violations, p string, v int32) {
-	if v > 6 {
-		vs.Add(p, v, ruleMaintenanceWindowOffset[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleMaintenanceWindowOffset[1])
-	}
-}
-
-var ruleMaintenanceWindowResourceType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"INSTANCE", "RESOURCE_GROUP"}}}
-
-func checkMaintenanceWindowResourceType(vs *awsapi.Violations, p string, v MaintenanceWindowResourceType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleMaintenanceWindowResourceType[0])
-	}
-}
+var ruleMaintenanceWindowResourceType = check.New(check.Enum("INSTANCE", "RESOURCE_GROUP"))
 
 func (v *MaintenanceWindowRunCommandParameters) validate(vs *awsapi.Violations, p string) {
-	if v.Comment != nil {
-		checkComment(vs, at(p, "Comment"), *v.Comment)
-	}
-	if v.CloudWatchOutputConfig != nil {
-		v.CloudWatchOutputConfig.validate(vs, at(p, "CloudWatchOutputConfig"))
-	}
-	if v.DocumentHash != nil {
-		checkDocumentHash(vs, at(p, "DocumentHash"), *v.DocumentHash)
-	}
-	if v.DocumentHashType != nil {
-		checkDocumentHashType(vs, at(p, "DocumentHashType"), *v.DocumentHashType)
-	}
-	if v.DocumentVersion != nil {
-		checkDocumentVersion(vs, at(p, "DocumentVersion"), *v.DocumentVersion)
-	}
-	if v.NotificationConfig != nil {
-		v.NotificationConfig.validate(vs, at(p, "NotificationConfig"))
-	}
-	if v.OutputS3BucketName != nil {
-		checkS3BucketName(vs, at(p, "OutputS3BucketName"), *v.OutputS3BucketName)
-	}
-	if v.OutputS3KeyPrefix != nil {
-		checkS3KeyPrefix(vs, at(p, "OutputS3KeyPrefix"), *v.OutputS3KeyPrefix)
-	}
-	if v.TimeoutSeconds != nil {
-		checkTimeoutSeconds(vs, at(p, "TimeoutSeconds"), *v.TimeoutSeconds)
-	}
+	check.Str(ruleComment, vs, p, "Comment", false, v.Comment)
+	check.Struct(vs, p, "CloudWatchOutputConfig", false, v.CloudWatchOutputConfig, (*CloudWatchOutputConfig).validate)
+	check.Str(ruleDocumentHash, vs, p, "DocumentHash", false, v.DocumentHash)
+	check.Str(ruleDocumentHashType, vs, p, "DocumentHashType", false, v.DocumentHashType)
+	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
+	check.Struct(vs, p, "NotificationConfig", false, v.NotificationConfig, (*NotificationConfig).validate)
+	check.Str(ruleS3BucketName, vs, p, "OutputS3BucketName", false, v.OutputS3BucketName)
+	check.Str(ruleS3KeyPrefix, vs, p, "OutputS3KeyPrefix", false, v.OutputS3KeyPrefix)
+	check.Numeric(ruleTimeoutSeconds, vs, p, "TimeoutSeconds", false, v.TimeoutSeconds)
 }
 
-var ruleMaintenanceWindowSchedule = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleMaintenanceWindowSchedule = check.New(check.MaxLen(256), check.MinLen(1))
 
-func checkMaintenanceWindowSchedule(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleMaintenanceWindowSchedule[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMaintenanceWindowSchedule[1])
-	}
-}
+var ruleMaintenanceWindowSearchMaxResults = check.New(check.Min(1))
 
-var ruleMaintenanceWindowSearchMaxResults = []awsapi.Constraint{{Kind: awsapi.MinValue, Bound: "1"}}
+var ruleMaintenanceWindowStepFunctionsInput = check.Sensitive(check.MaxLen(4096))
 
-func checkMaintenanceWindowSearchMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v < 1 {
-		vs.Add(p, v, ruleMaintenanceWindowSearchMaxResults[0])
-	}
-}
-
-var ruleMaintenanceWindowStepFunctionsInput = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "4096"}}
-
-func checkMaintenanceWindowStepFunctionsInput(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 4096 {
-		vs.AddSensitive(p, ruleMaintenanceWindowStepFunctionsInput[0])
-	}
-}
-
-var ruleMaintenanceWindowStepFunctionsName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "80"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkMaintenanceWindowStepFunctionsName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 80 {
-		vs.Add(p, v, ruleMaintenanceWindowStepFunctionsName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMaintenanceWindowStepFunctionsName[1])
-	}
-}
+var ruleMaintenanceWindowStepFunctionsName = check.New(check.MaxLen(80), check.MinLen(1))
 
 func (v *MaintenanceWindowStepFunctionsParameters) validate(vs *awsapi.Violations, p string) {
-	if v.Input != nil {
-		checkMaintenanceWindowStepFunctionsInput(vs, at(p, "Input"), *v.Input)
-	}
-	if v.Name != nil {
-		checkMaintenanceWindowStepFunctionsName(vs, at(p, "Name"), *v.Name)
-	}
+	check.Str(ruleMaintenanceWindowStepFunctionsInput, vs, p, "Input", false, v.Input)
+	check.Str(ruleMaintenanceWindowStepFunctionsName, vs, p, "Name", false, v.Name)
 }
 
-var ruleMaintenanceWindowTargetId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "36"}, {Kind: awsapi.MinLength, Bound: "36"}, {Kind: awsapi.Pattern, Text: `^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$`}}
+var ruleMaintenanceWindowTargetId = check.New(check.MaxLen(36), check.MinLen(36), check.Pattern(`^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$`, `^(?:^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$)$`))
 
-var reMaintenanceWindowTargetId = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$)$`)
-})
+var ruleMaintenanceWindowTaskArn = check.New(check.MaxLen(1600), check.MinLen(1))
 
-func checkMaintenanceWindowTargetId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 36 {
-		vs.Add(p, v, ruleMaintenanceWindowTargetId[0])
-	}
-	if n < 36 {
-		vs.Add(p, v, ruleMaintenanceWindowTargetId[1])
-	}
-	if !reMaintenanceWindowTargetId().MatchString(v) {
-		vs.Add(p, v, ruleMaintenanceWindowTargetId[2])
-	}
-}
+var ruleMaintenanceWindowTaskCutoffBehavior = check.New(check.Enum("CONTINUE_TASK", "CANCEL_TASK"))
 
-var ruleMaintenanceWindowTaskArn = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1600"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkMaintenanceWindowTaskArn(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1600 {
-		vs.Add(p, v, ruleMaintenanceWindowTaskArn[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMaintenanceWindowTaskArn[1])
-	}
-}
-
-var ruleMaintenanceWindowTaskCutoffBehavior = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"CONTINUE_TASK", "CANCEL_TASK"}}}
-
-func checkMaintenanceWindowTaskCutoffBehavior(vs *awsapi.Violations, p string, v MaintenanceWindowTaskCutoffBehavior) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleMaintenanceWindowTaskCutoffBehavior[0])
-	}
-}
-
-var ruleMaintenanceWindowTaskId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "36"}, {Kind: awsapi.MinLength, Bound: "36"}, {Kind: awsapi.Pattern, Text: `^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$`}}
-
-var reMaintenanceWindowTaskId = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$)$`)
-})
-
-func checkMaintenanceWindowTaskId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 36 {
-		vs.Add(p, v, ruleMaintenanceWindowTaskId[0])
-	}
-	if n < 36 {
-		vs.Add(p, v, ruleMaintenanceWindowTaskId[1])
-	}
-	if !reMaintenanceWindowTaskId().MatchString(v) {
-		vs.Add(p, v, ruleMaintenanceWindowTaskId[2])
-	}
-}
+var ruleMaintenanceWindowTaskId = check.New(check.MaxLen(36), check.MinLen(36), check.Pattern(`^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$`, `^(?:^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$)$`))
 
 func (v *MaintenanceWindowTaskInvocationParameters) validate(vs *awsapi.Violations, p string) {
-	if v.RunCommand != nil {
-		v.RunCommand.validate(vs, at(p, "RunCommand"))
-	}
-	if v.Automation != nil {
-		v.Automation.validate(vs, at(p, "Automation"))
-	}
-	if v.StepFunctions != nil {
-		v.StepFunctions.validate(vs, at(p, "StepFunctions"))
-	}
-	if v.Lambda != nil {
-		v.Lambda.validate(vs, at(p, "Lambda"))
-	}
+	check.Struct(vs, p, "RunCommand", false, v.RunCommand, (*MaintenanceWindowRunCommandParameters).validate)
+	check.Struct(vs, p, "Automation", false, v.Automation, (*MaintenanceWindowAutomationParameters).validate)
+	check.Struct(vs, p, "StepFunctions", false, v.StepFunctions, (*MaintenanceWindowStepFunctionsParameters).validate)
+	check.Struct(vs, p, "Lambda", false, v.Lambda, (*MaintenanceWindowLambdaParameters).validate)
 }
 
-var ruleMaintenanceWindowTaskParameterName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleMaintenanceWindowTaskParameterName = check.New(check.MaxLen(255), check.MinLen(1))
 
-func checkMaintenanceWindowTaskParameterName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleMaintenanceWindowTaskParameterName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMaintenanceWindowTaskParameterName[1])
-	}
-}
-
-var ruleMaintenanceWindowTaskParameterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkMaintenanceWindowTaskParameterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.AddSensitive(p, ruleMaintenanceWindowTaskParameterValue[0])
-	}
-	if n < 1 {
-		vs.AddSensitive(p, ruleMaintenanceWindowTaskParameterValue[1])
-	}
-}
+var ruleMaintenanceWindowTaskParameterValue = check.Sensitive(check.MaxLen(255), check.MinLen(1))
 
 func (v *MaintenanceWindowTaskParameterValueExpression) validate(vs *awsapi.Violations, p string) {
-	if v.Values != nil {
-		checkMaintenanceWindowTaskParameterValueList(vs, at(p, "Values"), v.Values)
-	}
+	check.List(vs, p, "Values", false, v.Values, checkMaintenanceWindowTaskParameterValueList)
 }
+
+var ruleMaintenanceWindowTaskParameterValueList = check.Sensitive()
 
 func checkMaintenanceWindowTaskParameterValueList(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkMaintenanceWindowTaskParameterValue(&t, "", e)
-		if len(t) > 0 {
-			vs.AddSensitive(p, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleMaintenanceWindowTaskParameterValue})
-			break
-		}
-	}
+	check.Strings(ruleMaintenanceWindowTaskParameterValueList, vs, p, v, ruleMaintenanceWindowTaskParameterValue)
 }
+
+var ruleMaintenanceWindowTaskParameters = check.Sensitive()
 
 func checkMaintenanceWindowTaskParameters(vs *awsapi.Violations, p string, v map[string]MaintenanceWindowTaskParameterValueExpression) {
-	for k := range v {
-		var t awsapi.Violations
-		checkMaintenanceWindowTaskParameterName(&t, "", k)
-		if len(t) > 0 {
-			vs.AddSensitive(p, awsapi.Constraint{Kind: awsapi.MapKeys, Inner: ruleMaintenanceWindowTaskParameterName})
-			break
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(v)) {
-		e := v[k]
-		e.validate(vs, p+"."+k+".member")
-	}
+	check.Keys(ruleMaintenanceWindowTaskParameters, vs, p, v, ruleMaintenanceWindowTaskParameterName)
+	check.StructValues(vs, p, v, (*MaintenanceWindowTaskParameterValueExpression).validate)
 }
 
-var ruleMaintenanceWindowTaskPriority = []awsapi.Constraint{{Kind: awsapi.MinValue, Bound: "0"}}
+var ruleMaintenanceWindowTaskPriority = check.New(check.Min(0))
 
-func checkMaintenanceWindowTaskPriority(vs *awsapi.Violations, p string, v int32) {
-	if v < 0 {
-		vs.Add(p, v, ruleMaintenanceWindowTaskPriority[0])
-	}
-}
+var ruleMaintenanceWindowTaskType = check.New(check.Enum("RUN_COMMAND", "AUTOMATION", "STEP_FUNCTIONS", "LAMBDA"))
 
-var ruleMaintenanceWindowTaskType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"RUN_COMMAND", "AUTOMATION", "STEP_FUNCTIONS", "LAMBDA"}}}
+var ruleManagedInstanceId = check.New(check.MaxLen(124), check.MinLen(20), check.Pattern(`(^mi-[0-9a-f]{17}$)|(^eks_c:[0-9A-Za-z][A-Za-z0-9\-_]{0,99}_\w{17}$)`, `^(?:(^mi-[0-9a-f]{17}$)|(^eks_c:[0-9A-Za-z][A-Za-z0-9\-_]{0,99}_\w{17}$))$`))
 
-func checkMaintenanceWindowTaskType(vs *awsapi.Violations, p string, v MaintenanceWindowTaskType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleMaintenanceWindowTaskType[0])
-	}
-}
+var ruleMaxConcurrency = check.New(check.MaxLen(7), check.MinLen(1), check.Pattern("^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$", "^(?:^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$)$"))
 
-var ruleManagedInstanceId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "124"}, {Kind: awsapi.MinLength, Bound: "20"}, {Kind: awsapi.Pattern, Text: `(^mi-[0-9a-f]{17}$)|(^eks_c:[0-9A-Za-z][A-Za-z0-9\-_]{0,99}_\w{17}$)`}}
+var ruleMaxErrors = check.New(check.MaxLen(7), check.MinLen(1), check.Pattern("^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$", "^(?:^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$)$"))
 
-var reManagedInstanceId = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:(^mi-[0-9a-f]{17}$)|(^eks_c:[0-9A-Za-z][A-Za-z0-9\-_]{0,99}_\w{17}$))$`)
-})
+var ruleMaxResults = check.New(check.Max(50), check.Min(1))
 
-func checkManagedInstanceId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 124 {
-		vs.Add(p, v, ruleManagedInstanceId[0])
-	}
-	if n < 20 {
-		vs.Add(p, v, ruleManagedInstanceId[1])
-	}
-	if !reManagedInstanceId().MatchString(v) {
-		vs.Add(p, v, ruleManagedInstanceId[2])
-	}
-}
-
-var ruleMaxConcurrency = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "7"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$"}}
-
-var reMaxConcurrency = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$)$") })
-
-func checkMaxConcurrency(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 7 {
-		vs.Add(p, v, ruleMaxConcurrency[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMaxConcurrency[1])
-	}
-	if !reMaxConcurrency().MatchString(v) {
-		vs.Add(p, v, ruleMaxConcurrency[2])
-	}
-}
-
-var ruleMaxErrors = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "7"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$"}}
-
-var reMaxErrors = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$)$") })
-
-func checkMaxErrors(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 7 {
-		vs.Add(p, v, ruleMaxErrors[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMaxErrors[1])
-	}
-	if !reMaxErrors().MatchString(v) {
-		vs.Add(p, v, ruleMaxErrors[2])
-	}
-}
-
-var ruleMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "50"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 50 {
-		vs.Add(p, v, ruleMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleMaxResults[1])
-	}
-}
-
-var ruleMaxResultsEC2Compatible = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "50"}, {Kind: awsapi.MinValue, Bound: "5"}}
-
-func checkMaxResultsEC2Compatible(vs *awsapi.Violations, p string, v int32) {
-	if v > 50 {
-		vs.Add(p, v, ruleMaxResultsEC2Compatible[0])
-	}
-	if v < 5 {
-		vs.Add(p, v, ruleMaxResultsEC2Compatible[1])
-	}
-}
-
-var ruleMetadataKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^(?!\s*$).+`}}
+var ruleMaxResultsEC2Compatible = check.New(check.Max(50), check.Min(5))
 
 // The pattern of MetadataKey is not checked: RE2 cannot compile it (error parsing regexp: invalid or unsupported Perl syntax: `(?!`).
 
-func checkMetadataKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleMetadataKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMetadataKey[1])
-	}
-}
+var ruleMetadataKey = check.New(check.MaxLen(256), check.MinLen(1), check.Pattern(`^(?!\s*$).+`, ""))
 
-var ruleMetadataKeysToDeleteList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleMetadataKeysToDeleteList = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkMetadataKeysToDeleteList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleMetadataKeysToDeleteList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMetadataKeysToDeleteList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkMetadataKey(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleMetadataKey})
-			break
-		}
-	}
+	ruleMetadataKeysToDeleteList.Len(vs, p, v, len(v))
+	check.Strings(ruleMetadataKeysToDeleteList, vs, p, v, ruleMetadataKey)
 }
 
-var ruleMetadataMap = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleMetadataMap = check.New(check.MaxLen(5), check.MinLen(1))
 
 func checkMetadataMap(vs *awsapi.Violations, p string, v map[string]MetadataValue) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleMetadataMap[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMetadataMap[1])
-	}
-	for k := range v {
-		var t awsapi.Violations
-		checkMetadataKey(&t, "", k)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapKeys, Inner: ruleMetadataKey})
-			break
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(v)) {
-		e := v[k]
-		e.validate(vs, p+"."+k+".member")
-	}
+	ruleMetadataMap.Len(vs, p, v, len(v))
+	check.Keys(ruleMetadataMap, vs, p, v, ruleMetadataKey)
+	check.StructValues(vs, p, v, (*MetadataValue).validate)
 }
 
 func (v *MetadataValue) validate(vs *awsapi.Violations, p string) {
-	if v.Value != nil {
-		checkMetadataValueString(vs, at(p, "Value"), *v.Value)
-	}
+	check.Str(ruleMetadataValueString, vs, p, "Value", false, v.Value)
 }
 
-var ruleMetadataValueString = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "4096"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkMetadataValueString(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 4096 {
-		vs.Add(p, v, ruleMetadataValueString[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleMetadataValueString[1])
-	}
-}
+var ruleMetadataValueString = check.New(check.MaxLen(4096), check.MinLen(1))
 
 func (v *ModifyDocumentPermissionInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkDocumentName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.PermissionType == nil {
-		vs.Null(at(p, "PermissionType"))
-	} else {
-		checkDocumentPermissionType(vs, at(p, "PermissionType"), *v.PermissionType)
-	}
-	if v.AccountIdsToAdd != nil {
-		checkAccountIdList(vs, at(p, "AccountIdsToAdd"), v.AccountIdsToAdd)
-	}
-	if v.AccountIdsToRemove != nil {
-		checkAccountIdList(vs, at(p, "AccountIdsToRemove"), v.AccountIdsToRemove)
-	}
-	if v.SharedDocumentVersion != nil {
-		checkSharedDocumentVersion(vs, at(p, "SharedDocumentVersion"), *v.SharedDocumentVersion)
-	}
+	check.Str(ruleDocumentName, vs, p, "Name", true, v.Name)
+	check.Str(ruleDocumentPermissionType, vs, p, "PermissionType", true, v.PermissionType)
+	check.List(vs, p, "AccountIdsToAdd", false, v.AccountIdsToAdd, checkAccountIdList)
+	check.List(vs, p, "AccountIdsToRemove", false, v.AccountIdsToRemove, checkAccountIdList)
+	check.Str(ruleSharedDocumentVersion, vs, p, "SharedDocumentVersion", false, v.SharedDocumentVersion)
 }
 
 func (v *NodeAggregator) validate(vs *awsapi.Violations, p string) {
-	if v.AggregatorType == nil {
-		vs.Null(at(p, "AggregatorType"))
-	} else {
-		checkNodeAggregatorType(vs, at(p, "AggregatorType"), *v.AggregatorType)
-	}
-	if v.TypeName == nil {
-		vs.Null(at(p, "TypeName"))
-	} else {
-		checkNodeTypeName(vs, at(p, "TypeName"), *v.TypeName)
-	}
-	if v.AttributeName == nil {
-		vs.Null(at(p, "AttributeName"))
-	} else {
-		checkNodeAttributeName(vs, at(p, "AttributeName"), *v.AttributeName)
-	}
-	if v.Aggregators != nil {
-		checkNodeAggregatorList(vs, at(p, "Aggregators"), v.Aggregators)
-	}
+	check.Str(ruleNodeAggregatorType, vs, p, "AggregatorType", true, v.AggregatorType)
+	check.Str(ruleNodeTypeName, vs, p, "TypeName", true, v.TypeName)
+	check.Str(ruleNodeAttributeName, vs, p, "AttributeName", true, v.AttributeName)
+	check.List(vs, p, "Aggregators", false, v.Aggregators, checkNodeAggregatorList)
 }
 
-var ruleNodeAggregatorList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleNodeAggregatorList = check.New(check.MaxLen(2), check.MinLen(1))
 
 func checkNodeAggregatorList(vs *awsapi.Violations, p string, v []NodeAggregator) {
-	n := len(v)
-	if n > 2 {
-		vs.Add(p, v, ruleNodeAggregatorList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleNodeAggregatorList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleNodeAggregatorList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*NodeAggregator).validate)
 }
 
-var ruleNodeAggregatorType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Count"}}}
+var ruleNodeAggregatorType = check.New(check.Enum("Count"))
 
-func checkNodeAggregatorType(vs *awsapi.Violations, p string, v NodeAggregatorType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleNodeAggregatorType[0])
-	}
-}
-
-var ruleNodeAttributeName = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"AgentVersion", "PlatformName", "PlatformType", "PlatformVersion", "Region", "ResourceType"}}}
-
-func checkNodeAttributeName(vs *awsapi.Violations, p string, v NodeAttributeName) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleNodeAttributeName[0])
-	}
-}
+var ruleNodeAttributeName = check.New(check.Enum("AgentVersion", "PlatformName", "PlatformType", "PlatformVersion", "Region", "ResourceType"))
 
 func (v *NodeFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	} else {
-		checkNodeFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values == nil {
-		vs.Null(at(p, "Values"))
-	} else {
-		checkNodeFilterValueList(vs, at(p, "Values"), v.Values)
-	}
-	if v.Type != nil {
-		checkNodeFilterOperatorType(vs, at(p, "Type"), *v.Type)
-	}
+	check.Str(ruleNodeFilterKey, vs, p, "Key", true, v.Key)
+	check.List(vs, p, "Values", true, v.Values, checkNodeFilterValueList)
+	check.Str(ruleNodeFilterOperatorType, vs, p, "Type", false, v.Type)
 }
 
-var ruleNodeFilterKey = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"AgentType", "AgentVersion", "ComputerName", "InstanceId", "InstanceStatus", "IpAddress", "ManagedStatus", "PlatformName", "PlatformType", "PlatformVersion", "ResourceType", "OrganizationalUnitId", "OrganizationalUnitPath", "Region", "AccountId"}}}
+var ruleNodeFilterKey = check.New(check.Enum("AgentType", "AgentVersion", "ComputerName", "InstanceId", "InstanceStatus", "IpAddress", "ManagedStatus", "PlatformName", "PlatformType", "PlatformVersion", "ResourceType", "OrganizationalUnitId", "OrganizationalUnitPath", "Region", "AccountId"))
 
-func checkNodeFilterKey(vs *awsapi.Violations, p string, v NodeFilterKey) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleNodeFilterKey[0])
-	}
-}
-
-var ruleNodeFilterList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleNodeFilterList = check.New(check.MaxLen(5), check.MinLen(1))
 
 func checkNodeFilterList(vs *awsapi.Violations, p string, v []NodeFilter) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleNodeFilterList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleNodeFilterList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleNodeFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*NodeFilter).validate)
 }
 
-var ruleNodeFilterOperatorType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Equal", "NotEqual", "BeginWith"}}}
+var ruleNodeFilterOperatorType = check.New(check.Enum("Equal", "NotEqual", "BeginWith"))
 
-func checkNodeFilterOperatorType(vs *awsapi.Violations, p string, v NodeFilterOperatorType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleNodeFilterOperatorType[0])
-	}
-}
+var ruleNodeFilterValue = check.New(check.MaxLen(512), check.Pattern(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`, `^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`))
 
-var ruleNodeFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.Pattern, Text: `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`}}
-
-var reNodeFilterValue = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`) })
-
-func checkNodeFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleNodeFilterValue[0])
-	}
-	if !reNodeFilterValue().MatchString(v) {
-		vs.Add(p, v, ruleNodeFilterValue[1])
-	}
-}
-
-var ruleNodeFilterValueList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleNodeFilterValueList = check.New(check.MaxLen(5), check.MinLen(1))
 
 func checkNodeFilterValueList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleNodeFilterValueList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleNodeFilterValueList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkNodeFilterValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleNodeFilterValue})
-			break
-		}
-	}
+	ruleNodeFilterValueList.Len(vs, p, v, len(v))
+	check.Strings(ruleNodeFilterValueList, vs, p, v, ruleNodeFilterValue)
 }
 
-var ruleNodeTypeName = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Instance"}}}
-
-func checkNodeTypeName(vs *awsapi.Violations, p string, v NodeTypeName) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleNodeTypeName[0])
-	}
-}
+var ruleNodeTypeName = check.New(check.Enum("Instance"))
 
 func (v *NotificationConfig) validate(vs *awsapi.Violations, p string) {
-	if v.NotificationEvents != nil {
-		checkNotificationEventList(vs, at(p, "NotificationEvents"), v.NotificationEvents)
-	}
-	if v.NotificationType != nil {
-		checkNotificationType(vs, at(p, "NotificationType"), *v.NotificationType)
-	}
+	check.List(vs, p, "NotificationEvents", false, v.NotificationEvents, checkNotificationEventList)
+	check.Str(ruleNotificationType, vs, p, "NotificationType", false, v.NotificationType)
 }
 
-var ruleNotificationEvent = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"All", "InProgress", "Success", "TimedOut", "Cancelled", "Failed"}}}
+var ruleNotificationEvent = check.New(check.Enum("All", "InProgress", "Success", "TimedOut", "Cancelled", "Failed"))
 
-func checkNotificationEvent(vs *awsapi.Violations, p string, v NotificationEvent) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleNotificationEvent[0])
-	}
-}
+var ruleNotificationEventList = check.New()
 
 func checkNotificationEventList(vs *awsapi.Violations, p string, v []NotificationEvent) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkNotificationEvent(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleNotificationEvent})
-			break
-		}
-	}
+	check.Strings(ruleNotificationEventList, vs, p, v, ruleNotificationEvent)
 }
 
-var ruleNotificationType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Command", "Invocation"}}}
+var ruleNotificationType = check.New(check.Enum("Command", "Invocation"))
 
-func checkNotificationType(vs *awsapi.Violations, p string, v NotificationType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleNotificationType[0])
-	}
-}
-
-var ruleOperatingSystem = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"WINDOWS", "AMAZON_LINUX", "AMAZON_LINUX_2", "AMAZON_LINUX_2022", "UBUNTU", "REDHAT_ENTERPRISE_LINUX", "SUSE", "CENTOS", "ORACLE_LINUX", "DEBIAN", "MACOS", "RASPBIAN", "ROCKY_LINUX", "ALMA_LINUX", "AMAZON_LINUX_2023"}}}
-
-func checkOperatingSystem(vs *awsapi.Violations, p string, v OperatingSystem) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleOperatingSystem[0])
-	}
-}
+var ruleOperatingSystem = check.New(check.Enum("WINDOWS", "AMAZON_LINUX", "AMAZON_LINUX_2", "AMAZON_LINUX_2022", "UBUNTU", "REDHAT_ENTERPRISE_LINUX", "SUSE", "CENTOS", "ORACLE_LINUX", "DEBIAN", "MACOS", "RASPBIAN", "ROCKY_LINUX", "ALMA_LINUX", "AMAZON_LINUX_2023"))
 
 func (v *OpsAggregator) validate(vs *awsapi.Violations, p string) {
-	if v.AggregatorType != nil {
-		checkOpsAggregatorType(vs, at(p, "AggregatorType"), *v.AggregatorType)
-	}
-	if v.TypeName != nil {
-		checkOpsDataTypeName(vs, at(p, "TypeName"), *v.TypeName)
-	}
-	if v.AttributeName != nil {
-		checkOpsDataAttributeName(vs, at(p, "AttributeName"), *v.AttributeName)
-	}
-	if v.Values != nil {
-		checkOpsAggregatorValueMap(vs, at(p, "Values"), v.Values)
-	}
-	if v.Filters != nil {
-		checkOpsFilterList(vs, at(p, "Filters"), v.Filters)
-	}
-	if v.Aggregators != nil {
-		checkOpsAggregatorList(vs, at(p, "Aggregators"), v.Aggregators)
-	}
+	check.Str(ruleOpsAggregatorType, vs, p, "AggregatorType", false, v.AggregatorType)
+	check.Str(ruleOpsDataTypeName, vs, p, "TypeName", false, v.TypeName)
+	check.Str(ruleOpsDataAttributeName, vs, p, "AttributeName", false, v.AttributeName)
+	check.Map(vs, p, "Values", false, v.Values, checkOpsAggregatorValueMap)
+	check.List(vs, p, "Filters", false, v.Filters, checkOpsFilterList)
+	check.List(vs, p, "Aggregators", false, v.Aggregators, checkOpsAggregatorList)
 }
 
-var ruleOpsAggregatorList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "12"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleOpsAggregatorList = check.New(check.MaxLen(12), check.MinLen(1))
 
 func checkOpsAggregatorList(vs *awsapi.Violations, p string, v []OpsAggregator) {
-	n := len(v)
-	if n > 12 {
-		vs.Add(p, v, ruleOpsAggregatorList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsAggregatorList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleOpsAggregatorList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*OpsAggregator).validate)
 }
 
-var ruleOpsAggregatorType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "^(range|count|sum)"}}
+var ruleOpsAggregatorType = check.New(check.MaxLen(20), check.MinLen(1), check.Pattern("^(range|count|sum)", "^(?:^(range|count|sum))$"))
 
-var reOpsAggregatorType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^(range|count|sum))$") })
+var ruleOpsAggregatorValue = check.New(check.MaxLen(2048))
 
-func checkOpsAggregatorType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 20 {
-		vs.Add(p, v, ruleOpsAggregatorType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsAggregatorType[1])
-	}
-	if !reOpsAggregatorType().MatchString(v) {
-		vs.Add(p, v, ruleOpsAggregatorType[2])
-	}
-}
+var ruleOpsAggregatorValueKey = check.New(check.MaxLen(32), check.MinLen(1))
 
-var ruleOpsAggregatorValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}}
-
-func checkOpsAggregatorValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleOpsAggregatorValue[0])
-	}
-}
-
-var ruleOpsAggregatorValueKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "32"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkOpsAggregatorValueKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 32 {
-		vs.Add(p, v, ruleOpsAggregatorValueKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsAggregatorValueKey[1])
-	}
-}
-
-var ruleOpsAggregatorValueMap = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}}
+var ruleOpsAggregatorValueMap = check.New(check.MaxLen(5))
 
 func checkOpsAggregatorValueMap(vs *awsapi.Violations, p string, v map[string]string) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleOpsAggregatorValueMap[0])
-	}
-	for k := range v {
-		var t awsapi.Violations
-		checkOpsAggregatorValueKey(&t, "", k)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapKeys, Inner: ruleOpsAggregatorValueKey})
-			break
-		}
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkOpsAggregatorValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapValues, Inner: ruleOpsAggregatorValue})
-			break
-		}
-	}
+	ruleOpsAggregatorValueMap.Len(vs, p, v, len(v))
+	check.Keys(ruleOpsAggregatorValueMap, vs, p, v, ruleOpsAggregatorValueKey)
+	check.StringValues(ruleOpsAggregatorValueMap, vs, p, v, ruleOpsAggregatorValue)
 }
 
-var ruleOpsDataAttributeName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleOpsDataAttributeName = check.New(check.MaxLen(128), check.MinLen(1))
 
-func checkOpsDataAttributeName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleOpsDataAttributeName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsDataAttributeName[1])
-	}
-}
-
-var ruleOpsDataTypeName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "^(AWS|Custom):.*$"}}
-
-var reOpsDataTypeName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^(AWS|Custom):.*$)$") })
-
-func checkOpsDataTypeName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 100 {
-		vs.Add(p, v, ruleOpsDataTypeName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsDataTypeName[1])
-	}
-	if !reOpsDataTypeName().MatchString(v) {
-		vs.Add(p, v, ruleOpsDataTypeName[2])
-	}
-}
+var ruleOpsDataTypeName = check.New(check.MaxLen(100), check.MinLen(1), check.Pattern("^(AWS|Custom):.*$", "^(?:^(AWS|Custom):.*$)$"))
 
 func (v *OpsFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	} else {
-		checkOpsFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values == nil {
-		vs.Null(at(p, "Values"))
-	} else {
-		checkOpsFilterValueList(vs, at(p, "Values"), v.Values)
-	}
-	if v.Type != nil {
-		checkOpsFilterOperatorType(vs, at(p, "Type"), *v.Type)
-	}
+	check.Str(ruleOpsFilterKey, vs, p, "Key", true, v.Key)
+	check.List(vs, p, "Values", true, v.Values, checkOpsFilterValueList)
+	check.Str(ruleOpsFilterOperatorType, vs, p, "Type", false, v.Type)
 }
 
-var ruleOpsFilterKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "200"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleOpsFilterKey = check.New(check.MaxLen(200), check.MinLen(1))
 
-func checkOpsFilterKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 200 {
-		vs.Add(p, v, ruleOpsFilterKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsFilterKey[1])
-	}
-}
-
-var ruleOpsFilterList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleOpsFilterList = check.New(check.MaxLen(5), check.MinLen(1))
 
 func checkOpsFilterList(vs *awsapi.Violations, p string, v []OpsFilter) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleOpsFilterList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsFilterList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleOpsFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*OpsFilter).validate)
 }
 
-var ruleOpsFilterOperatorType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Equal", "NotEqual", "BeginWith", "LessThan", "GreaterThan", "Exists"}}}
+var ruleOpsFilterOperatorType = check.New(check.Enum("Equal", "NotEqual", "BeginWith", "LessThan", "GreaterThan", "Exists"))
 
-func checkOpsFilterOperatorType(vs *awsapi.Violations, p string, v OpsFilterOperatorType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleOpsFilterOperatorType[0])
-	}
-}
+var ruleOpsFilterValue = check.New(check.MaxLen(256))
 
-var ruleOpsFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}}
-
-func checkOpsFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleOpsFilterValue[0])
-	}
-}
-
-var ruleOpsFilterValueList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "40"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleOpsFilterValueList = check.New(check.MaxLen(40), check.MinLen(1))
 
 func checkOpsFilterValueList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 40 {
-		vs.Add(p, v, ruleOpsFilterValueList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsFilterValueList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkOpsFilterValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleOpsFilterValue})
-			break
-		}
-	}
+	ruleOpsFilterValueList.Len(vs, p, v, len(v))
+	check.Strings(ruleOpsFilterValueList, vs, p, v, ruleOpsFilterValue)
 }
 
-var ruleOpsItemAccountId = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: "^[0-9]{12}$"}}
+var ruleOpsItemAccountId = check.New(check.Pattern("^[0-9]{12}$", "^(?:^[0-9]{12}$)$"))
 
-var reOpsItemAccountId = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^[0-9]{12}$)$") })
-
-func checkOpsItemAccountId(vs *awsapi.Violations, p string, v string) {
-	if !reOpsItemAccountId().MatchString(v) {
-		vs.Add(p, v, ruleOpsItemAccountId[0])
-	}
-}
-
-var ruleOpsItemArn = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "20"}, {Kind: awsapi.Pattern, Text: `arn:(aws[a-zA-Z-]*)?:ssm:[a-z0-9-\.]{0,63}:[0-9]{12}:opsitem.*`}}
-
-var reOpsItemArn = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:arn:(aws[a-zA-Z-]*)?:ssm:[a-z0-9-\.]{0,63}:[0-9]{12}:opsitem.*)$`)
-})
-
-func checkOpsItemArn(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleOpsItemArn[0])
-	}
-	if n < 20 {
-		vs.Add(p, v, ruleOpsItemArn[1])
-	}
-	if !reOpsItemArn().MatchString(v) {
-		vs.Add(p, v, ruleOpsItemArn[2])
-	}
-}
-
-var ruleOpsItemCategory = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^(?!\s*$).+`}}
+var ruleOpsItemArn = check.New(check.MaxLen(2048), check.MinLen(20), check.Pattern(`arn:(aws[a-zA-Z-]*)?:ssm:[a-z0-9-\.]{0,63}:[0-9]{12}:opsitem.*`, `^(?:arn:(aws[a-zA-Z-]*)?:ssm:[a-z0-9-\.]{0,63}:[0-9]{12}:opsitem.*)$`))
 
 // The pattern of OpsItemCategory is not checked: RE2 cannot compile it (error parsing regexp: invalid or unsupported Perl syntax: `(?!`).
 
-func checkOpsItemCategory(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleOpsItemCategory[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsItemCategory[1])
-	}
-}
-
-var ruleOpsItemDataKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^(?!\s*$).+`}}
+var ruleOpsItemCategory = check.New(check.MaxLen(64), check.MinLen(1), check.Pattern(`^(?!\s*$).+`, ""))
 
 // The pattern of OpsItemDataKey is not checked: RE2 cannot compile it (error parsing regexp: invalid or unsupported Perl syntax: `(?!`).
 
-func checkOpsItemDataKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleOpsItemDataKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsItemDataKey[1])
-	}
-}
+var ruleOpsItemDataKey = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`^(?!\s*$).+`, ""))
 
-var ruleOpsItemDataType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"SearchableString", "String"}}}
-
-func checkOpsItemDataType(vs *awsapi.Violations, p string, v OpsItemDataType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleOpsItemDataType[0])
-	}
-}
+var ruleOpsItemDataType = check.New(check.Enum("SearchableString", "String"))
 
 func (v *OpsItemDataValue) validate(vs *awsapi.Violations, p string) {
-	if v.Value != nil {
-		checkOpsItemDataValueString(vs, at(p, "Value"), *v.Value)
-	}
-	if v.Type != nil {
-		checkOpsItemDataType(vs, at(p, "Type"), *v.Type)
-	}
+	check.Str(ruleOpsItemDataValueString, vs, p, "Value", false, v.Value)
+	check.Str(ruleOpsItemDataType, vs, p, "Type", false, v.Type)
 }
 
-var ruleOpsItemDataValueString = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: `[\s\S]*\S[\s\S]*`}}
+var ruleOpsItemDataValueString = check.New(check.Pattern(`[\s\S]*\S[\s\S]*`, `^(?:[\s\S]*\S[\s\S]*)$`))
 
-var reOpsItemDataValueString = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\s\S]*\S[\s\S]*)$`) })
-
-func checkOpsItemDataValueString(vs *awsapi.Violations, p string, v string) {
-	if !reOpsItemDataValueString().MatchString(v) {
-		vs.Add(p, v, ruleOpsItemDataValueString[0])
-	}
-}
-
-var ruleOpsItemDescription = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\s\S]*\S[\s\S]*`}}
-
-var reOpsItemDescription = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\s\S]*\S[\s\S]*)$`) })
-
-func checkOpsItemDescription(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleOpsItemDescription[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsItemDescription[1])
-	}
-	if !reOpsItemDescription().MatchString(v) {
-		vs.Add(p, v, ruleOpsItemDescription[2])
-	}
-}
+var ruleOpsItemDescription = check.New(check.MaxLen(2048), check.MinLen(1), check.Pattern(`[\s\S]*\S[\s\S]*`, `^(?:[\s\S]*\S[\s\S]*)$`))
 
 func (v *OpsItemEventFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	} else {
-		checkOpsItemEventFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values == nil {
-		vs.Null(at(p, "Values"))
-	} else {
-		checkOpsItemEventFilterValues(vs, at(p, "Values"), v.Values)
-	}
-	if v.Operator == nil {
-		vs.Null(at(p, "Operator"))
-	} else {
-		checkOpsItemEventFilterOperator(vs, at(p, "Operator"), *v.Operator)
-	}
+	check.Str(ruleOpsItemEventFilterKey, vs, p, "Key", true, v.Key)
+	check.List(vs, p, "Values", true, v.Values, checkOpsItemEventFilterValues)
+	check.Str(ruleOpsItemEventFilterOperator, vs, p, "Operator", true, v.Operator)
 }
 
-var ruleOpsItemEventFilterKey = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"OpsItemId"}}}
+var ruleOpsItemEventFilterKey = check.New(check.Enum("OpsItemId"))
 
-func checkOpsItemEventFilterKey(vs *awsapi.Violations, p string, v OpsItemEventFilterKey) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleOpsItemEventFilterKey[0])
-	}
-}
+var ruleOpsItemEventFilterOperator = check.New(check.Enum("Equal"))
 
-var ruleOpsItemEventFilterOperator = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Equal"}}}
+var ruleOpsItemEventFilterValue = check.New(check.MaxLen(15), check.MinLen(1), check.Pattern("^(oi)-[0-9a-f]{12}$", "^(?:^(oi)-[0-9a-f]{12}$)$"))
 
-func checkOpsItemEventFilterOperator(vs *awsapi.Violations, p string, v OpsItemEventFilterOperator) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleOpsItemEventFilterOperator[0])
-	}
-}
-
-var ruleOpsItemEventFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "15"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "^(oi)-[0-9a-f]{12}$"}}
-
-var reOpsItemEventFilterValue = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^(oi)-[0-9a-f]{12}$)$") })
-
-func checkOpsItemEventFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 15 {
-		vs.Add(p, v, ruleOpsItemEventFilterValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsItemEventFilterValue[1])
-	}
-	if !reOpsItemEventFilterValue().MatchString(v) {
-		vs.Add(p, v, ruleOpsItemEventFilterValue[2])
-	}
-}
+var ruleOpsItemEventFilterValues = check.New()
 
 func checkOpsItemEventFilterValues(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkOpsItemEventFilterValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleOpsItemEventFilterValue})
-			break
-		}
-	}
+	check.Strings(ruleOpsItemEventFilterValues, vs, p, v, ruleOpsItemEventFilterValue)
 }
 
 func checkOpsItemEventFilters(vs *awsapi.Violations, p string, v []OpsItemEventFilter) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*OpsItemEventFilter).validate)
 }
 
-var ruleOpsItemEventMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "50"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkOpsItemEventMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 50 {
-		vs.Add(p, v, ruleOpsItemEventMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleOpsItemEventMaxResults[1])
-	}
-}
+var ruleOpsItemEventMaxResults = check.New(check.Max(50), check.Min(1))
 
 func (v *OpsItemFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	} else {
-		checkOpsItemFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values == nil {
-		vs.Null(at(p, "Values"))
-	}
-	if v.Operator == nil {
-		vs.Null(at(p, "Operator"))
-	} else {
-		checkOpsItemFilterOperator(vs, at(p, "Operator"), *v.Operator)
-	}
+	check.Str(ruleOpsItemFilterKey, vs, p, "Key", true, v.Key)
+	check.Null(vs, p, "Values", v.Values == nil)
+	check.Str(ruleOpsItemFilterOperator, vs, p, "Operator", true, v.Operator)
 }
 
-var ruleOpsItemFilterKey = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Status", "CreatedBy", "Source", "Priority", "Title", "OpsItemId", "CreatedTime", "LastModifiedTime", "ActualStartTime", "ActualEndTime", "PlannedStartTime", "PlannedEndTime", "OperationalData", "OperationalDataKey", "OperationalDataValue", "ResourceId", "AutomationId", "Category", "Severity", "OpsItemType", "AccessRequestByRequesterArn", "AccessRequestByRequesterId", "AccessRequestByApproverArn", "AccessRequestByApproverId", "AccessRequestBySourceAccountId", "AccessRequestBySourceOpsItemId", "AccessRequestBySourceRegion", "AccessRequestByIsReplica", "AccessRequestByTargetResourceId", "ChangeRequestByRequesterArn", "ChangeRequestByRequesterName", "ChangeRequestByApproverArn", "ChangeRequestByApproverName", "ChangeRequestByTemplate", "ChangeRequestByTargetsResourceGroup", "InsightByType", "AccountId"}}}
+var ruleOpsItemFilterKey = check.New(check.Enum("Status", "CreatedBy", "Source", "Priority", "Title", "OpsItemId", "CreatedTime", "LastModifiedTime", "ActualStartTime", "ActualEndTime", "PlannedStartTime", "PlannedEndTime", "OperationalData", "OperationalDataKey", "OperationalDataValue", "ResourceId", "AutomationId", "Category", "Severity", "OpsItemType", "AccessRequestByRequesterArn", "AccessRequestByRequesterId", "AccessRequestByApproverArn", "AccessRequestByApproverId", "AccessRequestBySourceAccountId", "AccessRequestBySourceOpsItemId", "AccessRequestBySourceRegion", "AccessRequestByIsReplica", "AccessRequestByTargetResourceId", "ChangeRequestByRequesterArn", "ChangeRequestByRequesterName", "ChangeRequestByApproverArn", "ChangeRequestByApproverName", "ChangeRequestByTemplate", "ChangeRequestByTargetsResourceGroup", "InsightByType", "AccountId"))
 
-func checkOpsItemFilterKey(vs *awsapi.Violations, p string, v OpsItemFilterKey) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleOpsItemFilterKey[0])
-	}
-}
-
-var ruleOpsItemFilterOperator = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Equal", "Contains", "GreaterThan", "LessThan"}}}
-
-func checkOpsItemFilterOperator(vs *awsapi.Violations, p string, v OpsItemFilterOperator) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleOpsItemFilterOperator[0])
-	}
-}
+var ruleOpsItemFilterOperator = check.New(check.Enum("Equal", "Contains", "GreaterThan", "LessThan"))
 
 func checkOpsItemFilters(vs *awsapi.Violations, p string, v []OpsItemFilter) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*OpsItemFilter).validate)
 }
 
-var ruleOpsItemId = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: "^(oi)-[0-9a-f]{12}$"}}
+var ruleOpsItemId = check.New(check.Pattern("^(oi)-[0-9a-f]{12}$", "^(?:^(oi)-[0-9a-f]{12}$)$"))
 
-var reOpsItemId = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^(oi)-[0-9a-f]{12}$)$") })
+var ruleOpsItemMaxResults = check.New(check.Max(50), check.Min(1))
 
-func checkOpsItemId(vs *awsapi.Violations, p string, v string) {
-	if !reOpsItemId().MatchString(v) {
-		vs.Add(p, v, ruleOpsItemId[0])
-	}
-}
-
-var ruleOpsItemMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "50"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkOpsItemMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 50 {
-		vs.Add(p, v, ruleOpsItemMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleOpsItemMaxResults[1])
-	}
-}
+var ruleOpsItemOperationalData = check.New()
 
 func checkOpsItemOperationalData(vs *awsapi.Violations, p string, v map[string]OpsItemDataValue) {
-	for k := range v {
-		var t awsapi.Violations
-		checkOpsItemDataKey(&t, "", k)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapKeys, Inner: ruleOpsItemDataKey})
-			break
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(v)) {
-		e := v[k]
-		e.validate(vs, p+"."+k+".member")
-	}
+	check.Keys(ruleOpsItemOperationalData, vs, p, v, ruleOpsItemDataKey)
+	check.StructValues(vs, p, v, (*OpsItemDataValue).validate)
 }
 
-var ruleOpsItemPriority = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "5"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkOpsItemPriority(vs *awsapi.Violations, p string, v int32) {
-	if v > 5 {
-		vs.Add(p, v, ruleOpsItemPriority[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleOpsItemPriority[1])
-	}
-}
+var ruleOpsItemPriority = check.New(check.Max(5), check.Min(1))
 
 func (v *OpsItemRelatedItemsFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	} else {
-		checkOpsItemRelatedItemsFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values == nil {
-		vs.Null(at(p, "Values"))
-	}
-	if v.Operator == nil {
-		vs.Null(at(p, "Operator"))
-	} else {
-		checkOpsItemRelatedItemsFilterOperator(vs, at(p, "Operator"), *v.Operator)
-	}
+	check.Str(ruleOpsItemRelatedItemsFilterKey, vs, p, "Key", true, v.Key)
+	check.Null(vs, p, "Values", v.Values == nil)
+	check.Str(ruleOpsItemRelatedItemsFilterOperator, vs, p, "Operator", true, v.Operator)
 }
 
-var ruleOpsItemRelatedItemsFilterKey = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ResourceType", "AssociationId", "ResourceUri"}}}
+var ruleOpsItemRelatedItemsFilterKey = check.New(check.Enum("ResourceType", "AssociationId", "ResourceUri"))
 
-func checkOpsItemRelatedItemsFilterKey(vs *awsapi.Violations, p string, v OpsItemRelatedItemsFilterKey) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleOpsItemRelatedItemsFilterKey[0])
-	}
-}
-
-var ruleOpsItemRelatedItemsFilterOperator = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Equal"}}}
-
-func checkOpsItemRelatedItemsFilterOperator(vs *awsapi.Violations, p string, v OpsItemRelatedItemsFilterOperator) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleOpsItemRelatedItemsFilterOperator[0])
-	}
-}
+var ruleOpsItemRelatedItemsFilterOperator = check.New(check.Enum("Equal"))
 
 func checkOpsItemRelatedItemsFilters(vs *awsapi.Violations, p string, v []OpsItemRelatedItemsFilter) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*OpsItemRelatedItemsFilter).validate)
 }
 
-var ruleOpsItemRelatedItemsMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "50"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkOpsItemRelatedItemsMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 50 {
-		vs.Add(p, v, ruleOpsItemRelatedItemsMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleOpsItemRelatedItemsMaxResults[1])
-	}
-}
-
-var ruleOpsItemSeverity = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^(?!\s*$).+`}}
+var ruleOpsItemRelatedItemsMaxResults = check.New(check.Max(50), check.Min(1))
 
 // The pattern of OpsItemSeverity is not checked: RE2 cannot compile it (error parsing regexp: invalid or unsupported Perl syntax: `(?!`).
 
-func checkOpsItemSeverity(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleOpsItemSeverity[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsItemSeverity[1])
-	}
-}
-
-var ruleOpsItemSource = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^(?!\s*$).+`}}
+var ruleOpsItemSeverity = check.New(check.MaxLen(64), check.MinLen(1), check.Pattern(`^(?!\s*$).+`, ""))
 
 // The pattern of OpsItemSource is not checked: RE2 cannot compile it (error parsing regexp: invalid or unsupported Perl syntax: `(?!`).
 
-func checkOpsItemSource(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleOpsItemSource[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsItemSource[1])
-	}
-}
+var ruleOpsItemSource = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`^(?!\s*$).+`, ""))
 
-var ruleOpsItemStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Open", "InProgress", "Resolved", "Pending", "TimedOut", "Cancelling", "Cancelled", "Failed", "CompletedWithSuccess", "CompletedWithFailure", "Scheduled", "RunbookInProgress", "PendingChangeCalendarOverride", "ChangeCalendarOverrideApproved", "ChangeCalendarOverrideRejected", "PendingApproval", "Approved", "Revoked", "Rejected", "Closed"}}}
-
-func checkOpsItemStatus(vs *awsapi.Violations, p string, v OpsItemStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleOpsItemStatus[0])
-	}
-}
-
-var ruleOpsItemTitle = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^(?!\s*$).+`}}
+var ruleOpsItemStatus = check.New(check.Enum("Open", "InProgress", "Resolved", "Pending", "TimedOut", "Cancelling", "Cancelled", "Failed", "CompletedWithSuccess", "CompletedWithFailure", "Scheduled", "RunbookInProgress", "PendingChangeCalendarOverride", "ChangeCalendarOverrideApproved", "ChangeCalendarOverrideRejected", "PendingApproval", "Approved", "Revoked", "Rejected", "Closed"))
 
 // The pattern of OpsItemTitle is not checked: RE2 cannot compile it (error parsing regexp: invalid or unsupported Perl syntax: `(?!`).
 
-func checkOpsItemTitle(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleOpsItemTitle[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsItemTitle[1])
-	}
-}
+var ruleOpsItemTitle = check.New(check.MaxLen(1024), check.MinLen(1), check.Pattern(`^(?!\s*$).+`, ""))
 
-var ruleOpsMetadataArn = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1011"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `arn:(aws[a-zA-Z-]*)?:ssm:[a-z0-9-\.]{0,63}:[a-z0-9-\.]{0,63}:opsmetadata\/([a-zA-Z0-9-_\.\/]*)`}}
-
-var reOpsMetadataArn = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:arn:(aws[a-zA-Z-]*)?:ssm:[a-z0-9-\.]{0,63}:[a-z0-9-\.]{0,63}:opsmetadata\/([a-zA-Z0-9-_\.\/]*))$`)
-})
-
-func checkOpsMetadataArn(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1011 {
-		vs.Add(p, v, ruleOpsMetadataArn[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsMetadataArn[1])
-	}
-	if !reOpsMetadataArn().MatchString(v) {
-		vs.Add(p, v, ruleOpsMetadataArn[2])
-	}
-}
+var ruleOpsMetadataArn = check.New(check.MaxLen(1011), check.MinLen(1), check.Pattern(`arn:(aws[a-zA-Z-]*)?:ssm:[a-z0-9-\.]{0,63}:[a-z0-9-\.]{0,63}:opsmetadata\/([a-zA-Z0-9-_\.\/]*)`, `^(?:arn:(aws[a-zA-Z-]*)?:ssm:[a-z0-9-\.]{0,63}:[a-z0-9-\.]{0,63}:opsmetadata\/([a-zA-Z0-9-_\.\/]*))$`))
 
 func (v *OpsMetadataFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	} else {
-		checkOpsMetadataFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values == nil {
-		vs.Null(at(p, "Values"))
-	} else {
-		checkOpsMetadataFilterValueList(vs, at(p, "Values"), v.Values)
-	}
+	check.Str(ruleOpsMetadataFilterKey, vs, p, "Key", true, v.Key)
+	check.List(vs, p, "Values", true, v.Values, checkOpsMetadataFilterValueList)
 }
-
-var ruleOpsMetadataFilterKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^(?!\s*$).+`}}
 
 // The pattern of OpsMetadataFilterKey is not checked: RE2 cannot compile it (error parsing regexp: invalid or unsupported Perl syntax: `(?!`).
 
-func checkOpsMetadataFilterKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleOpsMetadataFilterKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsMetadataFilterKey[1])
-	}
-}
+var ruleOpsMetadataFilterKey = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`^(?!\s*$).+`, ""))
 
-var ruleOpsMetadataFilterList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}}
+var ruleOpsMetadataFilterList = check.New(check.MaxLen(10))
 
 func checkOpsMetadataFilterList(vs *awsapi.Violations, p string, v []OpsMetadataFilter) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleOpsMetadataFilterList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleOpsMetadataFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*OpsMetadataFilter).validate)
 }
 
-var ruleOpsMetadataFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleOpsMetadataFilterValue = check.New(check.MaxLen(1024), check.MinLen(1))
 
-func checkOpsMetadataFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleOpsMetadataFilterValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsMetadataFilterValue[1])
-	}
-}
-
-var ruleOpsMetadataFilterValueList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleOpsMetadataFilterValueList = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkOpsMetadataFilterValueList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleOpsMetadataFilterValueList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsMetadataFilterValueList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkOpsMetadataFilterValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleOpsMetadataFilterValue})
-			break
-		}
-	}
+	ruleOpsMetadataFilterValueList.Len(vs, p, v, len(v))
+	check.Strings(ruleOpsMetadataFilterValueList, vs, p, v, ruleOpsMetadataFilterValue)
 }
-
-var ruleOpsMetadataResourceId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^(?!\s*$).+`}}
 
 // The pattern of OpsMetadataResourceId is not checked: RE2 cannot compile it (error parsing regexp: invalid or unsupported Perl syntax: `(?!`).
 
-func checkOpsMetadataResourceId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleOpsMetadataResourceId[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleOpsMetadataResourceId[1])
-	}
-}
+var ruleOpsMetadataResourceId = check.New(check.MaxLen(1024), check.MinLen(1), check.Pattern(`^(?!\s*$).+`, ""))
 
 func (v *OpsResultAttribute) validate(vs *awsapi.Violations, p string) {
-	if v.TypeName == nil {
-		vs.Null(at(p, "TypeName"))
-	} else {
-		checkOpsDataTypeName(vs, at(p, "TypeName"), *v.TypeName)
-	}
+	check.Str(ruleOpsDataTypeName, vs, p, "TypeName", true, v.TypeName)
 }
 
-var ruleOpsResultAttributeList = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}}
+var ruleOpsResultAttributeList = check.New(check.MinLen(1))
 
 func checkOpsResultAttributeList(vs *awsapi.Violations, p string, v []OpsResultAttribute) {
-	n := len(v)
-	if n < 1 {
-		vs.Add(p, v, ruleOpsResultAttributeList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleOpsResultAttributeList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*OpsResultAttribute).validate)
 }
 
-var ruleOwnerInformation = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleOwnerInformation = check.Sensitive(check.MaxLen(128), check.MinLen(1))
 
-func checkOwnerInformation(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.AddSensitive(p, ruleOwnerInformation[0])
-	}
-	if n < 1 {
-		vs.AddSensitive(p, ruleOwnerInformation[1])
-	}
-}
+var rulePSParameterName = check.New(check.MaxLen(2048), check.MinLen(1))
 
-var rulePSParameterName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleParameterDataType = check.New(check.MaxLen(128))
 
-func checkPSParameterName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, rulePSParameterName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePSParameterName[1])
-	}
-}
+var ruleParameterDescription = check.New(check.MaxLen(1024))
 
-var ruleParameterDataType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}}
+var ruleParameterKeyId = check.New(check.MaxLen(256), check.MinLen(1), check.Pattern("^([a-zA-Z0-9:/_-]+)$", "^(?:^([a-zA-Z0-9:/_-]+)$)$"))
 
-func checkParameterDataType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleParameterDataType[0])
-	}
-}
+var ruleParameterLabel = check.New(check.MaxLen(100), check.MinLen(1))
 
-var ruleParameterDescription = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}}
-
-func checkParameterDescription(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleParameterDescription[0])
-	}
-}
-
-var ruleParameterKeyId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "^([a-zA-Z0-9:/_-]+)$"}}
-
-var reParameterKeyId = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^([a-zA-Z0-9:/_-]+)$)$") })
-
-func checkParameterKeyId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleParameterKeyId[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleParameterKeyId[1])
-	}
-	if !reParameterKeyId().MatchString(v) {
-		vs.Add(p, v, ruleParameterKeyId[2])
-	}
-}
-
-var ruleParameterLabel = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkParameterLabel(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 100 {
-		vs.Add(p, v, ruleParameterLabel[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleParameterLabel[1])
-	}
-}
-
-var ruleParameterLabelList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleParameterLabelList = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkParameterLabelList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleParameterLabelList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleParameterLabelList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkParameterLabel(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleParameterLabel})
-			break
-		}
-	}
+	ruleParameterLabelList.Len(vs, p, v, len(v))
+	check.Strings(ruleParameterLabelList, vs, p, v, ruleParameterLabel)
 }
 
-var ruleParameterNameList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleParameterNameList = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkParameterNameList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleParameterNameList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleParameterNameList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkPSParameterName(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: rulePSParameterName})
-			break
-		}
-	}
+	ruleParameterNameList.Len(vs, p, v, len(v))
+	check.Strings(ruleParameterNameList, vs, p, v, rulePSParameterName)
 }
 
-var ruleParameterPolicies = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "4096"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkParameterPolicies(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 4096 {
-		vs.Add(p, v, ruleParameterPolicies[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleParameterPolicies[1])
-	}
-}
+var ruleParameterPolicies = check.New(check.MaxLen(4096), check.MinLen(1))
 
 func (v *ParameterStringFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	} else {
-		checkParameterStringFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Option != nil {
-		checkParameterStringQueryOption(vs, at(p, "Option"), *v.Option)
-	}
-	if v.Values != nil {
-		checkParameterStringFilterValueList(vs, at(p, "Values"), v.Values)
-	}
+	check.Str(ruleParameterStringFilterKey, vs, p, "Key", true, v.Key)
+	check.Str(ruleParameterStringQueryOption, vs, p, "Option", false, v.Option)
+	check.List(vs, p, "Values", false, v.Values, checkParameterStringFilterValueList)
 }
 
-var ruleParameterStringFilterKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "132"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "tag:.+|Name|Type|KeyId|Path|Label|Tier|DataType"}}
-
-var reParameterStringFilterKey = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile("^(?:tag:.+|Name|Type|KeyId|Path|Label|Tier|DataType)$")
-})
-
-func checkParameterStringFilterKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 132 {
-		vs.Add(p, v, ruleParameterStringFilterKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleParameterStringFilterKey[1])
-	}
-	if !reParameterStringFilterKey().MatchString(v) {
-		vs.Add(p, v, ruleParameterStringFilterKey[2])
-	}
-}
+var ruleParameterStringFilterKey = check.New(check.MaxLen(132), check.MinLen(1), check.Pattern("tag:.+|Name|Type|KeyId|Path|Label|Tier|DataType", "^(?:tag:.+|Name|Type|KeyId|Path|Label|Tier|DataType)$"))
 
 func checkParameterStringFilterList(vs *awsapi.Violations, p string, v []ParameterStringFilter) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*ParameterStringFilter).validate)
 }
 
-var ruleParameterStringFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleParameterStringFilterValue = check.New(check.MaxLen(1024), check.MinLen(1))
 
-func checkParameterStringFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleParameterStringFilterValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleParameterStringFilterValue[1])
-	}
-}
-
-var ruleParameterStringFilterValueList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleParameterStringFilterValueList = check.New(check.MaxLen(50), check.MinLen(1))
 
 func checkParameterStringFilterValueList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleParameterStringFilterValueList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleParameterStringFilterValueList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkParameterStringFilterValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleParameterStringFilterValue})
-			break
-		}
-	}
+	ruleParameterStringFilterValueList.Len(vs, p, v, len(v))
+	check.Strings(ruleParameterStringFilterValueList, vs, p, v, ruleParameterStringFilterValue)
 }
 
-var ruleParameterStringQueryOption = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleParameterStringQueryOption = check.New(check.MaxLen(10), check.MinLen(1))
 
-func checkParameterStringQueryOption(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 10 {
-		vs.Add(p, v, ruleParameterStringQueryOption[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleParameterStringQueryOption[1])
-	}
-}
+var ruleParameterTier = check.New(check.Enum("Standard", "Advanced", "Intelligent-Tiering"))
 
-var ruleParameterTier = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Standard", "Advanced", "Intelligent-Tiering"}}}
-
-func checkParameterTier(vs *awsapi.Violations, p string, v ParameterTier) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleParameterTier[0])
-	}
-}
-
-var ruleParameterType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"String", "StringList", "SecureString"}}}
-
-func checkParameterType(vs *awsapi.Violations, p string, v ParameterType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleParameterType[0])
-	}
-}
+var ruleParameterType = check.New(check.Enum("String", "StringList", "SecureString"))
 
 func (v *ParametersFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	} else {
-		checkParametersFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values == nil {
-		vs.Null(at(p, "Values"))
-	} else {
-		checkParametersFilterValueList(vs, at(p, "Values"), v.Values)
-	}
+	check.Str(ruleParametersFilterKey, vs, p, "Key", true, v.Key)
+	check.List(vs, p, "Values", true, v.Values, checkParametersFilterValueList)
 }
 
-var ruleParametersFilterKey = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Name", "Type", "KeyId"}}}
-
-func checkParametersFilterKey(vs *awsapi.Violations, p string, v ParametersFilterKey) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleParametersFilterKey[0])
-	}
-}
+var ruleParametersFilterKey = check.New(check.Enum("Name", "Type", "KeyId"))
 
 func checkParametersFilterList(vs *awsapi.Violations, p string, v []ParametersFilter) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*ParametersFilter).validate)
 }
 
-var ruleParametersFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleParametersFilterValue = check.New(check.MaxLen(1024), check.MinLen(1))
 
-func checkParametersFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleParametersFilterValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleParametersFilterValue[1])
-	}
-}
-
-var ruleParametersFilterValueList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleParametersFilterValueList = check.New(check.MaxLen(50), check.MinLen(1))
 
 func checkParametersFilterValueList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleParametersFilterValueList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleParametersFilterValueList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkParametersFilterValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleParametersFilterValue})
-			break
-		}
-	}
+	ruleParametersFilterValueList.Len(vs, p, v, len(v))
+	check.Strings(ruleParametersFilterValueList, vs, p, v, ruleParametersFilterValue)
 }
 
-var rulePatchAction = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ALLOW_AS_DEPENDENCY", "BLOCK"}}}
+var rulePatchAction = check.New(check.Enum("ALLOW_AS_DEPENDENCY", "BLOCK"))
 
-func checkPatchAction(vs *awsapi.Violations, p string, v PatchAction) {
-	if !v.known() {
-		vs.Add(p, string(v), rulePatchAction[0])
-	}
-}
+var rulePatchBaselineMaxResults = check.New(check.Max(100), check.Min(1))
 
-var rulePatchBaselineMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "1"}}
+var rulePatchComplianceLevel = check.New(check.Enum("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNSPECIFIED"))
 
-func checkPatchBaselineMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, rulePatchBaselineMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, rulePatchBaselineMaxResults[1])
-	}
-}
+var rulePatchComplianceMaxResults = check.New(check.Max(100), check.Min(10))
 
-var rulePatchComplianceLevel = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNSPECIFIED"}}}
-
-func checkPatchComplianceLevel(vs *awsapi.Violations, p string, v PatchComplianceLevel) {
-	if !v.known() {
-		vs.Add(p, string(v), rulePatchComplianceLevel[0])
-	}
-}
-
-var rulePatchComplianceMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "100"}, {Kind: awsapi.MinValue, Bound: "10"}}
-
-func checkPatchComplianceMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 100 {
-		vs.Add(p, v, rulePatchComplianceMaxResults[0])
-	}
-	if v < 10 {
-		vs.Add(p, v, rulePatchComplianceMaxResults[1])
-	}
-}
-
-var rulePatchComplianceStatus = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"COMPLIANT", "NON_COMPLIANT"}}}
-
-func checkPatchComplianceStatus(vs *awsapi.Violations, p string, v PatchComplianceStatus) {
-	if !v.known() {
-		vs.Add(p, string(v), rulePatchComplianceStatus[0])
-	}
-}
+var rulePatchComplianceStatus = check.New(check.Enum("COMPLIANT", "NON_COMPLIANT"))
 
 func (v *PatchFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	} else {
-		checkPatchFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values == nil {
-		vs.Null(at(p, "Values"))
-	} else {
-		checkPatchFilterValueList(vs, at(p, "Values"), v.Values)
-	}
+	check.Str(rulePatchFilterKey, vs, p, "Key", true, v.Key)
+	check.List(vs, p, "Values", true, v.Values, checkPatchFilterValueList)
 }
 
 func (v *PatchFilterGroup) validate(vs *awsapi.Violations, p string) {
-	if v.PatchFilters == nil {
-		vs.Null(at(p, "PatchFilters"))
-	} else {
-		checkPatchFilterList(vs, at(p, "PatchFilters"), v.PatchFilters)
-	}
+	check.List(vs, p, "PatchFilters", true, v.PatchFilters, checkPatchFilterList)
 }
 
-var rulePatchFilterKey = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"ARCH", "ADVISORY_ID", "BUGZILLA_ID", "PATCH_SET", "PRODUCT", "PRODUCT_FAMILY", "CLASSIFICATION", "CVE_ID", "EPOCH", "MSRC_SEVERITY", "NAME", "PATCH_ID", "SECTION", "PRIORITY", "REPOSITORY", "RELEASE", "SEVERITY", "SECURITY", "VERSION"}}}
+var rulePatchFilterKey = check.New(check.Enum("ARCH", "ADVISORY_ID", "BUGZILLA_ID", "PATCH_SET", "PRODUCT", "PRODUCT_FAMILY", "CLASSIFICATION", "CVE_ID", "EPOCH", "MSRC_SEVERITY", "NAME", "PATCH_ID", "SECTION", "PRIORITY", "REPOSITORY", "RELEASE", "SEVERITY", "SECURITY", "VERSION"))
 
-func checkPatchFilterKey(vs *awsapi.Violations, p string, v PatchFilterKey) {
-	if !v.known() {
-		vs.Add(p, string(v), rulePatchFilterKey[0])
-	}
-}
-
-var rulePatchFilterList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "4"}}
+var rulePatchFilterList = check.New(check.MaxLen(4))
 
 func checkPatchFilterList(vs *awsapi.Violations, p string, v []PatchFilter) {
-	n := len(v)
-	if n > 4 {
-		vs.Add(p, v, rulePatchFilterList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	rulePatchFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*PatchFilter).validate)
 }
 
-var rulePatchFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var rulePatchFilterValue = check.New(check.MaxLen(64), check.MinLen(1))
 
-func checkPatchFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, rulePatchFilterValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePatchFilterValue[1])
-	}
-}
-
-var rulePatchFilterValueList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var rulePatchFilterValueList = check.New(check.MaxLen(20), check.MinLen(1))
 
 func checkPatchFilterValueList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 20 {
-		vs.Add(p, v, rulePatchFilterValueList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePatchFilterValueList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkPatchFilterValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: rulePatchFilterValue})
-			break
-		}
-	}
+	rulePatchFilterValueList.Len(vs, p, v, len(v))
+	check.Strings(rulePatchFilterValueList, vs, p, v, rulePatchFilterValue)
 }
 
-var rulePatchGroup = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`}}
+var rulePatchGroup = check.New(check.MaxLen(256), check.MinLen(1), check.Pattern(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`, `^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`))
 
-var rePatchGroup = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`) })
+var rulePatchId = check.New(check.MaxLen(100), check.MinLen(1))
 
-func checkPatchGroup(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, rulePatchGroup[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePatchGroup[1])
-	}
-	if !rePatchGroup().MatchString(v) {
-		vs.Add(p, v, rulePatchGroup[2])
-	}
-}
-
-var rulePatchId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkPatchId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 100 {
-		vs.Add(p, v, rulePatchId[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePatchId[1])
-	}
-}
-
-var rulePatchIdList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}}
+var rulePatchIdList = check.New(check.MaxLen(50))
 
 func checkPatchIdList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, rulePatchIdList[0])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkPatchId(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: rulePatchId})
-			break
-		}
-	}
+	rulePatchIdList.Len(vs, p, v, len(v))
+	check.Strings(rulePatchIdList, vs, p, v, rulePatchId)
 }
 
 func (v *PatchOrchestratorFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key != nil {
-		checkPatchOrchestratorFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values != nil {
-		checkPatchOrchestratorFilterValues(vs, at(p, "Values"), v.Values)
-	}
+	check.Str(rulePatchOrchestratorFilterKey, vs, p, "Key", false, v.Key)
+	check.List(vs, p, "Values", false, v.Values, checkPatchOrchestratorFilterValues)
 }
 
-var rulePatchOrchestratorFilterKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var rulePatchOrchestratorFilterKey = check.New(check.MaxLen(128), check.MinLen(1))
 
-func checkPatchOrchestratorFilterKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, rulePatchOrchestratorFilterKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePatchOrchestratorFilterKey[1])
-	}
-}
-
-var rulePatchOrchestratorFilterList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}}
+var rulePatchOrchestratorFilterList = check.New(check.MaxLen(5))
 
 func checkPatchOrchestratorFilterList(vs *awsapi.Violations, p string, v []PatchOrchestratorFilter) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, rulePatchOrchestratorFilterList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	rulePatchOrchestratorFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*PatchOrchestratorFilter).validate)
 }
 
-var rulePatchOrchestratorFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var rulePatchOrchestratorFilterValue = check.New(check.MaxLen(256), check.MinLen(1))
 
-func checkPatchOrchestratorFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, rulePatchOrchestratorFilterValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePatchOrchestratorFilterValue[1])
-	}
-}
+var rulePatchOrchestratorFilterValues = check.New()
 
 func checkPatchOrchestratorFilterValues(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkPatchOrchestratorFilterValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: rulePatchOrchestratorFilterValue})
-			break
-		}
-	}
+	check.Strings(rulePatchOrchestratorFilterValues, vs, p, v, rulePatchOrchestratorFilterValue)
 }
 
-var rulePatchProperty = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"PRODUCT", "PRODUCT_FAMILY", "CLASSIFICATION", "MSRC_SEVERITY", "PRIORITY", "SEVERITY"}}}
-
-func checkPatchProperty(vs *awsapi.Violations, p string, v PatchProperty) {
-	if !v.known() {
-		vs.Add(p, string(v), rulePatchProperty[0])
-	}
-}
+var rulePatchProperty = check.New(check.Enum("PRODUCT", "PRODUCT_FAMILY", "CLASSIFICATION", "MSRC_SEVERITY", "PRIORITY", "SEVERITY"))
 
 func (v *PatchRule) validate(vs *awsapi.Violations, p string) {
-	if v.PatchFilterGroup == nil {
-		vs.Null(at(p, "PatchFilterGroup"))
-	} else {
-		v.PatchFilterGroup.validate(vs, at(p, "PatchFilterGroup"))
-	}
-	if v.ComplianceLevel != nil {
-		checkPatchComplianceLevel(vs, at(p, "ComplianceLevel"), *v.ComplianceLevel)
-	}
-	if v.ApproveAfterDays != nil {
-		checkApproveAfterDays(vs, at(p, "ApproveAfterDays"), *v.ApproveAfterDays)
-	}
-	if v.ApproveUntilDate != nil {
-		checkPatchStringDateTime(vs, at(p, "ApproveUntilDate"), *v.ApproveUntilDate)
-	}
+	check.Struct(vs, p, "PatchFilterGroup", true, v.PatchFilterGroup, (*PatchFilterGroup).validate)
+	check.Str(rulePatchComplianceLevel, vs, p, "ComplianceLevel", false, v.ComplianceLevel)
+	check.Numeric(ruleApproveAfterDays, vs, p, "ApproveAfterDays", false, v.ApproveAfterDays)
+	check.Str(rulePatchStringDateTime, vs, p, "ApproveUntilDate", false, v.ApproveUntilDate)
 }
 
 func (v *PatchRuleGroup) validate(vs *awsapi.Violations, p string) {
-	if v.PatchRules == nil {
-		vs.Null(at(p, "PatchRules"))
-	} else {
-		checkPatchRuleList(vs, at(p, "PatchRules"), v.PatchRules)
-	}
+	check.List(vs, p, "PatchRules", true, v.PatchRules, checkPatchRuleList)
 }
 
-var rulePatchRuleList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}}
+var rulePatchRuleList = check.New(check.MaxLen(10))
 
 func checkPatchRuleList(vs *awsapi.Violations, p string, v []PatchRule) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, rulePatchRuleList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	rulePatchRuleList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*PatchRule).validate)
 }
 
-var rulePatchSet = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"OS", "APPLICATION"}}}
-
-func checkPatchSet(vs *awsapi.Violations, p string, v PatchSet) {
-	if !v.known() {
-		vs.Add(p, string(v), rulePatchSet[0])
-	}
-}
+var rulePatchSet = check.New(check.Enum("OS", "APPLICATION"))
 
 func (v *PatchSource) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkPatchSourceName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.Products == nil {
-		vs.Null(at(p, "Products"))
-	} else {
-		checkPatchSourceProductList(vs, at(p, "Products"), v.Products)
-	}
-	if v.Configuration == nil {
-		vs.Null(at(p, "Configuration"))
-	} else {
-		checkPatchSourceConfiguration(vs, at(p, "Configuration"), *v.Configuration)
-	}
+	check.Str(rulePatchSourceName, vs, p, "Name", true, v.Name)
+	check.List(vs, p, "Products", true, v.Products, checkPatchSourceProductList)
+	check.Str(rulePatchSourceConfiguration, vs, p, "Configuration", true, v.Configuration)
 }
 
-var rulePatchSourceConfiguration = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var rulePatchSourceConfiguration = check.Sensitive(check.MaxLen(1024), check.MinLen(1))
 
-func checkPatchSourceConfiguration(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.AddSensitive(p, rulePatchSourceConfiguration[0])
-	}
-	if n < 1 {
-		vs.AddSensitive(p, rulePatchSourceConfiguration[1])
-	}
-}
-
-var rulePatchSourceList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20"}}
+var rulePatchSourceList = check.New(check.MaxLen(20))
 
 func checkPatchSourceList(vs *awsapi.Violations, p string, v []PatchSource) {
-	n := len(v)
-	if n > 20 {
-		vs.Add(p, v, rulePatchSourceList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	rulePatchSourceList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*PatchSource).validate)
 }
 
-var rulePatchSourceName = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: `^[a-zA-Z0-9_\-.]{3,50}$`}}
+var rulePatchSourceName = check.New(check.Pattern(`^[a-zA-Z0-9_\-.]{3,50}$`, `^(?:^[a-zA-Z0-9_\-.]{3,50}$)$`))
 
-var rePatchSourceName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^[a-zA-Z0-9_\-.]{3,50}$)$`) })
+var rulePatchSourceProduct = check.New(check.MaxLen(128), check.MinLen(1))
 
-func checkPatchSourceName(vs *awsapi.Violations, p string, v string) {
-	if !rePatchSourceName().MatchString(v) {
-		vs.Add(p, v, rulePatchSourceName[0])
-	}
-}
-
-var rulePatchSourceProduct = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkPatchSourceProduct(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, rulePatchSourceProduct[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePatchSourceProduct[1])
-	}
-}
-
-var rulePatchSourceProductList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var rulePatchSourceProductList = check.New(check.MaxLen(20), check.MinLen(1))
 
 func checkPatchSourceProductList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 20 {
-		vs.Add(p, v, rulePatchSourceProductList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePatchSourceProductList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkPatchSourceProduct(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: rulePatchSourceProduct})
-			break
-		}
-	}
+	rulePatchSourceProductList.Len(vs, p, v, len(v))
+	check.Strings(rulePatchSourceProductList, vs, p, v, rulePatchSourceProduct)
 }
 
-var rulePatchStringDateTime = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkPatchStringDateTime(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 10 {
-		vs.Add(p, v, rulePatchStringDateTime[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, rulePatchStringDateTime[1])
-	}
-}
+var rulePatchStringDateTime = check.New(check.MaxLen(10), check.MinLen(1))
 
 // The pattern of Policy is not checked: RE2 cannot compile it (error parsing regexp: invalid or unsupported Perl syntax: `(?!`).
 
 func (v *PutComplianceItemsInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceId == nil {
-		vs.Null(at(p, "ResourceId"))
-	} else {
-		checkComplianceResourceId(vs, at(p, "ResourceId"), *v.ResourceId)
-	}
-	if v.ResourceType == nil {
-		vs.Null(at(p, "ResourceType"))
-	} else {
-		checkComplianceResourceType(vs, at(p, "ResourceType"), *v.ResourceType)
-	}
-	if v.ComplianceType == nil {
-		vs.Null(at(p, "ComplianceType"))
-	} else {
-		checkComplianceTypeName(vs, at(p, "ComplianceType"), *v.ComplianceType)
-	}
-	if v.ExecutionSummary == nil {
-		vs.Null(at(p, "ExecutionSummary"))
-	} else {
-		v.ExecutionSummary.validate(vs, at(p, "ExecutionSummary"))
-	}
-	if v.Items == nil {
-		vs.Null(at(p, "Items"))
-	} else {
-		checkComplianceItemEntryList(vs, at(p, "Items"), v.Items)
-	}
-	if v.ItemContentHash != nil {
-		checkComplianceItemContentHash(vs, at(p, "ItemContentHash"), *v.ItemContentHash)
-	}
-	if v.UploadType != nil {
-		checkComplianceUploadType(vs, at(p, "UploadType"), *v.UploadType)
-	}
+	check.Str(ruleComplianceResourceId, vs, p, "ResourceId", true, v.ResourceId)
+	check.Str(ruleComplianceResourceType, vs, p, "ResourceType", true, v.ResourceType)
+	check.Str(ruleComplianceTypeName, vs, p, "ComplianceType", true, v.ComplianceType)
+	check.Struct(vs, p, "ExecutionSummary", true, v.ExecutionSummary, (*ComplianceExecutionSummary).validate)
+	check.List(vs, p, "Items", true, v.Items, checkComplianceItemEntryList)
+	check.Str(ruleComplianceItemContentHash, vs, p, "ItemContentHash", false, v.ItemContentHash)
+	check.Str(ruleComplianceUploadType, vs, p, "UploadType", false, v.UploadType)
 }
 
 func (v *PutInventoryInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceId == nil {
-		vs.Null(at(p, "InstanceId"))
-	} else {
-		checkInstanceId(vs, at(p, "InstanceId"), *v.InstanceId)
-	}
-	if v.Items == nil {
-		vs.Null(at(p, "Items"))
-	} else {
-		checkInventoryItemList(vs, at(p, "Items"), v.Items)
-	}
+	check.Str(ruleInstanceId, vs, p, "InstanceId", true, v.InstanceId)
+	check.List(vs, p, "Items", true, v.Items, checkInventoryItemList)
 }
 
 func (v *PutParameterInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkPSParameterName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.Description != nil {
-		checkParameterDescription(vs, at(p, "Description"), *v.Description)
-	}
-	if v.Value == nil {
-		vs.Null(at(p, "Value"))
-	}
-	if v.Type != nil {
-		checkParameterType(vs, at(p, "Type"), *v.Type)
-	}
-	if v.KeyId != nil {
-		checkParameterKeyId(vs, at(p, "KeyId"), *v.KeyId)
-	}
-	if v.AllowedPattern != nil {
-		checkAllowedPattern(vs, at(p, "AllowedPattern"), *v.AllowedPattern)
-	}
-	if v.Tags != nil {
-		checkTagList(vs, at(p, "Tags"), v.Tags)
-	}
-	if v.Tier != nil {
-		checkParameterTier(vs, at(p, "Tier"), *v.Tier)
-	}
-	if v.Policies != nil {
-		checkParameterPolicies(vs, at(p, "Policies"), *v.Policies)
-	}
-	if v.DataType != nil {
-		checkParameterDataType(vs, at(p, "DataType"), *v.DataType)
-	}
+	check.Str(rulePSParameterName, vs, p, "Name", true, v.Name)
+	check.Str(ruleParameterDescription, vs, p, "Description", false, v.Description)
+	check.Null(vs, p, "Value", v.Value == nil)
+	check.Str(ruleParameterType, vs, p, "Type", false, v.Type)
+	check.Str(ruleParameterKeyId, vs, p, "KeyId", false, v.KeyId)
+	check.Str(ruleAllowedPattern, vs, p, "AllowedPattern", false, v.AllowedPattern)
+	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
+	check.Str(ruleParameterTier, vs, p, "Tier", false, v.Tier)
+	check.Str(ruleParameterPolicies, vs, p, "Policies", false, v.Policies)
+	check.Str(ruleParameterDataType, vs, p, "DataType", false, v.DataType)
 }
 
 func (v *PutResourcePolicyInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceArn == nil {
-		vs.Null(at(p, "ResourceArn"))
-	} else {
-		checkResourceArnString(vs, at(p, "ResourceArn"), *v.ResourceArn)
-	}
-	if v.Policy == nil {
-		vs.Null(at(p, "Policy"))
-	}
+	check.Str(ruleResourceArnString, vs, p, "ResourceArn", true, v.ResourceArn)
+	check.Null(vs, p, "Policy", v.Policy == nil)
 }
 
-var ruleRegions = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleRegions = check.New(check.MaxLen(50), check.MinLen(1))
 
 func checkRegions(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleRegions[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleRegions[1])
-	}
+	ruleRegions.Len(vs, p, v, len(v))
 }
 
 func (v *RegisterDefaultPatchBaselineInput) validate(vs *awsapi.Violations, p string) {
-	if v.BaselineId == nil {
-		vs.Null(at(p, "BaselineId"))
-	} else {
-		checkBaselineId(vs, at(p, "BaselineId"), *v.BaselineId)
-	}
+	check.Str(ruleBaselineId, vs, p, "BaselineId", true, v.BaselineId)
 }
 
 func (v *RegisterPatchBaselineForPatchGroupInput) validate(vs *awsapi.Violations, p string) {
-	if v.BaselineId == nil {
-		vs.Null(at(p, "BaselineId"))
-	} else {
-		checkBaselineId(vs, at(p, "BaselineId"), *v.BaselineId)
-	}
-	if v.PatchGroup == nil {
-		vs.Null(at(p, "PatchGroup"))
-	} else {
-		checkPatchGroup(vs, at(p, "PatchGroup"), *v.PatchGroup)
-	}
+	check.Str(ruleBaselineId, vs, p, "BaselineId", true, v.BaselineId)
+	check.Str(rulePatchGroup, vs, p, "PatchGroup", true, v.PatchGroup)
 }
 
 func (v *RegisterTargetWithMaintenanceWindowInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowId == nil {
-		vs.Null(at(p, "WindowId"))
-	} else {
-		checkMaintenanceWindowId(vs, at(p, "WindowId"), *v.WindowId)
-	}
-	if v.ResourceType == nil {
-		vs.Null(at(p, "ResourceType"))
-	} else {
-		checkMaintenanceWindowResourceType(vs, at(p, "ResourceType"), *v.ResourceType)
-	}
-	if v.Targets == nil {
-		vs.Null(at(p, "Targets"))
-	} else {
-		checkTargets(vs, at(p, "Targets"), v.Targets)
-	}
-	if v.OwnerInformation != nil {
-		checkOwnerInformation(vs, at(p, "OwnerInformation"), *v.OwnerInformation)
-	}
-	if v.Name != nil {
-		checkMaintenanceWindowName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.Description != nil {
-		checkMaintenanceWindowDescription(vs, at(p, "Description"), *v.Description)
-	}
-	if v.ClientToken != nil {
-		checkClientToken(vs, at(p, "ClientToken"), *v.ClientToken)
-	}
+	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
+	check.Str(ruleMaintenanceWindowResourceType, vs, p, "ResourceType", true, v.ResourceType)
+	check.List(vs, p, "Targets", true, v.Targets, checkTargets)
+	check.Str(ruleOwnerInformation, vs, p, "OwnerInformation", false, v.OwnerInformation)
+	check.Str(ruleMaintenanceWindowName, vs, p, "Name", false, v.Name)
+	check.Str(ruleMaintenanceWindowDescription, vs, p, "Description", false, v.Description)
+	check.Str(ruleClientToken, vs, p, "ClientToken", false, v.ClientToken)
 }
 
 func (v *RegisterTaskWithMaintenanceWindowInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowId == nil {
-		vs.Null(at(p, "WindowId"))
-	} else {
-		checkMaintenanceWindowId(vs, at(p, "WindowId"), *v.WindowId)
-	}
-	if v.Targets != nil {
-		checkTargets(vs, at(p, "Targets"), v.Targets)
-	}
-	if v.TaskArn == nil {
-		vs.Null(at(p, "TaskArn"))
-	} else {
-		checkMaintenanceWindowTaskArn(vs, at(p, "TaskArn"), *v.TaskArn)
-	}
-	if v.TaskType == nil {
-		vs.Null(at(p, "TaskType"))
-	} else {
-		checkMaintenanceWindowTaskType(vs, at(p, "TaskType"), *v.TaskType)
-	}
-	if v.TaskParameters != nil {
-		checkMaintenanceWindowTaskParameters(vs, at(p, "TaskParameters"), v.TaskParameters)
-	}
-	if v.TaskInvocationParameters != nil {
-		v.TaskInvocationParameters.validate(vs, at(p, "TaskInvocationParameters"))
-	}
-	if v.Priority != nil {
-		checkMaintenanceWindowTaskPriority(vs, at(p, "Priority"), *v.Priority)
-	}
-	if v.MaxConcurrency != nil {
-		checkMaxConcurrency(vs, at(p, "MaxConcurrency"), *v.MaxConcurrency)
-	}
-	if v.MaxErrors != nil {
-		checkMaxErrors(vs, at(p, "MaxErrors"), *v.MaxErrors)
-	}
-	if v.LoggingInfo != nil {
-		v.LoggingInfo.validate(vs, at(p, "LoggingInfo"))
-	}
-	if v.Name != nil {
-		checkMaintenanceWindowName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.Description != nil {
-		checkMaintenanceWindowDescription(vs, at(p, "Description"), *v.Description)
-	}
-	if v.ClientToken != nil {
-		checkClientToken(vs, at(p, "ClientToken"), *v.ClientToken)
-	}
-	if v.CutoffBehavior != nil {
-		checkMaintenanceWindowTaskCutoffBehavior(vs, at(p, "CutoffBehavior"), *v.CutoffBehavior)
-	}
-	if v.AlarmConfiguration != nil {
-		v.AlarmConfiguration.validate(vs, at(p, "AlarmConfiguration"))
-	}
+	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
+	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
+	check.Str(ruleMaintenanceWindowTaskArn, vs, p, "TaskArn", true, v.TaskArn)
+	check.Str(ruleMaintenanceWindowTaskType, vs, p, "TaskType", true, v.TaskType)
+	check.Map(vs, p, "TaskParameters", false, v.TaskParameters, checkMaintenanceWindowTaskParameters)
+	check.Struct(vs, p, "TaskInvocationParameters", false, v.TaskInvocationParameters, (*MaintenanceWindowTaskInvocationParameters).validate)
+	check.Numeric(ruleMaintenanceWindowTaskPriority, vs, p, "Priority", false, v.Priority)
+	check.Str(ruleMaxConcurrency, vs, p, "MaxConcurrency", false, v.MaxConcurrency)
+	check.Str(ruleMaxErrors, vs, p, "MaxErrors", false, v.MaxErrors)
+	check.Struct(vs, p, "LoggingInfo", false, v.LoggingInfo, (*LoggingInfo).validate)
+	check.Str(ruleMaintenanceWindowName, vs, p, "Name", false, v.Name)
+	check.Str(ruleMaintenanceWindowDescription, vs, p, "Description", false, v.Description)
+	check.Str(ruleClientToken, vs, p, "ClientToken", false, v.ClientToken)
+	check.Str(ruleMaintenanceWindowTaskCutoffBehavior, vs, p, "CutoffBehavior", false, v.CutoffBehavior)
+	check.Struct(vs, p, "AlarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
 }
 
-var ruleRegistrationLimit = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "1000"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkRegistrationLimit(vs *awsapi.Violations, p string, v int32) {
-	if v > 1000 {
-		vs.Add(p, v, ruleRegistrationLimit[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleRegistrationLimit[1])
-	}
-}
+var ruleRegistrationLimit = check.New(check.Max(1000), check.Min(1))
 
 func (v *RegistrationMetadataItem) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	} else {
-		checkRegistrationMetadataKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Value == nil {
-		vs.Null(at(p, "Value"))
-	} else {
-		checkRegistrationMetadataValue(vs, at(p, "Value"), *v.Value)
-	}
+	check.Str(ruleRegistrationMetadataKey, vs, p, "Key", true, v.Key)
+	check.Str(ruleRegistrationMetadataValue, vs, p, "Value", true, v.Value)
 }
-
-var ruleRegistrationMetadataKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^(?!\s*$).+`}}
 
 // The pattern of RegistrationMetadataKey is not checked: RE2 cannot compile it (error parsing regexp: invalid or unsupported Perl syntax: `(?!`).
 
-func checkRegistrationMetadataKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleRegistrationMetadataKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleRegistrationMetadataKey[1])
-	}
-}
+var ruleRegistrationMetadataKey = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`^(?!\s*$).+`, ""))
 
 func checkRegistrationMetadataList(vs *awsapi.Violations, p string, v []RegistrationMetadataItem) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*RegistrationMetadataItem).validate)
 }
-
-var ruleRegistrationMetadataValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^(?!\s*$).+`}}
 
 // The pattern of RegistrationMetadataValue is not checked: RE2 cannot compile it (error parsing regexp: invalid or unsupported Perl syntax: `(?!`).
 
-func checkRegistrationMetadataValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleRegistrationMetadataValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleRegistrationMetadataValue[1])
-	}
-}
+var ruleRegistrationMetadataValue = check.New(check.MaxLen(2048), check.MinLen(1), check.Pattern(`^(?!\s*$).+`, ""))
 
 func (v *RelatedOpsItem) validate(vs *awsapi.Violations, p string) {
-	if v.OpsItemId == nil {
-		vs.Null(at(p, "OpsItemId"))
-	}
+	check.Null(vs, p, "OpsItemId", v.OpsItemId == nil)
 }
 
 func checkRelatedOpsItems(vs *awsapi.Violations, p string, v []RelatedOpsItem) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*RelatedOpsItem).validate)
 }
 
 func (v *RemoveTagsFromResourceInput) validate(vs *awsapi.Violations, p string) {
-	if v.ResourceType == nil {
-		vs.Null(at(p, "ResourceType"))
-	} else {
-		checkResourceTypeForTagging(vs, at(p, "ResourceType"), *v.ResourceType)
-	}
-	if v.ResourceId == nil {
-		vs.Null(at(p, "ResourceId"))
-	}
-	if v.TagKeys == nil {
-		vs.Null(at(p, "TagKeys"))
-	} else {
-		checkKeyList(vs, at(p, "TagKeys"), v.TagKeys)
-	}
+	check.Str(ruleResourceTypeForTagging, vs, p, "ResourceType", true, v.ResourceType)
+	check.Null(vs, p, "ResourceId", v.ResourceId == nil)
+	check.List(vs, p, "TagKeys", true, v.TagKeys, checkKeyList)
 }
 
-var ruleRequireType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.Pattern, Text: `^[a-zA-Z0-9_\-.]{1,128}$`}}
-
-var reRequireType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^[a-zA-Z0-9_\-.]{1,128}$)$`) })
-
-func checkRequireType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleRequireType[0])
-	}
-	if !reRequireType().MatchString(v) {
-		vs.Add(p, v, ruleRequireType[1])
-	}
-}
+var ruleRequireType = check.New(check.MaxLen(128), check.Pattern(`^[a-zA-Z0-9_\-.]{1,128}$`, `^(?:^[a-zA-Z0-9_\-.]{1,128}$)$`))
 
 func (v *ResetServiceSettingInput) validate(vs *awsapi.Violations, p string) {
-	if v.SettingId == nil {
-		vs.Null(at(p, "SettingId"))
-	} else {
-		checkServiceSettingId(vs, at(p, "SettingId"), *v.SettingId)
-	}
+	check.Str(ruleServiceSettingId, vs, p, "SettingId", true, v.SettingId)
 }
 
-var ruleResourceArnString = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "20"}}
+var ruleResourceArnString = check.New(check.MaxLen(2048), check.MinLen(20))
 
-func checkResourceArnString(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleResourceArnString[0])
-	}
-	if n < 20 {
-		vs.Add(p, v, ruleResourceArnString[1])
-	}
-}
-
-var ruleResourceDataSyncAWSKMSKeyARN = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "512"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "arn:.*"}}
-
-var reResourceDataSyncAWSKMSKeyARN = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:arn:.*)$") })
-
-func checkResourceDataSyncAWSKMSKeyARN(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 512 {
-		vs.Add(p, v, ruleResourceDataSyncAWSKMSKeyARN[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleResourceDataSyncAWSKMSKeyARN[1])
-	}
-	if !reResourceDataSyncAWSKMSKeyARN().MatchString(v) {
-		vs.Add(p, v, ruleResourceDataSyncAWSKMSKeyARN[2])
-	}
-}
+var ruleResourceDataSyncAWSKMSKeyARN = check.New(check.MaxLen(512), check.MinLen(1), check.Pattern("arn:.*", "^(?:arn:.*)$"))
 
 func (v *ResourceDataSyncAwsOrganizationsSource) validate(vs *awsapi.Violations, p string) {
-	if v.OrganizationSourceType == nil {
-		vs.Null(at(p, "OrganizationSourceType"))
-	} else {
-		checkResourceDataSyncOrganizationSourceType(vs, at(p, "OrganizationSourceType"), *v.OrganizationSourceType)
-	}
-	if v.OrganizationalUnits != nil {
-		checkResourceDataSyncOrganizationalUnitList(vs, at(p, "OrganizationalUnits"), v.OrganizationalUnits)
-	}
+	check.Str(ruleResourceDataSyncOrganizationSourceType, vs, p, "OrganizationSourceType", true, v.OrganizationSourceType)
+	check.List(vs, p, "OrganizationalUnits", false, v.OrganizationalUnits, checkResourceDataSyncOrganizationalUnitList)
 }
 
 func (v *ResourceDataSyncDestinationDataSharing) validate(vs *awsapi.Violations, p string) {
-	if v.DestinationDataSharingType != nil {
-		checkResourceDataSyncDestinationDataSharingType(vs, at(p, "DestinationDataSharingType"), *v.DestinationDataSharingType)
-	}
+	check.Str(ruleResourceDataSyncDestinationDataSharingType, vs, p, "DestinationDataSharingType", false, v.DestinationDataSharingType)
 }
 
-var ruleResourceDataSyncDestinationDataSharingType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleResourceDataSyncDestinationDataSharingType = check.New(check.MaxLen(64), check.MinLen(1))
 
-func checkResourceDataSyncDestinationDataSharingType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleResourceDataSyncDestinationDataSharingType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleResourceDataSyncDestinationDataSharingType[1])
-	}
-}
+var ruleResourceDataSyncName = check.New(check.MaxLen(64), check.MinLen(1))
 
-var ruleResourceDataSyncName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkResourceDataSyncName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleResourceDataSyncName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleResourceDataSyncName[1])
-	}
-}
-
-var ruleResourceDataSyncOrganizationSourceType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkResourceDataSyncOrganizationSourceType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleResourceDataSyncOrganizationSourceType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleResourceDataSyncOrganizationSourceType[1])
-	}
-}
+var ruleResourceDataSyncOrganizationSourceType = check.New(check.MaxLen(64), check.MinLen(1))
 
 func (v *ResourceDataSyncOrganizationalUnit) validate(vs *awsapi.Violations, p string) {
-	if v.OrganizationalUnitId != nil {
-		checkResourceDataSyncOrganizationalUnitId(vs, at(p, "OrganizationalUnitId"), *v.OrganizationalUnitId)
-	}
+	check.Str(ruleResourceDataSyncOrganizationalUnitId, vs, p, "OrganizationalUnitId", false, v.OrganizationalUnitId)
 }
 
-var ruleResourceDataSyncOrganizationalUnitId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$"}}
+var ruleResourceDataSyncOrganizationalUnitId = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern("^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$", "^(?:^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$)$"))
 
-var reResourceDataSyncOrganizationalUnitId = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$)$") })
-
-func checkResourceDataSyncOrganizationalUnitId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleResourceDataSyncOrganizationalUnitId[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleResourceDataSyncOrganizationalUnitId[1])
-	}
-	if !reResourceDataSyncOrganizationalUnitId().MatchString(v) {
-		vs.Add(p, v, ruleResourceDataSyncOrganizationalUnitId[2])
-	}
-}
-
-var ruleResourceDataSyncOrganizationalUnitList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1000"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleResourceDataSyncOrganizationalUnitList = check.New(check.MaxLen(1000), check.MinLen(1))
 
 func checkResourceDataSyncOrganizationalUnitList(vs *awsapi.Violations, p string, v []ResourceDataSyncOrganizationalUnit) {
-	n := len(v)
-	if n > 1000 {
-		vs.Add(p, v, ruleResourceDataSyncOrganizationalUnitList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleResourceDataSyncOrganizationalUnitList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleResourceDataSyncOrganizationalUnitList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*ResourceDataSyncOrganizationalUnit).validate)
 }
 
-var ruleResourceDataSyncS3BucketName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkResourceDataSyncS3BucketName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleResourceDataSyncS3BucketName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleResourceDataSyncS3BucketName[1])
-	}
-}
+var ruleResourceDataSyncS3BucketName = check.New(check.MaxLen(2048), check.MinLen(1))
 
 func (v *ResourceDataSyncS3Destination) validate(vs *awsapi.Violations, p string) {
-	if v.BucketName == nil {
-		vs.Null(at(p, "BucketName"))
-	} else {
-		checkResourceDataSyncS3BucketName(vs, at(p, "BucketName"), *v.BucketName)
-	}
-	if v.Prefix != nil {
-		checkResourceDataSyncS3Prefix(vs, at(p, "Prefix"), *v.Prefix)
-	}
-	if v.SyncFormat == nil {
-		vs.Null(at(p, "SyncFormat"))
-	} else {
-		checkResourceDataSyncS3Format(vs, at(p, "SyncFormat"), *v.SyncFormat)
-	}
-	if v.Region == nil {
-		vs.Null(at(p, "Region"))
-	} else {
-		checkResourceDataSyncS3Region(vs, at(p, "Region"), *v.Region)
-	}
-	if v.AWSKMSKeyARN != nil {
-		checkResourceDataSyncAWSKMSKeyARN(vs, at(p, "AWSKMSKeyARN"), *v.AWSKMSKeyARN)
-	}
-	if v.DestinationDataSharing != nil {
-		v.DestinationDataSharing.validate(vs, at(p, "DestinationDataSharing"))
-	}
+	check.Str(ruleResourceDataSyncS3BucketName, vs, p, "BucketName", true, v.BucketName)
+	check.Str(ruleResourceDataSyncS3Prefix, vs, p, "Prefix", false, v.Prefix)
+	check.Str(ruleResourceDataSyncS3Format, vs, p, "SyncFormat", true, v.SyncFormat)
+	check.Str(ruleResourceDataSyncS3Region, vs, p, "Region", true, v.Region)
+	check.Str(ruleResourceDataSyncAWSKMSKeyARN, vs, p, "AWSKMSKeyARN", false, v.AWSKMSKeyARN)
+	check.Struct(vs, p, "DestinationDataSharing", false, v.DestinationDataSharing, (*ResourceDataSyncDestinationDataSharing).validate)
 }
 
-var ruleResourceDataSyncS3Format = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"JsonSerDe"}}}
+var ruleResourceDataSyncS3Format = check.New(check.Enum("JsonSerDe"))
 
-func checkResourceDataSyncS3Format(vs *awsapi.Violations, p string, v ResourceDataSyncS3Format) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleResourceDataSyncS3Format[0])
-	}
-}
+var ruleResourceDataSyncS3Prefix = check.New(check.MaxLen(256), check.MinLen(1))
 
-var ruleResourceDataSyncS3Prefix = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkResourceDataSyncS3Prefix(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleResourceDataSyncS3Prefix[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleResourceDataSyncS3Prefix[1])
-	}
-}
-
-var ruleResourceDataSyncS3Region = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkResourceDataSyncS3Region(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleResourceDataSyncS3Region[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleResourceDataSyncS3Region[1])
-	}
-}
+var ruleResourceDataSyncS3Region = check.New(check.MaxLen(64), check.MinLen(1))
 
 func (v *ResourceDataSyncSource) validate(vs *awsapi.Violations, p string) {
-	if v.SourceType == nil {
-		vs.Null(at(p, "SourceType"))
-	} else {
-		checkResourceDataSyncSourceType(vs, at(p, "SourceType"), *v.SourceType)
-	}
-	if v.AwsOrganizationsSource != nil {
-		v.AwsOrganizationsSource.validate(vs, at(p, "AwsOrganizationsSource"))
-	}
-	if v.SourceRegions == nil {
-		vs.Null(at(p, "SourceRegions"))
-	} else {
-		checkResourceDataSyncSourceRegionList(vs, at(p, "SourceRegions"), v.SourceRegions)
-	}
+	check.Str(ruleResourceDataSyncSourceType, vs, p, "SourceType", true, v.SourceType)
+	check.Struct(vs, p, "AwsOrganizationsSource", false, v.AwsOrganizationsSource, (*ResourceDataSyncAwsOrganizationsSource).validate)
+	check.List(vs, p, "SourceRegions", true, v.SourceRegions, checkResourceDataSyncSourceRegionList)
 }
 
-var ruleResourceDataSyncSourceRegion = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleResourceDataSyncSourceRegion = check.New(check.MaxLen(64), check.MinLen(1))
 
-func checkResourceDataSyncSourceRegion(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleResourceDataSyncSourceRegion[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleResourceDataSyncSourceRegion[1])
-	}
-}
+var ruleResourceDataSyncSourceRegionList = check.New()
 
 func checkResourceDataSyncSourceRegionList(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkResourceDataSyncSourceRegion(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleResourceDataSyncSourceRegion})
-			break
-		}
-	}
+	check.Strings(ruleResourceDataSyncSourceRegionList, vs, p, v, ruleResourceDataSyncSourceRegion)
 }
 
-var ruleResourceDataSyncSourceType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleResourceDataSyncSourceType = check.New(check.MaxLen(64), check.MinLen(1))
 
-func checkResourceDataSyncSourceType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleResourceDataSyncSourceType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleResourceDataSyncSourceType[1])
-	}
-}
+var ruleResourceDataSyncType = check.New(check.MaxLen(64), check.MinLen(1))
 
-var ruleResourceDataSyncType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleResourcePolicyMaxResults = check.New(check.Max(50), check.Min(1))
 
-func checkResourceDataSyncType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleResourceDataSyncType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleResourceDataSyncType[1])
-	}
-}
-
-var ruleResourcePolicyMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "50"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkResourcePolicyMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 50 {
-		vs.Add(p, v, ruleResourcePolicyMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleResourcePolicyMaxResults[1])
-	}
-}
-
-var ruleResourceTypeForTagging = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Document", "ManagedInstance", "MaintenanceWindow", "Parameter", "PatchBaseline", "OpsItem", "OpsMetadata", "Automation", "Association"}}}
-
-func checkResourceTypeForTagging(vs *awsapi.Violations, p string, v ResourceTypeForTagging) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleResourceTypeForTagging[0])
-	}
-}
+var ruleResourceTypeForTagging = check.New(check.Enum("Document", "ManagedInstance", "MaintenanceWindow", "Parameter", "PatchBaseline", "OpsItem", "OpsMetadata", "Automation", "Association"))
 
 func (v *ResultAttribute) validate(vs *awsapi.Violations, p string) {
-	if v.TypeName == nil {
-		vs.Null(at(p, "TypeName"))
-	} else {
-		checkInventoryItemTypeName(vs, at(p, "TypeName"), *v.TypeName)
-	}
+	check.Str(ruleInventoryItemTypeName, vs, p, "TypeName", true, v.TypeName)
 }
 
-var ruleResultAttributeList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleResultAttributeList = check.New(check.MaxLen(1), check.MinLen(1))
 
 func checkResultAttributeList(vs *awsapi.Violations, p string, v []ResultAttribute) {
-	n := len(v)
-	if n > 1 {
-		vs.Add(p, v, ruleResultAttributeList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleResultAttributeList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleResultAttributeList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*ResultAttribute).validate)
 }
 
 func (v *ResumeSessionInput) validate(vs *awsapi.Violations, p string) {
-	if v.SessionId == nil {
-		vs.Null(at(p, "SessionId"))
-	} else {
-		checkSessionId(vs, at(p, "SessionId"), *v.SessionId)
-	}
+	check.Str(ruleSessionId, vs, p, "SessionId", true, v.SessionId)
 }
 
 func (v *Runbook) validate(vs *awsapi.Violations, p string) {
-	if v.DocumentName == nil {
-		vs.Null(at(p, "DocumentName"))
-	} else {
-		checkDocumentARN(vs, at(p, "DocumentName"), *v.DocumentName)
-	}
-	if v.DocumentVersion != nil {
-		checkDocumentVersion(vs, at(p, "DocumentVersion"), *v.DocumentVersion)
-	}
-	if v.Parameters != nil {
-		checkAutomationParameterMap(vs, at(p, "Parameters"), v.Parameters)
-	}
-	if v.TargetParameterName != nil {
-		checkAutomationParameterKey(vs, at(p, "TargetParameterName"), *v.TargetParameterName)
-	}
-	if v.Targets != nil {
-		checkTargets(vs, at(p, "Targets"), v.Targets)
-	}
-	if v.TargetMaps != nil {
-		checkTargetMaps(vs, at(p, "TargetMaps"), v.TargetMaps)
-	}
-	if v.MaxConcurrency != nil {
-		checkMaxConcurrency(vs, at(p, "MaxConcurrency"), *v.MaxConcurrency)
-	}
-	if v.MaxErrors != nil {
-		checkMaxErrors(vs, at(p, "MaxErrors"), *v.MaxErrors)
-	}
-	if v.TargetLocations != nil {
-		checkTargetLocations(vs, at(p, "TargetLocations"), v.TargetLocations)
-	}
+	check.Str(ruleDocumentARN, vs, p, "DocumentName", true, v.DocumentName)
+	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
+	check.Map(vs, p, "Parameters", false, v.Parameters, checkAutomationParameterMap)
+	check.Str(ruleAutomationParameterKey, vs, p, "TargetParameterName", false, v.TargetParameterName)
+	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
+	check.List(vs, p, "TargetMaps", false, v.TargetMaps, checkTargetMaps)
+	check.Str(ruleMaxConcurrency, vs, p, "MaxConcurrency", false, v.MaxConcurrency)
+	check.Str(ruleMaxErrors, vs, p, "MaxErrors", false, v.MaxErrors)
+	check.List(vs, p, "TargetLocations", false, v.TargetLocations, checkTargetLocations)
 }
 
-var ruleRunbooks = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleRunbooks = check.New(check.MaxLen(1), check.MinLen(1))
 
 func checkRunbooks(vs *awsapi.Violations, p string, v []Runbook) {
-	n := len(v)
-	if n > 1 {
-		vs.Add(p, v, ruleRunbooks[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleRunbooks[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleRunbooks.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*Runbook).validate)
 }
 
-var ruleS3BucketName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "63"}, {Kind: awsapi.MinLength, Bound: "3"}}
+var ruleS3BucketName = check.New(check.MaxLen(63), check.MinLen(3))
 
-func checkS3BucketName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 63 {
-		vs.Add(p, v, ruleS3BucketName[0])
-	}
-	if n < 3 {
-		vs.Add(p, v, ruleS3BucketName[1])
-	}
-}
-
-var ruleS3KeyPrefix = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "500"}}
-
-func checkS3KeyPrefix(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 500 {
-		vs.Add(p, v, ruleS3KeyPrefix[0])
-	}
-}
+var ruleS3KeyPrefix = check.New(check.MaxLen(500))
 
 func (v *S3OutputLocation) validate(vs *awsapi.Violations, p string) {
-	if v.OutputS3Region != nil {
-		checkS3Region(vs, at(p, "OutputS3Region"), *v.OutputS3Region)
-	}
-	if v.OutputS3BucketName != nil {
-		checkS3BucketName(vs, at(p, "OutputS3BucketName"), *v.OutputS3BucketName)
-	}
-	if v.OutputS3KeyPrefix != nil {
-		checkS3KeyPrefix(vs, at(p, "OutputS3KeyPrefix"), *v.OutputS3KeyPrefix)
-	}
+	check.Str(ruleS3Region, vs, p, "OutputS3Region", false, v.OutputS3Region)
+	check.Str(ruleS3BucketName, vs, p, "OutputS3BucketName", false, v.OutputS3BucketName)
+	check.Str(ruleS3KeyPrefix, vs, p, "OutputS3KeyPrefix", false, v.OutputS3KeyPrefix)
 }
 
-var ruleS3Region = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20"}, {Kind: awsapi.MinLength, Bound: "3"}}
+var ruleS3Region = check.New(check.MaxLen(20), check.MinLen(3))
 
-func checkS3Region(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 20 {
-		vs.Add(p, v, ruleS3Region[0])
-	}
-	if n < 3 {
-		vs.Add(p, v, ruleS3Region[1])
-	}
-}
+var ruleScheduleExpression = check.New(check.MaxLen(256), check.MinLen(1))
 
-var ruleScheduleExpression = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkScheduleExpression(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleScheduleExpression[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleScheduleExpression[1])
-	}
-}
-
-var ruleScheduleOffset = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "6"}, {Kind: awsapi.MinValue, Bound: "1"}}
-
-func checkScheduleOffset(vs *awsapi.Violations, p string, v int32) {
-	if v > 6 {
-		vs.Add(p, v, ruleScheduleOffset[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleScheduleOffset[1])
-	}
-}
+var ruleScheduleOffset = check.New(check.Max(6), check.Min(1))
 
 func (v *SendAutomationSignalInput) validate(vs *awsapi.Violations, p string) {
-	if v.AutomationExecutionId == nil {
-		vs.Null(at(p, "AutomationExecutionId"))
-	} else {
-		checkAutomationExecutionId(vs, at(p, "AutomationExecutionId"), *v.AutomationExecutionId)
-	}
-	if v.SignalType == nil {
-		vs.Null(at(p, "SignalType"))
-	} else {
-		checkSignalType(vs, at(p, "SignalType"), *v.SignalType)
-	}
-	if v.Payload != nil {
-		checkAutomationParameterMap(vs, at(p, "Payload"), v.Payload)
-	}
+	check.Str(ruleAutomationExecutionId, vs, p, "AutomationExecutionId", true, v.AutomationExecutionId)
+	check.Str(ruleSignalType, vs, p, "SignalType", true, v.SignalType)
+	check.Map(vs, p, "Payload", false, v.Payload, checkAutomationParameterMap)
 }
 
 func (v *SendCommandInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceIds != nil {
-		checkInstanceIdList(vs, at(p, "InstanceIds"), v.InstanceIds)
-	}
-	if v.Targets != nil {
-		checkTargets(vs, at(p, "Targets"), v.Targets)
-	}
-	if v.DocumentName == nil {
-		vs.Null(at(p, "DocumentName"))
-	} else {
-		checkDocumentARN(vs, at(p, "DocumentName"), *v.DocumentName)
-	}
-	if v.DocumentVersion != nil {
-		checkDocumentVersion(vs, at(p, "DocumentVersion"), *v.DocumentVersion)
-	}
-	if v.DocumentHash != nil {
-		checkDocumentHash(vs, at(p, "DocumentHash"), *v.DocumentHash)
-	}
-	if v.DocumentHashType != nil {
-		checkDocumentHashType(vs, at(p, "DocumentHashType"), *v.DocumentHashType)
-	}
-	if v.TimeoutSeconds != nil {
-		checkTimeoutSeconds(vs, at(p, "TimeoutSeconds"), *v.TimeoutSeconds)
-	}
-	if v.Comment != nil {
-		checkComment(vs, at(p, "Comment"), *v.Comment)
-	}
-	if v.OutputS3Region != nil {
-		checkS3Region(vs, at(p, "OutputS3Region"), *v.OutputS3Region)
-	}
-	if v.OutputS3BucketName != nil {
-		checkS3BucketName(vs, at(p, "OutputS3BucketName"), *v.OutputS3BucketName)
-	}
-	if v.OutputS3KeyPrefix != nil {
-		checkS3KeyPrefix(vs, at(p, "OutputS3KeyPrefix"), *v.OutputS3KeyPrefix)
-	}
-	if v.MaxConcurrency != nil {
-		checkMaxConcurrency(vs, at(p, "MaxConcurrency"), *v.MaxConcurrency)
-	}
-	if v.MaxErrors != nil {
-		checkMaxErrors(vs, at(p, "MaxErrors"), *v.MaxErrors)
-	}
-	if v.NotificationConfig != nil {
-		v.NotificationConfig.validate(vs, at(p, "NotificationConfig"))
-	}
-	if v.CloudWatchOutputConfig != nil {
-		v.CloudWatchOutputConfig.validate(vs, at(p, "CloudWatchOutputConfig"))
-	}
-	if v.AlarmConfiguration != nil {
-		v.AlarmConfiguration.validate(vs, at(p, "AlarmConfiguration"))
-	}
+	check.List(vs, p, "InstanceIds", false, v.InstanceIds, checkInstanceIdList)
+	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
+	check.Str(ruleDocumentARN, vs, p, "DocumentName", true, v.DocumentName)
+	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
+	check.Str(ruleDocumentHash, vs, p, "DocumentHash", false, v.DocumentHash)
+	check.Str(ruleDocumentHashType, vs, p, "DocumentHashType", false, v.DocumentHashType)
+	check.Numeric(ruleTimeoutSeconds, vs, p, "TimeoutSeconds", false, v.TimeoutSeconds)
+	check.Str(ruleComment, vs, p, "Comment", false, v.Comment)
+	check.Str(ruleS3Region, vs, p, "OutputS3Region", false, v.OutputS3Region)
+	check.Str(ruleS3BucketName, vs, p, "OutputS3BucketName", false, v.OutputS3BucketName)
+	check.Str(ruleS3KeyPrefix, vs, p, "OutputS3KeyPrefix", false, v.OutputS3KeyPrefix)
+	check.Str(ruleMaxConcurrency, vs, p, "MaxConcurrency", false, v.MaxConcurrency)
+	check.Str(ruleMaxErrors, vs, p, "MaxErrors", false, v.MaxErrors)
+	check.Struct(vs, p, "NotificationConfig", false, v.NotificationConfig, (*NotificationConfig).validate)
+	check.Struct(vs, p, "CloudWatchOutputConfig", false, v.CloudWatchOutputConfig, (*CloudWatchOutputConfig).validate)
+	check.Struct(vs, p, "AlarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
 }
 
-var ruleServiceSettingId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1000"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleServiceSettingId = check.New(check.MaxLen(1000), check.MinLen(1))
 
-func checkServiceSettingId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1000 {
-		vs.Add(p, v, ruleServiceSettingId[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleServiceSettingId[1])
-	}
-}
-
-var ruleServiceSettingValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "4096"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkServiceSettingValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 4096 {
-		vs.Add(p, v, ruleServiceSettingValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleServiceSettingValue[1])
-	}
-}
+var ruleServiceSettingValue = check.New(check.MaxLen(4096), check.MinLen(1))
 
 func (v *SessionFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "key"))
-	} else {
-		checkSessionFilterKey(vs, at(p, "key"), *v.Key)
-	}
-	if v.Value == nil {
-		vs.Null(at(p, "value"))
-	} else {
-		checkSessionFilterValue(vs, at(p, "value"), *v.Value)
-	}
+	check.Str(ruleSessionFilterKey, vs, p, "key", true, v.Key)
+	check.Str(ruleSessionFilterValue, vs, p, "value", true, v.Value)
 }
 
-var ruleSessionFilterKey = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"InvokedAfter", "InvokedBefore", "Target", "Owner", "Status", "SessionId", "AccessType"}}}
+var ruleSessionFilterKey = check.New(check.Enum("InvokedAfter", "InvokedBefore", "Target", "Owner", "Status", "SessionId", "AccessType"))
 
-func checkSessionFilterKey(vs *awsapi.Violations, p string, v SessionFilterKey) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleSessionFilterKey[0])
-	}
-}
-
-var ruleSessionFilterList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "6"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleSessionFilterList = check.New(check.MaxLen(6), check.MinLen(1))
 
 func checkSessionFilterList(vs *awsapi.Violations, p string, v []SessionFilter) {
-	n := len(v)
-	if n > 6 {
-		vs.Add(p, v, ruleSessionFilterList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleSessionFilterList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleSessionFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*SessionFilter).validate)
 }
 
-var ruleSessionFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "400"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleSessionFilterValue = check.New(check.MaxLen(400), check.MinLen(1))
 
-func checkSessionFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 400 {
-		vs.Add(p, v, ruleSessionFilterValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleSessionFilterValue[1])
-	}
-}
+var ruleSessionId = check.New(check.MaxLen(96), check.MinLen(1))
 
-var ruleSessionId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "96"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleSessionManagerParameterName = check.New(check.MaxLen(255), check.MinLen(1))
 
-func checkSessionId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 96 {
-		vs.Add(p, v, ruleSessionId[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleSessionId[1])
-	}
-}
+var ruleSessionManagerParameterValue = check.New(check.MaxLen(65535), check.MinLen(1))
 
-var ruleSessionManagerParameterName = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "255"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkSessionManagerParameterName(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 255 {
-		vs.Add(p, v, ruleSessionManagerParameterName[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleSessionManagerParameterName[1])
-	}
-}
-
-var ruleSessionManagerParameterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "65535"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkSessionManagerParameterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 65535 {
-		vs.Add(p, v, ruleSessionManagerParameterValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleSessionManagerParameterValue[1])
-	}
-}
+var ruleSessionManagerParameterValueList = check.New()
 
 func checkSessionManagerParameterValueList(vs *awsapi.Violations, p string, v []string) {
-	for _, e := range v {
-		var t awsapi.Violations
-		checkSessionManagerParameterValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleSessionManagerParameterValue})
-			break
-		}
-	}
+	check.Strings(ruleSessionManagerParameterValueList, vs, p, v, ruleSessionManagerParameterValue)
 }
+
+var ruleSessionManagerParameters = check.New()
 
 func checkSessionManagerParameters(vs *awsapi.Violations, p string, v map[string][]string) {
-	for k := range v {
-		var t awsapi.Violations
-		checkSessionManagerParameterName(&t, "", k)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapKeys, Inner: ruleSessionManagerParameterName})
-			break
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(v)) {
-		checkSessionManagerParameterValueList(vs, p+"."+k+".member", v[k])
-	}
+	check.Keys(ruleSessionManagerParameters, vs, p, v, ruleSessionManagerParameterName)
+	check.Values(vs, p, v, checkSessionManagerParameterValueList)
 }
 
-var ruleSessionMaxResults = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "200"}, {Kind: awsapi.MinValue, Bound: "1"}}
+var ruleSessionMaxResults = check.New(check.Max(200), check.Min(1))
 
-func checkSessionMaxResults(vs *awsapi.Violations, p string, v int32) {
-	if v > 200 {
-		vs.Add(p, v, ruleSessionMaxResults[0])
-	}
-	if v < 1 {
-		vs.Add(p, v, ruleSessionMaxResults[1])
-	}
-}
+var ruleSessionReason = check.New(check.MaxLen(256), check.MinLen(1), check.Pattern("^.{1,256}$", "^(?:^.{1,256}$)$"))
 
-var ruleSessionReason = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: "^.{1,256}$"}}
+var ruleSessionState = check.New(check.Enum("Active", "History"))
 
-var reSessionReason = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:^.{1,256}$)$") })
+var ruleSessionTarget = check.New(check.MaxLen(400), check.MinLen(1))
 
-func checkSessionReason(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleSessionReason[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleSessionReason[1])
-	}
-	if !reSessionReason().MatchString(v) {
-		vs.Add(p, v, ruleSessionReason[2])
-	}
-}
+var ruleSharedDocumentVersion = check.New(check.MaxLen(8), check.Pattern("([$]LATEST|[$]DEFAULT|[$]ALL)", "^(?:([$]LATEST|[$]DEFAULT|[$]ALL))$"))
 
-var ruleSessionState = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Active", "History"}}}
+var ruleSignalType = check.New(check.Enum("Approve", "Reject", "StartStep", "StopStep", "Resume", "Revoke"))
 
-func checkSessionState(vs *awsapi.Violations, p string, v SessionState) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleSessionState[0])
-	}
-}
-
-var ruleSessionTarget = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "400"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkSessionTarget(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 400 {
-		vs.Add(p, v, ruleSessionTarget[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleSessionTarget[1])
-	}
-}
-
-var ruleSharedDocumentVersion = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "8"}, {Kind: awsapi.Pattern, Text: "([$]LATEST|[$]DEFAULT|[$]ALL)"}}
-
-var reSharedDocumentVersion = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(?:([$]LATEST|[$]DEFAULT|[$]ALL))$") })
-
-func checkSharedDocumentVersion(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 8 {
-		vs.Add(p, v, ruleSharedDocumentVersion[0])
-	}
-	if !reSharedDocumentVersion().MatchString(v) {
-		vs.Add(p, v, ruleSharedDocumentVersion[1])
-	}
-}
-
-var ruleSignalType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Approve", "Reject", "StartStep", "StopStep", "Resume", "Revoke"}}}
-
-func checkSignalType(vs *awsapi.Violations, p string, v SignalType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleSignalType[0])
-	}
-}
-
-var ruleSnapshotId = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "36"}, {Kind: awsapi.MinLength, Bound: "36"}, {Kind: awsapi.Pattern, Text: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"}}
-
-var reSnapshotId = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile("^(?:^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$)$")
-})
-
-func checkSnapshotId(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 36 {
-		vs.Add(p, v, ruleSnapshotId[0])
-	}
-	if n < 36 {
-		vs.Add(p, v, ruleSnapshotId[1])
-	}
-	if !reSnapshotId().MatchString(v) {
-		vs.Add(p, v, ruleSnapshotId[2])
-	}
-}
+var ruleSnapshotId = check.New(check.MaxLen(36), check.MinLen(36), check.Pattern("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", "^(?:^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$)$"))
 
 func (v *StartAccessRequestInput) validate(vs *awsapi.Violations, p string) {
-	if v.Reason == nil {
-		vs.Null(at(p, "Reason"))
-	} else {
-		checkString1to256(vs, at(p, "Reason"), *v.Reason)
-	}
-	if v.Targets == nil {
-		vs.Null(at(p, "Targets"))
-	} else {
-		checkTargets(vs, at(p, "Targets"), v.Targets)
-	}
-	if v.Tags != nil {
-		checkTagList(vs, at(p, "Tags"), v.Tags)
-	}
+	check.Str(ruleString1to256, vs, p, "Reason", true, v.Reason)
+	check.List(vs, p, "Targets", true, v.Targets, checkTargets)
+	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
 }
 
 func (v *StartAssociationsOnceInput) validate(vs *awsapi.Violations, p string) {
-	if v.AssociationIds == nil {
-		vs.Null(at(p, "AssociationIds"))
-	} else {
-		checkAssociationIdList(vs, at(p, "AssociationIds"), v.AssociationIds)
-	}
+	check.List(vs, p, "AssociationIds", true, v.AssociationIds, checkAssociationIdList)
 }
 
 func (v *StartAutomationExecutionInput) validate(vs *awsapi.Violations, p string) {
-	if v.DocumentName == nil {
-		vs.Null(at(p, "DocumentName"))
-	} else {
-		checkDocumentARN(vs, at(p, "DocumentName"), *v.DocumentName)
-	}
-	if v.DocumentVersion != nil {
-		checkDocumentVersion(vs, at(p, "DocumentVersion"), *v.DocumentVersion)
-	}
-	if v.Parameters != nil {
-		checkAutomationParameterMap(vs, at(p, "Parameters"), v.Parameters)
-	}
-	if v.ClientToken != nil {
-		checkIdempotencyToken(vs, at(p, "ClientToken"), *v.ClientToken)
-	}
-	if v.Mode != nil {
-		checkExecutionMode(vs, at(p, "Mode"), *v.Mode)
-	}
-	if v.TargetParameterName != nil {
-		checkAutomationParameterKey(vs, at(p, "TargetParameterName"), *v.TargetParameterName)
-	}
-	if v.Targets != nil {
-		checkTargets(vs, at(p, "Targets"), v.Targets)
-	}
-	if v.TargetMaps != nil {
-		checkTargetMaps(vs, at(p, "TargetMaps"), v.TargetMaps)
-	}
-	if v.MaxConcurrency != nil {
-		checkMaxConcurrency(vs, at(p, "MaxConcurrency"), *v.MaxConcurrency)
-	}
-	if v.MaxErrors != nil {
-		checkMaxErrors(vs, at(p, "MaxErrors"), *v.MaxErrors)
-	}
-	if v.TargetLocations != nil {
-		checkTargetLocations(vs, at(p, "TargetLocations"), v.TargetLocations)
-	}
-	if v.Tags != nil {
-		checkTagList(vs, at(p, "Tags"), v.Tags)
-	}
-	if v.AlarmConfiguration != nil {
-		v.AlarmConfiguration.validate(vs, at(p, "AlarmConfiguration"))
-	}
+	check.Str(ruleDocumentARN, vs, p, "DocumentName", true, v.DocumentName)
+	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
+	check.Map(vs, p, "Parameters", false, v.Parameters, checkAutomationParameterMap)
+	check.Str(ruleIdempotencyToken, vs, p, "ClientToken", false, v.ClientToken)
+	check.Str(ruleExecutionMode, vs, p, "Mode", false, v.Mode)
+	check.Str(ruleAutomationParameterKey, vs, p, "TargetParameterName", false, v.TargetParameterName)
+	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
+	check.List(vs, p, "TargetMaps", false, v.TargetMaps, checkTargetMaps)
+	check.Str(ruleMaxConcurrency, vs, p, "MaxConcurrency", false, v.MaxConcurrency)
+	check.Str(ruleMaxErrors, vs, p, "MaxErrors", false, v.MaxErrors)
+	check.List(vs, p, "TargetLocations", false, v.TargetLocations, checkTargetLocations)
+	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
+	check.Struct(vs, p, "AlarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
 }
 
 func (v *StartChangeRequestExecutionInput) validate(vs *awsapi.Violations, p string) {
-	if v.DocumentName == nil {
-		vs.Null(at(p, "DocumentName"))
-	} else {
-		checkDocumentARN(vs, at(p, "DocumentName"), *v.DocumentName)
-	}
-	if v.DocumentVersion != nil {
-		checkDocumentVersion(vs, at(p, "DocumentVersion"), *v.DocumentVersion)
-	}
-	if v.Parameters != nil {
-		checkAutomationParameterMap(vs, at(p, "Parameters"), v.Parameters)
-	}
-	if v.ChangeRequestName != nil {
-		checkChangeRequestName(vs, at(p, "ChangeRequestName"), *v.ChangeRequestName)
-	}
-	if v.ClientToken != nil {
-		checkIdempotencyToken(vs, at(p, "ClientToken"), *v.ClientToken)
-	}
-	if v.Runbooks == nil {
-		vs.Null(at(p, "Runbooks"))
-	} else {
-		checkRunbooks(vs, at(p, "Runbooks"), v.Runbooks)
-	}
-	if v.Tags != nil {
-		checkTagList(vs, at(p, "Tags"), v.Tags)
-	}
-	if v.ChangeDetails != nil {
-		checkChangeDetailsValue(vs, at(p, "ChangeDetails"), *v.ChangeDetails)
-	}
+	check.Str(ruleDocumentARN, vs, p, "DocumentName", true, v.DocumentName)
+	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
+	check.Map(vs, p, "Parameters", false, v.Parameters, checkAutomationParameterMap)
+	check.Str(ruleChangeRequestName, vs, p, "ChangeRequestName", false, v.ChangeRequestName)
+	check.Str(ruleIdempotencyToken, vs, p, "ClientToken", false, v.ClientToken)
+	check.List(vs, p, "Runbooks", true, v.Runbooks, checkRunbooks)
+	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
+	check.Str(ruleChangeDetailsValue, vs, p, "ChangeDetails", false, v.ChangeDetails)
 }
 
 func (v *StartExecutionPreviewInput) validate(vs *awsapi.Violations, p string) {
-	if v.DocumentName == nil {
-		vs.Null(at(p, "DocumentName"))
-	} else {
-		checkDocumentName(vs, at(p, "DocumentName"), *v.DocumentName)
-	}
-	if v.DocumentVersion != nil {
-		checkDocumentVersion(vs, at(p, "DocumentVersion"), *v.DocumentVersion)
-	}
-	if v.ExecutionInputs != nil {
-		v.ExecutionInputs.validate(vs, at(p, "ExecutionInputs"))
-	}
+	check.Str(ruleDocumentName, vs, p, "DocumentName", true, v.DocumentName)
+	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
+	check.Struct(vs, p, "ExecutionInputs", false, v.ExecutionInputs, (*ExecutionInputs).validate)
 }
 
 func (v *StartSessionInput) validate(vs *awsapi.Violations, p string) {
-	if v.Target == nil {
-		vs.Null(at(p, "Target"))
-	} else {
-		checkSessionTarget(vs, at(p, "Target"), *v.Target)
-	}
-	if v.DocumentName != nil {
-		checkDocumentARN(vs, at(p, "DocumentName"), *v.DocumentName)
-	}
-	if v.Reason != nil {
-		checkSessionReason(vs, at(p, "Reason"), *v.Reason)
-	}
-	if v.Parameters != nil {
-		checkSessionManagerParameters(vs, at(p, "Parameters"), v.Parameters)
-	}
+	check.Str(ruleSessionTarget, vs, p, "Target", true, v.Target)
+	check.Str(ruleDocumentARN, vs, p, "DocumentName", false, v.DocumentName)
+	check.Str(ruleSessionReason, vs, p, "Reason", false, v.Reason)
+	check.Map(vs, p, "Parameters", false, v.Parameters, checkSessionManagerParameters)
 }
 
-var ruleStatusAdditionalInfo = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}}
+var ruleStatusAdditionalInfo = check.New(check.MaxLen(1024))
 
-func checkStatusAdditionalInfo(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleStatusAdditionalInfo[0])
-	}
-}
-
-var ruleStatusMessage = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1024"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkStatusMessage(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1024 {
-		vs.Add(p, v, ruleStatusMessage[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleStatusMessage[1])
-	}
-}
+var ruleStatusMessage = check.New(check.MaxLen(1024), check.MinLen(1))
 
 func (v *StepExecutionFilter) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	} else {
-		checkStepExecutionFilterKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values == nil {
-		vs.Null(at(p, "Values"))
-	} else {
-		checkStepExecutionFilterValueList(vs, at(p, "Values"), v.Values)
-	}
+	check.Str(ruleStepExecutionFilterKey, vs, p, "Key", true, v.Key)
+	check.List(vs, p, "Values", true, v.Values, checkStepExecutionFilterValueList)
 }
 
-var ruleStepExecutionFilterKey = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"StartTimeBefore", "StartTimeAfter", "StepExecutionStatus", "StepExecutionId", "StepName", "Action", "ParentStepExecutionId", "ParentStepIteration", "ParentStepIteratorValue"}}}
+var ruleStepExecutionFilterKey = check.New(check.Enum("StartTimeBefore", "StartTimeAfter", "StepExecutionStatus", "StepExecutionId", "StepName", "Action", "ParentStepExecutionId", "ParentStepIteration", "ParentStepIteratorValue"))
 
-func checkStepExecutionFilterKey(vs *awsapi.Violations, p string, v StepExecutionFilterKey) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleStepExecutionFilterKey[0])
-	}
-}
-
-var ruleStepExecutionFilterList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "6"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleStepExecutionFilterList = check.New(check.MaxLen(6), check.MinLen(1))
 
 func checkStepExecutionFilterList(vs *awsapi.Violations, p string, v []StepExecutionFilter) {
-	n := len(v)
-	if n > 6 {
-		vs.Add(p, v, ruleStepExecutionFilterList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleStepExecutionFilterList[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleStepExecutionFilterList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*StepExecutionFilter).validate)
 }
 
-var ruleStepExecutionFilterValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "150"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleStepExecutionFilterValue = check.New(check.MaxLen(150), check.MinLen(1))
 
-func checkStepExecutionFilterValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 150 {
-		vs.Add(p, v, ruleStepExecutionFilterValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleStepExecutionFilterValue[1])
-	}
-}
-
-var ruleStepExecutionFilterValueList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleStepExecutionFilterValueList = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkStepExecutionFilterValueList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleStepExecutionFilterValueList[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleStepExecutionFilterValueList[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkStepExecutionFilterValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleStepExecutionFilterValue})
-			break
-		}
-	}
+	ruleStepExecutionFilterValueList.Len(vs, p, v, len(v))
+	check.Strings(ruleStepExecutionFilterValueList, vs, p, v, ruleStepExecutionFilterValue)
 }
 
 func (v *StopAutomationExecutionInput) validate(vs *awsapi.Violations, p string) {
-	if v.AutomationExecutionId == nil {
-		vs.Null(at(p, "AutomationExecutionId"))
-	} else {
-		checkAutomationExecutionId(vs, at(p, "AutomationExecutionId"), *v.AutomationExecutionId)
-	}
-	if v.Type != nil {
-		checkStopType(vs, at(p, "Type"), *v.Type)
-	}
+	check.Str(ruleAutomationExecutionId, vs, p, "AutomationExecutionId", true, v.AutomationExecutionId)
+	check.Str(ruleStopType, vs, p, "Type", false, v.Type)
 }
 
-var ruleStopType = []awsapi.Constraint{{Kind: awsapi.EnumSet, Enum: []string{"Complete", "Cancel"}}}
+var ruleStopType = check.New(check.Enum("Complete", "Cancel"))
 
-func checkStopType(vs *awsapi.Violations, p string, v StopType) {
-	if !v.known() {
-		vs.Add(p, string(v), ruleStopType[0])
-	}
-}
-
-var ruleString1to256 = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkString1to256(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleString1to256[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleString1to256[1])
-	}
-}
+var ruleString1to256 = check.New(check.MaxLen(256), check.MinLen(1))
 
 func (v *Tag) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "Key"))
-	} else {
-		checkTagKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Value == nil {
-		vs.Null(at(p, "Value"))
-	} else {
-		checkTagValue(vs, at(p, "Value"), *v.Value)
-	}
+	check.Str(ruleTagKey, vs, p, "Key", true, v.Key)
+	check.Str(ruleTagValue, vs, p, "Value", true, v.Value)
 }
 
-var ruleTagKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`}}
+var ruleTagKey = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`, `^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`))
 
-var reTagKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`) })
-
-func checkTagKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleTagKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTagKey[1])
-	}
-	if !reTagKey().MatchString(v) {
-		vs.Add(p, v, ruleTagKey[2])
-	}
-}
-
-var ruleTagList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1000"}}
+var ruleTagList = check.New(check.MaxLen(1000))
 
 func checkTagList(vs *awsapi.Violations, p string, v []Tag) {
-	n := len(v)
-	if n > 1000 {
-		vs.Add(p, v, ruleTagList[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleTagList.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*Tag).validate)
 }
 
-var ruleTagValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.Pattern, Text: `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`}}
-
-var reTagValue = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`) })
-
-func checkTagValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleTagValue[0])
-	}
-	if !reTagValue().MatchString(v) {
-		vs.Add(p, v, ruleTagValue[1])
-	}
-}
+var ruleTagValue = check.New(check.MaxLen(256), check.Pattern(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`, `^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`))
 
 func (v *Target) validate(vs *awsapi.Violations, p string) {
-	if v.Key != nil {
-		checkTargetKey(vs, at(p, "Key"), *v.Key)
-	}
-	if v.Values != nil {
-		checkTargetValues(vs, at(p, "Values"), v.Values)
-	}
+	check.Str(ruleTargetKey, vs, p, "Key", false, v.Key)
+	check.List(vs, p, "Values", false, v.Values, checkTargetValues)
 }
 
-var ruleTargetKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "163"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `^[\p{L}\p{Z}\p{N}_.:/=\-@]*$|resource-groups:ResourceTypeFilters|resource-groups:Name`}}
-
-var reTargetKey = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:^[\p{L}\p{Z}\p{N}_.:/=\-@]*$|resource-groups:ResourceTypeFilters|resource-groups:Name)$`)
-})
-
-func checkTargetKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 163 {
-		vs.Add(p, v, ruleTargetKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTargetKey[1])
-	}
-	if !reTargetKey().MatchString(v) {
-		vs.Add(p, v, ruleTargetKey[2])
-	}
-}
+var ruleTargetKey = check.New(check.MaxLen(163), check.MinLen(1), check.Pattern(`^[\p{L}\p{Z}\p{N}_.:/=\-@]*$|resource-groups:ResourceTypeFilters|resource-groups:Name`, `^(?:^[\p{L}\p{Z}\p{N}_.:/=\-@]*$|resource-groups:ResourceTypeFilters|resource-groups:Name)$`))
 
 func (v *TargetLocation) validate(vs *awsapi.Violations, p string) {
-	if v.Accounts != nil {
-		checkAccounts(vs, at(p, "Accounts"), v.Accounts)
-	}
-	if v.Regions != nil {
-		checkRegions(vs, at(p, "Regions"), v.Regions)
-	}
-	if v.TargetLocationMaxConcurrency != nil {
-		checkMaxConcurrency(vs, at(p, "TargetLocationMaxConcurrency"), *v.TargetLocationMaxConcurrency)
-	}
-	if v.TargetLocationMaxErrors != nil {
-		checkMaxErrors(vs, at(p, "TargetLocationMaxErrors"), *v.TargetLocationMaxErrors)
-	}
-	if v.ExecutionRoleName != nil {
-		checkExecutionRoleName(vs, at(p, "ExecutionRoleName"), *v.ExecutionRoleName)
-	}
-	if v.TargetLocationAlarmConfiguration != nil {
-		v.TargetLocationAlarmConfiguration.validate(vs, at(p, "TargetLocationAlarmConfiguration"))
-	}
-	if v.ExcludeAccounts != nil {
-		checkExcludeAccounts(vs, at(p, "ExcludeAccounts"), v.ExcludeAccounts)
-	}
-	if v.Targets != nil {
-		checkTargets(vs, at(p, "Targets"), v.Targets)
-	}
-	if v.TargetsMaxConcurrency != nil {
-		checkMaxConcurrency(vs, at(p, "TargetsMaxConcurrency"), *v.TargetsMaxConcurrency)
-	}
-	if v.TargetsMaxErrors != nil {
-		checkMaxErrors(vs, at(p, "TargetsMaxErrors"), *v.TargetsMaxErrors)
-	}
+	check.List(vs, p, "Accounts", false, v.Accounts, checkAccounts)
+	check.List(vs, p, "Regions", false, v.Regions, checkRegions)
+	check.Str(ruleMaxConcurrency, vs, p, "TargetLocationMaxConcurrency", false, v.TargetLocationMaxConcurrency)
+	check.Str(ruleMaxErrors, vs, p, "TargetLocationMaxErrors", false, v.TargetLocationMaxErrors)
+	check.Str(ruleExecutionRoleName, vs, p, "ExecutionRoleName", false, v.ExecutionRoleName)
+	check.Struct(vs, p, "TargetLocationAlarmConfiguration", false, v.TargetLocationAlarmConfiguration, (*AlarmConfiguration).validate)
+	check.List(vs, p, "ExcludeAccounts", false, v.ExcludeAccounts, checkExcludeAccounts)
+	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
+	check.Str(ruleMaxConcurrency, vs, p, "TargetsMaxConcurrency", false, v.TargetsMaxConcurrency)
+	check.Str(ruleMaxErrors, vs, p, "TargetsMaxErrors", false, v.TargetsMaxErrors)
 }
 
-var ruleTargetLocations = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleTargetLocations = check.New(check.MaxLen(100), check.MinLen(1))
 
 func checkTargetLocations(vs *awsapi.Violations, p string, v []TargetLocation) {
-	n := len(v)
-	if n > 100 {
-		vs.Add(p, v, ruleTargetLocations[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTargetLocations[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleTargetLocations.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*TargetLocation).validate)
 }
 
 // The pattern of TargetLocationsURL is not checked: RE2 cannot compile it (error parsing regexp: invalid repeat count: `{1,2000}`).
 
-var ruleTargetMap = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleTargetMap = check.New(check.MaxLen(20), check.MinLen(1))
 
 func checkTargetMap(vs *awsapi.Violations, p string, v map[string][]string) {
-	n := len(v)
-	if n > 20 {
-		vs.Add(p, v, ruleTargetMap[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTargetMap[1])
-	}
-	for k := range v {
-		var t awsapi.Violations
-		checkTargetMapKey(&t, "", k)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.MapKeys, Inner: ruleTargetMapKey})
-			break
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(v)) {
-		checkTargetMapValueList(vs, p+"."+k+".member", v[k])
-	}
+	ruleTargetMap.Len(vs, p, v, len(v))
+	check.Keys(ruleTargetMap, vs, p, v, ruleTargetMapKey)
+	check.Values(vs, p, v, checkTargetMapValueList)
 }
 
-var ruleTargetMapKey = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleTargetMapKey = check.New(check.MaxLen(50), check.MinLen(1))
 
-func checkTargetMapKey(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 50 {
-		vs.Add(p, v, ruleTargetMapKey[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTargetMapKey[1])
-	}
-}
+var ruleTargetMapValue = check.New(check.MaxLen(50), check.MinLen(1))
 
-var ruleTargetMapValue = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkTargetMapValue(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 50 {
-		vs.Add(p, v, ruleTargetMapValue[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTargetMapValue[1])
-	}
-}
-
-var ruleTargetMapValueList = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "25"}}
+var ruleTargetMapValueList = check.New(check.MaxLen(25))
 
 func checkTargetMapValueList(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 25 {
-		vs.Add(p, v, ruleTargetMapValueList[0])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkTargetMapValue(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleTargetMapValue})
-			break
-		}
-	}
+	ruleTargetMapValueList.Len(vs, p, v, len(v))
+	check.Strings(ruleTargetMapValueList, vs, p, v, ruleTargetMapValue)
 }
 
-var ruleTargetMaps = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "300"}}
+var ruleTargetMaps = check.New(check.MaxLen(300))
 
 func checkTargetMaps(vs *awsapi.Violations, p string, v []map[string][]string) {
-	n := len(v)
-	if n > 300 {
-		vs.Add(p, v, ruleTargetMaps[0])
-	}
-	for i, e := range v {
-		checkTargetMap(vs, p+"."+strconv.Itoa(i+1)+".member", e)
-	}
+	ruleTargetMaps.Len(vs, p, v, len(v))
+	check.Each(vs, p, v, checkTargetMap)
 }
 
-var ruleTargetType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "200"}, {Kind: awsapi.Pattern, Text: `^\/[\w\.\-\:\/]*$`}}
+var ruleTargetType = check.New(check.MaxLen(200), check.Pattern(`^\/[\w\.\-\:\/]*$`, `^(?:^\/[\w\.\-\:\/]*$)$`))
 
-var reTargetType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:^\/[\w\.\-\:\/]*$)$`) })
-
-func checkTargetType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 200 {
-		vs.Add(p, v, ruleTargetType[0])
-	}
-	if !reTargetType().MatchString(v) {
-		vs.Add(p, v, ruleTargetType[1])
-	}
-}
-
-var ruleTargetValues = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}}
+var ruleTargetValues = check.New(check.MaxLen(50))
 
 func checkTargetValues(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleTargetValues[0])
-	}
+	ruleTargetValues.Len(vs, p, v, len(v))
 }
 
-var ruleTargets = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}}
+var ruleTargets = check.New(check.MaxLen(5))
 
 func checkTargets(vs *awsapi.Violations, p string, v []Target) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleTargets[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleTargets.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*Target).validate)
 }
 
 func (v *TerminateSessionInput) validate(vs *awsapi.Violations, p string) {
-	if v.SessionId == nil {
-		vs.Null(at(p, "SessionId"))
-	} else {
-		checkSessionId(vs, at(p, "SessionId"), *v.SessionId)
-	}
+	check.Str(ruleSessionId, vs, p, "SessionId", true, v.SessionId)
 }
 
-var ruleTimeoutSeconds = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "2592000"}, {Kind: awsapi.MinValue, Bound: "30"}}
+var ruleTimeoutSeconds = check.New(check.Max(2592000), check.Min(30))
 
-func checkTimeoutSeconds(vs *awsapi.Violations, p string, v int32) {
-	if v > 2592000 {
-		vs.Add(p, v, ruleTimeoutSeconds[0])
-	}
-	if v < 30 {
-		vs.Add(p, v, ruleTimeoutSeconds[1])
-	}
-}
-
-var ruleUUID = []awsapi.Constraint{{Kind: awsapi.Pattern, Text: "[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}"}}
-
-var reUUID = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile("^(?:[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12})$")
-})
-
-func checkUUID(vs *awsapi.Violations, p string, v string) {
-	if !reUUID().MatchString(v) {
-		vs.Add(p, v, ruleUUID[0])
-	}
-}
+var ruleUUID = check.New(check.Pattern("[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}", "^(?:[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12})$"))
 
 func (v *UnlabelParameterVersionInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkPSParameterName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.ParameterVersion == nil {
-		vs.Null(at(p, "ParameterVersion"))
-	}
-	if v.Labels == nil {
-		vs.Null(at(p, "Labels"))
-	} else {
-		checkParameterLabelList(vs, at(p, "Labels"), v.Labels)
-	}
+	check.Str(rulePSParameterName, vs, p, "Name", true, v.Name)
+	check.Null(vs, p, "ParameterVersion", v.ParameterVersion == nil)
+	check.List(vs, p, "Labels", true, v.Labels, checkParameterLabelList)
 }
 
 func (v *UpdateAssociationInput) validate(vs *awsapi.Violations, p string) {
-	if v.AssociationId == nil {
-		vs.Null(at(p, "AssociationId"))
-	} else {
-		checkAssociationId(vs, at(p, "AssociationId"), *v.AssociationId)
-	}
-	if v.DocumentVersion != nil {
-		checkDocumentVersion(vs, at(p, "DocumentVersion"), *v.DocumentVersion)
-	}
-	if v.ScheduleExpression != nil {
-		checkScheduleExpression(vs, at(p, "ScheduleExpression"), *v.ScheduleExpression)
-	}
-	if v.OutputLocation != nil {
-		v.OutputLocation.validate(vs, at(p, "OutputLocation"))
-	}
-	if v.Name != nil {
-		checkDocumentARN(vs, at(p, "Name"), *v.Name)
-	}
-	if v.Targets != nil {
-		checkTargets(vs, at(p, "Targets"), v.Targets)
-	}
-	if v.AssociationName != nil {
-		checkAssociationName(vs, at(p, "AssociationName"), *v.AssociationName)
-	}
-	if v.AssociationVersion != nil {
-		checkAssociationVersion(vs, at(p, "AssociationVersion"), *v.AssociationVersion)
-	}
-	if v.AutomationTargetParameterName != nil {
-		checkAutomationTargetParameterName(vs, at(p, "AutomationTargetParameterName"), *v.AutomationTargetParameterName)
-	}
-	if v.MaxErrors != nil {
-		checkMaxErrors(vs, at(p, "MaxErrors"), *v.MaxErrors)
-	}
-	if v.MaxConcurrency != nil {
-		checkMaxConcurrency(vs, at(p, "MaxConcurrency"), *v.MaxConcurrency)
-	}
-	if v.ComplianceSeverity != nil {
-		checkAssociationComplianceSeverity(vs, at(p, "ComplianceSeverity"), *v.ComplianceSeverity)
-	}
-	if v.SyncCompliance != nil {
-		checkAssociationSyncCompliance(vs, at(p, "SyncCompliance"), *v.SyncCompliance)
-	}
-	if v.TargetLocations != nil {
-		checkTargetLocations(vs, at(p, "TargetLocations"), v.TargetLocations)
-	}
-	if v.ScheduleOffset != nil {
-		checkScheduleOffset(vs, at(p, "ScheduleOffset"), *v.ScheduleOffset)
-	}
-	if v.Duration != nil {
-		checkDuration(vs, at(p, "Duration"), *v.Duration)
-	}
-	if v.TargetMaps != nil {
-		checkTargetMaps(vs, at(p, "TargetMaps"), v.TargetMaps)
-	}
-	if v.AlarmConfiguration != nil {
-		v.AlarmConfiguration.validate(vs, at(p, "AlarmConfiguration"))
-	}
-	if v.AssociationDispatchAssumeRole != nil {
-		checkAssociationDispatchAssumeRoleArn(vs, at(p, "AssociationDispatchAssumeRole"), *v.AssociationDispatchAssumeRole)
-	}
+	check.Str(ruleAssociationId, vs, p, "AssociationId", true, v.AssociationId)
+	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
+	check.Str(ruleScheduleExpression, vs, p, "ScheduleExpression", false, v.ScheduleExpression)
+	check.Struct(vs, p, "OutputLocation", false, v.OutputLocation, (*InstanceAssociationOutputLocation).validate)
+	check.Str(ruleDocumentARN, vs, p, "Name", false, v.Name)
+	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
+	check.Str(ruleAssociationName, vs, p, "AssociationName", false, v.AssociationName)
+	check.Str(ruleAssociationVersion, vs, p, "AssociationVersion", false, v.AssociationVersion)
+	check.Str(ruleAutomationTargetParameterName, vs, p, "AutomationTargetParameterName", false, v.AutomationTargetParameterName)
+	check.Str(ruleMaxErrors, vs, p, "MaxErrors", false, v.MaxErrors)
+	check.Str(ruleMaxConcurrency, vs, p, "MaxConcurrency", false, v.MaxConcurrency)
+	check.Str(ruleAssociationComplianceSeverity, vs, p, "ComplianceSeverity", false, v.ComplianceSeverity)
+	check.Str(ruleAssociationSyncCompliance, vs, p, "SyncCompliance", false, v.SyncCompliance)
+	check.List(vs, p, "TargetLocations", false, v.TargetLocations, checkTargetLocations)
+	check.Numeric(ruleScheduleOffset, vs, p, "ScheduleOffset", false, v.ScheduleOffset)
+	check.Numeric(ruleDuration, vs, p, "Duration", false, v.Duration)
+	check.List(vs, p, "TargetMaps", false, v.TargetMaps, checkTargetMaps)
+	check.Struct(vs, p, "AlarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
+	check.Str(ruleAssociationDispatchAssumeRoleArn, vs, p, "AssociationDispatchAssumeRole", false, v.AssociationDispatchAssumeRole)
 }
 
 func (v *UpdateAssociationStatusInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkDocumentARN(vs, at(p, "Name"), *v.Name)
-	}
-	if v.InstanceId == nil {
-		vs.Null(at(p, "InstanceId"))
-	} else {
-		checkInstanceId(vs, at(p, "InstanceId"), *v.InstanceId)
-	}
-	if v.AssociationStatus == nil {
-		vs.Null(at(p, "AssociationStatus"))
-	} else {
-		v.AssociationStatus.validate(vs, at(p, "AssociationStatus"))
-	}
+	check.Str(ruleDocumentARN, vs, p, "Name", true, v.Name)
+	check.Str(ruleInstanceId, vs, p, "InstanceId", true, v.InstanceId)
+	check.Struct(vs, p, "AssociationStatus", true, v.AssociationStatus, (*AssociationStatus).validate)
 }
 
 func (v *UpdateDocumentDefaultVersionInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkDocumentName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.DocumentVersion == nil {
-		vs.Null(at(p, "DocumentVersion"))
-	} else {
-		checkDocumentVersionNumber(vs, at(p, "DocumentVersion"), *v.DocumentVersion)
-	}
+	check.Str(ruleDocumentName, vs, p, "Name", true, v.Name)
+	check.Str(ruleDocumentVersionNumber, vs, p, "DocumentVersion", true, v.DocumentVersion)
 }
 
 func (v *UpdateDocumentInput) validate(vs *awsapi.Violations, p string) {
-	if v.Content == nil {
-		vs.Null(at(p, "Content"))
-	} else {
-		checkDocumentContent(vs, at(p, "Content"), *v.Content)
-	}
-	if v.Attachments != nil {
-		checkAttachmentsSourceList(vs, at(p, "Attachments"), v.Attachments)
-	}
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkDocumentName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.DisplayName != nil {
-		checkDocumentDisplayName(vs, at(p, "DisplayName"), *v.DisplayName)
-	}
-	if v.VersionName != nil {
-		checkDocumentVersionName(vs, at(p, "VersionName"), *v.VersionName)
-	}
-	if v.DocumentVersion != nil {
-		checkDocumentVersion(vs, at(p, "DocumentVersion"), *v.DocumentVersion)
-	}
-	if v.DocumentFormat != nil {
-		checkDocumentFormat(vs, at(p, "DocumentFormat"), *v.DocumentFormat)
-	}
-	if v.TargetType != nil {
-		checkTargetType(vs, at(p, "TargetType"), *v.TargetType)
-	}
+	check.Str(ruleDocumentContent, vs, p, "Content", true, v.Content)
+	check.List(vs, p, "Attachments", false, v.Attachments, checkAttachmentsSourceList)
+	check.Str(ruleDocumentName, vs, p, "Name", true, v.Name)
+	check.Str(ruleDocumentDisplayName, vs, p, "DisplayName", false, v.DisplayName)
+	check.Str(ruleDocumentVersionName, vs, p, "VersionName", false, v.VersionName)
+	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
+	check.Str(ruleDocumentFormat, vs, p, "DocumentFormat", false, v.DocumentFormat)
+	check.Str(ruleTargetType, vs, p, "TargetType", false, v.TargetType)
 }
 
 func (v *UpdateDocumentMetadataInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "Name"))
-	} else {
-		checkDocumentName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.DocumentVersion != nil {
-		checkDocumentVersion(vs, at(p, "DocumentVersion"), *v.DocumentVersion)
-	}
-	if v.DocumentReviews == nil {
-		vs.Null(at(p, "DocumentReviews"))
-	} else {
-		v.DocumentReviews.validate(vs, at(p, "DocumentReviews"))
-	}
+	check.Str(ruleDocumentName, vs, p, "Name", true, v.Name)
+	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
+	check.Struct(vs, p, "DocumentReviews", true, v.DocumentReviews, (*DocumentReviews).validate)
 }
 
 func (v *UpdateMaintenanceWindowInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowId == nil {
-		vs.Null(at(p, "WindowId"))
-	} else {
-		checkMaintenanceWindowId(vs, at(p, "WindowId"), *v.WindowId)
-	}
-	if v.Name != nil {
-		checkMaintenanceWindowName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.Description != nil {
-		checkMaintenanceWindowDescription(vs, at(p, "Description"), *v.Description)
-	}
-	if v.Schedule != nil {
-		checkMaintenanceWindowSchedule(vs, at(p, "Schedule"), *v.Schedule)
-	}
-	if v.ScheduleOffset != nil {
-		checkMaintenanceWindowOffset(vs, at(p, "ScheduleOffset"), *v.ScheduleOffset)
-	}
-	if v.Duration != nil {
-		checkMaintenanceWindowDurationHours(vs, at(p, "Duration"), *v.Duration)
-	}
-	if v.Cutoff != nil {
-		checkMaintenanceWindowCutoff(vs, at(p, "Cutoff"), *v.Cutoff)
-	}
+	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
+	check.Str(ruleMaintenanceWindowName, vs, p, "Name", false, v.Name)
+	check.Str(ruleMaintenanceWindowDescription, vs, p, "Description", false, v.Description)
+	check.Str(ruleMaintenanceWindowSchedule, vs, p, "Schedule", false, v.Schedule)
+	check.Numeric(ruleMaintenanceWindowOffset, vs, p, "ScheduleOffset", false, v.ScheduleOffset)
+	check.Numeric(ruleMaintenanceWindowDurationHours, vs, p, "Duration", false, v.Duration)
+	check.Numeric(ruleMaintenanceWindowCutoff, vs, p, "Cutoff", false, v.Cutoff)
 }
 
 func (v *UpdateMaintenanceWindowTargetInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowId == nil {
-		vs.Null(at(p, "WindowId"))
-	} else {
-		checkMaintenanceWindowId(vs, at(p, "WindowId"), *v.WindowId)
-	}
-	if v.WindowTargetId == nil {
-		vs.Null(at(p, "WindowTargetId"))
-	} else {
-		checkMaintenanceWindowTargetId(vs, at(p, "WindowTargetId"), *v.WindowTargetId)
-	}
-	if v.Targets != nil {
-		checkTargets(vs, at(p, "Targets"), v.Targets)
-	}
-	if v.OwnerInformation != nil {
-		checkOwnerInformation(vs, at(p, "OwnerInformation"), *v.OwnerInformation)
-	}
-	if v.Name != nil {
-		checkMaintenanceWindowName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.Description != nil {
-		checkMaintenanceWindowDescription(vs, at(p, "Description"), *v.Description)
-	}
+	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
+	check.Str(ruleMaintenanceWindowTargetId, vs, p, "WindowTargetId", true, v.WindowTargetId)
+	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
+	check.Str(ruleOwnerInformation, vs, p, "OwnerInformation", false, v.OwnerInformation)
+	check.Str(ruleMaintenanceWindowName, vs, p, "Name", false, v.Name)
+	check.Str(ruleMaintenanceWindowDescription, vs, p, "Description", false, v.Description)
 }
 
 func (v *UpdateMaintenanceWindowTaskInput) validate(vs *awsapi.Violations, p string) {
-	if v.WindowId == nil {
-		vs.Null(at(p, "WindowId"))
-	} else {
-		checkMaintenanceWindowId(vs, at(p, "WindowId"), *v.WindowId)
-	}
-	if v.WindowTaskId == nil {
-		vs.Null(at(p, "WindowTaskId"))
-	} else {
-		checkMaintenanceWindowTaskId(vs, at(p, "WindowTaskId"), *v.WindowTaskId)
-	}
-	if v.Targets != nil {
-		checkTargets(vs, at(p, "Targets"), v.Targets)
-	}
-	if v.TaskArn != nil {
-		checkMaintenanceWindowTaskArn(vs, at(p, "TaskArn"), *v.TaskArn)
-	}
-	if v.TaskParameters != nil {
-		checkMaintenanceWindowTaskParameters(vs, at(p, "TaskParameters"), v.TaskParameters)
-	}
-	if v.TaskInvocationParameters != nil {
-		v.TaskInvocationParameters.validate(vs, at(p, "TaskInvocationParameters"))
-	}
-	if v.Priority != nil {
-		checkMaintenanceWindowTaskPriority(vs, at(p, "Priority"), *v.Priority)
-	}
-	if v.MaxConcurrency != nil {
-		checkMaxConcurrency(vs, at(p, "MaxConcurrency"), *v.MaxConcurrency)
-	}
-	if v.MaxErrors != nil {
-		checkMaxErrors(vs, at(p, "MaxErrors"), *v.MaxErrors)
-	}
-	if v.LoggingInfo != nil {
-		v.LoggingInfo.validate(vs, at(p, "LoggingInfo"))
-	}
-	if v.Name != nil {
-		checkMaintenanceWindowName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.Description != nil {
-		checkMaintenanceWindowDescription(vs, at(p, "Description"), *v.Description)
-	}
-	if v.CutoffBehavior != nil {
-		checkMaintenanceWindowTaskCutoffBehavior(vs, at(p, "CutoffBehavior"), *v.CutoffBehavior)
-	}
-	if v.AlarmConfiguration != nil {
-		v.AlarmConfiguration.validate(vs, at(p, "AlarmConfiguration"))
-	}
+	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
+	check.Str(ruleMaintenanceWindowTaskId, vs, p, "WindowTaskId", true, v.WindowTaskId)
+	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
+	check.Str(ruleMaintenanceWindowTaskArn, vs, p, "TaskArn", false, v.TaskArn)
+	check.Map(vs, p, "TaskParameters", false, v.TaskParameters, checkMaintenanceWindowTaskParameters)
+	check.Struct(vs, p, "TaskInvocationParameters", false, v.TaskInvocationParameters, (*MaintenanceWindowTaskInvocationParameters).validate)
+	check.Numeric(ruleMaintenanceWindowTaskPriority, vs, p, "Priority", false, v.Priority)
+	check.Str(ruleMaxConcurrency, vs, p, "MaxConcurrency", false, v.MaxConcurrency)
+	check.Str(ruleMaxErrors, vs, p, "MaxErrors", false, v.MaxErrors)
+	check.Struct(vs, p, "LoggingInfo", false, v.LoggingInfo, (*LoggingInfo).validate)
+	check.Str(ruleMaintenanceWindowName, vs, p, "Name", false, v.Name)
+	check.Str(ruleMaintenanceWindowDescription, vs, p, "Description", false, v.Description)
+	check.Str(ruleMaintenanceWindowTaskCutoffBehavior, vs, p, "CutoffBehavior", false, v.CutoffBehavior)
+	check.Struct(vs, p, "AlarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
 }
 
 func (v *UpdateManagedInstanceRoleInput) validate(vs *awsapi.Violations, p string) {
-	if v.InstanceId == nil {
-		vs.Null(at(p, "InstanceId"))
-	} else {
-		checkManagedInstanceId(vs, at(p, "InstanceId"), *v.InstanceId)
-	}
-	if v.IamRole == nil {
-		vs.Null(at(p, "IamRole"))
-	} else {
-		checkIamRole(vs, at(p, "IamRole"), *v.IamRole)
-	}
+	check.Str(ruleManagedInstanceId, vs, p, "InstanceId", true, v.InstanceId)
+	check.Str(ruleIamRole, vs, p, "IamRole", true, v.IamRole)
 }
 
 func (v *UpdateOpsItemInput) validate(vs *awsapi.Violations, p string) {
-	if v.Description != nil {
-		checkOpsItemDescription(vs, at(p, "Description"), *v.Description)
-	}
-	if v.OperationalData != nil {
-		checkOpsItemOperationalData(vs, at(p, "OperationalData"), v.OperationalData)
-	}
-	if v.Priority != nil {
-		checkOpsItemPriority(vs, at(p, "Priority"), *v.Priority)
-	}
-	if v.RelatedOpsItems != nil {
-		checkRelatedOpsItems(vs, at(p, "RelatedOpsItems"), v.RelatedOpsItems)
-	}
-	if v.Status != nil {
-		checkOpsItemStatus(vs, at(p, "Status"), *v.Status)
-	}
-	if v.OpsItemId == nil {
-		vs.Null(at(p, "OpsItemId"))
-	} else {
-		checkOpsItemId(vs, at(p, "OpsItemId"), *v.OpsItemId)
-	}
-	if v.Title != nil {
-		checkOpsItemTitle(vs, at(p, "Title"), *v.Title)
-	}
-	if v.Category != nil {
-		checkOpsItemCategory(vs, at(p, "Category"), *v.Category)
-	}
-	if v.Severity != nil {
-		checkOpsItemSeverity(vs, at(p, "Severity"), *v.Severity)
-	}
-	if v.OpsItemArn != nil {
-		checkOpsItemArn(vs, at(p, "OpsItemArn"), *v.OpsItemArn)
-	}
+	check.Str(ruleOpsItemDescription, vs, p, "Description", false, v.Description)
+	check.Map(vs, p, "OperationalData", false, v.OperationalData, checkOpsItemOperationalData)
+	check.Numeric(ruleOpsItemPriority, vs, p, "Priority", false, v.Priority)
+	check.List(vs, p, "RelatedOpsItems", false, v.RelatedOpsItems, checkRelatedOpsItems)
+	check.Str(ruleOpsItemStatus, vs, p, "Status", false, v.Status)
+	check.Str(ruleOpsItemId, vs, p, "OpsItemId", true, v.OpsItemId)
+	check.Str(ruleOpsItemTitle, vs, p, "Title", false, v.Title)
+	check.Str(ruleOpsItemCategory, vs, p, "Category", false, v.Category)
+	check.Str(ruleOpsItemSeverity, vs, p, "Severity", false, v.Severity)
+	check.Str(ruleOpsItemArn, vs, p, "OpsItemArn", false, v.OpsItemArn)
 }
 
 func (v *UpdateOpsMetadataInput) validate(vs *awsapi.Violations, p string) {
-	if v.OpsMetadataArn == nil {
-		vs.Null(at(p, "OpsMetadataArn"))
-	} else {
-		checkOpsMetadataArn(vs, at(p, "OpsMetadataArn"), *v.OpsMetadataArn)
-	}
-	if v.MetadataToUpdate != nil {
-		checkMetadataMap(vs, at(p, "MetadataToUpdate"), v.MetadataToUpdate)
-	}
-	if v.KeysToDelete != nil {
-		checkMetadataKeysToDeleteList(vs, at(p, "KeysToDelete"), v.KeysToDelete)
-	}
+	check.Str(ruleOpsMetadataArn, vs, p, "OpsMetadataArn", true, v.OpsMetadataArn)
+	check.Map(vs, p, "MetadataToUpdate", false, v.MetadataToUpdate, checkMetadataMap)
+	check.List(vs, p, "KeysToDelete", false, v.KeysToDelete, checkMetadataKeysToDeleteList)
 }
 
 func (v *UpdatePatchBaselineInput) validate(vs *awsapi.Violations, p string) {
-	if v.BaselineId == nil {
-		vs.Null(at(p, "BaselineId"))
-	} else {
-		checkBaselineId(vs, at(p, "BaselineId"), *v.BaselineId)
-	}
-	if v.Name != nil {
-		checkBaselineName(vs, at(p, "Name"), *v.Name)
-	}
-	if v.GlobalFilters != nil {
-		v.GlobalFilters.validate(vs, at(p, "GlobalFilters"))
-	}
-	if v.ApprovalRules != nil {
-		v.ApprovalRules.validate(vs, at(p, "ApprovalRules"))
-	}
-	if v.ApprovedPatches != nil {
-		checkPatchIdList(vs, at(p, "ApprovedPatches"), v.ApprovedPatches)
-	}
-	if v.ApprovedPatchesComplianceLevel != nil {
-		checkPatchComplianceLevel(vs, at(p, "ApprovedPatchesComplianceLevel"), *v.ApprovedPatchesComplianceLevel)
-	}
-	if v.RejectedPatches != nil {
-		checkPatchIdList(vs, at(p, "RejectedPatches"), v.RejectedPatches)
-	}
-	if v.RejectedPatchesAction != nil {
-		checkPatchAction(vs, at(p, "RejectedPatchesAction"), *v.RejectedPatchesAction)
-	}
-	if v.Description != nil {
-		checkBaselineDescription(vs, at(p, "Description"), *v.Description)
-	}
-	if v.Sources != nil {
-		checkPatchSourceList(vs, at(p, "Sources"), v.Sources)
-	}
-	if v.AvailableSecurityUpdatesComplianceStatus != nil {
-		checkPatchComplianceStatus(vs, at(p, "AvailableSecurityUpdatesComplianceStatus"), *v.AvailableSecurityUpdatesComplianceStatus)
-	}
+	check.Str(ruleBaselineId, vs, p, "BaselineId", true, v.BaselineId)
+	check.Str(ruleBaselineName, vs, p, "Name", false, v.Name)
+	check.Struct(vs, p, "GlobalFilters", false, v.GlobalFilters, (*PatchFilterGroup).validate)
+	check.Struct(vs, p, "ApprovalRules", false, v.ApprovalRules, (*PatchRuleGroup).validate)
+	check.List(vs, p, "ApprovedPatches", false, v.ApprovedPatches, checkPatchIdList)
+	check.Str(rulePatchComplianceLevel, vs, p, "ApprovedPatchesComplianceLevel", false, v.ApprovedPatchesComplianceLevel)
+	check.List(vs, p, "RejectedPatches", false, v.RejectedPatches, checkPatchIdList)
+	check.Str(rulePatchAction, vs, p, "RejectedPatchesAction", false, v.RejectedPatchesAction)
+	check.Str(ruleBaselineDescription, vs, p, "Description", false, v.Description)
+	check.List(vs, p, "Sources", false, v.Sources, checkPatchSourceList)
+	check.Str(rulePatchComplianceStatus, vs, p, "AvailableSecurityUpdatesComplianceStatus", false, v.AvailableSecurityUpdatesComplianceStatus)
 }
 
 func (v *UpdateResourceDataSyncInput) validate(vs *awsapi.Violations, p string) {
-	if v.SyncName == nil {
-		vs.Null(at(p, "SyncName"))
-	} else {
-		checkResourceDataSyncName(vs, at(p, "SyncName"), *v.SyncName)
-	}
-	if v.SyncType == nil {
-		vs.Null(at(p, "SyncType"))
-	} else {
-		checkResourceDataSyncType(vs, at(p, "SyncType"), *v.SyncType)
-	}
-	if v.SyncSource == nil {
-		vs.Null(at(p, "SyncSource"))
-	} else {
-		v.SyncSource.validate(vs, at(p, "SyncSource"))
-	}
+	check.Str(ruleResourceDataSyncName, vs, p, "SyncName", true, v.SyncName)
+	check.Str(ruleResourceDataSyncType, vs, p, "SyncType", true, v.SyncType)
+	check.Struct(vs, p, "SyncSource", true, v.SyncSource, (*ResourceDataSyncSource).validate)
 }
 
 func (v *UpdateServiceSettingInput) validate(vs *awsapi.Violations, p string) {
-	if v.SettingId == nil {
-		vs.Null(at(p, "SettingId"))
-	} else {
-		checkServiceSettingId(vs, at(p, "SettingId"), *v.SettingId)
-	}
-	if v.SettingValue == nil {
-		vs.Null(at(p, "SettingValue"))
-	} else {
-		checkServiceSettingValue(vs, at(p, "SettingValue"), *v.SettingValue)
-	}
+	check.Str(ruleServiceSettingId, vs, p, "SettingId", true, v.SettingId)
+	check.Str(ruleServiceSettingValue, vs, p, "SettingValue", true, v.SettingValue)
 }

@@ -3,11 +3,8 @@
 package sts
 
 import (
-	"regexp"
-	"strconv"
-	"sync"
-
 	"github.com/berth-dev/berth/awsapi"
+	"github.com/berth-dev/berth/awsapi/check"
 )
 
 const (
@@ -15,54 +12,34 @@ const (
 	validationStyle = awsapi.CoralStyle
 )
 
-// at is the path of member name in the structure at path p.
-func at(p, name string) string {
-	if p == "" {
-		return name
-	}
-	return p + "." + name
-}
-
 // Validate checks the AssumeRole input against the model's constraints.
 func (v *AssumeRoleInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AssumeRoleInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the AssumeRoleWithSAML input against the model's constraints.
 func (v *AssumeRoleWithSAMLInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AssumeRoleWithSAMLInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the AssumeRoleWithWebIdentity input against the model's constraints.
 func (v *AssumeRoleWithWebIdentityInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AssumeRoleWithWebIdentityInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the AssumeRoot input against the model's constraints.
 func (v *AssumeRootInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*AssumeRootInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the DecodeAuthorizationMessage input against the model's constraints.
 func (v *DecodeAuthorizationMessageInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*DecodeAuthorizationMessageInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetAccessKeyInfo input against the model's constraints.
 func (v *GetAccessKeyInfoInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetAccessKeyInfoInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetCallerIdentity input against the model's constraints.
@@ -70,655 +47,187 @@ func (*GetCallerIdentityInput) Validate() error { return nil }
 
 // Validate checks the GetDelegatedAccessToken input against the model's constraints.
 func (v *GetDelegatedAccessTokenInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetDelegatedAccessTokenInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetFederationToken input against the model's constraints.
 func (v *GetFederationTokenInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetFederationTokenInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetSessionToken input against the model's constraints.
 func (v *GetSessionTokenInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetSessionTokenInput).validate, validationCode, validationStyle)
 }
 
 // Validate checks the GetWebIdentityToken input against the model's constraints.
 func (v *GetWebIdentityTokenInput) Validate() error {
-	var vs awsapi.Violations
-	v.validate(&vs, "")
-	return vs.Err(validationCode, validationStyle)
+	return check.Input(v, (*GetWebIdentityTokenInput).validate, validationCode, validationStyle)
 }
 
-var ruleAccessKeyIdType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "16"}, {Kind: awsapi.Pattern, Text: `[\w]*`}}
+var ruleAccessKeyIdType = check.New(check.MaxLen(128), check.MinLen(16), check.Pattern(`[\w]*`, `^(?:[\w]*)$`))
 
-var reAccessKeyIdType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w]*)$`) })
-
-func checkAccessKeyIdType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleAccessKeyIdType[0])
-	}
-	if n < 16 {
-		vs.Add(p, v, ruleAccessKeyIdType[1])
-	}
-	if !reAccessKeyIdType().MatchString(v) {
-		vs.Add(p, v, ruleAccessKeyIdType[2])
-	}
-}
-
-var ruleArnType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "20"}, {Kind: awsapi.Pattern, Text: `[\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\u10000-\u10FFFF]+`}}
-
-var reArnType = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{0085}\x{00A0}-\x{D7FF}\x{E000}-\x{FFFD}\x{1000}0-\x{10FF}FF]+)$`)
-})
-
-func checkArnType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleArnType[0])
-	}
-	if n < 20 {
-		vs.Add(p, v, ruleArnType[1])
-	}
-	if !reArnType().MatchString(v) {
-		vs.Add(p, v, ruleArnType[2])
-	}
-}
+var ruleArnType = check.New(check.MaxLen(2048), check.MinLen(20), check.Pattern(`[\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\u10000-\u10FFFF]+`, `^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{0085}\x{00A0}-\x{D7FF}\x{E000}-\x{FFFD}\x{1000}0-\x{10FF}FF]+)$`))
 
 func (v *AssumeRoleInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleArn == nil {
-		vs.Null(at(p, "roleArn"))
-	} else {
-		checkArnType(vs, at(p, "roleArn"), *v.RoleArn)
-	}
-	if v.RoleSessionName == nil {
-		vs.Null(at(p, "roleSessionName"))
-	} else {
-		checkRoleSessionNameType(vs, at(p, "roleSessionName"), *v.RoleSessionName)
-	}
-	if v.PolicyArns != nil {
-		checkPolicyDescriptorListType(vs, at(p, "policyArns"), v.PolicyArns)
-	}
-	if v.Policy != nil {
-		checkUnrestrictedSessionPolicyDocumentType(vs, at(p, "policy"), *v.Policy)
-	}
-	if v.DurationSeconds != nil {
-		checkRoleDurationSecondsType(vs, at(p, "durationSeconds"), *v.DurationSeconds)
-	}
-	if v.Tags != nil {
-		checkTagListType(vs, at(p, "tags"), v.Tags)
-	}
-	if v.TransitiveTagKeys != nil {
-		checkTagKeyListType(vs, at(p, "transitiveTagKeys"), v.TransitiveTagKeys)
-	}
-	if v.ExternalId != nil {
-		checkExternalIdType(vs, at(p, "externalId"), *v.ExternalId)
-	}
-	if v.SerialNumber != nil {
-		checkSerialNumberType(vs, at(p, "serialNumber"), *v.SerialNumber)
-	}
-	if v.TokenCode != nil {
-		checkTokenCodeType(vs, at(p, "tokenCode"), *v.TokenCode)
-	}
-	if v.SourceIdentity != nil {
-		checkSourceIdentityType(vs, at(p, "sourceIdentity"), *v.SourceIdentity)
-	}
-	if v.ProvidedContexts != nil {
-		checkProvidedContextsListType(vs, at(p, "providedContexts"), v.ProvidedContexts)
-	}
+	check.Str(ruleArnType, vs, p, "roleArn", true, v.RoleArn)
+	check.Str(ruleRoleSessionNameType, vs, p, "roleSessionName", true, v.RoleSessionName)
+	check.List(vs, p, "policyArns", false, v.PolicyArns, checkPolicyDescriptorListType)
+	check.Str(ruleUnrestrictedSessionPolicyDocumentType, vs, p, "policy", false, v.Policy)
+	check.Numeric(ruleRoleDurationSecondsType, vs, p, "durationSeconds", false, v.DurationSeconds)
+	check.List(vs, p, "tags", false, v.Tags, checkTagListType)
+	check.List(vs, p, "transitiveTagKeys", false, v.TransitiveTagKeys, checkTagKeyListType)
+	check.Str(ruleExternalIdType, vs, p, "externalId", false, v.ExternalId)
+	check.Str(ruleSerialNumberType, vs, p, "serialNumber", false, v.SerialNumber)
+	check.Str(ruleTokenCodeType, vs, p, "tokenCode", false, v.TokenCode)
+	check.Str(ruleSourceIdentityType, vs, p, "sourceIdentity", false, v.SourceIdentity)
+	check.List(vs, p, "providedContexts", false, v.ProvidedContexts, checkProvidedContextsListType)
 }
 
 func (v *AssumeRoleWithSAMLInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleArn == nil {
-		vs.Null(at(p, "roleArn"))
-	} else {
-		checkArnType(vs, at(p, "roleArn"), *v.RoleArn)
-	}
-	if v.PrincipalArn == nil {
-		vs.Null(at(p, "principalArn"))
-	} else {
-		checkArnType(vs, at(p, "principalArn"), *v.PrincipalArn)
-	}
-	if v.SAMLAssertion == nil {
-		vs.Null(at(p, "sAMLAssertion"))
-	} else {
-		checkSAMLAssertionType(vs, at(p, "sAMLAssertion"), *v.SAMLAssertion)
-	}
-	if v.PolicyArns != nil {
-		checkPolicyDescriptorListType(vs, at(p, "policyArns"), v.PolicyArns)
-	}
-	if v.Policy != nil {
-		checkSessionPolicyDocumentType(vs, at(p, "policy"), *v.Policy)
-	}
-	if v.DurationSeconds != nil {
-		checkRoleDurationSecondsType(vs, at(p, "durationSeconds"), *v.DurationSeconds)
-	}
+	check.Str(ruleArnType, vs, p, "roleArn", true, v.RoleArn)
+	check.Str(ruleArnType, vs, p, "principalArn", true, v.PrincipalArn)
+	check.Str(ruleSAMLAssertionType, vs, p, "sAMLAssertion", true, v.SAMLAssertion)
+	check.List(vs, p, "policyArns", false, v.PolicyArns, checkPolicyDescriptorListType)
+	check.Str(ruleSessionPolicyDocumentType, vs, p, "policy", false, v.Policy)
+	check.Numeric(ruleRoleDurationSecondsType, vs, p, "durationSeconds", false, v.DurationSeconds)
 }
 
 func (v *AssumeRoleWithWebIdentityInput) validate(vs *awsapi.Violations, p string) {
-	if v.RoleArn == nil {
-		vs.Null(at(p, "roleArn"))
-	} else {
-		checkArnType(vs, at(p, "roleArn"), *v.RoleArn)
-	}
-	if v.RoleSessionName == nil {
-		vs.Null(at(p, "roleSessionName"))
-	} else {
-		checkRoleSessionNameType(vs, at(p, "roleSessionName"), *v.RoleSessionName)
-	}
-	if v.WebIdentityToken == nil {
-		vs.Null(at(p, "webIdentityToken"))
-	} else {
-		checkClientTokenType(vs, at(p, "webIdentityToken"), *v.WebIdentityToken)
-	}
-	if v.ProviderId != nil {
-		checkUrlType(vs, at(p, "providerId"), *v.ProviderId)
-	}
-	if v.PolicyArns != nil {
-		checkPolicyDescriptorListType(vs, at(p, "policyArns"), v.PolicyArns)
-	}
-	if v.Policy != nil {
-		checkSessionPolicyDocumentType(vs, at(p, "policy"), *v.Policy)
-	}
-	if v.DurationSeconds != nil {
-		checkRoleDurationSecondsType(vs, at(p, "durationSeconds"), *v.DurationSeconds)
-	}
+	check.Str(ruleArnType, vs, p, "roleArn", true, v.RoleArn)
+	check.Str(ruleRoleSessionNameType, vs, p, "roleSessionName", true, v.RoleSessionName)
+	check.Str(ruleClientTokenType, vs, p, "webIdentityToken", true, v.WebIdentityToken)
+	check.Str(ruleUrlType, vs, p, "providerId", false, v.ProviderId)
+	check.List(vs, p, "policyArns", false, v.PolicyArns, checkPolicyDescriptorListType)
+	check.Str(ruleSessionPolicyDocumentType, vs, p, "policy", false, v.Policy)
+	check.Numeric(ruleRoleDurationSecondsType, vs, p, "durationSeconds", false, v.DurationSeconds)
 }
 
 func (v *AssumeRootInput) validate(vs *awsapi.Violations, p string) {
-	if v.TargetPrincipal == nil {
-		vs.Null(at(p, "targetPrincipal"))
-	} else {
-		checkTargetPrincipalType(vs, at(p, "targetPrincipal"), *v.TargetPrincipal)
-	}
-	if v.TaskPolicyArn == nil {
-		vs.Null(at(p, "taskPolicyArn"))
-	} else {
-		v.TaskPolicyArn.validate(vs, at(p, "taskPolicyArn"))
-	}
-	if v.DurationSeconds != nil {
-		checkRootDurationSecondsType(vs, at(p, "durationSeconds"), *v.DurationSeconds)
-	}
+	check.Str(ruleTargetPrincipalType, vs, p, "targetPrincipal", true, v.TargetPrincipal)
+	check.Struct(vs, p, "taskPolicyArn", true, v.TaskPolicyArn, (*PolicyDescriptorType).validate)
+	check.Numeric(ruleRootDurationSecondsType, vs, p, "durationSeconds", false, v.DurationSeconds)
 }
 
-var ruleClientTokenType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "20000"}, {Kind: awsapi.MinLength, Bound: "4"}}
+var ruleClientTokenType = check.Sensitive(check.MaxLen(20000), check.MinLen(4))
 
-func checkClientTokenType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 20000 {
-		vs.AddSensitive(p, ruleClientTokenType[0])
-	}
-	if n < 4 {
-		vs.AddSensitive(p, ruleClientTokenType[1])
-	}
-}
-
-var ruleContextAssertionType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "4"}}
-
-func checkContextAssertionType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleContextAssertionType[0])
-	}
-	if n < 4 {
-		vs.Add(p, v, ruleContextAssertionType[1])
-	}
-}
+var ruleContextAssertionType = check.New(check.MaxLen(2048), check.MinLen(4))
 
 func (v *DecodeAuthorizationMessageInput) validate(vs *awsapi.Violations, p string) {
-	if v.EncodedMessage == nil {
-		vs.Null(at(p, "encodedMessage"))
-	} else {
-		checkEncodedMessageType(vs, at(p, "encodedMessage"), *v.EncodedMessage)
-	}
+	check.Str(ruleEncodedMessageType, vs, p, "encodedMessage", true, v.EncodedMessage)
 }
 
-var ruleDurationSecondsType = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "129600"}, {Kind: awsapi.MinValue, Bound: "900"}}
+var ruleDurationSecondsType = check.New(check.Max(129600), check.Min(900))
 
-func checkDurationSecondsType(vs *awsapi.Violations, p string, v int32) {
-	if v > 129600 {
-		vs.Add(p, v, ruleDurationSecondsType[0])
-	}
-	if v < 900 {
-		vs.Add(p, v, ruleDurationSecondsType[1])
-	}
-}
+var ruleEncodedMessageType = check.New(check.MaxLen(10240), check.MinLen(1))
 
-var ruleEncodedMessageType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10240"}, {Kind: awsapi.MinLength, Bound: "1"}}
-
-func checkEncodedMessageType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 10240 {
-		vs.Add(p, v, ruleEncodedMessageType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleEncodedMessageType[1])
-	}
-}
-
-var ruleExternalIdType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1224"}, {Kind: awsapi.MinLength, Bound: "2"}, {Kind: awsapi.Pattern, Text: `[\w+=,.@:\/-]*`}}
-
-var reExternalIdType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w+=,.@:\/-]*)$`) })
-
-func checkExternalIdType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1224 {
-		vs.Add(p, v, ruleExternalIdType[0])
-	}
-	if n < 2 {
-		vs.Add(p, v, ruleExternalIdType[1])
-	}
-	if !reExternalIdType().MatchString(v) {
-		vs.Add(p, v, ruleExternalIdType[2])
-	}
-}
+var ruleExternalIdType = check.New(check.MaxLen(1224), check.MinLen(2), check.Pattern(`[\w+=,.@:\/-]*`, `^(?:[\w+=,.@:\/-]*)$`))
 
 func (v *GetAccessKeyInfoInput) validate(vs *awsapi.Violations, p string) {
-	if v.AccessKeyId == nil {
-		vs.Null(at(p, "accessKeyId"))
-	} else {
-		checkAccessKeyIdType(vs, at(p, "accessKeyId"), *v.AccessKeyId)
-	}
+	check.Str(ruleAccessKeyIdType, vs, p, "accessKeyId", true, v.AccessKeyId)
 }
 
 func (v *GetDelegatedAccessTokenInput) validate(vs *awsapi.Violations, p string) {
-	if v.TradeInToken == nil {
-		vs.Null(at(p, "tradeInToken"))
-	}
+	check.Null(vs, p, "tradeInToken", v.TradeInToken == nil)
 }
 
 func (v *GetFederationTokenInput) validate(vs *awsapi.Violations, p string) {
-	if v.Name == nil {
-		vs.Null(at(p, "name"))
-	} else {
-		checkUserNameType(vs, at(p, "name"), *v.Name)
-	}
-	if v.Policy != nil {
-		checkSessionPolicyDocumentType(vs, at(p, "policy"), *v.Policy)
-	}
-	if v.PolicyArns != nil {
-		checkPolicyDescriptorListType(vs, at(p, "policyArns"), v.PolicyArns)
-	}
-	if v.DurationSeconds != nil {
-		checkDurationSecondsType(vs, at(p, "durationSeconds"), *v.DurationSeconds)
-	}
-	if v.Tags != nil {
-		checkTagListType(vs, at(p, "tags"), v.Tags)
-	}
+	check.Str(ruleUserNameType, vs, p, "name", true, v.Name)
+	check.Str(ruleSessionPolicyDocumentType, vs, p, "policy", false, v.Policy)
+	check.List(vs, p, "policyArns", false, v.PolicyArns, checkPolicyDescriptorListType)
+	check.Numeric(ruleDurationSecondsType, vs, p, "durationSeconds", false, v.DurationSeconds)
+	check.List(vs, p, "tags", false, v.Tags, checkTagListType)
 }
 
 func (v *GetSessionTokenInput) validate(vs *awsapi.Violations, p string) {
-	if v.DurationSeconds != nil {
-		checkDurationSecondsType(vs, at(p, "durationSeconds"), *v.DurationSeconds)
-	}
-	if v.SerialNumber != nil {
-		checkSerialNumberType(vs, at(p, "serialNumber"), *v.SerialNumber)
-	}
-	if v.TokenCode != nil {
-		checkTokenCodeType(vs, at(p, "tokenCode"), *v.TokenCode)
-	}
+	check.Numeric(ruleDurationSecondsType, vs, p, "durationSeconds", false, v.DurationSeconds)
+	check.Str(ruleSerialNumberType, vs, p, "serialNumber", false, v.SerialNumber)
+	check.Str(ruleTokenCodeType, vs, p, "tokenCode", false, v.TokenCode)
 }
 
 func (v *GetWebIdentityTokenInput) validate(vs *awsapi.Violations, p string) {
-	if v.Audience == nil {
-		vs.Null(at(p, "audience"))
-	} else {
-		checkWebIdentityTokenAudienceListType(vs, at(p, "audience"), v.Audience)
-	}
-	if v.DurationSeconds != nil {
-		checkWebIdentityTokenDurationSecondsType(vs, at(p, "durationSeconds"), *v.DurationSeconds)
-	}
-	if v.SigningAlgorithm == nil {
-		vs.Null(at(p, "signingAlgorithm"))
-	} else {
-		checkJwtAlgorithmType(vs, at(p, "signingAlgorithm"), *v.SigningAlgorithm)
-	}
-	if v.Tags != nil {
-		checkTagListType(vs, at(p, "tags"), v.Tags)
-	}
+	check.List(vs, p, "audience", true, v.Audience, checkWebIdentityTokenAudienceListType)
+	check.Numeric(ruleWebIdentityTokenDurationSecondsType, vs, p, "durationSeconds", false, v.DurationSeconds)
+	check.Str(ruleJwtAlgorithmType, vs, p, "signingAlgorithm", true, v.SigningAlgorithm)
+	check.List(vs, p, "tags", false, v.Tags, checkTagListType)
 }
 
-var ruleJwtAlgorithmType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}, {Kind: awsapi.MinLength, Bound: "5"}}
-
-func checkJwtAlgorithmType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 5 {
-		vs.Add(p, v, ruleJwtAlgorithmType[0])
-	}
-	if n < 5 {
-		vs.Add(p, v, ruleJwtAlgorithmType[1])
-	}
-}
+var ruleJwtAlgorithmType = check.New(check.MaxLen(5), check.MinLen(5))
 
 func checkPolicyDescriptorListType(vs *awsapi.Violations, p string, v []PolicyDescriptorType) {
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	check.Structs(vs, p, v, (*PolicyDescriptorType).validate)
 }
 
 func (v *PolicyDescriptorType) validate(vs *awsapi.Violations, p string) {
-	if v.Arn != nil {
-		checkArnType(vs, at(p, "arn"), *v.Arn)
-	}
+	check.Str(ruleArnType, vs, p, "arn", false, v.Arn)
 }
 
 func (v *ProvidedContext) validate(vs *awsapi.Violations, p string) {
-	if v.ProviderArn != nil {
-		checkArnType(vs, at(p, "providerArn"), *v.ProviderArn)
-	}
-	if v.ContextAssertion != nil {
-		checkContextAssertionType(vs, at(p, "contextAssertion"), *v.ContextAssertion)
-	}
+	check.Str(ruleArnType, vs, p, "providerArn", false, v.ProviderArn)
+	check.Str(ruleContextAssertionType, vs, p, "contextAssertion", false, v.ContextAssertion)
 }
 
-var ruleProvidedContextsListType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "5"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleProvidedContextsListType = check.New(check.MaxLen(5), check.MinLen(1))
 
 func checkProvidedContextsListType(vs *awsapi.Violations, p string, v []ProvidedContext) {
-	n := len(v)
-	if n > 5 {
-		vs.Add(p, v, ruleProvidedContextsListType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleProvidedContextsListType[1])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleProvidedContextsListType.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*ProvidedContext).validate)
 }
 
-var ruleRoleDurationSecondsType = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "43200"}, {Kind: awsapi.MinValue, Bound: "900"}}
+var ruleRoleDurationSecondsType = check.New(check.Max(43200), check.Min(900))
 
-func checkRoleDurationSecondsType(vs *awsapi.Violations, p string, v int32) {
-	if v > 43200 {
-		vs.Add(p, v, ruleRoleDurationSecondsType[0])
-	}
-	if v < 900 {
-		vs.Add(p, v, ruleRoleDurationSecondsType[1])
-	}
-}
+var ruleRoleSessionNameType = check.New(check.MaxLen(64), check.MinLen(2), check.Pattern(`[\w+=,.@-]*`, `^(?:[\w+=,.@-]*)$`))
 
-var ruleRoleSessionNameType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "2"}, {Kind: awsapi.Pattern, Text: `[\w+=,.@-]*`}}
+var ruleRootDurationSecondsType = check.New(check.Max(900), check.Min(0))
 
-var reRoleSessionNameType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w+=,.@-]*)$`) })
+var ruleSAMLAssertionType = check.Sensitive(check.MaxLen(100000), check.MinLen(4))
 
-func checkRoleSessionNameType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleRoleSessionNameType[0])
-	}
-	if n < 2 {
-		vs.Add(p, v, ruleRoleSessionNameType[1])
-	}
-	if !reRoleSessionNameType().MatchString(v) {
-		vs.Add(p, v, ruleRoleSessionNameType[2])
-	}
-}
+var ruleSerialNumberType = check.New(check.MaxLen(256), check.MinLen(9), check.Pattern(`[\w+=/:,.@-]*`, `^(?:[\w+=/:,.@-]*)$`))
 
-var ruleRootDurationSecondsType = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "900"}, {Kind: awsapi.MinValue, Bound: "0"}}
+var ruleSessionPolicyDocumentType = check.New(check.MaxLen(2048), check.MinLen(1), check.Pattern(`[\u0009\u000A\u000D\u0020-\u00FF]+`, `^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+)$`))
 
-func checkRootDurationSecondsType(vs *awsapi.Violations, p string, v int32) {
-	if v > 900 {
-		vs.Add(p, v, ruleRootDurationSecondsType[0])
-	}
-	if v < 0 {
-		vs.Add(p, v, ruleRootDurationSecondsType[1])
-	}
-}
-
-var ruleSAMLAssertionType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "100000"}, {Kind: awsapi.MinLength, Bound: "4"}}
-
-func checkSAMLAssertionType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 100000 {
-		vs.AddSensitive(p, ruleSAMLAssertionType[0])
-	}
-	if n < 4 {
-		vs.AddSensitive(p, ruleSAMLAssertionType[1])
-	}
-}
-
-var ruleSerialNumberType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.MinLength, Bound: "9"}, {Kind: awsapi.Pattern, Text: `[\w+=/:,.@-]*`}}
-
-var reSerialNumberType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w+=/:,.@-]*)$`) })
-
-func checkSerialNumberType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleSerialNumberType[0])
-	}
-	if n < 9 {
-		vs.Add(p, v, ruleSerialNumberType[1])
-	}
-	if !reSerialNumberType().MatchString(v) {
-		vs.Add(p, v, ruleSerialNumberType[2])
-	}
-}
-
-var ruleSessionPolicyDocumentType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\u0009\u000A\u000D\u0020-\u00FF]+`}}
-
-var reSessionPolicyDocumentType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+)$`) })
-
-func checkSessionPolicyDocumentType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleSessionPolicyDocumentType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleSessionPolicyDocumentType[1])
-	}
-	if !reSessionPolicyDocumentType().MatchString(v) {
-		vs.Add(p, v, ruleSessionPolicyDocumentType[2])
-	}
-}
-
-var ruleSourceIdentityType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "64"}, {Kind: awsapi.MinLength, Bound: "2"}, {Kind: awsapi.Pattern, Text: `[\w+=,.@-]*`}}
-
-var reSourceIdentityType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w+=,.@-]*)$`) })
-
-func checkSourceIdentityType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 64 {
-		vs.Add(p, v, ruleSourceIdentityType[0])
-	}
-	if n < 2 {
-		vs.Add(p, v, ruleSourceIdentityType[1])
-	}
-	if !reSourceIdentityType().MatchString(v) {
-		vs.Add(p, v, ruleSourceIdentityType[2])
-	}
-}
+var ruleSourceIdentityType = check.New(check.MaxLen(64), check.MinLen(2), check.Pattern(`[\w+=,.@-]*`, `^(?:[\w+=,.@-]*)$`))
 
 func (v *Tag) validate(vs *awsapi.Violations, p string) {
-	if v.Key == nil {
-		vs.Null(at(p, "key"))
-	} else {
-		checkTagKeyType(vs, at(p, "key"), *v.Key)
-	}
-	if v.Value == nil {
-		vs.Null(at(p, "value"))
-	} else {
-		checkTagValueType(vs, at(p, "value"), *v.Value)
-	}
+	check.Str(ruleTagKeyType, vs, p, "key", true, v.Key)
+	check.Str(ruleTagValueType, vs, p, "value", true, v.Value)
 }
 
-var ruleTagKeyListType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}}
+var ruleTagKeyListType = check.New(check.MaxLen(50))
 
 func checkTagKeyListType(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleTagKeyListType[0])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkTagKeyType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleTagKeyType})
-			break
-		}
-	}
+	ruleTagKeyListType.Len(vs, p, v, len(v))
+	check.Strings(ruleTagKeyListType, vs, p, v, ruleTagKeyType)
 }
 
-var ruleTagKeyType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "128"}, {Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\p{L}\p{Z}\p{N}_.:/=+\-@]+`}}
+var ruleTagKeyType = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`[\p{L}\p{Z}\p{N}_.:/=+\-@]+`, `^(?:[\p{L}\p{Z}\p{N}_.:/=+\-@]+)$`))
 
-var reTagKeyType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\p{L}\p{Z}\p{N}_.:/=+\-@]+)$`) })
-
-func checkTagKeyType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 128 {
-		vs.Add(p, v, ruleTagKeyType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleTagKeyType[1])
-	}
-	if !reTagKeyType().MatchString(v) {
-		vs.Add(p, v, ruleTagKeyType[2])
-	}
-}
-
-var ruleTagListType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "50"}}
+var ruleTagListType = check.New(check.MaxLen(50))
 
 func checkTagListType(vs *awsapi.Violations, p string, v []Tag) {
-	n := len(v)
-	if n > 50 {
-		vs.Add(p, v, ruleTagListType[0])
-	}
-	for i := range v {
-		v[i].validate(vs, p+"."+strconv.Itoa(i+1)+".member")
-	}
+	ruleTagListType.Len(vs, p, v, len(v))
+	check.Structs(vs, p, v, (*Tag).validate)
 }
 
-var ruleTagValueType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "256"}, {Kind: awsapi.Pattern, Text: `[\p{L}\p{Z}\p{N}_.:/=+\-@]*`}}
+var ruleTagValueType = check.New(check.MaxLen(256), check.Pattern(`[\p{L}\p{Z}\p{N}_.:/=+\-@]*`, `^(?:[\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`))
 
-var reTagValueType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`) })
+var ruleTargetPrincipalType = check.New(check.MaxLen(2048), check.MinLen(12))
 
-func checkTagValueType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 256 {
-		vs.Add(p, v, ruleTagValueType[0])
-	}
-	if !reTagValueType().MatchString(v) {
-		vs.Add(p, v, ruleTagValueType[1])
-	}
-}
+var ruleTokenCodeType = check.New(check.MaxLen(6), check.MinLen(6), check.Pattern(`[\d]*`, `^(?:[\d]*)$`))
 
-var ruleTargetPrincipalType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "12"}}
+var ruleUnrestrictedSessionPolicyDocumentType = check.New(check.MinLen(1), check.Pattern(`[\u0009\u000A\u000D\u0020-\u00FF]+`, `^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+)$`))
 
-func checkTargetPrincipalType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleTargetPrincipalType[0])
-	}
-	if n < 12 {
-		vs.Add(p, v, ruleTargetPrincipalType[1])
-	}
-}
+var ruleUrlType = check.New(check.MaxLen(2048), check.MinLen(4))
 
-var ruleTokenCodeType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "6"}, {Kind: awsapi.MinLength, Bound: "6"}, {Kind: awsapi.Pattern, Text: `[\d]*`}}
+var ruleUserNameType = check.New(check.MaxLen(32), check.MinLen(2), check.Pattern(`[\w+=,.@-]*`, `^(?:[\w+=,.@-]*)$`))
 
-var reTokenCodeType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\d]*)$`) })
-
-func checkTokenCodeType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 6 {
-		vs.Add(p, v, ruleTokenCodeType[0])
-	}
-	if n < 6 {
-		vs.Add(p, v, ruleTokenCodeType[1])
-	}
-	if !reTokenCodeType().MatchString(v) {
-		vs.Add(p, v, ruleTokenCodeType[2])
-	}
-}
-
-var ruleUnrestrictedSessionPolicyDocumentType = []awsapi.Constraint{{Kind: awsapi.MinLength, Bound: "1"}, {Kind: awsapi.Pattern, Text: `[\u0009\u000A\u000D\u0020-\u00FF]+`}}
-
-var reUnrestrictedSessionPolicyDocumentType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+)$`) })
-
-func checkUnrestrictedSessionPolicyDocumentType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n < 1 {
-		vs.Add(p, v, ruleUnrestrictedSessionPolicyDocumentType[0])
-	}
-	if !reUnrestrictedSessionPolicyDocumentType().MatchString(v) {
-		vs.Add(p, v, ruleUnrestrictedSessionPolicyDocumentType[1])
-	}
-}
-
-var ruleUrlType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "2048"}, {Kind: awsapi.MinLength, Bound: "4"}}
-
-func checkUrlType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 2048 {
-		vs.Add(p, v, ruleUrlType[0])
-	}
-	if n < 4 {
-		vs.Add(p, v, ruleUrlType[1])
-	}
-}
-
-var ruleUserNameType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "32"}, {Kind: awsapi.MinLength, Bound: "2"}, {Kind: awsapi.Pattern, Text: `[\w+=,.@-]*`}}
-
-var reUserNameType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[\w+=,.@-]*)$`) })
-
-func checkUserNameType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 32 {
-		vs.Add(p, v, ruleUserNameType[0])
-	}
-	if n < 2 {
-		vs.Add(p, v, ruleUserNameType[1])
-	}
-	if !reUserNameType().MatchString(v) {
-		vs.Add(p, v, ruleUserNameType[2])
-	}
-}
-
-var ruleWebIdentityTokenAudienceListType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "10"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleWebIdentityTokenAudienceListType = check.New(check.MaxLen(10), check.MinLen(1))
 
 func checkWebIdentityTokenAudienceListType(vs *awsapi.Violations, p string, v []string) {
-	n := len(v)
-	if n > 10 {
-		vs.Add(p, v, ruleWebIdentityTokenAudienceListType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleWebIdentityTokenAudienceListType[1])
-	}
-	for _, e := range v {
-		var t awsapi.Violations
-		checkWebIdentityTokenAudienceStringType(&t, "", e)
-		if len(t) > 0 {
-			vs.Add(p, v, awsapi.Constraint{Kind: awsapi.EachMember, Inner: ruleWebIdentityTokenAudienceStringType})
-			break
-		}
-	}
+	ruleWebIdentityTokenAudienceListType.Len(vs, p, v, len(v))
+	check.Strings(ruleWebIdentityTokenAudienceListType, vs, p, v, ruleWebIdentityTokenAudienceStringType)
 }
 
-var ruleWebIdentityTokenAudienceStringType = []awsapi.Constraint{{Kind: awsapi.MaxLength, Bound: "1000"}, {Kind: awsapi.MinLength, Bound: "1"}}
+var ruleWebIdentityTokenAudienceStringType = check.New(check.MaxLen(1000), check.MinLen(1))
 
-func checkWebIdentityTokenAudienceStringType(vs *awsapi.Violations, p string, v string) {
-	n := awsapi.StringLength(v)
-	if n > 1000 {
-		vs.Add(p, v, ruleWebIdentityTokenAudienceStringType[0])
-	}
-	if n < 1 {
-		vs.Add(p, v, ruleWebIdentityTokenAudienceStringType[1])
-	}
-}
-
-var ruleWebIdentityTokenDurationSecondsType = []awsapi.Constraint{{Kind: awsapi.MaxValue, Bound: "3600"}, {Kind: awsapi.MinValue, Bound: "60"}}
-
-func checkWebIdentityTokenDurationSecondsType(vs *awsapi.Violations, p string, v int32) {
-	if v > 3600 {
-		vs.Add(p, v, ruleWebIdentityTokenDurationSecondsType[0])
-	}
-	if v < 60 {
-		vs.Add(p, v, ruleWebIdentityTokenDurationSecondsType[1])
-	}
-}
+var ruleWebIdentityTokenDurationSecondsType = check.New(check.Max(3600), check.Min(60))

@@ -172,9 +172,8 @@ func TestQueryBinding(t *testing.T) {
 		"`json:\"Labels,omitzero\" query:\"flat,member=Label\"`",
 		"`json:\"Items,omitzero\" query:\"member=item\"`",
 		"`json:\"Attributes,omitzero\" query:\"flat,key=Name,value=Value\"`",
-		`vs.Null(at(p, "widgetName"))`,
-		"regexp.MustCompile(`^(?:(\\x{002F})|(\\x{002F}[\\x{0021}-\\x{007E}]+\\x{002F}))$`)",
-		"Text: `(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)`",
+		`check.Str(ruleName, vs, p, "widgetName", true, v.WidgetName)`,
+		"check.Pattern(`(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)`, `^(?:(\\x{002F})|(\\x{002F}[\\x{0021}-\\x{007E}]+\\x{002F}))$`)",
 		`CodeNoSuchWidgetException = "NoSuchWidget"`,
 	} {
 		if !strings.Contains(all, want) {
@@ -224,7 +223,7 @@ func TestRestBinding(t *testing.T) {
 		"`json:\"-\" rest:\"payload\"`",
 		"`json:\"-\" rest:\"statusCode\"`",
 		"`json:\"boat,omitempty\"`",
-		`vs.Null(at(p, "harbor"))`,
+		`check.Str(ruleName, vs, p, "harbor", true, v.Harbor)`,
 		`return awsapi.NewError(404, CodeNotFoundException, format, args...)`,
 	} {
 		if !strings.Contains(all, want) {

@@ -104,8 +104,12 @@ func generate(m *Model, pkg, validationCode, validationStyle string) (map[string
 		return nil, err
 	}
 	p.bind = b
+	vf, err := p.validateFile(validationCode, validationStyle)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string][]byte{}
-	for _, f := range []*file{p.typesFile(), p.enumsFile(), p.errorsFile(), p.validateFile(validationCode, validationStyle), p.serviceFile(b), p.operationsFile()} {
+	for _, f := range []*file{p.typesFile(), p.enumsFile(), p.errorsFile(), vf, p.serviceFile(b), p.operationsFile()} {
 		src, err := f.source()
 		if err != nil {
 			return nil, err

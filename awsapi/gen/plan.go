@@ -13,7 +13,7 @@ import (
 var reservedNames = []string{
 	"Service", "UnimplementedService", "NewJSONService", "NewQueryService", "NewEC2Service", "NewRestService", "OperationNames",
 	"Paginator", "Paginators", "ServiceID", "validationCode", "validationStyle",
-	"notImplemented", "at",
+	"notImplemented",
 }
 
 // plan is a model resolved into Go: which shapes become which types and

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -50,16 +51,16 @@ func isHex(s string) bool {
 	return true
 }
 
-// validateFile writes Validate for every input and the checks of every
-// shape an input reaches that has constraints, following AWS's Coral
-// front end: paths like imageIds.1.member.imageTag, collection element
-// rules reported once on the collection.
-func (p *plan) validateFile(code, style string) *file {
+// validateFile writes Validate for every input and, for every shape an
+// input reaches that has constraints, its rules as data (check.Rules) or a
+// short validate/check function calling awsapi/check one line a member,
+// following AWS's Coral front end: paths like imageIds.1.member.imageTag,
+// collection element rules reported once on the collection.
+func (p *plan) validateFile(code, style string) (*file, error) {
 	f := newFile("validate.go", p.pkg)
 	f.use(awsapiPath)
+	f.use(checkPath)
 	f.printf("const (\nvalidationCode = %q\nvalidationStyle = awsapi.%s\n)\n\n", code, style)
-	f.printf("// at is the path of member name in the structure at path p.\n")
-	f.printf("func at(p, name string) string {\nif p == \"\" {\nreturn name\n}\nreturn p + \".\" + name\n}\n\n")
 
 	done := map[string]bool{}
 	for _, op := range p.ops {
@@ -73,7 +74,7 @@ func (p *plan) validateFile(code, style string) *file {
 			f.printf("func (*%s) Validate() error { return nil }\n\n", t)
 			continue
 		}
-		f.printf("func (v *%s) Validate() error {\nvar vs awsapi.Violations\nv.validate(&vs, \"\")\nreturn vs.Err(validationCode, validationStyle)\n}\n\n", t)
+		f.printf("func (v *%s) Validate() error { return check.Input(v, (*%[1]s).validate, validationCode, validationStyle) }\n\n", t)
 	}
 
 	var names []string
@@ -87,18 +88,20 @@ func (p *plan) validateFile(code, style string) *file {
 			p.skippedNote(f, s)
 			continue
 		}
+		var err error
 		switch s.Type {
 		case "structure":
-			p.validateStruct(f, s)
+			err = p.validateStruct(f, s)
 		case "list", "map":
-			p.ruleVar(f, s)
-			p.checkCollection(f, s)
+			err = p.checkCollection(f, s)
 		default:
-			p.ruleVar(f, s)
-			p.checkScalar(f, s)
+			p.ruleVar(f, s, s.Sensitive, false)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
-	return f
+	return f, nil
 }
 
 // helper is the identifier suffix of a shape's rule, regexp and check.
@@ -109,40 +112,49 @@ func (p *plan) helper(name string) string {
 	return p.helpers[name]
 }
 
-// ruleVar writes the shape's constraints as awsapi.Constraint values
-// (and its compiled pattern), shared by its check and by the collections
-// that report them as element rules.
-func (p *plan) ruleVar(f *file, s *Shape) {
+// ruleVar writes the shape's constraints as a check.Rules value, shared
+// by the members of its shape and by the collections that report them as
+// element rules. A collection with no rules of its own still gets one
+// when it reports its elements' (always says it), for its sensitivity.
+func (p *plan) ruleVar(f *file, s *Shape, sensitive, always bool) bool {
 	rs := p.rules(s)
-	if len(rs) == 0 {
-		return
+	if len(rs) == 0 && !always {
+		return false
 	}
-	h := p.helper(s.Name)
-	f.printf("var rule%s = []awsapi.Constraint{", h)
-	for _, r := range rs {
+	ctor := "New"
+	if sensitive {
+		ctor = "Sensitive"
+	}
+	parts := make([]string, len(rs))
+	for i, r := range rs {
 		switch r.kind {
+		case "MaxLength":
+			parts[i] = "check.MaxLen(" + r.bound + ")"
+		case "MinLength":
+			parts[i] = "check.MinLen(" + r.bound + ")"
+		case "MaxValue", "MinValue":
+			fn := strings.TrimSuffix(r.kind, "Value")
+			if s.Type == "double" || s.Type == "float" {
+				fn += "Float"
+			}
+			parts[i] = "check." + fn + "(" + r.bound + ")"
 		case "Pattern":
-			f.printf("{Kind: awsapi.Pattern, Text: %s}, ", goString(r.pattern))
+			expr := `""`
+			if r.skip == "" {
+				expr = goString(anchored(r.pattern))
+			}
+			parts[i] = "check.Pattern(" + goString(r.pattern) + ", " + expr + ")"
 		case "EnumSet":
 			quoted := make([]string, len(r.enum))
-			for i, e := range r.enum {
-				quoted[i] = goString(e)
+			for j, e := range r.enum {
+				quoted[j] = goString(e)
 			}
-			f.printf("{Kind: awsapi.EnumSet, Enum: []string{%s}}, ", strings.Join(quoted, ", "))
-		default:
-			f.printf("{Kind: awsapi.%s, Bound: %q}, ", r.kind, r.bound)
+			parts[i] = "check.Enum(" + strings.Join(quoted, ", ") + ")"
 		}
 	}
-	f.printf("}\n\n")
 	p.skippedNote(f, s)
-	for _, r := range rs {
-		if r.kind != "Pattern" || r.skip != "" {
-			continue
-		}
-		f.use("regexp")
-		f.use("sync")
-		f.printf("var re%s = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(%s) })\n\n", h, goString(anchored(r.pattern)))
-	}
+	f.printf("var rule%s = check.%s(%s)\n\n", p.helper(s.Name), ctor, strings.Join(parts, ", "))
+	return true
 }
 
 // skippedNote says in the generated code which pattern goes unchecked.
@@ -156,61 +168,6 @@ func (p *plan) skippedNote(f *file, s *Shape) {
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// report is the Go statement recording that rule i of s is broken by the
-// value expression val.
-func (p *plan) report(s *Shape, sensitive bool, i int, val string) string {
-	if sensitive {
-		return fmt.Sprintf("vs.AddSensitive(p, rule%s[%d])", p.helper(s.Name), i)
-	}
-	return fmt.Sprintf("vs.Add(p, %s, rule%s[%d])", val, p.helper(s.Name), i)
-}
-
-func (p *plan) checkScalar(f *file, s *Shape) {
-	h := p.helper(s.Name)
-	t := p.goType(s.Name, false)
-	f.printf("func check%s(vs *awsapi.Violations, p string, v %s) {\n", h, t)
-	val := "v"
-	if s.Type == "string" {
-		val = "string(v)"
-		if len(s.Enum) == 0 {
-			val = "v"
-		}
-	}
-	rs := p.rules(s)
-	for _, r := range rs {
-		if r.kind == "MaxLength" || r.kind == "MinLength" {
-			if s.Type == "blob" {
-				f.printf("n := len(v)\n")
-			} else {
-				f.printf("n := awsapi.StringLength(%s)\n", val)
-			}
-			break
-		}
-	}
-	for i, r := range rs {
-		var cond string
-		switch r.kind {
-		case "MaxLength":
-			cond = "n > " + r.bound
-		case "MinLength":
-			cond = "n < " + r.bound
-		case "MaxValue":
-			cond = "v > " + r.bound
-		case "MinValue":
-			cond = "v < " + r.bound
-		case "Pattern":
-			if r.skip != "" {
-				continue
-			}
-			cond = fmt.Sprintf("!re%s().MatchString(%s)", h, val)
-		case "EnumSet":
-			cond = "!v.known()"
-		}
-		f.printf("if %s {\n%s\n}\n", cond, p.report(s, s.Sensitive, i, val))
-	}
-	f.printf("}\n\n")
-}
-
 // isScalar reports whether values of s are checked by their own rules
 // only, so a collection of them reports "Member must satisfy constraint".
 func isScalar(s *Shape) bool {
@@ -221,104 +178,104 @@ func isScalar(s *Shape) bool {
 	return true
 }
 
-func (p *plan) checkCollection(f *file, s *Shape) {
-	h := p.helper(s.Name)
-	f.printf("func check%s(vs *awsapi.Violations, p string, v %s) {\n", h, p.goType(s.Name, false))
-	rs := p.rules(s)
-	if len(rs) > 0 {
-		f.printf("n := len(v)\n")
+// scalarEach names the check helper for a collection of scalars of
+// shape es: list elements or map values.
+func scalarEach(es *Shape, isMap bool) (string, error) {
+	var fn string
+	switch es.Type {
+	case "string":
+		fn = "Strings"
+	case "integer", "long", "double", "float":
+		fn = "Numbers"
+	case "blob":
+		fn = "Blobs"
+	default:
+		return "", fmt.Errorf("shape %s: no check for a collection of %s", es.Name, es.Type)
 	}
+	if isMap {
+		if fn == "Blobs" {
+			return "", fmt.Errorf("shape %s: no check for a map of blobs", es.Name)
+		}
+		fn = strings.TrimSuffix(fn, "s") + "Values"
+	}
+	return fn, nil
+}
+
+func (p *plan) checkCollection(f *file, s *Shape) error {
+	h := p.helper(s.Name)
 	elem := s.Member
 	if s.Type == "map" {
 		elem = s.Value
 	}
-	sensitive := s.Sensitive || p.m.Shapes[elem.Shape].Sensitive
-	for i, r := range rs {
-		cond := "n > " + r.bound
-		if r.kind == "MinLength" {
-			cond = "n < " + r.bound
-		}
-		f.printf("if %s {\n%s\n}\n", cond, p.report(s, sensitive, i, "v"))
+	es := p.m.Shapes[elem.Shape]
+	keyChecked := s.Type == "map" && p.checked[s.Key.Shape]
+	elemChecked := p.checked[elem.Shape]
+	sensitive := s.Sensitive || es.Sensitive
+	hasRules := p.ruleVar(f, s, sensitive, keyChecked || (elemChecked && isScalar(es)))
+	f.printf("func check%s(vs *awsapi.Violations, p string, v %s) {\n", h, p.goType(s.Name, false))
+	if len(p.rules(s)) > 0 {
+		f.printf("rule%s.Len(vs, p, v, len(v))\n", h)
 	}
-	if s.Type == "map" && p.checked[s.Key.Shape] {
-		key := p.m.Shapes[s.Key.Shape]
-		conv := "k"
-		if len(key.Enum) > 0 {
-			conv = p.typeOf[key.Name] + "(k)"
-		}
-		p.elementRule(f, "k := range v", conv, key, "MapKeys", sensitive)
+	if keyChecked {
+		f.printf("check.Keys(rule%s, vs, p, v, rule%s)\n", h, p.helper(s.Key.Shape))
 	}
-	if es := p.m.Shapes[elem.Shape]; p.checked[elem.Shape] {
-		kind := "EachMember"
-		if s.Type == "map" {
-			kind = "MapValues"
-		}
+	if elemChecked {
+		isMap := s.Type == "map"
 		switch {
 		case isScalar(es):
-			p.elementRule(f, "_, e := range v", "e", es, kind, sensitive)
-		case s.Type == "list":
-			f.use("strconv")
-			path := `p+"."+strconv.Itoa(i+1)+".member"`
-			if es.Type == "structure" {
-				f.printf("for i := range v {\nv[i].validate(vs, %s)\n}\n", path)
-			} else {
-				f.printf("for i, e := range v {\ncheck%s(vs, %s, e)\n}\n", p.helper(es.Name), path)
+			fn, err := scalarEach(es, isMap)
+			if err != nil {
+				return err
 			}
+			if !hasRules {
+				return fmt.Errorf("shape %s: no rules for its elements' report", s.Name)
+			}
+			f.printf("check.%s(rule%s, vs, p, v, rule%s)\n", fn, h, p.helper(es.Name))
+		case es.Type == "structure" && !isMap:
+			f.printf("check.Structs(vs, p, v, (*%s).validate)\n", p.typeOf[es.Name])
+		case es.Type == "structure":
+			f.printf("check.StructValues(vs, p, v, (*%s).validate)\n", p.typeOf[es.Name])
+		case !isMap:
+			f.printf("check.Each(vs, p, v, check%s)\n", p.helper(es.Name))
 		default:
-			f.use("maps")
-			f.use("slices")
-			path := `p+"."+k+".member"`
-			if es.Type == "structure" {
-				f.printf("for _, k := range slices.Sorted(maps.Keys(v)) {\ne := v[k]\ne.validate(vs, %s)\n}\n", path)
-			} else {
-				f.printf("for _, k := range slices.Sorted(maps.Keys(v)) {\ncheck%s(vs, %s, v[k])\n}\n", p.helper(es.Name), path)
-			}
+			f.printf("check.Values(vs, p, v, check%s)\n", p.helper(es.Name))
 		}
 	}
 	f.printf("}\n\n")
+	return nil
 }
 
-// elementRule reports a collection once when any of its scalar elements
-// (or keys) breaks a rule, listing all the element shape's rules, as AWS
-// does: "Member must satisfy constraint: [...]".
-func (p *plan) elementRule(f *file, loop, val string, es *Shape, kind string, sensitive bool) {
-	c := fmt.Sprintf("awsapi.Constraint{Kind: awsapi.%s, Inner: rule%s}", kind, p.helper(es.Name))
-	add := "vs.Add(p, v, " + c + ")"
-	if sensitive {
-		add = "vs.AddSensitive(p, " + c + ")"
-	}
-	f.printf("for %s {\nvar t awsapi.Violations\ncheck%s(&t, \"\", %s)\nif len(t) > 0 {\n%s\nbreak\n}\n}\n", loop, p.helper(es.Name), val, add)
-}
-
-func (p *plan) validateStruct(f *file, s *Shape) {
+func (p *plan) validateStruct(f *file, s *Shape) error {
 	f.printf("func (v *%s) validate(vs *awsapi.Violations, p string) {\n", p.typeOf[s.Name])
 	for _, fl := range p.fields(s) {
 		ms := p.m.Shapes[fl.m.Shape]
 		required := s.isRequired(fl.m.Name)
 		checked := p.checked[fl.m.Shape]
-		if !required && !checked {
+		name := strconv.Quote(p.memberPath(fl.m))
+		if !checked {
+			if required {
+				f.printf("check.Null(vs, p, %s, v.%s == nil)\n", name, fl.name)
+			}
 			continue
 		}
-		path := fmt.Sprintf("at(p, %q)", p.memberPath(fl.m))
-		var check string
-		if checked {
-			switch {
-			case ms.Type == "structure":
-				check = fmt.Sprintf("v.%s.validate(vs, %s)", fl.name, path)
-			case strings.HasPrefix(fl.typ, "*"):
-				check = fmt.Sprintf("check%s(vs, %s, *v.%s)", p.helper(ms.Name), path, fl.name)
-			default:
-				check = fmt.Sprintf("check%s(vs, %s, v.%s)", p.helper(ms.Name), path, fl.name)
-			}
-		}
-		switch {
-		case required && checked:
-			f.printf("if v.%s == nil {\nvs.Null(%s)\n} else {\n%s\n}\n", fl.name, path, check)
-		case required:
-			f.printf("if v.%s == nil {\nvs.Null(%s)\n}\n", fl.name, path)
+		h := p.helper(ms.Name)
+		switch ms.Type {
+		case "structure":
+			f.printf("check.Struct(vs, p, %s, %t, v.%s, (*%s).validate)\n", name, required, fl.name, p.typeOf[ms.Name])
+		case "list":
+			f.printf("check.List(vs, p, %s, %t, v.%s, check%s)\n", name, required, fl.name, h)
+		case "map":
+			f.printf("check.Map(vs, p, %s, %t, v.%s, check%s)\n", name, required, fl.name, h)
+		case "string":
+			f.printf("check.Str(rule%s, vs, p, %s, %t, v.%s)\n", h, name, required, fl.name)
+		case "blob":
+			f.printf("check.Blob(rule%s, vs, p, %s, %t, v.%s)\n", h, name, required, fl.name)
+		case "integer", "long", "double", "float":
+			f.printf("check.Numeric(rule%s, vs, p, %s, %t, v.%s)\n", h, name, required, fl.name)
 		default:
-			f.printf("if v.%s != nil {\n%s\n}\n", fl.name, check)
+			return fmt.Errorf("shape %s: no check for member %s of type %s", s.Name, fl.m.Name, ms.Type)
 		}
 	}
 	f.printf("}\n\n")
+	return nil
 }
