@@ -6,7 +6,11 @@ import (
 )
 
 // NewRequestID returns a random UUID-shaped request id, as AWS sends.
-func NewRequestID() string {
+func NewRequestID() string { return NewUUID() }
+
+// NewUUID returns a random RFC 4122 version 4 UUID, in lower case: the form
+// of AWS's request ids and of many of its resource ids.
+func NewUUID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40

@@ -2,6 +2,7 @@ package codedeploy
 
 import (
 	"context"
+	"errors"
 	"sort"
 
 	cdapi "github.com/berth-dev/berth/api/codedeploy"
@@ -55,14 +56,11 @@ func (s *Service) CreateApplication(ctx context.Context, in *cdapi.CreateApplica
 	sc := callerOf(ctx)
 	app := appRecord{ID: newUUID(), Name: name, ComputePlatform: string(platform), CreateTime: s.now().UTC(), Tags: toTags(in.Tags)}
 	err = s.st.Update(ctx, func(tx store.Tx) error {
-		old, err := getDoc[appRecord](tx, kindApplication, sc, name)
-		if err != nil {
-			return err
-		}
-		if old != nil {
+		err := createDoc(tx, kindApplication, sc, name, app, app.CreateTime)
+		if errors.Is(err, store.ErrConflict) {
 			return cdapi.NewApplicationAlreadyExistsException("The application %s already exists in this account and region.", name)
 		}
-		return putDoc(tx, kindApplication, sc, name, app, app.CreateTime)
+		return err
 	})
 	if err != nil {
 		return nil, internal(err)

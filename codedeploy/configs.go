@@ -2,6 +2,7 @@ package codedeploy
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strings"
 	"time"
@@ -172,14 +173,11 @@ func (s *Service) CreateDeploymentConfig(ctx context.Context, in *cdapi.CreateDe
 	}
 	sc := callerOf(ctx)
 	err = s.st.Update(ctx, func(tx store.Tx) error {
-		old, err := getDoc[configRecord](tx, kindConfig, sc, name)
-		if err != nil {
-			return err
-		}
-		if old != nil {
+		err := createDoc(tx, kindConfig, sc, name, c, c.CreateTime)
+		if errors.Is(err, store.ErrConflict) {
 			return cdapi.NewDeploymentConfigAlreadyExistsException("A deployment configuration named %s already exists in this account and region.", name)
 		}
-		return putDoc(tx, kindConfig, sc, name, c, c.CreateTime)
+		return err
 	})
 	if err != nil {
 		return nil, internal(err)

@@ -94,11 +94,7 @@ func revisionContent(rev *cdapi.RevisionLocation) (string, error) {
 // CreateDeployment starts a blue/green deployment of the group's ECS
 // service from an AppSpec; the engine carries it out.
 func (s *Service) CreateDeployment(ctx context.Context, in *cdapi.CreateDeploymentInput) (*cdapi.CreateDeploymentOutput, error) {
-	appName, err := requireAppName(in.ApplicationName)
-	if err != nil {
-		return nil, err
-	}
-	groupName, err := requireGroupName(in.DeploymentGroupName)
+	appName, groupName, err := requireAppAndGroup(in.ApplicationName, in.DeploymentGroupName)
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,17 @@ func requireGroupName(name *string) (string, error) {
 	return *name, nil
 }
 
+// requireAppAndGroup checks the application and deployment group names of
+// a request that names one group.
+func requireAppAndGroup(app, group *string) (string, string, error) {
+	appName, err := requireAppName(app)
+	if err != nil {
+		return "", "", err
+	}
+	groupName, err := requireGroupName(group)
+	return appName, groupName, err
+}
+
 func groupNotFound(app, group string) error {
 	return cdapi.NewDeploymentGroupDoesNotExistException("No Deployment Group found for name: %s in application %s", group, app)
 }
@@ -280,11 +291,7 @@ func checkGroupInTx(tx store.Tx, sc scope, app *appRecord, info *cdapi.Deploymen
 }
 
 func (s *Service) CreateDeploymentGroup(ctx context.Context, in *cdapi.CreateDeploymentGroupInput) (*cdapi.CreateDeploymentGroupOutput, error) {
-	appName, err := requireAppName(in.ApplicationName)
-	if err != nil {
-		return nil, err
-	}
-	groupName, err := requireGroupName(in.DeploymentGroupName)
+	appName, groupName, err := requireAppAndGroup(in.ApplicationName, in.DeploymentGroupName)
 	if err != nil {
 		return nil, err
 	}
@@ -375,11 +382,7 @@ func (g *groupRecord) describe(tx store.Tx, sc scope, appName string) (cdapi.Dep
 }
 
 func (s *Service) GetDeploymentGroup(ctx context.Context, in *cdapi.GetDeploymentGroupInput) (*cdapi.GetDeploymentGroupOutput, error) {
-	appName, err := requireAppName(in.ApplicationName)
-	if err != nil {
-		return nil, err
-	}
-	groupName, err := requireGroupName(in.DeploymentGroupName)
+	appName, groupName, err := requireAppAndGroup(in.ApplicationName, in.DeploymentGroupName)
 	if err != nil {
 		return nil, err
 	}
@@ -469,11 +472,7 @@ func (s *Service) ListDeploymentGroups(ctx context.Context, in *cdapi.ListDeploy
 // newDeploymentGroupName, and checks the result as CreateDeploymentGroup
 // does. Deployments already under way keep the settings they started with.
 func (s *Service) UpdateDeploymentGroup(ctx context.Context, in *cdapi.UpdateDeploymentGroupInput) (*cdapi.UpdateDeploymentGroupOutput, error) {
-	appName, err := requireAppName(in.ApplicationName)
-	if err != nil {
-		return nil, err
-	}
-	groupName, err := requireGroupName(in.CurrentDeploymentGroupName)
+	appName, groupName, err := requireAppAndGroup(in.ApplicationName, in.CurrentDeploymentGroupName)
 	if err != nil {
 		return nil, err
 	}
@@ -590,11 +589,7 @@ func (s *Service) UpdateDeploymentGroup(ctx context.Context, in *cdapi.UpdateDep
 // success, as in CodeDeploy. A deployment under way fails with
 // DEPLOYMENT_GROUP_MISSING on the engine's next look.
 func (s *Service) DeleteDeploymentGroup(ctx context.Context, in *cdapi.DeleteDeploymentGroupInput) (*cdapi.DeleteDeploymentGroupOutput, error) {
-	appName, err := requireAppName(in.ApplicationName)
-	if err != nil {
-		return nil, err
-	}
-	groupName, err := requireGroupName(in.DeploymentGroupName)
+	appName, groupName, err := requireAppAndGroup(in.ApplicationName, in.DeploymentGroupName)
 	if err != nil {
 		return nil, err
 	}

@@ -3,13 +3,12 @@ package codedeploy
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	cdapi "github.com/berth-dev/berth/api/codedeploy"
+	"github.com/berth-dev/berth/awsapi"
 	"github.com/berth-dev/berth/codedeploy/appspec"
 	"github.com/berth-dev/berth/codedeploy/traffic"
 	"github.com/berth-dev/berth/store"
@@ -222,62 +221,28 @@ const (
 	eventSkipped    = string(cdapi.LifecycleEventStatusSkipped)
 )
 
-// getDoc reads kind/id of sc into a new T; nil and no error when absent.
+// getDoc, putDoc, createDoc and deleteDoc are the store's document helpers
+// bound to a scope: see store.GetDoc and the others.
 func getDoc[T any](tx store.Tx, kind string, sc scope, id string) (*T, error) {
-	r, err := tx.GetResource(kind, sc.account, sc.region, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	v := new(T)
-	if err := json.Unmarshal(r.Doc, v); err != nil {
-		return nil, fmt.Errorf("codedeploy: decoding %s %s: %w", kind, id, err)
-	}
-	return v, nil
+	return store.GetDoc[T](tx, kind, sc.account, sc.region, id)
 }
 
 func putDoc(tx store.Tx, kind string, sc scope, id string, v any, now time.Time) error {
-	doc, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("codedeploy: encoding %s %s: %w", kind, id, err)
-	}
-	return tx.PutResource(store.Resource{Kind: kind, Account: sc.account, Region: sc.region, ID: id, Doc: doc, UpdatedAt: now})
+	return store.PutDoc(tx, kind, sc.account, sc.region, id, v, now)
+}
+
+func createDoc(tx store.Tx, kind string, sc scope, id string, v any, now time.Time) error {
+	return store.CreateDoc(tx, kind, sc.account, sc.region, id, v, now)
 }
 
 func deleteDoc(tx store.Tx, kind string, sc scope, id string) error {
-	err := tx.DeleteResource(kind, sc.account, sc.region, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	return err
+	return store.DeleteDoc(tx, kind, sc.account, sc.region, id)
 }
 
 // listDocs returns every record of a kind whose id starts with prefix, in
 // id order.
 func listDocs[T any](tx store.Tx, kind string, sc scope, prefix string) ([]*T, []string, error) {
-	var out []*T
-	var ids []string
-	after := ""
-	for {
-		rs, err := tx.ListResources(kind, sc.account, sc.region, prefix, store.Page{After: after, Limit: 500})
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, r := range rs {
-			v := new(T)
-			if err := json.Unmarshal(r.Doc, v); err != nil {
-				return nil, nil, fmt.Errorf("codedeploy: decoding %s %s: %w", kind, r.ID, err)
-			}
-			out = append(out, v)
-			ids = append(ids, r.ID)
-		}
-		if len(rs) < 500 {
-			return out, ids, nil
-		}
-		after = rs[len(rs)-1].ID
-	}
+	return store.AllDocs[*T](tx, kind, sc.account, sc.region, prefix, store.Page{})
 }
 
 func activeID(sc scope, deploymentID string) string {
@@ -286,15 +251,9 @@ func activeID(sc scope, deploymentID string) string {
 
 func groupKey(appID, group string) string { return appID + "/" + group }
 
-// newUUID returns a random RFC 4122 version 4 UUID, the form of
-// CodeDeploy's application, group and configuration ids.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
+// newUUID returns a random UUID, the form of CodeDeploy's application,
+// group and configuration ids.
+var newUUID = awsapi.NewUUID
 
 // nameUUID derives a stable UUID from a name, for the built-in
 // configurations, whose ids must not change between calls.

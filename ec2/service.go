@@ -16,7 +16,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -167,26 +166,11 @@ func defaultGroup(vpc, account string) *groupRec {
 
 // load reads the network of sc in tx, nil when it was never created.
 func load(tx store.Tx, sc scope) (*network, error) {
-	r, err := tx.GetResource(kindNetwork, sc.account, sc.region, networkID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var n network
-	if err := json.Unmarshal(r.Doc, &n); err != nil {
-		return nil, err
-	}
-	return &n, nil
+	return store.GetDoc[network](tx, kindNetwork, sc.account, sc.region, networkID)
 }
 
 func (s *Service) save(tx store.Tx, sc scope, n *network) error {
-	doc, err := json.Marshal(n)
-	if err != nil {
-		return err
-	}
-	return tx.PutResource(store.Resource{Kind: kindNetwork, Account: sc.account, Region: sc.region, ID: networkID, Doc: doc, UpdatedAt: s.now().UTC()})
+	return store.PutDoc(tx, kindNetwork, sc.account, sc.region, networkID, n, s.now().UTC())
 }
 
 // view returns the network of sc, creating the defaults on first use.

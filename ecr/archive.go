@@ -64,13 +64,8 @@ func (s *Service) archiveStates(ctx context.Context, ref registry.Repo, imgs []r
 }
 
 func (s *Service) putArchiveState(ctx context.Context, ref registry.Repo, d digest.Digest, st archiveState) error {
-	doc, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
 	return s.st.Update(ctx, func(tx store.Tx) error {
-		return tx.PutResource(store.Resource{Kind: kindArchive, Account: ref.Account, Region: ref.Region,
-			ID: archiveID(ref.Name, d), Doc: doc, UpdatedAt: s.now().UTC()})
+		return store.PutDoc(tx, kindArchive, ref.Account, ref.Region, archiveID(ref.Name, d), st, s.now().UTC())
 	})
 }
 

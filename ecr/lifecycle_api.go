@@ -2,7 +2,6 @@ package ecr
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strconv"
@@ -63,7 +62,7 @@ func (s *Service) PutLifecyclePolicy(ctx context.Context, in *ecrapi.PutLifecycl
 	// entry without a policy, which the runner drops, never a policy the
 	// runner cannot find.
 	if err := s.st.Update(ctx, func(tx store.Tx) error {
-		return tx.PutResource(store.Resource{Kind: kindLifecycleIndex, ID: indexID(c.repo(name)), Doc: json.RawMessage(`{}`), UpdatedAt: s.now().UTC()})
+		return store.PutDoc(tx, kindLifecycleIndex, "", "", indexID(c.repo(name)), struct{}{}, s.now().UTC())
 	}); err != nil {
 		return nil, internal("PutLifecyclePolicy", err)
 	}
@@ -119,20 +118,13 @@ func (s *Service) DeleteLifecyclePolicy(ctx context.Context, in *ecrapi.DeleteLi
 	}
 	// The index entry is only a hint; the runner drops stale ones too.
 	_ = s.st.Update(ctx, func(tx store.Tx) error {
-		return ignoreNotFound(tx.DeleteResource(kindLifecycleIndex, "", "", indexID(c.repo(*in.RepositoryName))))
+		return store.DeleteDoc(tx, kindLifecycleIndex, "", "", indexID(c.repo(*in.RepositoryName)))
 	})
 	out := &ecrapi.DeleteLifecyclePolicyOutput{RegistryId: ptr(c.Account), RepositoryName: in.RepositoryName, LifecyclePolicyText: ptr(old.Text)}
 	if !old.LastEvaluatedAt.IsZero() {
 		out.LastEvaluatedAt = awsapi.Time(old.LastEvaluatedAt)
 	}
 	return out, nil
-}
-
-func ignoreNotFound(err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	return err
 }
 
 // preview is a stored lifecycle policy preview: the actions the policy
@@ -193,12 +185,8 @@ func (s *Service) StartLifecyclePolicyPreview(ctx context.Context, in *ecrapi.St
 			RulePriority: a.RulePriority, Type: a.Type, TargetStorageClass: a.TargetStorageClass,
 		})
 	}
-	doc, err := json.Marshal(p)
-	if err != nil {
-		return nil, internal("StartLifecyclePolicyPreview", err)
-	}
 	if err := s.st.Update(ctx, func(tx store.Tx) error {
-		return tx.PutResource(store.Resource{Kind: kindPreview, Account: c.Account, Region: c.Region, ID: name, Doc: doc, UpdatedAt: s.now().UTC()})
+		return store.PutDoc(tx, kindPreview, c.Account, c.Region, name, p, s.now().UTC())
 	}); err != nil {
 		return nil, internal("StartLifecyclePolicyPreview", err)
 	}
@@ -234,11 +222,7 @@ func (s *Service) GetLifecyclePolicyPreview(ctx context.Context, in *ecrapi.GetL
 	}
 	var p preview
 	err = s.st.View(ctx, func(tx store.Tx) error {
-		r, err := tx.GetResource(kindPreview, c.Account, c.Region, name)
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(r.Doc, &p)
+		return store.ReadDoc(tx, kindPreview, c.Account, c.Region, name, &p)
 	})
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.RepoCreatedAt.Equal(rep.CreatedAt)) {
 		return nil, ecrapi.NewLifecyclePolicyPreviewNotFoundException("There is no lifecycle policy preview for the repository with name '%s' in the registry with id '%s'", name, c.Account)
@@ -312,6 +296,6 @@ func lifecycleSummary(actions []previewAction) *ecrapi.LifecyclePolicyPreviewSum
 // recognises as stale.
 func (s *Service) forgetPreview(ctx context.Context, c caller, name string) {
 	_ = s.st.Update(ctx, func(tx store.Tx) error {
-		return ignoreNotFound(tx.DeleteResource(kindPreview, c.Account, c.Region, name))
+		return store.DeleteDoc(tx, kindPreview, c.Account, c.Region, name)
 	})
 }

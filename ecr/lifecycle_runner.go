@@ -173,7 +173,7 @@ func (r *LifecycleRunner) Sweep(ctx context.Context) {
 		}
 		if !has {
 			_ = r.svc.st.Update(ctx, func(tx store.Tx) error {
-				return ignoreNotFound(tx.DeleteResource(kindLifecycleIndex, "", "", e.ID))
+				return store.DeleteDoc(tx, kindLifecycleIndex, "", "", e.ID)
 			})
 		}
 	}

@@ -26,25 +26,15 @@ const (
 // when there is none.
 func (s *Service) getDoc(ctx context.Context, kind string, c caller, id string, v any) (found bool, err error) {
 	err = s.st.View(ctx, func(tx store.Tx) error {
-		r, err := tx.GetResource(kind, c.Account, c.Region, id)
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(r.Doc, v)
+		found, err = store.LoadDoc(tx, kind, c.Account, c.Region, id, v)
+		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
+	return found && err == nil, err
 }
 
 func (s *Service) putDoc(ctx context.Context, kind string, c caller, id string, v any) error {
-	doc, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
 	return s.st.Update(ctx, func(tx store.Tx) error {
-		return tx.PutResource(store.Resource{Kind: kind, Account: c.Account, Region: c.Region, ID: id, Doc: doc, UpdatedAt: s.now().UTC()})
+		return store.PutDoc(tx, kind, c.Account, c.Region, id, v, s.now().UTC())
 	})
 }
 
@@ -52,19 +42,12 @@ func (s *Service) putDoc(ctx context.Context, kind string, c caller, id string, 
 // there was none.
 func (s *Service) takeDoc(ctx context.Context, kind string, c caller, id string, v any) (found bool, err error) {
 	err = s.st.Update(ctx, func(tx store.Tx) error {
-		r, err := tx.GetResource(kind, c.Account, c.Region, id)
-		if err != nil {
+		if found, err = store.LoadDoc(tx, kind, c.Account, c.Region, id, v); !found || err != nil {
 			return err
 		}
-		if err := json.Unmarshal(r.Doc, v); err != nil {
-			return err
-		}
-		return tx.DeleteResource(kind, c.Account, c.Region, id)
+		return store.DeleteDoc(tx, kind, c.Account, c.Region, id)
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
+	return found && err == nil, err
 }
 
 func (s *Service) callerIn(ctx context.Context) caller {
@@ -281,11 +264,7 @@ func (s *Service) RegisterPullTimeUpdateExclusion(ctx context.Context, in *ecrap
 			return ecrapi.NewLimitExceededException("A registry can exclude at most %d principals from pull time updates", maxPullExclusions)
 		}
 		ex = pullExclusion{CreatedAt: awsapi.Timestamp{Time: s.now().UTC()}}
-		doc, err := json.Marshal(ex)
-		if err != nil {
-			return err
-		}
-		return tx.PutResource(store.Resource{Kind: kindPullExclusion, Account: c.Account, Region: c.Region, ID: arn, Doc: doc, UpdatedAt: s.now().UTC()})
+		return store.PutDoc(tx, kindPullExclusion, c.Account, c.Region, arn, ex, s.now().UTC())
 	})
 	if err != nil {
 		if awsapi.AsError(err) != nil {
@@ -383,17 +362,12 @@ func (s *Service) CreateRepositoryCreationTemplate(ctx context.Context, in *ecra
 	if err := checkTemplate(&t); err != nil {
 		return nil, err
 	}
-	doc, err := json.Marshal(t)
-	if err != nil {
-		return nil, internal("CreateRepositoryCreationTemplate", err)
-	}
-	err = s.st.Update(ctx, func(tx store.Tx) error {
-		if _, err := tx.GetResource(kindCreationTemplate, c.Account, c.Region, *in.Prefix); err == nil {
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		err := store.CreateDoc(tx, kindCreationTemplate, c.Account, c.Region, *in.Prefix, t, s.now().UTC())
+		if errors.Is(err, store.ErrConflict) {
 			return ecrapi.NewTemplateAlreadyExistsException("A repository creation template with prefix '%s' already exists in the registry with id '%s'", *in.Prefix, c.Account)
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return err
 		}
-		return tx.PutResource(store.Resource{Kind: kindCreationTemplate, Account: c.Account, Region: c.Region, ID: *in.Prefix, Doc: doc, UpdatedAt: s.now().UTC()})
+		return err
 	})
 	if err != nil {
 		if awsapi.AsError(err) != nil {
@@ -419,14 +393,10 @@ func (s *Service) UpdateRepositoryCreationTemplate(ctx context.Context, in *ecra
 	c := s.callerIn(ctx)
 	var t ecrapi.RepositoryCreationTemplate
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		r, err := tx.GetResource(kindCreationTemplate, c.Account, c.Region, *in.Prefix)
-		if errors.Is(err, store.ErrNotFound) {
+		if found, err := store.LoadDoc(tx, kindCreationTemplate, c.Account, c.Region, *in.Prefix, &t); err != nil {
+			return err
+		} else if !found {
 			return templateNotFound(c, *in.Prefix)
-		} else if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(r.Doc, &t); err != nil {
-			return err
 		}
 		if in.Description != nil {
 			t.Description = in.Description
@@ -459,11 +429,7 @@ func (s *Service) UpdateRepositoryCreationTemplate(ctx context.Context, in *ecra
 		if err := checkTemplate(&t); err != nil {
 			return err
 		}
-		doc, err := json.Marshal(t)
-		if err != nil {
-			return err
-		}
-		return tx.PutResource(store.Resource{Kind: kindCreationTemplate, Account: c.Account, Region: c.Region, ID: *in.Prefix, Doc: doc, UpdatedAt: s.now().UTC()})
+		return store.PutDoc(tx, kindCreationTemplate, c.Account, c.Region, *in.Prefix, t, s.now().UTC())
 	})
 	if err != nil {
 		if awsapi.AsError(err) != nil {

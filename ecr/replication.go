@@ -7,6 +7,7 @@ import (
 
 	ecrapi "github.com/berth-dev/berth/api/ecr"
 	"github.com/berth-dev/berth/awsapi"
+	"github.com/berth-dev/berth/awsapi/wildcard"
 	"github.com/berth-dev/berth/ecr/replication"
 	"github.com/berth-dev/berth/registry"
 	"github.com/berth-dev/berth/store"
@@ -268,29 +269,7 @@ func anyMatches(v any, action string) bool {
 }
 
 // registryWildcard matches an IAM action pattern ('*' any run, '?' one
-// character), in time linear in practice (greedy with backtracking to the
-// last star).
+// character).
 func registryWildcard(pattern, s string) bool {
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
-			p++
-			i++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
+	return wildcard.Match([]byte(pattern), []byte(s))
 }

@@ -408,11 +408,7 @@ func (s *Service) requestScan(ctx context.Context, c caller, name string, img re
 }
 
 func putJSON(tx store.Tx, kind, id string, v any, now time.Time) error {
-	doc, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return tx.PutResource(store.Resource{Kind: kind, ID: id, Doc: doc, UpdatedAt: now})
+	return store.PutDoc(tx, kind, "", "", id, v, now)
 }
 
 // scannable reports whether an image is one ECR scans: an image manifest
@@ -715,24 +711,20 @@ func (sc *Scanner) inventory(ctx context.Context, ref registry.Repo, body []byte
 }
 
 func (sc *Scanner) getRecord(ctx context.Context, key string, rec *scanRecord) (bool, error) {
+	var found bool
 	err := sc.svc.st.View(ctx, func(tx store.Tx) error {
-		r, err := tx.GetResource(kindScan, "", "", key)
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(r.Doc, rec)
+		var err error
+		found, err = store.LoadDoc(tx, kindScan, "", "", key, rec)
+		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
+	return found && err == nil, err
 }
 
 // forget drops the records of an image that is gone.
 func (sc *Scanner) forget(ctx context.Context, key string) {
 	_ = sc.svc.st.Update(ctx, func(tx store.Tx) error {
 		for _, kind := range []string{kindScan, kindScanFindings, kindScanInventory} {
-			if err := ignoreNotFound(tx.DeleteResource(kind, "", "", key)); err != nil {
+			if err := store.DeleteDoc(tx, kind, "", "", key); err != nil {
 				return err
 			}
 		}
@@ -845,23 +837,15 @@ func (sc *Scanner) rematch(ctx context.Context, key string, gen int64, db *scan.
 	s := sc.svc
 	now := s.now().UTC()
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		r, err := tx.GetResource(kindScan, "", "", key)
-		if err != nil {
-			return err
-		}
 		var rec scanRecord
-		if err := json.Unmarshal(r.Doc, &rec); err != nil {
+		if err := store.ReadDoc(tx, kindScan, "", "", key, &rec); err != nil {
 			return err
 		}
 		if rec.Gen != gen || rec.Status != string(ecrapi.ScanStatusComplete) {
 			return errSkip
 		}
-		ir, err := tx.GetResource(kindScanInventory, "", "", key)
-		if err != nil {
-			return err
-		}
 		var inv inventoryDoc
-		if err := json.Unmarshal(ir.Doc, &inv); err != nil {
+		if err := store.ReadDoc(tx, kindScanInventory, "", "", key, &inv); err != nil {
 			return err
 		}
 		findings := db.Match(inv.Inventory)
@@ -1141,11 +1125,7 @@ func (s *Service) StartImageScan(ctx context.Context, in *ecrapi.StartImageScanI
 func (s *Service) loadScan(ctx context.Context, c caller, name string, img registry.Image, with bool) (rec scanRecord, fs findingsDoc, inv inventoryDoc, found bool, err error) {
 	key := scanKey(c, name, img.Digest)
 	err = s.st.View(ctx, func(tx store.Tx) error {
-		r, err := tx.GetResource(kindScan, "", "", key)
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(r.Doc, &rec); err != nil {
+		if err := store.ReadDoc(tx, kindScan, "", "", key, &rec); err != nil {
 			return err
 		}
 		if !rec.PushedAt.Equal(img.PushedAt) {
@@ -1155,21 +1135,11 @@ func (s *Service) loadScan(ctx context.Context, c caller, name string, img regis
 		if !with {
 			return nil
 		}
-		if r, err := tx.GetResource(kindScanFindings, "", "", key); err == nil {
-			if err := json.Unmarshal(r.Doc, &fs); err != nil {
-				return err
-			}
-		} else if !errors.Is(err, store.ErrNotFound) {
+		if _, err := store.LoadDoc(tx, kindScanFindings, "", "", key, &fs); err != nil {
 			return err
 		}
-		if r, err := tx.GetResource(kindScanInventory, "", "", key); err == nil {
-			if err := json.Unmarshal(r.Doc, &inv); err != nil {
-				return err
-			}
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		return nil
+		_, err := store.LoadDoc(tx, kindScanInventory, "", "", key, &inv)
+		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return rec, fs, inv, false, nil

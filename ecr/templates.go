@@ -2,7 +2,6 @@ package ecr
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -34,21 +33,17 @@ func templateMatches(prefix, name string) bool {
 // for appliedFor: the longest matching prefix among the templates that
 // apply to it, else a ROOT template that does.
 func (s *Service) templateFor(ctx context.Context, repo registry.Repo, appliedFor string) (ecrapi.RepositoryCreationTemplate, bool, error) {
-	var rs []store.Resource
+	var ts []*ecrapi.RepositoryCreationTemplate
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		var err error
-		rs, err = tx.ListResources(kindCreationTemplate, repo.Account, repo.Region, "", store.Page{})
+		ts, _, err = store.AllDocs[*ecrapi.RepositoryCreationTemplate](tx, kindCreationTemplate, repo.Account, repo.Region, "", store.Page{})
 		return err
 	})
 	if err != nil {
 		return ecrapi.RepositoryCreationTemplate{}, false, err
 	}
 	var best, root *ecrapi.RepositoryCreationTemplate
-	for _, r := range rs {
-		var t ecrapi.RepositoryCreationTemplate
-		if err := json.Unmarshal(r.Doc, &t); err != nil {
-			return ecrapi.RepositoryCreationTemplate{}, false, fmt.Errorf("repository creation template %s: %w", r.ID, err)
-		}
+	for _, t := range ts {
 		applies := false
 		for _, a := range t.AppliedFor {
 			applies = applies || string(a) == appliedFor
@@ -57,9 +52,9 @@ func (s *Service) templateFor(ctx context.Context, repo registry.Repo, appliedFo
 		switch {
 		case !applies:
 		case prefix == templatePrefixRoot:
-			root = &t
+			root = t
 		case templateMatches(prefix, repo.Name) && (best == nil || len(prefix) > len(str(best.Prefix))):
-			best = &t
+			best = t
 		}
 	}
 	if best == nil {
@@ -109,7 +104,7 @@ func (s *Service) EnsureRepository(ctx context.Context, repo registry.Repo, appl
 			set.Lifecycle = &lifecycleState{Text: lp}
 			// The index entry first, as PutLifecyclePolicy does.
 			if err := s.st.Update(ctx, func(tx store.Tx) error {
-				return tx.PutResource(store.Resource{Kind: kindLifecycleIndex, ID: indexID(repo), Doc: json.RawMessage(`{}`), UpdatedAt: s.now().UTC()})
+				return store.PutDoc(tx, kindLifecycleIndex, "", "", indexID(repo), struct{}{}, s.now().UTC())
 			}); err != nil {
 				return err
 			}

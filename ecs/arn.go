@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/berth-dev/berth/awsapi"
 )
 
 // ARNs have AWS's current ("long") formats:
@@ -168,14 +170,7 @@ func newID() string {
 }
 
 // newUUID is a random (version 4) UUID, for container ARNs and attachments.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:]) // never fails: it crashes the program instead (Go 1.24)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
+var newUUID = awsapi.NewUUID
 
 // hexN returns n random hex digits (ENI and instance ids).
 func hexN(n int) string {

@@ -1,8 +1,6 @@
 package ecs
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -244,68 +242,22 @@ func hostTaskKey(host string, sc scope, cluster, id string) string {
 	return host + "/" + sc.account + "/" + sc.region + "/" + cluster + "/" + id
 }
 
-// getDoc reads the record kind/id of sc into a new T; it returns nil and no
-// error when there is none.
+// getDoc, putDoc, deleteDoc and listDocs are the store's document helpers
+// bound to a scope: see store.GetDoc and the others.
 func getDoc[T any](tx store.Tx, kind string, sc scope, id string) (*T, error) {
-	r, err := tx.GetResource(kind, sc.account, sc.region, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	v := new(T)
-	if err := json.Unmarshal(r.Doc, v); err != nil {
-		return nil, fmt.Errorf("ecs: decoding %s %s: %w", kind, id, err)
-	}
-	return v, nil
+	return store.GetDoc[T](tx, kind, sc.account, sc.region, id)
 }
 
-// putDoc writes v as the record kind/id of sc.
 func putDoc(tx store.Tx, kind string, sc scope, id string, v any, now time.Time) error {
-	doc, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("ecs: encoding %s %s: %w", kind, id, err)
-	}
-	return tx.PutResource(store.Resource{Kind: kind, Account: sc.account, Region: sc.region, ID: id, Doc: doc, UpdatedAt: now})
+	return store.PutDoc(tx, kind, sc.account, sc.region, id, v, now)
 }
 
-// deleteDoc removes a record; a missing one is not an error.
 func deleteDoc(tx store.Tx, kind string, sc scope, id string) error {
-	err := tx.DeleteResource(kind, sc.account, sc.region, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	return err
+	return store.DeleteDoc(tx, kind, sc.account, sc.region, id)
 }
 
-// listDocs pages through the records of a kind whose id starts with prefix,
-// decoding each into T and calling fn until it returns false.
 func listDocs[T any](tx store.Tx, kind string, sc scope, prefix, after string, fn func(id string, v *T) (bool, error)) error {
-	// Batches start small, as most callers stop at a page of 100, and grow
-	// for the scans that filter most records out.
-	batch := 64
-	for {
-		rs, err := tx.ListResources(kind, sc.account, sc.region, prefix, store.Page{After: after, Limit: batch})
-		if err != nil {
-			return err
-		}
-		for _, r := range rs {
-			v := new(T)
-			if err := json.Unmarshal(r.Doc, v); err != nil {
-				return fmt.Errorf("ecs: decoding %s %s: %w", kind, r.ID, err)
-			}
-			more, err := fn(r.ID, v)
-			if err != nil || !more {
-				return err
-			}
-		}
-		if len(rs) < batch {
-			return nil
-		}
-		after = rs[len(rs)-1].ID
-		batch = min(batch*2, 1024)
-	}
+	return store.ListDocs(tx, kind, sc.account, sc.region, prefix, after, fn)
 }
 
 // global is the scope of records that belong to no account.

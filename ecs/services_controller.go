@@ -981,17 +981,24 @@ func (p *servicePass) warn(format string, args ...any) {
 	r.event(p.now, format, args...)
 }
 
-// settle updates counts, drops drained deployments, completes the primary
-// and says when the service reached a steady state.
-func (p *servicePass) settle() error {
-	r := p.r
-	active := map[string]int{} // deployment id → tasks not yet STOPPED
-	err := listTasks(p.tx, p.sc, r.Cluster, store.ECSTaskFilter{Group: "service:" + r.Name}, "", func(t *taskRecord) (bool, error) {
+// activeTasks counts the service's tasks not yet STOPPED by what started
+// them: a deployment or task set id.
+func (p *servicePass) activeTasks() (map[string]int, error) {
+	active := map[string]int{}
+	err := listTasks(p.tx, p.sc, p.r.Cluster, store.ECSTaskFilter{Group: "service:" + p.r.Name}, "", func(t *taskRecord) (bool, error) {
 		if t.Status.LastStatus != TaskStopped {
 			active[t.StartedBy]++
 		}
 		return true, nil
 	})
+	return active, err
+}
+
+// settle updates counts, drops drained deployments, completes the primary
+// and says when the service reached a steady state.
+func (p *servicePass) settle() error {
+	r := p.r
+	active, err := p.activeTasks() // deployment id → tasks not yet STOPPED
 	if err != nil {
 		return err
 	}

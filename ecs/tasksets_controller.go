@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	ecsapi "github.com/berth-dev/berth/api/ecs"
-	"github.com/berth-dev/berth/store"
 )
 
 // The task set half of the service controller. For a service of the
@@ -69,13 +68,7 @@ func (p *servicePass) taskSets() error {
 // deleted service has no task left.
 func (p *servicePass) settleTaskSets() error {
 	r := p.r
-	active := map[string]int{} // task set id → tasks not yet STOPPED
-	err := listTasks(p.tx, p.sc, r.Cluster, store.ECSTaskFilter{Group: "service:" + r.Name}, "", func(t *taskRecord) (bool, error) {
-		if t.Status.LastStatus != TaskStopped {
-			active[t.StartedBy]++
-		}
-		return true, nil
-	})
+	active, err := p.activeTasks() // task set id → tasks not yet STOPPED
 	if err != nil {
 		return err
 	}

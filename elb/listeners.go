@@ -297,7 +297,7 @@ func (s *Service) CreateListener(ctx context.Context, in *elbv2.CreateListenerIn
 		l := listenerRecord{ID: newID(), LBID: lb.ID, Port: *in.Port, Protocol: string(proto),
 			DefaultActions: actions, DefaultRuleID: newID(), Tags: tags}
 		out = listenerOut(acct, region, lb, l)
-		return put(tx, kindListener, acct, region, lb.ID+"/"+l.ID, l, s.clock())
+		return store.PutDoc(tx, kindListener, acct, region, lb.ID+"/"+l.ID, l, s.clock())
 	})
 	if err != nil {
 		return nil, internal(err)
@@ -377,7 +377,7 @@ func (s *Service) ModifyListener(ctx context.Context, in *elbv2.ModifyListenerIn
 			}
 		}
 		out = listenerOut(acct, region, lb, l)
-		return put(tx, kindListener, acct, region, lb.ID+"/"+l.ID, l, s.clock())
+		return store.PutDoc(tx, kindListener, acct, region, lb.ID+"/"+l.ID, l, s.clock())
 	})
 	if err != nil {
 		return nil, internal(err)
@@ -430,7 +430,7 @@ func (s *Service) ruleByARN(tx store.Tx, acct, region, arn string) (ruleRef, err
 		return ruleRef{listener: l, lb: lb, isDefault: true}, nil
 	}
 	var r ruleRecord
-	found, err := get(tx, kindRule, acct, region, l.ID+"/"+p.RuleID, &r)
+	found, err := store.LoadDoc(tx, kindRule, acct, region, l.ID+"/"+p.RuleID, &r)
 	if err != nil {
 		return ruleRef{}, err
 	}
@@ -497,7 +497,7 @@ func (s *Service) CreateRule(ctx context.Context, in *elbv2.CreateRuleInput) (*e
 		}
 		r := ruleRecord{ID: newID(), ListenerID: l.ID, Priority: *in.Priority, Conditions: conds, Actions: actions, Tags: tags}
 		out = ruleRef{rule: r, listener: l, lb: lb}.out(acct, region)
-		return put(tx, kindRule, acct, region, l.ID+"/"+r.ID, r, s.clock())
+		return store.PutDoc(tx, kindRule, acct, region, l.ID+"/"+r.ID, r, s.clock())
 	})
 	if err != nil {
 		return nil, internal(err)
@@ -530,7 +530,7 @@ func (s *Service) ModifyRule(ctx context.Context, in *elbv2.ModifyRuleInput) (*e
 				ref.listener.DefaultActions = actions
 			}
 			out = ref.out(acct, region)
-			return put(tx, kindListener, acct, region, ref.lb.ID+"/"+ref.listener.ID, ref.listener, s.clock())
+			return store.PutDoc(tx, kindListener, acct, region, ref.lb.ID+"/"+ref.listener.ID, ref.listener, s.clock())
 		}
 		if len(in.Conditions) > 0 {
 			if ref.rule.Conditions, err = normalizeConditions(in.Conditions); err != nil {
@@ -541,7 +541,7 @@ func (s *Service) ModifyRule(ctx context.Context, in *elbv2.ModifyRuleInput) (*e
 			ref.rule.Actions = actions
 		}
 		out = ref.out(acct, region)
-		return put(tx, kindRule, acct, region, ref.listener.ID+"/"+ref.rule.ID, ref.rule, s.clock())
+		return store.PutDoc(tx, kindRule, acct, region, ref.listener.ID+"/"+ref.rule.ID, ref.rule, s.clock())
 	})
 	if err != nil {
 		return nil, internal(err)
@@ -667,7 +667,7 @@ func (s *Service) SetRulePriorities(ctx context.Context, in *elbv2.SetRulePriori
 			if _, ok := changed[r.ID]; !ok {
 				continue
 			}
-			if err := put(tx, kindRule, acct, region, listener.ID+"/"+r.ID, r, now); err != nil {
+			if err := store.PutDoc(tx, kindRule, acct, region, listener.ID+"/"+r.ID, r, now); err != nil {
 				return err
 			}
 			out = append(out, ruleRef{rule: r, listener: listener, lb: lb}.out(acct, region))

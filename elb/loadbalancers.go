@@ -132,7 +132,7 @@ func (s *Service) CreateLoadBalancer(ctx context.Context, in *elbv2.CreateLoadBa
 		if err := markRegion(tx, acct, region, now); err != nil {
 			return err
 		}
-		return put(tx, kindLB, acct, region, lb.ID, lb, now)
+		return store.PutDoc(tx, kindLB, acct, region, lb.ID, lb, now)
 	})
 	if err != nil {
 		return nil, internal(err)
@@ -263,11 +263,7 @@ func lbAttrsOut(lb lbRecord) []elbv2.LoadBalancerAttribute {
 // DescribeLoadBalancerAttributes returns the stored attributes.
 func (s *Service) DescribeLoadBalancerAttributes(ctx context.Context, in *elbv2.DescribeLoadBalancerAttributesInput) (*elbv2.DescribeLoadBalancerAttributesOutput, error) {
 	acct, region := where(ctx)
-	var lb lbRecord
-	err := s.st.View(ctx, func(tx store.Tx) (err error) {
-		lb, err = s.lbByARN(tx, acct, region, deref(in.LoadBalancerArn))
-		return err
-	})
+	lb, err := s.viewLB(ctx, acct, region, deref(in.LoadBalancerArn))
 	if err != nil {
 		return nil, internal(err)
 	}
@@ -297,7 +293,7 @@ func (s *Service) ModifyLoadBalancerAttributes(ctx context.Context, in *elbv2.Mo
 			}
 			lb.Attributes[k] = v
 		}
-		return put(tx, kindLB, acct, region, lb.ID, lb, s.clock())
+		return store.PutDoc(tx, kindLB, acct, region, lb.ID, lb, s.clock())
 	})
 	if err != nil {
 		return nil, internal(err)

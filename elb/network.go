@@ -153,7 +153,7 @@ func (s *Service) SetSubnets(ctx context.Context, in *elbv2.SetSubnetsInput) (*e
 		if p.vpc != "" {
 			lb.VpcID = p.vpc
 		}
-		return put(tx, kindLB, acct, region, lb.ID, lb, s.clock())
+		return store.PutDoc(tx, kindLB, acct, region, lb.ID, lb, s.clock())
 	})
 	if err != nil {
 		return nil, internal(err)
@@ -168,11 +168,7 @@ func (s *Service) SetSecurityGroups(ctx context.Context, in *elbv2.SetSecurityGr
 	if in.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic != nil {
 		return nil, validation("EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic applies to Network Load Balancers only")
 	}
-	var lb lbRecord
-	err := s.st.View(ctx, func(tx store.Tx) (err error) {
-		lb, err = s.lbByARN(tx, acct, region, deref(in.LoadBalancerArn))
-		return err
-	})
+	lb, err := s.viewLB(ctx, acct, region, deref(in.LoadBalancerArn))
 	if err != nil {
 		return nil, internal(err)
 	}
@@ -188,7 +184,7 @@ func (s *Service) SetSecurityGroups(ctx context.Context, in *elbv2.SetSecurityGr
 			return err
 		}
 		lb.SecurityGroups = groups
-		return put(tx, kindLB, acct, region, lb.ID, lb, s.clock())
+		return store.PutDoc(tx, kindLB, acct, region, lb.ID, lb, s.clock())
 	})
 	if err != nil {
 		return nil, internal(err)

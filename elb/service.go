@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"regexp"
@@ -250,47 +249,16 @@ func newID() string {
 
 // Store helpers.
 
-// get reads resource kind/acct/region/id into v; found is false when it
-// does not exist.
-func get(tx store.Tx, kind, acct, region, id string, v any) (bool, error) {
-	r, err := tx.GetResource(kind, acct, region, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return true, json.Unmarshal(r.Doc, v)
-}
-
-func put(tx store.Tx, kind, acct, region, id string, v any, at time.Time) error {
-	doc, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return tx.PutResource(store.Resource{Kind: kind, Account: acct, Region: region, ID: id, Doc: doc, UpdatedAt: at})
-}
-
-// list decodes every resource of a kind whose id starts with prefix.
+// list is store.AllDocs without ids: every record of a kind whose id
+// starts with prefix.
 func list[T any](tx store.Tx, kind, acct, region, prefix string) ([]T, error) {
-	rs, err := tx.ListResources(kind, acct, region, prefix, store.Page{})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]T, 0, len(rs))
-	for _, r := range rs {
-		var v T
-		if err := json.Unmarshal(r.Doc, &v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
+	out, _, err := store.AllDocs[T](tx, kind, acct, region, prefix, store.Page{})
+	return out, err
 }
 
 // markRegion records that acct/region has ELB resources.
 func markRegion(tx store.Tx, acct, region string, at time.Time) error {
-	return put(tx, kindRegion, "", "", acct+"/"+region, struct{}{}, at)
+	return store.PutDoc(tx, kindRegion, "", "", acct+"/"+region, struct{}{}, at)
 }
 
 // internal wraps a store failure.
@@ -315,7 +283,7 @@ func (s *Service) lbByARN(tx store.Tx, acct, region, arn string) (lbRecord, erro
 	var lb lbRecord
 	found, err := false, error(nil)
 	if p.Account == acct && p.Region == region {
-		found, err = get(tx, kindLB, acct, region, p.LBID, &lb)
+		found, err = store.LoadDoc(tx, kindLB, acct, region, p.LBID, &lb)
 	}
 	if err != nil {
 		return lbRecord{}, err
@@ -326,6 +294,15 @@ func (s *Service) lbByARN(tx store.Tx, acct, region, arn string) (lbRecord, erro
 	return lb, nil
 }
 
+// viewLB is lbByARN in a transaction of its own.
+func (s *Service) viewLB(ctx context.Context, acct, region, arn string) (lb lbRecord, err error) {
+	err = s.st.View(ctx, func(tx store.Tx) error {
+		lb, err = s.lbByARN(tx, acct, region, arn)
+		return err
+	})
+	return lb, err
+}
+
 func (s *Service) tgByARN(tx store.Tx, acct, region, arn string) (tgRecord, error) {
 	p, ok := parseARN(arn)
 	if !ok || p.Kind != "targetgroup" {
@@ -334,7 +311,7 @@ func (s *Service) tgByARN(tx store.Tx, acct, region, arn string) (tgRecord, erro
 	var tg tgRecord
 	found, err := false, error(nil)
 	if p.Account == acct && p.Region == region {
-		found, err = get(tx, kindTG, acct, region, p.TGID, &tg)
+		found, err = store.LoadDoc(tx, kindTG, acct, region, p.TGID, &tg)
 	}
 	if err != nil {
 		return tgRecord{}, err
@@ -355,13 +332,13 @@ func (s *Service) listenerByARN(tx store.Tx, acct, region, arn string) (listener
 		return listenerRecord{}, lbRecord{}, notFound
 	}
 	var l listenerRecord
-	found, err := get(tx, kindListener, acct, region, p.LBID+"/"+p.ListenerID, &l)
+	found, err := store.LoadDoc(tx, kindListener, acct, region, p.LBID+"/"+p.ListenerID, &l)
 	if err != nil {
 		return listenerRecord{}, lbRecord{}, err
 	}
 	var lb lbRecord
 	if found {
-		found, err = get(tx, kindLB, acct, region, p.LBID, &lb)
+		found, err = store.LoadDoc(tx, kindLB, acct, region, p.LBID, &lb)
 		if err != nil {
 			return listenerRecord{}, lbRecord{}, err
 		}

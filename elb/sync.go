@@ -106,7 +106,7 @@ func (s *Service) persistHealth(ctx context.Context, cfg proxy.Config) error {
 func (s *Service) keepHealth(ctx context.Context, acct, region, tgID string, changed map[string]proxy.Health) error {
 	return s.st.Update(ctx, func(tx store.Tx) error {
 		var tg tgRecord
-		found, err := get(tx, kindTG, acct, region, tgID, &tg)
+		found, err := store.LoadDoc(tx, kindTG, acct, region, tgID, &tg)
 		if err != nil || !found {
 			return err
 		}
@@ -115,7 +115,7 @@ func (s *Service) keepHealth(ctx context.Context, acct, region, tgID string, cha
 				tg.Targets[i].LastHealth = h
 			}
 		}
-		return put(tx, kindTG, acct, region, tg.ID, tg, s.clock())
+		return store.PutDoc(tx, kindTG, acct, region, tg.ID, tg, s.clock())
 	})
 }
 
@@ -279,7 +279,7 @@ func (s *Service) expireDraining(ctx context.Context, acct, region string, now t
 				continue
 			}
 			tg.Targets = keep
-			if err := put(tx, kindTG, acct, region, tg.ID, tg, now); err != nil {
+			if err := store.PutDoc(tx, kindTG, acct, region, tg.ID, tg, now); err != nil {
 				return err
 			}
 		}

@@ -25,19 +25,19 @@ func (s *Service) taggedByARN(tx store.Tx, acct, region, arn string) (tagged, er
 		lb, err := s.lbByARN(tx, acct, region, arn)
 		return tagged{lb.Tags, func(m map[string]string) error {
 			lb.Tags = m
-			return put(tx, kindLB, acct, region, lb.ID, lb, now)
+			return store.PutDoc(tx, kindLB, acct, region, lb.ID, lb, now)
 		}}, err
 	case "targetgroup":
 		tg, err := s.tgByARN(tx, acct, region, arn)
 		return tagged{tg.Tags, func(m map[string]string) error {
 			tg.Tags = m
-			return put(tx, kindTG, acct, region, tg.ID, tg, now)
+			return store.PutDoc(tx, kindTG, acct, region, tg.ID, tg, now)
 		}}, err
 	case "listener":
 		l, lb, err := s.listenerByARN(tx, acct, region, arn)
 		return tagged{l.Tags, func(m map[string]string) error {
 			l.Tags = m
-			return put(tx, kindListener, acct, region, lb.ID+"/"+l.ID, l, now)
+			return store.PutDoc(tx, kindListener, acct, region, lb.ID+"/"+l.ID, l, now)
 		}}, err
 	default:
 		ref, err := s.ruleByARN(tx, acct, region, arn)
@@ -46,7 +46,7 @@ func (s *Service) taggedByARN(tx store.Tx, acct, region, arn string) (tagged, er
 		}
 		return tagged{ref.rule.Tags, func(m map[string]string) error {
 			ref.rule.Tags = m
-			return put(tx, kindRule, acct, region, ref.listener.ID+"/"+ref.rule.ID, ref.rule, now)
+			return store.PutDoc(tx, kindRule, acct, region, ref.listener.ID+"/"+ref.rule.ID, ref.rule, now)
 		}}, err
 	}
 }

@@ -124,7 +124,7 @@ func (s *Service) tgOut(tx store.Tx, acct, region string, tg tgRecord, used map[
 	}
 	for _, lbID := range used[tg.ID] {
 		var lb lbRecord
-		found, err := get(tx, kindLB, acct, region, lbID, &lb)
+		found, err := store.LoadDoc(tx, kindLB, acct, region, lbID, &lb)
 		if err != nil {
 			return out, err
 		}
@@ -272,7 +272,7 @@ func (s *Service) CreateTargetGroup(ctx context.Context, in *elbv2.CreateTargetG
 		if err := markRegion(tx, acct, region, now); err != nil {
 			return err
 		}
-		if err := put(tx, kindTG, acct, region, tg.ID, tg, now); err != nil {
+		if err := store.PutDoc(tx, kindTG, acct, region, tg.ID, tg, now); err != nil {
 			return err
 		}
 		out, err = s.tgOut(tx, acct, region, tg, nil)
@@ -376,7 +376,7 @@ func (s *Service) ModifyTargetGroup(ctx context.Context, in *elbv2.ModifyTargetG
 			in.HealthCheckIntervalSeconds, in.HealthCheckTimeoutSeconds, in.HealthyThresholdCount, in.UnhealthyThresholdCount, in.Matcher); err != nil {
 			return err
 		}
-		if err := put(tx, kindTG, acct, region, tg.ID, tg, s.clock()); err != nil {
+		if err := store.PutDoc(tx, kindTG, acct, region, tg.ID, tg, s.clock()); err != nil {
 			return err
 		}
 		used, err := usage(tx, acct, region)
@@ -468,7 +468,7 @@ func (s *Service) ModifyTargetGroupAttributes(ctx context.Context, in *elbv2.Mod
 			}
 			tg.Attributes[k] = v
 		}
-		return put(tx, kindTG, acct, region, tg.ID, tg, s.clock())
+		return store.PutDoc(tx, kindTG, acct, region, tg.ID, tg, s.clock())
 	})
 	if err != nil {
 		return nil, internal(err)
@@ -539,7 +539,7 @@ func (s *Service) register(ctx context.Context, acct, region, arn string, ts []T
 				tg.Targets = append(tg.Targets, targetRecord{ID: t.ID, Port: port, AZ: t.AvailabilityZone, Registered: now})
 			}
 		}
-		return put(tx, kindTG, acct, region, tg.ID, tg, now)
+		return store.PutDoc(tx, kindTG, acct, region, tg.ID, tg, now)
 	})
 	if err != nil {
 		return internal(err)
@@ -607,7 +607,7 @@ func (s *Service) deregister(ctx context.Context, acct, region, arn string, ts [
 		if len(missing) > 0 {
 			return elbv2.NewInvalidTargetException("The following targets are not registered in target group '%s': %s", arn, strings.Join(missing, ", "))
 		}
-		return put(tx, kindTG, acct, region, tg.ID, tg, now)
+		return store.PutDoc(tx, kindTG, acct, region, tg.ID, tg, now)
 	})
 	if err != nil {
 		return internal(err)

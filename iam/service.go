@@ -13,7 +13,6 @@ package iam
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"net/url"
 	"strings"
@@ -115,42 +114,20 @@ func deref(p *string) string {
 	return *p
 }
 
-// get reads the resource kind/account/id into v; found is false when it
-// does not exist.
+// get, put and all are the store's document helpers (store.LoadDoc,
+// store.PutDoc, store.AllDocs) for IAM's global records of an account.
 func get(tx store.Tx, kind, acct, id string, v any) (found bool, err error) {
-	r, err := tx.GetResource(kind, acct, global, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return true, json.Unmarshal(r.Doc, v)
+	return store.LoadDoc(tx, kind, acct, global, id, v)
 }
 
 func put(tx store.Tx, kind, acct, id string, v any, at time.Time) error {
-	doc, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return tx.PutResource(store.Resource{Kind: kind, Account: acct, Region: global, ID: id, Doc: doc, UpdatedAt: at})
+	return store.PutDoc(tx, kind, acct, global, id, v, at)
 }
 
 // all lists every resource of a kind in an account, decoded.
 func all[T any](tx store.Tx, kind, acct string) ([]T, error) {
-	rs, err := tx.ListResources(kind, acct, global, "", store.Page{})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]T, 0, len(rs))
-	for _, r := range rs {
-		var v T
-		if err := json.Unmarshal(r.Doc, &v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
+	out, _, err := store.AllDocs[T](tx, kind, acct, global, "", store.Page{})
+	return out, err
 }
 
 // key is the store id of a named entity: IAM names are unique without

@@ -3,7 +3,6 @@ package secrets
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strconv"
@@ -59,20 +58,15 @@ func page[T any](all []T, start, limit int) ([]T, *string) {
 // listSecrets returns the caller's secrets that pass filters, sorted as
 // asked (by creation date, oldest first, by default).
 func listSecrets(tx store.Tx, c caller, filters []smapi.Filter, includeDeleted bool, sortBy smapi.SortByType, order smapi.SortOrderType, now time.Time) ([]*secretDoc, error) {
-	rs, err := tx.ListResources(KindSecret, c.Account, c.Region, "", store.Page{})
+	var out []*secretDoc
+	err := store.ListDocs(tx, KindSecret, c.Account, c.Region, "", "", func(_ string, d *secretDoc) (bool, error) {
+		if !d.expired(now) && (!d.scheduled() || includeDeleted) && matchesAll(d, filters) {
+			out = append(out, d)
+		}
+		return true, nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	var out []*secretDoc
-	for _, r := range rs {
-		var d secretDoc
-		if err := json.Unmarshal(r.Doc, &d); err != nil {
-			return nil, err
-		}
-		if d.expired(now) || (d.scheduled() && !includeDeleted) || !matchesAll(&d, filters) {
-			continue
-		}
-		out = append(out, &d)
 	}
 	key := func(d *secretDoc) string { return d.Created.Format(time.RFC3339Nano) + "\x00" + d.Name }
 	switch sortBy {

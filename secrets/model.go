@@ -2,9 +2,7 @@ package secrets
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -144,51 +142,29 @@ func versionKey(name, versionID string) string { return name + "#" + versionID }
 // --- store access ---
 
 func getSecret(tx store.Tx, c caller, name string) (*secretDoc, error) {
-	r, err := tx.GetResource(KindSecret, c.Account, c.Region, name)
-	if err != nil {
-		return nil, err
-	}
 	var d secretDoc
-	if err := json.Unmarshal(r.Doc, &d); err != nil {
-		return nil, fmt.Errorf("secrets: stored secret %q: %w", name, err)
+	if err := store.ReadDoc(tx, KindSecret, c.Account, c.Region, name, &d); err != nil {
+		return nil, err
 	}
 	return &d, nil
 }
 
 func putSecret(tx store.Tx, c caller, d *secretDoc, now time.Time) error {
-	doc, err := json.Marshal(d)
-	if err != nil {
-		return err
-	}
-	return tx.PutResource(store.Resource{Kind: KindSecret, Account: c.Account, Region: c.Region, ID: d.Name, Doc: doc, UpdatedAt: now})
+	return store.PutDoc(tx, KindSecret, c.Account, c.Region, d.Name, d, now)
 }
 
 func getValue(tx store.Tx, c caller, name, versionID string) (valueDoc, error) {
 	var v valueDoc
-	r, err := tx.GetResource(KindVersion, c.Account, c.Region, versionKey(name, versionID))
-	if err != nil {
-		return v, err
-	}
-	if err := json.Unmarshal(r.Doc, &v); err != nil {
-		return v, fmt.Errorf("secrets: stored value of %q: %w", name, err)
-	}
-	return v, nil
+	err := store.ReadDoc(tx, KindVersion, c.Account, c.Region, versionKey(name, versionID), &v)
+	return v, err
 }
 
 func putValue(tx store.Tx, c caller, name, versionID string, v valueDoc, now time.Time) error {
-	doc, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return tx.PutResource(store.Resource{Kind: KindVersion, Account: c.Account, Region: c.Region, ID: versionKey(name, versionID), Doc: doc, UpdatedAt: now})
+	return store.PutDoc(tx, KindVersion, c.Account, c.Region, versionKey(name, versionID), v, now)
 }
 
 func deleteValue(tx store.Tx, c caller, name, versionID string) error {
-	err := tx.DeleteResource(KindVersion, c.Account, c.Region, versionKey(name, versionID))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	return err
+	return store.DeleteDoc(tx, KindVersion, c.Account, c.Region, versionKey(name, versionID))
 }
 
 // purge removes a secret and every value it has.
@@ -204,15 +180,11 @@ func purge(tx store.Tx, c caller, d *secretDoc) error {
 		return err
 	}
 	for _, r := range rest {
-		if err := tx.DeleteResource(KindVersion, c.Account, c.Region, r.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := store.DeleteDoc(tx, KindVersion, c.Account, c.Region, r.ID); err != nil {
 			return err
 		}
 	}
-	err = tx.DeleteResource(KindSecret, c.Account, c.Region, d.Name)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	return err
+	return store.DeleteDoc(tx, KindSecret, c.Account, c.Region, d.Name)
 }
 
 // --- names and lookups ---

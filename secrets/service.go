@@ -15,7 +15,6 @@ package secrets
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"time"
 
@@ -87,14 +86,7 @@ func (s *Service) clock() time.Time {
 
 // newUUID returns a random (version 4) UUID, the form the SDKs use for
 // ClientRequestToken and so for version ids.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
+var newUUID = awsapi.NewUUID
 
 const suffixAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 

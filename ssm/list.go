@@ -3,7 +3,6 @@ package ssm
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,33 +72,23 @@ func scan[T any](tx store.Tx, c caller, prefix string, token *string, limit int,
 	}
 	var out []T
 	var keys []string
-	for {
-		rs, err := tx.ListResources(KindParameter, c.Account, c.Region, prefix, store.Page{After: after, Limit: 200})
-		if err != nil {
-			return nil, nil, err
+	var next *string
+	err = store.ListDocs(tx, KindParameter, c.Account, c.Region, prefix, after, func(id string, d *paramDoc) (bool, error) {
+		v, ok, err := keep(d)
+		if err != nil || !ok {
+			return err == nil, err
 		}
-		for _, r := range rs {
-			var d paramDoc
-			if err := json.Unmarshal(r.Doc, &d); err != nil {
-				return nil, nil, err
-			}
-			v, ok, err := keep(&d)
-			if err != nil {
-				return nil, nil, err
-			}
-			if !ok {
-				continue
-			}
-			if len(out) == limit {
-				return out, encodeKey(keys[len(keys)-1]), nil
-			}
-			out, keys = append(out, v), append(keys, r.ID)
+		if len(out) == limit {
+			next = encodeKey(keys[len(keys)-1])
+			return false, nil
 		}
-		if len(rs) < 200 {
-			return out, nil, nil
-		}
-		after = rs[len(rs)-1].ID
+		out, keys = append(out, v), append(keys, id)
+		return true, nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
+	return out, next, nil
 }
 
 // filter is a ParameterStringFilter checked and ready to match.

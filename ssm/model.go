@@ -48,61 +48,34 @@ const maxVersions = 100
 func versionID(k string, v int64) string { return fmt.Sprintf("%s#%020d", k, v) }
 
 func getParam(tx store.Tx, c caller, k string) (*paramDoc, error) {
-	r, err := tx.GetResource(KindParameter, c.Account, c.Region, k)
-	if err != nil {
-		return nil, err
-	}
 	var d paramDoc
-	if err := json.Unmarshal(r.Doc, &d); err != nil {
-		return nil, fmt.Errorf("ssm: stored parameter %q: %w", k, err)
+	if err := store.ReadDoc(tx, KindParameter, c.Account, c.Region, k, &d); err != nil {
+		return nil, err
 	}
 	return &d, nil
 }
 
 func putParam(tx store.Tx, c caller, d *paramDoc) error {
-	doc, err := json.Marshal(d)
-	if err != nil {
-		return err
-	}
-	return tx.PutResource(store.Resource{Kind: KindParameter, Account: c.Account, Region: c.Region, ID: key(d.Name), Doc: doc, UpdatedAt: d.LastModified})
+	return store.PutDoc(tx, KindParameter, c.Account, c.Region, key(d.Name), d, d.LastModified)
 }
 
 func getVersion(tx store.Tx, c caller, k string, v int64) (*version, error) {
-	r, err := tx.GetResource(KindVersion, c.Account, c.Region, versionID(k, v))
-	if err != nil {
-		return nil, err
-	}
 	var out version
-	if err := json.Unmarshal(r.Doc, &out); err != nil {
-		return nil, fmt.Errorf("ssm: stored version %d of %q: %w", v, k, err)
+	if err := store.ReadDoc(tx, KindVersion, c.Account, c.Region, versionID(k, v), &out); err != nil {
+		return nil, err
 	}
 	return &out, nil
 }
 
 func putVersion(tx store.Tx, c caller, v *version) error {
-	doc, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return tx.PutResource(store.Resource{Kind: KindVersion, Account: c.Account, Region: c.Region, ID: versionID(key(v.Name), v.Version), Doc: doc, UpdatedAt: v.LastModified})
+	return store.PutDoc(tx, KindVersion, c.Account, c.Region, versionID(key(v.Name), v.Version), v, v.LastModified)
 }
 
 // versions returns every stored version of the parameter with key k,
 // oldest first.
 func versions(tx store.Tx, c caller, k string) ([]*version, error) {
-	rs, err := tx.ListResources(KindVersion, c.Account, c.Region, k+"#", store.Page{})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*version, 0, len(rs))
-	for _, r := range rs {
-		var v version
-		if err := json.Unmarshal(r.Doc, &v); err != nil {
-			return nil, fmt.Errorf("ssm: stored version %q: %w", r.ID, err)
-		}
-		out = append(out, &v)
-	}
-	return out, nil
+	out, _, err := store.AllDocs[*version](tx, KindVersion, c.Account, c.Region, k+"#", store.Page{})
+	return out, err
 }
 
 // deleteParam removes a parameter with all its versions.
@@ -112,7 +85,7 @@ func deleteParam(tx store.Tx, c caller, k string) error {
 		return err
 	}
 	for _, r := range rs {
-		if err := tx.DeleteResource(KindVersion, c.Account, c.Region, r.ID); err != nil && !isNotFound(err) {
+		if err := store.DeleteDoc(tx, KindVersion, c.Account, c.Region, r.ID); err != nil {
 			return err
 		}
 	}

@@ -125,7 +125,7 @@ func (s *Service) PutParameter(ctx context.Context, in *ssmapi.PutParameterInput
 				if oldest != nil && len(oldest.Labels) > 0 {
 					return ssmapi.NewParameterMaxVersionLimitExceeded("You attempted to create a new version of %s by calling the PutParameter API with the overwrite flag. Version %d, the oldest version, can't be deleted because it has a label associated with it. Move the label to another version of the parameter, and try again.", old.Name, d.Oldest)
 				}
-				if err := tx.DeleteResource(KindVersion, c.Account, c.Region, versionID(k, d.Oldest)); err != nil && !isNotFound(err) {
+				if err := store.DeleteDoc(tx, KindVersion, c.Account, c.Region, versionID(k, d.Oldest)); err != nil {
 					return err
 				}
 				d.Oldest++

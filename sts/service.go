@@ -111,11 +111,7 @@ type Credentials struct {
 func (s *Service) LookupSession(ctx context.Context, accessKeyID string) (*awsapi.Session, error) {
 	var rec session
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		r, err := tx.GetResource(kindSession, "", "", accessKeyID)
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(r.Doc, &rec)
+		return store.ReadDoc(tx, kindSession, "", "", accessKeyID, &rec)
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
@@ -198,12 +194,8 @@ func (s *Service) issue(ctx context.Context, role iam.Role, sessName, sourceIden
 		Issued:          now,
 		Expiration:      now.Add(d),
 	}
-	doc, err := json.Marshal(rec)
-	if err != nil {
-		return Credentials{}, err
-	}
-	err = s.st.Update(ctx, func(tx store.Tx) error {
-		return tx.PutResource(store.Resource{Kind: kindSession, ID: rec.AccessKeyID, Doc: doc, UpdatedAt: now})
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		return store.PutDoc(tx, kindSession, "", "", rec.AccessKeyID, rec, now)
 	})
 	if err != nil {
 		return Credentials{}, err
@@ -246,7 +238,7 @@ func (s *Service) Prune(ctx context.Context, cutoff time.Time) (int, error) {
 		if len(expired) > 0 {
 			err = s.st.Update(ctx, func(tx store.Tx) error {
 				for _, id := range expired {
-					if err := tx.DeleteResource(kindSession, "", "", id); err != nil && !errors.Is(err, store.ErrNotFound) {
+					if err := store.DeleteDoc(tx, kindSession, "", "", id); err != nil {
 						return err
 					}
 				}

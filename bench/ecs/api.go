@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,12 +15,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-)
 
-func decodeToken(s string) (string, error) {
-	b, err := base64.StdEncoding.DecodeString(s)
-	return string(b), err
-}
+	"github.com/berth-dev/berth/bench/internal/benchenv"
+)
 
 // motoInstance starts an instance in moto's EC2 (over the EC2 Query API;
 // aws-sdk-go-v2's EC2 module is not a dependency of Berth) and returns its
@@ -210,7 +206,7 @@ func measure(requests, conc int, op func(i int) error) result {
 	}
 	wg.Wait()
 	wall := time.Since(t0)
-	return result{perSec: float64(requests) / wall.Seconds(), p50: percentile(lat, .5), p99: percentile(lat, .99), errors: errs.Load()}
+	return result{perSec: float64(requests) / wall.Seconds(), p50: benchenv.Percentile(lat, .5), p99: benchenv.Percentile(lat, .99), errors: errs.Load()}
 }
 
 // apiRows measures DescribeTasks and ListTasks on Berth and moto_server.
@@ -220,17 +216,17 @@ func apiRows(o options, work, bin string, report *strings.Builder, stdout io.Wri
 	if err != nil {
 		return fmt.Errorf("moto_server is not on PATH: %w", err)
 	}
-	b, err := start([]string{bin, "up", "--listen", "127.0.0.1:{port}", "--data-dir", filepath.Join(work, "berth-api")},
+	b, err := benchenv.Start([]string{bin, "up", "--listen", "127.0.0.1:{port}", "--data-dir", filepath.Join(work, "berth-api")},
 		[]string{"BERTH_AGENT=off", "BERTH_LOG_LEVEL=warn"}, filepath.Join(work, "berth-api.log"), "/_berth/health")
 	if err != nil {
 		return err
 	}
-	defer b.stop()
-	m, err := start([]string{motoBin, "-p", "{port}"}, nil, filepath.Join(work, "moto.log"), "/")
+	defer b.Stop()
+	m, err := benchenv.Start([]string{motoBin, "-p", "{port}"}, nil, filepath.Join(work, "moto.log"), "/")
 	if err != nil {
 		return err
 	}
-	defer m.stop()
+	defer m.Stop()
 	mv, _ := exec.Command("python3", "-c", "import moto; print(moto.__version__)").Output()
 
 	type target struct {
@@ -240,10 +236,10 @@ func apiRows(o options, work, bin string, report *strings.Builder, stdout io.Wri
 		fill   time.Duration
 	}
 	targets := []*target{
-		{name: "Berth", client: newJSONClient(b.endpoint(), o.conc)},
-		{name: "moto_server", client: newJSONClient(m.endpoint(), o.conc)},
+		{name: "Berth", client: newJSONClient(b.Endpoint(), o.conc)},
+		{name: "moto_server", client: newJSONClient(m.Endpoint(), o.conc)},
 	}
-	doc, err := motoInstance(m.endpoint())
+	doc, err := motoInstance(m.Endpoint())
 	if err != nil {
 		return err
 	}

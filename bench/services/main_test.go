@@ -1,34 +1,18 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
+	"io"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/bench/internal/benchenv"
 )
 
-// TestQuick runs the whole bench with small counts. It starts a real
-// Berth and containers, so it runs only with BERTH_BENCH=1; otherwise `go
-// test ./...` just compiles this package.
+// TestQuick runs the whole bench with small counts (with BERTH_BENCH=1).
 func TestQuick(t *testing.T) {
-	if os.Getenv("BERTH_BENCH") != "1" {
-		t.Skip("set BERTH_BENCH=1 to run the services benchmark smoke test")
-	}
-	out := filepath.Join(t.TempDir(), "services.md")
-	var stdout strings.Builder
-	if err := run(options{quick: true, out: out}, &stdout); err != nil {
-		t.Fatalf("%v\n%s", err, stdout.String())
-	}
-	md, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"load average at start", "deployment COMPLETED (steady state)", "tasks replaced", "Through the listener", "added"} {
-		if !strings.Contains(string(md), want) {
-			t.Errorf("report lacks %q:\n%s", want, md)
-		}
-	}
+	benchenv.Smoke(t, "services", func(out string, stdout io.Writer) error {
+		return run(options{quick: true, out: out}, stdout)
+	}, "load average at start", "deployment COMPLETED (steady state)", "tasks replaced", "Through the listener", "added")
 }
 
 func TestMerge(t *testing.T) {

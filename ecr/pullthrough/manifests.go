@@ -334,20 +334,15 @@ func (c *Cache) commitPending(ctx context.Context, repo registry.Repo, just dige
 func (c *Cache) tag(ctx context.Context, repo registry.Repo, tag string) (tagRecord, bool) {
 	var rec tagRecord
 	err := c.st.View(ctx, func(tx store.Tx) error {
-		r, err := tx.GetResource(kindTag, repo.Account, repo.Region, tagID(repo.Name, tag))
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(r.Doc, &rec)
+		return store.ReadDoc(tx, kindTag, repo.Account, repo.Region, tagID(repo.Name, tag), &rec)
 	})
 	return rec, err == nil
 }
 
 func (c *Cache) putTag(ctx context.Context, repo registry.Repo, tag string, d digest.Digest) {
 	now := c.now().UTC()
-	doc, _ := json.Marshal(tagRecord{Digest: d, CheckedAt: now})
 	err := c.st.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
-		return tx.PutResource(store.Resource{Kind: kindTag, Account: repo.Account, Region: repo.Region, ID: tagID(repo.Name, tag), Doc: doc, UpdatedAt: now})
+		return store.PutDoc(tx, kindTag, repo.Account, repo.Region, tagID(repo.Name, tag), tagRecord{Digest: d, CheckedAt: now}, now)
 	})
 	if err != nil {
 		c.log.Warn("pull-through cache: recording a tag check", "repository", repo.Name, "tag", tag, "error", err)
@@ -374,11 +369,7 @@ func (c *Cache) pendingFor(ctx context.Context, repo registry.Repo, reference st
 	}
 	var p pending
 	err := c.st.View(ctx, func(tx store.Tx) error {
-		r, err := tx.GetResource(kindPending, globalNS, globalNS, pendingID(repo, d))
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(r.Doc, &p)
+		return store.ReadDoc(tx, kindPending, globalNS, globalNS, pendingID(repo, d), &p)
 	})
 	if err != nil {
 		return nil, false
@@ -387,21 +378,17 @@ func (c *Cache) pendingFor(ctx context.Context, repo registry.Repo, reference st
 }
 
 func (c *Cache) putPending(ctx context.Context, p *pending) error {
-	doc, err := json.Marshal(p)
-	if err != nil {
-		return err
-	}
 	now := c.now().UTC()
 	return c.st.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
-		return tx.PutResource(store.Resource{Kind: kindPending, Account: globalNS, Region: globalNS, ID: pendingID(p.repo(), p.Digest), Doc: doc, UpdatedAt: now})
+		return store.PutDoc(tx, kindPending, globalNS, globalNS, pendingID(p.repo(), p.Digest), p, now)
 	})
 }
 
 func (c *Cache) dropPending(ctx context.Context, repo registry.Repo, d digest.Digest) {
 	err := c.st.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
-		return tx.DeleteResource(kindPending, globalNS, globalNS, pendingID(repo, d))
+		return store.DeleteDoc(tx, kindPending, globalNS, globalNS, pendingID(repo, d))
 	})
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err != nil {
 		c.log.Warn("pull-through cache: dropping a pending manifest", "repository", repo.Name, "digest", d, "error", err)
 	}
 }

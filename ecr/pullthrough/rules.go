@@ -169,11 +169,7 @@ func GetRule(tx store.Tx, account, region, prefix string) (Rule, error) {
 
 // PutRule writes a rule (insert or replace).
 func PutRule(tx store.Tx, r Rule) error {
-	doc, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	return tx.PutResource(store.Resource{Kind: KindRule, Account: r.Account, Region: r.Region, ID: r.Prefix, Doc: doc, UpdatedAt: r.UpdatedAt})
+	return store.PutDoc(tx, KindRule, r.Account, r.Region, r.Prefix, r, r.UpdatedAt)
 }
 
 // DeleteRule removes a rule. Repositories it filled stay, as on AWS.

@@ -15,8 +15,6 @@
 package replication
 
 import (
-	"encoding/json"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -109,14 +107,7 @@ func configID(account, region string) string { return account + "/" + region }
 // no rules.
 func GetConfig(tx store.Tx, account, region string) (Configuration, error) {
 	var c Configuration
-	r, err := tx.GetResource(kindConfig, globalNS, globalNS, configID(account, region))
-	if errors.Is(err, store.ErrNotFound) {
-		return Configuration{Rules: []Rule{}}, nil
-	}
-	if err != nil {
-		return c, err
-	}
-	if err := json.Unmarshal(r.Doc, &c); err != nil {
+	if _, err := store.LoadDoc(tx, kindConfig, globalNS, globalNS, configID(account, region), &c); err != nil {
 		return c, err
 	}
 	if c.Rules == nil {
@@ -141,9 +132,5 @@ func PutConfig(tx store.Tx, account, region string, c Configuration, now time.Ti
 	default:
 		c.Since = now
 	}
-	doc, err := json.Marshal(c)
-	if err != nil {
-		return c, err
-	}
-	return c, tx.PutResource(store.Resource{Kind: kindConfig, Account: globalNS, Region: globalNS, ID: configID(account, region), Doc: doc, UpdatedAt: now})
+	return c, store.PutDoc(tx, kindConfig, globalNS, globalNS, configID(account, region), c, now)
 }

@@ -1,8 +1,6 @@
 package replication
 
 import (
-	"encoding/json"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -123,12 +121,8 @@ type queueEntry struct {
 }
 
 func getRecord(tx store.Tx, repo registry.Repo, d digest.Digest) (*record, error) {
-	r, err := tx.GetResource(kindStatus, repo.Account, repo.Region, statusID(repo.Name, d))
-	if err != nil {
-		return nil, err
-	}
 	var rec record
-	if err := json.Unmarshal(r.Doc, &rec); err != nil {
+	if err := store.ReadDoc(tx, kindStatus, repo.Account, repo.Region, statusID(repo.Name, d), &rec); err != nil {
 		return nil, err
 	}
 	return &rec, nil
@@ -137,23 +131,15 @@ func getRecord(tx store.Tx, repo registry.Repo, d digest.Digest) (*record, error
 // putRecord writes a record and keeps its queue entry in step: present
 // while a destination needs work, at the earliest attempt.
 func putRecord(tx store.Tx, repo registry.Repo, rec *record, now time.Time) error {
-	doc, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	if err := tx.PutResource(store.Resource{Kind: kindStatus, Account: repo.Account, Region: repo.Region, ID: statusID(repo.Name, rec.Digest), Doc: doc, UpdatedAt: now}); err != nil {
+	if err := store.PutDoc(tx, kindStatus, repo.Account, repo.Region, statusID(repo.Name, rec.Digest), rec, now); err != nil {
 		return err
 	}
 	qid := queueID(repo, rec.Digest)
 	next, ok := rec.nextAttempt()
 	if !ok {
-		if err := tx.DeleteResource(kindQueue, globalNS, globalNS, qid); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		return nil
+		return store.DeleteDoc(tx, kindQueue, globalNS, globalNS, qid)
 	}
-	q, _ := json.Marshal(queueEntry{NextAttempt: next})
-	return tx.PutResource(store.Resource{Kind: kindQueue, Account: globalNS, Region: globalNS, ID: qid, Doc: q, UpdatedAt: now})
+	return store.PutDoc(tx, kindQueue, globalNS, globalNS, qid, queueEntry{NextAttempt: next}, now)
 }
 
 // dropRecord removes an image's record and queue entry (the image is
@@ -163,7 +149,7 @@ func dropRecord(tx store.Tx, repo registry.Repo, d digest.Digest) error {
 		{kindStatus, repo.Account, repo.Region, statusID(repo.Name, d)},
 		{kindQueue, globalNS, globalNS, queueID(repo, d)},
 	} {
-		if err := tx.DeleteResource(k.kind, k.account, k.region, k.id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := store.DeleteDoc(tx, k.kind, k.account, k.region, k.id); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,10 @@
 package policy
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/berth-dev/berth/awsapi/wildcard"
+)
 
 // conditionsHold reports whether every condition of a statement holds in
 // ctx, as IAM evaluates them: operators are ANDed, keys within an
@@ -112,31 +116,7 @@ func stringOperator(op string) (match func(have, want string) bool, negated, ok 
 }
 
 // like matches IAM's wildcards: * any run of characters, slashes
-// included, and ? one character. path.Match is not used because it stops
-// * at '/' and reads '[' and '\' as syntax, which IAM does not.
+// included, and ? one character.
 func like(have, pattern string) bool {
-	s, p := []rune(have), []rune(pattern)
-	// Backtrack to the last '*' on a mismatch: linear for patterns with
-	// one star, never exponential.
-	si, pi, star, mark := 0, 0, -1, 0
-	for si < len(s) {
-		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == s[si]):
-			si++
-			pi++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, si
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			si = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
+	return wildcard.Match([]rune(pattern), []rune(have))
 }

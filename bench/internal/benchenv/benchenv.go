@@ -1,7 +1,8 @@
-package main
-
-// Process, image and registry helpers, as in bench/ecs (a command of its
-// own cannot import that one's).
+// Package benchenv is what the benchmark commands under bench/ share: the
+// Berth binary and the test app image they build, the servers they start
+// and stop (Berth, moto_server), the SDK configuration they drive them
+// with, and the report's machine line and percentiles.
+package benchenv
 
 import (
 	"archive/tar"
@@ -9,6 +10,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,8 +36,21 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-// repoRoot is the directory of Berth's go.mod, above the working directory.
-func repoRoot() (string, error) {
+// Main is a bench's main: it parses the command line, with the -quick and
+// -out flags of every bench (out is bench/results/<name>.md by default) set
+// in quick and out, runs the bench, and exits 1 with its error.
+func Main(name string, quick *bool, out *string, run func(stdout io.Writer) error) {
+	flag.BoolVar(quick, "quick", false, "small counts (a smoke test, not a measurement)")
+	flag.StringVar(out, "out", filepath.Join("bench", "results", name+".md"), "Markdown file to write the report to")
+	flag.Parse()
+	if err := run(os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "bench/%s: %v\n", name, err)
+		os.Exit(1)
+	}
+}
+
+// RepoRoot is the directory of Berth's go.mod, above the working directory.
+func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -51,8 +67,9 @@ func repoRoot() (string, error) {
 	}
 }
 
-func buildBerth(work string) (string, error) {
-	root, err := repoRoot()
+// BuildBerth builds ./cmd/berth into work and returns the binary's path.
+func BuildBerth(work string) (string, error) {
+	root, err := RepoRoot()
 	if err != nil {
 		return "", err
 	}
@@ -65,9 +82,9 @@ func buildBerth(work string) (string, error) {
 	return bin, nil
 }
 
-// testImage is the test app (test/harness/testapp) as a one-layer image.
-func testImage(work string) (v1.Image, error) {
-	root, err := repoRoot()
+// TestImage is the test app (test/harness/testapp) as a one-layer image.
+func TestImage(work string) (v1.Image, error) {
+	root, err := RepoRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -107,14 +124,15 @@ func testImage(work string) (v1.Image, error) {
 	return mutate.ConfigFile(img, cf)
 }
 
-// server is a process under test.
-type server struct {
+// Server is a process under test.
+type Server struct {
+	Port int
 	cmd  *exec.Cmd
-	port int
 	done chan struct{}
 }
 
-func freePort() (int, error) {
+// FreePort returns a TCP port of 127.0.0.1 nothing listens on.
+func FreePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
@@ -123,9 +141,10 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// start runs argv (with {port} replaced) and waits until probe answers.
-func start(argv []string, env []string, logPath, probe string) (*server, error) {
-	port, err := freePort()
+// Start runs argv (with {port} replaced by a free port), its output in
+// logPath, and waits until an HTTP GET of probe answers.
+func Start(argv []string, env []string, logPath, probe string) (*Server, error) {
+	port, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +162,7 @@ func start(argv []string, env []string, logPath, probe string) (*server, error) 
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &server{cmd: cmd, port: port, done: make(chan struct{})}
+	s := &Server{cmd: cmd, Port: port, done: make(chan struct{})}
 	go func() { cmd.Wait(); logf.Close(); close(s.done) }()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
@@ -159,11 +178,12 @@ func start(argv []string, env []string, logPath, probe string) (*server, error) 
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	s.stop()
+	s.Stop()
 	return nil, fmt.Errorf("%s did not answer on %d", args[0], port)
 }
 
-func (s *server) stop() {
+// Stop interrupts the process and waits for it, killing it after 30s.
+func (s *Server) Stop() {
 	s.cmd.Process.Signal(os.Interrupt)
 	select {
 	case <-s.done:
@@ -173,9 +193,12 @@ func (s *server) stop() {
 	}
 }
 
-func (s *server) endpoint() string { return fmt.Sprintf("http://127.0.0.1:%d", s.port) }
+// Endpoint is the server's base URL.
+func (s *Server) Endpoint() string { return fmt.Sprintf("http://127.0.0.1:%d", s.Port) }
 
-func sdkConfig(endpoint string, conc int) aws.Config {
+// SDKConfig is an aws-sdk-go-v2 configuration for endpoint, with test
+// credentials and connections kept for conc requests in flight.
+func SDKConfig(endpoint string, conc int) aws.Config {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = conc * 2
 	return aws.Config{
@@ -186,9 +209,10 @@ func sdkConfig(endpoint string, conc int) aws.Config {
 	}
 }
 
-// pushImage pushes the test image to Berth's ECR and returns its reference.
-func pushImage(ctx context.Context, cfg aws.Config, work, registry string) (string, error) {
-	img, err := testImage(work)
+// PushImage pushes the test image to a repository bench/app of Berth's ECR
+// and returns its reference.
+func PushImage(ctx context.Context, cfg aws.Config, work string) (string, error) {
+	img, err := TestImage(work)
 	if err != nil {
 		return "", err
 	}
@@ -201,8 +225,8 @@ func pushImage(ctx context.Context, cfg aws.Config, work, registry string) (stri
 	if err != nil {
 		return "", err
 	}
-	raw, _ := decodeToken(*tok.AuthorizationData[0].AuthorizationToken)
-	_, pw, _ := strings.Cut(raw, ":")
+	raw, _ := base64.StdEncoding.DecodeString(*tok.AuthorizationData[0].AuthorizationToken)
+	_, pw, _ := strings.Cut(string(raw), ":")
 	ref := *repo.Repository.RepositoryUri + ":v1"
 	tag, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
@@ -214,7 +238,37 @@ func pushImage(ctx context.Context, cfg aws.Config, work, registry string) (stri
 	return ref, nil
 }
 
-func decodeToken(s string) (string, error) {
-	b, err := base64.StdEncoding.DecodeString(s)
-	return string(b), err
+// Percentile of durations (nearest rank); d is left as it is.
+func Percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := int(float64(len(s))*p+0.999999) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+// Machine is the report's line about the machine: cores, Go, Docker and
+// the load average at start.
+func Machine() string {
+	load, _ := os.ReadFile("/proc/loadavg")
+	avg := strings.Fields(string(load))
+	avg = avg[:min(3, len(avg))]
+	dv, _ := exec.Command("docker", "version", "--format", "{{.Server.Version}}").Output()
+	return fmt.Sprintf("Machine: %d cores, %s, Docker %s; load average at start %s.",
+		goruntime.NumCPU(), goruntime.Version(), strings.TrimSpace(string(dv)), strings.Join(avg, " "))
+}
+
+// WriteReport prints the report to stdout and writes it to the file out,
+// unless out is empty.
+func WriteReport(out, report string, stdout io.Writer) error {
+	fmt.Fprint(stdout, report)
+	if out == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(out, []byte(report), 0o644)
 }
