@@ -111,14 +111,8 @@ func accessEntry(tx store.Tx, account, region, cname, principal string) (accessR
 	if _, err := apiCluster(tx, account, region, cname); err != nil {
 		return accessRec{}, err
 	}
-	e, ok, err := getDoc[accessRec](tx, kindAccess, account, region, cname+"/"+principal)
-	if err != nil {
-		return e, err
-	}
-	if !ok {
-		return e, eksapi.NewResourceNotFoundException("The specified access entry resource is not found: no access entry for %s in cluster %s.", principal, cname)
-	}
-	return e, nil
+	return mustGet[accessRec](tx, kindAccess, account, region, cname+"/"+principal,
+		eksapi.NewResourceNotFoundException("The specified access entry resource is not found: no access entry for %s in cluster %s.", principal, cname))
 }
 
 // CreateAccessEntry gives an IAM principal access to a cluster.
@@ -164,7 +158,7 @@ func (s *Service) CreateAccessEntry(ctx context.Context, in *eksapi.CreateAccess
 		}
 		e = s.newAccessEntry(account, region, cname, principal, in.KubernetesGroups, in.Username, typ)
 		e.Entry.Tags = orEmptyMap(in.Tags)
-		return putDoc(tx, kindAccess, account, region, cname+"/"+principal, e, s.now())
+		return store.PutDoc(tx, kindAccess, account, region, cname+"/"+principal, e, s.now())
 	})
 	if err != nil {
 		return nil, err
@@ -208,7 +202,7 @@ func (s *Service) UpdateAccessEntry(ctx context.Context, in *eksapi.UpdateAccess
 			e.Entry.Username = in.Username
 		}
 		e.Entry.ModifiedAt = s.ts()
-		return putDoc(tx, kindAccess, account, region, cname+"/"+principal, e, s.now())
+		return store.PutDoc(tx, kindAccess, account, region, cname+"/"+principal, e, s.now())
 	})
 	if err != nil {
 		return nil, err
@@ -221,13 +215,9 @@ func (s *Service) UpdateAccessEntry(ctx context.Context, in *eksapi.UpdateAccess
 func (s *Service) ListAccessEntries(ctx context.Context, in *eksapi.ListAccessEntriesInput) (*eksapi.ListAccessEntriesOutput, error) {
 	account, region := where(ctx)
 	cname := *in.ClusterName
-	after, err := readToken(in.NextToken)
+	after, limit, err := pageArgs(in.MaxResults, in.NextToken, 100)
 	if err != nil {
 		return nil, err
-	}
-	limit := 100
-	if in.MaxResults != nil {
-		limit = int(*in.MaxResults)
 	}
 	out := &eksapi.ListAccessEntriesOutput{AccessEntries: []string{}}
 	err = s.st.View(ctx, func(tx store.Tx) error {
@@ -238,7 +228,7 @@ func (s *Service) ListAccessEntries(ctx context.Context, in *eksapi.ListAccessEn
 		if after != "" {
 			p.After = cname + "/" + after
 		}
-		es, _, err := listDocs[accessRec](tx, kindAccess, account, region, cname+"/", p)
+		es, _, err := store.AllDocs[accessRec](tx, kindAccess, account, region, cname+"/", p)
 		if err != nil {
 			return err
 		}
@@ -265,7 +255,7 @@ func (s *Service) DeleteAccessEntry(ctx context.Context, in *eksapi.DeleteAccess
 		if _, err := accessEntry(tx, account, region, cname, principal); err != nil {
 			return err
 		}
-		return deleteDoc(tx, kindAccess, account, region, cname+"/"+principal)
+		return store.DeleteDoc(tx, kindAccess, account, region, cname+"/"+principal)
 	})
 	if err != nil {
 		return nil, err
@@ -312,7 +302,7 @@ func (s *Service) AssociateAccessPolicy(ctx context.Context, in *eksapi.Associat
 		e.Policies[i].AccessScope = &scope
 		e.Policies[i].ModifiedAt = s.ts()
 		assoc = e.Policies[i]
-		return putDoc(tx, kindAccess, account, region, cname+"/"+principal, e, s.now())
+		return store.PutDoc(tx, kindAccess, account, region, cname+"/"+principal, e, s.now())
 	})
 	if err != nil {
 		return nil, err
@@ -334,7 +324,7 @@ func (s *Service) DisassociateAccessPolicy(ctx context.Context, in *eksapi.Disas
 			return eksapi.NewResourceNotFoundException("The access policy %s is not associated with the access entry of %s.", parn, principal)
 		}
 		e.Policies = slices.Delete(e.Policies, i, i+1)
-		return putDoc(tx, kindAccess, account, region, cname+"/"+principal, e, s.now())
+		return store.PutDoc(tx, kindAccess, account, region, cname+"/"+principal, e, s.now())
 	})
 	if err != nil {
 		return nil, err

@@ -103,7 +103,7 @@ func (s *Service) CreateCluster(ctx context.Context, in *eksapi.CreateClusterInp
 		},
 		KubernetesNetworkConfig: &eksapi.KubernetesNetworkConfigResponse{ServiceIpv4Cidr: &cidr, IpFamily: new(eksapi.IpFamilyIpv4)},
 		Logging:                 logging,
-		Identity:                &eksapi.Identity{Oidc: &eksapi.OIDC{Issuer: new("https://oidc.eks." + region + ".amazonaws.com/id/" + strings.ToUpper(strings.ReplaceAll(id, "-", "")))}},
+		Identity:                &eksapi.Identity{Oidc: &eksapi.OIDC{Issuer: new(s.issuerURL(account, region, id))}},
 		Status:                  new(eksapi.ClusterStatusCreating),
 		CertificateAuthority:    &eksapi.Certificate{},
 		ClientRequestToken:      in.ClientRequestToken,
@@ -136,18 +136,18 @@ func (s *Service) CreateCluster(ctx context.Context, in *eksapi.CreateClusterInp
 		if len(n) >= maxClustersPerRegion {
 			return eksapi.NewResourceLimitExceededException("Cluster limit exceeded for account %s in region %s: at most %d clusters.", account, region, maxClustersPerRegion)
 		}
-		if err := putDoc(tx, kindCluster, account, region, name, clusterRec{Cluster: c, Creator: creator}, s.now()); err != nil {
+		if err := store.PutDoc(tx, kindCluster, account, region, name, clusterRec{Cluster: c, Creator: creator}, s.now()); err != nil {
 			return err
 		}
 		if bootstrap && mode != eksapi.AuthenticationModeConfigMap {
 			entry := s.newAccessEntry(account, region, name, creator, nil, nil, "STANDARD")
 			entry.Policies = []eksapi.AssociatedAccessPolicy{{PolicyArn: new(policyARN("AmazonEKSClusterAdminPolicy")),
 				AccessScope: &eksapi.AccessScope{Type: new(eksapi.AccessScopeTypeCluster), Namespaces: []string{}}, AssociatedAt: s.ts(), ModifiedAt: s.ts()}}
-			if err := putDoc(tx, kindAccess, account, region, name+"/"+creator, entry, s.now()); err != nil {
+			if err := store.PutDoc(tx, kindAccess, account, region, name+"/"+creator, entry, s.now()); err != nil {
 				return err
 			}
 		}
-		return putDoc(tx, kindIndex, "", "", indexKey(ClusterRef{account, region, name}), ClusterRef{account, region, name}, s.now())
+		return store.PutDoc(tx, kindIndex, "", "", indexKey(ClusterRef{account, region, name}), ClusterRef{account, region, name}, s.now())
 	})
 	if err != nil {
 		return nil, err
@@ -174,14 +174,7 @@ func orEmptyMap(m map[string]string) map[string]string {
 
 // cluster reads a cluster or fails with EKS's not-found error.
 func cluster(tx store.Tx, account, region, name string) (clusterRec, error) {
-	c, ok, err := getDoc[clusterRec](tx, kindCluster, account, region, name)
-	if err != nil {
-		return c, err
-	}
-	if !ok {
-		return c, eksapi.NewResourceNotFoundException("No cluster found for name: %s.", name)
-	}
-	return c, nil
+	return mustGet[clusterRec](tx, kindCluster, account, region, name, eksapi.NewResourceNotFoundException("No cluster found for name: %s.", name))
 }
 
 // DescribeCluster returns a cluster.
@@ -256,13 +249,26 @@ func (s *Service) DeleteCluster(ctx context.Context, in *eksapi.DeleteClusterInp
 			return eksapi.NewResourceInUseException("Cluster has fargate profiles attached")
 		}
 		c.Cluster.Status = new(eksapi.ClusterStatusDeleting)
-		return putDoc(tx, kindCluster, account, region, name, c, s.now())
+		return store.PutDoc(tx, kindCluster, account, region, name, c, s.now())
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.kickController()
 	return &eksapi.DeleteClusterOutput{Cluster: &c.Cluster}, nil
+}
+
+// clusterTakingChildren reads a cluster that node groups and Fargate
+// profiles can be added to: one ACTIVE or UPDATING.
+func clusterTakingChildren(tx store.Tx, account, region, name string) (clusterRec, error) {
+	c, err := cluster(tx, account, region, name)
+	if err != nil {
+		return c, err
+	}
+	if st := *c.Cluster.Status; st != eksapi.ClusterStatusActive && st != eksapi.ClusterStatusUpdating {
+		return c, eksapi.NewInvalidRequestException("Cluster '%s' is not in ACTIVE status", name)
+	}
+	return c, nil
 }
 
 // activeCluster reads a cluster that must be ACTIVE for the change asked.

@@ -40,7 +40,7 @@ func (s *Service) Run(ctx context.Context) {
 func (s *Service) reconcileAll(ctx context.Context) {
 	var refs []ClusterRef
 	err := s.st.View(ctx, func(tx store.Tx) (err error) {
-		refs, _, err = listDocs[ClusterRef](tx, kindIndex, "", "", "", store.Page{})
+		refs, _, err = store.AllDocs[ClusterRef](tx, kindIndex, "", "", "", store.Page{})
 		return err
 	})
 	if err != nil {
@@ -95,7 +95,7 @@ func (s *Service) reconcile(ctx context.Context, ref ClusterRef) error {
 		return err
 	}
 	if !ok {
-		return s.st.Update(ctx, func(tx store.Tx) error { return deleteDoc(tx, kindIndex, "", "", indexKey(ref)) })
+		return s.st.Update(ctx, func(tx store.Tx) error { return store.DeleteDoc(tx, kindIndex, "", "", indexKey(ref)) })
 	}
 	switch *c.Cluster.Status {
 	case eksapi.ClusterStatusCreating:
@@ -176,7 +176,7 @@ func (s *Service) startCluster(ctx context.Context, ref ClusterRef, c clusterRec
 			}
 		}
 		cl.Health = &eksapi.ClusterHealth{Issues: issues}
-		return putDoc(tx, kindCluster, ref.Account, ref.Region, ref.Name, cur, s.now())
+		return store.PutDoc(tx, kindCluster, ref.Account, ref.Region, ref.Name, cur, s.now())
 	})
 }
 
@@ -196,15 +196,15 @@ func (s *Service) deleteCluster(ctx context.Context, ref ClusterRef) error {
 				return err
 			}
 			for _, r := range rs {
-				if err := deleteDoc(tx, kind, ref.Account, ref.Region, r.ID); err != nil {
+				if err := store.DeleteDoc(tx, kind, ref.Account, ref.Region, r.ID); err != nil {
 					return err
 				}
 			}
 		}
-		if err := deleteDoc(tx, kindCluster, ref.Account, ref.Region, ref.Name); err != nil {
+		if err := store.DeleteDoc(tx, kindCluster, ref.Account, ref.Region, ref.Name); err != nil {
 			return err
 		}
-		return deleteDoc(tx, kindIndex, "", "", indexKey(ref))
+		return store.DeleteDoc(tx, kindIndex, "", "", indexKey(ref))
 	})
 }
 
@@ -217,7 +217,7 @@ func (s *Service) finishClusterUpdates(ctx context.Context, ref ClusterRef) erro
 		if err != nil || !ok {
 			return err
 		}
-		us, ids, err := listDocs[updateRec](tx, kindUpdate, ref.Account, ref.Region, ref.Name+"/", store.Page{})
+		us, ids, err := store.AllDocs[updateRec](tx, kindUpdate, ref.Account, ref.Region, ref.Name+"/", store.Page{})
 		if err != nil {
 			return err
 		}
@@ -226,13 +226,13 @@ func (s *Service) finishClusterUpdates(ctx context.Context, ref ClusterRef) erro
 				continue
 			}
 			u.Update.Status = new(eksapi.UpdateStatusSuccessful)
-			if err := putDoc(tx, kindUpdate, ref.Account, ref.Region, ids[i], u, s.now()); err != nil {
+			if err := store.PutDoc(tx, kindUpdate, ref.Account, ref.Region, ids[i], u, s.now()); err != nil {
 				return err
 			}
 		}
 		if *c.Cluster.Status == eksapi.ClusterStatusUpdating {
 			c.Cluster.Status = new(eksapi.ClusterStatusActive)
-			return putDoc(tx, kindCluster, ref.Account, ref.Region, ref.Name, c, s.now())
+			return store.PutDoc(tx, kindCluster, ref.Account, ref.Region, ref.Name, c, s.now())
 		}
 		return nil
 	})
@@ -244,7 +244,7 @@ func (s *Service) reconcileNodegroups(ctx context.Context, ref ClusterRef) error
 	var ngs []nodegroupRec
 	var ids []string
 	err := s.st.View(ctx, func(tx store.Tx) (err error) {
-		ngs, ids, err = listDocs[nodegroupRec](tx, kindNodegroup, ref.Account, ref.Region, ref.Name+"/", store.Page{})
+		ngs, ids, err = store.AllDocs[nodegroupRec](tx, kindNodegroup, ref.Account, ref.Region, ref.Name+"/", store.Page{})
 		return err
 	})
 	if err != nil {
@@ -277,18 +277,18 @@ func (s *Service) reconcileNodegroups(ctx context.Context, ref ClusterRef) error
 					return err
 				}
 				// Its updates go with it, as in EKS.
-				us, uids, err := listDocs[updateRec](tx, kindUpdate, ref.Account, ref.Region, ref.Name+"/", store.Page{})
+				us, uids, err := store.AllDocs[updateRec](tx, kindUpdate, ref.Account, ref.Region, ref.Name+"/", store.Page{})
 				if err != nil {
 					return err
 				}
 				for j, u := range us {
 					if u.Nodegroup == *ng.Nodegroup.NodegroupName {
-						if err := deleteDoc(tx, kindUpdate, ref.Account, ref.Region, uids[j]); err != nil {
+						if err := store.DeleteDoc(tx, kindUpdate, ref.Account, ref.Region, uids[j]); err != nil {
 							return err
 						}
 					}
 				}
-				return deleteDoc(tx, kindNodegroup, ref.Account, ref.Region, ids[i])
+				return store.DeleteDoc(tx, kindNodegroup, ref.Account, ref.Region, ids[i])
 			}))
 		}
 	}
@@ -339,13 +339,13 @@ func (s *Service) finishNodegroup(ctx context.Context, ref ClusterRef, id string
 					u.Update.Status = new(eksapi.UpdateStatusFailed)
 					u.Update.Errors = []eksapi.ErrorDetail{{ErrorCode: new(eksapi.ErrorCodeUnknown), ErrorMessage: new(syncErr.Error()), ResourceIds: []string{*n.NodegroupName}}}
 				}
-				if err := putDoc(tx, kindUpdate, ref.Account, ref.Region, key, u, s.now()); err != nil {
+				if err := store.PutDoc(tx, kindUpdate, ref.Account, ref.Region, key, u, s.now()); err != nil {
 					return err
 				}
 			}
 			cur.Pending = ""
 		}
-		return putDoc(tx, kindNodegroup, ref.Account, ref.Region, id, cur, s.now())
+		return store.PutDoc(tx, kindNodegroup, ref.Account, ref.Region, id, cur, s.now())
 	})
 }
 
@@ -357,7 +357,7 @@ func (s *Service) reconcileProfiles(ctx context.Context, ref ClusterRef) error {
 	// transaction per cluster every few seconds would contend for nothing.
 	pending := false
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		fps, _, err := listDocs[eksapi.FargateProfile](tx, kindFargate, ref.Account, ref.Region, ref.Name+"/", store.Page{})
+		fps, _, err := store.AllDocs[eksapi.FargateProfile](tx, kindFargate, ref.Account, ref.Region, ref.Name+"/", store.Page{})
 		for _, fp := range fps {
 			pending = pending || *fp.Status == eksapi.FargateProfileStatusCreating || *fp.Status == eksapi.FargateProfileStatusDeleting
 		}
@@ -367,7 +367,7 @@ func (s *Service) reconcileProfiles(ctx context.Context, ref ClusterRef) error {
 		return err
 	}
 	return s.st.Update(ctx, func(tx store.Tx) error {
-		fps, ids, err := listDocs[eksapi.FargateProfile](tx, kindFargate, ref.Account, ref.Region, ref.Name+"/", store.Page{})
+		fps, ids, err := store.AllDocs[eksapi.FargateProfile](tx, kindFargate, ref.Account, ref.Region, ref.Name+"/", store.Page{})
 		if err != nil {
 			return err
 		}
@@ -375,11 +375,11 @@ func (s *Service) reconcileProfiles(ctx context.Context, ref ClusterRef) error {
 			switch *fp.Status {
 			case eksapi.FargateProfileStatusCreating:
 				fp.Status = new(eksapi.FargateProfileStatusActive)
-				if err := putDoc(tx, kindFargate, ref.Account, ref.Region, ids[i], fp, s.now()); err != nil {
+				if err := store.PutDoc(tx, kindFargate, ref.Account, ref.Region, ids[i], fp, s.now()); err != nil {
 					return err
 				}
 			case eksapi.FargateProfileStatusDeleting:
-				if err := deleteDoc(tx, kindFargate, ref.Account, ref.Region, ids[i]); err != nil {
+				if err := store.DeleteDoc(tx, kindFargate, ref.Account, ref.Region, ids[i]); err != nil {
 					return err
 				}
 			}

@@ -42,19 +42,16 @@ func (s *Service) CreateFargateProfile(ctx context.Context, in *eksapi.CreateFar
 	}
 	var fp eksapi.FargateProfile
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		c, err := cluster(tx, account, region, cname)
+		c, err := clusterTakingChildren(tx, account, region, cname)
 		if err != nil {
 			return err
-		}
-		if st := *c.Cluster.Status; st != eksapi.ClusterStatusActive && st != eksapi.ClusterStatusUpdating {
-			return eksapi.NewInvalidRequestException("Cluster '%s' is not in ACTIVE status", cname)
 		}
 		if _, ok, err := getDoc[eksapi.FargateProfile](tx, kindFargate, account, region, cname+"/"+name); err != nil {
 			return err
 		} else if ok {
 			return eksapi.NewResourceInUseException("A Fargate Profile already exists with this name in this cluster.")
 		}
-		all, _, err := listDocs[eksapi.FargateProfile](tx, kindFargate, account, region, cname+"/", store.Page{})
+		all, _, err := store.AllDocs[eksapi.FargateProfile](tx, kindFargate, account, region, cname+"/", store.Page{})
 		if err != nil {
 			return err
 		}
@@ -80,7 +77,7 @@ func (s *Service) CreateFargateProfile(ctx context.Context, in *eksapi.CreateFar
 			CreatedAt: s.ts(), PodExecutionRoleArn: in.PodExecutionRoleArn, Subnets: subnets, Selectors: sels,
 			Status: new(eksapi.FargateProfileStatusCreating), Tags: orEmptyMap(in.Tags), Health: &eksapi.FargateProfileHealth{Issues: []eksapi.FargateProfileIssue{}},
 		}
-		return putDoc(tx, kindFargate, account, region, cname+"/"+name, fp, s.now())
+		return store.PutDoc(tx, kindFargate, account, region, cname+"/"+name, fp, s.now())
 	})
 	if err != nil {
 		return nil, err
@@ -93,14 +90,7 @@ func fargateProfile(tx store.Tx, account, region, cname, name string) (eksapi.Fa
 	if _, err := cluster(tx, account, region, cname); err != nil {
 		return eksapi.FargateProfile{}, err
 	}
-	fp, ok, err := getDoc[eksapi.FargateProfile](tx, kindFargate, account, region, cname+"/"+name)
-	if err != nil {
-		return fp, err
-	}
-	if !ok {
-		return fp, eksapi.NewResourceNotFoundException("No Fargate Profile found with name: %s.", name)
-	}
-	return fp, nil
+	return mustGet[eksapi.FargateProfile](tx, kindFargate, account, region, cname+"/"+name, eksapi.NewResourceNotFoundException("No Fargate Profile found with name: %s.", name))
 }
 
 // DescribeFargateProfile returns a Fargate profile.
@@ -142,7 +132,7 @@ func (s *Service) DeleteFargateProfile(ctx context.Context, in *eksapi.DeleteFar
 			return nil
 		}
 		fp.Status = new(eksapi.FargateProfileStatusDeleting)
-		return putDoc(tx, kindFargate, account, region, cname+"/"+name, fp, s.now())
+		return store.PutDoc(tx, kindFargate, account, region, cname+"/"+name, fp, s.now())
 	})
 	if err != nil {
 		return nil, err

@@ -96,12 +96,9 @@ func (s *Service) CreateNodegroup(ctx context.Context, in *eksapi.CreateNodegrou
 	}
 	var ng eksapi.Nodegroup
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		c, err := cluster(tx, account, region, cname)
+		c, err := clusterTakingChildren(tx, account, region, cname)
 		if err != nil {
 			return err
-		}
-		if st := *c.Cluster.Status; st != eksapi.ClusterStatusActive && st != eksapi.ClusterStatusUpdating {
-			return eksapi.NewInvalidRequestException("Cluster '%s' is not in ACTIVE status", cname)
 		}
 		if old, ok, err := getDoc[nodegroupRec](tx, kindNodegroup, account, region, cname+"/"+name); err != nil {
 			return err
@@ -140,7 +137,7 @@ func (s *Service) CreateNodegroup(ctx context.Context, in *eksapi.CreateNodegrou
 			ng.UpdateConfig = in.UpdateConfig
 		}
 		rec := nodegroupRec{Nodegroup: ng, Token: deref(in.ClientRequestToken)}
-		return putDoc(tx, kindNodegroup, account, region, cname+"/"+name, rec, s.now())
+		return store.PutDoc(tx, kindNodegroup, account, region, cname+"/"+name, rec, s.now())
 	})
 	if err != nil {
 		return nil, err
@@ -153,14 +150,7 @@ func nodegroup(tx store.Tx, account, region, cname, name string) (nodegroupRec, 
 	if _, err := cluster(tx, account, region, cname); err != nil {
 		return nodegroupRec{}, err
 	}
-	ng, ok, err := getDoc[nodegroupRec](tx, kindNodegroup, account, region, cname+"/"+name)
-	if err != nil {
-		return ng, err
-	}
-	if !ok {
-		return ng, eksapi.NewResourceNotFoundException("No node group found for name: %s.", name)
-	}
-	return ng, nil
+	return mustGet[nodegroupRec](tx, kindNodegroup, account, region, cname+"/"+name, eksapi.NewResourceNotFoundException("No node group found for name: %s.", name))
 }
 
 // DescribeNodegroup returns a node group.
@@ -285,10 +275,10 @@ func (s *Service) UpdateNodegroupConfig(ctx context.Context, in *eksapi.UpdateNo
 		ng.Nodegroup.Status = new(eksapi.NodegroupStatusUpdating)
 		ng.Nodegroup.ModifiedAt = s.ts()
 		ng.Pending = *u.Id
-		if err := putDoc(tx, kindNodegroup, account, region, cname+"/"+name, ng, s.now()); err != nil {
+		if err := store.PutDoc(tx, kindNodegroup, account, region, cname+"/"+name, ng, s.now()); err != nil {
 			return err
 		}
-		return putDoc(tx, kindUpdate, account, region, cname+"/"+*u.Id, updateRec{Update: u, Nodegroup: name}, s.now())
+		return store.PutDoc(tx, kindUpdate, account, region, cname+"/"+*u.Id, updateRec{Update: u, Nodegroup: name}, s.now())
 	})
 	if err != nil {
 		return nil, err
@@ -313,7 +303,7 @@ func (s *Service) DeleteNodegroup(ctx context.Context, in *eksapi.DeleteNodegrou
 		}
 		ng.Nodegroup.Status = new(eksapi.NodegroupStatusDeleting)
 		ng.Nodegroup.ModifiedAt = s.ts()
-		return putDoc(tx, kindNodegroup, account, region, cname+"/"+name, ng, s.now())
+		return store.PutDoc(tx, kindNodegroup, account, region, cname+"/"+name, ng, s.now())
 	})
 	if err != nil {
 		return nil, err

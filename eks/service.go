@@ -7,11 +7,8 @@ package eks
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -56,6 +53,10 @@ type Options struct {
 	// TokenReviewURL returns the webhook URL of a cluster, handed to the
 	// control plane.
 	TokenReviewURL func(c ClusterRef) string
+	// OIDCIssuerBase is where Berth is reached (http://127.0.0.1:4566): new
+	// clusters' OIDC issuers are served under it (see oidc.go). Empty
+	// keeps EKS's issuer form, which Berth does not serve.
+	OIDCIssuerBase string
 	Log            *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -69,6 +70,7 @@ type Service struct {
 	auth      *awsapi.Authenticator
 	callerARN func(ctx context.Context, id awsapi.Identity) (string, error)
 	reviewURL func(c ClusterRef) string
+	oidcBase  string
 	log       *slog.Logger
 	now       func() time.Time
 
@@ -107,7 +109,7 @@ func New(o Options) (*Service, error) {
 		o.Now = time.Now
 	}
 	return &Service{st: o.Store, cp: o.ControlPlane, auth: o.Auth, callerARN: o.CallerARN, reviewURL: o.TokenReviewURL,
-		log: o.Log, now: o.Now, kick: make(chan struct{}, 1), busy: map[ClusterRef]bool{}, dirty: map[ClusterRef]bool{}, started: map[ClusterRef]bool{}}, nil
+		oidcBase: o.OIDCIssuerBase, log: o.Log, now: o.Now, kick: make(chan struct{}, 1), busy: map[ClusterRef]bool{}, dirty: map[ClusterRef]bool{}, started: map[ClusterRef]bool{}}, nil
 }
 
 // CallerARN is the ARN STS reports for id: its assumed role, or the root
@@ -127,53 +129,21 @@ func where(ctx context.Context) (string, string) {
 	return id.AccountID, id.Region
 }
 
+// getDoc is store.LoadDoc for records kept by value.
 func getDoc[T any](tx store.Tx, kind, account, region, id string) (T, bool, error) {
 	var v T
-	r, err := tx.GetResource(kind, account, region, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return v, false, nil
-	}
-	if err != nil {
-		return v, false, err
-	}
-	if err := json.Unmarshal(r.Doc, &v); err != nil {
-		return v, false, fmt.Errorf("eks: stored %s %s: %w", kind, id, err)
-	}
-	return v, true, nil
+	found, err := store.LoadDoc(tx, kind, account, region, id, &v)
+	return v, found, err
 }
 
-func putDoc(tx store.Tx, kind, account, region, id string, v any, now time.Time) error {
-	doc, err := json.Marshal(v)
-	if err != nil {
-		return err
+// mustGet reads a record that must exist; notFound is the error when it
+// does not.
+func mustGet[T any](tx store.Tx, kind, account, region, id string, notFound error) (T, error) {
+	v, ok, err := getDoc[T](tx, kind, account, region, id)
+	if err == nil && !ok {
+		err = notFound
 	}
-	return tx.PutResource(store.Resource{Kind: kind, Account: account, Region: region, ID: id, Doc: doc, UpdatedAt: now})
-}
-
-func listDocs[T any](tx store.Tx, kind, account, region, prefix string, page store.Page) ([]T, []string, error) {
-	rs, err := tx.ListResources(kind, account, region, prefix, page)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := make([]T, 0, len(rs))
-	ids := make([]string, 0, len(rs))
-	for _, r := range rs {
-		var v T
-		if err := json.Unmarshal(r.Doc, &v); err != nil {
-			return nil, nil, fmt.Errorf("eks: stored %s %s: %w", kind, r.ID, err)
-		}
-		out = append(out, v)
-		ids = append(ids, r.ID)
-	}
-	return out, ids, nil
-}
-
-// deleteDoc removes a resource that may already be gone.
-func deleteDoc(tx store.Tx, kind, account, region, id string) error {
-	if err := tx.DeleteResource(kind, account, region, id); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	return nil
+	return v, err
 }
 
 // Pagination tokens are the last key of the page, opaque to clients.
@@ -193,29 +163,29 @@ func readToken(t *string) (string, error) {
 	return string(b), nil
 }
 
-// page reads maxResults/nextToken; def is the default page size.
-func page(max *int32, next *string, def int) (store.Page, error) {
-	after, err := readToken(next)
-	if err != nil {
-		return store.Page{}, err
+// pageArgs reads maxResults/nextToken: the key to list after and the page
+// size, def when not given.
+func pageArgs(max *int32, next *string, def int) (after string, limit int, err error) {
+	if after, err = readToken(next); err != nil {
+		return "", 0, err
 	}
-	n := def
+	limit = def
 	if max != nil {
-		n = int(*max)
+		limit = int(*max)
 	}
+	return after, limit, nil
+}
+
+// page is pageArgs as a store page.
+func page(max *int32, next *string, def int) (store.Page, error) {
+	after, n, err := pageArgs(max, next, def)
 	// One more than asked tells whether there is a next page.
-	return store.Page{After: after, Limit: n + 1}, nil
+	return store.Page{After: after, Limit: n + 1}, err
 }
 
 // newID is a random UUID, as EKS gives clusters, updates and the ARNs of
 // node groups and profiles.
-func newID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
+var newID = awsapi.NewUUID
 
 func clusterARN(account, region, name string) string {
 	return "arn:aws:eks:" + region + ":" + account + ":cluster/" + name

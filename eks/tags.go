@@ -52,7 +52,7 @@ func (s *Service) taggable(ctx context.Context, arn string, write bool, fn func(
 			c.Cluster.Tags = fn(orEmptyMap(c.Cluster.Tags))
 			out = c.Cluster.Tags
 			if write {
-				return putDoc(tx, kindCluster, account, region, cname, c, s.now())
+				return store.PutDoc(tx, kindCluster, account, region, cname, c, s.now())
 			}
 		case "nodegroup", "fargateprofile":
 			name, _, _ := strings.Cut(rest, "/")
@@ -68,7 +68,7 @@ func (s *Service) taggable(ctx context.Context, arn string, write bool, fn func(
 				ng.Nodegroup.Tags = fn(orEmptyMap(ng.Nodegroup.Tags))
 				out = ng.Nodegroup.Tags
 				if write {
-					return putDoc(tx, k, account, region, cname+"/"+name, ng, s.now())
+					return store.PutDoc(tx, k, account, region, cname+"/"+name, ng, s.now())
 				}
 				return nil
 			}
@@ -79,10 +79,10 @@ func (s *Service) taggable(ctx context.Context, arn string, write bool, fn func(
 			fp.Tags = fn(orEmptyMap(fp.Tags))
 			out = fp.Tags
 			if write {
-				return putDoc(tx, k, account, region, cname+"/"+name, fp, s.now())
+				return store.PutDoc(tx, k, account, region, cname+"/"+name, fp, s.now())
 			}
 		case "access-entry":
-			es, ids, err := listDocs[accessRec](tx, kindAccess, account, region, cname+"/", store.Page{})
+			es, ids, err := store.AllDocs[accessRec](tx, kindAccess, account, region, cname+"/", store.Page{})
 			if err != nil {
 				return err
 			}
@@ -93,7 +93,7 @@ func (s *Service) taggable(ctx context.Context, arn string, write bool, fn func(
 				e.Entry.Tags = fn(orEmptyMap(e.Entry.Tags))
 				out = e.Entry.Tags
 				if write {
-					return putDoc(tx, kindAccess, account, region, ids[i], e, s.now())
+					return store.PutDoc(tx, kindAccess, account, region, ids[i], e, s.now())
 				}
 				return nil
 			}

@@ -34,14 +34,7 @@ func param(t eksapi.UpdateParamType, v string) eksapi.UpdateParam {
 // once and the update turns Successful when the controller next runs;
 // the cluster is UPDATING meanwhile, as in EKS.
 func (s *Service) UpdateClusterConfig(ctx context.Context, in *eksapi.UpdateClusterConfigInput) (*eksapi.UpdateClusterConfigOutput, error) {
-	account, region := where(ctx)
-	name := *in.Name
-	var u eksapi.Update
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		c, err := activeCluster(tx, account, region, name)
-		if err != nil {
-			return err
-		}
+	u, err := s.updateCluster(ctx, *in.Name, func(c *clusterRec) (u eksapi.Update, _ error) {
 		cl := &c.Cluster
 		kinds := 0
 		for _, set := range []bool{in.Logging != nil, in.ResourcesVpcConfig != nil, in.AccessConfig != nil, in.DeletionProtection != nil, in.UpgradePolicy != nil} {
@@ -50,7 +43,7 @@ func (s *Service) UpdateClusterConfig(ctx context.Context, in *eksapi.UpdateClus
 			}
 		}
 		if kinds > 1 {
-			return eksapi.NewInvalidParameterException("Only one type of update can be allowed.")
+			return u, eksapi.NewInvalidParameterException("Only one type of update can be allowed.")
 		}
 		switch {
 		case in.Logging != nil:
@@ -91,10 +84,10 @@ func (s *Service) UpdateClusterConfig(ctx context.Context, in *eksapi.UpdateClus
 			// EKS only moves towards API: CONFIG_MAP -> API_AND_CONFIG_MAP -> API.
 			order := []eksapi.AuthenticationMode{eksapi.AuthenticationModeConfigMap, eksapi.AuthenticationModeApiAndConfigMap, eksapi.AuthenticationModeApi}
 			if slices.Index(order, to) < slices.Index(order, from) {
-				return eksapi.NewInvalidParameterException("Unsupported authentication mode update from %s to %s", from, to)
+				return u, eksapi.NewInvalidParameterException("Unsupported authentication mode update from %s to %s", from, to)
 			}
 			if from == to {
-				return eksapi.NewInvalidParameterException("Unsupported authentication mode update from %s to %s", from, to)
+				return u, eksapi.NewInvalidParameterException("Unsupported authentication mode update from %s to %s", from, to)
 			}
 			cl.AccessConfig.AuthenticationMode = &to
 			u = s.newUpdate(eksapi.UpdateTypeAccessConfigUpdate, param(eksapi.UpdateParamTypeAuthenticationMode, string(to)))
@@ -105,19 +98,41 @@ func (s *Service) UpdateClusterConfig(ctx context.Context, in *eksapi.UpdateClus
 			cl.UpgradePolicy = &eksapi.UpgradePolicyResponse{SupportType: in.UpgradePolicy.SupportType}
 			u = s.newUpdate(eksapi.UpdateTypeUpgradePolicyUpdate, param(eksapi.UpdateParamTypeUpgradePolicy, string(*in.UpgradePolicy.SupportType)))
 		default:
-			return eksapi.NewInvalidParameterException("No changes needed: name one of logging, resourcesVpcConfig, accessConfig, deletionProtection or upgradePolicy (Berth does not apply the others yet).")
+			return u, eksapi.NewInvalidParameterException("No changes needed: name one of logging, resourcesVpcConfig, accessConfig, deletionProtection or upgradePolicy (Berth does not apply the others yet).")
 		}
-		cl.Status = new(eksapi.ClusterStatusUpdating)
-		if err := putDoc(tx, kindCluster, account, region, name, c, s.now()); err != nil {
+		return u, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &eksapi.UpdateClusterConfigOutput{Update: u}, nil
+}
+
+// updateCluster applies change to an ACTIVE cluster, which turns it
+// UPDATING, and records the update change returns; the controller
+// completes it.
+func (s *Service) updateCluster(ctx context.Context, name string, change func(c *clusterRec) (eksapi.Update, error)) (*eksapi.Update, error) {
+	account, region := where(ctx)
+	var u eksapi.Update
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		c, err := activeCluster(tx, account, region, name)
+		if err != nil {
 			return err
 		}
-		return putDoc(tx, kindUpdate, account, region, name+"/"+*u.Id, updateRec{Update: u}, s.now())
+		if u, err = change(&c); err != nil {
+			return err
+		}
+		c.Cluster.Status = new(eksapi.ClusterStatusUpdating)
+		if err := store.PutDoc(tx, kindCluster, account, region, name, c, s.now()); err != nil {
+			return err
+		}
+		return store.PutDoc(tx, kindUpdate, account, region, name+"/"+*u.Id, updateRec{Update: u}, s.now())
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.kickController()
-	return &eksapi.UpdateClusterConfigOutput{Update: &u}, nil
+	return &u, nil
 }
 
 func mergeLogging(old, change *eksapi.Logging) *eksapi.Logging {
@@ -154,34 +169,21 @@ func mergeLogging(old, change *eksapi.Logging) *eksapi.Logging {
 
 // UpdateClusterVersion moves a cluster to the next minor version.
 func (s *Service) UpdateClusterVersion(ctx context.Context, in *eksapi.UpdateClusterVersionInput) (*eksapi.UpdateClusterVersionOutput, error) {
-	account, region := where(ctx)
-	name := *in.Name
-	var u eksapi.Update
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		c, err := activeCluster(tx, account, region, name)
-		if err != nil {
-			return err
-		}
+	u, err := s.updateCluster(ctx, *in.Name, func(c *clusterRec) (eksapi.Update, error) {
 		from, to := deref(c.Cluster.Version), *in.Version
 		if !slices.Contains(SupportedVersions, to) {
-			return eksapi.NewInvalidParameterException("unsupported Kubernetes version %s. Supported versions: %s.", to, strings.Join(SupportedVersions, ", "))
+			return eksapi.Update{}, eksapi.NewInvalidParameterException("unsupported Kubernetes version %s. Supported versions: %s.", to, strings.Join(SupportedVersions, ", "))
 		}
 		if i, j := slices.Index(SupportedVersions, from), slices.Index(SupportedVersions, to); j != i+1 {
-			return eksapi.NewInvalidParameterException("Unsupported Kubernetes minor version update from %s to %s", from, to)
+			return eksapi.Update{}, eksapi.NewInvalidParameterException("Unsupported Kubernetes minor version update from %s to %s", from, to)
 		}
 		c.Cluster.Version = &to
-		c.Cluster.Status = new(eksapi.ClusterStatusUpdating)
-		u = s.newUpdate(eksapi.UpdateTypeVersionUpdate, param(eksapi.UpdateParamTypeVersion, to), param(eksapi.UpdateParamTypePlatformVersion, deref(c.Cluster.PlatformVersion)))
-		if err := putDoc(tx, kindCluster, account, region, name, c, s.now()); err != nil {
-			return err
-		}
-		return putDoc(tx, kindUpdate, account, region, name+"/"+*u.Id, updateRec{Update: u}, s.now())
+		return s.newUpdate(eksapi.UpdateTypeVersionUpdate, param(eksapi.UpdateParamTypeVersion, to), param(eksapi.UpdateParamTypePlatformVersion, deref(c.Cluster.PlatformVersion))), nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.kickController()
-	return &eksapi.UpdateClusterVersionOutput{Update: &u}, nil
+	return &eksapi.UpdateClusterVersionOutput{Update: u}, nil
 }
 
 // DescribeUpdate returns an update of a cluster or of one of its node
@@ -216,13 +218,9 @@ func (s *Service) ListUpdates(ctx context.Context, in *eksapi.ListUpdatesInput) 
 	account, region := where(ctx)
 	name := *in.Name
 	ng := deref(in.NodegroupName)
-	after, err := readToken(in.NextToken)
+	after, limit, err := pageArgs(in.MaxResults, in.NextToken, 100)
 	if err != nil {
 		return nil, err
-	}
-	limit := 100
-	if in.MaxResults != nil {
-		limit = int(*in.MaxResults)
 	}
 	out := &eksapi.ListUpdatesOutput{UpdateIds: []string{}}
 	err = s.st.View(ctx, func(tx store.Tx) error {
@@ -230,13 +228,11 @@ func (s *Service) ListUpdates(ctx context.Context, in *eksapi.ListUpdatesInput) 
 			return err
 		}
 		if ng != "" {
-			if _, ok, err := getDoc[nodegroupRec](tx, kindNodegroup, account, region, name+"/"+ng); err != nil {
+			if _, err := nodegroup(tx, account, region, name, ng); err != nil {
 				return err
-			} else if !ok {
-				return eksapi.NewResourceNotFoundException("No node group found for name: %s.", ng)
 			}
 		}
-		us, ids, err := listDocs[updateRec](tx, kindUpdate, account, region, name+"/", store.Page{After: after})
+		us, ids, err := store.AllDocs[updateRec](tx, kindUpdate, account, region, name+"/", store.Page{After: after})
 		if err != nil {
 			return err
 		}

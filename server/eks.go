@@ -47,6 +47,7 @@ func (s *Server) wireEKS() error {
 			return *out.Arn, nil
 		},
 		TokenReviewURL: func(c eks.ClusterRef) string { return eks.TokenReviewURL(base, c) },
+		OIDCIssuerBase: base,
 		Log:            s.log.With("component", "eks"),
 	})
 	if err != nil {
@@ -54,6 +55,9 @@ func (s *Server) wireEKS() error {
 	}
 	s.api.HandleRest(eksapi.NewRestService(svc))
 	s.mux.HandleFunc(eks.TokenReviewPath, svc.ServeTokenReview)
+	// Clusters' OIDC issuers (IRSA): STS fetches their keys from here.
+	s.mux.HandleFunc(eks.OIDCDiscoveryPath, svc.ServeOIDCDiscovery)
+	s.mux.HandleFunc(eks.OIDCKeysPath, svc.ServeOIDCKeys)
 	// The controller stops every cluster's control plane when its context
 	// ends; Close waits for that, or berth-k8s processes would be cut off
 	// mid-shutdown by Berth's exit. A server that never ran has nothing to
@@ -91,6 +95,12 @@ func (s *Server) eksControlPlane() (eks.ControlPlane, error) {
 		return eks.Unserved{Log: log}, nil
 	}
 	o := k8sproc.Options{Binary: bin, Dir: filepath.Join(s.cfg.DataDir, "eks"), Log: log}
+	// Pods reach the AWS API where ECS task containers do: the task
+	// endpoints' listener on 169.254.170.2, on Berth's port, which answers
+	// every request that is not a credentials or metadata one.
+	if _, port, err := net.SplitHostPort(s.cfg.Listen); err == nil && port != "0" {
+		o.PodAWSEndpoint = "http://" + net.JoinHostPort(runtime.TaskEndpointAddress, port)
+	}
 	// Node groups run pods on the Docker engine; Berth removes their
 	// containers when a node group or cluster is deleted.
 	if rt, err := runtime.Open(context.Background(), "docker", nil); err != nil {

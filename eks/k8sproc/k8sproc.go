@@ -61,7 +61,11 @@ type Options struct {
 	// Runtime, when set, is the container engine node groups run pods on:
 	// deleting a node group or cluster removes their containers with it.
 	Runtime runtime.Runtime
-	Log     *slog.Logger
+	// PodAWSEndpoint is Berth's AWS API as pods' containers reach it
+	// (http://169.254.170.2:4566): node groups give it to pods as
+	// AWS_ENDPOINT_URL, so SDKs in pods (IRSA among them) call Berth.
+	PodAWSEndpoint string
+	Log            *slog.Logger
 }
 
 // ControlPlane implements eks.ControlPlane with berth-k8s processes.
@@ -77,6 +81,7 @@ type ControlPlane struct {
 	procs     map[eks.ClusterRef]*proc
 	nodeProcs map[ngKey]*proc
 	rt        runtime.Runtime
+	podAWS    string
 }
 
 var _ eks.ControlPlane = (*ControlPlane)(nil)
@@ -104,7 +109,7 @@ func New(o Options) (*ControlPlane, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	return &ControlPlane{bin: bin, dir: dir, log: o.Log, rt: o.Runtime,
+	return &ControlPlane{bin: bin, dir: dir, log: o.Log, rt: o.Runtime, podAWS: o.PodAWSEndpoint,
 		locks: map[eks.ClusterRef]*sync.Mutex{}, procs: map[eks.ClusterRef]*proc{}, nodeProcs: map[ngKey]*proc{}}, nil
 }
 

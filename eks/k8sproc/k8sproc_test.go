@@ -106,6 +106,8 @@ func fakeNodes() int {
 	fs.String("kubeconfig", "", "")
 	names := fs.String("names", "", "")
 	fs.String("cluster", "", "")
+	fs.String("region", "", "")
+	fs.String("aws-endpoint", "", "")
 	fs.Func("label", "", func(string) error { return nil })
 	if err := fs.Parse(os.Args[2:]); err != nil {
 		return 2

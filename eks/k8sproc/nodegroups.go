@@ -88,6 +88,12 @@ func (cp *ControlPlane) nodesArgs(ng eks.NodegroupSpec) []string {
 		"--names=" + strings.Join(nodeNames(ng.Name, ng.DesiredSize), ","),
 		"--cluster=" + cp.containerCluster(ng.Cluster),
 		"--label=eks.amazonaws.com/nodegroup=" + ng.Name,
+		// IRSA: pods whose service account names a role get the region
+		// and the endpoint their SDK exchanges the token at.
+		"--region=" + ng.Cluster.Region,
+	}
+	if cp.podAWS != "" {
+		args = append(args, "--aws-endpoint="+cp.podAWS)
 	}
 	if len(ng.InstanceTypes) > 0 {
 		args = append(args, "--label=node.kubernetes.io/instance-type="+ng.InstanceTypes[0])

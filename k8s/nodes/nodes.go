@@ -52,6 +52,11 @@ type Config struct {
 	// are bind-mounted into containers; default: a directory under the
 	// system temp dir named after the cluster.
 	VolumeDir string
+	// Region is the cluster's AWS region and AWSEndpoint Berth's AWS API as
+	// the pods' containers reach it: pods whose service account names an
+	// IAM role (IRSA) get them in their environment.
+	Region      string
+	AWSEndpoint string
 }
 
 // Run registers the nodes and serves their pods until ctx ends. Containers

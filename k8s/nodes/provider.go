@@ -149,11 +149,17 @@ func (p *provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 		rec.containers[c.Labels[labelContainer]] = c.ID
 	}
 
-	vols, err := p.podVolumes(ctx, pod, labels)
+	// What the containers run with: the pod plus Berth's AWS endpoint and,
+	// for IRSA, the role's token volume and environment (irsa.go).
+	run, err := p.withAWS(ctx, pod)
 	if err != nil {
 		return err
 	}
-	for _, c := range pod.Spec.Containers {
+	vols, refresh, err := p.podVolumes(ctx, run, labels)
+	if err != nil {
+		return err
+	}
+	for _, c := range run.Spec.Containers {
 		if _, ok := rec.containers[c.Name]; ok {
 			continue
 		}
@@ -173,6 +179,9 @@ func (p *provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 	p.mu.Unlock()
 	if hasProbes(pod) && p.ctx != nil {
 		go p.runProbes(p.ctx, rec)
+	}
+	if !refresh.IsZero() && p.ctx != nil {
+		go p.refreshTokens(p.ctx, run, refresh)
 	}
 	// Report Running now rather than at the next status tick: this is most
 	// of the pod start latency users see.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,13 +17,27 @@ import (
 // podVolumes makes the pod's volumes before its containers start and returns
 // how each one is mounted: emptyDir as a runtime volume shared by the pod's
 // containers (tmpfs for medium Memory), ConfigMap and Secret volumes as files
-// written under the node's volume dir and bind-mounted. Kinds Berth's nodes
-// do not provide yet (projected service-account tokens among them) are left
-// out rather than failing the pod.
-func (p *provider) podVolumes(ctx context.Context, pod *corev1.Pod, labels map[string]string) (map[string]runtime.Mount, error) {
+// written under the node's volume dir and bind-mounted, projected volumes
+// likewise (projected.go). refresh is when the projected service-account
+// tokens must be renewed (zero without any). Kinds Berth's nodes do not
+// provide yet (hostPath, PVCs) are left out rather than failing the pod.
+func (p *provider) podVolumes(ctx context.Context, pod *corev1.Pod, labels map[string]string) (_ map[string]runtime.Mount, refresh time.Time, _ error) {
 	out := map[string]runtime.Mount{}
 	for _, v := range pod.Spec.Volumes {
 		switch {
+		case v.Projected != nil:
+			files, at, err := p.projectedFiles(ctx, pod, v.Projected)
+			if err != nil {
+				return nil, refresh, fmt.Errorf("volume %s: %w", v.Name, err)
+			}
+			dir, err := p.writeVolume(pod, v.Name, files, v.Projected.DefaultMode)
+			if err != nil {
+				return nil, refresh, err
+			}
+			if !at.IsZero() && (refresh.IsZero() || at.Before(refresh)) {
+				refresh = at
+			}
+			out[v.Name] = runtime.Mount{Type: runtime.MountBind, Source: dir, ReadOnly: true}
 		case v.EmptyDir != nil:
 			if v.EmptyDir.Medium == corev1.StorageMediumMemory {
 				m := runtime.Mount{Type: runtime.MountTmpfs}
@@ -38,32 +53,32 @@ func (p *provider) podVolumes(ctx context.Context, pod *corev1.Pod, labels map[s
 			}
 			vol, err := p.cfg.Runtime.CreateVolume(ctx, runtime.VolumeSpec{Name: p.objectName(pod, "vol-"+v.Name), Labels: vl})
 			if err != nil {
-				return nil, fmt.Errorf("volume %s: %w", v.Name, err)
+				return nil, refresh, fmt.Errorf("volume %s: %w", v.Name, err)
 			}
 			out[v.Name] = runtime.Mount{Type: runtime.MountVolume, Source: vol.Name}
 		case v.ConfigMap != nil:
 			files, err := p.configMapFiles(pod.Namespace, v.ConfigMap)
 			if err != nil {
-				return nil, fmt.Errorf("volume %s: %w", v.Name, err)
+				return nil, refresh, fmt.Errorf("volume %s: %w", v.Name, err)
 			}
 			dir, err := p.writeVolume(pod, v.Name, files, v.ConfigMap.DefaultMode)
 			if err != nil {
-				return nil, err
+				return nil, refresh, err
 			}
 			out[v.Name] = runtime.Mount{Type: runtime.MountBind, Source: dir, ReadOnly: true}
 		case v.Secret != nil:
 			files, err := p.secretFiles(pod.Namespace, v.Secret)
 			if err != nil {
-				return nil, fmt.Errorf("volume %s: %w", v.Name, err)
+				return nil, refresh, fmt.Errorf("volume %s: %w", v.Name, err)
 			}
 			dir, err := p.writeVolume(pod, v.Name, files, v.Secret.DefaultMode)
 			if err != nil {
-				return nil, err
+				return nil, refresh, err
 			}
 			out[v.Name] = runtime.Mount{Type: runtime.MountBind, Source: dir, ReadOnly: true}
 		}
 	}
-	return out, nil
+	return out, refresh, nil
 }
 
 // containerMounts places the pod's volumes at the container's volumeMounts.
@@ -133,7 +148,7 @@ func project(data map[string][]byte, items []corev1.KeyToPath) (map[string][]byt
 	return out, nil
 }
 
-// writeVolume writes the files of one ConfigMap or Secret volume under
+// writeVolume writes the files of one ConfigMap, Secret or projected volume under
 // VolumeDir/<pod UID>/<volume>; DeletePod removes the pod's directory.
 func (p *provider) writeVolume(pod *corev1.Pod, name string, files map[string][]byte, mode *int32) (string, error) {
 	// Only the node (and the containers, through their bind mounts) may read
@@ -157,10 +172,16 @@ func (p *provider) writeVolume(pod *corev1.Pod, name string, files map[string][]
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return "", err
 		}
-		if err := os.WriteFile(path, data, perm); err != nil {
+		// Written aside and renamed into place: a container reading a
+		// refreshed token never sees half of it.
+		tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+		if err := os.WriteFile(tmp, data, perm); err != nil {
 			return "", err
 		}
-		if err := os.Chmod(path, perm); err != nil {
+		if err := os.Chmod(tmp, perm); err != nil {
+			return "", err
+		}
+		if err := os.Rename(tmp, path); err != nil {
 			return "", err
 		}
 	}
