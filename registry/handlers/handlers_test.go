@@ -191,6 +191,18 @@ func TestPushPullDockerImage(t *testing.T) {
 	if resp.StatusCode != http.StatusPartialContent || string(got) != "data" || resp.Header.Get("Content-Range") != "bytes 6-9/10" {
 		t.Fatalf("range: %d %q %v", resp.StatusCode, got, resp.Header)
 	}
+	// The whole blob (the copy that is not http.ServeContent's), and a
+	// conditional GET (which is).
+	resp = f.do("GET", "/v2/team/app/blobs/"+ld.String(), nil, nil)
+	got, _ = io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || string(got) != "layer data" || resp.Header.Get("Content-Length") != "10" ||
+		resp.Header.Get("Accept-Ranges") != "bytes" || resp.Header.Get("Docker-Content-Digest") != ld.String() {
+		t.Fatalf("blob: %d %q %v", resp.StatusCode, got, resp.Header)
+	}
+	resp = f.do("GET", "/v2/team/app/blobs/"+ld.String(), nil, map[string]string{"If-None-Match": resp.Header.Get("ETag")})
+	if resp.StatusCode != http.StatusNotModified {
+		t.Fatalf("conditional blob pull: %d", resp.StatusCode)
+	}
 }
 
 func TestPushErrors(t *testing.T) {

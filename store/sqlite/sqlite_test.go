@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -24,6 +25,45 @@ func TestSuite(t *testing.T) {
 		}
 		return s
 	})
+}
+
+// A new database is built aside and linked into place: what is left is
+// berth.db in WAL mode (and SQLite's own -wal/-shm), no temporary file.
+func TestFreshDatabaseIsWALAndComplete(t *testing.T) {
+	dir := t.TempDir()
+	s, err := sqlite.OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		switch e.Name() {
+		case sqlite.FileName, sqlite.FileName + "-wal", sqlite.FileName + "-shm":
+		default:
+			t.Errorf("stray file %s", e.Name())
+		}
+	}
+	hdr := make([]byte, 20)
+	f, err := os.Open(filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.ReadAt(hdr, 0); err != nil {
+		t.Fatal(err)
+	}
+	// Bytes 18 and 19 are the file format's write and read versions: 2 is WAL.
+	if hdr[18] != 2 || hdr[19] != 2 {
+		t.Fatalf("not in WAL mode: header versions %d %d", hdr[18], hdr[19])
+	}
+	r := store.Repository{Account: "1", Region: "r", Name: "fresh", CreatedAt: time.Now(), TagMutability: "MUTABLE"}
+	if err := s.Update(context.Background(), func(tx store.Tx) error { return tx.CreateRepository(&r) }); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestReopenKeepsStateAndSchema(t *testing.T) {
