@@ -40,6 +40,8 @@ type HostInfo struct {
 	EngineVersion string
 	// TaskLimits says how a sandbox's Limits are enforced on this host, and
 	// TaskLimitsNote why when they are not enforced for the whole sandbox.
+	// A runtime may decide after its first Info; until then TaskLimits is
+	// LimitsPerContainer and the note starts with "not decided yet".
 	TaskLimits     LimitScope
 	TaskLimitsNote string
 }

@@ -369,6 +369,7 @@ func (r *Runtime) taskCgroups(ctx context.Context) (*cgroupFS, string, error) {
 		return nil, "", err
 	}
 	r.cg, r.cgNote, r.cgDone = cg, note, true
+	r.decided.Store(&probeResult{cg, note})
 	return cg, note, nil
 }
 

@@ -80,6 +80,7 @@ func TestTaskCgroupLifecycle(t *testing.T) {
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	r.taskCgroups(ctx) // decide now; Info alone only starts deciding
 	info, err := r.Info(ctx)
 	if err != nil {
 		if os.Getenv("CI") == "" {
@@ -173,6 +174,7 @@ func TestTaskCgroupsOff(t *testing.T) {
 	defer rt.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	rt.(*Runtime).taskCgroups(ctx) // decide now; Info alone only starts deciding
 	info, err := rt.Info(ctx)
 	if err != nil {
 		t.Skipf("no Docker engine: %v", err)

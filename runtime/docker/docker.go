@@ -27,6 +27,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/moby/moby/client"
 
@@ -94,6 +96,11 @@ type Runtime struct {
 	cgDone bool
 	cg     *cgroupFS
 	cgNote string
+	// decided is the decision once made, read by Info without waiting for
+	// a probe in flight; probing is set while Info's background probe
+	// runs.
+	decided atomic.Pointer[probeResult]
+	probing atomic.Bool
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
@@ -150,22 +157,41 @@ func New(o Options) (*Runtime, error) {
 func (r *Runtime) Close() error { return r.cli.Close() }
 
 // Info describes the engine's host, and how task limits are enforced on
-// it (which the first call decides; see taskCgroups).
+// it. Deciding that runs a probe container (see taskCgroups), which takes
+// the engine most of a second: Info does not wait for it, since Berth asks
+// for Info on its way to ready. The first Info starts the probe in the
+// background and reports the limits as not decided yet; later calls, and
+// every sandbox, see the decision.
 func (r *Runtime) Info(ctx context.Context) (runtime.HostInfo, error) {
 	hi, err := r.engineInfo(ctx)
 	if err != nil {
 		return hi, err
 	}
-	switch cg, note, err := r.taskCgroups(ctx); {
-	case err != nil:
-		hi.TaskLimitsNote = "not decided yet: " + err.Error()
-	case cg != nil:
+	d := r.decided.Load()
+	switch {
+	case d == nil:
+		hi.TaskLimitsNote = TaskLimitsUndecided
+		if r.probing.CompareAndSwap(false, true) {
+			go func() {
+				defer r.probing.Store(false)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				if _, _, err := r.taskCgroups(ctx); err != nil {
+					r.log.Debug("docker runtime: task cgroups not decided yet", "err", err)
+				}
+			}()
+		}
+	case d.cg != nil:
 		hi.TaskLimits = runtime.LimitsPerSandbox
 	default:
-		hi.TaskLimitsNote = note
+		hi.TaskLimitsNote = d.note
 	}
 	return hi, nil
 }
+
+// TaskLimitsUndecided is Info's TaskLimitsNote until the runtime knows how
+// it enforces task limits.
+const TaskLimitsUndecided = "not decided yet: the engine is being probed for task cgroups"
 
 // engineInfo is the engine's own description of its host.
 func (r *Runtime) engineInfo(ctx context.Context) (runtime.HostInfo, error) {

@@ -572,9 +572,23 @@ func testOOM(t *testing.T, s *suite) {
 func testSandboxMemory(t *testing.T, s *suite) {
 	ctx := testCtx(t)
 	rt := s.runtime(t)
-	info, err := rt.Info(ctx)
-	if err != nil {
-		t.Fatalf("Info: %v", err)
+	// A runtime may decide how it enforces limits after its first Info
+	// (the docker runtime probes the engine in the background): ask until
+	// the note stops saying it has not decided.
+	var info runtime.HostInfo
+	for {
+		var err error
+		if info, err = rt.Info(ctx); err != nil {
+			t.Fatalf("Info: %v", err)
+		}
+		if info.TaskLimits == runtime.LimitsPerSandbox || !strings.HasPrefix(info.TaskLimitsNote, "not decided yet") {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the runtime did not decide how it enforces task limits: %s", info.TaskLimitsNote)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	if info.TaskLimits != runtime.LimitsPerSandbox {
 		t.Skipf("the runtime caps each container at the sandbox's limits, not their sum (%s): %s", info.TaskLimits, info.TaskLimitsNote)
