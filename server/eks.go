@@ -95,6 +95,11 @@ func (s *Server) eksControlPlane() (eks.ControlPlane, error) {
 		return eks.Unserved{Log: log}, nil
 	}
 	o := k8sproc.Options{Binary: bin, Dir: filepath.Join(s.cfg.DataDir, "eks"), Log: log}
+	// Nodes pull from Berth's ECR with its passwords, as EKS nodes do with
+	// the ECR credential provider.
+	if s.ecrTokens != nil && s.cfg.RegistryHost != "" {
+		o.RegistryHost, o.RegistryPassword = s.cfg.RegistryHost, s.ecrTokens.Issue
+	}
 	// Pods reach the AWS API where ECS task containers do: the task
 	// endpoints' listener on 169.254.170.2, on Berth's port, which answers
 	// every request that is not a credentials or metadata one.

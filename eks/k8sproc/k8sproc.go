@@ -65,7 +65,13 @@ type Options struct {
 	// (http://169.254.170.2:4566): node groups give it to pods as
 	// AWS_ENDPOINT_URL, so SDKs in pods (IRSA among them) call Berth.
 	PodAWSEndpoint string
-	Log            *slog.Logger
+	// RegistryHost is Berth's ECR registry (localhost:4566) and
+	// RegistryPassword mints an ECR password for an account and region:
+	// node groups pull images from Berth's ECR with it, as EKS nodes use
+	// the ECR credential provider. Without them pulls are anonymous.
+	RegistryHost     string
+	RegistryPassword func(account, region string) (string, time.Time)
+	Log              *slog.Logger
 }
 
 // ControlPlane implements eks.ControlPlane with berth-k8s processes.
@@ -82,6 +88,9 @@ type ControlPlane struct {
 	nodeProcs map[ngKey]*proc
 	rt        runtime.Runtime
 	podAWS    string
+	registry  string
+	password  func(account, region string) (string, time.Time)
+	renewOnce sync.Once
 }
 
 var _ eks.ControlPlane = (*ControlPlane)(nil)
@@ -109,7 +118,11 @@ func New(o Options) (*ControlPlane, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	if o.RegistryPassword == nil {
+		o.RegistryHost = ""
+	}
 	return &ControlPlane{bin: bin, dir: dir, log: o.Log, rt: o.Runtime, podAWS: o.PodAWSEndpoint,
+		registry: o.RegistryHost, password: o.RegistryPassword,
 		locks: map[eks.ClusterRef]*sync.Mutex{}, procs: map[eks.ClusterRef]*proc{}, nodeProcs: map[ngKey]*proc{}}, nil
 }
 

@@ -95,6 +95,9 @@ func (cp *ControlPlane) nodesArgs(ng eks.NodegroupSpec) []string {
 	if cp.podAWS != "" {
 		args = append(args, "--aws-endpoint="+cp.podAWS)
 	}
+	if cp.registry != "" {
+		args = append(args, "--registry-auth="+filepath.Join(cp.nodegroupDir(ng.Cluster, ng.Name), registryAuthFile))
+	}
 	if len(ng.InstanceTypes) > 0 {
 		args = append(args, "--label=node.kubernetes.io/instance-type="+ng.InstanceTypes[0])
 	}
@@ -148,6 +151,10 @@ func (cp *ControlPlane) SyncNodegroup(ctx context.Context, ng eks.NodegroupSpec)
 	if ng.DesiredSize == 0 {
 		args = nil
 	}
+	if err := cp.writeRegistryAuth(ng.Cluster, dir); err != nil {
+		return err
+	}
+	cp.renewOnce.Do(func() { go cp.renewRegistryAuth() })
 	data, _ := json.Marshal(args)
 	if err := writeAtomic(filepath.Join(dir, nodesArgsFile), data); err != nil {
 		return err

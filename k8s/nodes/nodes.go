@@ -57,6 +57,11 @@ type Config struct {
 	// IAM role (IRSA) get them in their environment.
 	Region      string
 	AWSEndpoint string
+	// RegistryAuthFile names a JSON file with credentials for one registry
+	// (registryauth.go): Berth writes its ECR password there and renews it
+	// before it expires, as EKS nodes' ECR credential provider fetches
+	// theirs, so pods pull images from Berth's ECR.
+	RegistryAuthFile string
 }
 
 // Run registers the nodes and serves their pods until ctx ends. Containers

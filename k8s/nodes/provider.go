@@ -258,7 +258,11 @@ func (p *provider) ensureImage(ctx context.Context, c corev1.Container) error {
 			return fmt.Errorf("image %s is not present and imagePullPolicy is Never", c.Image)
 		}
 	}
-	_, err := p.cfg.Runtime.PullImage(ctx, c.Image, nil)
+	auth, err := registryAuthFor(p.cfg.RegistryAuthFile, c.Image)
+	if err != nil {
+		return err
+	}
+	_, err = p.cfg.Runtime.PullImage(ctx, c.Image, auth)
 	return err
 }
 

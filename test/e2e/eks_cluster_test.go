@@ -179,6 +179,23 @@ func TestEKSClusterWithKubectl(t *testing.T) {
 		t.Errorf("no containers for the pods %v", podUIDs)
 	}
 
+	// Nodes pull from Berth's ECR with the node group's registry password,
+	// as EKS nodes do with the ECR credential provider: an image that is
+	// only in Berth's ECR runs with imagePullPolicy Always (the registry
+	// refuses anonymous pulls).
+	var repo struct {
+		Repository struct{ RepositoryUri string } `json:"repository"`
+	}
+	b.AWS(t, "ecr", "create-repository", "--repository-name", "eks-ecr-app").Must(t).JSON(t, &repo)
+	uri := repo.Repository.RepositoryUri + ":v1"
+	pushImage(t, uri, harness.TestImage(t, "eks-ecr-app"), registryAuth(t, b))
+	kubectl(1, env[1], "run", "from-ecr", "--image="+uri, "--image-pull-policy=Always", "--restart=Never").Must(t)
+	eksEventually(t, "the pod of an ECR image Running", func() (bool, string) {
+		r := kubectl(1, env[1], "get", "pod", "from-ecr", "-o", "jsonpath={.status.phase} {.status.containerStatuses[0].state}")
+		return strings.HasPrefix(r.Stdout, "Running"), r.Stdout + r.Stderr
+	})
+	kubectl(1, env[1], "delete", "pod", "from-ecr", "--wait=false").Must(t)
+
 	// A second principal, a session of another role, has no access entry:
 	// the API server refuses its token. After an access entry with the
 	// view policy it may read, not write, as on EKS.

@@ -40,6 +40,7 @@ func runNodes(args []string) error {
 	fs.StringVar(&cfg.VolumeDir, "volume-dir", "", "directory for the files of ConfigMap and Secret volumes (default: under the temp dir)")
 	fs.StringVar(&cfg.Region, "region", "", "AWS region of the cluster, given to IRSA pods as AWS_REGION")
 	fs.StringVar(&cfg.AWSEndpoint, "aws-endpoint", "", "Berth's AWS API as pods reach it, given to pods as AWS_ENDPOINT_URL (IRSA)")
+	fs.StringVar(&cfg.RegistryAuthFile, "registry-auth", "", "JSON file with credentials for Berth's ECR registry ({serverAddress, username, password}), read at each pull")
 	fs.StringVar(&dockerHost, "docker-host", "", "Docker engine address (default: DOCKER_HOST or the local socket)")
 	fs.Func("label", "Node label KEY=VALUE (repeatable)", func(v string) error {
 		k, val, ok := strings.Cut(v, "=")
