@@ -33,7 +33,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -43,6 +42,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/berth-dev/berth/bench/internal/benchenv"
 )
 
 type shape struct {
@@ -90,7 +91,7 @@ func run(shapes []shape, reps int, berthBin, registryBin, out string) error {
 	if err != nil {
 		return err
 	}
-	defer up.stop()
+	defer up.Stop()
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "| image | direct pull from distribution | first pull through Berth | ratio | warm pull from Berth | ratio |\n|---|---|---|---|---|---|\n")
@@ -118,17 +119,17 @@ func run(shapes []shape, reps int, berthBin, registryBin, out string) error {
 			}
 			auth, err := cacheRule(ctx, "http://"+addr, "http://"+upAddr)
 			if err != nil {
-				p.stop()
+				p.Stop()
 				return err
 			}
 			ref := addr + "/hub/" + repo + ":v1"
 			f, err := pull(ctx, ref, auth)
 			if err != nil {
-				p.stop()
+				p.Stop()
 				return fmt.Errorf("first pull through the cache: %w", err)
 			}
 			w, err := pull(ctx, ref, auth)
-			p.stop()
+			p.Stop()
 			if err != nil {
 				return fmt.Errorf("warm pull: %w", err)
 			}
@@ -237,108 +238,37 @@ func cacheRule(ctx context.Context, endpoint, upstream string) (authn.Authentica
 
 // ---- processes ----
 
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func startProc(bin string, args []string, logPath string) (*proc, error) {
-	lf, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		return nil, err
-	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); lf.Close(); close(p.done) }()
-	return p, nil
-}
-
-// stop ends the process it started (by pid): SIGTERM, then a kill after 20s.
-func (p *proc) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(20 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func waitReady(p *proc, url string) error {
-	c := &http.Client{Transport: transport(), Timeout: 2 * time.Second}
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		select {
-		case <-p.done:
-			return fmt.Errorf("%s exited before it was ready", p.cmd.Path)
-		default:
-		}
-		if resp, err := c.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-	}
-	return fmt.Errorf("%s not ready after 60s", url)
-}
-
-func startBerth(bin, dir string) (*proc, string, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, "", err
-	}
+// startBerth runs berth up on a fresh data dir under dir and returns it
+// with its address once it is ready.
+func startBerth(bin, dir string) (*benchenv.Server, string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, "", err
 	}
-	p, err := startProc(bin, []string{"up", "--listen", addr, "--data-dir", filepath.Join(dir, "data"), "--log-level", "warn"}, filepath.Join(dir, "berth.log"))
+	s, err := benchenv.Start([]string{bin, "up", "--listen", "127.0.0.1:{port}", "--data-dir", filepath.Join(dir, "data"), "--log-level", "warn"},
+		nil, filepath.Join(dir, "berth.log"), "/_berth/health")
 	if err != nil {
 		return nil, "", err
 	}
-	if err := waitReady(p, "http://"+addr+"/_berth/health"); err != nil {
-		p.stop()
-		return nil, "", err
-	}
-	return p, addr, nil
+	return s, fmt.Sprintf("127.0.0.1:%d", s.Port), nil
 }
 
-func startDistribution(bin, dir string) (*proc, string, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, "", err
-	}
+// startDistribution runs the CNCF registry on the filesystem driver under
+// dir; its listen address comes from REGISTRY_HTTP_ADDR.
+func startDistribution(bin, dir string) (*benchenv.Server, string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, "", err
 	}
-	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "storage"), addr)
+	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:5000\n", filepath.Join(dir, "storage"))
 	cfgPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return nil, "", err
 	}
-	p, err := startProc(bin, []string{"serve", cfgPath}, filepath.Join(dir, "registry.log"))
+	s, err := benchenv.Start([]string{bin, "serve", cfgPath}, []string{"REGISTRY_HTTP_ADDR=127.0.0.1:{port}", "OTEL_TRACES_EXPORTER=none"},
+		filepath.Join(dir, "registry.log"), "/v2/")
 	if err != nil {
 		return nil, "", err
 	}
-	if err := waitReady(p, "http://"+addr+"/v2/"); err != nil {
-		p.stop()
-		return nil, "", err
-	}
-	return p, addr, nil
+	return s, fmt.Sprintf("127.0.0.1:%d", s.Port), nil
 }
 
 // loopbackDial only dials 127.0.0.1 ("localhost" maps to it).

@@ -24,7 +24,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,6 +37,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	ggcrtypes "github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/berth-dev/berth/bench/internal/benchenv"
 )
 
 const (
@@ -80,13 +81,13 @@ func run(reps int, size int64, berthBin, out string) error {
 	if err != nil {
 		return err
 	}
-	defer rp.stop()
+	defer rp.Stop()
 	sp, saddr, err := startBerth(berthBin, filepath.Join(work, "source"),
 		"--replication-remote", fmt.Sprintf("%s/%s=http://%s:x@%s", remoteAccount, remoteRegion, remoteAccount, raddr))
 	if err != nil {
 		return err
 	}
-	defer sp.stop()
+	defer sp.Stop()
 
 	src := client("http://"+saddr, "test", "us-east-1")
 	if _, err := src.PutReplicationConfiguration(ctx, &ecr.PutReplicationConfigurationInput{ReplicationConfiguration: &types.ReplicationConfiguration{
@@ -230,85 +231,18 @@ func transport() http.RoundTripper { return sharedTransport }
 
 // ---- processes ----
 
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func startProc(bin string, args []string, logPath string) (*proc, error) {
-	lf, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		return nil, err
-	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); lf.Close(); close(p.done) }()
-	return p, nil
-}
-
-// stop ends the process it started (by pid): SIGTERM, then a kill after 20s.
-func (p *proc) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(20 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func waitReady(p *proc, url string) error {
-	c := &http.Client{Transport: transport(), Timeout: 2 * time.Second}
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		select {
-		case <-p.done:
-			return fmt.Errorf("%s exited before it was ready", p.cmd.Path)
-		default:
-		}
-		if resp, err := c.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-	}
-	return fmt.Errorf("%s not ready after 60s", url)
-}
-
-func startBerth(bin, dir string, extra ...string) (*proc, string, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, "", err
-	}
+// startBerth runs berth up with extra flags on a fresh data dir under dir
+// and returns it with its address once it is ready.
+func startBerth(bin, dir string, extra ...string) (*benchenv.Server, string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, "", err
 	}
-	args := append([]string{"up", "--listen", addr, "--data-dir", filepath.Join(dir, "data"), "--log-level", "warn"}, extra...)
-	p, err := startProc(bin, args, filepath.Join(dir, "berth.log"))
+	args := append([]string{bin, "up", "--listen", "127.0.0.1:{port}", "--data-dir", filepath.Join(dir, "data"), "--log-level", "warn"}, extra...)
+	s, err := benchenv.Start(args, nil, filepath.Join(dir, "berth.log"), "/_berth/health")
 	if err != nil {
 		return nil, "", err
 	}
-	if err := waitReady(p, "http://"+addr+"/_berth/health"); err != nil {
-		p.stop()
-		return nil, "", err
-	}
-	return p, addr, nil
+	return s, fmt.Sprintf("127.0.0.1:%d", s.Port), nil
 }
 
 // loopbackDial only dials 127.0.0.1 ("localhost" maps to it).

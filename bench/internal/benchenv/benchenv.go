@@ -141,8 +141,8 @@ func FreePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// Start runs argv (with {port} replaced by a free port), its output in
-// logPath, and waits until an HTTP GET of probe answers.
+// Start runs argv with env (with {port} replaced by a free port in both),
+// its output in logPath, and waits until an HTTP GET of probe answers.
 func Start(argv []string, env []string, logPath, probe string) (*Server, error) {
 	port, err := FreePort()
 	if err != nil {
@@ -157,7 +157,10 @@ func Start(argv []string, env []string, logPath, probe string) (*Server, error) 
 		return nil, err
 	}
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), env...)
+	for _, kv := range env {
+		cmd.Env = append(cmd.Env, strings.ReplaceAll(kv, "{port}", strconv.Itoa(port)))
+	}
+	cmd.Env = append(os.Environ(), cmd.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return nil, err
