@@ -347,6 +347,10 @@ func controllerManagerArgs(cfg Config, dir string) []string {
 		"--cluster-signing-key-file=" + f("ca.key"),
 		"--service-cluster-ip-range=" + cfg.ServiceCIDR,
 		"--cluster-name=" + cfg.Name,
+		// The default 20 requests a second made a 100-replica Deployment
+		// wait on the ReplicaSet controller's own client for seconds.
+		"--kube-api-qps=100",
+		"--kube-api-burst=200",
 	}
 	if cfg.ClusterCIDR != "" {
 		args = append(args, "--cluster-cidr="+cfg.ClusterCIDR, "--allocate-node-cidrs=true")

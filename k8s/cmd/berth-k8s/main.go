@@ -40,6 +40,11 @@ func main() {
 	fs.Func("kube-apiserver-arg", "extra kube-apiserver flag, e.g. --kube-apiserver-arg=--enable-priority-and-fairness=false (repeatable)", appendTo(&cfg.ExtraAPIServerArgs))
 	fs.Func("kube-controller-manager-arg", "extra kube-controller-manager flag (repeatable)", appendTo(&cfg.ExtraControllerManagerArgs))
 	fs.Func("kube-scheduler-arg", "extra kube-scheduler flag (repeatable)", appendTo(&cfg.ExtraSchedulerArgs))
+	for _, a := range addons {
+		if a.flags != nil {
+			a.flags(fs)
+		}
+	}
 	klog.InitFlags(fs)
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)
@@ -52,6 +57,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	err := controlplane.Run(ctx, cfg, func(url string) {
+		startAddons(ctx, cfg.Name, cfg.DataDir)
 		fmt.Printf("berth-k8s ready %s\n", url)
 	})
 	klog.Flush()

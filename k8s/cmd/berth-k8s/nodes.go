@@ -72,6 +72,9 @@ func runNodes(args []string) error {
 	if err != nil {
 		return err
 	}
+	// Every pod costs the node several API calls (status, events); at
+	// client-go's default 5 a second, 100 pods queued for a minute.
+	rc.QPS, rc.Burst = 100, 200
 	if cfg.Client, err = kubernetes.NewForConfig(rc); err != nil {
 		return err
 	}
