@@ -79,11 +79,13 @@ func parseARN(s string) (parsedARN, bool) {
 // permissions on AWS.
 func (p parsedARN) inScope(sc scope) bool { return p.region == sc.region && p.account == sc.account }
 
-var namePattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,255}$`)
+// The length is checked apart: a {1,255} bound compiles into 255 copies of
+// the class, paid at every start.
+var namePattern = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
 
 // validName is the rule for cluster names, task definition families and
 // container names: up to 255 letters, digits, hyphens and underscores.
-func validName(s string) bool { return namePattern.MatchString(s) }
+func validName(s string) bool { return len(s) <= 255 && namePattern.MatchString(s) }
 
 // clusterRef resolves the cluster parameter of a request (a short name or an
 // ARN; empty means "default") to a cluster name. ok is false when an ARN

@@ -164,13 +164,15 @@ func (c caller) identifierName(id string) (string, error) {
 }
 
 // Names as CloudWatch Logs allows them (the model's patterns, anchored).
+// The length limits are checked apart: a regexp bound of {1,512} compiles
+// into 512 copies of the class and cost every `berth up` 1.7 ms of init.
 var (
-	groupNameRE  = regexp.MustCompile(`^[\.\-_/#A-Za-z0-9]{1,512}$`)
-	streamNameRE = regexp.MustCompile(`^[^:*]{1,512}$`)
+	groupNameRE  = regexp.MustCompile(`^[\.\-_/#A-Za-z0-9]+$`)
+	streamNameRE = regexp.MustCompile(`^[^:*]+$`)
 )
 
 func checkGroupName(name string) error {
-	if !groupNameRE.MatchString(name) {
+	if len(name) > 512 || !groupNameRE.MatchString(name) {
 		return invalidParam("1 validation error detected: Value '%s' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+", name)
 	}
 	return nil

@@ -19,9 +19,9 @@ const (
 var (
 	// The distribution spec's repository name grammar.
 	nameRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$`)
-	tagRE  = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+	tagRE  = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]*$`)
 	// ECR's exclusion filter pattern.
-	filterRE = regexp.MustCompile(`^[0-9a-zA-Z._*-]{1,128}$`)
+	filterRE = regexp.MustCompile(`^[0-9a-zA-Z._*-]+$`)
 )
 
 // maxNameLength is ECR's limit on repository names.
@@ -39,7 +39,7 @@ func ValidateName(name string) error {
 
 // ValidateTag checks a tag against the distribution spec's grammar.
 func ValidateTag(tag string) error {
-	if !tagRE.MatchString(tag) {
+	if len(tag) > 128 || !tagRE.MatchString(tag) {
 		return fmt.Errorf("%w: %q must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}", ErrTagInvalid, tag)
 	}
 	return nil
@@ -77,7 +77,7 @@ func validateMutability(mode string, filters []string) error {
 			ErrInvalidArgument, mode, Mutable, Immutable, MutableWithExclusion, ImmutableWithExclusion)
 	}
 	for _, f := range filters {
-		if !filterRE.MatchString(f) {
+		if len(f) > 128 || !filterRE.MatchString(f) {
 			return fmt.Errorf("%w: exclusion filter %q must match [0-9a-zA-Z._*-]{1,128}", ErrInvalidArgument, f)
 		}
 	}

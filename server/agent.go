@@ -61,7 +61,10 @@ func (s *Server) wireAgent() error {
 	if err != nil {
 		return fmt.Errorf("container runtime: %w", err)
 	}
-	s.describeEngine(rt, log)
+	// The engine's /info takes tens of milliseconds; readiness need not wait
+	// for it. Until it answers, the local instance keeps the resources Berth
+	// detected on its own machine.
+	go s.describeEngine(rt, log)
 
 	if s.ecrTokens == nil {
 		rt.Close()
