@@ -3,6 +3,9 @@ package eks
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	eksapi "github.com/berth-dev/berth/api/eks"
@@ -349,22 +352,44 @@ func (s *Service) finishNodegroup(ctx context.Context, ref ClusterRef, id string
 	})
 }
 
-// reconcileProfiles makes CREATING Fargate profiles ACTIVE and forgets
-// DELETING ones: Fargate pods are placed by the control plane from the
-// profiles' selectors, so nothing needs starting.
+// reconcileProfiles hands the control plane the profiles in effect (the
+// ACTIVE and CREATING ones), then makes CREATING profiles ACTIVE and
+// forgets DELETING ones: a profile is ACTIVE once the control plane places
+// its pods, and pods already placed stay where they run when it goes, as
+// in EKS.
 func (s *Service) reconcileProfiles(ctx context.Context, ref ClusterRef) error {
-	// Look before writing: most passes find nothing to do, and a write
-	// transaction per cluster every few seconds would contend for nothing.
-	pending := false
+	var specs []FargateProfileSpec
+	seen := map[string]eksapi.FargateProfileStatus{} // store id → status synced
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		fps, _, err := store.AllDocs[eksapi.FargateProfile](tx, kindFargate, ref.Account, ref.Region, ref.Name+"/", store.Page{})
-		for _, fp := range fps {
-			pending = pending || *fp.Status == eksapi.FargateProfileStatusCreating || *fp.Status == eksapi.FargateProfileStatusDeleting
+		fps, ids, err := store.AllDocs[eksapi.FargateProfile](tx, kindFargate, ref.Account, ref.Region, ref.Name+"/", store.Page{})
+		for i, fp := range fps {
+			seen[ids[i]] = *fp.Status
+			if *fp.Status == eksapi.FargateProfileStatusDeleting {
+				continue
+			}
+			spec := FargateProfileSpec{Name: deref(fp.FargateProfileName), PodExecutionRoleARN: deref(fp.PodExecutionRoleArn)}
+			for _, sel := range fp.Selectors {
+				spec.Selectors = append(spec.Selectors, FargateSelector{Namespace: deref(sel.Namespace), Labels: sel.Labels})
+			}
+			specs = append(specs, spec)
 		}
 		return err
 	})
-	if err != nil || !pending {
+	if err != nil {
 		return err
+	}
+	slices.SortFunc(specs, func(a, b FargateProfileSpec) int { return strings.Compare(a.Name, b.Name) })
+	if err := s.cp.SyncFargateProfiles(ctx, ref, specs); err != nil {
+		return fmt.Errorf("fargate profiles: %w", err)
+	}
+	// Look before writing: most passes find nothing to do, and a write
+	// transaction per cluster every few seconds would contend for nothing.
+	pending := false
+	for _, st := range seen {
+		pending = pending || st == eksapi.FargateProfileStatusCreating || st == eksapi.FargateProfileStatusDeleting
+	}
+	if !pending {
+		return nil
 	}
 	return s.st.Update(ctx, func(tx store.Tx) error {
 		fps, ids, err := store.AllDocs[eksapi.FargateProfile](tx, kindFargate, ref.Account, ref.Region, ref.Name+"/", store.Page{})
@@ -372,6 +397,9 @@ func (s *Service) reconcileProfiles(ctx context.Context, ref ClusterRef) error {
 			return err
 		}
 		for i, fp := range fps {
+			if seen[ids[i]] != *fp.Status {
+				continue // changed since the sync: the next pass sees it
+			}
 			switch *fp.Status {
 			case eksapi.FargateProfileStatusCreating:
 				fp.Status = new(eksapi.FargateProfileStatusActive)

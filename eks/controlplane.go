@@ -38,6 +38,31 @@ type ControlPlane interface {
 	SyncNodegroup(ctx context.Context, ng NodegroupSpec) error
 	// DeleteNodegroup removes the node group's nodes and what runs on them.
 	DeleteNodegroup(ctx context.Context, c ClusterRef, nodegroup string) error
+	// SyncFargateProfiles makes profiles (sorted by name) the cluster's
+	// Fargate profiles in effect: pods created afterwards that match one
+	// run on Fargate. A profile turns ACTIVE, or goes, once it returns. It
+	// is called on every controller pass of an ACTIVE cluster, so it must
+	// be cheap when nothing changed.
+	SyncFargateProfiles(ctx context.Context, c ClusterRef, profiles []FargateProfileSpec) error
+	// AWSAuth returns the data of the cluster's ConfigMap
+	// kube-system/aws-auth (nil when there is none), which the token
+	// reviewer consults on clusters whose authentication mode includes
+	// CONFIG_MAP. It is called on token reviews, so it may answer from a
+	// cache a few seconds old.
+	AWSAuth(ctx context.Context, c ClusterRef) (map[string]string, error)
+}
+
+// FargateProfileSpec is what a control plane needs of a Fargate profile.
+type FargateProfileSpec struct {
+	Name                string
+	PodExecutionRoleARN string
+	Selectors           []FargateSelector
+}
+
+// FargateSelector matches pods by namespace and labels.
+type FargateSelector struct {
+	Namespace string
+	Labels    map[string]string
 }
 
 // ClusterRef names a cluster: clusters are namespaced by account and
@@ -122,6 +147,12 @@ func (Unserved) Stop(context.Context, ClusterRef) error                    { ret
 func (Unserved) Delete(context.Context, ClusterRef) error                  { return nil }
 func (Unserved) SyncNodegroup(context.Context, NodegroupSpec) error        { return nil }
 func (Unserved) DeleteNodegroup(context.Context, ClusterRef, string) error { return nil }
+func (Unserved) SyncFargateProfiles(context.Context, ClusterRef, []FargateProfileSpec) error {
+	return nil
+}
+
+// AWSAuth is empty: an unserved cluster has no ConfigMaps.
+func (Unserved) AWSAuth(context.Context, ClusterRef) (map[string]string, error) { return nil, nil }
 
 // selfSignedCA makes a CA certificate like the one EKS reports, so that
 // tools decoding certificateAuthority.data get a real certificate.

@@ -51,8 +51,9 @@ func badToken(format string, args ...any) error { return errToken{fmt.Sprintf(fo
 // request must be an STS GetCallerIdentity signed for this cluster and
 // not older than TokenValidity, its signature must verify as an AWS
 // request to Berth would, and its principal must have an access entry in
-// the cluster. The user's name and groups come from the entry and its
-// access policies.
+// the cluster (the user's name and groups come from the entry and its
+// access policies) or, when the cluster's authentication mode includes
+// CONFIG_MAP, a mapping in its aws-auth ConfigMap.
 func (s *Service) ReviewToken(ctx context.Context, c ClusterRef, token string) (TokenUser, error) {
 	raw, ok := strings.CutPrefix(token, TokenPrefix)
 	if !ok {
@@ -101,6 +102,8 @@ func (s *Service) ReviewToken(ctx context.Context, c ClusterRef, token string) (
 	}
 	principal := principalOf(caller)
 	var e accessRec
+	var mode eksapi.AuthenticationMode
+	found := false
 	err = s.st.View(ctx, func(tx store.Tx) error {
 		cl, ok, err := getDoc[clusterRec](tx, kindCluster, c.Account, c.Region, c.Name)
 		if err != nil {
@@ -109,17 +112,12 @@ func (s *Service) ReviewToken(ctx context.Context, c ClusterRef, token string) (
 		if !ok {
 			return badToken("cluster %s does not exist in account %s, region %s", c.Name, c.Account, c.Region)
 		}
-		if *cl.Cluster.AccessConfig.AuthenticationMode == eksapi.AuthenticationModeConfigMap {
-			return badToken("cluster %s authenticates through the aws-auth ConfigMap only (authenticationMode CONFIG_MAP), which Berth's webhook does not read", c.Name)
+		mode = *cl.Cluster.AccessConfig.AuthenticationMode
+		if mode == eksapi.AuthenticationModeConfigMap {
+			return nil
 		}
-		e, ok, err = getDoc[accessRec](tx, kindAccess, c.Account, c.Region, c.Name+"/"+principal)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return badToken("%s has no access entry in cluster %s", principal, c.Name)
-		}
-		return nil
+		e, found, err = getDoc[accessRec](tx, kindAccess, c.Account, c.Region, c.Name+"/"+principal)
+		return err
 	})
 	if err != nil {
 		return TokenUser{}, err
@@ -132,10 +130,22 @@ func (s *Service) ReviewToken(ctx context.Context, c ClusterRef, token string) (
 	if userID == "" {
 		userID = id.AccountID
 	}
+	vars := templateVars{AccountID: id.AccountID, SessionName: session, AccessKeyID: id.AccessKeyID}
+	username, groups := "", []string(nil)
+	if found {
+		// An access entry wins over the aws-auth ConfigMap for the same
+		// principal, as on EKS.
+		username = strings.NewReplacer("{{SessionName}}", session, "{{SessionNameRaw}}", session, "{{AccountID}}", id.AccountID).Replace(deref(e.Entry.Username))
+		groups = slices.Clone(e.Entry.KubernetesGroups)
+	} else {
+		if username, groups, err = s.awsAuthUser(ctx, c, mode, principal, vars); err != nil {
+			return TokenUser{}, err
+		}
+	}
 	user := TokenUser{
-		Username: strings.NewReplacer("{{SessionName}}", session, "{{SessionNameRaw}}", session, "{{AccountID}}", id.AccountID).Replace(deref(e.Entry.Username)),
+		Username: username,
 		UID:      "aws-iam-authenticator:" + id.AccountID + ":" + userID,
-		Groups:   slices.Clone(e.Entry.KubernetesGroups),
+		Groups:   groups,
 		Extra: map[string][]string{
 			"accessKeyId":  {id.AccessKeyID},
 			"arn":          {caller},
@@ -156,6 +166,47 @@ func (s *Service) ReviewToken(ctx context.Context, c ClusterRef, token string) (
 		user.Extra[key] = append(user.Extra[key], p.AccessScope.Namespaces...)
 	}
 	return user, nil
+}
+
+// awsAuthUser maps a principal without an access entry through the
+// cluster's aws-auth ConfigMap, when its authentication mode reads it.
+func (s *Service) awsAuthUser(ctx context.Context, c ClusterRef, mode eksapi.AuthenticationMode, principal string, vars templateVars) (string, []string, error) {
+	if mode == eksapi.AuthenticationModeApi {
+		return "", nil, badToken("%s has no access entry in cluster %s", principal, c.Name)
+	}
+	data, err := s.cp.AWSAuth(ctx, c)
+	if err != nil {
+		s.log.Warn("eks: reading a cluster's aws-auth ConfigMap", "cluster", c.Name, "error", err)
+		return "", nil, badToken("%s has no access entry in cluster %s, and its aws-auth ConfigMap could not be read: %v", principal, c.Name, err)
+	}
+	auth, err := parseAWSAuth(data)
+	if err != nil {
+		// The entries that parse still count, as a bad entry in EKS's
+		// ConfigMap does not lock out every other principal.
+		s.log.Warn("eks: the aws-auth ConfigMap has entries Berth cannot read", "cluster", c.Name, "error", err)
+	}
+	m, ok := auth.lookup(principal, vars.AccountID)
+	if !ok {
+		if mode == eksapi.AuthenticationModeConfigMap {
+			return "", nil, badToken("%s is not mapped in the aws-auth ConfigMap of cluster %s (authenticationMode CONFIG_MAP)", principal, c.Name)
+		}
+		return "", nil, badToken("%s has no access entry in cluster %s and is not mapped in its aws-auth ConfigMap", principal, c.Name)
+	}
+	username := principal
+	if m.Username != "" {
+		if username, err = vars.render(m.Username); err != nil {
+			return "", nil, badToken("aws-auth mapping of %s: %v", principal, err)
+		}
+	}
+	groups := make([]string, 0, len(m.Groups))
+	for _, g := range m.Groups {
+		g, err := vars.render(g)
+		if err != nil {
+			return "", nil, badToken("aws-auth mapping of %s: %v", principal, err)
+		}
+		groups = append(groups, g)
+	}
+	return username, groups, nil
 }
 
 // tokenReview is the TokenReview object of authentication.k8s.io that a

@@ -94,6 +94,10 @@ type Runtime interface {
 	Logs(ctx context.Context, id ContainerID, opts LogOptions) (LogReader, error)
 	// Exec runs a command in a running container to completion.
 	Exec(ctx context.Context, id ContainerID, spec ExecSpec) (ExecResult, error)
+	// ExecStream runs a command in a running container with its standard
+	// streams connected to streams while it runs (unbounded output, stdin,
+	// a TTY) and returns its exit code once it ends.
+	ExecStream(ctx context.Context, id ContainerID, spec ExecSpec, streams ExecIO) (int, error)
 
 	// Close releases the runtime's connections; containers keep running.
 	Close() error

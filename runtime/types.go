@@ -144,6 +144,9 @@ type SandboxSpec struct {
 	Hostname   string
 	DNSServers []string
 	DNSSearch  []string
+	// DNSOptions are resolv.conf options such as "ndots:5" (a Kubernetes
+	// pod's dnsConfig).
+	DNSOptions []string
 	ExtraHosts []HostEntry
 	// PortMappings publish the task's ports on the host too, besides the
 	// sandbox's own address.
@@ -489,4 +492,25 @@ type ExecResult struct {
 	ExitCode int
 	Stdout   []byte
 	Stderr   []byte
+}
+
+// ExecIO connects a streamed exec (ExecStream) to its caller, as kubectl
+// exec -i/-t connects a terminal.
+type ExecIO struct {
+	// Stdin, when set, is copied to the command, which sees end of file
+	// once Stdin ends.
+	Stdin io.Reader
+	// Stdout and Stderr receive the output as it is written; nil drops
+	// it. With TTY there is one stream, Stdout.
+	Stdout io.Writer
+	Stderr io.Writer
+	TTY    bool
+	// Resize carries the terminal's size changes (TTY only).
+	Resize <-chan TermSize
+}
+
+// TermSize is a terminal's size in characters.
+type TermSize struct {
+	Width  uint16
+	Height uint16
 }

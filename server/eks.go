@@ -54,6 +54,7 @@ func (s *Server) wireEKS() error {
 		return err
 	}
 	s.api.HandleRest(eksapi.NewRestService(svc))
+	s.wireALBIngress(svc, cp)
 	s.mux.HandleFunc(eks.TokenReviewPath, svc.ServeTokenReview)
 	// Clusters' OIDC issuers (IRSA): STS fetches their keys from here.
 	s.mux.HandleFunc(eks.OIDCDiscoveryPath, svc.ServeOIDCDiscovery)

@@ -91,6 +91,7 @@ type ControlPlane struct {
 	registry  string
 	password  func(account, region string) (string, time.Time)
 	renewOnce sync.Once
+	awsAuth   awsAuthCache
 }
 
 var _ eks.ControlPlane = (*ControlPlane)(nil)
@@ -298,7 +299,8 @@ func (cp *ControlPlane) revive(spec eks.ClusterSpec, dead *proc) {
 
 // args is berth-k8s's command line for a cluster, without --listen.
 func (cp *ControlPlane) args(dir string, spec eks.ClusterSpec) []string {
-	args := []string{cp.bin, "--data-dir=" + filepath.Join(dir, dataSubdir), "--name=" + spec.Name}
+	args := []string{cp.bin, "--data-dir=" + filepath.Join(dir, dataSubdir), "--name=" + spec.Name,
+		"--pod-network=" + cp.podNetwork(spec.ClusterRef)}
 	if spec.TokenReviewURL != "" {
 		args = append(args, "--authn-webhook="+spec.TokenReviewURL)
 	}
@@ -308,6 +310,7 @@ func (cp *ControlPlane) args(dir string, spec eks.ClusterSpec) []string {
 	if spec.OIDCIssuer != "" {
 		args = append(args, "--service-account-issuer="+spec.OIDCIssuer)
 	}
+	args = append(args, cp.fargateArgs(dir, spec.ClusterRef)...)
 	return args
 }
 
@@ -548,6 +551,12 @@ func (cp *ControlPlane) Delete(ctx context.Context, c eks.ClusterRef) error {
 			cp.terminateCtx(ctx, watch(pid))
 		}
 	}
+	// Fargate pods' nodes ran in that process: their containers are
+	// removed again now that nothing can restart them.
+	if err := cp.removeContainers(ctx, c, nil); err != nil {
+		return fmt.Errorf("removing the cluster's Fargate containers: %w", err)
+	}
+	cp.cleanupServices(ctx, c)
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}

@@ -45,6 +45,9 @@ func fakeBerthK8s(mode string) int {
 	if len(os.Args) > 1 && os.Args[1] == "nodes" {
 		return fakeNodes()
 	}
+	if len(os.Args) > 1 && os.Args[1] == "services-cleanup" {
+		return 0
+	}
 	fs := flag.NewFlagSet("berth-k8s", flag.ContinueOnError)
 	dataDir := fs.String("data-dir", "", "")
 	listen := fs.String("listen", "127.0.0.1:6443", "")
@@ -52,6 +55,10 @@ func fakeBerthK8s(mode string) int {
 	fs.String("authn-webhook", "", "")
 	fs.String("service-cidr", "", "")
 	fs.String("service-account-issuer", "", "")
+	fs.String("pod-network", "", "")
+	for _, f := range []string{"fargate-cluster", "fargate-region", "fargate-network", "fargate-aws-endpoint", "fargate-registry-auth"} {
+		fs.String(f, "", "")
+	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
 	}
@@ -106,6 +113,7 @@ func fakeNodes() int {
 	fs.String("kubeconfig", "", "")
 	names := fs.String("names", "", "")
 	fs.String("cluster", "", "")
+	fs.String("network", "", "")
 	fs.String("region", "", "")
 	fs.String("aws-endpoint", "", "")
 	fs.Func("label", "", func(string) error { return nil })

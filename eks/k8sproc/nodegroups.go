@@ -87,6 +87,7 @@ func (cp *ControlPlane) nodesArgs(ng eks.NodegroupSpec) []string {
 		"--kubeconfig=" + filepath.Join(cdir, dataSubdir, "admin.kubeconfig"),
 		"--names=" + strings.Join(nodeNames(ng.Name, ng.DesiredSize), ","),
 		"--cluster=" + cp.containerCluster(ng.Cluster),
+		"--network=" + cp.podNetwork(ng.Cluster),
 		"--label=eks.amazonaws.com/nodegroup=" + ng.Name,
 		// IRSA: pods whose service account names a role get the region
 		// and the endpoint their SDK exchanges the token at.

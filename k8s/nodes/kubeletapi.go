@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
@@ -25,8 +26,9 @@ import (
 )
 
 // listenKubelet opens the node's kubelet API port, where kube-apiserver
-// proxies `kubectl logs` and `kubectl exec`. The port is chosen here, before
-// the Node is registered, because the Node's status must carry it.
+// proxies `kubectl logs`, `exec`, `attach` and `port-forward`. The port is
+// chosen here, before the Node is registered, because the Node's status
+// must carry it.
 func listenKubelet(ip, nodeName string, clientCA *x509.CertPool) (net.Listener, int, error) {
 	cert, err := selfSigned(nodeName, ip)
 	if err != nil {
@@ -159,31 +161,139 @@ func (p *provider) GetContainerLogs(ctx context.Context, namespace, podName, con
 	return pr, nil
 }
 
-// RunInContainer runs a command to completion and copies its output; the
-// runtime interface has no interactive exec yet, so stdin and TTYs are
-// refused rather than silently ignored.
+// RunInContainer runs a command in the container with its streams
+// connected while it runs: kubectl exec, with -i (stdin) and -t (a TTY
+// that follows the client's window size) as well.
 func (p *provider) RunInContainer(ctx context.Context, namespace, podName, containerName string, cmd []string, attach api.AttachIO) error {
+	id, err := p.containerID(namespace, podName, containerName)
+	if err != nil {
+		return err
+	}
+	// The streams kubectl did not ask for are nil, which the runtime
+	// takes as no stdin and discarded output.
+	streams := runtime.ExecIO{Stdin: attach.Stdin(), Stdout: attach.Stdout(), Stderr: attach.Stderr(), TTY: attach.TTY()}
+	if attach.TTY() {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		streams.Resize = termSizes(ctx, attach.Resize())
+	}
+	code, err := p.cfg.Runtime.ExecStream(ctx, id, runtime.ExecSpec{Command: cmd}, streams)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		// remotecommand reports a utilexec.ExitError as the command's exit
+		// code, which kubectl exec then exits with.
+		return utilexec.CodeExitError{Err: fmt.Errorf("command terminated with exit code %d", code), Code: code}
+	}
+	return nil
+}
+
+// termSizes converts virtual-kubelet's resize events to the runtime's
+// until ctx ends (the source channel is never closed).
+func termSizes(ctx context.Context, in <-chan api.TermSize) <-chan runtime.TermSize {
+	out := make(chan runtime.TermSize)
+	if in == nil {
+		return out
+	}
+	go func() {
+		for {
+			select {
+			case s := <-in:
+				select {
+				case out <- runtime.TermSize{Width: s.Width, Height: s.Height}:
+				case <-ctx.Done():
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// AttachToContainer streams what the container writes from now on
+// (kubectl attach without -i). Docker only takes stdin for containers
+// created with it open, which pods' containers are not yet, so -i and -t
+// are refused rather than silently ignored.
+func (p *provider) AttachToContainer(ctx context.Context, namespace, podName, containerName string, attach api.AttachIO) error {
 	if attach.TTY() || attach.Stdin() != nil {
-		return errdefs.InvalidInput("interactive exec (-i/-t) is not supported by Berth's nodes yet")
+		return errdefs.InvalidInput("kubectl attach -i/-t is not supported by Berth's nodes yet; use kubectl exec -it")
 	}
 	id, err := p.containerID(namespace, podName, containerName)
 	if err != nil {
 		return err
 	}
-	res, err := p.cfg.Runtime.Exec(ctx, id, runtime.ExecSpec{Command: cmd})
+	lr, err := p.cfg.Runtime.Logs(ctx, id, runtime.LogOptions{Follow: true, Since: time.Now()})
 	if err != nil {
 		return err
 	}
-	if w := attach.Stdout(); w != nil {
-		_, _ = w.Write(res.Stdout)
+	defer lr.Close()
+	for {
+		e, err := lr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		w := io.Writer(attach.Stdout())
+		if e.Stream == runtime.Stderr && attach.Stderr() != nil {
+			w = attach.Stderr()
+		}
+		if w == nil {
+			continue
+		}
+		line := e.Line
+		if !e.Partial {
+			line += "\n"
+		}
+		if _, err := io.WriteString(w, line); err != nil {
+			return nil // the client went away
+		}
 	}
-	if w := attach.Stderr(); w != nil {
-		_, _ = w.Write(res.Stderr)
+}
+
+// PortForward connects one kubectl port-forward connection to the port on
+// the pod's own address (its sandbox's), as the kubelet does in the pod's
+// network namespace, and copies both ways until either side is done.
+func (p *provider) PortForward(ctx context.Context, namespace, pod string, port int32, stream io.ReadWriteCloser) error {
+	defer stream.Close()
+	rec, ok := p.record(namespace, pod)
+	if !ok {
+		return errdefs.NotFoundf("pod %s/%s is not on node %s", namespace, pod, p.node)
 	}
-	if res.ExitCode != 0 {
-		// remotecommand reports a utilexec.ExitError as the command's exit
-		// code, which kubectl exec then exits with.
-		return utilexec.CodeExitError{Err: fmt.Errorf("command terminated with exit code %d", res.ExitCode), Code: res.ExitCode}
+	ip := rec.sandbox.Network.IPv4Address
+	if ip == "" {
+		return fmt.Errorf("pod %s/%s has no IP address to forward port %d to", namespace, pod, port)
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ip, strconv.Itoa(int(port))))
+	if err != nil {
+		return fmt.Errorf("pod %s/%s: port %d: %w", namespace, pod, port, err)
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+
+	go func() {
+		if _, err := io.Copy(conn, stream); err != nil {
+			// The stream was reset: the client is gone.
+			conn.Close()
+			return
+		}
+		// The client is done sending; the pod may still answer.
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.CloseWrite()
+		}
+	}()
+	_, err = io.Copy(stream, conn)
+	if err != nil && ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("pod %s/%s: port %d: %w", namespace, pod, port, err)
 	}
 	return nil
 }

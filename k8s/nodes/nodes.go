@@ -62,17 +62,73 @@ type Config struct {
 	// before it expires, as EKS nodes' ECR credential provider fetches
 	// theirs, so pods pull images from Berth's ECR.
 	RegistryAuthFile string
+	// Annotations and Taints are put on every Node; Capacity, when it
+	// names CPU or memory, replaces the host's (a Fargate node reports
+	// the size it was provisioned with, not the machine's).
+	Annotations map[string]string
+	Taints      []corev1.Taint
+	Capacity    corev1.ResourceList
 }
 
 // Run registers the nodes and serves their pods until ctx ends. Containers
 // are left running when it returns: a restarted Berth re-adopts them by
 // label instead of restarting them.
 func Run(ctx context.Context, cfg Config) error {
-	if cfg.Client == nil || cfg.Runtime == nil {
-		return errors.New("nodes: client and runtime are required")
-	}
 	if len(cfg.Names) == 0 {
 		return errors.New("nodes: no node names")
+	}
+	cfg, host, err := prepare(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var started []*runningNode
+	for _, name := range cfg.Names {
+		n, err := startNode(ctx, cfg, host, name)
+		if err != nil {
+			// A node that cannot be set up fails the whole group, as one
+			// that cannot register would fail a kubelet.
+			cancel()
+			for _, s := range started {
+				s.wait()
+			}
+			return err
+		}
+		started = append(started, n)
+	}
+	var errs []error
+	for _, n := range started {
+		if err := n.wait(); err != nil && ctx.Err() == nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RunNode registers one node and serves its pods until ctx ends, as Run
+// does for each of cfg.Names (which RunNode ignores). It lets a caller
+// start and stop nodes one at a time, as Fargate adds a node per pod.
+func RunNode(ctx context.Context, cfg Config, name string) error {
+	cfg, host, err := prepare(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	n, err := startNode(ctx, cfg, host, name)
+	if err != nil {
+		return err
+	}
+	if err := n.wait(); err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+// prepare checks cfg, fills in its defaults and asks the runtime about the
+// host the nodes describe.
+func prepare(ctx context.Context, cfg Config) (Config, runtime.HostInfo, error) {
+	if cfg.Client == nil || cfg.Runtime == nil {
+		return cfg, runtime.HostInfo{}, errors.New("nodes: client and runtime are required")
 	}
 	if cfg.Cluster == "" {
 		cfg.Cluster = "berth"
@@ -88,51 +144,53 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	host, err := cfg.Runtime.Info(ctx)
 	if err != nil {
-		return fmt.Errorf("nodes: runtime info: %w", err)
+		return cfg, host, fmt.Errorf("nodes: runtime info: %w", err)
 	}
-
-	var wg sync.WaitGroup
-	errs := make(chan error, len(cfg.Names))
-	for _, name := range cfg.Names {
-		lis, port, err := listenKubelet(cfg.NodeIP, name, cfg.ClientCA)
-		if err != nil {
-			return fmt.Errorf("nodes: %s: kubelet API: %w", name, err)
-		}
-		mux := http.NewServeMux()
-		n, err := nodeutil.NewNode(name, func(pc nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
-			describeNode(pc.Node, cfg, host, port)
-			prov := newProvider(cfg, name, pc)
-			prov.ctx = ctx
-			go prov.runRestarts(ctx)
-			return prov, nil, nil
-		}, nodeutil.WithClient(cfg.Client), nodeutil.AttachProviderRoutes(mux), withPodWorkers)
-		if err != nil {
-			lis.Close()
-			return fmt.Errorf("nodes: %s: %w", name, err)
-		}
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			serveKubelet(ctx, lis, mux)
-		}()
-		go func() {
-			defer wg.Done()
-			if err := n.Run(ctx); err != nil && ctx.Err() == nil {
-				errs <- fmt.Errorf("node %s: %w", name, err)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return errors.Join(collect(errs)...)
+	return cfg, host, nil
 }
 
-func collect(ch <-chan error) []error {
-	var out []error
-	for err := range ch {
-		out = append(out, err)
+// runningNode is a node whose kubelet API and virtual-kubelet run.
+type runningNode struct {
+	wg  sync.WaitGroup
+	err error
+}
+
+func (n *runningNode) wait() error {
+	n.wg.Wait()
+	return n.err
+}
+
+// startNode opens the node's kubelet API and starts registering it.
+func startNode(ctx context.Context, cfg Config, host runtime.HostInfo, name string) (*runningNode, error) {
+	lis, port, err := listenKubelet(cfg.NodeIP, name, cfg.ClientCA)
+	if err != nil {
+		return nil, fmt.Errorf("nodes: %s: kubelet API: %w", name, err)
 	}
-	return out
+	mux := http.NewServeMux()
+	n, err := nodeutil.NewNode(name, func(pc nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
+		describeNode(pc.Node, cfg, host, port)
+		prov := newProvider(cfg, name, pc)
+		prov.ctx = ctx
+		go prov.runRestarts(ctx)
+		return prov, nil, nil
+	}, nodeutil.WithClient(cfg.Client), nodeutil.AttachProviderRoutes(mux), withPodWorkers)
+	if err != nil {
+		lis.Close()
+		return nil, fmt.Errorf("nodes: %s: %w", name, err)
+	}
+	rn := &runningNode{}
+	rn.wg.Add(2)
+	go func() {
+		defer rn.wg.Done()
+		serveKubelet(ctx, lis, mux)
+	}()
+	go func() {
+		defer rn.wg.Done()
+		if err := n.Run(ctx); err != nil && ctx.Err() == nil {
+			rn.err = fmt.Errorf("node %s: %w", name, err)
+		}
+	}()
+	return rn, nil
 }
 
 // describeNode fills the Node object virtual-kubelet registers: what a
@@ -155,6 +213,13 @@ func describeNode(n *corev1.Node, cfg Config, host runtime.HostInfo, kubeletPort
 	for k, v := range cfg.Labels {
 		n.Labels[k] = v
 	}
+	if len(cfg.Annotations) > 0 && n.Annotations == nil {
+		n.Annotations = map[string]string{}
+	}
+	for k, v := range cfg.Annotations {
+		n.Annotations[k] = v
+	}
+	n.Spec.Taints = append(n.Spec.Taints, cfg.Taints...)
 
 	cpus := host.CPUs
 	if cpus <= 0 {
@@ -164,6 +229,9 @@ func describeNode(n *corev1.Node, cfg Config, host runtime.HostInfo, kubeletPort
 		corev1.ResourceCPU:    resource.MustParse(strconv.Itoa(cpus)),
 		corev1.ResourcePods:   resource.MustParse(strconv.Itoa(cfg.MaxPods)),
 		corev1.ResourceMemory: *resource.NewQuantity(host.MemoryBytes, resource.BinarySI),
+	}
+	for r, q := range cfg.Capacity {
+		capacity[r] = q
 	}
 	n.Status.Capacity = capacity
 	n.Status.Allocatable = capacity.DeepCopy()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -127,7 +128,12 @@ func (p *provider) probeContainer(ctx context.Context, rec *podRecord, c corev1.
 		st.next[pr.kind] = now.Add(time.Duration(orDefault(pr.spec.PeriodSeconds, 10)) * time.Second)
 		p.mu.Unlock()
 
-		success := p.probeOnce(ctx, rec, c, info, pr.spec)
+		success, output := p.probeOnce(ctx, rec, c, info, pr.spec)
+		if !success {
+			// Every failure, as the kubelet's prober records them: the
+			// events say why a pod is unready or was restarted.
+			p.containerEvent(rec.pod, c.Name, corev1.EventTypeWarning, reasonUnhealthy, "%s probe failed: %s", probeNames[pr.kind], output)
+		}
 
 		p.mu.Lock()
 		if success {
@@ -160,6 +166,8 @@ func (p *provider) probeContainer(ctx context.Context, rec *podRecord, c corev1.
 		p.mu.Unlock()
 
 		if kill {
+			p.containerEvent(rec.pod, c.Name, corev1.EventTypeNormal, reasonKilling,
+				"Container %s failed %s probe, will be restarted", c.Name, pr.kind)
 			grace := 30 * time.Second
 			if rec.pod.Spec.TerminationGracePeriodSeconds != nil {
 				grace = time.Duration(*rec.pod.Spec.TerminationGracePeriodSeconds) * time.Second
@@ -173,6 +181,9 @@ func (p *provider) probeContainer(ctx context.Context, rec *podRecord, c corev1.
 	}
 }
 
+// probeNames are the probe kinds as events name them.
+var probeNames = map[string]string{"startup": "Startup", "liveness": "Liveness", "readiness": "Readiness"}
+
 func orDefault(v, def int32) int32 {
 	if v <= 0 {
 		return def
@@ -180,9 +191,10 @@ func orDefault(v, def int32) int32 {
 	return v
 }
 
-// probeOnce runs one probe with its timeout. HTTP and TCP probes reach the
+// probeOnce runs one probe with its timeout and says whether it passed
+// and, when not, why, in the kubelet's words. HTTP and TCP probes reach the
 // pod's IP from the host, as the kubelet does from the node.
-func (p *provider) probeOnce(ctx context.Context, rec *podRecord, c corev1.Container, info runtime.ContainerInfo, pr *corev1.Probe) bool {
+func (p *provider) probeOnce(ctx context.Context, rec *podRecord, c corev1.Container, info runtime.ContainerInfo, pr *corev1.Probe) (bool, string) {
 	timeout := time.Duration(orDefault(pr.TimeoutSeconds, 1)) * time.Second
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -193,11 +205,22 @@ func (p *provider) probeOnce(ctx context.Context, rec *podRecord, c corev1.Conta
 	switch {
 	case pr.Exec != nil:
 		res, err := p.cfg.Runtime.Exec(ctx, info.ID, runtime.ExecSpec{Command: pr.Exec.Command})
-		return err == nil && res.ExitCode == 0
+		switch {
+		case err != nil:
+			return false, err.Error()
+		case res.ExitCode != 0:
+			out := strings.TrimSpace(string(res.Stdout) + string(res.Stderr))
+			if out == "" {
+				out = fmt.Sprintf("command %q exited with %d", pr.Exec.Command, res.ExitCode)
+			}
+			// An event's message is meant to be short; a command may say a lot.
+			return false, truncate(out, 1024)
+		}
+		return true, ""
 	case pr.HTTPGet != nil:
 		port, err := resolvePort(pr.HTTPGet.Port, c)
 		if err != nil {
-			return false
+			return false, err.Error()
 		}
 		host := pr.HTTPGet.Host
 		if host == "" {
@@ -213,7 +236,7 @@ func (p *provider) probeOnce(ctx context.Context, rec *podRecord, c corev1.Conta
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+net.JoinHostPort(host, strconv.Itoa(port))+path, nil)
 		if err != nil {
-			return false
+			return false, err.Error()
 		}
 		req.Header.Set("User-Agent", "kube-probe/1.37")
 		for _, h := range pr.HTTPGet.HTTPHeaders {
@@ -231,14 +254,17 @@ func (p *provider) probeOnce(ctx context.Context, rec *podRecord, c corev1.Conta
 		}
 		resp, err := client.Do(req)
 		if err != nil {
-			return false
+			return false, err.Error()
 		}
 		resp.Body.Close()
-		return resp.StatusCode >= 200 && resp.StatusCode < 400
+		if resp.StatusCode < 200 || resp.StatusCode >= 400 {
+			return false, fmt.Sprintf("HTTP probe failed with statuscode: %d", resp.StatusCode)
+		}
+		return true, ""
 	case pr.TCPSocket != nil:
 		port, err := resolvePort(pr.TCPSocket.Port, c)
 		if err != nil {
-			return false
+			return false, err.Error()
 		}
 		host := pr.TCPSocket.Host
 		if host == "" {
@@ -247,14 +273,14 @@ func (p *provider) probeOnce(ctx context.Context, rec *podRecord, c corev1.Conta
 		var d net.Dialer
 		conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err != nil {
-			return false
+			return false, err.Error()
 		}
 		conn.Close()
-		return true
+		return true, ""
 	default:
 		// gRPC probes are not run yet; counting them as passing keeps such
 		// pods alive and ready instead of killing them for Berth's gap.
-		return true
+		return true, ""
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,7 +13,6 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
-	"github.com/virtual-kubelet/virtual-kubelet/node/api"
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -50,6 +48,10 @@ type provider struct {
 	// ctx is the node's lifetime: background work started for a pod (its
 	// probes) must outlive the CreatePod call that started it.
 	ctx context.Context
+	// events records the kubelet's events about containers (events.go).
+	events eventSink
+	// dns finds the cluster DNS address for pods' resolv.conf (dns.go).
+	dns clusterDNS
 }
 
 type podRecord struct {
@@ -65,6 +67,8 @@ type podRecord struct {
 	// last is the status last sent to the API server, to send only changes
 	// and keep condition transition times.
 	last *corev1.PodStatus
+	// exits is each container's last exit, for lastState (restart.go).
+	exits map[string]*containerExit
 }
 
 var _ nodeutil.Provider = (*provider)(nil)
@@ -126,11 +130,15 @@ func (p *provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 		if hostname == "" {
 			hostname = pod.Name
 		}
+		dnsServers, dnsSearch, dnsOptions := podDNS(pod, p.dns.address(ctx, p.cfg.Client))
 		rec.sandbox, err = p.cfg.Runtime.CreateSandbox(ctx, runtime.SandboxSpec{
 			Name:        p.objectName(pod, ""),
 			NetworkMode: runtime.NetworkAWSVPC,
 			Labels:      labels,
 			Hostname:    truncate(hostname, 63),
+			DNSServers:  dnsServers,
+			DNSSearch:   dnsSearch,
+			DNSOptions:  dnsOptions,
 		})
 		var conflict *runtime.ConflictError
 		if errors.As(err, &conflict) {
@@ -423,12 +431,9 @@ func (p *provider) GetPods(ctx context.Context) ([]*corev1.Pod, error) {
 	return out, nil
 }
 
-// Attach, stats and port-forward are not served yet.
+// Stats and metrics are not served yet (exec, attach and port-forward are
+// in kubeletapi.go).
 var errNotServed = errdefs.AsNotFound(errors.New("not supported by Berth's nodes yet"))
-
-func (p *provider) AttachToContainer(ctx context.Context, namespace, podName, containerName string, attach api.AttachIO) error {
-	return errNotServed
-}
 
 func (p *provider) GetStatsSummary(context.Context) (*statsv1alpha1.Summary, error) {
 	return nil, errNotServed
@@ -436,8 +441,4 @@ func (p *provider) GetStatsSummary(context.Context) (*statsv1alpha1.Summary, err
 
 func (p *provider) GetMetricsResource(context.Context) ([]*dto.MetricFamily, error) {
 	return nil, errNotServed
-}
-
-func (p *provider) PortForward(ctx context.Context, namespace, pod string, port int32, stream io.ReadWriteCloser) error {
-	return errNotServed
 }

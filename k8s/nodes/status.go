@@ -34,6 +34,12 @@ func (p *provider) status(ctx context.Context, rec *podRecord) (*corev1.PodStatu
 	for k, v := range rec.restarts {
 		restarts[k] = v
 	}
+	lastExits := map[string]*corev1.ContainerStateTerminated{}
+	for k, ex := range rec.exits {
+		if ex.last != nil {
+			lastExits[k] = ex.last.DeepCopy()
+		}
+	}
 	var lastConds []corev1.PodCondition
 	if rec.last != nil {
 		lastConds = rec.last.Conditions
@@ -67,33 +73,34 @@ func (p *provider) status(ctx context.Context, rec *podRecord) (*corev1.PodStatu
 					ready++
 				}
 				cs.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(info.StartedAt)}
+				cs.LastTerminationState.Terminated = lastExits[c.Name]
 			case runtime.StateExited:
-				reason := "Completed"
 				if info.ExitCode != 0 {
-					reason = "Error"
 					failed++
 				} else {
 					succeeded++
 				}
-				if info.OOMKilled {
-					reason = "OOMKilled"
-				}
-				term := &corev1.ContainerStateTerminated{
-					ExitCode:    int32(info.ExitCode),
-					Reason:      reason,
-					Message:     info.Error,
-					StartedAt:   metav1.NewTime(info.StartedAt),
-					FinishedAt:  metav1.NewTime(info.FinishedAt),
-					ContainerID: cs.ContainerID,
-				}
-				if restartable(pod, info.ExitCode) {
+				term := terminatedState(info)
+				p.mu.Lock()
+				restart := willRestart(rec, c.Name, info.ExitCode)
+				steps := backoffSteps(rec, c.Name, info)
+				p.mu.Unlock()
+				switch wait := restartBackoff(steps); {
+				case restart && wait > 0:
 					// The restart loop will start it again after its back-off.
 					waitingRestart++
 					cs.LastTerminationState.Terminated = term
 					cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff",
-						Message: "back-off " + restartBackoff(cs.RestartCount).String() + " restarting failed container " + c.Name}
-				} else {
+						Message: "back-off " + wait.String() + " restarting failed container " + c.Name}
+				case restart:
+					// A first exit is restarted at once, without back-off; until
+					// then the kubelet shows the exit, not CrashLoopBackOff.
+					waitingRestart++
 					cs.State.Terminated = term
+					cs.LastTerminationState.Terminated = lastExits[c.Name]
+				default:
+					cs.State.Terminated = term
+					cs.LastTerminationState.Terminated = lastExits[c.Name]
 				}
 			default:
 				cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}

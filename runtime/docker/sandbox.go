@@ -124,6 +124,7 @@ func (r *Runtime) createPause(ctx context.Context, spec runtime.SandboxSpec, cgr
 	if err := applyDNS(hc, spec.DNSServers, spec.DNSSearch, spec.ExtraHosts); err != nil {
 		return "", fmt.Errorf("sandbox %s: %w", spec.Name, err)
 	}
+	hc.DNSOptions = spec.DNSOptions
 	created, err := r.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: spec.Name, Config: cfg, HostConfig: hc})
 	if err != nil {
 		err = wrap(err, "create sandbox "+spec.Name)

@@ -9,6 +9,7 @@
 package runtimetest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -1033,6 +1034,25 @@ func testExec(t *testing.T, s *suite) {
 	res, err = rt.Exec(ctx, id, runtime.ExecSpec{Command: []string{"/app", "read", "/nonexistent"}})
 	if err != nil || res.ExitCode != 1 || !strings.Contains(string(res.Stderr), "no such file") {
 		t.Errorf("Exec failing = %+v (%q), %v", res, res.Stderr, err)
+	}
+
+	// ExecStream: stdin reaches the command, which reads it to its end;
+	// with a TTY the output is the terminal's (\n becomes \r\n).
+	var out, errOut bytes.Buffer
+	code, err := rt.ExecStream(ctx, id, runtime.ExecSpec{Command: []string{"/app", "read", "/dev/stdin"}},
+		runtime.ExecIO{Stdin: strings.NewReader("from stdin"), Stdout: &out, Stderr: &errOut})
+	if err != nil || code != 0 || out.String() != "from stdin" {
+		t.Errorf("ExecStream with stdin = %d %q %q, %v", code, out.String(), errOut.String(), err)
+	}
+	out.Reset()
+	resize := make(chan runtime.TermSize, 1)
+	resize <- runtime.TermSize{Width: 100, Height: 40}
+	code, err = rt.ExecStream(ctx, id, runtime.ExecSpec{Command: []string{"/app", "print", "tty"}}, runtime.ExecIO{TTY: true, Stdout: &out, Resize: resize})
+	if err != nil || code != 0 || !strings.Contains(out.String(), "tty\r\n") {
+		t.Errorf("ExecStream with a TTY = %d %q, %v", code, out.String(), err)
+	}
+	if code, err := rt.ExecStream(ctx, id, runtime.ExecSpec{Command: []string{"/app", "exit", "5"}}, runtime.ExecIO{}); err != nil || code != 5 {
+		t.Errorf("ExecStream exit 5 = %d, %v", code, err)
 	}
 	if err := rt.StopContainer(ctx, id, time.Second); err != nil {
 		t.Fatal(err)

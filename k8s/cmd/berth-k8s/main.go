@@ -28,6 +28,10 @@ func main() {
 		nodesMain()
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "services-cleanup" {
+		servicesCleanupMain()
+		return
+	}
 	var cfg controlplane.Config
 	fs := flag.NewFlagSet("berth-k8s", flag.ContinueOnError)
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "directory for PKI, kubeconfigs and the SQLite state (required)")

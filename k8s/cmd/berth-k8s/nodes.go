@@ -29,6 +29,7 @@ func runNodes(args []string) error {
 		kubeconfig string
 		names      string
 		dockerHost string
+		network    string
 		labels     = map[string]string{}
 	)
 	fs := flag.NewFlagSet("berth-k8s nodes", flag.ContinueOnError)
@@ -42,6 +43,7 @@ func runNodes(args []string) error {
 	fs.StringVar(&cfg.AWSEndpoint, "aws-endpoint", "", "Berth's AWS API as pods reach it, given to pods as AWS_ENDPOINT_URL (IRSA)")
 	fs.StringVar(&cfg.RegistryAuthFile, "registry-auth", "", "JSON file with credentials for Berth's ECR registry ({serverAddress, username, password}), read at each pull")
 	fs.StringVar(&dockerHost, "docker-host", "", "Docker engine address (default: DOCKER_HOST or the local socket)")
+	fs.StringVar(&network, "network", "", "Docker bridge network of the pods, one per cluster (default: Berth's network \"berth\")")
 	fs.Func("label", "Node label KEY=VALUE (repeatable)", func(v string) error {
 		k, val, ok := strings.Cut(v, "=")
 		if !ok || k == "" {
@@ -86,7 +88,7 @@ func runNodes(args []string) error {
 			cfg.ClientCA = pool
 		}
 	}
-	rt, err := docker.New(docker.Options{Host: dockerHost})
+	rt, err := docker.New(docker.Options{Host: dockerHost, Network: network})
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@
 //	/app sleep DURATION sleep, then exit 0 (SIGTERM ends it early)
 //	/app check URL      exit 0 when GET URL answers 2xx: a container health
 //	                    check command, as the image has no shell or curl
+//	/app get URL        print the body of GET URL; exit 1 on any error or non-2xx
 //	/app whoami [LINGER] print the caller identity STS gives aws-sdk-go-v2's
 //	                    default credential chain (in an ECS task: the task
 //	                    role, from the credentials endpoint) and the task ARN
@@ -17,8 +18,11 @@
 //	/app alloc MIB      allocate and touch MIB MiB, print a line, then
 //	                    sleep until SIGTERM (memory limit tests)
 //
-// HTTP routes: / (JSON about the app), /health (200, or 503 after /sick),
-// /sick, /env (the environment as JSON), /exit?code=N.
+// HTTP routes: / (JSON about the app), /health (200, or 503 after /sick
+// until /well), /sick, /well, /ready (200, or 503 after /unready until
+// /ready-again), /unready, /ready-again, /env (the environment as JSON),
+// /exit?code=N. Liveness and readiness break separately, so probe tests
+// can tell a restart from a pod leaving its Service's endpoints.
 // Every mode exits 0 on SIGTERM, unless IGNORE_SIGTERM is set (to test stop
 // timeouts); as PID 1 in a container it must handle the signal itself.
 package main
@@ -75,6 +79,8 @@ func main() {
 		}
 	case "check":
 		os.Exit(check(args))
+	case "get":
+		os.Exit(get(args))
 	case "whoami":
 		code := whoami()
 		if len(args) > 0 {
@@ -90,6 +96,8 @@ func main() {
 		os.Exit(code)
 	case "alloc":
 		os.Exit(alloc(name, args))
+	case "echo":
+		os.Exit(echo())
 	default:
 		fmt.Fprintf(os.Stderr, "testapp: unknown mode %q (serve, print, exit, sleep, check, whoami, alloc)\n", mode)
 		os.Exit(2)
@@ -156,6 +164,26 @@ func serve(name string) {
 	mux.HandleFunc("/sick", func(w http.ResponseWriter, r *http.Request) {
 		sick.Store(true)
 		writeJSON(w, http.StatusOK, map[string]string{"status": "sick"})
+	})
+	mux.HandleFunc("/well", func(w http.ResponseWriter, r *http.Request) {
+		sick.Store(false)
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	var unready atomic.Bool
+	mux.HandleFunc("/ready", func(w http.ResponseWriter, r *http.Request) {
+		if unready.Load() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unready"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.HandleFunc("/unready", func(w http.ResponseWriter, r *http.Request) {
+		unready.Store(true)
+		writeJSON(w, http.StatusOK, map[string]string{"status": "unready"})
+	})
+	mux.HandleFunc("/ready-again", func(w http.ResponseWriter, r *http.Request) {
+		unready.Store(false)
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.HandleFunc("/env", func(w http.ResponseWriter, r *http.Request) {
 		env := map[string]string{}
