@@ -58,7 +58,14 @@ func (cp *ControlPlane) nodegroupDir(c eks.ClusterRef, name string) string {
 // containerCluster is the cluster label of the cluster's containers: unique
 // per Berth data dir and cluster, as several Berths may share one engine.
 func (cp *ControlPlane) containerCluster(c eks.ClusterRef) string {
-	sum := sha256.Sum256([]byte(cp.ClusterDir(c)))
+	return ContainerCluster(cp.ClusterDir(c))
+}
+
+// ContainerCluster is the cluster label of the containers of the cluster
+// whose directory (ClusterDir) is clusterDir; its pod network is "berth-"
+// and the label.
+func ContainerCluster(clusterDir string) string {
+	sum := sha256.Sum256([]byte(clusterDir))
 	return "eks-" + hex.EncodeToString(sum[:6])
 }
 

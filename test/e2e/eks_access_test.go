@@ -8,14 +8,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -76,42 +74,17 @@ data:
 
 func TestEKSAccess(t *testing.T) {
 	t.Parallel()
-	harness.RequireDocker(t)
-	tools := harness.K8sBinaries(t)
-	harness.LoadIntoDocker(t, harness.TestImage(t, "eks-access-app"), eksAccessImage)
-	dataDir := t.TempDir()
-	t.Cleanup(func() {
-		for _, pid := range append(controlPlanePids(dataDir), nodesPids(dataDir)...) {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	})
-	b := harness.Start(t, harness.WithDataDir(dataDir), harness.WithArgs("--k8s-binary", tools.BerthK8s))
-
-	var role struct{ Role struct{ Arn string } }
-	b.AWS(t, "iam", "create-role", "--role-name", "eks-cluster", "--assume-role-policy-document", eksServiceTrust).Must(t).JSON(t, &role)
-	var subnets struct{ Subnets []struct{ SubnetId string } }
-	b.AWS(t, "ec2", "describe-subnets").Must(t).JSON(t, &subnets)
-	if len(subnets.Subnets) < 2 {
-		t.Fatalf("describe-subnets: %+v", subnets)
-	}
-	b.AWS(t, "eks", "create-cluster", "--name", "access", "--role-arn", role.Role.Arn,
-		"--resources-vpc-config", "subnetIds="+subnets.Subnets[0].SubnetId+","+subnets.Subnets[1].SubnetId).Must(t)
-	eksClusterStatus(t, b, "access", "ACTIVE")
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	b.AWS(t, "eks", "update-kubeconfig", "--name", "access", "--kubeconfig", kc).Must(t)
-	env := b.KubectlEnv(t, 1)
+	e := startEKS(t, "eks-access-app", eksAccessImage)
+	b, tools := e.b, e.tools
+	c := e.createCluster(t, "access")
+	kc, env := c.kubeconfig, c.env
 	kubectl := func(env []string, args ...string) *harness.Result {
 		t.Helper()
-		return harness.Kubectl(t, tools.Kubectl, env, append([]string{"--kubeconfig", kc}, args...)...)
+		return c.kubectlAs(t, env, args...)
 	}
 
-	b.AWS(t, "eks", "create-nodegroup", "--cluster-name", "access", "--nodegroup-name", "workers", "--node-role", role.Role.Arn,
-		"--subnets", subnets.Subnets[0].SubnetId, "--scaling-config", "minSize=1,maxSize=1,desiredSize=1").Must(t)
-	manifest := filepath.Join(t.TempDir(), "web.yaml")
-	if err := os.WriteFile(manifest, []byte(eksAccessManifest), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	kubectl(env, "apply", "-f", manifest).Must(t)
+	c.startNodegroup(t, "workers", 1)
+	c.apply(t, eksAccessManifest)
 	var pod string
 	var uids []string
 	t.Cleanup(func() { removePodContainers(uids) })
@@ -195,11 +168,7 @@ func TestEKSAccess(t *testing.T) {
 			t.Fatalf("a role in neither access entries nor aws-auth got in: exit %d\n%s\n%s", r.ExitCode, r.Stdout, r.Stderr)
 		}
 
-		cm := filepath.Join(t.TempDir(), "aws-auth.yaml")
-		if err := os.WriteFile(cm, []byte(eksAccessAWSAuth), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		kubectl(env, "apply", "-f", cm).Must(t)
+		c.apply(t, eksAccessAWSAuth)
 		eksEventually(t, "the mapped role to list pods", func() (bool, string) {
 			r := kubectl(supEnv, "get", "pods", "-o", "name")
 			return r.ExitCode == 0 && strings.Contains(r.Stdout, "pod/"+pod), r.Stderr
@@ -215,19 +184,11 @@ func TestEKSAccess(t *testing.T) {
 		}
 	})
 
-	b.AWS(t, "eks", "delete-nodegroup", "--cluster-name", "access", "--nodegroup-name", "workers").Must(t)
-	eksEventually(t, "the node group to be deleted", func() (bool, string) {
-		r := b.AWS(t, "eks", "describe-nodegroup", "--cluster-name", "access", "--nodegroup-name", "workers")
-		return r.ErrorCode() == "ResourceNotFoundException", r.Stdout
-	})
+	c.deleteNodegroup(t, "workers")
 	if left := podContainers(uids); len(left) != 0 {
 		t.Errorf("pod containers after delete-nodegroup: %v", left)
 	}
-	b.AWS(t, "eks", "delete-cluster", "--name", "access").Must(t)
-	eksEventually(t, "the cluster to be deleted", func() (bool, string) {
-		r := b.AWS(t, "eks", "describe-cluster", "--name", "access")
-		return r.ErrorCode() == "ResourceNotFoundException", r.Stdout
-	})
+	c.delete(t, b.AWS)
 }
 
 // lockedBuffer collects a running command's output for reading while it

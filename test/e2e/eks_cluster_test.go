@@ -1,18 +1,13 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/berth-dev/berth/test/harness"
 )
@@ -57,61 +52,32 @@ spec:
 
 const eksAppImage = "berth-e2e/eks-app:v1"
 
-const eksServiceTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
-const eksDevelopersTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"sts:AssumeRole"}]}`
-
 func TestEKSClusterWithKubectl(t *testing.T) {
 	t.Parallel()
-	harness.RequireDocker(t)
-	tools := harness.K8sBinaries(t)
-	harness.LoadIntoDocker(t, harness.TestImage(t, "eks-app"), eksAppImage)
-	dataDir := t.TempDir()
-	// Runs after Berth is stopped (cleanups run last-registered first): a
-	// test that fails between a kill -9 and the restart must not leave a
-	// control plane behind.
-	t.Cleanup(func() {
-		for _, pid := range append(controlPlanePids(dataDir), nodesPids(dataDir)...) {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	})
-	b := harness.Start(t, harness.WithDataDir(dataDir), harness.WithArgs("--k8s-binary", tools.BerthK8s))
+	e := startEKS(t, "eks-app", eksAppImage)
+	b, dataDir := e.b, e.dataDir
 	if !strings.Contains(b.Log(), "EKS clusters run on berth-k8s") {
 		t.Fatalf("berth does not say it runs berth-k8s:\n%s", b.Log())
 	}
 
-	// What create-cluster needs, from IAM and EC2 as a user would get it.
-	var role struct{ Role struct{ Arn string } }
-	b.AWS(t, "iam", "create-role", "--role-name", "eks-cluster", "--assume-role-policy-document", eksServiceTrust).Must(t).JSON(t, &role)
-	var subnets struct{ Subnets []struct{ SubnetId string } }
-	b.AWS(t, "ec2", "describe-subnets").Must(t).JSON(t, &subnets)
-	if len(subnets.Subnets) < 2 {
-		t.Fatalf("describe-subnets: %+v", subnets)
-	}
-	vpc := "subnetIds=" + subnets.Subnets[0].SubnetId + "," + subnets.Subnets[1].SubnetId
-
-	start := time.Now()
-	b.AWS(t, "eks", "create-cluster", "--name", "shop", "--role-arn", role.Role.Arn, "--resources-vpc-config", vpc).Must(t)
-	// The waiters sleep 30 s between polls; polling first keeps the test
-	// short, and the waiter then proves it agrees.
-	c := eksClusterStatus(t, b, "shop", "ACTIVE")
-	t.Logf("create-cluster → ACTIVE in %s", time.Since(start).Round(100*time.Millisecond))
+	// createCluster polls describe-cluster (the waiters sleep 30 s between
+	// polls); the waiter then proves it agrees.
+	cluster := e.createCluster(t, "shop")
 	b.AWS(t, "eks", "wait", "cluster-active", "--name", "shop").Must(t)
+	c := cluster.desc
 	endpoint := c["endpoint"].(string)
 	if !strings.HasPrefix(endpoint, "https://127.0.0.1:") || len(c["health"].(map[string]any)["issues"].([]any)) != 0 {
 		t.Fatalf("describe-cluster: %v", c)
 	}
 
 	// Both CLIs write kubeconfigs whose exec plugin is their own get-token.
-	kc := map[int]string{}
-	for v, run := range map[int]func(testing.TB, ...string) *harness.Result{1: b.AWS, 2: b.AWSv2} {
-		kc[v] = filepath.Join(t.TempDir(), "kubeconfig")
-		run(t, "eks", "update-kubeconfig", "--name", "shop", "--kubeconfig", kc[v]).Must(t)
-	}
+	kc := map[int]string{1: cluster.kubeconfig, 2: filepath.Join(t.TempDir(), "kubeconfig")}
+	b.AWSv2(t, "eks", "update-kubeconfig", "--name", "shop", "--kubeconfig", kc[2]).Must(t)
 	kubectl := func(cli int, env []string, args ...string) *harness.Result {
 		t.Helper()
-		return harness.Kubectl(t, tools.Kubectl, env, append([]string{"--kubeconfig", kc[cli]}, args...)...)
+		return harness.Kubectl(t, e.tools.Kubectl, env, append([]string{"--kubeconfig", kc[cli]}, args...)...)
 	}
-	env := map[int][]string{1: b.KubectlEnv(t, 1), 2: b.KubectlEnv(t, 2)}
+	env := map[int][]string{1: cluster.env, 2: b.KubectlEnv(t, 2)}
 	for _, v := range []int{1, 2} {
 		if out := kubectl(v, env[v], "get", "ns").Must(t).Stdout; !strings.Contains(out, "kube-system") || !strings.Contains(out, "default") {
 			t.Errorf("kubectl get ns (CLI v%d): %s", v, out)
@@ -123,11 +89,7 @@ func TestEKSClusterWithKubectl(t *testing.T) {
 		}
 	}
 
-	manifest := filepath.Join(t.TempDir(), "deployment.yaml")
-	if err := os.WriteFile(manifest, []byte(eksBriefDeployment), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	kubectl(1, env[1], "apply", "-f", manifest).Must(t)
+	cluster.apply(t, eksBriefDeployment)
 	eksEventually(t, "the Deployment's ReplicaSet of 2", func() (bool, string) {
 		r := kubectl(1, env[1], "get", "replicasets", "-l", "app=my-app", "-o", "json")
 		var rs struct {
@@ -146,19 +108,9 @@ func TestEKSClusterWithKubectl(t *testing.T) {
 
 	// A node group of two registers two Nodes, and the Deployment's pods
 	// run on them as containers.
-	b.AWS(t, "eks", "create-nodegroup", "--cluster-name", "shop", "--nodegroup-name", "workers", "--node-role", role.Role.Arn,
-		"--subnets", subnets.Subnets[0].SubnetId, "--scaling-config", "minSize=1,maxSize=3,desiredSize=2").Must(t)
-	eksEventually(t, "node group ACTIVE", func() (bool, string) {
-		r := b.AWS(t, "eks", "describe-nodegroup", "--cluster-name", "shop", "--nodegroup-name", "workers")
-		if r.ExitCode != 0 {
-			return false, r.Stderr
-		}
-		ng := r.Map(t)["nodegroup"].(map[string]any)
-		if ng["status"] == "CREATE_FAILED" {
-			t.Fatalf("node group failed: %v", ng["health"])
-		}
-		return ng["status"] == "ACTIVE", r.Stdout
-	})
+	b.AWS(t, "eks", "create-nodegroup", "--cluster-name", "shop", "--nodegroup-name", "workers", "--node-role", e.roleArn,
+		"--subnets", e.subnets[0], "--scaling-config", "minSize=1,maxSize=3,desiredSize=2").Must(t)
+	cluster.waitNodegroupActive(t, "workers")
 	b.AWSv2(t, "eks", "wait", "nodegroup-active", "--cluster-name", "shop", "--nodegroup-name", "workers").Must(t)
 	nodes := kubectl(1, env[1], "get", "nodes", "-l", "eks.amazonaws.com/nodegroup=workers", "-o",
 		`jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`).Must(t).Stdout
@@ -258,11 +210,7 @@ func TestEKSClusterWithKubectl(t *testing.T) {
 
 	// Deleting the node group deletes its Nodes and its pods' containers;
 	// the cluster can go once it has none.
-	b.AWS(t, "eks", "delete-nodegroup", "--cluster-name", "shop", "--nodegroup-name", "workers").Must(t)
-	eksEventually(t, "the node group to be deleted", func() (bool, string) {
-		r := b.AWS(t, "eks", "describe-nodegroup", "--cluster-name", "shop", "--nodegroup-name", "workers")
-		return r.ErrorCode() == "ResourceNotFoundException", r.Stdout
-	})
+	cluster.deleteNodegroup(t, "workers")
 	b.AWS(t, "eks", "wait", "nodegroup-deleted", "--cluster-name", "shop", "--nodegroup-name", "workers").Must(t)
 	if out := kubectl(1, env[1], "get", "nodes", "-o", "name").Must(t).Stdout; strings.TrimSpace(out) != "" {
 		t.Errorf("nodes after delete-nodegroup: %s", out)
@@ -275,11 +223,7 @@ func TestEKSClusterWithKubectl(t *testing.T) {
 	}
 
 	// delete-cluster removes the process and the cluster's directory.
-	b.AWSv2(t, "eks", "delete-cluster", "--name", "shop").Must(t)
-	eksEventually(t, "the cluster to be deleted", func() (bool, string) {
-		r := b.AWS(t, "eks", "describe-cluster", "--name", "shop")
-		return r.ErrorCode() == "ResourceNotFoundException", r.Stdout
-	})
+	cluster.delete(t, b.AWSv2)
 	b.AWSv2(t, "eks", "wait", "cluster-deleted", "--name", "shop").Must(t)
 	if pids := controlPlanePids(dataDir); len(pids) != 0 {
 		t.Errorf("berth-k8s still runs after delete-cluster: %v", pids)
@@ -287,126 +231,4 @@ func TestEKSClusterWithKubectl(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dataDir, "eks", "000000000000", "us-east-1", "shop")); !os.IsNotExist(err) {
 		t.Errorf("the cluster's directory is still there: %v", err)
 	}
-}
-
-func eksClusterStatus(t *testing.T, b *harness.Berth, name, status string) map[string]any {
-	t.Helper()
-	var c map[string]any
-	eksEventually(t, "cluster "+name+" "+status, func() (bool, string) {
-		r := b.AWS(t, "eks", "describe-cluster", "--name", name)
-		if r.ExitCode != 0 {
-			return false, r.Stderr
-		}
-		c = r.Map(t)["cluster"].(map[string]any)
-		if c["status"] == "FAILED" {
-			t.Fatalf("cluster %s FAILED: %v", name, c["health"])
-		}
-		return c["status"] == status, r.Stdout
-	})
-	return c
-}
-
-// waitFor polls cond for up to three minutes: a control plane starts in
-// seconds, but two shared cores under other tests can stretch that.
-func eksEventually(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		ok, last := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; last: %s", what, last)
-		}
-		time.Sleep(time.Second)
-	}
-}
-
-type kubeUserInfo struct {
-	Username string
-	Groups   []string
-	Extra    map[string][]string
-}
-
-func kubeWhoami(t *testing.T, r *harness.Result) kubeUserInfo {
-	t.Helper()
-	var ssr struct {
-		Status struct{ UserInfo kubeUserInfo }
-	}
-	r.JSON(t, &ssr)
-	return ssr.Status.UserInfo
-}
-
-// podsRunning maps the Running pods of a `kubectl get pods -o json` to
-// their UIDs.
-func podsRunning(t *testing.T, r *harness.Result) map[string]string {
-	t.Helper()
-	var pods struct {
-		Items []struct {
-			Metadata struct{ Name, UID string }
-			Status   struct{ Phase string }
-		}
-	}
-	if r.ExitCode != 0 || json.Unmarshal([]byte(r.Stdout), &pods) != nil {
-		return nil
-	}
-	out := map[string]string{}
-	for _, p := range pods.Items {
-		if p.Status.Phase == "Running" {
-			out[p.Metadata.Name] = p.Metadata.UID
-		}
-	}
-	return out
-}
-
-// podContainers are the Docker containers of the pods with these UIDs (the
-// label berth-k8s nodes puts on them).
-func podContainers(uids []string) []string {
-	var ids []string
-	for _, uid := range uids {
-		out, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=berth.k8s.uid="+uid).Output()
-		ids = append(ids, strings.Fields(string(out))...)
-	}
-	return ids
-}
-
-func removePodContainers(uids []string) {
-	if ids := podContainers(uids); len(ids) > 0 {
-		exec.Command("docker", append([]string{"rm", "-f"}, ids...)...).Run()
-	}
-}
-
-// nodesPids are the live `berth-k8s nodes` processes of clusters under dir.
-func nodesPids(dir string) []int {
-	return pidsWith("--kubeconfig=" + dir + "/")
-}
-
-// controlPlanePids are the live berth-k8s control planes whose data dir is
-// under dir.
-func controlPlanePids(dir string) []int {
-	return pidsWith("--data-dir=" + dir + "/")
-}
-
-// pidsWith are the live processes with an argument starting with arg,
-// found in /proc.
-func pidsWith(arg string) []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmd, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !bytes.Contains(cmd, []byte("\x00"+arg)) {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if i := bytes.LastIndexByte(stat, ')'); err != nil || i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' {
-			continue
-		}
-		pids = append(pids, pid)
-	}
-	return pids
 }

@@ -3,12 +3,9 @@ package e2e
 import (
 	"encoding/json"
 	"maps"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/berth-dev/berth/test/harness"
@@ -105,54 +102,23 @@ type fargatePod struct {
 
 func TestEKSFargate(t *testing.T) {
 	t.Parallel()
-	harness.RequireDocker(t)
-	tools := harness.K8sBinaries(t)
-	harness.LoadIntoDocker(t, harness.TestImage(t, "eks-app"), eksAppImage)
-	dataDir := t.TempDir()
-	var clusterLabel string
-	t.Cleanup(func() {
-		for _, pid := range controlPlanePids(dataDir) {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-		if clusterLabel != "" {
-			if ids := containersLabelled(clusterLabel); len(ids) > 0 {
-				exec.Command("docker", append([]string{"rm", "-f"}, ids...)...).Run()
-			}
-		}
-	})
-	b := harness.Start(t, harness.WithDataDir(dataDir), harness.WithArgs("--k8s-binary", tools.BerthK8s))
-
-	var role struct{ Role struct{ Arn string } }
-	b.AWS(t, "iam", "create-role", "--role-name", "eks-cluster", "--assume-role-policy-document", eksServiceTrust).Must(t).JSON(t, &role)
-	var subnets struct{ Subnets []struct{ SubnetId string } }
-	b.AWS(t, "ec2", "describe-subnets").Must(t).JSON(t, &subnets)
-	if len(subnets.Subnets) < 2 {
-		t.Fatalf("describe-subnets: %+v", subnets)
+	e := startEKS(t, "eks-app", eksAppImage)
+	b, dataDir := e.b, e.dataDir
+	c := e.createCluster(t, "farm")
+	kubectl := func(args ...string) *harness.Result {
+		t.Helper()
+		return c.kubectl(t, args...)
 	}
-	b.AWS(t, "eks", "create-cluster", "--name", "farm", "--role-arn", role.Role.Arn,
-		"--resources-vpc-config", "subnetIds="+subnets.Subnets[0].SubnetId+","+subnets.Subnets[1].SubnetId).Must(t)
-	eksClusterStatus(t, b, "farm", "ACTIVE")
 
 	b.AWS(t, "eks", "create-fargate-profile", "--cluster-name", "farm", "--fargate-profile-name", "web-fargate",
-		"--pod-execution-role-arn", role.Role.Arn, "--selectors", `[{"namespace":"web","labels":{"compute":"fargate"}}]`).Must(t)
+		"--pod-execution-role-arn", e.roleArn, "--selectors", `[{"namespace":"web","labels":{"compute":"fargate"}}]`).Must(t)
 	eksEventually(t, "the profile ACTIVE", func() (bool, string) {
 		r := b.AWS(t, "eks", "describe-fargate-profile", "--cluster-name", "farm", "--fargate-profile-name", "web-fargate")
 		return r.ExitCode == 0 && strings.Contains(r.Stdout, `"ACTIVE"`), r.Stdout + r.Stderr
 	})
 	b.AWS(t, "eks", "wait", "fargate-profile-active", "--cluster-name", "farm", "--fargate-profile-name", "web-fargate").Must(t)
 
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	b.AWS(t, "eks", "update-kubeconfig", "--name", "farm", "--kubeconfig", kc).Must(t)
-	env := b.KubectlEnv(t, 1)
-	kubectl := func(args ...string) *harness.Result {
-		t.Helper()
-		return harness.Kubectl(t, tools.Kubectl, env, append([]string{"--kubeconfig", kc}, args...)...)
-	}
-	manifest := filepath.Join(t.TempDir(), "fargate.yaml")
-	if err := os.WriteFile(manifest, []byte(eksFargateManifest), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	kubectl("apply", "-f", manifest).Must(t)
+	c.apply(t, eksFargateManifest)
 
 	pods := func() map[string]fargatePod {
 		t.Helper()
@@ -242,21 +208,18 @@ func TestEKSFargate(t *testing.T) {
 		t.Fatal("no containers for the Fargate pods")
 	}
 	out, _ := exec.Command("docker", "inspect", "-f", `{{index .Config.Labels "berth.k8s.cluster"}}`, containers[0]).Output()
-	if clusterLabel = strings.TrimSpace(string(out)); !strings.HasPrefix(clusterLabel, "eks-") {
+	clusterLabel := strings.TrimSpace(string(out))
+	if !strings.HasPrefix(clusterLabel, "eks-") {
 		t.Fatalf("cluster label of the pods' containers: %q", clusterLabel)
 	}
 
 	// A kill -9 of the control plane: Berth starts it again, and its
 	// Fargate nodes adopt their pods' containers rather than start them
 	// again.
-	before := controlPlanePids(dataDir)
-	if len(before) != 1 {
-		t.Fatalf("control planes: %v", before)
-	}
-	syscall.Kill(before[0], syscall.SIGKILL)
+	before := e.killControlPlane(t)
 	eksEventually(t, "the control plane back with its Fargate pods", func() (bool, string) {
 		now := controlPlanePids(dataDir)
-		if len(now) != 1 || now[0] == before[0] {
+		if len(now) != 1 || now[0] == before {
 			return false, "control plane not restarted yet"
 		}
 		r := kubectl("logs", "-n", "web", "keeper")
@@ -273,11 +236,7 @@ func TestEKSFargate(t *testing.T) {
 
 	// A pod that finishes gives its node back at once; the pod stays
 	// Completed, as a Job's does on EKS.
-	job := filepath.Join(t.TempDir(), "job.yaml")
-	if err := os.WriteFile(job, []byte(eksFargateJob), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	kubectl("apply", "-f", job).Must(t)
+	c.apply(t, eksFargateJob)
 	var jobNode string
 	eksEventually(t, "the Job's pod to complete and its node to go", func() (bool, string) {
 		for _, p := range pods() {
@@ -315,21 +274,11 @@ func TestEKSFargate(t *testing.T) {
 		return len(left) == len(keeper), strings.Join(left, " ")
 	})
 
-	b.AWS(t, "eks", "delete-cluster", "--name", "farm").Must(t)
-	eksEventually(t, "the cluster to be deleted", func() (bool, string) {
-		r := b.AWS(t, "eks", "describe-cluster", "--name", "farm")
-		return r.ErrorCode() == "ResourceNotFoundException", r.Stdout
-	})
+	c.delete(t, b.AWS)
 	if left := containersLabelled(clusterLabel); len(left) != 0 {
 		t.Errorf("containers of the cluster after delete-cluster: %v", left)
 	}
 	if pids := controlPlanePids(dataDir); len(pids) != 0 {
 		t.Errorf("berth-k8s still runs after delete-cluster: %v", pids)
 	}
-}
-
-// containersLabelled are the containers (sandboxes included) of a cluster.
-func containersLabelled(cluster string) []string {
-	out, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=berth.k8s.cluster="+cluster).Output()
-	return strings.Fields(string(out))
 }

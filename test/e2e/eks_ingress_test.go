@@ -1,19 +1,13 @@
 package e2e
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -104,47 +98,13 @@ spec:
 
 func TestEKSIngressALB(t *testing.T) {
 	t.Parallel()
-	harness.RequireDocker(t)
-	tools := harness.K8sBinaries(t)
-	harness.LoadIntoDocker(t, harness.TestImage(t, "eks-app"), eksAppImage)
-	dataDir := t.TempDir()
-	t.Cleanup(func() {
-		for _, pid := range append(controlPlanePids(dataDir), nodesPids(dataDir)...) {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-		// The pods' containers, by the cluster label berth-k8s nodes put
-		// on them (k8sproc's containerCluster).
-		sum := sha256.Sum256([]byte(filepath.Join(dataDir, "eks", "000000000000", "us-east-1", "ing")))
-		label := "eks-" + hex.EncodeToString(sum[:6])
-		out, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=berth.k8s.cluster="+label).Output()
-		if ids := strings.Fields(string(out)); len(ids) > 0 {
-			exec.Command("docker", append([]string{"rm", "-f"}, ids...)...).Run()
-		}
-		// And the cluster's pod network, should deleting the cluster not
-		// have come to it.
-		exec.Command("docker", "network", "rm", "berth-"+label).Run()
-	})
-	b := harness.Start(t, harness.WithDataDir(dataDir), harness.WithArgs("--k8s-binary", tools.BerthK8s))
-
-	var role struct{ Role struct{ Arn string } }
-	b.AWS(t, "iam", "create-role", "--role-name", "eks-cluster", "--assume-role-policy-document", eksServiceTrust).Must(t).JSON(t, &role)
-	var subnets struct{ Subnets []struct{ SubnetId string } }
-	b.AWS(t, "ec2", "describe-subnets").Must(t).JSON(t, &subnets)
-	if len(subnets.Subnets) < 2 {
-		t.Fatalf("describe-subnets: %+v", subnets)
-	}
-	b.AWS(t, "eks", "create-cluster", "--name", "ing", "--role-arn", role.Role.Arn, "--resources-vpc-config",
-		"subnetIds="+subnets.Subnets[0].SubnetId+","+subnets.Subnets[1].SubnetId).Must(t)
-	eksClusterStatus(t, b, "ing", "ACTIVE")
-	b.AWS(t, "eks", "create-nodegroup", "--cluster-name", "ing", "--nodegroup-name", "workers", "--node-role", role.Role.Arn,
-		"--subnets", subnets.Subnets[0].SubnetId, "--scaling-config", "minSize=1,maxSize=1,desiredSize=1").Must(t)
-
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	b.AWS(t, "eks", "update-kubeconfig", "--name", "ing", "--kubeconfig", kc).Must(t)
-	env := b.KubectlEnv(t, 1)
+	e := startEKS(t, "eks-app", eksAppImage)
+	b := e.b
+	c := e.createCluster(t, "ing")
+	c.startNodegroup(t, "workers", 1)
 	kubectl := func(args ...string) *harness.Result {
 		t.Helper()
-		return harness.Kubectl(t, tools.Kubectl, env, append([]string{"--kubeconfig", kc}, args...)...)
+		return c.kubectl(t, args...)
 	}
 
 	// The controller installs the IngressClass, as the AWS controller's
@@ -154,11 +114,7 @@ func TestEKSIngressALB(t *testing.T) {
 		return r.Stdout == "ingress.k8s.aws/alb", r.Stdout + r.Stderr
 	})
 
-	manifest := filepath.Join(t.TempDir(), "shop.yaml")
-	if err := os.WriteFile(manifest, []byte(ingressManifest), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	kubectl("apply", "-f", manifest).Must(t)
+	c.apply(t, ingressManifest)
 
 	var hostname string
 	eksEventually(t, "the Ingress's load balancer hostname", func() (bool, string) {
@@ -295,17 +251,13 @@ func TestEKSIngressALB(t *testing.T) {
 	}
 
 	// Deleting the cluster deletes the load balancers of its Ingresses.
-	kubectl("apply", "-f", manifest).Must(t)
+	c.apply(t, ingressManifest)
 	eksEventually(t, "the new Ingress's load balancer", func() (bool, string) {
 		r := kubectl("get", "ingress", "shop", "-o", "jsonpath={.status.loadBalancer.ingress[0].hostname}")
 		hostname = strings.TrimSpace(r.Stdout)
 		return hostname != "" && ingressLB(t, b, hostname) != nil, r.Stderr
 	})
-	b.AWS(t, "eks", "delete-nodegroup", "--cluster-name", "ing", "--nodegroup-name", "workers").Must(t)
-	eksEventually(t, "the node group to be deleted", func() (bool, string) {
-		r := b.AWS(t, "eks", "describe-nodegroup", "--cluster-name", "ing", "--nodegroup-name", "workers")
-		return r.ErrorCode() == "ResourceNotFoundException", r.Stdout
-	})
+	c.deleteNodegroup(t, "workers")
 	b.AWS(t, "eks", "delete-cluster", "--name", "ing").Must(t)
 	eksEventually(t, "the cluster's load balancer and target groups to go", func() (bool, string) {
 		var lbs struct{ LoadBalancers []ingressLoadBalancer }

@@ -4,11 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/berth-dev/berth/test/harness"
@@ -66,27 +63,10 @@ spec:
 
 func TestEKSIRSA(t *testing.T) {
 	t.Parallel()
-	harness.RequireDocker(t)
-	tools := harness.K8sBinaries(t)
-	harness.LoadIntoDocker(t, harness.TestImage(t, "eks-irsa"), eksIRSAImage)
-	dataDir := t.TempDir()
-	t.Cleanup(func() {
-		for _, pid := range append(controlPlanePids(dataDir), nodesPids(dataDir)...) {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	})
-	b := harness.Start(t, harness.WithDataDir(dataDir), harness.WithArgs("--k8s-binary", tools.BerthK8s))
-
-	var role struct{ Role struct{ Arn string } }
-	b.AWS(t, "iam", "create-role", "--role-name", "eks-cluster", "--assume-role-policy-document", eksServiceTrust).Must(t).JSON(t, &role)
-	var subnets struct{ Subnets []struct{ SubnetId string } }
-	b.AWS(t, "ec2", "describe-subnets").Must(t).JSON(t, &subnets)
-	if len(subnets.Subnets) < 2 {
-		t.Fatalf("describe-subnets: %+v", subnets)
-	}
-	b.AWS(t, "eks", "create-cluster", "--name", "irsa", "--role-arn", role.Role.Arn,
-		"--resources-vpc-config", "subnetIds="+subnets.Subnets[0].SubnetId+","+subnets.Subnets[1].SubnetId).Must(t)
-	c := eksClusterStatus(t, b, "irsa", "ACTIVE")
+	e := startEKS(t, "eks-irsa", eksIRSAImage)
+	b := e.b
+	cluster := e.createCluster(t, "irsa")
+	c := cluster.desc
 
 	// The issuer is Berth's, and serves what STS fetches: the discovery
 	// document and the cluster's service-account key.
@@ -124,33 +104,12 @@ func TestEKSIRSA(t *testing.T) {
 		host + `:aud":"sts.amazonaws.com"}}}]}`
 	b.AWS(t, "iam", "create-role", "--role-name", "app-reader", "--assume-role-policy-document", trust).Must(t)
 
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	b.AWS(t, "eks", "update-kubeconfig", "--name", "irsa", "--kubeconfig", kc).Must(t)
-	env := b.KubectlEnv(t, 1)
 	kubectl := func(args ...string) *harness.Result {
 		t.Helper()
-		return harness.Kubectl(t, tools.Kubectl, env, append([]string{"--kubeconfig", kc}, args...)...)
+		return cluster.kubectl(t, args...)
 	}
-
-	b.AWS(t, "eks", "create-nodegroup", "--cluster-name", "irsa", "--nodegroup-name", "workers", "--node-role", role.Role.Arn,
-		"--subnets", subnets.Subnets[0].SubnetId, "--scaling-config", "minSize=1,maxSize=1,desiredSize=1").Must(t)
-	eksEventually(t, "node group ACTIVE", func() (bool, string) {
-		r := b.AWS(t, "eks", "describe-nodegroup", "--cluster-name", "irsa", "--nodegroup-name", "workers")
-		if r.ExitCode != 0 {
-			return false, r.Stderr
-		}
-		ng := r.Map(t)["nodegroup"].(map[string]any)
-		if ng["status"] == "CREATE_FAILED" {
-			t.Fatalf("node group failed: %v", ng["health"])
-		}
-		return ng["status"] == "ACTIVE", r.Stdout
-	})
-
-	manifest := filepath.Join(t.TempDir(), "irsa.yaml")
-	if err := os.WriteFile(manifest, []byte(eksIRSAManifest), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	kubectl("apply", "-f", manifest).Must(t)
+	cluster.createNodegroup(t, "workers", 1)
+	cluster.apply(t, eksIRSAManifest)
 	var running map[string]string
 	eksEventually(t, "both pods Running", func() (bool, string) {
 		running = podsRunning(t, kubectl("get", "pods", "-o", "json"))

@@ -7,10 +7,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -71,33 +69,15 @@ spec:
 
 func TestEKSServices(t *testing.T) {
 	t.Parallel()
-	harness.RequireDocker(t)
-	tools := harness.K8sBinaries(t)
-	harness.LoadIntoDocker(t, harness.TestImage(t, "eks-app"), eksAppImage)
-	dataDir := t.TempDir()
-	t.Cleanup(func() {
-		for _, pid := range append(controlPlanePids(dataDir), nodesPids(dataDir)...) {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	})
-	b := harness.Start(t, harness.WithDataDir(dataDir), harness.WithArgs("--k8s-binary", tools.BerthK8s))
+	e := startEKS(t, "eks-app", eksAppImage)
+	b, dataDir := e.b, e.dataDir
 	root := os.Geteuid() == 0
 
-	var role struct{ Role struct{ Arn string } }
-	b.AWS(t, "iam", "create-role", "--role-name", "eks-cluster", "--assume-role-policy-document", eksServiceTrust).Must(t).JSON(t, &role)
-	var subnets struct{ Subnets []struct{ SubnetId string } }
-	b.AWS(t, "ec2", "describe-subnets").Must(t).JSON(t, &subnets)
-	b.AWS(t, "eks", "create-cluster", "--name", "svc", "--role-arn", role.Role.Arn,
-		"--resources-vpc-config", "subnetIds="+subnets.Subnets[0].SubnetId).Must(t)
-	eksClusterStatus(t, b, "svc", "ACTIVE")
-	b.AWS(t, "eks", "create-nodegroup", "--cluster-name", "svc", "--nodegroup-name", "workers", "--node-role", role.Role.Arn,
-		"--subnets", subnets.Subnets[0].SubnetId, "--scaling-config", "minSize=1,maxSize=1,desiredSize=1").Must(t)
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	b.AWS(t, "eks", "update-kubeconfig", "--name", "svc", "--kubeconfig", kc).Must(t)
-	env := b.KubectlEnv(t, 1)
+	c := e.createCluster(t, "svc")
+	c.startNodegroup(t, "workers", 1)
 	kubectl := func(args ...string) *harness.Result {
 		t.Helper()
-		return harness.Kubectl(t, tools.Kubectl, env, append([]string{"--kubeconfig", kc}, args...)...)
+		return c.kubectl(t, args...)
 	}
 
 	// The cluster's pods have a network of their own, named in the
@@ -117,19 +97,9 @@ func TestEKSServices(t *testing.T) {
 	sum := sha256.Sum256([]byte(network))
 	chainID := strings.ToUpper(hex.EncodeToString(sum[:4]))
 
-	manifest := filepath.Join(t.TempDir(), "web.yaml")
-	if err := os.WriteFile(manifest, []byte(eksServicesManifest), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	kubectl("apply", "-f", manifest).Must(t)
-	t.Cleanup(func() {
-		out, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=berth.k8s.namespace=default", "--filter", "network="+network).Output()
-		if ids := strings.Fields(string(out)); len(ids) > 0 {
-			exec.Command("docker", append([]string{"rm", "-f"}, ids...)...).Run()
-		}
-		// What delete-cluster does, for a test that failed before it.
-		exec.Command(tools.BerthK8s, "services-cleanup", "--pod-network="+network).Run()
-	})
+	// The cleanup of startEKS removes the pods' containers, the chains
+	// and the network of a test that failed before deleting the cluster.
+	c.apply(t, eksServicesManifest)
 	eksEventually(t, "2 ready endpoints of web and the client Running", func() (bool, string) {
 		eps := kubectl("get", "endpointslices", "-l", "kubernetes.io/service-name=web", "-o",
 			`jsonpath={range .items[*].endpoints[?(@.conditions.ready==true)]}{.addresses[0]}{"\n"}{end}`)
@@ -205,14 +175,10 @@ func TestEKSServices(t *testing.T) {
 		}
 		// Berth starts a control plane that died again; the rules stayed,
 		// the DNS comes back on its port, and nothing is doubled.
-		before := controlPlanePids(dataDir)
-		if len(before) != 1 {
-			t.Fatalf("control planes: %v", before)
-		}
-		syscall.Kill(before[0], syscall.SIGKILL)
+		before := e.killControlPlane(t)
 		eksEventually(t, "the control plane to be started again", func() (bool, string) {
 			after := controlPlanePids(dataDir)
-			return len(after) == 1 && after[0] != before[0], ""
+			return len(after) == 1 && after[0] != before, ""
 		})
 		fromPod("http://web.default/")
 		save, _ := exec.Command("iptables-save", "-t", "nat").Output()
@@ -233,16 +199,8 @@ func TestEKSServices(t *testing.T) {
 
 	// Deleting the cluster removes its chains and its network.
 	kubectl("delete", "pod", "client", "--wait=false").Must(t)
-	b.AWS(t, "eks", "delete-nodegroup", "--cluster-name", "svc", "--nodegroup-name", "workers").Must(t)
-	eksEventually(t, "the node group to be deleted", func() (bool, string) {
-		r := b.AWS(t, "eks", "describe-nodegroup", "--cluster-name", "svc", "--nodegroup-name", "workers")
-		return r.ErrorCode() == "ResourceNotFoundException", r.Stdout
-	})
-	b.AWS(t, "eks", "delete-cluster", "--name", "svc").Must(t)
-	eksEventually(t, "the cluster to be deleted", func() (bool, string) {
-		r := b.AWS(t, "eks", "describe-cluster", "--name", "svc")
-		return r.ErrorCode() == "ResourceNotFoundException", r.Stdout
-	})
+	c.deleteNodegroup(t, "workers")
+	c.delete(t, b.AWS)
 	if root {
 		for _, table := range []string{"nat", "filter"} {
 			save, err := exec.Command("iptables-save", "-t", table).Output()

@@ -15,10 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/eks/k8sproc"
 	"github.com/berth-dev/berth/test/harness"
 )
 
@@ -118,72 +118,27 @@ spec:
 
 func TestEKSWorkloads(t *testing.T) {
 	t.Parallel()
-	harness.RequireDocker(t)
-	tools := harness.K8sBinaries(t)
-	harness.LoadIntoDocker(t, harness.TestImage(t, "eks-workloads"), eksWorkloadsImage)
-	dataDir := t.TempDir()
-	// Runs after Berth is stopped: no control plane or node process stays
-	// behind, nor the containers of the pods (found by the cluster label
-	// berth-k8s nodes puts on them).
-	var clusterLabel string
-	t.Cleanup(func() {
-		for _, pid := range append(controlPlanePids(dataDir), nodesPids(dataDir)...) {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-		if clusterLabel == "" {
-			return
-		}
-		out, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=berth.k8s.cluster="+clusterLabel).Output()
-		if ids := strings.Fields(string(out)); len(ids) > 0 {
-			exec.Command("docker", append([]string{"rm", "-f"}, ids...)...).Run()
-		}
-	})
-	b := harness.Start(t, harness.WithDataDir(dataDir), harness.WithArgs("--k8s-binary", tools.BerthK8s))
-
-	var role struct{ Role struct{ Arn string } }
-	b.AWS(t, "iam", "create-role", "--role-name", "eks-cluster", "--assume-role-policy-document", eksServiceTrust).Must(t).JSON(t, &role)
-	var subnets struct{ Subnets []struct{ SubnetId string } }
-	b.AWS(t, "ec2", "describe-subnets").Must(t).JSON(t, &subnets)
-	if len(subnets.Subnets) < 2 {
-		t.Fatalf("describe-subnets: %+v", subnets)
-	}
-	b.AWS(t, "eks", "create-cluster", "--name", "workloads", "--role-arn", role.Role.Arn, "--resources-vpc-config",
-		"subnetIds="+subnets.Subnets[0].SubnetId+","+subnets.Subnets[1].SubnetId).Must(t)
-	eksClusterStatus(t, b, "workloads", "ACTIVE")
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	b.AWS(t, "eks", "update-kubeconfig", "--name", "workloads", "--kubeconfig", kubeconfig).Must(t)
-	env := b.KubectlEnv(t, 1)
+	e := startEKS(t, "eks-workloads", eksWorkloadsImage)
+	b, tools, dataDir := e.b, e.tools, e.dataDir
+	c := e.createCluster(t, "workloads")
+	kubeconfig, env := c.kubeconfig, c.env
 	kubectl := func(args ...string) *harness.Result {
 		t.Helper()
-		return harness.Kubectl(t, tools.Kubectl, env, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+		return c.kubectl(t, args...)
 	}
 	apply := func(manifest string) {
 		t.Helper()
-		path := filepath.Join(t.TempDir(), "manifest.yaml")
-		if err := os.WriteFile(path, []byte(manifest), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		kubectl("apply", "-f", path).Must(t)
+		c.apply(t, manifest)
 	}
 
-	b.AWS(t, "eks", "create-nodegroup", "--cluster-name", "workloads", "--nodegroup-name", "workers", "--node-role", role.Role.Arn,
-		"--subnets", subnets.Subnets[0].SubnetId, "--scaling-config", "minSize=2,maxSize=2,desiredSize=2").Must(t)
-	eksEventually(t, "node group ACTIVE", func() (bool, string) {
-		r := b.AWS(t, "eks", "describe-nodegroup", "--cluster-name", "workloads", "--nodegroup-name", "workers")
-		if r.ExitCode != 0 {
-			return false, r.Stderr
-		}
-		ng := r.Map(t)["nodegroup"].(map[string]any)
-		if ng["status"] == "CREATE_FAILED" {
-			t.Fatalf("node group failed: %v", ng["health"])
-		}
-		return ng["status"] == "ACTIVE", r.Stdout
-	})
-	args, err := os.ReadFile(filepath.Join(dataDir, "eks", "000000000000", b.Region(), "workloads", "nodegroups", "workers", "args.json"))
+	c.createNodegroup(t, "workers", 2)
+	clusterDir := filepath.Join(dataDir, "eks", "000000000000", b.Region(), "workloads")
+	args, err := os.ReadFile(filepath.Join(clusterDir, "nodegroups", "workers", "args.json"))
 	if m := regexp.MustCompile(`--cluster=(eks-[0-9a-f]+)`).FindSubmatch(args); err != nil || m == nil {
 		t.Fatalf("the node group's command line (%v): %s", err, args)
-	} else {
-		clusterLabel = string(m[1])
+	} else if string(m[1]) != k8sproc.ContainerCluster(clusterDir) {
+		// The label the cleanup of startEKS removes containers by.
+		t.Errorf("the node group's cluster label %s, want %s", m[1], k8sproc.ContainerCluster(clusterDir))
 	}
 
 	apply(strings.ReplaceAll(eksBriefDeployment, eksAppImage, eksWorkloadsImage) + "---\n" + eksWorkloadsService)
