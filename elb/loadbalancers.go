@@ -2,6 +2,8 @@ package elb
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/berth-dev/berth/api/elbv2"
@@ -254,7 +256,7 @@ func lbAttr(lb lbRecord, key string) string {
 
 func lbAttrsOut(lb lbRecord) []elbv2.LoadBalancerAttribute {
 	var out []elbv2.LoadBalancerAttribute
-	for _, k := range sortedKeys(lbDefaultAttributes) {
+	for _, k := range slices.Sorted(maps.Keys(lbDefaultAttributes)) {
 		out = append(out, elbv2.LoadBalancerAttribute{Key: str(k), Value: str(lbAttr(lb, k))})
 	}
 	return out

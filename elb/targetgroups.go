@@ -2,9 +2,10 @@ package elb
 
 import (
 	"context"
+	"maps"
 	"net/netip"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,15 +47,6 @@ func (tg tgRecord) deregistrationDelay() int {
 		return defaultDeregistration
 	}
 	return n
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // usage maps each target group id of acct/region to the ids of the load
@@ -420,7 +412,7 @@ func (s *Service) DeleteTargetGroup(ctx context.Context, in *elbv2.DeleteTargetG
 
 func tgAttrsOut(tg tgRecord) []elbv2.TargetGroupAttribute {
 	var out []elbv2.TargetGroupAttribute
-	for _, k := range sortedKeys(tgDefaultAttributes) {
+	for _, k := range slices.Sorted(maps.Keys(tgDefaultAttributes)) {
 		out = append(out, elbv2.TargetGroupAttribute{Key: str(k), Value: str(tgAttr(tg, k))})
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -288,7 +289,7 @@ func (d *deployer) attributes(ctx context.Context, arn string, want map[string]s
 		have[str(a.Key)] = str(a.Value)
 	}
 	var change []elbv2.TargetGroupAttribute
-	for _, k := range sortedKeys(want) {
+	for _, k := range slices.Sorted(maps.Keys(want)) {
 		if have[k] != want[k] {
 			change = append(change, elbv2.TargetGroupAttribute{Key: new(k), Value: new(want[k])})
 		}
@@ -481,19 +482,10 @@ func conditionsKey(cs []elbv2.RuleCondition) string {
 
 func tagList(m map[string]string) []elbv2.Tag {
 	var out []elbv2.Tag
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, elbv2.Tag{Key: new(k), Value: new(m[k])})
 	}
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func str(p *string) string {

@@ -147,44 +147,17 @@ func serve(name string) {
 		port = "8080"
 	}
 	host, _ := os.Hostname()
-	var sick atomic.Bool
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{
 			"name": name, "hostname": host, "path": r.URL.Path, "message": os.Getenv("MESSAGE"),
 		})
 	})
-	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
-		if sick.Load() {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "sick"})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("/sick", func(w http.ResponseWriter, r *http.Request) {
-		sick.Store(true)
-		writeJSON(w, http.StatusOK, map[string]string{"status": "sick"})
-	})
-	mux.HandleFunc("/well", func(w http.ResponseWriter, r *http.Request) {
-		sick.Store(false)
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	var unready atomic.Bool
-	mux.HandleFunc("/ready", func(w http.ResponseWriter, r *http.Request) {
-		if unready.Load() {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unready"})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-	})
-	mux.HandleFunc("/unready", func(w http.ResponseWriter, r *http.Request) {
-		unready.Store(true)
-		writeJSON(w, http.StatusOK, map[string]string{"status": "unready"})
-	})
-	mux.HandleFunc("/ready-again", func(w http.ResponseWriter, r *http.Request) {
-		unready.Store(false)
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-	})
+	// /health breaks after /sick and heals after /well (liveness probes);
+	// /ready does the same with /unready and /ready-again (readiness).
+	var sick, unready atomic.Bool
+	probeRoutes(mux, &sick, "/health", "/sick", "/well", "ok", "sick")
+	probeRoutes(mux, &unready, "/ready", "/unready", "/ready-again", "ready", "unready")
 	mux.HandleFunc("/env", func(w http.ResponseWriter, r *http.Request) {
 		env := map[string]string{}
 		for _, kv := range os.Environ() {
@@ -221,6 +194,29 @@ func serve(name string) {
 	}
 	// ListenAndServe returns as Shutdown begins; in-flight requests finish first.
 	<-drained
+}
+
+// probeRoutes serves a probe endpoint at path answering 200 {"status": up},
+// or 503 {"status": down} once bad is set; GET breakPath sets it and
+// GET healPath clears it.
+func probeRoutes(mux *http.ServeMux, bad *atomic.Bool, path, breakPath, healPath, up, down string) {
+	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		if bad.Load() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": down})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": up})
+	})
+	for p, v := range map[string]bool{breakPath: true, healPath: false} {
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			bad.Store(v)
+			status := up
+			if v {
+				status = down
+			}
+			writeJSON(w, http.StatusOK, map[string]string{"status": status})
+		})
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
