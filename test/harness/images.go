@@ -141,6 +141,23 @@ func LoadIntoDocker(t testing.TB, img v1.Image, ref string) {
 	if err := tarball.WriteToFile(path, tag, img); err != nil {
 		t.Fatalf("writing %s as a tarball: %v", ref, err)
 	}
+	loadedMu.Lock()
+	defer loadedMu.Unlock()
 	Docker(t, "load", "-i", path).Must(t)
-	t.Cleanup(func() { Docker(t, "rmi", "-f", ref) })
+	loaded[ref]++
+	t.Cleanup(func() {
+		loadedMu.Lock()
+		defer loadedMu.Unlock()
+		if loaded[ref]--; loaded[ref] == 0 {
+			Docker(t, "rmi", "-f", ref)
+		}
+	})
 }
+
+// loaded counts the tests of this binary using each loaded reference:
+// parallel tests load the same tag, and the first to end must not remove
+// it from under the others' containers.
+var (
+	loadedMu sync.Mutex
+	loaded   = map[string]int{}
+)
