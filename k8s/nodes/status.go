@@ -84,6 +84,11 @@ func (p *provider) status(ctx context.Context, rec *podRecord) (*corev1.PodStatu
 				p.mu.Lock()
 				restart := willRestart(rec, c.Name, info.ExitCode)
 				steps := backoffSteps(rec, c.Name, info)
+				// The restart loop may have started and lost this container
+				// again since the snapshot above: the count must be the one
+				// the back-off was computed with, or a fast crasher reports
+				// a grown back-off with its old restart count.
+				cs.RestartCount = rec.restarts[c.Name]
 				p.mu.Unlock()
 				switch wait := restartBackoff(steps); {
 				case restart && wait > 0:
