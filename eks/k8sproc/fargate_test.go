@@ -32,7 +32,12 @@ func TestSyncFargateProfilesWaitsForTheControlPlane(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := readPid(t, cp, ref)
-	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	// Stop, not only kill: a control plane whose process dies starts it
+	// again, and the fake berth-k8s outlived the test.
+	t.Cleanup(func() {
+		cp.Stop(context.Background(), ref)
+		syscall.Kill(pid, syscall.SIGKILL)
+	})
 	argv := cmdline(pid)
 	for _, want := range []string{"--fargate-cluster=" + cp.containerCluster(ref), "--fargate-region=us-east-1", "--fargate-network=" + cp.podNetwork(ref)} {
 		if !slices.Contains(argv, want) {
