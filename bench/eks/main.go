@@ -115,6 +115,14 @@ func run(o options, stdout io.Writer) error {
 		return err
 	}
 	r.endLoad = loadavg()
+	// The peer runs last, once the cluster and its pods are gone, on the
+	// same engine and image.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if r.raw, err = rawDocker(ctx, o.pods); err != nil {
+		r.notes = append(r.notes, "raw Docker peer not measured: "+err.Error())
+	}
+	fmt.Fprintf(stdout, "raw Docker: %d sandbox+app pairs in %s\n", o.pods, secs(r.raw))
 	return benchenv.WriteReport(o.out, r.report(), stdout)
 }
 
@@ -137,6 +145,7 @@ type result struct {
 	single        []time.Duration // one pod at a time: create → Ready
 	podsTS        []time.Duration
 	allReady      time.Duration
+	raw           time.Duration // the peer: the same containers with docker run
 	busyCP        int64
 	busyNodes     int64
 	containers    int
@@ -538,6 +547,10 @@ func (r *result) report() string {
 			secs(benchenv.Percentile(r.scheduled, p.q)), secs(benchenv.Percentile(r.podsTS, p.q)), slo)
 	}
 	fmt.Fprintf(&b, "| Deployment created → all %d pods Ready | %s s | | | |\n", o.pods, secs(r.allReady))
+	if r.raw > 0 {
+		fmt.Fprintf(&b, "| Peer: raw Docker, the same %d containers (%d `berth/pause` sandboxes + app containers in their network namespace, `docker run -d`, %d at a time) | %s s | | | Berth / raw: **%.2f×** |\n",
+			2*o.pods, o.pods, rawWorkers, secs(r.raw), r.allReady.Seconds()/r.raw.Seconds())
+	}
 	fmt.Fprintf(&b, "| One pod at a time (bare pods, create request → Ready in a GET polled every 50 ms), p50 of %d | %s s | | | |\n", len(r.single), secs(median(r.single)))
 	fmt.Fprintf(&b, "| One pod at a time, max of %d | %s s | | | |\n\n", len(r.single), secs(benchenv.Percentile(r.single, 1)))
 
