@@ -53,16 +53,17 @@ type ControlPlane interface {
 }
 
 // FargateProfileSpec is what a control plane needs of a Fargate profile.
+// The JSON form is the profiles file berth-k8s reads (k8s/fargate.Profile).
 type FargateProfileSpec struct {
-	Name                string
-	PodExecutionRoleARN string
-	Selectors           []FargateSelector
+	Name                string            `json:"name"`
+	PodExecutionRoleARN string            `json:"podExecutionRoleArn,omitempty"`
+	Selectors           []FargateSelector `json:"selectors"`
 }
 
 // FargateSelector matches pods by namespace and labels.
 type FargateSelector struct {
-	Namespace string
-	Labels    map[string]string
+	Namespace string            `json:"namespace"`
+	Labels    map[string]string `json:"labels,omitempty"`
 }
 
 // ClusterRef names a cluster: clusters are namespaced by account and

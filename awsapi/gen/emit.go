@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,30 +71,6 @@ func (f *file) source() ([]byte, error) {
 		return nil, fmt.Errorf("%s: generated code does not parse: %w", f.name, err)
 	}
 	return out, nil
-}
-
-// writeAtomic replaces path with data so that readers never see half a file.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // goString quotes s as a Go string literal, raw when that reads better.

@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/google/renameio/v2"
 )
 
 func main() {
@@ -85,7 +87,7 @@ func run(o options) error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if err := writeAtomic(filepath.Join(o.out, name), files[name]); err != nil {
+		if err := renameio.WriteFile(filepath.Join(o.out, name), files[name], 0o644); err != nil {
 			return err
 		}
 	}
@@ -173,7 +175,7 @@ func writeDocIfMissing(o options, m *Model) error {
 	}
 	src := fmt.Sprintf("// Package %s is the wire layer of %s, generated from botocore's\n// model: types, enums, errors, validation and the %s binding.\npackage %s\n\n//go:generate go run %s %s\n",
 		o.pkg, m.Metadata.ServiceFullName, m.protocol(), o.pkg, genDir, args)
-	return writeAtomic(path, []byte(src))
+	return renameio.WriteFile(path, []byte(src), 0o644)
 }
 
 // generatorDir is this command's directory relative to out, found through

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/google/renameio/v2"
+
 	"github.com/berth-dev/berth/eks"
 )
 
@@ -29,18 +31,6 @@ const (
 // fargateLoadTimeout bounds the wait for berth-k8s to apply new profiles;
 // a profile stays CREATING (and is synced again) until it does.
 const fargateLoadTimeout = 30 * time.Second
-
-// fargateProfile is k8s/fargate's Profile in its JSON form.
-type fargateProfile struct {
-	Name                string            `json:"name"`
-	PodExecutionRoleARN string            `json:"podExecutionRoleArn,omitempty"`
-	Selectors           []fargateSelector `json:"selectors"`
-}
-
-type fargateSelector struct {
-	Namespace string            `json:"namespace"`
-	Labels    map[string]string `json:"labels,omitempty"`
-}
 
 // fargateArgs are berth-k8s's flags for running Fargate pods: what a node
 // group's process gets (the pod network among them, so Services reach
@@ -72,21 +62,13 @@ func (cp *ControlPlane) SyncFargateProfiles(ctx context.Context, ref eks.Cluster
 	if err := cp.renewFargateRegistryAuth(ref, dir); err != nil {
 		return err
 	}
-	out := make([]fargateProfile, 0, len(profiles))
-	for _, fp := range profiles {
-		f := fargateProfile{Name: fp.Name, PodExecutionRoleARN: fp.PodExecutionRoleARN, Selectors: []fargateSelector{}}
-		for _, s := range fp.Selectors {
-			f.Selectors = append(f.Selectors, fargateSelector{Namespace: s.Namespace, Labels: s.Labels})
-		}
-		out = append(out, f)
-	}
-	data, err := json.Marshal(out)
+	data, err := json.Marshal(append([]eks.FargateProfileSpec{}, profiles...))
 	if err != nil {
 		return err
 	}
 	path := filepath.Join(dir, dataSubdir, fargateProfilesFile)
 	if cur, err := os.ReadFile(path); err != nil || !bytes.Equal(cur, data) {
-		if err := writeAtomic(path, data); err != nil {
+		if err := renameio.WriteFile(path, data, 0o600); err != nil {
 			return err
 		}
 	}

@@ -60,7 +60,7 @@ func TestSyncFargateProfilesWaitsForTheControlPlane(t *testing.T) {
 		t.Fatalf("returned before berth-k8s applied the profiles: %v", err)
 	case <-time.After(300 * time.Millisecond):
 	}
-	var got []fargateProfile
+	var got []eks.FargateProfileSpec
 	if err := json.Unmarshal(written, &got); err != nil || len(got) != 1 || got[0].Name != "web" ||
 		got[0].Selectors[0].Namespace != "shop" || got[0].Selectors[0].Labels["run"] != "fargate" || got[0].PodExecutionRoleARN == "" {
 		t.Fatalf("profiles file %s (%v)", written, err)

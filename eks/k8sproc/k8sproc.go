@@ -28,6 +28,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/renameio/v2"
+
 	"github.com/berth-dev/berth/eks"
 	"github.com/berth-dev/berth/runtime"
 )
@@ -440,7 +442,7 @@ func (cp *ControlPlane) launch(ctx context.Context, dir string, args []string) (
 		p.err = cmd.Wait()
 		close(p.done)
 	}()
-	if err := writeAtomic(filepath.Join(dir, pidFile), []byte(strconv.Itoa(p.pid)+"\n")); err != nil {
+	if err := renameio.WriteFile(filepath.Join(dir, pidFile), []byte(strconv.Itoa(p.pid)+"\n"), 0o600); err != nil {
 		cp.terminate(p)
 		return nil, "", err
 	}
@@ -454,7 +456,7 @@ func (cp *ControlPlane) launch(ctx context.Context, dir string, args []string) (
 				cp.terminate(p)
 				return nil, "", perr
 			}
-			if err := writeAtomic(filepath.Join(dir, portFile), []byte(u+"\n")); err != nil {
+			if err := renameio.WriteFile(filepath.Join(dir, portFile), []byte(u+"\n"), 0o600); err != nil {
 				cp.terminate(p)
 				return nil, "", err
 			}
@@ -658,12 +660,4 @@ func tail(path string, n int64) string {
 		return ""
 	}
 	return strings.TrimSpace(string(buf))
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

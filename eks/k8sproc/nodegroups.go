@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/renameio/v2"
+
 	"github.com/berth-dev/berth/eks"
 	"github.com/berth-dev/berth/runtime"
 )
@@ -164,7 +166,7 @@ func (cp *ControlPlane) SyncNodegroup(ctx context.Context, ng eks.NodegroupSpec)
 	}
 	cp.renewOnce.Do(func() { go cp.renewRegistryAuth() })
 	data, _ := json.Marshal(args)
-	if err := writeAtomic(filepath.Join(dir, nodesArgsFile), data); err != nil {
+	if err := renameio.WriteFile(filepath.Join(dir, nodesArgsFile), data, 0o600); err != nil {
 		return err
 	}
 	if err := cp.ensureNodes(ctx, ngKey{ng.Cluster, ng.Name}, dir, args); err != nil {
@@ -341,7 +343,7 @@ func (cp *ControlPlane) launchNodes(ctx context.Context, dir string, args []stri
 		p.err = cmd.Wait()
 		close(p.done)
 	}()
-	if err := writeAtomic(filepath.Join(dir, nodesPidFile), []byte(strconv.Itoa(p.pid)+"\n")); err != nil {
+	if err := renameio.WriteFile(filepath.Join(dir, nodesPidFile), []byte(strconv.Itoa(p.pid)+"\n"), 0o600); err != nil {
 		cp.terminate(p)
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/google/renameio/v2"
+
 	"github.com/berth-dev/berth/eks"
 )
 
@@ -27,7 +29,7 @@ func (cp *ControlPlane) writeRegistryAuth(c eks.ClusterRef, dir string) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, registryAuthFile), data)
+	return renameio.WriteFile(filepath.Join(dir, registryAuthFile), data, 0o600)
 }
 
 // renewRegistryAuth renews the passwords of the node groups this process

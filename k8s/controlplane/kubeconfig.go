@@ -3,6 +3,7 @@ package controlplane
 import (
 	"os"
 
+	"github.com/google/renameio/v2"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
@@ -28,7 +29,7 @@ func (p *pki) writeKubeconfig(path, clusterName, server, certName string) error 
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, data, 0o600)
+	return renameio.WriteFile(path, data, 0o600)
 }
 
 // writeWebhookKubeconfig describes the TokenReview webhook in the kubeconfig
@@ -43,5 +44,5 @@ func writeWebhookKubeconfig(path, url string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, data, 0o600)
+	return renameio.WriteFile(path, data, 0o600)
 }

@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/google/renameio/v2"
 )
 
 // pki holds the paths of the files the components read. Keys stay on disk in
@@ -120,7 +122,7 @@ func (p *pki) loadOrCreateCA() error {
 		return err
 	}
 	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := writeFileAtomic(p.path("ca.crt"), certPEM, 0o644); err != nil {
+	if err := renameio.WriteFile(p.path("ca.crt"), certPEM, 0o644); err != nil {
 		return err
 	}
 	p.caCert, p.caKey, p.caPEM = cert, key, certPEM
@@ -151,7 +153,7 @@ func (p *pki) ensureServiceAccountKey() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(p.path("sa.pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
+	return renameio.WriteFile(p.path("sa.pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
 }
 
 // issue writes name.crt and name.key signed by the CA. Client certificates
@@ -192,7 +194,7 @@ func (p *pki) issue(name, cn string, orgs, hosts []string, usage x509.ExtKeyUsag
 	if err := writeKey(p.path(name+".key"), key); err != nil {
 		return err
 	}
-	return writeFileAtomic(p.path(name+".crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	return renameio.WriteFile(p.path(name+".crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 }
 
 func serial() *big.Int {
@@ -208,7 +210,7 @@ func writeKey(path string, key *ecdsa.PrivateKey) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	return renameio.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
 }
 
 func parseCert(data []byte) (*x509.Certificate, error) {
@@ -233,30 +235,4 @@ func parseKey(data []byte) (crypto.Signer, error) {
 		return nil, fmt.Errorf("unsupported key type %T", key)
 	}
 	return signer, nil
-}
-
-// writeFileAtomic renames a complete temporary file into place so a crash
-// never leaves a truncated certificate or kubeconfig behind.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/renameio/v2"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
@@ -113,7 +114,7 @@ func listen(dataDir string) (net.Listener, error) {
 		return nil, err
 	}
 	port := strconv.Itoa(lis.Addr().(*net.TCPAddr).Port)
-	if err := writeAtomic(portPath, []byte(port+"\n")); err != nil {
+	if err := renameio.WriteFile(portPath, []byte(port+"\n"), 0o600); err != nil {
 		lis.Close()
 		return nil, err
 	}
@@ -161,16 +162,8 @@ func loadProfiles(dataDir string, wh *Webhook, last []byte) ([]byte, error) {
 	if data == nil {
 		data = []byte{}
 	}
-	if err := writeAtomic(filepath.Join(dataDir, LoadedFile), data); err != nil {
+	if err := renameio.WriteFile(filepath.Join(dataDir, LoadedFile), data, 0o600); err != nil {
 		return last, fmt.Errorf("acknowledging the profiles: %w", err)
 	}
 	return data, nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

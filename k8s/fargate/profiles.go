@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+
+	"github.com/berth-dev/berth/awsapi/wildcard"
 )
 
 // Names EKS uses, which users' manifests and tools look for.
@@ -107,31 +109,6 @@ func labelMatches(key, value string, labels map[string]string) bool {
 	return false
 }
 
-// glob matches s against pattern, where * is any run of characters and ?
-// one character; nothing else is special (unlike path.Match, for which /
-// and [ are).
-func glob(pattern, s string) bool {
-	p, t := []rune(pattern), []rune(s)
-	// The classic two-pointer match with one backtrack point.
-	pi, ti, star, mark := 0, 0, -1, 0
-	for ti < len(t) {
-		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == t[ti]):
-			pi++
-			ti++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, ti
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			ti = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
-}
+// glob matches s against pattern as EKS reads profile selectors: * is any
+// run of characters and ? one character, nothing else is special.
+func glob(pattern, s string) bool { return wildcard.Match([]rune(pattern), []rune(s)) }
