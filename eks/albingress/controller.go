@@ -62,7 +62,12 @@ type Controller struct {
 	busy    map[eks.ClusterRef]bool
 	known   map[eks.ClusterRef]bool // clusters seen, so that one whose directory is gone is still cleaned up
 	classed map[eks.ClusterRef]bool // the alb IngressClass was made sure of
-	last    map[string]string       // Ingress uid → the last event's reason and message
+	// idle holds clusters whose last pass found no Ingress of ours and no
+	// load balancer of theirs: only this controller makes those, so the
+	// next pass with no Ingress of ours skips reading ELB's inventory,
+	// which would otherwise run every poll for every cluster.
+	idle    map[eks.ClusterRef]bool
+	last    map[string]string // Ingress uid → the last event's reason and message
 	clients map[eks.ClusterRef]*kube
 	failing map[eks.ClusterRef]string // the cluster's last pass's error
 }
@@ -76,7 +81,7 @@ func New(o Options) *Controller {
 		o.Interval = Interval
 	}
 	return &Controller{o: o, busy: map[eks.ClusterRef]bool{}, known: map[eks.ClusterRef]bool{},
-		classed: map[eks.ClusterRef]bool{}, last: map[string]string{}, clients: map[eks.ClusterRef]*kube{}, failing: map[eks.ClusterRef]string{}}
+		classed: map[eks.ClusterRef]bool{}, idle: map[eks.ClusterRef]bool{}, last: map[string]string{}, clients: map[eks.ClusterRef]*kube{}, failing: map[eks.ClusterRef]string{}}
 }
 
 // Run reconciles every Interval until ctx ends.
@@ -160,6 +165,7 @@ func (c *Controller) reconcileCluster(ctx context.Context, ref eks.ClusterRef) e
 			c.mu.Lock()
 			delete(c.known, ref)
 			delete(c.classed, ref)
+			delete(c.idle, ref)
 			c.mu.Unlock()
 		}
 		return nil
@@ -272,11 +278,23 @@ func (c *Controller) syncIngresses(ctx context.Context, ref eks.ClusterRef, info
 	if err != nil {
 		return err
 	}
+	ours := slices.ContainsFunc(ings, func(ing Ingress) bool {
+		return slices.Contains(ing.Metadata.Finalizers, Finalizer) || IsALB(&ing, classes, defaultClass)
+	})
+	c.mu.Lock()
+	idle := c.idle[ref]
+	c.mu.Unlock()
+	if !ours && idle {
+		return nil
+	}
 	d := newDeployer(c.o.LoadBalancing, ref.Account, ref.Region, ref.Name)
 	inv, err := d.inventory(ctx)
 	if err != nil {
 		return err
 	}
+	c.mu.Lock()
+	c.idle[ref] = !ours && len(stacks(inv)) == 0
+	c.mu.Unlock()
 	live := map[string]bool{}
 	for i := range ings {
 		ing := &ings[i]
