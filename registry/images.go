@@ -256,12 +256,37 @@ func (r *Registry) GetManifest(ctx context.Context, ref Repo, reference string) 
 // lastRecordedPullTime). It writes at most once a minute per image, so it
 // is cheap to call on every pull; failures are logged, not returned.
 func (r *Registry) RecordPull(ctx context.Context, ref Repo, dgst digest.Digest) {
+	if now, ok := r.pullDue(ref, dgst); ok {
+		r.writePull(ctx, ref, dgst, now)
+	}
+}
+
+// RecordPullLater is RecordPull with the write (a committed, fsynced
+// transaction) done after it returns, for the registry's manifest GET:
+// the response, and the keep-alive connection the client fetches the
+// layers on, would otherwise wait for an fsync. AWS itself records pull
+// times lazily. Close waits for pending writes.
+func (r *Registry) RecordPullLater(ref Repo, dgst digest.Digest) {
+	now, ok := r.pullDue(ref, dgst)
+	if !ok {
+		return
+	}
+	r.pullWrites.Add(1)
+	go func() {
+		defer r.pullWrites.Done()
+		r.writePull(context.Background(), ref, dgst, now)
+	}()
+}
+
+// pullDue reports whether a pull of the image should be written now: no
+// write for it in the last pullRecordInterval.
+func (r *Registry) pullDue(ref Repo, dgst digest.Digest) (time.Time, bool) {
 	now := r.now()
 	key := pullKey{ref, dgst}
 	r.pullsMu.Lock()
+	defer r.pullsMu.Unlock()
 	if last, ok := r.pulls[key]; ok && now.Sub(last) < pullRecordInterval {
-		r.pullsMu.Unlock()
-		return
+		return now, false
 	}
 	r.pulls[key] = now
 	if len(r.pulls) > 10000 {
@@ -271,7 +296,10 @@ func (r *Registry) RecordPull(ctx context.Context, ref Repo, dgst digest.Digest)
 			}
 		}
 	}
-	r.pullsMu.Unlock()
+	return now, true
+}
+
+func (r *Registry) writePull(ctx context.Context, ref Repo, dgst digest.Digest, now time.Time) {
 	err := r.st.Update(ctx, func(tx store.Tx) error {
 		row, err := r.repo(tx, ref)
 		if err != nil {

@@ -104,6 +104,9 @@ type Registry struct {
 
 	pullsMu sync.Mutex
 	pulls   map[pullKey]time.Time
+	// pullWrites tracks RecordPull's background writes, which Close waits
+	// for.
+	pullWrites sync.WaitGroup
 
 	gcMu     sync.Mutex
 	stopOnce sync.Once
@@ -145,10 +148,12 @@ func New(st store.Store, blobs blobstore.Store, opts Options) *Registry {
 	return r
 }
 
-// Close stops the garbage collection loop. It does not close the stores.
+// Close stops the garbage collection loop and waits for pending pull-time
+// writes. It does not close the stores.
 func (r *Registry) Close() error {
 	r.stopOnce.Do(func() { close(r.stop) })
 	<-r.done
+	r.pullWrites.Wait()
 	return nil
 }
 

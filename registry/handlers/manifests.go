@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -49,7 +48,7 @@ func (h *handler) getManifest(w http.ResponseWriter, r *http.Request, repo regis
 		return
 	}
 	_, _ = w.Write(body)
-	h.reg.RecordPull(context.WithoutCancel(r.Context()), repo, img.Digest)
+	h.reg.RecordPullLater(repo, img.Digest)
 }
 
 func (h *handler) putManifest(w http.ResponseWriter, r *http.Request, repo registry.Repo, rt route) {
