@@ -17,6 +17,11 @@ type Authenticator struct {
 	// expire. With Credentials set their token and signature are checked
 	// too.
 	Sessions SessionCredentials
+	// Keys, when set, resolves the long-term keys IAM created: a request
+	// signed with one acts as its user in the user's account; an inactive
+	// key is refused. With Credentials set the signature is checked with
+	// the key's stored secret.
+	Keys AccessKeys
 	// Now is the clock for expiry checks; time.Now when nil.
 	Now func() time.Time
 }
@@ -56,11 +61,20 @@ func (a *Authenticator) authenticate(r *http.Request, body []byte, s *sigv4Reque
 			return a.session(r, body, s, sess, id)
 		}
 	}
+	secret, configured := a.Credentials[s.AccessKeyID]
+	if a.Keys != nil && !configured && IsLongTermKey(s.AccessKeyID) {
+		k, err := a.Keys.LookupAccessKey(r.Context(), s.AccessKeyID)
+		if err != nil {
+			return Identity{}, InternalError(err)
+		}
+		if k != nil {
+			return a.accessKey(r, body, s, k, id)
+		}
+	}
 	if !a.Verifying() {
 		return id, nil
 	}
-	secret, ok := a.Credentials[s.AccessKeyID]
-	if !ok {
+	if !configured {
 		return Identity{}, errInvalidToken()
 	}
 	if err := a.verify(r, body, s, secret); err != nil {

@@ -21,8 +21,9 @@ type Identity struct {
 	// Service is the signing name from the credential scope (ecr, ecs, ...).
 	Service string
 	// Principal is the caller's ARN when Berth knows it: the assumed-role
-	// ARN of temporary credentials it issued. Empty for long-term keys,
-	// which act as their account's root.
+	// ARN of temporary credentials it issued, or the IAM user of a key IAM
+	// created. Empty for other long-term keys, which act as their
+	// account's root.
 	Principal string
 	// UserID is the caller's unique id with Principal (AROA...:session).
 	UserID string

@@ -93,6 +93,19 @@ func noSuchProvider(arn string) error {
 
 func (p oidcProviderRecord) url() string { return p.Scheme + "://" + p.Issuer }
 
+// wireURL is the Url Get returns: the issuer without its scheme, as IAM
+// returns it, unless the host has a port (Berth's EKS issuers are
+// 127.0.0.1:<port>/...). "host:port/path" does not parse as a URL, so
+// clients that compare it with the URL they registered (Terraform's
+// aws_iam_openid_connect_provider) would see a change on every plan.
+func (p oidcProviderRecord) wireURL() string {
+	host, _, _ := strings.Cut(p.Issuer, "/")
+	if strings.Contains(host, ":") {
+		return p.url()
+	}
+	return p.Issuer
+}
+
 // getProvider reads the provider arn names in acct, or NoSuchEntity.
 func getProvider(tx store.Tx, acct, arn string) (oidcProviderRecord, error) {
 	var p oidcProviderRecord
@@ -217,7 +230,7 @@ func (s *Service) GetOpenIDConnectProvider(ctx context.Context, in *iamapi.GetOp
 		return nil, err
 	}
 	out := &iamapi.GetOpenIDConnectProviderOutput{
-		Url:            str(p.Issuer),
+		Url:            str(p.wireURL()),
 		ClientIDList:   slices.Clone(p.ClientIDs),
 		ThumbprintList: slices.Clone(p.Thumbprints),
 		CreateDate:     awsapi.Time(p.Created),

@@ -79,6 +79,9 @@ func TestOIDCProviderLifecycle(t *testing.T) {
 	if local != "arn:aws:iam::111111111111:oidc-provider/127.0.0.1:8443/issuer" {
 		t.Errorf("local ARN %q", local)
 	}
+	if r := f.must(acct, "GetOpenIDConnectProvider", "OpenIDConnectProviderArn", local); r.get("Url") != "http://127.0.0.1:8443/issuer" {
+		t.Errorf("local Url %q, want it with its scheme", r.get("Url"))
+	}
 	r = f.must(acct, "ListOpenIDConnectProviders")
 	if arns := r["OpenIDConnectProviderList/member/Arn"]; len(arns) != 2 {
 		t.Errorf("list: %v", arns)

@@ -12,8 +12,9 @@ import (
 	"github.com/berth-dev/berth/store"
 )
 
-// policyRecord is a customer managed policy as the store keeps it. Berth
-// keeps one version, v1, which CreatePolicy writes.
+// policyRecord is a customer managed policy as the store keeps it.
+// Document is the default version's document; Versions (policyversions.go)
+// is empty until CreatePolicyVersion, meaning one version, v1.
 type policyRecord struct {
 	Name        string    `json:"name"`
 	ID          string    `json:"id"`
@@ -24,9 +25,11 @@ type policyRecord struct {
 	Updated     time.Time `json:"updated"`
 	Attachments int32     `json:"attachments"`
 	Tags        []tag     `json:"tags,omitempty"`
+	// Versions, DefaultVersion and LastVersion: see policyversions.go.
+	Versions       []policyVersion `json:"versions,omitempty"`
+	DefaultVersion string          `json:"defaultVersion,omitempty"`
+	LastVersion    int             `json:"lastVersion,omitempty"`
 }
-
-const defaultVersion = "v1"
 
 func (p policyRecord) arn(acct string) string {
 	return "arn:aws:iam::" + acct + ":policy" + p.Path + p.Name
@@ -38,7 +41,7 @@ func (p policyRecord) wire(acct string, withDescription bool) iamapi.Policy {
 	zero, yes := int32(0), true
 	out := iamapi.Policy{
 		PolicyName: str(p.Name), PolicyId: str(p.ID), Arn: str(p.arn(acct)), Path: str(p.Path),
-		DefaultVersionId: str(defaultVersion), AttachmentCount: &p.Attachments, PermissionsBoundaryUsageCount: &zero,
+		DefaultVersionId: str(p.defaultID()), AttachmentCount: &p.Attachments, PermissionsBoundaryUsageCount: &zero,
 		IsAttachable: &yes, CreateDate: awsapi.Time(p.Created), UpdateDate: awsapi.Time(p.Updated),
 	}
 	if withDescription {
@@ -136,33 +139,6 @@ func (s *Service) GetPolicy(ctx context.Context, in *iamapi.GetPolicyInput) (*ia
 	return &iamapi.GetPolicyOutput{Policy: &out}, nil
 }
 
-// GetPolicyVersion returns the document of a policy's version v1.
-func (s *Service) GetPolicyVersion(ctx context.Context, in *iamapi.GetPolicyVersionInput) (*iamapi.GetPolicyVersionOutput, error) {
-	p, err := s.viewPolicy(ctx, *in.PolicyArn)
-	if err != nil {
-		return nil, err
-	}
-	if *in.VersionId != defaultVersion {
-		return nil, iamapi.NewNoSuchEntityException("Policy %s version %s does not exist or is not attachable.", *in.PolicyArn, *in.VersionId)
-	}
-	yes := true
-	return &iamapi.GetPolicyVersionOutput{PolicyVersion: &iamapi.PolicyVersion{
-		Document: str(EncodeDocument(p.Document)), VersionId: str(defaultVersion), IsDefaultVersion: &yes, CreateDate: awsapi.Time(p.Created),
-	}}, nil
-}
-
-// ListPolicyVersions lists a policy's one version.
-func (s *Service) ListPolicyVersions(ctx context.Context, in *iamapi.ListPolicyVersionsInput) (*iamapi.ListPolicyVersionsOutput, error) {
-	p, err := s.viewPolicy(ctx, *in.PolicyArn)
-	if err != nil {
-		return nil, err
-	}
-	yes, no := true, false
-	return &iamapi.ListPolicyVersionsOutput{Versions: []iamapi.PolicyVersion{{
-		VersionId: str(defaultVersion), IsDefaultVersion: &yes, CreateDate: awsapi.Time(p.Created),
-	}}, IsTruncated: &no}, nil
-}
-
 // DeletePolicy deletes a customer managed policy that nothing uses.
 func (s *Service) DeletePolicy(ctx context.Context, in *iamapi.DeletePolicyInput) (*iamapi.DeletePolicyOutput, error) {
 	acct := account(ctx)
@@ -173,6 +149,9 @@ func (s *Service) DeletePolicy(ctx context.Context, in *iamapi.DeletePolicyInput
 		}
 		if p.Attachments > 0 {
 			return iamapi.NewDeleteConflictException("Cannot delete a policy attached to entities.")
+		}
+		if len(p.Versions) > 1 {
+			return iamapi.NewDeleteConflictException("This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.")
 		}
 		return tx.DeleteResource(kindPolicy, acct, global, key(p.Name))
 	})

@@ -207,6 +207,9 @@ func (s *Service) DeleteRole(ctx context.Context, in *iamapi.DeleteRoleInput) (*
 		if len(r.Attached) > 0 {
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must detach all policies first.")
 		}
+		if err := roleInInstanceProfile(tx, acct, r.Name); err != nil {
+			return err
+		}
 		return tx.DeleteResource(kindRole, acct, global, key(r.Name))
 	})
 	if err != nil {

@@ -1,7 +1,9 @@
 // Package iam is Berth's minimal AWS Identity and Access Management: roles
 // with their trust policies, inline and attached policies and tags,
-// customer managed policies, and OpenID Connect providers (whose ID tokens
-// STS exchanges for role credentials), kept in the store and returned as
+// customer managed policies and their versions, OpenID Connect providers
+// (whose ID tokens STS exchanges for role credentials), users with access
+// keys (which the Authenticator accepts as credentials: LookupAccessKey),
+// groups and instance profiles, kept in the store and returned as
 // IAM returns them. Policies are checked as IAM checks them when they are stored, but
 // not enforced: every caller may call every API. The trust policy is the
 // one policy Berth evaluates, when STS assumes a role (see iam/policy).
@@ -51,12 +53,14 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Service implements the IAM API for roles, policies and OIDC providers;
-// users, groups, instance profiles and the rest answer NotImplemented.
+// Service implements the IAM API for roles, policies, OIDC providers,
+// users, access keys, groups and instance profiles; the rest (SAML, MFA,
+// login profiles, certificates, ...) answers NotImplemented.
 type Service struct {
 	iamapi.UnimplementedService
-	st  store.Store
-	now func() time.Time
+	st   store.Store
+	now  func() time.Time
+	keys keyCache // access keys looked up for requests (accesskeys.go)
 }
 
 var _ iamapi.Service = (*Service)(nil)

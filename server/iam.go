@@ -29,7 +29,8 @@ func (s *Server) wireIAM() error {
 }
 
 // serveIAM registers IAM and STS over st (awsQuery), makes the
-// authenticator recognise the session credentials STS issues, and prunes
+// authenticator recognise the session credentials STS issues and the
+// access keys IAM creates, and prunes
 // expired ones. It returns the STS service, whose IssueRoleCredentials
 // the ECS task agent calls for task role credentials.
 func (s *Server) serveIAM(st store.Store) (*sts.Service, error) {
@@ -48,6 +49,7 @@ func (s *Server) serveIAM(st store.Store) (*sts.Service, error) {
 	stsWire.Unsigned = map[string]bool{"AssumeRoleWithWebIdentity": true}
 	s.api.HandleQuery(stsWire)
 	s.api.Auth.Sessions = tokens
+	s.api.Auth.Keys = roles
 	s.loops = append(s.loops, func(ctx context.Context) { s.pruneSessions(ctx, tokens) })
 	return tokens, nil
 }

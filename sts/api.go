@@ -91,11 +91,6 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*
 	}, nil
 }
 
-// GetSessionToken is not implemented yet.
-func (s *Service) GetSessionToken(context.Context, *stsapi.GetSessionTokenInput) (*stsapi.GetSessionTokenOutput, error) {
-	return nil, awsapi.NewError(501, "NotImplementedException", "Berth does not implement STS GetSessionToken yet: use long-term keys, or AssumeRole for temporary credentials.")
-}
-
 func deref(p *string) string {
 	if p == nil {
 		return ""

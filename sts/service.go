@@ -1,7 +1,8 @@
 // Package sts is Berth's AWS Security Token Service: who a caller is
 // (GetCallerIdentity) and temporary credentials for IAM roles (AssumeRole,
 // AssumeRoleWithWebIdentity for OIDC ID tokens, and IssueRoleCredentials
-// for ECS task roles). Berth remembers the
+// for ECS task roles), and for the caller itself (GetSessionToken,
+// GetFederationToken). Berth remembers the
 // credentials it issues in the store, and the awsapi.Authenticator asks
 // this service about them (LookupSession), so a request signed with them
 // acts as the assumed role in the role's account until they expire.

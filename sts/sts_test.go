@@ -204,10 +204,19 @@ func TestAssumeRoleRefuses(t *testing.T) {
 			t.Errorf("%s: %v, want %s", tc.name, err, tc.code)
 		}
 	}
-	// The NotImplemented operations say so.
-	_, err := w.client(acct, "x", "").GetSessionToken(ctx, &sdksts.GetSessionTokenInput{})
-	if apiCode(err) != "NotImplementedException" || !strings.Contains(err.Error(), "AssumeRole") {
-		t.Errorf("GetSessionToken: %v", err)
+	// GetSessionToken's credentials act as the caller (the root here) and
+	// may not ask for more session credentials.
+	st, err := w.client(acct, "x", "").GetSessionToken(ctx, &sdksts.GetSessionTokenInput{})
+	if err != nil || !strings.HasPrefix(aws.ToString(st.Credentials.AccessKeyId), "ASIA") {
+		t.Fatalf("GetSessionToken: %v", err)
+	}
+	sc := w.client(*st.Credentials.AccessKeyId, *st.Credentials.SecretAccessKey, *st.Credentials.SessionToken)
+	who, err := sc.GetCallerIdentity(ctx, &sdksts.GetCallerIdentityInput{})
+	if err != nil || aws.ToString(who.Arn) != "arn:aws:iam::111111111111:root" {
+		t.Errorf("GetCallerIdentity with GetSessionToken credentials: %v %v", who, err)
+	}
+	if _, err := sc.GetSessionToken(ctx, &sdksts.GetSessionTokenInput{}); apiCode(err) != "AccessDenied" {
+		t.Errorf("GetSessionToken with session credentials: %v, want AccessDenied", err)
 	}
 }
 
