@@ -200,16 +200,21 @@ func (s *Service) ListClusters(ctx context.Context, in *eksapi.ListClustersInput
 	}
 	out := &eksapi.ListClustersOutput{Clusters: []string{}}
 	err = s.st.View(ctx, func(tx store.Tx) error {
-		rs, err := tx.ListResources(kindCluster, account, region, "", p)
+		// Registered clusters are listed only with include=all, as in EKS.
+		all := slices.Contains(in.Include, "all")
+		cs, ids, err := store.AllDocs[clusterRec](tx, kindCluster, account, region, "", store.Page{After: p.After})
 		if err != nil {
 			return err
 		}
-		for i, r := range rs {
-			if i == p.Limit-1 {
-				out.NextToken = pageToken(rs[i-1].ID)
+		for i, c := range cs {
+			if c.Cluster.ConnectorConfig != nil && !all {
+				continue
+			}
+			if len(out.Clusters) == p.Limit-1 {
+				out.NextToken = pageToken(ids[i-1])
 				break
 			}
-			out.Clusters = append(out.Clusters, r.ID)
+			out.Clusters = append(out.Clusters, ids[i])
 		}
 		return nil
 	})
@@ -227,6 +232,9 @@ func (s *Service) DeleteCluster(ctx context.Context, in *eksapi.DeleteClusterInp
 		c, err = cluster(tx, account, region, name)
 		if err != nil {
 			return err
+		}
+		if c.Cluster.ConnectorConfig != nil {
+			return eksapi.NewInvalidRequestException("Cluster %s is a registered cluster: remove it with deregister-cluster.", name)
 		}
 		if deref(c.Cluster.DeletionProtection) {
 			return eksapi.NewInvalidRequestException("Cluster %s has deletion protection enabled: turn it off with update-cluster-config --no-deletion-protection first.", name)

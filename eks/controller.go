@@ -123,6 +123,9 @@ func (s *Service) reconcile(ctx context.Context, ref ClusterRef) error {
 		if err := s.reconcileNodegroups(ctx, ref); err != nil {
 			return err
 		}
+		if err := s.reconcileExtras(ctx, ref); err != nil {
+			return err
+		}
 		return s.reconcileProfiles(ctx, ref)
 	}
 	return nil
@@ -193,7 +196,7 @@ func (s *Service) deleteCluster(ctx context.Context, ref ClusterRef) error {
 	delete(s.started, ref)
 	s.mu.Unlock()
 	return s.st.Update(ctx, func(tx store.Tx) error {
-		for _, kind := range []string{kindNodegroup, kindFargate, kindAccess, kindUpdate} {
+		for _, kind := range []string{kindNodegroup, kindFargate, kindAccess, kindUpdate, kindAddon, kindIdentityProvider, kindCapability, kindPodIdentity} {
 			rs, err := tx.ListResources(kind, ref.Account, ref.Region, ref.Name+"/", store.Page{})
 			if err != nil {
 				return err
@@ -203,6 +206,9 @@ func (s *Service) deleteCluster(ctx context.Context, ref ClusterRef) error {
 					return err
 				}
 			}
+		}
+		if err := store.DeleteDoc(tx, kindInsightsRefresh, ref.Account, ref.Region, ref.Name); err != nil {
+			return err
 		}
 		if err := store.DeleteDoc(tx, kindCluster, ref.Account, ref.Region, ref.Name); err != nil {
 			return err
@@ -225,7 +231,7 @@ func (s *Service) finishClusterUpdates(ctx context.Context, ref ClusterRef) erro
 			return err
 		}
 		for i, u := range us {
-			if u.Nodegroup != "" || *u.Update.Status != eksapi.UpdateStatusInProgress {
+			if u.Nodegroup != "" || u.Addon != "" || u.Capability != "" || *u.Update.Status != eksapi.UpdateStatusInProgress {
 				continue
 			}
 			u.Update.Status = new(eksapi.UpdateStatusSuccessful)

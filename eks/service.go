@@ -16,6 +16,7 @@ import (
 	eksapi "github.com/berth-dev/berth/api/eks"
 	"github.com/berth-dev/berth/awsapi"
 	"github.com/berth-dev/berth/store"
+	"github.com/berth-dev/berth/sts/oidc"
 )
 
 // Resource kinds in the store. Nodegroups, profiles, access entries and
@@ -60,6 +61,10 @@ type Options struct {
 	Log            *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Roles vends the credentials of EKS Pod Identity (*sts.Service);
+	// AssumeRoleForPodIdentity answers ServiceUnavailableException
+	// without it.
+	Roles PodRoles
 }
 
 // Service implements the EKS API.
@@ -73,6 +78,10 @@ type Service struct {
 	oidcBase  string
 	log       *slog.Logger
 	now       func() time.Time
+	roles     PodRoles
+	// podKeys caches clusters' service-account keys for
+	// AssumeRoleForPodIdentity.
+	podKeys oidc.Keys
 
 	kick chan struct{}
 	mu   sync.Mutex
@@ -109,7 +118,7 @@ func New(o Options) (*Service, error) {
 		o.Now = time.Now
 	}
 	return &Service{st: o.Store, cp: o.ControlPlane, auth: o.Auth, callerARN: o.CallerARN, reviewURL: o.TokenReviewURL,
-		oidcBase: o.OIDCIssuerBase, log: o.Log, now: o.Now, kick: make(chan struct{}, 1), busy: map[ClusterRef]bool{}, dirty: map[ClusterRef]bool{}, started: map[ClusterRef]bool{}}, nil
+		oidcBase: o.OIDCIssuerBase, roles: o.Roles, log: o.Log, now: o.Now, kick: make(chan struct{}, 1), busy: map[ClusterRef]bool{}, dirty: map[ClusterRef]bool{}, started: map[ClusterRef]bool{}}, nil
 }
 
 // CallerARN is the ARN STS reports for id: its assumed role, or the root

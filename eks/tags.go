@@ -20,7 +20,7 @@ func checkTags(tags map[string]string) error {
 	return nil
 }
 
-var resourceARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:eks:([a-z0-9-]+):([0-9]{12}):(cluster|nodegroup|fargateprofile|access-entry)/([^/]+)(?:/(.+))?$`)
+var resourceARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:eks:([a-z0-9-]+):([0-9]{12}):(cluster|nodegroup|fargateprofile|access-entry|podidentityassociation|addon|identityproviderconfig|capability|eks-anywhere-subscription)/([^/]+)(?:/(.+))?$`)
 
 // taggable reads, changes with fn and writes back the tags of the
 // resource arn names, in one transaction.
@@ -80,6 +80,64 @@ func (s *Service) taggable(ctx context.Context, arn string, write bool, fn func(
 			out = fp.Tags
 			if write {
 				return store.PutDoc(tx, k, account, region, cname+"/"+name, fp, s.now())
+			}
+		case "podidentityassociation":
+			rec, ok, err := getDoc[podIdentityRec](tx, kindPodIdentity, account, region, cname+"/"+rest)
+			if err != nil || !ok || deref(rec.Association.AssociationArn) != arn {
+				return orErr(err, notFound)
+			}
+			rec.Association.Tags = fn(orEmptyMap(rec.Association.Tags))
+			out = rec.Association.Tags
+			if write {
+				return store.PutDoc(tx, kindPodIdentity, account, region, cname+"/"+rest, rec, s.now())
+			}
+		case "capability":
+			name, _, _ := strings.Cut(rest, "/")
+			c, ok, err := getDoc[capabilityRec](tx, kindCapability, account, region, cname+"/"+name)
+			if err != nil || !ok || *c.Capability.Arn != arn {
+				return orErr(err, notFound)
+			}
+			c.Capability.Tags = fn(orEmptyMap(c.Capability.Tags))
+			out = c.Capability.Tags
+			if write {
+				return store.PutDoc(tx, kindCapability, account, region, cname+"/"+name, c, s.now())
+			}
+		case "eks-anywhere-subscription":
+			// …:eks-anywhere-subscription/<id>: the "cluster" is the id.
+			r, ok, err := getDoc[anywhereRec](tx, kindAnywhere, account, region, cname)
+			if err != nil || !ok || rest != "" || *r.Sub.Arn != arn {
+				return orErr(err, notFound)
+			}
+			r.Sub.Tags = fn(orEmptyMap(r.Sub.Tags))
+			out = r.Sub.Tags
+			if write {
+				return store.PutDoc(tx, kindAnywhere, account, region, cname, r, s.now())
+			}
+		case "addon":
+			name, _, _ := strings.Cut(rest, "/")
+			a, ok, err := getDoc[addonRec](tx, kindAddon, account, region, cname+"/"+name)
+			if err != nil || !ok || *a.Addon.AddonArn != arn {
+				return orErr(err, notFound)
+			}
+			a.Addon.Tags = fn(orEmptyMap(a.Addon.Tags))
+			out = a.Addon.Tags
+			if write {
+				return store.PutDoc(tx, kindAddon, account, region, cname+"/"+name, a, s.now())
+			}
+		case "identityproviderconfig":
+			// …:identityproviderconfig/<cluster>/oidc/<name>/<uuid>
+			parts := strings.Split(rest, "/")
+			if len(parts) < 2 {
+				return notFound
+			}
+			p, ok, err := getDoc[eksapi.OidcIdentityProviderConfig](tx, kindIdentityProvider, account, region, cname+"/"+parts[1])
+			if err != nil || !ok || *p.IdentityProviderConfigArn != arn {
+				return orErr(err, notFound)
+			}
+			p.Tags = fn(orEmptyMap(p.Tags))
+			out = p.Tags
+			if write {
+				return store.PutDoc(tx, kindIdentityProvider, account, region, cname+"/"+parts[1], p, s.now())
 			}
 		case "access-entry":
 			es, ids, err := store.AllDocs[accessRec](tx, kindAccess, account, region, cname+"/", store.Page{})

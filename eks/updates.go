@@ -15,6 +15,9 @@ import (
 type updateRec struct {
 	Update    eksapi.Update `json:"update"`
 	Nodegroup string        `json:"nodegroup,omitempty"`
+	// Addon is set for add-on updates, Capability for capability ones.
+	Addon      string `json:"addon,omitempty"`
+	Capability string `json:"capability,omitempty"`
 }
 
 func (s *Service) newUpdate(typ eksapi.UpdateType, params ...eksapi.UpdateParam) eksapi.Update {
@@ -202,7 +205,7 @@ func (s *Service) DescribeUpdate(ctx context.Context, in *eksapi.DescribeUpdateI
 		if err != nil {
 			return err
 		}
-		if !ok || u.Nodegroup != deref(in.NodegroupName) {
+		if !ok || u.Nodegroup != deref(in.NodegroupName) || u.Addon != deref(in.AddonName) || u.Capability != deref(in.CapabilityName) {
 			return eksapi.NewResourceNotFoundException("No update found for ID: %s", *in.UpdateId)
 		}
 		return nil
@@ -217,7 +220,7 @@ func (s *Service) DescribeUpdate(ctx context.Context, in *eksapi.DescribeUpdateI
 func (s *Service) ListUpdates(ctx context.Context, in *eksapi.ListUpdatesInput) (*eksapi.ListUpdatesOutput, error) {
 	account, region := where(ctx)
 	name := *in.Name
-	ng := deref(in.NodegroupName)
+	ng, ad, cp := deref(in.NodegroupName), deref(in.AddonName), deref(in.CapabilityName)
 	after, limit, err := pageArgs(in.MaxResults, in.NextToken, 100)
 	if err != nil {
 		return nil, err
@@ -236,8 +239,18 @@ func (s *Service) ListUpdates(ctx context.Context, in *eksapi.ListUpdatesInput) 
 		if err != nil {
 			return err
 		}
+		if ad != "" {
+			if _, err := addon(tx, account, region, name, ad); err != nil {
+				return err
+			}
+		}
+		if cp != "" {
+			if _, err := capability(tx, account, region, name, cp); err != nil {
+				return err
+			}
+		}
 		for i, u := range us {
-			if u.Nodegroup != ng {
+			if u.Nodegroup != ng || u.Addon != ad || u.Capability != cp {
 				continue
 			}
 			if len(out.UpdateIds) == limit {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	eksapi "github.com/berth-dev/berth/api/eks"
+	eksauthapi "github.com/berth-dev/berth/api/eksauth"
 	stsapi "github.com/berth-dev/berth/api/sts"
 	"github.com/berth-dev/berth/awsapi"
 	"github.com/berth-dev/berth/eks"
@@ -27,12 +28,17 @@ func (s *Server) wireEKS() error {
 	if err != nil {
 		return err
 	}
-	cp, err := s.eksControlPlane()
+	cp, agent, err := s.eksControlPlane()
 	if err != nil {
 		return err
 	}
 	base := "http://" + loopbackAddr(s.cfg.Listen)
+	var roles eks.PodRoles
+	if s.sts != nil {
+		roles = s.sts
+	}
 	svc, err := eks.New(eks.Options{
+		Roles:        roles,
 		Store:        st,
 		ControlPlane: cp,
 		Auth:         s.api.Auth,
@@ -54,6 +60,13 @@ func (s *Server) wireEKS() error {
 		return err
 	}
 	s.api.HandleRest(eksapi.NewRestService(svc))
+	s.api.HandleRest(eksauthapi.NewRestService(svc))
+	// EKS Pod Identity: nodes ask which service accounts have an
+	// association; pods get credentials from the agent.
+	s.mux.HandleFunc(eks.PodIdentityLookupPath, svc.ServePodIdentityLookup)
+	if agent != nil {
+		agent.mux.HandleFunc(eks.PodIdentityAgentPath, svc.ServePodIdentityAgent)
+	}
 	s.wireALBIngress(svc, cp)
 	s.mux.HandleFunc(eks.TokenReviewPath, svc.ServeTokenReview)
 	// Clusters' OIDC issuers (IRSA): STS fetches their keys from here.
@@ -85,7 +98,7 @@ func (s *Server) wireEKS() error {
 
 // eksControlPlane is berth-k8s from the configuration, or next to the
 // berth executable, or none (eks.Unserved).
-func (s *Server) eksControlPlane() (eks.ControlPlane, error) {
+func (s *Server) eksControlPlane() (eks.ControlPlane, *podIdentityAgent, error) {
 	log := s.log.With("component", "eks")
 	bin, from := s.cfg.K8sBinary, "configured"
 	if bin == "" {
@@ -93,7 +106,7 @@ func (s *Server) eksControlPlane() (eks.ControlPlane, error) {
 	}
 	if bin == "" {
 		log.Info("EKS clusters run no Kubernetes control plane: no berth-k8s is configured (--k8s-binary) or next to berth; build it with k8s/build.sh")
-		return eks.Unserved{Log: log}, nil
+		return eks.Unserved{Log: log}, nil, nil
 	}
 	o := k8sproc.Options{Binary: bin, Dir: filepath.Join(s.cfg.DataDir, "eks"), Log: log}
 	// Nodes pull from Berth's ECR with its passwords, as EKS nodes do with
@@ -115,12 +128,20 @@ func (s *Server) eksControlPlane() (eks.ControlPlane, error) {
 		o.Runtime = rt
 		s.closers = append(s.closers, rt.Close)
 	}
+	// EKS Pod Identity: pods of associated service accounts get the
+	// agent's URI, nodes learn which those are from Berth.
+	var agent *podIdentityAgent
+	if o.Runtime != nil {
+		agent, o.PodIdentityAgentURI = s.startPodIdentityAgent(o.Runtime, log)
+		base := "http://" + loopbackAddr(s.cfg.Listen)
+		o.PodIdentityLookupURL = func(c eks.ClusterRef) string { return eks.PodIdentityLookupURL(base, c) }
+	}
 	cp, err := k8sproc.New(o)
 	if err != nil {
-		return nil, fmt.Errorf("the Kubernetes binary (%s, --k8s-binary): %w", from, err)
+		return nil, nil, fmt.Errorf("the Kubernetes binary (%s, --k8s-binary): %w", from, err)
 	}
 	log.Info("EKS clusters run on berth-k8s", "binary", bin, "from", from)
-	return cp, nil
+	return cp, agent, nil
 }
 
 // loopbackAddr is how a process on this machine reaches listen: an

@@ -42,6 +42,9 @@ func (cp *ControlPlane) fargateArgs(dir string, c eks.ClusterRef) []string {
 	if cp.podAWS != "" {
 		args = append(args, "--fargate-aws-endpoint="+cp.podAWS)
 	}
+	if cp.podIdentity != "" && cp.podIdentityLookup != nil {
+		args = append(args, "--fargate-pod-identity-uri="+cp.podIdentity, "--fargate-pod-identity-lookup="+cp.podIdentityLookup(c))
+	}
 	if cp.registry != "" {
 		args = append(args, "--fargate-registry-auth="+filepath.Join(dir, registryAuthFile))
 	}

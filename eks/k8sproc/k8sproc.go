@@ -67,6 +67,13 @@ type Options struct {
 	// (http://169.254.170.2:4566): node groups give it to pods as
 	// AWS_ENDPOINT_URL, so SDKs in pods (IRSA among them) call Berth.
 	PodAWSEndpoint string
+	// PodIdentityAgentURI is Berth's EKS Pod Identity Agent as pods reach
+	// it (http://169.254.170.23/v1/credentials) and PodIdentityLookupURL
+	// where a cluster's nodes ask which service accounts have an
+	// association: pods of those get the agent's URI and a token for it.
+	// Empty, Pod Identity is off.
+	PodIdentityAgentURI  string
+	PodIdentityLookupURL func(c eks.ClusterRef) string
 	// RegistryHost is Berth's ECR registry (localhost:4566) and
 	// RegistryPassword mints an ECR password for an account and region:
 	// node groups pull images from Berth's ECR with it, as EKS nodes use
@@ -94,6 +101,11 @@ type ControlPlane struct {
 	password  func(account, region string) (string, time.Time)
 	renewOnce sync.Once
 	awsAuth   awsAuthCache
+
+	// podIdentity is the agent's URI, podIdentityLookup a cluster's lookup
+	// URL (see Options).
+	podIdentity       string
+	podIdentityLookup func(c eks.ClusterRef) string
 }
 
 var _ eks.ControlPlane = (*ControlPlane)(nil)
@@ -125,6 +137,7 @@ func New(o Options) (*ControlPlane, error) {
 		o.RegistryHost = ""
 	}
 	return &ControlPlane{bin: bin, dir: dir, log: o.Log, rt: o.Runtime, podAWS: o.PodAWSEndpoint,
+		podIdentity: o.PodIdentityAgentURI, podIdentityLookup: o.PodIdentityLookupURL,
 		registry: o.RegistryHost, password: o.RegistryPassword,
 		locks: map[eks.ClusterRef]*sync.Mutex{}, procs: map[eks.ClusterRef]*proc{}, nodeProcs: map[ngKey]*proc{}}, nil
 }

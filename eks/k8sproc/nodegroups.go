@@ -105,6 +105,9 @@ func (cp *ControlPlane) nodesArgs(ng eks.NodegroupSpec) []string {
 	if cp.podAWS != "" {
 		args = append(args, "--aws-endpoint="+cp.podAWS)
 	}
+	if cp.podIdentity != "" && cp.podIdentityLookup != nil {
+		args = append(args, "--pod-identity-uri="+cp.podIdentity, "--pod-identity-lookup="+cp.podIdentityLookup(ng.Cluster))
+	}
 	if cp.registry != "" {
 		args = append(args, "--registry-auth="+filepath.Join(cp.nodegroupDir(ng.Cluster, ng.Name), registryAuthFile))
 	}

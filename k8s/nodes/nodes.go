@@ -57,6 +57,13 @@ type Config struct {
 	// IAM role (IRSA) get them in their environment.
 	Region      string
 	AWSEndpoint string
+	// PodIdentityURI is the EKS Pod Identity Agent as pods reach it
+	// (http://169.254.170.23/v1/credentials) and PodIdentityLookup the URL
+	// under which Berth answers whether <namespace>/<service account> has
+	// a Pod Identity association: pods of those get the URI and a token
+	// (podidentity.go). Empty, Pod Identity is off.
+	PodIdentityURI    string
+	PodIdentityLookup string
 	// RegistryAuthFile names a JSON file with credentials for one registry
 	// (registryauth.go): Berth writes its ECR password there and renews it
 	// before it expires, as EKS nodes' ECR credential provider fetches

@@ -160,6 +160,10 @@ func (p *provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 	// What the containers run with: the pod plus Berth's AWS endpoint and,
 	// for IRSA, the role's token volume and environment (irsa.go).
 	run, err := p.withAWS(ctx, pod)
+	if err == nil {
+		// EKS Pod Identity's token and agent URI (podidentity.go).
+		run, err = p.withPodIdentity(ctx, run)
+	}
 	if err != nil {
 		return err
 	}

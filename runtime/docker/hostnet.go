@@ -127,18 +127,25 @@ func hostNetworkOf(n network.Network) runtime.HostNetwork {
 // ensureEndpointNetwork makes the endpoint network unless a network of that
 // name with the right gateway exists. Several Berths on one engine share it.
 func (r *Runtime) ensureEndpointNetwork(ctx context.Context) error {
+	return r.ensureGatewayNetwork(ctx, EndpointNetwork, endpointSubnet, runtime.TaskEndpointAddress, kindEndpoints)
+}
+
+// ensureGatewayNetwork makes a bridge network that exists only for its
+// gateway (an address of the host every container reaches), unless a
+// network of that name with that gateway exists.
+func (r *Runtime) ensureGatewayNetwork(ctx context.Context, name string, subnet netip.Prefix, gateway, kind string) error {
 	r.netMu.Lock()
 	defer r.netMu.Unlock()
 	check := func() (bool, error) {
 		f := client.Filters{}
-		f.Add("name", EndpointNetwork)
+		f.Add("name", name)
 		res, err := r.cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
 		if err != nil {
 			return false, wrap(err, "list networks")
 		}
 		var found []network.Summary
 		for _, n := range res.Items {
-			if n.Name == EndpointNetwork {
+			if n.Name == name {
 				found = append(found, n)
 			}
 		}
@@ -147,27 +154,27 @@ func (r *Runtime) ensureEndpointNetwork(ctx context.Context) error {
 		}
 		sort.Slice(found, func(i, j int) bool { return found[i].ID < found[j].ID })
 		for _, c := range found[0].IPAM.Config {
-			if c.Gateway.IsValid() && c.Gateway.String() == runtime.TaskEndpointAddress {
+			if c.Gateway.IsValid() && c.Gateway.String() == gateway {
 				return true, nil
 			}
 		}
-		return false, fmt.Errorf("%w: network %s exists without gateway %s", runtime.ErrConflict, EndpointNetwork, runtime.TaskEndpointAddress)
+		return false, fmt.Errorf("%w: network %s exists without gateway %s", runtime.ErrConflict, name, gateway)
 	}
 	ok, err := check()
 	if err != nil || ok {
 		return err
 	}
-	_, err = r.cli.NetworkCreate(ctx, EndpointNetwork, client.NetworkCreateOptions{
+	_, err = r.cli.NetworkCreate(ctx, name, client.NetworkCreateOptions{
 		Driver: "bridge",
 		IPAM: &network.IPAM{Config: []network.IPAMConfig{{
-			Subnet:  endpointSubnet,
-			Gateway: netip.MustParseAddr(runtime.TaskEndpointAddress),
+			Subnet:  subnet,
+			Gateway: netip.MustParseAddr(gateway),
 		}}},
 		Options: map[string]string{
 			// Nothing leaves through this bridge: no NAT rule for it.
 			"com.docker.network.bridge.enable_ip_masquerade": "false",
 		},
-		Labels: map[string]string{labelManaged: "true", labelKind: kindEndpoints},
+		Labels: map[string]string{labelManaged: "true", labelKind: kind},
 	})
 	if err != nil {
 		// Another Berth may have made it meanwhile (its subnet then
@@ -175,7 +182,7 @@ func (r *Runtime) ensureEndpointNetwork(ctx context.Context) error {
 		if ok, err2 := check(); err2 == nil && ok {
 			return nil
 		}
-		return wrap(err, "create network "+EndpointNetwork)
+		return wrap(err, "create network "+name)
 	}
 	return nil
 }

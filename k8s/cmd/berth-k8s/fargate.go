@@ -17,6 +17,7 @@ import (
 // as Berth does for EKS clusters.
 var fargateFlags struct {
 	cluster, region, network, awsEndpoint, registryAuth, dockerHost, volumeDir string
+	podIdentityURI, podIdentityLookup                                          string
 }
 
 func init() {
@@ -28,6 +29,8 @@ func init() {
 			fs.StringVar(&f.region, "fargate-region", "", "AWS region of the cluster: Fargate node names and IRSA pods' AWS_REGION")
 			fs.StringVar(&f.network, "fargate-network", "", "Docker bridge network of the cluster's pods (`berth-k8s nodes --network`); empty: Berth's shared one")
 			fs.StringVar(&f.awsEndpoint, "fargate-aws-endpoint", "", "Berth's AWS API as Fargate pods reach it (AWS_ENDPOINT_URL)")
+			fs.StringVar(&f.podIdentityURI, "fargate-pod-identity-uri", "", "EKS Pod Identity Agent URI given to Fargate pods of associated service accounts")
+			fs.StringVar(&f.podIdentityLookup, "fargate-pod-identity-lookup", "", "Berth URL answering whether <namespace>/<service account> has a Pod Identity association")
 			fs.StringVar(&f.registryAuth, "fargate-registry-auth", "", "JSON file with credentials for Berth's ECR registry, read at each pull")
 			fs.StringVar(&f.dockerHost, "fargate-docker-host", "", "Docker engine address for Fargate pods (default: DOCKER_HOST or the local socket)")
 			fs.StringVar(&f.volumeDir, "fargate-volume-dir", "", "directory for the files of Fargate pods' ConfigMap and Secret volumes (default: under the temp dir)")
@@ -51,7 +54,7 @@ func runFargate(ctx context.Context, env addonEnv) error {
 	}
 	defer rt.Close()
 	node := nodes.Config{Client: env.Client, Runtime: rt, Cluster: f.cluster, Region: f.region, AWSEndpoint: f.awsEndpoint,
-		RegistryAuthFile: f.registryAuth, VolumeDir: f.volumeDir}
+		RegistryAuthFile: f.registryAuth, VolumeDir: f.volumeDir, PodIdentityURI: f.podIdentityURI, PodIdentityLookup: f.podIdentityLookup}
 	// Only kube-apiserver (its kubelet client certificate is signed by the
 	// cluster CA) may call the nodes' kubelet API.
 	pool := x509.NewCertPool()

@@ -41,6 +41,8 @@ func runNodes(args []string) error {
 	fs.StringVar(&cfg.VolumeDir, "volume-dir", "", "directory for the files of ConfigMap and Secret volumes (default: under the temp dir)")
 	fs.StringVar(&cfg.Region, "region", "", "AWS region of the cluster, given to IRSA pods as AWS_REGION")
 	fs.StringVar(&cfg.AWSEndpoint, "aws-endpoint", "", "Berth's AWS API as pods reach it, given to pods as AWS_ENDPOINT_URL (IRSA)")
+	fs.StringVar(&cfg.PodIdentityURI, "pod-identity-uri", "", "EKS Pod Identity Agent URI given to pods of associated service accounts (AWS_CONTAINER_CREDENTIALS_FULL_URI)")
+	fs.StringVar(&cfg.PodIdentityLookup, "pod-identity-lookup", "", "Berth URL answering whether <namespace>/<service account> has a Pod Identity association")
 	fs.StringVar(&cfg.RegistryAuthFile, "registry-auth", "", "JSON file with credentials for Berth's ECR registry ({serverAddress, username, password}), read at each pull")
 	fs.StringVar(&dockerHost, "docker-host", "", "Docker engine address (default: DOCKER_HOST or the local socket)")
 	fs.StringVar(&network, "network", "", "Docker bridge network of the pods, one per cluster (default: Berth's network \"berth\")")
