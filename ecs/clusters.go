@@ -11,8 +11,8 @@ import (
 	"github.com/berth-dev/berth/store"
 )
 
-// The capacity providers every cluster can use. Custom (Auto Scaling group)
-// providers are not implemented; Fargate ones run on the local host.
+// The capacity providers every cluster can use; Fargate ones run on the
+// local host. Custom providers are records (capacityproviders.go).
 var builtinProviders = []string{"FARGATE", "FARGATE_SPOT"}
 
 func errClusterNotFound() error { return ecsapi.NewClusterNotFoundException("Cluster not found.") }
@@ -48,20 +48,26 @@ func (s *Service) clusterForWrite(tx store.Tx, sc scope, ref string) (*clusterRe
 	if c != nil && c.Status == statusActive {
 		return c, nil
 	}
-	return s.createClusterTx(tx, sc, &ecsapi.CreateClusterInput{ClusterName: ptr(defaultCluster)})
+	return s.createClusterTx(tx, sc, sc.rootPrincipal(), &ecsapi.CreateClusterInput{ClusterName: ptr(defaultCluster)})
 }
 
 // createClusterTx creates (or re-creates, when it was deleted) a cluster,
-// registering the local host as its first container instance.
-func (s *Service) createClusterTx(tx store.Tx, sc scope, in *ecsapi.CreateClusterInput) (*clusterRecord, error) {
+// registering the local host as its first container instance. principal is
+// the creator, whose containerInsights account setting applies when in sets
+// none.
+func (s *Service) createClusterTx(tx store.Tx, sc scope, principal string, in *ecsapi.CreateClusterInput) (*clusterRecord, error) {
 	now := s.clock()
 	name := deref(in.ClusterName)
+	insights, err := insightsDefault(tx, sc, principal)
+	if err != nil {
+		return nil, err
+	}
 	c := &clusterRecord{
 		Name:                   name,
 		Status:                 statusActive,
 		CreatedAt:              now,
 		Tags:                   in.Tags,
-		Settings:               mergeSettings([]ecsapi.ClusterSetting{{Name: ptr(ecsapi.ClusterSettingNameContainerInsights), Value: ptr("disabled")}}, in.Settings),
+		Settings:               mergeSettings([]ecsapi.ClusterSetting{{Name: ptr(ecsapi.ClusterSettingNameContainerInsights), Value: ptr(insights)}}, in.Settings),
 		Configuration:          in.Configuration,
 		CapacityProviders:      in.CapacityProviders,
 		DefaultStrategy:        in.DefaultCapacityProviderStrategy,
@@ -114,11 +120,12 @@ func checkSettings(settings []ecsapi.ClusterSetting) error {
 }
 
 // checkCapacityProviders validates a provider list and default strategy as
-// PutClusterCapacityProviders and CreateCluster do.
+// PutClusterCapacityProviders and CreateCluster do; whether custom
+// providers exist is checkClusterProviders', in the transaction.
 func checkCapacityProviders(providers []string, strategy []ecsapi.CapacityProviderStrategyItem) error {
 	seen := map[string]bool{}
 	for _, p := range providers {
-		if !slices.Contains(builtinProviders, p) {
+		if !slices.Contains(builtinProviders, p) && !validName(p) {
 			return ecsapi.NewInvalidParameterException("The specified capacity provider '%s' does not exist. Specify a valid capacity provider and try again.", p)
 		}
 		if seen[p] {
@@ -148,6 +155,15 @@ func checkStrategy(strategy []ecsapi.CapacityProviderStrategyItem, providers []s
 	}
 	if bases > 1 {
 		return ecsapi.NewInvalidParameterException("The specified capacity provider strategy cannot contain more than one capacity provider with a base value defined.")
+	}
+	fargate := slices.ContainsFunc(strategy, func(it ecsapi.CapacityProviderStrategyItem) bool {
+		return isBuiltinProvider(deref(it.CapacityProvider))
+	})
+	custom := slices.ContainsFunc(strategy, func(it ecsapi.CapacityProviderStrategyItem) bool {
+		return !isBuiltinProvider(deref(it.CapacityProvider))
+	})
+	if fargate && custom {
+		return ecsapi.NewInvalidParameterException("The specified capacity provider strategy cannot contain a mix of capacity providers using Auto Scaling groups and Fargate providers. Specify one or the other and try again.")
 	}
 	if len(strategy) > 0 && weight == 0 {
 		return ecsapi.NewInvalidParameterException("The specified capacity provider strategy must contain at least one capacity provider with a weight value greater than 0.")
@@ -255,7 +271,10 @@ func (s *Service) CreateCluster(ctx context.Context, in *ecsapi.CreateClusterInp
 			return err
 		}
 		if c == nil || c.Status != statusActive {
-			if c, err = s.createClusterTx(tx, sc, in); err != nil {
+			if err := checkClusterProviders(tx, sc, *in.ClusterName, in.CapacityProviders); err != nil {
+				return err
+			}
+			if c, err = s.createClusterTx(tx, sc, callerPrincipal(ctx, sc), in); err != nil {
 				return err
 			}
 		}
@@ -376,6 +395,12 @@ func (s *Service) DeleteCluster(ctx context.Context, in *ecsapi.DeleteClusterInp
 		if c.Stats.Remote > 0 {
 			return ecsapi.NewClusterContainsContainerInstancesException("The Cluster cannot be deleted while Container Instances are active or draining.")
 		}
+		if scoped, err := clusterScopedProviders(tx, sc, c.Name); err != nil || scoped {
+			if err != nil {
+				return err
+			}
+			return ecsapi.NewClusterContainsCapacityProviderException("The Cluster cannot be deleted while Cluster Scoped Capacity Providers are attached to the cluster.")
+		}
 		now := s.clock()
 		err = listDocs(tx, kindInstance, sc, c.Name+"/", "", func(_ string, in *instanceRecord) (bool, error) {
 			if in.Status == statusInactive {
@@ -467,6 +492,9 @@ func (s *Service) PutClusterCapacityProviders(ctx context.Context, in *ecsapi.Pu
 	}
 	sc := scopeOf(ctx)
 	c, err := s.updateCluster(ctx, deref(in.Cluster), func(tx store.Tx, c *clusterRecord) error {
+		if err := checkClusterProviders(tx, sc, c.Name, in.CapacityProviders); err != nil {
+			return err
+		}
 		var removed []string
 		for _, p := range c.CapacityProviders {
 			if !slices.Contains(in.CapacityProviders, p) {

@@ -56,9 +56,8 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Service implements the ECS API. Operations beyond clusters, task
-// definitions, container instances, tasks, services and task sets (capacity
-// provider resources, daemons, ...) answer NotImplemented until their stage.
+// Service implements the ECS API. Operations it does not override answer
+// NotImplemented.
 type Service struct {
 	ecsapi.UnimplementedService
 
@@ -74,6 +73,7 @@ type Service struct {
 	reads    readCache   // decoded task records for DescribeTasks (taskstore.go)
 	services serviceLoop // the service controller (services_controller.go)
 	network  networkBox  // EC2 checks of awsvpc ids (network_validate.go)
+	express  expressBox  // Express services (express.go, ecs/express)
 }
 
 var _ ecsapi.Service = (*Service)(nil)

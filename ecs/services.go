@@ -63,6 +63,7 @@ type serviceRecord struct {
 	ManagedTags          bool                                  `json:"managedTags,omitempty"`
 	PropagateTags        string                                `json:"propagateTags,omitempty"`
 	EnableExecuteCommand bool                                  `json:"enableExecuteCommand,omitempty"`
+	AZRebalancing        string                                `json:"azRebalancing,omitempty"` // empty (older records) reads as DISABLED, as in ECS
 	Role                 string                                `json:"role,omitempty"`
 	ClientToken          string                                `json:"clientToken,omitempty"`
 	CreatedAt            time.Time                             `json:"createdAt"`
@@ -116,6 +117,14 @@ type deploymentRecord struct {
 	// resetOnHealthyTask's default does on AWS).
 	Failed  []string `json:"failed,omitempty"`
 	Healthy []string `json:"healthy,omitempty"`
+	// ServiceDeploymentID and RevisionID name the service deployment and
+	// the service revision this deployment rolls out
+	// (service_deployments.go). A rollback deployment belongs to the
+	// service deployment it rolls back, RollbackOf, rather than to one of
+	// its own.
+	ServiceDeploymentID string `json:"serviceDeploymentId,omitempty"`
+	RevisionID          string `json:"revisionId,omitempty"`
+	RollbackOf          string `json:"rollbackOf,omitempty"`
 }
 
 type serviceEvent struct {
@@ -411,6 +420,7 @@ func (s *Service) CreateService(ctx context.Context, in *ecsapi.CreateServiceInp
 			ManagedTags:          deref(in.EnableECSManagedTags),
 			PropagateTags:        string(deref(in.PropagateTags)),
 			EnableExecuteCommand: deref(in.EnableExecuteCommand),
+			AZRebalancing:        string(ecsapi.AvailabilityZoneRebalancingEnabled),
 			Role:                 deref(in.Role),
 			ClientToken:          token,
 			CreatedAt:            now,
@@ -418,6 +428,9 @@ func (s *Service) CreateService(ctx context.Context, in *ecsapi.CreateServiceInp
 		}
 		if launch == launchFargate && r.PlatformVersion == "" {
 			r.PlatformVersion = "LATEST"
+		}
+		if in.AvailabilityZoneRebalancing != nil {
+			r.AZRebalancing = string(*in.AvailabilityZoneRebalancing)
 		}
 		switch {
 		case codeDeploy:
@@ -436,6 +449,15 @@ func (s *Service) CreateService(ctx context.Context, in *ecsapi.CreateServiceInp
 			r.promote(ts, now)
 		case !external:
 			r.newDeployment(deref(p.td.TaskDefinitionArn), now)
+		}
+		if old != nil {
+			// The name is reused: the history of the deleted service goes.
+			if err := purgeServiceDeployments(tx, sc, c.Name, name); err != nil {
+				return err
+			}
+		}
+		if err := syncServiceDeployments(tx, sc, r, now); err != nil {
+			return err
 		}
 		countService(c, launch, "", svcActive)
 		if err := putDoc(tx, kindCluster, sc, c.Name, c, now); err != nil {
@@ -555,6 +577,9 @@ func (s *Service) UpdateService(ctx context.Context, in *ecsapi.UpdateServiceInp
 		if in.EnableExecuteCommand != nil {
 			r.EnableExecuteCommand = *in.EnableExecuteCommand
 		}
+		if in.AvailabilityZoneRebalancing != nil {
+			r.AZRebalancing = string(*in.AvailabilityZoneRebalancing)
+		}
 		if in.EnableECSManagedTags != nil {
 			r.ManagedTags = *in.EnableECSManagedTags
 		}
@@ -625,6 +650,9 @@ func (s *Service) UpdateService(ctx context.Context, in *ecsapi.UpdateServiceInp
 			d.UpdatedAt = now
 		}
 		r.Steady = false
+		if err := syncServiceDeployments(tx, sc, r, now); err != nil {
+			return err
+		}
 		out = serviceOutput(sc, r, true)
 		return putDoc(tx, KindService, sc, serviceKey(r.Cluster, r.Name), r, now)
 	})
@@ -803,6 +831,7 @@ func serviceOutput(sc scope, r *serviceRecord, withTags bool) ecsapi.ServiceShap
 		PropagateTags:                 ptr(ecsapi.PropagateTags(orDefault(r.PropagateTags, string(ecsapi.PropagateTagsNone)))),
 		EnableExecuteCommand:          ptr(r.EnableExecuteCommand),
 		RoleArn:                       nonEmpty(r.Role),
+		AvailabilityZoneRebalancing:   ptr(ecsapi.AvailabilityZoneRebalancing(orDefault(r.AZRebalancing, string(ecsapi.AvailabilityZoneRebalancingDisabled)))),
 	}
 	if len(r.CapacityProviders) > 0 {
 		out.CapacityProviderStrategy = r.CapacityProviders

@@ -194,6 +194,9 @@ func (s *Service) reconcileService(ctx context.Context, sc scope, key string) er
 		now := s.clock()
 		if r.Status == svcInactive {
 			if r.DeletedAt.Before(now.Add(-s.retention)) {
+				if err := purgeServiceDeployments(tx, sc, r.Cluster, r.Name); err != nil {
+					return err
+				}
 				return deleteDoc(tx, KindService, sc, key)
 			}
 			return nil
@@ -207,6 +210,9 @@ func (s *Service) reconcileService(ctx context.Context, sc scope, key string) er
 		after, _ := json.Marshal(r)
 		if string(before) == string(after) {
 			return nil
+		}
+		if err := syncServiceDeployments(tx, sc, r, now); err != nil {
+			return err
 		}
 		return putDoc(tx, KindService, sc, key, r, now)
 	})
@@ -515,9 +521,10 @@ func (p *servicePass) circuitBreaker() {
 	if !deref(cb.Rollback) || last == nil || last.ID == d.ID {
 		return
 	}
-	failedID := d.ID
+	failedID, failedSD := d.ID, d.ServiceDeploymentID
 	nd := r.newDeployment(last.TaskDefinition, p.now)
 	nd.RolloutStateReason = "ECS deployment circuit breaker: rolling back to deploymentId " + last.ID + "."
+	nd.RevisionID, nd.RollbackOf = last.RevisionID, failedSD
 	r.event(p.now, "(deployment %s) rolling back to deployment %s.", failedID, last.ID)
 }
 
@@ -563,14 +570,34 @@ func (p *servicePass) replica() error {
 		CanStart:          d.RolloutState != string(ecsapi.DeploymentRolloutStateFailed),
 	})
 	reason := "Scaling activity initiated by (deployment " + d.ID + ")"
+	// Scale-in protection: a protected task is passed over (an unprotected
+	// one of the same kind goes instead, or none), so a scale-in leaves the
+	// service above desiredCount and a deployment waits until the
+	// protection is removed or expires. A deleted service stops them all.
+	protected := map[string]bool{}
+	if r.Status == svcActive {
+		var err error
+		if protected, err = protectedTasks(p.tx, p.sc, r.Cluster, p.now); err != nil {
+			return err
+		}
+	}
+	held := 0
 	stopN := func(ts []*svcTask, n int) error {
 		// The newest first: they have served least.
 		slices.SortFunc(ts, func(a, b *svcTask) int { return b.rec.CreatedAt.Compare(a.rec.CreatedAt) })
-		for _, t := range ts[:min(n, len(ts))] {
+		for _, t := range ts {
+			if n == 0 {
+				break
+			}
+			if protected[t.rec.ID] {
+				continue
+			}
 			if err := p.stop(t, reason); err != nil {
 				return err
 			}
+			n--
 		}
+		held += n
 		return nil
 	}
 	if err := stopN(oldO, step.StopOldOther); err != nil {
@@ -584,6 +611,9 @@ func (p *servicePass) replica() error {
 	}
 	if err := stopN(newH, step.StopNewHealthy); err != nil {
 		return err
+	}
+	if held > 0 {
+		p.warn("was unable to scale in due to (reason: %d tasks under protection).", held)
 	}
 	if step.StartNew > 0 {
 		return p.start(d, step.StartNew, nil)

@@ -48,8 +48,7 @@ type taggable struct {
 }
 
 // findTaggable resolves an ECS ARN of the caller's scope to a resource.
-// Other kinds (capacity providers, ...) are answered
-// InvalidParameterException until their stage implements them.
+// Other kinds are answered InvalidParameterException.
 func (s *Service) findTaggable(tx store.Tx, sc scope, arn string) (*taggable, error) {
 	p, ok := parseARN(arn)
 	if !ok || !p.inScope(sc) {
@@ -92,6 +91,10 @@ func (s *Service) findTaggable(tx store.Tx, sc scope, arn string) (*taggable, er
 		return s.serviceTaggable(tx, sc, p, now)
 	case "task-set":
 		return taskSetTaggable(tx, sc, p, now)
+	case "capacity-provider":
+		return capacityProviderTaggable(tx, sc, p, now)
+	case "daemon", "daemon-task-definition":
+		return daemonTaggable(tx, sc, p, arn, now)
 	case "container-instance":
 		cluster, id, ok := idRef(sc, "container-instance", "", arn)
 		if !ok || cluster == "" {

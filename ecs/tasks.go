@@ -286,8 +286,13 @@ func launchOf(c *clusterRecord, lt *ecsapi.LaunchType, strategy []ecsapi.Capacit
 		order = append(order, deref(strategy[best].CapacityProvider))
 	}
 	return func(i int) (string, string) {
-		// Only the Fargate providers exist.
-		return launchFargate, order[min(i, len(order)-1)]
+		// Custom providers have no Auto Scaling group behind them in Berth:
+		// their tasks are EC2 tasks placed on the cluster's instances.
+		p := order[min(i, len(order)-1)]
+		if !isBuiltinProvider(p) {
+			return launchEC2, p
+		}
+		return launchFargate, p
 	}, nil
 }
 
@@ -375,6 +380,16 @@ func (s *Service) RunTask(ctx context.Context, in *ecsapi.RunTaskInput) (*ecsapi
 				return err
 			}
 			out.Failures = fails
+			// Tasks of a custom capacity provider name it, so that the
+			// provider cannot be taken from the cluster under them.
+			for i, rec := range made {
+				if _, provider := launchFor(i); provider != "" {
+					rec.CapacityProviderName = provider
+					if err := putTask(tx, sc, rec, s.clock()); err != nil {
+						return err
+					}
+				}
+			}
 		}
 		for _, rec := range made {
 			out.Tasks = append(out.Tasks, taskOutput(sc, rec, true))
