@@ -91,7 +91,11 @@ func ruleOutput(r pullthrough.Rule) ecrapi.PullThroughCacheRule {
 	out := ecrapi.PullThroughCacheRule{
 		EcrRepositoryPrefix: ptr(r.Prefix), UpstreamRegistryUrl: ptr(r.UpstreamURL), RegistryId: ptr(r.Account),
 		CreatedAt: awsapi.Time(r.CreatedAt), UpdatedAt: awsapi.Time(r.UpdatedAt),
-		UpstreamRepositoryPrefix: ptr(orDefault(r.UpstreamPrefix, pullthrough.Root)),
+	}
+	// ECR reports the upstream prefix only when the rule was given one;
+	// echoing the implied ROOT makes Terraform plan a replacement.
+	if r.UpstreamPrefix != "" {
+		out.UpstreamRepositoryPrefix = ptr(r.UpstreamPrefix)
 	}
 	if r.UpstreamRegistry != "" {
 		out.UpstreamRegistry = ptr(ecrapi.UpstreamRegistry(r.UpstreamRegistry))
@@ -135,9 +139,6 @@ func (s *Service) CreatePullThroughCacheRule(ctx context.Context, in *ecrapi.Cre
 	}
 	if r.UpstreamPrefix != "" && r.UpstreamPrefix != pullthrough.Root && r.Prefix == pullthrough.Root {
 		return nil, invalidParam("Invalid parameter at 'upstreamRepositoryPrefix' failed to satisfy constraint: 'An upstream repository prefix can only be set when the ECR repository prefix is not ROOT'")
-	}
-	if r.UpstreamPrefix == "" {
-		r.UpstreamPrefix = pullthrough.Root
 	}
 	if credentialRequired[r.UpstreamRegistry] && r.CredentialArn == "" {
 		return nil, invalidParam("Invalid parameter at 'credentialArn' failed to satisfy constraint: 'A credential ARN is required for upstream registry %s'", r.UpstreamRegistry)

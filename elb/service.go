@@ -168,6 +168,9 @@ type listenerRecord struct {
 	DefaultActions []elbv2.Action
 	DefaultRuleID  string
 	Tags           map[string]string
+	// Attributes are the listener attributes set by
+	// ModifyListenerAttributes, over listenerDefaultAttributes.
+	Attributes map[string]string `json:",omitempty"`
 }
 
 type ruleRecord struct {

@@ -55,8 +55,8 @@ type Rule struct {
 	// URL with scheme (http://127.0.0.1:5000 for a plain-HTTP registry).
 	UpstreamURL      string `json:"upstreamRegistryUrl"`
 	UpstreamRegistry string `json:"upstreamRegistry,omitempty"`
-	// UpstreamPrefix is the upstream repository prefix, Root (the
-	// default) for none.
+	// UpstreamPrefix is the upstream repository prefix as given; empty
+	// (or Root) maps cache names to upstream names unchanged.
 	UpstreamPrefix string    `json:"upstreamRepositoryPrefix,omitempty"`
 	CredentialArn  string    `json:"credentialArn,omitempty"`
 	CustomRoleArn  string    `json:"customRoleArn,omitempty"`
