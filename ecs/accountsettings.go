@@ -233,11 +233,7 @@ func (s *Service) ListAccountSettings(ctx context.Context, in *ecsapi.ListAccoun
 	if in.Value != nil && in.Name == nil {
 		return nil, ecsapi.NewInvalidParameterException("To filter by value, an account setting name must also be specified.")
 	}
-	limit, err := pageSize(in.MaxResults, 10, 10)
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodeToken(in.NextToken)
+	limit, after, err := pageParams(in.MaxResults, in.NextToken, 10, 10)
 	if err != nil {
 		return nil, err
 	}

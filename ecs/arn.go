@@ -112,9 +112,15 @@ type taskDefRef struct {
 }
 
 func parseTaskDefRef(sc scope, ref string) (taskDefRef, bool) {
+	return parseFamilyRef(sc, "task-definition", ref)
+}
+
+// parseFamilyRef parses a reference to a revision of a family whose ARNs
+// are of kind: task definitions and daemon task definitions.
+func parseFamilyRef(sc scope, kind, ref string) (taskDefRef, bool) {
 	if strings.HasPrefix(ref, "arn:") {
 		p, ok := parseARN(ref)
-		if !ok || p.kind != "task-definition" || !p.inScope(sc) {
+		if !ok || p.kind != kind || !p.inScope(sc) {
 			return taskDefRef{}, false
 		}
 		ref = p.rest

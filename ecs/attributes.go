@@ -115,35 +115,46 @@ func (s *Service) saveTargets(tx store.Tx, sc scope, targets map[string]*instanc
 	return nil
 }
 
-// PutAttributes creates or replaces attributes of container instances.
-func (s *Service) PutAttributes(ctx context.Context, in *ecsapi.PutAttributesInput) (*ecsapi.PutAttributesOutput, error) {
+// editAttributes applies edit to the target instance of each attribute, in
+// order, and saves the instances in one transaction; withValue says whether
+// the attributes may carry values (PutAttributes) or not.
+func (s *Service) editAttributes(ctx context.Context, cluster *string, attrs []ecsapi.Attribute, withValue bool, edit func(rec *instanceRecord, a ecsapi.Attribute) error) error {
 	sc := scopeOf(ctx)
-	if err := checkAttributeRefs(in.Attributes, true); err != nil {
-		return nil, err
+	if err := checkAttributeRefs(attrs, withValue); err != nil {
+		return err
 	}
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		c, err := lookupCluster(tx, sc, deref(in.Cluster))
+	return s.st.Update(ctx, func(tx store.Tx) error {
+		c, err := lookupCluster(tx, sc, deref(cluster))
 		if err != nil {
 			return err
 		}
-		targets, err := attributeTargets(tx, sc, c, in.Attributes)
+		targets, err := attributeTargets(tx, sc, c, attrs)
 		if err != nil {
 			return err
 		}
-		for _, a := range in.Attributes {
-			rec := targets[deref(a.TargetId)]
-			set := ecsapi.Attribute{Name: a.Name, Value: a.Value}
-			i := slices.IndexFunc(rec.Attributes, func(b ecsapi.Attribute) bool { return deref(b.Name) == deref(a.Name) })
-			if i >= 0 {
-				rec.Attributes[i] = set
-				continue
-			}
-			rec.Attributes = append(rec.Attributes, set)
-			if !builtinAttribute(deref(a.Name)) && customCount(rec.Attributes) > maxCustomAttributes {
-				return ecsapi.NewAttributeLimitExceededException("You can apply up to %d custom attributes to a resource; %s would have more.", maxCustomAttributes, deref(a.TargetId))
+		for _, a := range attrs {
+			if err := edit(targets[deref(a.TargetId)], a); err != nil {
+				return err
 			}
 		}
 		return s.saveTargets(tx, sc, targets)
+	})
+}
+
+// PutAttributes creates or replaces attributes of container instances.
+func (s *Service) PutAttributes(ctx context.Context, in *ecsapi.PutAttributesInput) (*ecsapi.PutAttributesOutput, error) {
+	err := s.editAttributes(ctx, in.Cluster, in.Attributes, true, func(rec *instanceRecord, a ecsapi.Attribute) error {
+		set := ecsapi.Attribute{Name: a.Name, Value: a.Value}
+		i := slices.IndexFunc(rec.Attributes, func(b ecsapi.Attribute) bool { return deref(b.Name) == deref(a.Name) })
+		if i >= 0 {
+			rec.Attributes[i] = set
+			return nil
+		}
+		rec.Attributes = append(rec.Attributes, set)
+		if !builtinAttribute(deref(a.Name)) && customCount(rec.Attributes) > maxCustomAttributes {
+			return ecsapi.NewAttributeLimitExceededException("You can apply up to %d custom attributes to a resource; %s would have more.", maxCustomAttributes, deref(a.TargetId))
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -153,24 +164,9 @@ func (s *Service) PutAttributes(ctx context.Context, in *ecsapi.PutAttributesInp
 
 // DeleteAttributes removes attributes of container instances by name.
 func (s *Service) DeleteAttributes(ctx context.Context, in *ecsapi.DeleteAttributesInput) (*ecsapi.DeleteAttributesOutput, error) {
-	sc := scopeOf(ctx)
-	if err := checkAttributeRefs(in.Attributes, false); err != nil {
-		return nil, err
-	}
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		c, err := lookupCluster(tx, sc, deref(in.Cluster))
-		if err != nil {
-			return err
-		}
-		targets, err := attributeTargets(tx, sc, c, in.Attributes)
-		if err != nil {
-			return err
-		}
-		for _, a := range in.Attributes {
-			rec := targets[deref(a.TargetId)]
-			rec.Attributes = slices.DeleteFunc(rec.Attributes, func(b ecsapi.Attribute) bool { return deref(b.Name) == deref(a.Name) })
-		}
-		return s.saveTargets(tx, sc, targets)
+	err := s.editAttributes(ctx, in.Cluster, in.Attributes, false, func(rec *instanceRecord, a ecsapi.Attribute) error {
+		rec.Attributes = slices.DeleteFunc(rec.Attributes, func(b ecsapi.Attribute) bool { return deref(b.Name) == deref(a.Name) })
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -186,11 +182,7 @@ func (s *Service) ListAttributes(ctx context.Context, in *ecsapi.ListAttributesI
 	if in.AttributeValue != nil && in.AttributeName == nil {
 		return nil, ecsapi.NewInvalidParameterException("You must also specify an attribute name to filter by attribute value.")
 	}
-	limit, err := pageSize(in.MaxResults, 100, 100)
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodeToken(in.NextToken)
+	limit, after, err := pageParams(in.MaxResults, in.NextToken, 100, 100)
 	if err != nil {
 		return nil, err
 	}

@@ -266,11 +266,7 @@ func (s *Service) DescribeCapacityProviders(ctx context.Context, in *ecsapi.Desc
 	if len(in.CapacityProviders) > 100 {
 		return nil, ecsapi.NewInvalidParameterException("capacityProviders can have at most 100 items.")
 	}
-	limit, err := pageSize(in.MaxResults, 10, 10)
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodeToken(in.NextToken)
+	limit, after, err := pageParams(in.MaxResults, in.NextToken, 10, 10)
 	if err != nil {
 		return nil, err
 	}

@@ -140,26 +140,15 @@ func lookupDaemon(tx store.Tx, sc scope, ref string) (*daemonRecord, error) {
 // lookupDaemonTaskDef resolves family, family:revision or an ARN; a bare
 // family is its latest ACTIVE revision.
 func lookupDaemonTaskDef(tx store.Tx, sc scope, ref string) (*daemonTaskDefRecord, error) {
-	if strings.HasPrefix(ref, "arn:") {
-		p, ok := parseARN(ref)
-		if !ok || p.kind != "daemon-task-definition" || !p.inScope(sc) {
-			return nil, nil
-		}
-		ref = p.rest
-	}
-	family, rev, hasRev := strings.Cut(ref, ":")
-	if !validName(family) {
+	r, ok := parseFamilyRef(sc, "daemon-task-definition", ref)
+	if !ok {
 		return nil, nil
 	}
-	if hasRev {
-		n, err := strconv.Atoi(rev)
-		if err != nil || n < 1 {
-			return nil, nil
-		}
-		return getDoc[daemonTaskDefRecord](tx, kindDaemonTaskDef, sc, taskDefKey(family, n))
+	if r.revision != 0 {
+		return getDoc[daemonTaskDefRecord](tx, kindDaemonTaskDef, sc, taskDefKey(r.family, r.revision))
 	}
 	var latest *daemonTaskDefRecord
-	err := listDocs(tx, kindDaemonTaskDef, sc, family+"#", "", func(_ string, r *daemonTaskDefRecord) (bool, error) {
+	err := listDocs(tx, kindDaemonTaskDef, sc, r.family+"#", "", func(_ string, r *daemonTaskDefRecord) (bool, error) {
 		if r.Status == string(ecsapi.DaemonTaskDefinitionStatusActive) {
 			latest = r
 		}
@@ -292,11 +281,7 @@ func (s *Service) DescribeDaemonTaskDefinition(ctx context.Context, in *ecsapi.D
 // ListDaemonTaskDefinitions lists revisions by family and revision.
 func (s *Service) ListDaemonTaskDefinitions(ctx context.Context, in *ecsapi.ListDaemonTaskDefinitionsInput) (*ecsapi.ListDaemonTaskDefinitionsOutput, error) {
 	sc := scopeOf(ctx)
-	limit, err := pageSize(in.MaxResults, 100, 100)
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodeToken(in.NextToken)
+	limit, after, err := pageParams(in.MaxResults, in.NextToken, 100, 100)
 	if err != nil {
 		return nil, err
 	}
@@ -617,11 +602,7 @@ func (s *Service) DescribeDaemon(ctx context.Context, in *ecsapi.DescribeDaemonI
 // some capacity providers.
 func (s *Service) ListDaemons(ctx context.Context, in *ecsapi.ListDaemonsInput) (*ecsapi.ListDaemonsOutput, error) {
 	sc := scopeOf(ctx)
-	limit, err := pageSize(in.MaxResults, 100, 100)
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodeToken(in.NextToken)
+	limit, after, err := pageParams(in.MaxResults, in.NextToken, 100, 100)
 	if err != nil {
 		return nil, err
 	}
@@ -834,48 +815,18 @@ func deploymentOutput(tx store.Tx, sc scope, dep *daemonDeploymentRecord) (ecsap
 
 // DescribeDaemonDeployments describes deployments by ARN (up to 20).
 func (s *Service) DescribeDaemonDeployments(ctx context.Context, in *ecsapi.DescribeDaemonDeploymentsInput) (*ecsapi.DescribeDaemonDeploymentsOutput, error) {
-	sc := scopeOf(ctx)
-	if len(in.DaemonDeploymentArns) == 0 || len(in.DaemonDeploymentArns) > 20 {
-		return nil, ecsapi.NewInvalidParameterException("daemonDeploymentArns must have between 1 and 20 items.")
-	}
-	out := &ecsapi.DescribeDaemonDeploymentsOutput{DaemonDeployments: []ecsapi.DaemonDeployment{}, Failures: []ecsapi.Failure{}}
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		out.DaemonDeployments, out.Failures = out.DaemonDeployments[:0], out.Failures[:0]
-		for _, ref := range in.DaemonDeploymentArns {
-			key, ok := daemonChildRef(sc, "daemon-deployment", ref)
-			var dep *daemonDeploymentRecord
-			if ok {
-				var err error
-				if dep, err = getDoc[daemonDeploymentRecord](tx, kindDaemonDeployment, sc, key); err != nil {
-					return err
-				}
-			}
-			if dep == nil {
-				out.Failures = append(out.Failures, ecsapi.Failure{Arn: ptr(ref), Reason: ptr("MISSING")})
-				continue
-			}
-			d, err := deploymentOutput(tx, sc, dep)
-			if err != nil {
-				return err
-			}
-			out.DaemonDeployments = append(out.DaemonDeployments, d)
-		}
-		return nil
-	})
+	deps, failures, err := describeByARN(ctx, s, kindDaemonDeployment, "daemonDeploymentArns", in.DaemonDeploymentArns,
+		daemonChildKey("daemon-deployment"), deploymentOutput)
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return &ecsapi.DescribeDaemonDeploymentsOutput{DaemonDeployments: deps, Failures: failures}, nil
 }
 
 // ListDaemonDeployments lists a daemon's deployments, newest first.
 func (s *Service) ListDaemonDeployments(ctx context.Context, in *ecsapi.ListDaemonDeploymentsInput) (*ecsapi.ListDaemonDeploymentsOutput, error) {
 	sc := scopeOf(ctx)
-	limit, err := pageSize(in.MaxResults, 20, 100)
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodeToken(in.NextToken)
+	limit, after, err := pageParams(in.MaxResults, in.NextToken, 20, 100)
 	if err != nil {
 		return nil, err
 	}
@@ -941,26 +892,9 @@ func (s *Service) ListDaemonDeployments(ctx context.Context, in *ecsapi.ListDaem
 
 // DescribeDaemonRevisions describes revisions by ARN (up to 20).
 func (s *Service) DescribeDaemonRevisions(ctx context.Context, in *ecsapi.DescribeDaemonRevisionsInput) (*ecsapi.DescribeDaemonRevisionsOutput, error) {
-	sc := scopeOf(ctx)
-	if len(in.DaemonRevisionArns) == 0 || len(in.DaemonRevisionArns) > 20 {
-		return nil, ecsapi.NewInvalidParameterException("daemonRevisionArns must have between 1 and 20 items.")
-	}
-	out := &ecsapi.DescribeDaemonRevisionsOutput{DaemonRevisions: []ecsapi.DaemonRevision{}, Failures: []ecsapi.Failure{}}
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		out.DaemonRevisions, out.Failures = out.DaemonRevisions[:0], out.Failures[:0]
-		for _, ref := range in.DaemonRevisionArns {
-			key, ok := daemonChildRef(sc, "daemon-revision", ref)
-			var rev *daemonRevisionRecord
-			if ok {
-				var err error
-				if rev, err = getDoc[daemonRevisionRecord](tx, kindDaemonRevision, sc, key); err != nil {
-					return err
-				}
-			}
-			if rev == nil {
-				out.Failures = append(out.Failures, ecsapi.Failure{Arn: ptr(ref), Reason: ptr("MISSING")})
-				continue
-			}
+	revs, failures, err := describeByARN(ctx, s, kindDaemonRevision, "daemonRevisionArns", in.DaemonRevisionArns,
+		daemonChildKey("daemon-revision"),
+		func(_ store.Tx, sc scope, rev *daemonRevisionRecord) (ecsapi.DaemonRevision, error) {
 			r := ecsapi.DaemonRevision{
 				DaemonRevisionArn:       ptr(sc.daemonRevisionARN(rev.Cluster, rev.Daemon, rev.ID)),
 				ClusterArn:              ptr(sc.clusterARN(rev.Cluster)),
@@ -974,14 +908,12 @@ func (s *Service) DescribeDaemonRevisions(ctx context.Context, in *ecsapi.Descri
 			if rev.PropagateTags != "" {
 				r.PropagateTags = ptr(ecsapi.DaemonPropagateTags(rev.PropagateTags))
 			}
-			out.DaemonRevisions = append(out.DaemonRevisions, r)
-		}
-		return nil
-	})
+			return r, nil
+		})
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return &ecsapi.DescribeDaemonRevisionsOutput{DaemonRevisions: revs, Failures: failures}, nil
 }
 
 // daemonTaggable is findTaggable for daemon and daemon task definition ARNs.

@@ -27,6 +27,18 @@ func decodeToken(tok *string) (string, error) {
 	return strings.TrimPrefix(string(raw), tokenPrefix), nil
 }
 
+// pageParams checks a list request's maxResults and nextToken: the page
+// size (see pageSize) and the key to list after.
+func pageParams(maxResults *int32, nextToken *string, def, bound int) (limit int, after string, err error) {
+	if limit, err = pageSize(maxResults, def, bound); err != nil {
+		return 0, "", err
+	}
+	if after, err = decodeToken(nextToken); err != nil {
+		return 0, "", err
+	}
+	return limit, after, nil
+}
+
 // pageSize checks maxResults against the operation's bound (AWS: 1 to 100
 // for most lists) and returns the size to use.
 func pageSize(maxResults *int32, def, bound int) (int, error) {

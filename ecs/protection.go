@@ -57,6 +57,33 @@ func protectionTarget(tx store.Tx, sc scope, c *clusterRecord, ref string) (*tas
 	return rec, nil, nil
 }
 
+// protectTasks resolves the task references of a protection request in the
+// named cluster and reports each resolved task with the protection protect
+// returns for it (nil: none), given the key of its protection record.
+func protectTasks(tx store.Tx, sc scope, cluster string, refs []string, now time.Time, protect func(key string) (*protectionRecord, error)) ([]ecsapi.ProtectedTask, []ecsapi.Failure, error) {
+	c, err := lookupCluster(tx, sc, cluster)
+	if err != nil {
+		return nil, nil, err
+	}
+	tasks, failures := []ecsapi.ProtectedTask{}, []ecsapi.Failure{}
+	for _, ref := range refs {
+		rec, fail, err := protectionTarget(tx, sc, c, ref)
+		if err != nil {
+			return nil, nil, err
+		}
+		if fail != nil {
+			failures = append(failures, *fail)
+			continue
+		}
+		p, err := protect(taskKey(c.Name, rec.ID))
+		if err != nil {
+			return nil, nil, err
+		}
+		tasks = append(tasks, protectedTask(sc, rec, p, now))
+	}
+	return tasks, failures, nil
+}
+
 func protectedTask(sc scope, rec *taskRecord, p *protectionRecord, now time.Time) ecsapi.ProtectedTask {
 	out := ecsapi.ProtectedTask{TaskArn: ptr(sc.taskARN(rec.Cluster, rec.ID)), ProtectionEnabled: ptr(false)}
 	if p != nil && p.ExpiresAt.After(now) {
@@ -84,37 +111,18 @@ func (s *Service) UpdateTaskProtection(ctx context.Context, in *ecsapi.UpdateTas
 		}
 	}
 	enable := *in.ProtectionEnabled
-	out := &ecsapi.UpdateTaskProtectionOutput{ProtectedTasks: []ecsapi.ProtectedTask{}, Failures: []ecsapi.Failure{}}
+	out := &ecsapi.UpdateTaskProtectionOutput{}
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		out.ProtectedTasks, out.Failures = out.ProtectedTasks[:0], out.Failures[:0]
-		c, err := lookupCluster(tx, sc, deref(in.Cluster))
-		if err != nil {
-			return err
-		}
 		now := s.clock()
-		for _, ref := range in.Tasks {
-			rec, fail, err := protectionTarget(tx, sc, c, ref)
-			if err != nil {
-				return err
+		var err error
+		out.ProtectedTasks, out.Failures, err = protectTasks(tx, sc, deref(in.Cluster), in.Tasks, now, func(key string) (*protectionRecord, error) {
+			if !enable {
+				return nil, deleteDoc(tx, kindProtection, sc, key)
 			}
-			if fail != nil {
-				out.Failures = append(out.Failures, *fail)
-				continue
-			}
-			key := taskKey(c.Name, rec.ID)
-			var p *protectionRecord
-			if enable {
-				p = &protectionRecord{ExpiresAt: now.Add(time.Duration(minutes) * time.Minute)}
-				err = putDoc(tx, kindProtection, sc, key, p, now)
-			} else {
-				err = deleteDoc(tx, kindProtection, sc, key)
-			}
-			if err != nil {
-				return err
-			}
-			out.ProtectedTasks = append(out.ProtectedTasks, protectedTask(sc, rec, p, now))
-		}
-		return nil
+			p := &protectionRecord{ExpiresAt: now.Add(time.Duration(minutes) * time.Minute)}
+			return p, putDoc(tx, kindProtection, sc, key, p, now)
+		})
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -130,30 +138,13 @@ func (s *Service) GetTaskProtection(ctx context.Context, in *ecsapi.GetTaskProte
 	if len(in.Tasks) > 100 {
 		return nil, ecsapi.NewInvalidParameterException("tasks can have at most 100 items.")
 	}
-	out := &ecsapi.GetTaskProtectionOutput{ProtectedTasks: []ecsapi.ProtectedTask{}, Failures: []ecsapi.Failure{}}
+	out := &ecsapi.GetTaskProtectionOutput{}
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		out.ProtectedTasks, out.Failures = out.ProtectedTasks[:0], out.Failures[:0]
-		c, err := lookupCluster(tx, sc, deref(in.Cluster))
-		if err != nil {
-			return err
-		}
-		now := s.clock()
-		for _, ref := range in.Tasks {
-			rec, fail, err := protectionTarget(tx, sc, c, ref)
-			if err != nil {
-				return err
-			}
-			if fail != nil {
-				out.Failures = append(out.Failures, *fail)
-				continue
-			}
-			p, err := getDoc[protectionRecord](tx, kindProtection, sc, taskKey(c.Name, rec.ID))
-			if err != nil {
-				return err
-			}
-			out.ProtectedTasks = append(out.ProtectedTasks, protectedTask(sc, rec, p, now))
-		}
-		return nil
+		var err error
+		out.ProtectedTasks, out.Failures, err = protectTasks(tx, sc, deref(in.Cluster), in.Tasks, s.clock(), func(key string) (*protectionRecord, error) {
+			return getDoc[protectionRecord](tx, kindProtection, sc, key)
+		})
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -458,11 +458,7 @@ func (s *Service) ListServiceDeployments(ctx context.Context, in *ecsapi.ListSer
 	if deref(in.Service) == "" {
 		return nil, ecsapi.NewInvalidParameterException("service must be specified.")
 	}
-	limit, err := pageSize(in.MaxResults, 20, 100)
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodeToken(in.NextToken)
+	limit, after, err := pageParams(in.MaxResults, in.NextToken, 20, 100)
 	if err != nil {
 		return nil, err
 	}
@@ -550,65 +546,29 @@ func (s *Service) ListServiceDeployments(ctx context.Context, in *ecsapi.ListSer
 // DescribeServiceDeployments describes up to 20 service deployments;
 // unknown ones are failures with reason MISSING.
 func (s *Service) DescribeServiceDeployments(ctx context.Context, in *ecsapi.DescribeServiceDeploymentsInput) (*ecsapi.DescribeServiceDeploymentsOutput, error) {
-	sc := scopeOf(ctx)
-	if len(in.ServiceDeploymentArns) == 0 || len(in.ServiceDeploymentArns) > 20 {
-		return nil, ecsapi.NewInvalidParameterException("serviceDeploymentArns must have between 1 and 20 items.")
-	}
-	out := &ecsapi.DescribeServiceDeploymentsOutput{ServiceDeployments: []ecsapi.ServiceDeployment{}, Failures: []ecsapi.Failure{}}
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		out.ServiceDeployments, out.Failures = out.ServiceDeployments[:0], out.Failures[:0]
-		for _, ref := range in.ServiceDeploymentArns {
-			var x *serviceDeploymentRecord
-			if cluster, service, id, ok := historyRef(sc, "service-deployment", ref); ok {
-				var err error
-				if x, err = getDoc[serviceDeploymentRecord](tx, kindSvcDeployment, sc, historyKey(cluster, service, id)); err != nil {
-					return err
-				}
-			}
-			if x == nil {
-				out.Failures = append(out.Failures, ecsapi.Failure{Arn: ptr(ref), Reason: ptr("MISSING")})
-				continue
-			}
-			out.ServiceDeployments = append(out.ServiceDeployments, serviceDeploymentOutput(sc, x))
-		}
-		return nil
-	})
+	deps, failures, err := describeByARN(ctx, s, kindSvcDeployment, "serviceDeploymentArns", in.ServiceDeploymentArns,
+		historyDocKey("service-deployment"),
+		func(_ store.Tx, sc scope, x *serviceDeploymentRecord) (ecsapi.ServiceDeployment, error) {
+			return serviceDeploymentOutput(sc, x), nil
+		})
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return &ecsapi.DescribeServiceDeploymentsOutput{ServiceDeployments: deps, Failures: failures}, nil
 }
 
 // DescribeServiceRevisions describes up to 20 service revisions; unknown
 // ones are failures with reason MISSING.
 func (s *Service) DescribeServiceRevisions(ctx context.Context, in *ecsapi.DescribeServiceRevisionsInput) (*ecsapi.DescribeServiceRevisionsOutput, error) {
-	sc := scopeOf(ctx)
-	if len(in.ServiceRevisionArns) == 0 || len(in.ServiceRevisionArns) > 20 {
-		return nil, ecsapi.NewInvalidParameterException("serviceRevisionArns must have between 1 and 20 items.")
-	}
-	out := &ecsapi.DescribeServiceRevisionsOutput{ServiceRevisions: []ecsapi.ServiceRevision{}, Failures: []ecsapi.Failure{}}
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		out.ServiceRevisions, out.Failures = out.ServiceRevisions[:0], out.Failures[:0]
-		for _, ref := range in.ServiceRevisionArns {
-			var rev *serviceRevisionRecord
-			if cluster, service, id, ok := historyRef(sc, "service-revision", ref); ok {
-				var err error
-				if rev, err = getDoc[serviceRevisionRecord](tx, kindSvcRevision, sc, historyKey(cluster, service, id)); err != nil {
-					return err
-				}
-			}
-			if rev == nil {
-				out.Failures = append(out.Failures, ecsapi.Failure{Arn: ptr(ref), Reason: ptr("MISSING")})
-				continue
-			}
-			out.ServiceRevisions = append(out.ServiceRevisions, serviceRevisionOutput(sc, rev))
-		}
-		return nil
-	})
+	revs, failures, err := describeByARN(ctx, s, kindSvcRevision, "serviceRevisionArns", in.ServiceRevisionArns,
+		historyDocKey("service-revision"),
+		func(_ store.Tx, sc scope, rev *serviceRevisionRecord) (ecsapi.ServiceRevision, error) {
+			return serviceRevisionOutput(sc, rev), nil
+		})
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return &ecsapi.DescribeServiceRevisionsOutput{ServiceRevisions: revs, Failures: failures}, nil
 }
 
 func serviceRevisionOutput(sc scope, rev *serviceRevisionRecord) ecsapi.ServiceRevision {

@@ -55,6 +55,20 @@ func deref[T any](p *T) T {
 	return *p
 }
 
+// setIf and setSliceIf apply one field of an update request: a field the
+// request leaves out (nil) keeps its current value.
+func setIf[T any](dst **T, src *T) {
+	if src != nil {
+		*dst = src
+	}
+}
+
+func setSliceIf[T any](dst *[]T, src []T) {
+	if src != nil {
+		*dst = src
+	}
+}
+
 // clone deep-copies a generated wire value through its JSON form.
 func clone[T any](v T) T {
 	var out T
@@ -476,6 +490,23 @@ func (s *Service) lookup(ctx context.Context, arn string, notFound func() error)
 	return r, nil
 }
 
+// lookupActive finds the Express service that an update or delete acts
+// on: one whose ECS service is still ACTIVE.
+func (s *Service) lookupActive(ctx context.Context, arn string) (*record, error) {
+	r, err := s.lookup(ctx, arn, func() error { return ecsapi.NewServiceNotFoundException("Service not found.") })
+	if err != nil {
+		return nil, err
+	}
+	svc, err := s.ecsService(ctx, r.Cluster, r.Name, false)
+	if err != nil {
+		return nil, err
+	}
+	if r.Deleted || !active(svc) {
+		return nil, ecsapi.NewServiceNotActiveException("Service was not ACTIVE.")
+	}
+	return r, nil
+}
+
 // shape is the API's view of an Express service: its status is its ECS
 // service's, and its active configurations those whose task definitions
 // ECS deployments still run.
@@ -554,73 +585,34 @@ func (s *Service) UpdateExpressGatewayService(ctx context.Context, in *ecsapi.Up
 	account, region := id.AccountID, id.Region
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, err := s.lookup(ctx, str(in.ServiceArn), func() error { return ecsapi.NewServiceNotFoundException("Service not found.") })
+	r, err := s.lookupActive(ctx, str(in.ServiceArn))
 	if err != nil {
 		return nil, err
-	}
-	svc, err := s.ecsService(ctx, r.Cluster, r.Name, false)
-	if err != nil {
-		return nil, err
-	}
-	if r.Deleted || !active(svc) {
-		return nil, ecsapi.NewServiceNotActiveException("Service was not ACTIVE.")
 	}
 	old := r.latest()
 	cfg := clone(old.Config)
 	cfg.CreatedAt, cfg.ServiceRevisionArn, cfg.IngressPaths = nil, nil, nil
-	if in.ExecutionRoleArn != nil {
-		cfg.ExecutionRoleArn = in.ExecutionRoleArn
-	}
-	if in.TaskRoleArn != nil {
-		cfg.TaskRoleArn = in.TaskRoleArn
-	}
-	if in.Cpu != nil {
-		cfg.Cpu = in.Cpu
-	}
-	if in.Memory != nil {
-		cfg.Memory = in.Memory
-	}
-	if in.HealthCheckPath != nil {
-		cfg.HealthCheckPath = in.HealthCheckPath
-	}
+	setIf(&cfg.ExecutionRoleArn, in.ExecutionRoleArn)
+	setIf(&cfg.TaskRoleArn, in.TaskRoleArn)
+	setIf(&cfg.Cpu, in.Cpu)
+	setIf(&cfg.Memory, in.Memory)
+	setIf(&cfg.HealthCheckPath, in.HealthCheckPath)
 	if pc := in.PrimaryContainer; pc != nil {
 		cur := cfg.PrimaryContainer
-		if pc.Image != nil {
-			cur.Image = pc.Image
-		}
-		if pc.ContainerPort != nil {
-			cur.ContainerPort = pc.ContainerPort
-		}
-		if pc.AwsLogsConfiguration != nil {
-			cur.AwsLogsConfiguration = pc.AwsLogsConfiguration
-		}
-		if pc.RepositoryCredentials != nil {
-			cur.RepositoryCredentials = pc.RepositoryCredentials
-		}
-		if pc.Command != nil {
-			cur.Command = pc.Command
-		}
-		if pc.Environment != nil {
-			cur.Environment = pc.Environment
-		}
-		if pc.Secrets != nil {
-			cur.Secrets = pc.Secrets
-		}
+		setIf(&cur.Image, pc.Image)
+		setIf(&cur.ContainerPort, pc.ContainerPort)
+		setIf(&cur.AwsLogsConfiguration, pc.AwsLogsConfiguration)
+		setIf(&cur.RepositoryCredentials, pc.RepositoryCredentials)
+		setSliceIf(&cur.Command, pc.Command)
+		setSliceIf(&cur.Environment, pc.Environment)
+		setSliceIf(&cur.Secrets, pc.Secrets)
 	}
 	if st := in.ScalingTarget; st != nil {
 		cur := cfg.ScalingTarget
-		if st.MinTaskCount != nil {
-			cur.MinTaskCount = st.MinTaskCount
-		}
-		if st.MaxTaskCount != nil {
-			cur.MaxTaskCount = st.MaxTaskCount
-		}
-		if st.AutoScalingMetric != nil {
-			cur.AutoScalingMetric = st.AutoScalingMetric
-		}
-		if st.AutoScalingTargetValue != nil {
-			cur.AutoScalingTargetValue = st.AutoScalingTargetValue
-		}
+		setIf(&cur.MinTaskCount, st.MinTaskCount)
+		setIf(&cur.MaxTaskCount, st.MaxTaskCount)
+		setIf(&cur.AutoScalingMetric, st.AutoScalingMetric)
+		setIf(&cur.AutoScalingTargetValue, st.AutoScalingTargetValue)
 	}
 	withDefaults(&cfg, r.Cluster, r.Name)
 	if err := checkConfig(&cfg); err != nil {
@@ -711,16 +703,9 @@ func (s *Service) DeleteExpressGatewayService(ctx context.Context, in *ecsapi.De
 	account, region := id.AccountID, id.Region
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, err := s.lookup(ctx, str(in.ServiceArn), func() error { return ecsapi.NewServiceNotFoundException("Service not found.") })
+	r, err := s.lookupActive(ctx, str(in.ServiceArn))
 	if err != nil {
 		return nil, err
-	}
-	svc, err := s.ecsService(ctx, r.Cluster, r.Name, false)
-	if err != nil {
-		return nil, err
-	}
-	if r.Deleted || !active(svc) {
-		return nil, ecsapi.NewServiceNotActiveException("Service was not ACTIVE.")
 	}
 	if _, err := s.o.ECS.DeleteService(ctx, &ecsapi.DeleteServiceInput{Cluster: &r.Cluster, Service: &r.Name, Force: new(true)}); err != nil {
 		return nil, err
