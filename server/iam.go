@@ -38,7 +38,7 @@ func (s *Server) serveIAM(st store.Store) (*sts.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := sts.New(sts.Options{Store: st, IAM: roles})
+	tokens, err := sts.New(sts.Options{Store: st, IAM: roles, HTTPClient: issuerFetchClient(loopbackAddr(s.cfg.Listen))})
 	if err != nil {
 		return nil, err
 	}

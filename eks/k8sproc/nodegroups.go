@@ -397,6 +397,11 @@ func (cp *ControlPlane) DeleteNodegroup(ctx context.Context, ref eks.ClusterRef,
 
 // removeNodes deletes Node objects and the containers of their pods.
 func (cp *ControlPlane) removeNodes(ctx context.Context, c *adminClient, ref eks.ClusterRef, names []string) error {
+	// removeContainers takes nil for every node of the cluster: a sync
+	// that removes no node (a scale-up) must not get there.
+	if len(names) == 0 {
+		return nil
+	}
 	for _, n := range names {
 		// As EKS drains a node it scales in: its pods go first, so their
 		// controllers replace them at once rather than after the pod
