@@ -429,16 +429,8 @@ func (s *Service) reconcileAddons(ctx context.Context, ref ClusterRef) error {
 			cur.Addon.Status = new(v.status)
 			cur.Addon.Health = &eksapi.AddonHealth{Issues: v.issues}
 			if cur.Pending != "" {
-				key := ref.Name + "/" + cur.Pending
-				u, ok, err := getDoc[updateRec](tx, kindUpdate, ref.Account, ref.Region, key)
-				if err != nil {
+				if err := s.finishUpdate(tx, ref, cur.Pending); err != nil {
 					return err
-				}
-				if ok {
-					u.Update.Status = new(eksapi.UpdateStatusSuccessful)
-					if err := store.PutDoc(tx, kindUpdate, ref.Account, ref.Region, key, u, s.now()); err != nil {
-						return err
-					}
 				}
 				cur.Pending = ""
 			}

@@ -318,12 +318,22 @@ func (s *Service) reconcileCapabilities(ctx context.Context, ref ClusterRef) err
 
 // finishUpdate marks an update Successful.
 func (s *Service) finishUpdate(tx store.Tx, ref ClusterRef, id string) error {
+	return s.settleUpdate(tx, ref, id, nil, "")
+}
+
+// settleUpdate marks the update id of a cluster Successful, or Failed
+// with failure against the resource it names.
+func (s *Service) settleUpdate(tx store.Tx, ref ClusterRef, id string, failure error, resource string) error {
 	key := ref.Name + "/" + id
 	u, ok, err := getDoc[updateRec](tx, kindUpdate, ref.Account, ref.Region, key)
 	if err != nil || !ok {
 		return err
 	}
 	u.Update.Status = new(eksapi.UpdateStatusSuccessful)
+	if failure != nil {
+		u.Update.Status = new(eksapi.UpdateStatusFailed)
+		u.Update.Errors = []eksapi.ErrorDetail{{ErrorCode: new(eksapi.ErrorCodeUnknown), ErrorMessage: new(failure.Error()), ResourceIds: []string{resource}}}
+	}
 	return store.PutDoc(tx, kindUpdate, ref.Account, ref.Region, key, u, s.now())
 }
 

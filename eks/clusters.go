@@ -29,6 +29,30 @@ type clusterRec struct {
 
 var roleARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$`)
 
+// newClusterName checks that a new cluster may take name in the region:
+// none has it and the region is within its quota. A retry of the request
+// that made the cluster (same ClientRequestToken) gets that cluster back.
+func newClusterName(tx store.Tx, account, region, name string, token *string) (*eksapi.Cluster, error) {
+	old, ok, err := getDoc[clusterRec](tx, kindCluster, account, region, name)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if token != nil && deref(old.Cluster.ClientRequestToken) == *token {
+			return &old.Cluster, nil // a retry of the same request
+		}
+		return nil, eksapi.NewResourceInUseException("Cluster already exists with name: %s", name)
+	}
+	n, err := tx.ListResources(kindCluster, account, region, "", store.Page{Limit: maxClustersPerRegion})
+	if err != nil {
+		return nil, err
+	}
+	if len(n) >= maxClustersPerRegion {
+		return nil, eksapi.NewResourceLimitExceededException("Cluster limit exceeded for account %s in region %s: at most %d clusters.", account, region, maxClustersPerRegion)
+	}
+	return nil, nil
+}
+
 // CreateCluster records the cluster CREATING; the controller starts its
 // control plane and makes it ACTIVE.
 func (s *Service) CreateCluster(ctx context.Context, in *eksapi.CreateClusterInput) (*eksapi.CreateClusterOutput, error) {
@@ -120,21 +144,11 @@ func (s *Service) CreateCluster(ctx context.Context, in *eksapi.CreateClusterInp
 		c.UpgradePolicy.SupportType = in.UpgradePolicy.SupportType
 	}
 	err = s.st.Update(ctx, func(tx store.Tx) error {
-		if old, ok, err := getDoc[clusterRec](tx, kindCluster, account, region, name); err != nil {
-			return err
-		} else if ok {
-			if in.ClientRequestToken != nil && deref(old.Cluster.ClientRequestToken) == *in.ClientRequestToken {
-				c = old.Cluster // a retry of the same request
-				return nil
+		if old, err := newClusterName(tx, account, region, name, in.ClientRequestToken); err != nil || old != nil {
+			if old != nil {
+				c = *old
 			}
-			return eksapi.NewResourceInUseException("Cluster already exists with name: %s", name)
-		}
-		n, err := tx.ListResources(kindCluster, account, region, "", store.Page{Limit: maxClustersPerRegion})
-		if err != nil {
 			return err
-		}
-		if len(n) >= maxClustersPerRegion {
-			return eksapi.NewResourceLimitExceededException("Cluster limit exceeded for account %s in region %s: at most %d clusters.", account, region, maxClustersPerRegion)
 		}
 		if err := store.PutDoc(tx, kindCluster, account, region, name, clusterRec{Cluster: c, Creator: creator}, s.now()); err != nil {
 			return err

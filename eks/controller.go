@@ -337,20 +337,8 @@ func (s *Service) finishNodegroup(ctx context.Context, ref ClusterRef, id string
 		}
 		n.ModifiedAt = s.ts()
 		if cur.Pending != "" {
-			key := ref.Name + "/" + cur.Pending
-			u, ok, err := getDoc[updateRec](tx, kindUpdate, ref.Account, ref.Region, key)
-			if err != nil {
+			if err := s.settleUpdate(tx, ref, cur.Pending, syncErr, deref(n.NodegroupName)); err != nil {
 				return err
-			}
-			if ok {
-				u.Update.Status = new(eksapi.UpdateStatusSuccessful)
-				if syncErr != nil {
-					u.Update.Status = new(eksapi.UpdateStatusFailed)
-					u.Update.Errors = []eksapi.ErrorDetail{{ErrorCode: new(eksapi.ErrorCodeUnknown), ErrorMessage: new(syncErr.Error()), ResourceIds: []string{*n.NodegroupName}}}
-				}
-				if err := store.PutDoc(tx, kindUpdate, ref.Account, ref.Region, key, u, s.now()); err != nil {
-					return err
-				}
 			}
 			cur.Pending = ""
 		}

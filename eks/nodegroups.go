@@ -153,6 +153,31 @@ func nodegroup(tx store.Tx, account, region, cname, name string) (nodegroupRec, 
 	return mustGet[nodegroupRec](tx, kindNodegroup, account, region, cname+"/"+name, eksapi.NewResourceNotFoundException("No node group found for name: %s.", name))
 }
 
+// activeNodegroup is nodegroup for updates, which need it ACTIVE.
+func activeNodegroup(tx store.Tx, account, region, cname, name string) (nodegroupRec, error) {
+	ng, err := nodegroup(tx, account, region, cname, name)
+	if err != nil {
+		return ng, err
+	}
+	if st := *ng.Nodegroup.Status; st != eksapi.NodegroupStatusActive {
+		return ng, eksapi.NewResourceInUseException("Nodegroup %s is in %s status; updates need it ACTIVE.", name, st)
+	}
+	return ng, nil
+}
+
+// startNodegroupUpdate records an update of typ with params ps on node
+// group ng, which goes UPDATING until the controller completes it.
+func (s *Service) startNodegroupUpdate(tx store.Tx, account, region, cname, name string, ng *nodegroupRec, typ eksapi.UpdateType, ps []eksapi.UpdateParam) (eksapi.Update, error) {
+	u := s.newUpdate(typ, ps...)
+	ng.Nodegroup.Status = new(eksapi.NodegroupStatusUpdating)
+	ng.Nodegroup.ModifiedAt = s.ts()
+	ng.Pending = *u.Id
+	if err := store.PutDoc(tx, kindNodegroup, account, region, cname+"/"+name, *ng, s.now()); err != nil {
+		return u, err
+	}
+	return u, store.PutDoc(tx, kindUpdate, account, region, cname+"/"+*u.Id, updateRec{Update: u, Nodegroup: name}, s.now())
+}
+
 // DescribeNodegroup returns a node group.
 func (s *Service) DescribeNodegroup(ctx context.Context, in *eksapi.DescribeNodegroupInput) (*eksapi.DescribeNodegroupOutput, error) {
 	account, region := where(ctx)
@@ -216,12 +241,9 @@ func (s *Service) UpdateNodegroupConfig(ctx context.Context, in *eksapi.UpdateNo
 	cname, name := *in.ClusterName, *in.NodegroupName
 	var u eksapi.Update
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		ng, err := nodegroup(tx, account, region, cname, name)
+		ng, err := activeNodegroup(tx, account, region, cname, name)
 		if err != nil {
 			return err
-		}
-		if st := *ng.Nodegroup.Status; st != eksapi.NodegroupStatusActive {
-			return eksapi.NewResourceInUseException("Nodegroup %s is in %s status; updates need it ACTIVE.", name, st)
 		}
 		var ps []eksapi.UpdateParam
 		if in.ScalingConfig != nil {
@@ -271,14 +293,8 @@ func (s *Service) UpdateNodegroupConfig(ctx context.Context, in *eksapi.UpdateNo
 		if len(ps) == 0 {
 			return eksapi.NewInvalidParameterException("No changes needed for the nodegroup config provided")
 		}
-		u = s.newUpdate(eksapi.UpdateTypeConfigUpdate, ps...)
-		ng.Nodegroup.Status = new(eksapi.NodegroupStatusUpdating)
-		ng.Nodegroup.ModifiedAt = s.ts()
-		ng.Pending = *u.Id
-		if err := store.PutDoc(tx, kindNodegroup, account, region, cname+"/"+name, ng, s.now()); err != nil {
-			return err
-		}
-		return store.PutDoc(tx, kindUpdate, account, region, cname+"/"+*u.Id, updateRec{Update: u, Nodegroup: name}, s.now())
+		u, err = s.startNodegroupUpdate(tx, account, region, cname, name, &ng, eksapi.UpdateTypeConfigUpdate, ps)
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -45,21 +45,11 @@ func (s *Service) RegisterCluster(ctx context.Context, in *eksapi.RegisterCluste
 		// does not run: CONFIG_MAP makes both refuse it.
 		AccessConfig: &eksapi.AccessConfigResponse{AuthenticationMode: new(eksapi.AuthenticationModeConfigMap), BootstrapClusterCreatorAdminPermissions: new(false)}}
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		if old, ok, err := getDoc[clusterRec](tx, kindCluster, account, region, name); err != nil {
-			return err
-		} else if ok {
-			if in.ClientRequestToken != nil && deref(old.Cluster.ClientRequestToken) == *in.ClientRequestToken {
-				c = old.Cluster
-				return nil
+		if old, err := newClusterName(tx, account, region, name, in.ClientRequestToken); err != nil || old != nil {
+			if old != nil {
+				c = *old
 			}
-			return eksapi.NewResourceInUseException("Cluster already exists with name: %s", name)
-		}
-		n, err := tx.ListResources(kindCluster, account, region, "", store.Page{Limit: maxClustersPerRegion})
-		if err != nil {
 			return err
-		}
-		if len(n) >= maxClustersPerRegion {
-			return eksapi.NewResourceLimitExceededException("Cluster limit exceeded for account %s in region %s: at most %d clusters.", account, region, maxClustersPerRegion)
 		}
 		return store.PutDoc(tx, kindCluster, account, region, name, clusterRec{Cluster: c}, s.now())
 	})

@@ -115,27 +115,7 @@ func (s *Service) UpdateClusterConfig(ctx context.Context, in *eksapi.UpdateClus
 // UPDATING, and records the update change returns; the controller
 // completes it.
 func (s *Service) updateCluster(ctx context.Context, name string, change func(c *clusterRec) (eksapi.Update, error)) (*eksapi.Update, error) {
-	account, region := where(ctx)
-	var u eksapi.Update
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		c, err := activeCluster(tx, account, region, name)
-		if err != nil {
-			return err
-		}
-		if u, err = change(&c); err != nil {
-			return err
-		}
-		c.Cluster.Status = new(eksapi.ClusterStatusUpdating)
-		if err := store.PutDoc(tx, kindCluster, account, region, name, c, s.now()); err != nil {
-			return err
-		}
-		return store.PutDoc(tx, kindUpdate, account, region, name+"/"+*u.Id, updateRec{Update: u}, s.now())
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.kickController()
-	return &u, nil
+	return s.updateClusterTx(ctx, name, func(_ store.Tx, c *clusterRec) (eksapi.Update, error) { return change(c) })
 }
 
 func mergeLogging(old, change *eksapi.Logging) *eksapi.Logging {

@@ -98,12 +98,9 @@ func (s *Service) UpdateNodegroupVersion(ctx context.Context, in *eksapi.UpdateN
 		if err != nil {
 			return err
 		}
-		ng, err := nodegroup(tx, account, region, cname, name)
+		ng, err := activeNodegroup(tx, account, region, cname, name)
 		if err != nil {
 			return err
-		}
-		if st := *ng.Nodegroup.Status; st != eksapi.NodegroupStatusActive {
-			return eksapi.NewResourceInUseException("Nodegroup %s is in %s status; updates need it ACTIVE.", name, st)
 		}
 		n := &ng.Nodegroup
 		cv := deref(c.Cluster.Version)
@@ -148,14 +145,8 @@ func (s *Service) UpdateNodegroupVersion(ctx context.Context, in *eksapi.UpdateN
 			}
 		}
 		n.Version, n.ReleaseVersion = &version, &release
-		u = s.newUpdate(eksapi.UpdateTypeVersionUpdate, ps...)
-		n.Status = new(eksapi.NodegroupStatusUpdating)
-		n.ModifiedAt = s.ts()
-		ng.Pending = *u.Id
-		if err := store.PutDoc(tx, kindNodegroup, account, region, cname+"/"+name, ng, s.now()); err != nil {
-			return err
-		}
-		return store.PutDoc(tx, kindUpdate, account, region, cname+"/"+*u.Id, updateRec{Update: u, Nodegroup: name}, s.now())
+		u, err = s.startNodegroupUpdate(tx, account, region, cname, name, &ng, eksapi.UpdateTypeVersionUpdate, ps)
+		return err
 	})
 	if err != nil {
 		return nil, err

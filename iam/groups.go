@@ -45,39 +45,16 @@ func noSuchGroup(name string) error {
 }
 
 func getGroup(tx store.Tx, acct, name string) (groupRecord, error) {
-	var g groupRecord
-	found, err := get(tx, kindGroup, acct, key(name), &g)
-	if err != nil {
-		return g, err
-	}
-	if !found {
-		return g, noSuchGroup(name)
-	}
-	return g, nil
+	return getNamed[groupRecord](tx, kindGroup, acct, name, noSuchGroup)
 }
 
 func (s *Service) updateGroup(ctx context.Context, name string, fn func(g *groupRecord, tx store.Tx) error) error {
-	acct := account(ctx)
-	return s.st.Update(ctx, func(tx store.Tx) error {
-		g, err := getGroup(tx, acct, name)
-		if err != nil {
-			return err
-		}
-		if err := fn(&g, tx); err != nil {
-			return err
-		}
-		return put(tx, kindGroup, acct, key(g.Name), g, s.clock())
-	})
+	_, err := update(ctx, s, kindGroup, name, getGroup, fn)
+	return err
 }
 
 func (s *Service) viewGroup(ctx context.Context, name string) (groupRecord, error) {
-	var g groupRecord
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		g, err = getGroup(tx, account(ctx), name)
-		return err
-	})
-	return g, err
+	return view(ctx, s, name, getGroup)
 }
 
 // renameMember follows a user's rename in the groups it belongs to.
@@ -107,22 +84,9 @@ func (s *Service) CreateGroup(ctx context.Context, in *iamapi.CreateGroupInput) 
 		g.Path = *in.Path
 	}
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		var existing groupRecord
-		found, err := get(tx, kindGroup, acct, key(g.Name), &existing)
-		if err != nil {
-			return err
-		}
-		if found {
+		return create(tx, kindGroup, acct, g.Name, g, g.Created, func(existing groupRecord) error {
 			return iamapi.NewEntityAlreadyExistsException("Group with name %s already exists.", existing.Name)
-		}
-		n, err := tx.ListResources(kindGroup, acct, global, "", store.Page{})
-		if err != nil {
-			return err
-		}
-		if len(n) >= maxGroupsPerAccount {
-			return iamapi.NewLimitExceededException("Cannot exceed quota for GroupsPerAccount: %d", maxGroupsPerAccount)
-		}
-		return put(tx, kindGroup, acct, key(g.Name), g, g.Created)
+		}, maxGroupsPerAccount, iamapi.NewLimitExceededException("Cannot exceed quota for GroupsPerAccount: %d", maxGroupsPerAccount))
 	})
 	if err != nil {
 		return nil, err
@@ -162,12 +126,7 @@ func (s *Service) GetGroup(ctx context.Context, in *iamapi.GetGroupInput) (*iama
 // ListGroups lists the account's groups whose path starts with PathPrefix.
 func (s *Service) ListGroups(ctx context.Context, in *iamapi.ListGroupsInput) (*iamapi.ListGroupsOutput, error) {
 	acct := account(ctx)
-	var groups []groupRecord
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		groups, err = all[groupRecord](tx, kindGroup, acct)
-		return err
-	})
+	groups, err := viewAll[groupRecord](ctx, s, kindGroup, acct)
 	if err != nil {
 		return nil, err
 	}
@@ -200,18 +159,11 @@ func (s *Service) UpdateGroup(ctx context.Context, in *iamapi.UpdateGroupInput) 
 		}
 		if in.NewGroupName != nil && *in.NewGroupName != g.Name {
 			newName := *in.NewGroupName
-			if key(newName) != key(g.Name) {
-				var other groupRecord
-				found, err := get(tx, kindGroup, acct, key(newName), &other)
-				if err != nil {
-					return err
-				}
-				if found {
-					return iamapi.NewEntityAlreadyExistsException("Group with name %s already exists.", other.Name)
-				}
-				if err := tx.DeleteResource(kindGroup, acct, global, key(g.Name)); err != nil {
-					return err
-				}
+			err := rename(tx, kindGroup, acct, g.Name, newName, func(other groupRecord) error {
+				return iamapi.NewEntityAlreadyExistsException("Group with name %s already exists.", other.Name)
+			})
+			if err != nil {
+				return err
 			}
 			for _, name := range g.Users {
 				u, err := getUser(tx, acct, name)
@@ -239,12 +191,7 @@ func (s *Service) UpdateGroup(ctx context.Context, in *iamapi.UpdateGroupInput) 
 
 // DeleteGroup deletes a group that has no users or policies left.
 func (s *Service) DeleteGroup(ctx context.Context, in *iamapi.DeleteGroupInput) (*iamapi.DeleteGroupOutput, error) {
-	acct := account(ctx)
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		g, err := getGroup(tx, acct, *in.GroupName)
-		if err != nil {
-			return err
-		}
+	err := remove(ctx, s, kindGroup, *in.GroupName, getGroup, func(g groupRecord, _ store.Tx) error {
 		switch {
 		case len(g.Users) > 0:
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must remove users from group first.")
@@ -253,7 +200,7 @@ func (s *Service) DeleteGroup(ctx context.Context, in *iamapi.DeleteGroupInput) 
 		case len(g.Attached) > 0:
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must detach all policies first.")
 		}
-		return tx.DeleteResource(kindGroup, acct, global, key(g.Name))
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -54,29 +54,12 @@ func noSuchInstanceProfile(name string) error {
 }
 
 func getInstanceProfile(tx store.Tx, acct, name string) (instanceProfileRecord, error) {
-	var p instanceProfileRecord
-	found, err := get(tx, kindInstanceProfile, acct, key(name), &p)
-	if err != nil {
-		return p, err
-	}
-	if !found {
-		return p, noSuchInstanceProfile(name)
-	}
-	return p, nil
+	return getNamed[instanceProfileRecord](tx, kindInstanceProfile, acct, name, noSuchInstanceProfile)
 }
 
 func (s *Service) updateInstanceProfile(ctx context.Context, name string, fn func(p *instanceProfileRecord, tx store.Tx) error) error {
-	acct := account(ctx)
-	return s.st.Update(ctx, func(tx store.Tx) error {
-		p, err := getInstanceProfile(tx, acct, name)
-		if err != nil {
-			return err
-		}
-		if err := fn(&p, tx); err != nil {
-			return err
-		}
-		return put(tx, kindInstanceProfile, acct, key(p.Name), p, s.clock())
-	})
+	_, err := update(ctx, s, kindInstanceProfile, name, getInstanceProfile, fn)
+	return err
 }
 
 // profilesOfRole lists the instance profiles a role is in.
@@ -116,23 +99,10 @@ func (s *Service) CreateInstanceProfile(ctx context.Context, in *iamapi.CreateIn
 	}
 	var out *iamapi.InstanceProfile
 	err = s.st.Update(ctx, func(tx store.Tx) error {
-		var existing instanceProfileRecord
-		found, err := get(tx, kindInstanceProfile, acct, key(p.Name), &existing)
-		if err != nil {
-			return err
-		}
-		if found {
-			return iamapi.NewEntityAlreadyExistsException("Instance Profile %s already exists.", existing.Name)
-		}
-		n, err := tx.ListResources(kindInstanceProfile, acct, global, "", store.Page{})
-		if err != nil {
-			return err
-		}
-		if len(n) >= maxInstanceProfilesPerAccount {
-			return iamapi.NewLimitExceededException("Cannot exceed quota for InstanceProfilesPerAccount: %d", maxInstanceProfilesPerAccount)
-		}
 		out = p.wire(tx, acct)
-		return put(tx, kindInstanceProfile, acct, key(p.Name), p, p.Created)
+		return create(tx, kindInstanceProfile, acct, p.Name, p, p.Created, func(existing instanceProfileRecord) error {
+			return iamapi.NewEntityAlreadyExistsException("Instance Profile %s already exists.", existing.Name)
+		}, maxInstanceProfilesPerAccount, iamapi.NewLimitExceededException("Cannot exceed quota for InstanceProfilesPerAccount: %d", maxInstanceProfilesPerAccount))
 	})
 	if err != nil {
 		return nil, err
@@ -254,16 +224,11 @@ func (s *Service) RemoveRoleFromInstanceProfile(ctx context.Context, in *iamapi.
 
 // DeleteInstanceProfile deletes an instance profile that holds no role.
 func (s *Service) DeleteInstanceProfile(ctx context.Context, in *iamapi.DeleteInstanceProfileInput) (*iamapi.DeleteInstanceProfileOutput, error) {
-	acct := account(ctx)
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		p, err := getInstanceProfile(tx, acct, *in.InstanceProfileName)
-		if err != nil {
-			return err
-		}
+	err := remove(ctx, s, kindInstanceProfile, *in.InstanceProfileName, getInstanceProfile, func(p instanceProfileRecord, _ store.Tx) error {
 		if len(p.Roles) > 0 {
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must remove roles from instance profile first.")
 		}
-		return tx.DeleteResource(kindInstanceProfile, acct, global, key(p.Name))
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -274,9 +239,7 @@ func (s *Service) DeleteInstanceProfile(ctx context.Context, in *iamapi.DeleteIn
 // TagInstanceProfile adds tags to an instance profile.
 func (s *Service) TagInstanceProfile(ctx context.Context, in *iamapi.TagInstanceProfileInput) (*iamapi.TagInstanceProfileOutput, error) {
 	err := s.updateInstanceProfile(ctx, *in.InstanceProfileName, func(p *instanceProfileRecord, _ store.Tx) error {
-		tags, err := mergeTags(p.Tags, in.Tags)
-		p.Tags = tags
-		return err
+		return addTags(&p.Tags, in.Tags)
 	})
 	if err != nil {
 		return nil, err

@@ -139,13 +139,7 @@ func (s *Service) updateProvider(ctx context.Context, arn *string, fn func(p *oi
 }
 
 func (s *Service) viewProvider(ctx context.Context, arn *string) (oidcProviderRecord, error) {
-	var p oidcProviderRecord
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		p, err = getProvider(tx, account(ctx), deref(arn))
-		return err
-	})
-	return p, err
+	return view(ctx, s, deref(arn), getProvider)
 }
 
 // addClientIDs appends the ids p does not have yet, within IAM's quota.
@@ -250,12 +244,7 @@ func (s *Service) GetOpenIDConnectProvider(ctx context.Context, in *iamapi.GetOp
 // ListOpenIDConnectProviders lists the account's providers by ARN.
 func (s *Service) ListOpenIDConnectProviders(ctx context.Context, _ *iamapi.ListOpenIDConnectProvidersInput) (*iamapi.ListOpenIDConnectProvidersOutput, error) {
 	acct := account(ctx)
-	var ps []oidcProviderRecord
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		ps, err = all[oidcProviderRecord](tx, kindOIDCProvider, acct)
-		return err
-	})
+	ps, err := viewAll[oidcProviderRecord](ctx, s, kindOIDCProvider, acct)
 	if err != nil {
 		return nil, err
 	}
@@ -330,9 +319,7 @@ func (s *Service) UpdateOpenIDConnectProviderThumbprint(ctx context.Context, in 
 // provider has.
 func (s *Service) TagOpenIDConnectProvider(ctx context.Context, in *iamapi.TagOpenIDConnectProviderInput) (*iamapi.TagOpenIDConnectProviderOutput, error) {
 	err := s.updateProvider(ctx, in.OpenIDConnectProviderArn, func(p *oidcProviderRecord) error {
-		tags, err := mergeTags(p.Tags, in.Tags)
-		p.Tags = tags
-		return err
+		return addTags(&p.Tags, in.Tags)
 	})
 	if err != nil {
 		return nil, err
@@ -344,9 +331,7 @@ func (s *Service) TagOpenIDConnectProvider(ctx context.Context, in *iamapi.TagOp
 // ignored.
 func (s *Service) UntagOpenIDConnectProvider(ctx context.Context, in *iamapi.UntagOpenIDConnectProviderInput) (*iamapi.UntagOpenIDConnectProviderOutput, error) {
 	err := s.updateProvider(ctx, in.OpenIDConnectProviderArn, func(p *oidcProviderRecord) error {
-		p.Tags = slices.DeleteFunc(p.Tags, func(t tag) bool {
-			return slices.ContainsFunc(in.TagKeys, func(k string) bool { return strings.EqualFold(k, t.Key) })
-		})
+		p.Tags = removeTags(p.Tags, in.TagKeys)
 		return nil
 	})
 	if err != nil {
@@ -361,10 +346,8 @@ func (s *Service) ListOpenIDConnectProviderTags(ctx context.Context, in *iamapi.
 	if err != nil {
 		return nil, err
 	}
-	tags := slices.Clone(p.Tags)
-	slices.SortFunc(tags, func(a, b tag) int { return strings.Compare(a.Key, b.Key) })
-	items, truncated, marker := page(tags, func(t tag) string { return t.Key }, in.Marker, in.MaxItems)
-	return &iamapi.ListOpenIDConnectProviderTagsOutput{Tags: wireTags(items), IsTruncated: truncated, Marker: marker}, nil
+	items, truncated, marker := pageTags(p.Tags, in.Marker, in.MaxItems)
+	return &iamapi.ListOpenIDConnectProviderTagsOutput{Tags: items, IsTruncated: truncated, Marker: marker}, nil
 }
 
 // OIDCProvider is what STS needs of a provider to accept its tokens.

@@ -74,22 +74,9 @@ func (s *Service) CreatePolicy(ctx context.Context, in *iamapi.CreatePolicyInput
 		p.Path = *in.Path
 	}
 	err = s.st.Update(ctx, func(tx store.Tx) error {
-		var existing policyRecord
-		found, err := get(tx, kindPolicy, acct, key(p.Name), &existing)
-		if err != nil {
-			return err
-		}
-		if found {
+		return create(tx, kindPolicy, acct, p.Name, p, now, func(policyRecord) error {
 			return iamapi.NewEntityAlreadyExistsException("A policy called %s already exists. Duplicate names are not allowed.", p.Name)
-		}
-		n, err := tx.ListResources(kindPolicy, acct, global, "", store.Page{})
-		if err != nil {
-			return err
-		}
-		if len(n) >= maxPoliciesPerAccount {
-			return iamapi.NewLimitExceededException("Cannot exceed quota for PoliciesPerAccount: %d", maxPoliciesPerAccount)
-		}
-		return put(tx, kindPolicy, acct, key(p.Name), p, now)
+		}, maxPoliciesPerAccount, iamapi.NewLimitExceededException("Cannot exceed quota for PoliciesPerAccount: %d", maxPoliciesPerAccount))
 	})
 	if err != nil {
 		return nil, err
@@ -120,13 +107,7 @@ func (s *Service) getPolicy(tx store.Tx, acct, arn string) (policyRecord, error)
 }
 
 func (s *Service) viewPolicy(ctx context.Context, arn string) (policyRecord, error) {
-	var p policyRecord
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		p, err = s.getPolicy(tx, account(ctx), arn)
-		return err
-	})
-	return p, err
+	return view(ctx, s, arn, s.getPolicy)
 }
 
 // GetPolicy returns a customer managed policy.
@@ -168,11 +149,8 @@ func (s *Service) ListPolicies(ctx context.Context, in *iamapi.ListPoliciesInput
 	acct := account(ctx)
 	var ps []policyRecord
 	if in.Scope == nil || *in.Scope != iamapi.PolicyScopeTypeAws {
-		err := s.st.View(ctx, func(tx store.Tx) error {
-			var err error
-			ps, err = all[policyRecord](tx, kindPolicy, acct)
-			return err
-		})
+		var err error
+		ps, err = viewAll[policyRecord](ctx, s, kindPolicy, acct)
 		if err != nil {
 			return nil, err
 		}

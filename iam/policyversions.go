@@ -54,19 +54,7 @@ func noSuchVersion(arn, id string) error {
 
 // updatePolicy runs fn on the stored policy arn names and stores it.
 func (s *Service) updatePolicy(ctx context.Context, arn string, fn func(p *policyRecord) error) (policyRecord, error) {
-	acct := account(ctx)
-	var p policyRecord
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		var err error
-		if p, err = s.getPolicy(tx, acct, arn); err != nil {
-			return err
-		}
-		if err := fn(&p); err != nil {
-			return err
-		}
-		return put(tx, kindPolicy, acct, key(p.Name), p, s.clock())
-	})
-	return p, err
+	return update(ctx, s, kindPolicy, arn, s.getPolicy, func(p *policyRecord, _ store.Tx) error { return fn(p) })
 }
 
 // GetPolicyVersion returns a version of a policy with its document.
@@ -183,9 +171,7 @@ func (s *Service) DeletePolicyVersion(ctx context.Context, in *iamapi.DeletePoli
 // TagPolicy adds tags to a customer managed policy.
 func (s *Service) TagPolicy(ctx context.Context, in *iamapi.TagPolicyInput) (*iamapi.TagPolicyOutput, error) {
 	_, err := s.updatePolicy(ctx, *in.PolicyArn, func(p *policyRecord) error {
-		tags, err := mergeTags(p.Tags, in.Tags)
-		p.Tags = tags
-		return err
+		return addTags(&p.Tags, in.Tags)
 	})
 	if err != nil {
 		return nil, err

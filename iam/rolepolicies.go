@@ -2,8 +2,6 @@ package iam
 
 import (
 	"context"
-	"maps"
-	"slices"
 	"strings"
 
 	iamapi "github.com/berth-dev/berth/api/iam"
@@ -22,18 +20,9 @@ func (s *Service) PutRolePolicy(ctx context.Context, in *iamapi.PutRolePolicyInp
 		return nil, err
 	}
 	_, err := s.updateRole(ctx, *in.RoleName, func(r *roleRecord, _ store.Tx) error {
-		if r.Inline == nil {
-			r.Inline = map[string]string{}
-		}
-		r.Inline[*in.PolicyName] = doc
-		size := 0
-		for _, d := range r.Inline {
-			size += policy.Size(d)
-		}
-		if size > maxInlinePolicySize {
-			return iamapi.NewLimitExceededException("Maximum policy size of %d bytes exceeded for role %s", maxInlinePolicySize, r.Name)
-		}
-		return nil
+		var err error
+		r.Inline, err = putInline(r.Inline, *in.PolicyName, doc, maxInlinePolicySize, "role "+r.Name)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -75,11 +64,7 @@ func (s *Service) ListRolePolicies(ctx context.Context, in *iamapi.ListRolePolic
 	if err != nil {
 		return nil, err
 	}
-	names := slices.Sorted(maps.Keys(r.Inline))
-	items, truncated, marker := page(names, func(n string) string { return n }, in.Marker, in.MaxItems)
-	if items == nil {
-		items = []string{}
-	}
+	items, truncated, marker := pageNames(r.Inline, in.Marker, in.MaxItems)
 	return &iamapi.ListRolePoliciesOutput{PolicyNames: items, IsTruncated: truncated, Marker: marker}, nil
 }
 
@@ -112,26 +97,13 @@ func notAttachable(arn string) error {
 // policies (arn:aws:iam::aws:policy/...) are accepted as given; customer
 // managed ones must exist in the caller's account.
 func (s *Service) AttachRolePolicy(ctx context.Context, in *iamapi.AttachRolePolicyInput) (*iamapi.AttachRolePolicyOutput, error) {
-	arn := *in.PolicyArn
-	pa, ok := parsePolicyARN(arn)
-	if !ok {
-		return nil, invalidARN(arn)
+	if _, ok := parsePolicyARN(*in.PolicyArn); !ok {
+		return nil, invalidARN(*in.PolicyArn)
 	}
-	acct := account(ctx)
 	_, err := s.updateRole(ctx, *in.RoleName, func(r *roleRecord, tx store.Tx) error {
-		if slices.Contains(r.Attached, arn) {
-			return nil
-		}
-		if len(r.Attached) >= maxAttachedPerRole {
-			return iamapi.NewLimitExceededException("Cannot exceed quota for PoliciesPerRole: %d", maxAttachedPerRole)
-		}
-		if pa.account != "aws" {
-			if err := s.countAttachment(tx, acct, pa, arn, +1); err != nil {
-				return err
-			}
-		}
-		r.Attached = append(r.Attached, arn)
-		return nil
+		var err error
+		r.Attached, err = s.attach(tx, account(ctx), r.Attached, *in.PolicyArn, maxAttachedPerRole, "PoliciesPerRole")
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -162,22 +134,13 @@ func (s *Service) countAttachment(tx store.Tx, acct string, pa policyARN, arn st
 
 // DetachRolePolicy detaches a managed policy from a role.
 func (s *Service) DetachRolePolicy(ctx context.Context, in *iamapi.DetachRolePolicyInput) (*iamapi.DetachRolePolicyOutput, error) {
-	arn := *in.PolicyArn
-	pa, ok := parsePolicyARN(arn)
-	if !ok {
-		return nil, invalidARN(arn)
+	if _, ok := parsePolicyARN(*in.PolicyArn); !ok {
+		return nil, invalidARN(*in.PolicyArn)
 	}
-	acct := account(ctx)
 	_, err := s.updateRole(ctx, *in.RoleName, func(r *roleRecord, tx store.Tx) error {
-		i := slices.Index(r.Attached, arn)
-		if i < 0 {
-			return iamapi.NewNoSuchEntityException("Policy %s was not found.", arn)
-		}
-		r.Attached = slices.Delete(r.Attached, i, i+1)
-		if pa.account == "aws" {
-			return nil
-		}
-		return s.countAttachment(tx, acct, pa, arn, -1)
+		var err error
+		r.Attached, err = s.detach(tx, account(ctx), r.Attached, *in.PolicyArn)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -192,17 +155,6 @@ func (s *Service) ListAttachedRolePolicies(ctx context.Context, in *iamapi.ListA
 	if err != nil {
 		return nil, err
 	}
-	prefix := deref(in.PathPrefix)
-	var attached []iamapi.AttachedPolicy
-	for _, arn := range slices.Sorted(slices.Values(r.Attached)) {
-		pa, _ := parsePolicyARN(arn)
-		if strings.HasPrefix(pa.path, prefix) {
-			attached = append(attached, iamapi.AttachedPolicy{PolicyName: str(pa.name), PolicyArn: str(arn)})
-		}
-	}
-	items, truncated, marker := page(attached, func(a iamapi.AttachedPolicy) string { return *a.PolicyArn }, in.Marker, in.MaxItems)
-	if items == nil {
-		items = []iamapi.AttachedPolicy{}
-	}
+	items, truncated, marker := pageAttached(r.Attached, deref(in.PathPrefix), in.Marker, in.MaxItems)
 	return &iamapi.ListAttachedRolePoliciesOutput{AttachedPolicies: items, IsTruncated: truncated, Marker: marker}, nil
 }

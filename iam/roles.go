@@ -96,42 +96,16 @@ func checkPolicy(doc string, kind policy.Kind) (*policy.Document, error) {
 
 // getRole reads the role name of acct, or NoSuchEntity.
 func getRole(tx store.Tx, acct, name string) (roleRecord, error) {
-	var r roleRecord
-	found, err := get(tx, kindRole, acct, key(name), &r)
-	if err != nil {
-		return r, err
-	}
-	if !found {
-		return r, noSuchRole(name)
-	}
-	return r, nil
+	return getNamed[roleRecord](tx, kindRole, acct, name, noSuchRole)
 }
 
 // updateRole runs fn on the stored role and stores the result.
 func (s *Service) updateRole(ctx context.Context, name string, fn func(r *roleRecord, tx store.Tx) error) (roleRecord, error) {
-	acct := account(ctx)
-	var r roleRecord
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		var err error
-		if r, err = getRole(tx, acct, name); err != nil {
-			return err
-		}
-		if err := fn(&r, tx); err != nil {
-			return err
-		}
-		return put(tx, kindRole, acct, key(r.Name), r, s.clock())
-	})
-	return r, err
+	return update(ctx, s, kindRole, name, getRole, fn)
 }
 
 func (s *Service) viewRole(ctx context.Context, name string) (roleRecord, error) {
-	var r roleRecord
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		r, err = getRole(tx, account(ctx), name)
-		return err
-	})
-	return r, err
+	return view(ctx, s, name, getRole)
 }
 
 // CreateRole creates a role with its trust policy.
@@ -159,22 +133,9 @@ func (s *Service) CreateRole(ctx context.Context, in *iamapi.CreateRoleInput) (*
 		r.MaxSessionDuration = *in.MaxSessionDuration
 	}
 	err = s.st.Update(ctx, func(tx store.Tx) error {
-		var existing roleRecord
-		found, err := get(tx, kindRole, acct, key(r.Name), &existing)
-		if err != nil {
-			return err
-		}
-		if found {
+		return create(tx, kindRole, acct, r.Name, r, r.Created, func(existing roleRecord) error {
 			return iamapi.NewEntityAlreadyExistsException("Role with name %s already exists.", existing.Name)
-		}
-		n, err := tx.ListResources(kindRole, acct, global, "", store.Page{})
-		if err != nil {
-			return err
-		}
-		if len(n) >= maxRolesPerAccount {
-			return iamapi.NewLimitExceededException("Cannot exceed quota for RolesPerAccount: %d.", maxRolesPerAccount)
-		}
-		return put(tx, kindRole, acct, key(r.Name), r, r.Created)
+		}, maxRolesPerAccount, iamapi.NewLimitExceededException("Cannot exceed quota for RolesPerAccount: %d.", maxRolesPerAccount))
 	})
 	if err != nil {
 		return nil, err
@@ -195,22 +156,14 @@ func (s *Service) GetRole(ctx context.Context, in *iamapi.GetRoleInput) (*iamapi
 
 // DeleteRole deletes a role that has no policies left.
 func (s *Service) DeleteRole(ctx context.Context, in *iamapi.DeleteRoleInput) (*iamapi.DeleteRoleOutput, error) {
-	acct := account(ctx)
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		r, err := getRole(tx, acct, *in.RoleName)
-		if err != nil {
-			return err
-		}
+	err := remove(ctx, s, kindRole, *in.RoleName, getRole, func(r roleRecord, tx store.Tx) error {
 		if len(r.Inline) > 0 {
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must delete policies first.")
 		}
 		if len(r.Attached) > 0 {
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must detach all policies first.")
 		}
-		if err := roleInInstanceProfile(tx, acct, r.Name); err != nil {
-			return err
-		}
-		return tx.DeleteResource(kindRole, acct, global, key(r.Name))
+		return roleInInstanceProfile(tx, account(ctx), r.Name)
 	})
 	if err != nil {
 		return nil, err
@@ -221,12 +174,7 @@ func (s *Service) DeleteRole(ctx context.Context, in *iamapi.DeleteRoleInput) (*
 // ListRoles lists the account's roles whose path starts with PathPrefix.
 func (s *Service) ListRoles(ctx context.Context, in *iamapi.ListRolesInput) (*iamapi.ListRolesOutput, error) {
 	acct := account(ctx)
-	var roles []roleRecord
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		roles, err = all[roleRecord](tx, kindRole, acct)
-		return err
-	})
+	roles, err := viewAll[roleRecord](ctx, s, kindRole, acct)
 	if err != nil {
 		return nil, err
 	}

@@ -47,12 +47,17 @@ func mergeTags(have []tag, add []iamapi.Tag) ([]tag, error) {
 	return out, nil
 }
 
+// addTags merges add into *ts, as the Tag operations of every kind do.
+func addTags(ts *[]tag, add []iamapi.Tag) error {
+	tags, err := mergeTags(*ts, add)
+	*ts = tags
+	return err
+}
+
 // TagRole adds tags to a role, replacing the values of keys it has.
 func (s *Service) TagRole(ctx context.Context, in *iamapi.TagRoleInput) (*iamapi.TagRoleOutput, error) {
 	_, err := s.updateRole(ctx, *in.RoleName, func(r *roleRecord, _ store.Tx) error {
-		tags, err := mergeTags(r.Tags, in.Tags)
-		r.Tags = tags
-		return err
+		return addTags(&r.Tags, in.Tags)
 	})
 	if err != nil {
 		return nil, err
@@ -63,9 +68,7 @@ func (s *Service) TagRole(ctx context.Context, in *iamapi.TagRoleInput) (*iamapi
 // UntagRole removes tags from a role; keys it does not have are ignored.
 func (s *Service) UntagRole(ctx context.Context, in *iamapi.UntagRoleInput) (*iamapi.UntagRoleOutput, error) {
 	_, err := s.updateRole(ctx, *in.RoleName, func(r *roleRecord, _ store.Tx) error {
-		r.Tags = slices.DeleteFunc(r.Tags, func(t tag) bool {
-			return slices.ContainsFunc(in.TagKeys, func(k string) bool { return strings.EqualFold(k, t.Key) })
-		})
+		r.Tags = removeTags(r.Tags, in.TagKeys)
 		return nil
 	})
 	if err != nil {
@@ -80,8 +83,6 @@ func (s *Service) ListRoleTags(ctx context.Context, in *iamapi.ListRoleTagsInput
 	if err != nil {
 		return nil, err
 	}
-	tags := slices.Clone(r.Tags)
-	slices.SortFunc(tags, func(a, b tag) int { return strings.Compare(a.Key, b.Key) })
-	items, truncated, marker := page(tags, func(t tag) string { return t.Key }, in.Marker, in.MaxItems)
-	return &iamapi.ListRoleTagsOutput{Tags: wireTags(items), IsTruncated: truncated, Marker: marker}, nil
+	items, truncated, marker := pageTags(r.Tags, in.Marker, in.MaxItems)
+	return &iamapi.ListRoleTagsOutput{Tags: items, IsTruncated: truncated, Marker: marker}, nil
 }

@@ -67,15 +67,7 @@ func noSuchUser(name string) error {
 }
 
 func getUser(tx store.Tx, acct, name string) (userRecord, error) {
-	var u userRecord
-	found, err := get(tx, kindUser, acct, key(name), &u)
-	if err != nil {
-		return u, err
-	}
-	if !found {
-		return u, noSuchUser(name)
-	}
-	return u, nil
+	return getNamed[userRecord](tx, kindUser, acct, name, noSuchUser)
 }
 
 // callerUser is the user name an operation with an optional UserName acts
@@ -98,29 +90,11 @@ func callerUser(ctx context.Context, name *string) (string, error) {
 
 // updateUser runs fn on the stored user and stores the result.
 func (s *Service) updateUser(ctx context.Context, name string, fn func(u *userRecord, tx store.Tx) error) (userRecord, error) {
-	acct := account(ctx)
-	var u userRecord
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		var err error
-		if u, err = getUser(tx, acct, name); err != nil {
-			return err
-		}
-		if err := fn(&u, tx); err != nil {
-			return err
-		}
-		return put(tx, kindUser, acct, key(u.Name), u, s.clock())
-	})
-	return u, err
+	return update(ctx, s, kindUser, name, getUser, fn)
 }
 
 func (s *Service) viewUser(ctx context.Context, name string) (userRecord, error) {
-	var u userRecord
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		u, err = getUser(tx, account(ctx), name)
-		return err
-	})
-	return u, err
+	return view(ctx, s, name, getUser)
 }
 
 // CreateUser creates an IAM user.
@@ -135,22 +109,9 @@ func (s *Service) CreateUser(ctx context.Context, in *iamapi.CreateUserInput) (*
 		u.Path = *in.Path
 	}
 	err = s.st.Update(ctx, func(tx store.Tx) error {
-		var existing userRecord
-		found, err := get(tx, kindUser, acct, key(u.Name), &existing)
-		if err != nil {
-			return err
-		}
-		if found {
+		return create(tx, kindUser, acct, u.Name, u, u.Created, func(existing userRecord) error {
 			return iamapi.NewEntityAlreadyExistsException("User with name %s already exists.", existing.Name)
-		}
-		n, err := tx.ListResources(kindUser, acct, global, "", store.Page{})
-		if err != nil {
-			return err
-		}
-		if len(n) >= maxUsersPerAccount {
-			return iamapi.NewLimitExceededException("Cannot exceed quota for UsersPerAccount: %d", maxUsersPerAccount)
-		}
-		return put(tx, kindUser, acct, key(u.Name), u, u.Created)
+		}, maxUsersPerAccount, iamapi.NewLimitExceededException("Cannot exceed quota for UsersPerAccount: %d", maxUsersPerAccount))
 	})
 	if err != nil {
 		return nil, err
@@ -179,12 +140,7 @@ func (s *Service) GetUser(ctx context.Context, in *iamapi.GetUserInput) (*iamapi
 // ListUsers lists the account's users whose path starts with PathPrefix.
 func (s *Service) ListUsers(ctx context.Context, in *iamapi.ListUsersInput) (*iamapi.ListUsersOutput, error) {
 	acct := account(ctx)
-	var users []userRecord
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		users, err = all[userRecord](tx, kindUser, acct)
-		return err
-	})
+	users, err := viewAll[userRecord](ctx, s, kindUser, acct)
 	if err != nil {
 		return nil, err
 	}
@@ -214,18 +170,11 @@ func (s *Service) UpdateUser(ctx context.Context, in *iamapi.UpdateUserInput) (*
 		}
 		if in.NewUserName != nil && *in.NewUserName != u.Name {
 			newName := *in.NewUserName
-			if key(newName) != key(u.Name) {
-				var other userRecord
-				found, err := get(tx, kindUser, acct, key(newName), &other)
-				if err != nil {
-					return err
-				}
-				if found {
-					return iamapi.NewEntityAlreadyExistsException("User with name %s already exists.", other.Name)
-				}
-				if err := tx.DeleteResource(kindUser, acct, global, key(u.Name)); err != nil {
-					return err
-				}
+			err := rename(tx, kindUser, acct, u.Name, newName, func(other userRecord) error {
+				return iamapi.NewEntityAlreadyExistsException("User with name %s already exists.", other.Name)
+			})
+			if err != nil {
+				return err
 			}
 			if err := s.renameMember(tx, acct, u.Groups, u.Name, newName); err != nil {
 				return err
@@ -249,12 +198,7 @@ func (s *Service) UpdateUser(ctx context.Context, in *iamapi.UpdateUserInput) (*
 // DeleteUser deletes a user that has no access keys, groups or policies
 // left, as IAM requires.
 func (s *Service) DeleteUser(ctx context.Context, in *iamapi.DeleteUserInput) (*iamapi.DeleteUserOutput, error) {
-	acct := account(ctx)
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		u, err := getUser(tx, acct, *in.UserName)
-		if err != nil {
-			return err
-		}
+	err := remove(ctx, s, kindUser, *in.UserName, getUser, func(u userRecord, _ store.Tx) error {
 		switch {
 		case len(u.Keys) > 0:
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must delete access keys first.")
@@ -265,7 +209,7 @@ func (s *Service) DeleteUser(ctx context.Context, in *iamapi.DeleteUserInput) (*
 		case len(u.Attached) > 0:
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must detach all policies first.")
 		}
-		return tx.DeleteResource(kindUser, acct, global, key(u.Name))
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -276,9 +220,7 @@ func (s *Service) DeleteUser(ctx context.Context, in *iamapi.DeleteUserInput) (*
 // TagUser adds tags to a user, replacing the values of keys it has.
 func (s *Service) TagUser(ctx context.Context, in *iamapi.TagUserInput) (*iamapi.TagUserOutput, error) {
 	_, err := s.updateUser(ctx, *in.UserName, func(u *userRecord, _ store.Tx) error {
-		tags, err := mergeTags(u.Tags, in.Tags)
-		u.Tags = tags
-		return err
+		return addTags(&u.Tags, in.Tags)
 	})
 	if err != nil {
 		return nil, err
