@@ -40,6 +40,7 @@ output "sg" { value = aws_security_group.web.id }
 // Terraform's AWS provider finds the default VPC, its subnets and zones,
 // creates a security group with rules, sees no drift, and destroys it.
 func TestEC2Terraform(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	tf := startTerraform(t, b, ec2TerraformConfig)
 	tf.Apply(t)

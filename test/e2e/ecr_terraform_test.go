@@ -151,6 +151,7 @@ func ecrTerraform(mutability, team, keep, imageData string) string {
 // creation template and the scanning configuration; reads it back
 // without drift, changes it in place, and destroys it.
 func TestECRTerraform(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	tf := startTerraform(t, b, ecrTerraform("MUTABLE", "platform", "10", ""))
 	tf.Apply(t)

@@ -224,6 +224,7 @@ func ecsTerraformHealthy(t *testing.T, b *harness.Berth, tg string) (int, target
 // change) and a scale-up roll out in place, and destroy leaves no
 // container behind.
 func TestECSTerraformFargateService(t *testing.T) {
+	t.Parallel()
 	harness.RequireDocker(t)
 	b := harness.Start(t)
 	image := createRepo(t, b, uniqueName("tf/web")) + ":v1"

@@ -224,6 +224,7 @@ func eksTerraform(desired, env, group string) string {
 // provider's own token; in-place changes apply without drift, and destroy
 // leaves nothing of the cluster on the host.
 func TestEKSTerraform(t *testing.T) {
+	t.Parallel()
 	e := startEKS(t, "eks-app", eksTerraformImage)
 	b := e.b
 	tf := startTerraform(t, b, eksTerraform("1", "test", "ops"))

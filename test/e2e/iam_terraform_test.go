@@ -88,6 +88,7 @@ output "profile_arn" {
 // users, access keys, groups, memberships, instance profiles and managed
 // policies; the access key it creates signs requests as the user.
 func TestIAMUsersWithTerraform(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t, harness.WithCredentials(iamTestAccount, "tf-admin-secret"))
 	tf := startTerraform(t, b, strings.ReplaceAll(iamTerraformConfig, "ACTION", "ecr:BatchGetImage"))
 	tf.Apply(t)

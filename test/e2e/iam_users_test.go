@@ -21,6 +21,7 @@ type accessKeyOut struct {
 // its user, in the account it was created in, for every service and
 // client; deactivated or deleted, it is refused as AWS refuses it.
 func TestIAMAccessKeysSignRequests(t *testing.T) {
+	t.Parallel()
 	admin := harness.Start(t, harness.WithCredentials(iamTestAccount, "admin-secret"))
 	for _, cli := range awsCLIs {
 		t.Run(cli.name, func(t *testing.T) {
@@ -168,6 +169,7 @@ print(json.dumps({"arn": s.client("sts").get_caller_identity()["Arn"],
 // Users, groups, instance profiles, policy versions and the account's
 // views of them, as the aws CLIs script them, with IAM's errors.
 func TestIAMUsersGroupsProfilesWithAWSCLI(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t).As(iamTestAccount, "secret")
 	for _, cli := range awsCLIs {
 		t.Run(cli.name, func(t *testing.T) {
