@@ -225,6 +225,12 @@ func (s *Service) DeleteLoadBalancer(ctx context.Context, in *elbv2.DeleteLoadBa
 				return err
 			}
 		}
+		// The capacity reservation and IPAM pools (capacity.go, ippools.go) go with it.
+		for _, k := range []string{kindCapacity, kindIPPools} {
+			if err := store.DeleteDoc(tx, k, acct, region, lb.ID); err != nil {
+				return err
+			}
+		}
 		return tx.DeleteResource(kindLB, acct, region, lb.ID)
 	})
 	if err != nil {

@@ -171,6 +171,9 @@ type listenerRecord struct {
 	// Attributes are the listener attributes set by
 	// ModifyListenerAttributes, over listenerDefaultAttributes.
 	Attributes map[string]string `json:",omitempty"`
+	// Certificates is the certificate list of AddListenerCertificates
+	// (extras.go), ARNs in the order added.
+	Certificates []string `json:",omitempty"`
 }
 
 type ruleRecord struct {
