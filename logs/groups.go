@@ -62,6 +62,9 @@ func (s *Service) DeleteLogGroup(ctx context.Context, in *logsapi.DeleteLogGroup
 		if g.DeletionProtection {
 			return logsapi.NewValidationException("Log group %s has deletion protection enabled; disable it with PutLogGroupDeletionProtection first.", g.Name)
 		}
+		if err := deleteGroupFilters(tx, c, g.Name); err != nil {
+			return err
+		}
 		return tx.DeleteLogGroup(g.ID)
 	})
 	if err != nil {
@@ -104,9 +107,13 @@ func (s *Service) DescribeLogGroups(ctx context.Context, in *logsapi.DescribeLog
 	limit := limitOf(in.Limit, describeLimit)
 	q.Limit = limit + 1
 	var groups []store.LogGroup
+	var filters map[string]int32
 	err = s.st.View(ctx, func(tx store.Tx) error {
 		var err error
-		groups, err = tx.ListLogGroups(c.Account, c.Region, q)
+		if groups, err = tx.ListLogGroups(c.Account, c.Region, q); err != nil {
+			return err
+		}
+		filters, err = metricFilterCounts(tx, c)
 		return err
 	})
 	if err != nil {
@@ -119,6 +126,7 @@ func (s *Service) DescribeLogGroups(ctx context.Context, in *logsapi.DescribeLog
 	}
 	for _, g := range groups {
 		d := describeGroup(c, g)
+		d.MetricFilterCount = ptr(filters[g.Name])
 		if in.LogGroupNamePattern != nil {
 			// AWS then returns only these three fields.
 			d = logsapi.LogGroup{LogGroupName: d.LogGroupName, CreationTime: d.CreationTime, Arn: d.Arn}
