@@ -95,17 +95,7 @@ func isFieldName(s string) bool {
 func (s *Service) DeleteMetricFilter(ctx context.Context, in *logsapi.DeleteMetricFilterInput) (*logsapi.DeleteMetricFilterOutput, error) {
 	c := callerOf(ctx)
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		g, err := getGroup(tx, c, *in.LogGroupName)
-		if err != nil {
-			return err
-		}
-		id := filterID(g.Name, *in.FilterName)
-		if _, err := tx.GetResource(kindMetricFilter, c.Account, c.Region, id); errors.Is(err, store.ErrNotFound) {
-			return logsapi.NewResourceNotFoundException("The specified metric filter does not exist.")
-		} else if err != nil {
-			return err
-		}
-		return tx.DeleteResource(kindMetricFilter, c.Account, c.Region, id)
+		return deleteGroupChild(tx, c, *in.LogGroupName, *in.FilterName, kindMetricFilter, "The specified metric filter does not exist.")
 	})
 	if err != nil {
 		return nil, apiErr("DeleteMetricFilter", err)

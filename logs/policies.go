@@ -128,22 +128,9 @@ func (s *Service) DescribeResourcePolicies(ctx context.Context, in *logsapi.Desc
 	}
 	out := &logsapi.DescribeResourcePoliciesOutput{ResourcePolicies: []logsapi.ResourcePolicy{}}
 	err = s.st.View(ctx, func(tx store.Tx) error {
-		page, err := tx.ListResources(kindResourcePolicy, c.Account, c.Region, prefix, store.Page{After: after, Limit: limit + 1})
-		if err != nil {
-			return err
-		}
-		if len(page) > limit {
-			page = page[:limit]
-			out.NextToken = encodeToken(page[limit-1].ID)
-		}
-		for _, r := range page {
-			var p logsapi.ResourcePolicy
-			if err := json.Unmarshal(r.Doc, &p); err != nil {
-				return fmt.Errorf("resource policy %s: %w", r.ID, err)
-			}
-			out.ResourcePolicies = append(out.ResourcePolicies, p)
-		}
-		return nil
+		var err error
+		out.ResourcePolicies, out.NextToken, err = pageOf[logsapi.ResourcePolicy](tx, c, kindResourcePolicy, prefix, after, limit)
+		return err
 	})
 	if err != nil {
 		return nil, apiErr("DescribeResourcePolicies", err)

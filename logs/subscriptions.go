@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"regexp"
 
 	logsapi "github.com/berth-dev/berth/api/logs"
@@ -84,17 +83,7 @@ func (s *Service) PutSubscriptionFilter(ctx context.Context, in *logsapi.PutSubs
 func (s *Service) DeleteSubscriptionFilter(ctx context.Context, in *logsapi.DeleteSubscriptionFilterInput) (*logsapi.DeleteSubscriptionFilterOutput, error) {
 	c := callerOf(ctx)
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		g, err := getGroup(tx, c, *in.LogGroupName)
-		if err != nil {
-			return err
-		}
-		id := filterID(g.Name, *in.FilterName)
-		if _, err := tx.GetResource(kindSubscriptionFilter, c.Account, c.Region, id); errors.Is(err, store.ErrNotFound) {
-			return logsapi.NewResourceNotFoundException("The specified subscription filter does not exist.")
-		} else if err != nil {
-			return err
-		}
-		return tx.DeleteResource(kindSubscriptionFilter, c.Account, c.Region, id)
+		return deleteGroupChild(tx, c, *in.LogGroupName, *in.FilterName, kindSubscriptionFilter, "The specified subscription filter does not exist.")
 	})
 	if err != nil {
 		return nil, apiErr("DeleteSubscriptionFilter", err)
@@ -117,22 +106,8 @@ func (s *Service) DescribeSubscriptionFilters(ctx context.Context, in *logsapi.D
 		if err != nil {
 			return err
 		}
-		page, err := tx.ListResources(kindSubscriptionFilter, c.Account, c.Region, filterID(g.Name, str(in.FilterNamePrefix)), store.Page{After: after, Limit: limit + 1})
-		if err != nil {
-			return err
-		}
-		if len(page) > limit {
-			page = page[:limit]
-			out.NextToken = encodeToken(page[limit-1].ID)
-		}
-		for _, r := range page {
-			var sf logsapi.SubscriptionFilter
-			if err := json.Unmarshal(r.Doc, &sf); err != nil {
-				return fmt.Errorf("subscription filter %s: %w", r.ID, err)
-			}
-			out.SubscriptionFilters = append(out.SubscriptionFilters, sf)
-		}
-		return nil
+		out.SubscriptionFilters, out.NextToken, err = pageOf[logsapi.SubscriptionFilter](tx, c, kindSubscriptionFilter, filterID(g.Name, str(in.FilterNamePrefix)), after, limit)
+		return err
 	})
 	if err != nil {
 		return nil, apiErr("DescribeSubscriptionFilters", err)
