@@ -43,7 +43,7 @@ func (cp *ControlPlane) fargateArgs(dir string, c eks.ClusterRef) []string {
 		args = append(args, "--fargate-aws-endpoint="+cp.podAWS)
 	}
 	if cp.podIdentity != "" && cp.podIdentityLookup != nil {
-		args = append(args, "--fargate-pod-identity-uri="+cp.podIdentity, "--fargate-pod-identity-lookup="+cp.podIdentityLookup(c))
+		args = append(args, "--fargate-pod-identity-uri-file="+filepath.Join(dir, podIdentityURIFile), "--fargate-pod-identity-lookup="+cp.podIdentityLookup(c))
 	}
 	if cp.registry != "" {
 		args = append(args, "--fargate-registry-auth="+filepath.Join(dir, registryAuthFile))

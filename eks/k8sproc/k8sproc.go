@@ -217,6 +217,9 @@ func (cp *ControlPlane) Start(ctx context.Context, spec eks.ClusterSpec) (eks.En
 	if err := os.MkdirAll(filepath.Join(dir, dataSubdir), 0o700); err != nil {
 		return eks.Endpoint{}, err
 	}
+	if err := cp.writePodIdentityURI(spec.ClusterRef); err != nil {
+		return eks.Endpoint{}, err
+	}
 	args := cp.args(dir, spec)
 
 	cp.mu.Lock()
@@ -245,7 +248,8 @@ func (cp *ControlPlane) Start(ctx context.Context, spec eks.ClusterSpec) (eks.En
 			cp.resumeNodegroups(ctx, spec.ClusterRef)
 			return ep, nil
 		}
-		cp.log.Warn("eks: a control plane left running does not answer; replacing it", "cluster", spec.Name, "pid", p.pid, "error", err)
+		cp.log.Warn("eks: a control plane left running does not answer; replacing it", "cluster", spec.Name, "pid", p.pid, "error", err,
+			"stderr", tail(filepath.Join(dir, logFile), 4096))
 		cp.terminate(p)
 	}
 

@@ -106,7 +106,7 @@ func (cp *ControlPlane) nodesArgs(ng eks.NodegroupSpec) []string {
 		args = append(args, "--aws-endpoint="+cp.podAWS)
 	}
 	if cp.podIdentity != "" && cp.podIdentityLookup != nil {
-		args = append(args, "--pod-identity-uri="+cp.podIdentity, "--pod-identity-lookup="+cp.podIdentityLookup(ng.Cluster))
+		args = append(args, "--pod-identity-uri-file="+filepath.Join(cdir, podIdentityURIFile), "--pod-identity-lookup="+cp.podIdentityLookup(ng.Cluster))
 	}
 	if cp.registry != "" {
 		args = append(args, "--registry-auth="+filepath.Join(cp.nodegroupDir(ng.Cluster, ng.Name), registryAuthFile))
@@ -165,6 +165,9 @@ func (cp *ControlPlane) SyncNodegroup(ctx context.Context, ng eks.NodegroupSpec)
 		args = nil
 	}
 	if err := cp.writeRegistryAuth(ng.Cluster, dir); err != nil {
+		return err
+	}
+	if err := cp.writePodIdentityURI(ng.Cluster); err != nil {
 		return err
 	}
 	cp.renewOnce.Do(func() { go cp.renewRegistryAuth() })

@@ -64,6 +64,11 @@ type Config struct {
 	// (podidentity.go). Empty, Pod Identity is off.
 	PodIdentityURI    string
 	PodIdentityLookup string
+	// PodIdentityURIFile, when set, names a file holding the URI, read at
+	// each pod start instead of PodIdentityURI: Berth may listen on
+	// another port after a restart, and a process it adopts must hand new
+	// pods the new URI without being restarted.
+	PodIdentityURIFile string
 	// RegistryAuthFile names a JSON file with credentials for one registry
 	// (registryauth.go): Berth writes its ECR password there and renews it
 	// before it expires, as EKS nodes' ECR credential provider fetches

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -35,7 +37,8 @@ var lookupClient = &http.Client{Timeout: 10 * time.Second}
 // environment when its service account has an association; the pod given
 // is not changed.
 func (p *provider) withPodIdentity(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
-	if p.cfg.PodIdentityURI == "" || p.cfg.PodIdentityLookup == "" || hasVolume(pod, podIdentityVolume) {
+	uri := p.podIdentityURI()
+	if uri == "" || p.cfg.PodIdentityLookup == "" || hasVolume(pod, podIdentityVolume) {
 		return pod, nil
 	}
 	sa := pod.Spec.ServiceAccountName
@@ -52,7 +55,7 @@ func (p *provider) withPodIdentity(ctx context.Context, pod *corev1.Pod) (*corev
 		Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{
 			Audience: podIdentityAudience, ExpirationSeconds: &exp, Path: "eks-pod-identity-token"}}},
 	}}})
-	env := map[string]string{envFullURI: p.cfg.PodIdentityURI, envTokenFile: podIdentityTokenFile}
+	env := map[string]string{envFullURI: uri, envTokenFile: podIdentityTokenFile}
 	if p.cfg.Region != "" {
 		env["AWS_REGION"] = p.cfg.Region
 		env["AWS_DEFAULT_REGION"] = p.cfg.Region
@@ -100,4 +103,17 @@ func (p *provider) hasAssociation(ctx context.Context, namespace, sa string) (bo
 		return false, nil
 	}
 	return false, fmt.Errorf("asking Berth for the Pod Identity association of %s/%s: %s", namespace, sa, res.Status)
+}
+
+// podIdentityURI is the agent's URI as pods get it now; empty turns Pod
+// Identity off, as does a file that cannot be read.
+func (p *provider) podIdentityURI() string {
+	if p.cfg.PodIdentityURIFile == "" {
+		return p.cfg.PodIdentityURI
+	}
+	data, err := os.ReadFile(p.cfg.PodIdentityURIFile)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(data))
 }

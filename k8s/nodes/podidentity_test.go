@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -85,5 +87,42 @@ func TestPodIdentityPodGetsAgentAndToken(t *testing.T) {
 	}
 	if _, err := p.withPodIdentity(ctx, pod("")); err != nil || asked[len(asked)-1] != "/lookup/shop/default" {
 		t.Errorf("a pod without serviceAccountName is the default one's: %v %v", err, asked)
+	}
+}
+
+// The URI file is read at each pod start, so a Berth that restarted on
+// another agent port reaches new pods without replacing the process.
+func TestPodIdentityURIFile(t *testing.T) {
+	berth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"associationArn":"arn"}`))
+	}))
+	defer berth.Close()
+	file := filepath.Join(t.TempDir(), "pod-identity-uri")
+	p := &provider{cfg: Config{PodIdentityURI: "http://ignored/", PodIdentityURIFile: file, PodIdentityLookup: berth.URL}}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "p"},
+		Spec: corev1.PodSpec{ServiceAccountName: "cart", Containers: []corev1.Container{{Name: "main"}}}}
+	uri := func() string {
+		t.Helper()
+		out, err := p.withPodIdentity(context.Background(), pod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range out.Spec.Containers[0].Env {
+			if e.Name == envFullURI {
+				return e.Value
+			}
+		}
+		return ""
+	}
+	if got := uri(); got != "" {
+		t.Errorf("no file yet: the pod got %q, want no Pod Identity", got)
+	}
+	for _, want := range []string{"http://169.254.170.23/v1/credentials", "http://169.254.170.23:4566/v1/credentials"} {
+		if err := os.WriteFile(file, []byte(want+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := uri(); got != want {
+			t.Errorf("URI %q, want %q", got, want)
+		}
 	}
 }

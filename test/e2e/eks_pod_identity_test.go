@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"net"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -260,4 +263,67 @@ func TestEKSPodIdentity(t *testing.T) {
 	if !api.Updated || api.Tags["env"] != "test" || api.Tags["team"] != "a1" || api.AfterDelete != 1 || api.DeleteAgain != "ResourceNotFoundException" {
 		t.Errorf("update/tags/delete: updated=%v tags=%v after=%d again=%q", api.Updated, api.Tags, api.AfterDelete, api.DeleteAgain)
 	}
+
+	// Berth restarts and finds the agent's port taken (another Berth on
+	// the host, say): it listens on another one and adopts the cluster's
+	// processes as they are, and new pods get the new URI.
+	oldURI := env["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+	u, err := url.Parse(oldURI)
+	if err != nil {
+		t.Fatalf("agent URI %q: %v", oldURI, err)
+	}
+	host, port := u.Hostname(), u.Port()
+	if port == "" {
+		port = "80"
+	}
+	cps, nodes := controlPlanePids(e.dataDir), nodesPids(e.dataDir)
+	b.Kill()
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		t.Fatalf("taking the agent's port %s:%s while Berth is down: %v", host, port, err)
+	}
+	defer ln.Close()
+	b.Restart()
+	eksEventually(t, "the control plane to be re-adopted", func() (bool, string) {
+		return strings.Contains(b.Log(), "re-adopted the control plane"), ""
+	})
+	if after := controlPlanePids(e.dataDir); !slices.Equal(after, cps) {
+		t.Errorf("control plane processes after a restart on another agent port: %v, before %v", after, cps)
+	}
+	if after := nodesPids(e.dataDir); !slices.Equal(after, nodes) {
+		t.Errorf("node group processes after a restart on another agent port: %v, before %v", after, nodes)
+	}
+	cluster.apply(t, strings.ReplaceAll(eksPodIdentityCart2, "IMAGE", eksPodIdentityImage))
+	var cart2 map[string]string
+	eksEventually(t, "the cart2 pod Running", func() (bool, string) {
+		cart2 = podsRunning(t, cluster.kubectl(t, "get", "pods", "-n", "shop", "-o", "json"))
+		return cart2["cart2"] != "", kubectl("get", "pods", "-n", "shop", "-o", "wide")
+	})
+	t.Cleanup(func() { removePodContainers([]string{cart2["cart2"]}) })
+	if uri := containerEnv(t, cart2["cart2"])["AWS_CONTAINER_CREDENTIALS_FULL_URI"]; uri == oldURI || !strings.HasPrefix(uri, "http://169.254.170.23") {
+		t.Errorf("cart2 pod after the restart: AWS_CONTAINER_CREDENTIALS_FULL_URI=%q, the old one was %q", uri, oldURI)
+	}
+	eksEventually(t, "the cart2 pod's whoami line", func() (bool, string) {
+		logs = kubectl("logs", "-n", "shop", "cart2")
+		return strings.Contains(logs, "whoami arn="), logs
+	})
+	if !strings.Contains(logs, "whoami arn=arn:aws:sts::000000000000:assumed-role/cart-role/") {
+		t.Errorf("kubectl logs cart2: %s\nwant the cart-role's credentials", logs)
+	}
 }
+
+// eksPodIdentityCart2 is one more pod of the associated service account.
+const eksPodIdentityCart2 = `apiVersion: v1
+kind: Pod
+metadata:
+  name: cart2
+  namespace: shop
+spec:
+  serviceAccountName: cart
+  restartPolicy: Never
+  containers:
+  - name: whoami
+    image: IMAGE
+    imagePullPolicy: IfNotPresent
+    args: [whoami, 1h]
+`

@@ -17,7 +17,7 @@ import (
 // as Berth does for EKS clusters.
 var fargateFlags struct {
 	cluster, region, network, awsEndpoint, registryAuth, dockerHost, volumeDir string
-	podIdentityURI, podIdentityLookup                                          string
+	podIdentityURI, podIdentityURIFile, podIdentityLookup                      string
 }
 
 func init() {
@@ -30,6 +30,7 @@ func init() {
 			fs.StringVar(&f.network, "fargate-network", "", "Docker bridge network of the cluster's pods (`berth-k8s nodes --network`); empty: Berth's shared one")
 			fs.StringVar(&f.awsEndpoint, "fargate-aws-endpoint", "", "Berth's AWS API as Fargate pods reach it (AWS_ENDPOINT_URL)")
 			fs.StringVar(&f.podIdentityURI, "fargate-pod-identity-uri", "", "EKS Pod Identity Agent URI given to Fargate pods of associated service accounts")
+			fs.StringVar(&f.podIdentityURIFile, "fargate-pod-identity-uri-file", "", "file holding the EKS Pod Identity Agent URI, read at each pod start (overrides --fargate-pod-identity-uri)")
 			fs.StringVar(&f.podIdentityLookup, "fargate-pod-identity-lookup", "", "Berth URL answering whether <namespace>/<service account> has a Pod Identity association")
 			fs.StringVar(&f.registryAuth, "fargate-registry-auth", "", "JSON file with credentials for Berth's ECR registry, read at each pull")
 			fs.StringVar(&f.dockerHost, "fargate-docker-host", "", "Docker engine address for Fargate pods (default: DOCKER_HOST or the local socket)")
@@ -54,7 +55,8 @@ func runFargate(ctx context.Context, env addonEnv) error {
 	}
 	defer rt.Close()
 	node := nodes.Config{Client: env.Client, Runtime: rt, Cluster: f.cluster, Region: f.region, AWSEndpoint: f.awsEndpoint,
-		RegistryAuthFile: f.registryAuth, VolumeDir: f.volumeDir, PodIdentityURI: f.podIdentityURI, PodIdentityLookup: f.podIdentityLookup}
+		RegistryAuthFile: f.registryAuth, VolumeDir: f.volumeDir, PodIdentityURI: f.podIdentityURI,
+		PodIdentityURIFile: f.podIdentityURIFile, PodIdentityLookup: f.podIdentityLookup}
 	// Only kube-apiserver (its kubelet client certificate is signed by the
 	// cluster CA) may call the nodes' kubelet API.
 	pool := x509.NewCertPool()

@@ -42,6 +42,7 @@ func runNodes(args []string) error {
 	fs.StringVar(&cfg.Region, "region", "", "AWS region of the cluster, given to IRSA pods as AWS_REGION")
 	fs.StringVar(&cfg.AWSEndpoint, "aws-endpoint", "", "Berth's AWS API as pods reach it, given to pods as AWS_ENDPOINT_URL (IRSA)")
 	fs.StringVar(&cfg.PodIdentityURI, "pod-identity-uri", "", "EKS Pod Identity Agent URI given to pods of associated service accounts (AWS_CONTAINER_CREDENTIALS_FULL_URI)")
+	fs.StringVar(&cfg.PodIdentityURIFile, "pod-identity-uri-file", "", "file holding the EKS Pod Identity Agent URI, read at each pod start (overrides --pod-identity-uri)")
 	fs.StringVar(&cfg.PodIdentityLookup, "pod-identity-lookup", "", "Berth URL answering whether <namespace>/<service account> has a Pod Identity association")
 	fs.StringVar(&cfg.RegistryAuthFile, "registry-auth", "", "JSON file with credentials for Berth's ECR registry ({serverAddress, username, password}), read at each pull")
 	fs.StringVar(&dockerHost, "docker-host", "", "Docker engine address (default: DOCKER_HOST or the local socket)")
