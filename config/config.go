@@ -39,6 +39,9 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// DataDir holds the SQLite file and the blob store.
 	DataDir string `yaml:"dataDir"`
+	// Database, a postgres:// URL, keeps the state in PostgreSQL instead
+	// of the SQLite file; blobs stay under DataDir. Empty: SQLite.
+	Database string `yaml:"database"`
 	// RegistryHost is the host[:port] put in repository URIs and docker
 	// login endpoints; derived from Listen when empty.
 	RegistryHost string `yaml:"registryHost"`
@@ -114,6 +117,9 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	}
 	if v := getenv("BERTH_DATA"); v != "" {
 		c.DataDir = v
+	}
+	if v := getenv("BERTH_DATABASE_URL"); v != "" {
+		c.Database = v
 	}
 	if v := getenv("BERTH_REGISTRY_HOST"); v != "" {
 		c.RegistryHost = v
@@ -215,6 +221,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("data dir must not be empty")
+	}
+	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
+		return fmt.Errorf("database must be a postgres:// URL (or empty for the SQLite file in the data dir)")
 	}
 	if c.RegistryHost == "" {
 		c.RegistryHost = AdvertisedHost(host, port)

@@ -41,6 +41,7 @@ func (s *Server) wireCodeDeploy() error {
 		return err
 	}
 	s.api.HandleJSON(cdapi.NewJSONService(svc))
+	s.consoleAPIs.CodeDeploy = svc
 	s.loops = append(s.loops, svc.Run)
 	return nil
 }

@@ -112,6 +112,7 @@ func (s *Server) wireECR() error {
 	}
 
 	s.api.HandleJSON(ecrapi.NewJSONService(svc))
+	s.consoleAPIs.ECR = svc
 	v2 := handlers.New(reg, &ecr.Authorizer{Tokens: tokens, RegistryHost: s.cfg.RegistryHost}, s.log.With("component", "registry"),
 		handlers.WithPullThrough(cache))
 	s.mux.Handle("/v2/", v2)

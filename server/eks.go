@@ -60,6 +60,7 @@ func (s *Server) wireEKS() error {
 		return err
 	}
 	s.api.HandleRest(eksapi.NewRestService(svc))
+	s.consoleAPIs.EKS = svc
 	s.api.HandleRest(eksauthapi.NewRestService(svc))
 	// EKS Pod Identity: nodes ask which service accounts have an
 	// association; pods get credentials from the agent.

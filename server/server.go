@@ -17,12 +17,12 @@ import (
 
 	"github.com/berth-dev/berth/awsapi"
 	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/console"
 	"github.com/berth-dev/berth/ecr/token"
 	"github.com/berth-dev/berth/ecs"
 	"github.com/berth-dev/berth/elb"
 	"github.com/berth-dev/berth/logs"
 	"github.com/berth-dev/berth/store"
-	"github.com/berth-dev/berth/store/sqlite"
 	"github.com/berth-dev/berth/sts"
 )
 
@@ -47,8 +47,11 @@ type Server struct {
 	// ecrTokens mints and checks registry passwords; the task agent pulls
 	// from Berth's ECR with them.
 	ecrTokens *token.Issuer
-	closers   []func() error
-	loops     []func(context.Context)
+	// consoleAPIs are the services the web console reads, beyond those
+	// above.
+	consoleAPIs console.Services
+	closers     []func() error
+	loops       []func(context.Context)
 }
 
 // Run serves cfg until ctx ends, then shuts down gracefully.
@@ -88,7 +91,7 @@ func New(cfg config.Config, version string, logOut io.Writer) (*Server, error) {
 		started: time.Now(),
 	}
 	s.mux.HandleFunc("GET /_berth/health", s.health)
-	st, err := sqlite.OpenDir(cfg.DataDir)
+	st, err := openStore(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("state store: %w", err)
 	}
@@ -110,12 +113,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	loopCtx, cancelLoops := context.WithCancel(ctx)
 	defer cancelLoops()
-	for _, loop := range s.loops {
-		go loop(loopCtx)
-	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	go s.runLoops(loopCtx, errc)
 	go func() { errc <- hs.Serve(ln) }()
 	s.log.Info("berth is up", "listen", ln.Addr().String(), "registry", s.cfg.RegistryHost,
+		"console", "http://"+loopbackAddr(ln.Addr().String())+console.Path,
 		"data", s.cfg.DataDir, "sigv4", len(s.cfg.Credentials) > 0, "version", s.version,
 		"startup", time.Since(s.started).Round(time.Millisecond))
 	select {

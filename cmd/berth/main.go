@@ -63,6 +63,7 @@ func up(args []string, stderr io.Writer) error {
 	configFile := fs.String("config", os.Getenv("BERTH_CONFIG"), "YAML configuration file (env BERTH_CONFIG)")
 	listen := fs.String("listen", "", "address to serve on (env BERTH_LISTEN, default 127.0.0.1:4566)")
 	dataDir := fs.String("data-dir", "", "directory for state and blobs (env BERTH_DATA)")
+	database := fs.String("database", "", "postgres:// URL keeping the state in PostgreSQL instead of the SQLite file in the data dir; blobs stay in the data dir (env BERTH_DATABASE_URL)")
 	registryHost := fs.String("registry-host", "", "host[:port] advertised in repository URIs (env BERTH_REGISTRY_HOST)")
 	var creds []config.Credential
 	fs.Func("credentials", "ACCESS_KEY_ID:SECRET_ACCESS_KEY accepted for SigV4; repeatable; turns signature checks on (env BERTH_CREDENTIALS)", func(s string) error {
@@ -99,6 +100,9 @@ func up(args []string, stderr io.Writer) error {
 	}
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
+	}
+	if *database != "" {
+		cfg.Database = *database
 	}
 	if *registryHost != "" {
 		cfg.RegistryHost = *registryHost

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func() store.Store) {
 		{"DeleteRepositoryCascades", testDeleteRepository},
 		{"Resources", testResources},
 		{"ECSTasks", testECSTasks},
+		{"Logs", testLogs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
