@@ -53,8 +53,14 @@ func (s *Service) SubmitTaskStateChange(ctx context.Context, in *ecsapi.SubmitTa
 	err = s.UpdateTaskState(ctx, arn, func(st *TaskStatus) error {
 		if v := deref(in.Status); v != "" {
 			st.LastStatus = v
-			if v == TaskStopped && deref(in.Reason) != "" {
-				st.StoppedReason = deref(in.Reason)
+		}
+		// An agent gives the reason as soon as a task begins to stop on its
+		// own (DEACTIVATING), not only with STOPPED; the stop code, which
+		// the API has no field for, follows from it.
+		if r := deref(in.Reason); r != "" && TaskStatusRank(st.LastStatus) >= TaskStatusRank(TaskDeactivating) {
+			st.StoppedReason = r
+			if st.StopCode == "" {
+				st.StopCode = stopCodeOf(r, st.StartedAt.IsZero())
 			}
 		}
 		if in.PullStartedAt != nil {
@@ -122,4 +128,17 @@ func applyContainerChange(st *TaskStatus, name string, status, runtimeID, digest
 		c.NetworkBindings = bindings
 	}
 	return nil
+}
+
+// stopCodeOf is the stop code of a task that stopped on its own for reason:
+// EssentialContainerExited for the ECS agent's words for it, else
+// TaskFailedToStart for a task that never ran.
+func stopCodeOf(reason string, neverStarted bool) string {
+	switch {
+	case strings.HasPrefix(reason, "Essential container in task exited"):
+		return string(ecsapi.TaskStopCodeEssentialContainerExited)
+	case neverStarted:
+		return string(ecsapi.TaskStopCodeTaskFailedToStart)
+	}
+	return ""
 }

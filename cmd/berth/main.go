@@ -34,6 +34,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "up":
 		return up(args[1:], stderr)
+	case "agent":
+		return agentCmd(args[1:], stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "berth", version)
 		return nil
@@ -50,9 +52,10 @@ func usage(w io.Writer) {
 
 Commands:
   up        serve ECR (API and registry) on one port; state in a data directory
+  agent     join a cluster of a Berth elsewhere as a container instance and run its tasks
   version   print the version
 
-Run "berth up -h" for its flags.
+Run "berth up -h" or "berth agent -h" for their flags.
 `)
 }
 
