@@ -26,7 +26,8 @@ type Event struct {
 // Unlike PutLogEvents it takes events in any order (they are sorted by
 // timestamp, stably) and any number of them, skips empty messages, and
 // drops, as CloudWatch Logs rejects them, events more than 14 days old,
-// older than the group's retention or more than 2 hours ahead. Everything
+// older than the group's retention or more than 2 hours ahead. The group's
+// transformer, if any, rewrites the events as PutLogEvents does. Everything
 // happens in one transaction: either all accepted events are stored or
 // none is.
 func (s *Service) Append(ctx context.Context, account, region, group, stream string, events []Event, createGroup bool) error {
@@ -70,9 +71,17 @@ func (s *Service) Append(ctx context.Context, account, region, group, stream str
 			return err
 		}
 		from, to := admit(ts, now, g.RetentionDays).accepted()
+		procs, err := transformerFor(tx, caller{Account: account, Region: region}, g)
+		if err != nil {
+			return err
+		}
 		batch := make([]store.LogEvent, 0, to-from)
 		for i := from; i < to; i++ {
-			batch = append(batch, store.LogEvent{Timestamp: ts[i], Message: evs[i].Message})
+			msg := evs[i].Message
+			if procs != nil {
+				msg, _ = transform(procs, msg)
+			}
+			batch = append(batch, store.LogEvent{Timestamp: ts[i], Message: msg})
 		}
 		return tx.PutLogEvents(g.ID, st.ID, ms(now), batch)
 	})

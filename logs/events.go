@@ -106,9 +106,17 @@ func (s *Service) PutLogEvents(ctx context.Context, in *logsapi.PutLogEventsInpu
 		if to-from > 0 && time.Duration(ts[to-1]-ts[from])*time.Millisecond > maxBatchSpan {
 			return invalidParam("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
 		}
+		procs, err := transformerFor(tx, c, g)
+		if err != nil {
+			return err
+		}
 		batch := make([]store.LogEvent, 0, to-from)
 		for _, e := range evs[from:to] {
-			batch = append(batch, store.LogEvent{Timestamp: *e.Timestamp, Message: *e.Message})
+			msg := *e.Message
+			if procs != nil {
+				msg, _ = transform(procs, msg)
+			}
+			batch = append(batch, store.LogEvent{Timestamp: *e.Timestamp, Message: msg})
 		}
 		if err := tx.PutLogEvents(g.ID, st.ID, ms(now), batch); err != nil {
 			return err
@@ -214,11 +222,19 @@ func (s *Service) GetLogEvents(ctx context.Context, in *logsapi.GetLogEventsInpu
 		}
 	}
 	q.Descending = !forward
-	var events []store.LogEvent
+	var (
+		events []store.LogEvent
+		mask   *masker
+	)
 	err = s.st.View(ctx, func(tx store.Tx) error {
 		g, err := getGroup(tx, c, group)
 		if err != nil {
 			return err
+		}
+		if !unmasked(in.Unmask) {
+			if mask, err = maskerFor(tx, c, g); err != nil {
+				return err
+			}
 		}
 		st, err := getStream(tx, g, *in.LogStreamName)
 		if err != nil {
@@ -250,7 +266,7 @@ func (s *Service) GetLogEvents(ctx context.Context, in *logsapi.GetLogEventsInpu
 	out := &logsapi.GetLogEventsOutput{Events: []logsapi.OutputLogEvent{}}
 	for _, e := range events {
 		out.Events = append(out.Events, logsapi.OutputLogEvent{
-			Timestamp: ptr(e.Timestamp), Message: ptr(e.Message), IngestionTime: ptr(e.Ingested),
+			Timestamp: ptr(e.Timestamp), Message: ptr(mask.mask(e)), IngestionTime: ptr(e.Ingested),
 		})
 	}
 	switch {
@@ -328,6 +344,12 @@ func (s *Service) FilterLogEvents(ctx context.Context, in *logsapi.FilterLogEven
 		if empty {
 			return nil
 		}
+		var mask *masker
+		if !unmasked(in.Unmask) {
+			if mask, err = maskerFor(tx, c, g); err != nil {
+				return err
+			}
+		}
 		q.GroupID = g.ID
 		switch {
 		case in.LogStreamNames != nil:
@@ -343,6 +365,11 @@ func (s *Service) FilterLogEvents(ctx context.Context, in *logsapi.FilterLogEven
 			q.Limit = scanBatch
 			if pattern.MatchesAll() {
 				q.Limit = min(scanBatch, limit-len(out.Events))
+			} else if len(q.Contains) > 0 {
+				// The store already kept only rows with the pattern's
+				// terms, so most of them match: read about what the page
+				// still needs rather than a full batch.
+				q.Limit = min(scanBatch, max(limit-len(out.Events), 100))
 			}
 			events, err := tx.ListLogEvents(q)
 			if err != nil {
@@ -361,7 +388,7 @@ func (s *Service) FilterLogEvents(ctx context.Context, in *logsapi.FilterLogEven
 					out.Events = append(out.Events, logsapi.FilteredLogEvent{
 						LogStreamName: ptr(e.StreamName),
 						Timestamp:     ptr(e.Timestamp),
-						Message:       ptr(e.Message),
+						Message:       ptr(mask.mask(e)),
 						IngestionTime: ptr(e.Ingested),
 						EventId:       ptr(eventID(e)),
 					})

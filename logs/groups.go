@@ -108,9 +108,13 @@ func (s *Service) DescribeLogGroups(ctx context.Context, in *logsapi.DescribeLog
 	q.Limit = limit + 1
 	var groups []store.LogGroup
 	var filters map[string]int32
+	var protected map[string]bool
 	err = s.st.View(ctx, func(tx store.Tx) error {
 		var err error
 		if groups, err = tx.ListLogGroups(c.Account, c.Region, q); err != nil {
+			return err
+		}
+		if protected, err = dataProtectedGroups(tx, c); err != nil {
 			return err
 		}
 		filters, err = metricFilterCounts(tx, c)
@@ -127,6 +131,9 @@ func (s *Service) DescribeLogGroups(ctx context.Context, in *logsapi.DescribeLog
 	for _, g := range groups {
 		d := describeGroup(c, g)
 		d.MetricFilterCount = ptr(filters[g.Name])
+		if protected[g.Name] {
+			d.DataProtectionStatus = ptr(logsapi.DataProtectionStatusActivated)
+		}
 		if in.LogGroupNamePattern != nil {
 			// AWS then returns only these three fields.
 			d = logsapi.LogGroup{LogGroupName: d.LogGroupName, CreationTime: d.CreationTime, Arn: d.Arn}
@@ -373,6 +380,15 @@ func (s *Service) tagsOf(ctx context.Context, op, name string) (map[string]strin
 
 // TagResource adds or replaces tags of a log group named by ARN.
 func (s *Service) TagResource(ctx context.Context, in *logsapi.TagResourceInput) (*logsapi.TagResourceOutput, error) {
+	if dest, ok, err := callerOf(ctx).destinationOfARN(*in.ResourceArn); ok {
+		if err == nil {
+			_, err = s.destinationTags(ctx, "TagResource", dest, in.Tags, nil)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &logsapi.TagResourceOutput{}, nil
+	}
 	name, err := callerOf(ctx).groupOfARN(*in.ResourceArn)
 	if err != nil {
 		return nil, err
@@ -385,6 +401,15 @@ func (s *Service) TagResource(ctx context.Context, in *logsapi.TagResourceInput)
 
 // UntagResource removes tags of a log group named by ARN.
 func (s *Service) UntagResource(ctx context.Context, in *logsapi.UntagResourceInput) (*logsapi.UntagResourceOutput, error) {
+	if dest, ok, err := callerOf(ctx).destinationOfARN(*in.ResourceArn); ok {
+		if err == nil {
+			_, err = s.destinationTags(ctx, "UntagResource", dest, nil, append([]string{}, in.TagKeys...))
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &logsapi.UntagResourceOutput{}, nil
+	}
 	name, err := callerOf(ctx).groupOfARN(*in.ResourceArn)
 	if err != nil {
 		return nil, err
@@ -397,6 +422,16 @@ func (s *Service) UntagResource(ctx context.Context, in *logsapi.UntagResourceIn
 
 // ListTagsForResource lists the tags of a log group named by ARN.
 func (s *Service) ListTagsForResource(ctx context.Context, in *logsapi.ListTagsForResourceInput) (*logsapi.ListTagsForResourceOutput, error) {
+	if dest, ok, err := callerOf(ctx).destinationOfARN(*in.ResourceArn); ok {
+		var tags map[string]string
+		if err == nil {
+			tags, err = s.destinationTags(ctx, "ListTagsForResource", dest, nil, nil)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &logsapi.ListTagsForResourceOutput{Tags: tags}, nil
+	}
 	name, err := callerOf(ctx).groupOfARN(*in.ResourceArn)
 	if err != nil {
 		return nil, err

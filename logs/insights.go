@@ -2,7 +2,6 @@ package logs
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -160,7 +159,7 @@ func eventRecord(c caller, g store.LogGroup, e store.LogEvent) record {
 	r["@logStream"] = e.StreamName
 	r["@log"] = c.Account + ":" + g.Name
 	r["@ingestionTime"] = time.UnixMilli(e.Ingested).UTC().Format("2006-01-02 15:04:05.000")
-	r["@ptr"] = base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d:%d:%d", g.ID, e.StreamID, e.ID))
+	r["@ptr"] = recordPointer(g, e)
 	return r
 }
 

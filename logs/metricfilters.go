@@ -196,10 +196,11 @@ func (s *Service) TestMetricFilter(ctx context.Context, in *logsapi.TestMetricFi
 	return out, nil
 }
 
-// deleteGroupFilters removes the metric and subscription filters of a log group being
-// deleted, in the same transaction.
+// deleteGroupFilters removes the metric and subscription filters and the
+// policies and transformer of a log group being deleted, in the same
+// transaction.
 func deleteGroupFilters(tx store.Tx, c caller, group string) error {
-	for _, kind := range []string{kindMetricFilter, kindSubscriptionFilter} {
+	for _, kind := range []string{kindMetricFilter, kindSubscriptionFilter, kindDataProtection, kindIndexPolicy, kindTransformer} {
 		all, err := tx.ListResources(kind, c.Account, c.Region, group+":", store.Page{})
 		if err != nil {
 			return err

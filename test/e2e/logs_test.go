@@ -581,7 +581,7 @@ func TestLogsWireWithGoSigner(t *testing.T) {
 	if st, typ, _ := logsCall(t, b, "PutLogEvents", map[string]any{"logGroupName": "go", "logStreamName": "s", "logEvents": []any{}}); st != 400 || typ != "InvalidParameterException" {
 		t.Errorf("empty batch: %d %s", st, typ)
 	}
-	if st, typ, _ := logsCall(t, b, "CreateExportTask", map[string]any{"logGroupName": "go", "from": 0, "to": 1, "destination": "bucket"}); st != 501 || typ != "NotImplementedException" {
+	if st, typ, _ := logsCall(t, b, "DescribeImportTasks", map[string]any{}); st != 501 || typ != "NotImplementedException" {
 		t.Errorf("an operation Berth lacks: %d %s", st, typ)
 	}
 }
