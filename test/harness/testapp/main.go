@@ -17,6 +17,7 @@
 //	                    failed
 //	/app alloc MIB      allocate and touch MIB MiB, print a line, then
 //	                    sleep until SIGTERM (memory limit tests)
+//	/app burn           keep one CPU busy until SIGTERM (auto scaling tests)
 //
 // HTTP routes: / (JSON about the app), /health (200, or 503 after /sick
 // until /well), /sick, /well, /ready (200, or 503 after /unready until
@@ -96,6 +97,8 @@ func main() {
 		os.Exit(code)
 	case "alloc":
 		os.Exit(alloc(name, args))
+	case "burn":
+		burn(name)
 	case "echo":
 		os.Exit(echo())
 	default:

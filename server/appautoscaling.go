@@ -1,0 +1,56 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	aasapi "github.com/berth-dev/berth/api/applicationautoscaling"
+	"github.com/berth-dev/berth/appautoscaling"
+	"github.com/berth-dev/berth/runtime"
+)
+
+// envAutoScalingInterval overrides how often Application Auto Scaling's
+// controller evaluates every scalable target (default 15s; tests use less).
+const envAutoScalingInterval = "BERTH_AUTOSCALING_INTERVAL"
+
+// wireAppAutoScaling serves Application Auto Scaling for ECS services,
+// with the controller that scales them from their tasks' utilization as
+// the container engine measures it, through the ECS API.
+func (s *Server) wireAppAutoScaling() error {
+	if s.ecs == nil {
+		return nil
+	}
+	st, err := s.store()
+	if err != nil {
+		return err
+	}
+	interval := appautoscaling.DefaultInterval
+	if v := os.Getenv(envAutoScalingInterval); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%s: %q is not a positive duration", envAutoScalingInterval, v)
+		}
+		interval = d
+	}
+	log := s.log.With("component", "application-autoscaling")
+	var stats runtime.StatsReader
+	if !strings.EqualFold(os.Getenv(envAgent), "off") {
+		// A client of its own: the agent's runtime is private to it, and
+		// stats are read-only.
+		if rt, err := runtime.Open(context.Background(), "docker", nil); err != nil {
+			log.Warn("no container engine: target tracking policies get no data", "err", err)
+		} else if sr, ok := rt.(runtime.StatsReader); ok {
+			stats = sr
+		}
+	}
+	svc, err := appautoscaling.New(appautoscaling.Options{Store: st, ECS: s.ecs, Stats: stats, Log: log})
+	if err != nil {
+		return err
+	}
+	s.api.HandleJSON(aasapi.NewJSONService(svc))
+	s.loops = append(s.loops, func(ctx context.Context) { svc.Run(ctx, interval) })
+	return nil
+}
