@@ -559,6 +559,8 @@ func (r *runner) ensureSandbox(ctx context.Context, t *ecs.AssignedTask, obs *ob
 		NetworkMode: runtime.NetworkAWSVPC,
 		Limits:      taskLimits(t),
 		Labels:      r.a.taskLabels(t),
+		// Cloud Map DNS names of the task's service registries.
+		NetworkAliases: t.DiscoveryNames,
 	})
 	var conflict *runtime.ConflictError
 	if errors.As(err, &conflict) {

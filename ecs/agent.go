@@ -177,6 +177,9 @@ type AssignedTask struct {
 	StoppingAt              time.Time
 	StopCode, StoppedReason string
 	Status                  TaskStatus
+	// DiscoveryNames are DNS names the task answers to on the task
+	// network: its service registries' "<service>.<namespace>".
+	DiscoveryNames []string
 }
 
 // NeedsAction reports whether desired and observed state differ (a task to
@@ -400,6 +403,7 @@ func assignedTask(sc scope, rec *taskRecord, def *ecsapi.TaskDefinition) Assigne
 		StopCode:             rec.StopCode,
 		StoppedReason:        rec.StoppedReason,
 		Status:               rec.Status.clone(),
+		DiscoveryNames:       slices.Clone(rec.DiscoveryNames),
 	}
 	if rec.InstanceID != "" && rec.LaunchType != launchFargate {
 		a.ContainerInstanceARN = sc.instanceARN(rec.Cluster, rec.InstanceID)

@@ -224,6 +224,9 @@ type taskRecord struct {
 	Reserved      resources         `json:"reserved"`
 	Containers    []containerRecord `json:"containers"`
 	Status        TaskStatus        `json:"status"`
+	// DiscoveryNames are the Cloud Map DNS names ("<service>.<namespace>")
+	// of the service registries the task was started under.
+	DiscoveryNames []string `json:"discoveryNames,omitempty"`
 }
 
 func taskKey(cluster, id string) string { return cluster + "/" + id }

@@ -74,6 +74,7 @@ type Service struct {
 	services serviceLoop // the service controller (services_controller.go)
 	network  networkBox  // EC2 checks of awsvpc ids (network_validate.go)
 	express  expressBox  // Express services (express.go, ecs/express)
+	registry registryBox // Cloud Map (service_registries.go)
 }
 
 var _ ecsapi.Service = (*Service)(nil)

@@ -57,6 +57,7 @@ type serviceRecord struct {
 	Strategy             []ecsapi.PlacementStrategy            `json:"strategy,omitempty"`
 	LoadBalancers        []ecsapi.LoadBalancer                 `json:"loadBalancers,omitempty"`
 	Registries           []ecsapi.ServiceRegistry              `json:"registries,omitempty"`
+	Connect              *ecsapi.ServiceConnectConfiguration   `json:"connect,omitempty"`
 	GracePeriod          *int32                                `json:"gracePeriod,omitempty"`
 	Scheduling           string                                `json:"scheduling"`
 	Tags                 []ecsapi.Tag                          `json:"tags,omitempty"`
@@ -355,6 +356,12 @@ func (s *Service) CreateService(ctx context.Context, in *ecsapi.CreateServiceInp
 	if err := s.checkNetwork(ctx, sc, in.NetworkConfiguration); err != nil {
 		return nil, err
 	}
+	if err := s.checkRegistries(ctx, sc, in.ServiceRegistries); err != nil {
+		return nil, err
+	}
+	if err := s.checkConnect(ctx, sc, in.ServiceConnectConfiguration); err != nil {
+		return nil, err
+	}
 	token := deref(in.ClientToken)
 	var out ecsapi.ServiceShape
 	err := s.st.Update(ctx, func(tx store.Tx) error {
@@ -414,6 +421,7 @@ func (s *Service) CreateService(ctx context.Context, in *ecsapi.CreateServiceInp
 			Strategy:             in.PlacementStrategy,
 			LoadBalancers:        in.LoadBalancers,
 			Registries:           in.ServiceRegistries,
+			Connect:              connectOf(c, in.ServiceConnectConfiguration),
 			GracePeriod:          in.HealthCheckGracePeriodSeconds,
 			Scheduling:           sched,
 			Tags:                 in.Tags,
@@ -525,6 +533,12 @@ func (s *Service) UpdateService(ctx context.Context, in *ecsapi.UpdateServiceInp
 	if err := s.checkNetwork(ctx, sc, in.NetworkConfiguration); err != nil {
 		return nil, err
 	}
+	if err := s.checkRegistries(ctx, sc, in.ServiceRegistries); err != nil {
+		return nil, err
+	}
+	if err := s.checkConnect(ctx, sc, in.ServiceConnectConfiguration); err != nil {
+		return nil, err
+	}
 	var out ecsapi.ServiceShape
 	err := s.st.Update(ctx, func(tx store.Tx) error {
 		c, err := lookupCluster(tx, sc, deref(in.Cluster))
@@ -590,6 +604,10 @@ func (s *Service) UpdateService(ctx context.Context, in *ecsapi.UpdateServiceInp
 			r.Registries = in.ServiceRegistries
 		}
 		redeploy := deref(in.ForceNewDeployment)
+		if in.ServiceConnectConfiguration != nil {
+			// As in ECS, a Service Connect change rolls out with new tasks.
+			r.Connect, redeploy = connectOf(c, in.ServiceConnectConfiguration), true
+		}
 		td := r.TaskDefinition
 		if ref := deref(in.TaskDefinition); ref != "" {
 			rec, err := lookupTaskDef(tx, sc, ref)
@@ -790,18 +808,6 @@ func (s *Service) ListServices(ctx context.Context, in *ecsapi.ListServicesInput
 	return out, nil
 }
 
-// ListServicesByNamespace lists nothing: Berth has no Cloud Map namespaces
-// (Service Connect) yet, so no service is in one.
-func (s *Service) ListServicesByNamespace(ctx context.Context, in *ecsapi.ListServicesByNamespaceInput) (*ecsapi.ListServicesByNamespaceOutput, error) {
-	if deref(in.Namespace) == "" {
-		return nil, ecsapi.NewInvalidParameterException("namespace must be specified.")
-	}
-	if _, err := pageSize(in.MaxResults, 10, 100); err != nil {
-		return nil, err
-	}
-	return nil, ecsapi.NewNamespaceNotFoundException("Namespace not found.")
-}
-
 // serviceOutput builds the API shape of a service record.
 func serviceOutput(sc scope, r *serviceRecord, withTags bool) ecsapi.ServiceShape {
 	cfg := r.Config
@@ -860,6 +866,7 @@ func serviceOutput(sc scope, r *serviceRecord, withTags bool) ecsapi.ServiceShap
 			RolloutState:         ptr(ecsapi.DeploymentRolloutState(d.RolloutState)),
 			RolloutStateReason:   nonEmpty(d.RolloutStateReason),
 		}
+		dep.ServiceConnectConfiguration = r.Connect
 		if len(r.CapacityProviders) > 0 {
 			dep.CapacityProviderStrategy = r.CapacityProviders
 		} else {

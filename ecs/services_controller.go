@@ -185,12 +185,16 @@ func (s *Service) reconcileService(ctx context.Context, sc scope, key string) er
 	var hosts []string
 	var lbs []lbAction
 	health := s.targetHealth(ctx, sc, key)
+	regs, connectNS := s.discoveryNames(ctx, sc, key)
+	var svc *serviceRecord
+	var want map[string][]RegistryInstance
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		hosts, lbs = nil, nil
+		hosts, lbs, svc, want = nil, nil, nil, nil
 		r, err := getDoc[serviceRecord](tx, KindService, sc, key)
 		if err != nil || r == nil {
 			return err
 		}
+		svc = r
 		now := s.clock()
 		if r.Status == svcInactive {
 			if r.DeletedAt.Before(now.Add(-s.retention)) {
@@ -202,11 +206,11 @@ func (s *Service) reconcileService(ctx context.Context, sc scope, key string) er
 			return nil
 		}
 		before, _ := json.Marshal(r)
-		p := &servicePass{s: s, tx: tx, sc: sc, r: r, now: now, defs: map[string]*taskDefRecord{}, health: health}
+		p := &servicePass{s: s, tx: tx, sc: sc, r: r, now: now, defs: map[string]*taskDefRecord{}, health: health, registries: regs, connectNS: connectNS}
 		if err := p.run(); err != nil {
 			return err
 		}
-		hosts, lbs = p.hosts, p.lbs
+		hosts, lbs, want = p.hosts, p.lbs, p.registrations()
 		after, _ := json.Marshal(r)
 		if string(before) == string(after) {
 			return nil
@@ -220,6 +224,7 @@ func (s *Service) reconcileService(ctx context.Context, sc scope, key string) er
 		return err
 	}
 	s.notifier.notify(hosts...)
+	s.syncRegistrations(ctx, sc, svc, want)
 	if lb := s.loadBalancer(); lb != nil {
 		for _, a := range lbs {
 			var err error
@@ -309,6 +314,12 @@ type servicePass struct {
 	// no load balancer); draining the tasks deregistered from them.
 	health   map[string]map[Target]string
 	draining []*taskRecord
+
+	// registries describes the service's Cloud Map registries by ARN
+	// (nil: no Cloud Map).
+	registries map[string]RegistryInfo
+	// connectNS is the name of the Service Connect namespace ("": none).
+	connectNS string
 }
 
 func (p *servicePass) run() error {
@@ -986,6 +997,7 @@ func chooseForService(fit []*instanceRecord, strategies []ecsapi.PlacementStrate
 }
 
 func (p *servicePass) launched(rec *taskRecord) error {
+	p.nameTask(rec)
 	if err := p.s.saveTask(p.tx, p.sc, nil, rec); err != nil {
 		return err
 	}

@@ -151,6 +151,10 @@ type SandboxSpec struct {
 	// PortMappings publish the task's ports on the host too, besides the
 	// sandbox's own address.
 	PortMappings []PortMapping
+	// NetworkAliases are DNS names other sandboxes on the task network
+	// resolve to this sandbox's address (Cloud Map service discovery);
+	// several sandboxes may share one.
+	NetworkAliases []string
 }
 
 // Sandbox is a created sandbox. Pass it in ContainerSpec.Sandbox.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 
 	"github.com/berth-dev/berth/runtime"
@@ -125,7 +127,17 @@ func (r *Runtime) createPause(ctx context.Context, spec runtime.SandboxSpec, cgr
 		return "", fmt.Errorf("sandbox %s: %w", spec.Name, err)
 	}
 	hc.DNSOptions = spec.DNSOptions
-	created, err := r.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: spec.Name, Config: cfg, HostConfig: hc})
+	opts := client.ContainerCreateOptions{Name: spec.Name, Config: cfg, HostConfig: hc}
+	if len(spec.NetworkAliases) > 0 {
+		// The engine's embedded DNS answers an alias with the address of
+		// every container on the network that has it, which is how tasks
+		// find a service's tasks by name. Aliases can only be given when
+		// the endpoint is made, hence here.
+		opts.NetworkingConfig = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+			netID: {Aliases: slices.Clone(spec.NetworkAliases)},
+		}}
+	}
+	created, err := r.cli.ContainerCreate(ctx, opts)
 	if err != nil {
 		err = wrap(err, "create sandbox "+spec.Name)
 		if runtime.IsConflict(err) {
