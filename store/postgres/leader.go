@@ -27,7 +27,7 @@ const leaderPoll = time.Second
 func (s *Store) Lead(ctx context.Context, waiting func()) (lost <-chan struct{}, release func(), err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return nil, nil, mapErr(err)
+		return nil, nil, dialect.MapErr(err)
 	}
 	for told := false; ; {
 		var got bool

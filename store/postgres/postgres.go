@@ -1,7 +1,8 @@
 // Package postgres is the state backend for a PostgreSQL server
 // (github.com/jackc/pgx through database/sql), for state that outlives one
-// machine. It keeps the tables, queries and semantics of store/sqlite: the
-// two pass the same suite (store/storetest).
+// machine. It keeps the tables and semantics of store/sqlite and shares its
+// transaction code (store/sqlstore, in this package's dialect); the two
+// pass the same suite (store/storetest).
 //
 // Update runs SERIALIZABLE, so a transaction behaves as if it ran alone,
 // as under SQLite's single writer, and is retried when PostgreSQL reports
@@ -101,7 +102,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	var err error
 	for attempt := range maxAttempts {
 		var retry bool
-		retry, err = s.run(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable}, fn)
+		retry, err = dialect.Run(ctx, s.db, &sql.TxOptions{Isolation: sql.LevelSerializable}, fn)
 		if !retry {
 			return err
 		}
@@ -120,27 +121,8 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 
 // View runs fn in a read-only REPEATABLE READ transaction: one snapshot.
 func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
-	_, err := s.run(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, fn)
+	_, err := dialect.Run(ctx, s.db, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, fn)
 	return err
-}
-
-// run runs fn in one transaction; retry reports that the transaction hit a
-// serialization failure or deadlock, whatever fn made of that error.
-func (s *Store) run(ctx context.Context, opts *sql.TxOptions, fn func(store.Tx) error) (retry bool, err error) {
-	sqlTx, err := s.db.BeginTx(ctx, opts)
-	if err != nil {
-		return isRetryable(err), mapErr(err)
-	}
-	t := &tx{ctx: ctx, tx: sqlTx, write: !opts.ReadOnly}
-	if err := fn(t); err != nil {
-		_ = sqlTx.Rollback()
-		return t.retry || isRetryable(err), err
-	}
-	if opts.ReadOnly {
-		return false, mapErr(sqlTx.Rollback())
-	}
-	err = sqlTx.Commit()
-	return isRetryable(err), mapErr(err)
 }
 
 func pgCode(err error) string {
@@ -163,20 +145,6 @@ func isForeignKey(err error) bool {
 	return pgCode(err) == codeForeignKeyViolation
 }
 
-// mapErr turns driver errors into the store's typed errors, keeping the
-// driver's message for people.
-func mapErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.ErrNotFound
-	}
-	switch pgCode(err) {
-	case codeUniqueViolation:
-		return fmt.Errorf("%w: %v", store.ErrConflict, err)
-	case codeForeignKeyViolation:
-		return fmt.Errorf("%w: %v", store.ErrNotFound, err)
-	}
-	return err
+func isUnique(err error) bool {
+	return pgCode(err) == codeUniqueViolation
 }

@@ -6,10 +6,10 @@ import (
 	"sync"
 )
 
-// The queries keep store/sqlite's placeholders, ? (the next argument) and
-// ?N (argument N), so the two backends' queries read the same; rebind
-// turns them into PostgreSQL's $N. No query here has a ? inside a string
-// literal or uses PostgreSQL's ? operators.
+// store/sqlstore's queries are written in SQLite's placeholders, ? (the
+// next argument) and ?N (argument N); rebind turns them into PostgreSQL's
+// $N. No query has a ? inside a string literal or uses PostgreSQL's ?
+// operators.
 var rebound sync.Map // query -> rebound query
 
 func rebind(query string) string {

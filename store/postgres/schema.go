@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"time"
 )
 
 // migrations are applied in order, each once, in one transaction at Open.
@@ -198,38 +196,9 @@ CREATE INDEX ecs_tasks_group ON ecs_tasks
 
 // migrate applies pending migrations in one transaction. Several Berths
 // starting at once on one database queue on a transaction-scoped advisory
-// lock (keyed by the schema, so databases in other schemas do not wait):
-// the first migrates, the others then find nothing left to do.
+// lock (the dialect's MigrationLock, keyed by the schema, so databases in
+// other schemas do not wait): the first migrates, the others then find
+// nothing left to do.
 func migrate(ctx context.Context, db *sql.DB) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('berth.schema_migrations'), hashtext(current_schema()))`); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    integer PRIMARY KEY,
-		applied_at bigint  NOT NULL
-	)`); err != nil {
-		return err
-	}
-	var current int
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return err
-	}
-	if current > len(migrations) {
-		return fmt.Errorf("database schema version %d is newer than this binary knows (%d)", current, len(migrations))
-	}
-	for i := current; i < len(migrations); i++ {
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-			return fmt.Errorf("migration %d: %w", i+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
-			i+1, time.Now().UnixNano()); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
+	return dialect.Migrate(ctx, db, migrations)
 }

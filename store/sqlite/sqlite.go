@@ -153,7 +153,7 @@ func (s *Store) Close() error {
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	var err error
 	for attempt := range maxAttempts {
-		err = s.run(ctx, s.writer, nil, fn)
+		_, err = dialect.Run(ctx, s.writer, nil, fn)
 		if !isBusy(err) {
 			return err
 		}
@@ -171,23 +171,8 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
-	return s.run(ctx, s.reader, &sql.TxOptions{ReadOnly: true}, fn)
-}
-
-func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(store.Tx) error) error {
-	sqlTx, err := db.BeginTx(ctx, opts)
-	if err != nil {
-		return mapErr(err)
-	}
-	t := &tx{ctx: ctx, tx: sqlTx}
-	if err := fn(t); err != nil {
-		_ = sqlTx.Rollback()
-		return err
-	}
-	if opts != nil && opts.ReadOnly {
-		return mapErr(sqlTx.Rollback())
-	}
-	return mapErr(sqlTx.Commit())
+	_, err := dialect.Run(ctx, s.reader, &sql.TxOptions{ReadOnly: true}, fn)
+	return err
 }
 
 func sqliteCode(err error) int {
@@ -210,20 +195,10 @@ func isForeignKey(err error) bool {
 	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
-// mapErr turns driver errors into the store's typed errors, keeping the
-// driver's message for people.
-func mapErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.ErrNotFound
-	}
+func isUnique(err error) bool {
 	switch sqliteCode(err) {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-		return fmt.Errorf("%w: %v", store.ErrConflict, err)
-	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-		return fmt.Errorf("%w: %v", store.ErrNotFound, err)
+		return true
 	}
-	return err
+	return false
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 
 const ecsTaskKeyColumns = `account, region, cluster, id, family, started_by, task_group, desired_status, instance, launch_type`
 
-func scanECSTask(row interface{ Scan(...any) error }, docs bool) (store.ECSTask, error) {
+func (tx *Tx) scanECSTask(row interface{ Scan(...any) error }, docs bool) (store.ECSTask, error) {
 	var (
 		t       store.ECSTask
 		doc     []byte
@@ -22,7 +22,7 @@ func scanECSTask(row interface{ Scan(...any) error }, docs bool) (store.ECSTask,
 		dest = append(dest, &doc, &updated)
 	}
 	if err := row.Scan(dest...); err != nil {
-		return store.ECSTask{}, mapErr(err)
+		return store.ECSTask{}, tx.d.MapErr(err)
 	}
 	if docs {
 		t.Doc = json.RawMessage(doc)
@@ -38,12 +38,12 @@ func ecsTaskColumns(docs bool) string {
 	return ecsTaskKeyColumns
 }
 
-func (t *tx) GetECSTask(account, region, cluster, id string) (store.ECSTask, error) {
-	return scanECSTask(t.queryRow(`SELECT `+ecsTaskColumns(true)+` FROM ecs_tasks
+func (t *Tx) GetECSTask(account, region, cluster, id string) (store.ECSTask, error) {
+	return t.scanECSTask(t.queryRow(`SELECT `+ecsTaskColumns(true)+` FROM ecs_tasks
 		WHERE account = ? AND region = ? AND cluster = ? AND id = ?`, account, region, cluster, id), true)
 }
 
-func (t *tx) GetECSTasks(account, region, cluster string, ids []string) ([]store.ECSTask, error) {
+func (t *Tx) GetECSTasks(account, region, cluster string, ids []string) ([]store.ECSTask, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -52,19 +52,15 @@ func (t *tx) GetECSTasks(account, region, cluster string, ids []string) ([]store
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	rows, err := t.query(`SELECT `+ecsTaskColumns(true)+` FROM ecs_tasks
+	return listScan(t, t.scanECSTaskDoc, `SELECT `+ecsTaskColumns(true)+` FROM ecs_tasks
 		WHERE account = ? AND region = ? AND cluster = ? AND id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, args...)
-	if err != nil {
-		return nil, err
-	}
-	return collectECSTasks(rows, true)
 }
 
-func (t *tx) PutECSTask(r store.ECSTask) error {
+func (t *Tx) PutECSTask(r store.ECSTask) error {
 	if !json.Valid(r.Doc) {
-		return fmt.Errorf("sqlite: ECS task %s/%s: document is not valid JSON", r.Cluster, r.ID)
+		return fmt.Errorf("%s: ECS task %s/%s: document is not valid JSON", t.d.Name, r.Cluster, r.ID)
 	}
-	_, err := t.exec(`INSERT INTO ecs_tasks (`+ecsTaskColumns(true)+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := t.execSafe(`INSERT INTO ecs_tasks (`+ecsTaskColumns(true)+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account, region, cluster, id) DO UPDATE SET
 			family = excluded.family, started_by = excluded.started_by, task_group = excluded.task_group,
 			desired_status = excluded.desired_status, instance = excluded.instance,
@@ -74,12 +70,12 @@ func (t *tx) PutECSTask(r store.ECSTask) error {
 	return err
 }
 
-func (t *tx) DeleteECSTask(account, region, cluster, id string) error {
-	return t.execOne(`DELETE FROM ecs_tasks WHERE account = ? AND region = ? AND cluster = ? AND id = ?`,
+func (t *Tx) DeleteECSTask(account, region, cluster, id string) error {
+	return t.execOneSafe(`DELETE FROM ecs_tasks WHERE account = ? AND region = ? AND cluster = ? AND id = ?`,
 		account, region, cluster, id)
 }
 
-func (t *tx) ListECSTasks(account, region, cluster string, f store.ECSTaskFilter, page store.Page, docs bool) ([]store.ECSTask, error) {
+func (t *Tx) ListECSTasks(account, region, cluster string, f store.ECSTaskFilter, page store.Page, docs bool) ([]store.ECSTask, error) {
 	var (
 		where = []string{"account = ?", "region = ?"}
 		args  = []any{account, region}
@@ -92,14 +88,14 @@ func (t *tx) ListECSTasks(account, region, cluster string, f store.ECSTaskFilter
 	}
 	// Across clusters the order is that of the "cluster/id" key After
 	// names, which is not (cluster, id) order when names hold '-' or '.'.
-	order := "cluster || '/' || id"
+	order := t.d.Queries.TaskKey
 	if cluster != "" {
 		cond("cluster", cluster)
 		where = append(where, "id > ?")
 		args = append(args, page.After)
 		order = "id"
 	} else if page.After != "" {
-		where = append(where, "cluster || '/' || id > ?")
+		where = append(where, order+" > ?")
 		args = append(args, page.After)
 	}
 	cond("family", f.Family)
@@ -108,29 +104,15 @@ func (t *tx) ListECSTasks(account, region, cluster string, f store.ECSTaskFilter
 	cond("desired_status", f.DesiredStatus)
 	cond("instance", f.Instance)
 	cond("launch_type", f.LaunchType)
-	args = append(args, sqlLimit(page.Limit))
-	rows, err := t.query(`SELECT `+ecsTaskColumns(docs)+` FROM ecs_tasks WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY `+order+` LIMIT ?`, args...)
-	if err != nil {
-		return nil, err
+	args = append(args, t.limit(page.Limit))
+	scan := t.scanECSTaskKey
+	if docs {
+		scan = t.scanECSTaskDoc
 	}
-	return collectECSTasks(rows, docs)
+	return listScan(t, scan, `SELECT `+ecsTaskColumns(docs)+` FROM ecs_tasks WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY `+order+` LIMIT ?`, args...)
 }
 
-func collectECSTasks(rows interface {
-	Next() bool
-	Scan(...any) error
-	Err() error
-	Close() error
-}, docs bool) ([]store.ECSTask, error) {
-	defer rows.Close()
-	var out []store.ECSTask
-	for rows.Next() {
-		r, err := scanECSTask(rows, docs)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, mapErr(rows.Err())
-}
+func (t *Tx) scanECSTaskDoc(row scanner) (store.ECSTask, error) { return t.scanECSTask(row, true) }
+
+func (t *Tx) scanECSTaskKey(row scanner) (store.ECSTask, error) { return t.scanECSTask(row, false) }

@@ -1,6 +1,7 @@
-package postgres
+package sqlstore
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -10,7 +11,7 @@ import (
 )
 
 // CloudWatch Logs: tables log_groups, log_streams and log_events (see the
-// logs migration in schema.go). Events are read through two indexes,
+// logs migration in each backend's schema.go). Events are read through two indexes,
 // (group_id, ts, id) for a whole group and (stream_id, ts, id) for one
 // stream, so every listing is an index range scan in the order the API
 // returns.
@@ -18,17 +19,17 @@ import (
 const logGroupColumns = `id, account, region, name, created_at, retention_days, class, kms_key_id,
 	deletion_protection, tags, stored_bytes`
 
-func scanLogGroup(row interface{ Scan(...any) error }) (store.LogGroup, error) {
+func (t *Tx) scanLogGroup(row interface{ Scan(...any) error }) (store.LogGroup, error) {
 	var (
 		g    store.LogGroup
 		tags string
 	)
 	if err := row.Scan(&g.ID, &g.Account, &g.Region, &g.Name, &g.CreatedAt, &g.RetentionDays, &g.Class,
 		&g.KMSKeyID, &g.DeletionProtection, &tags, &g.StoredBytes); err != nil {
-		return store.LogGroup{}, mapErr(err)
+		return store.LogGroup{}, t.d.MapErr(err)
 	}
 	if err := json.Unmarshal([]byte(tags), &g.Tags); err != nil {
-		return store.LogGroup{}, fmt.Errorf("postgres: log group %d tags: %w", g.ID, err)
+		return store.LogGroup{}, fmt.Errorf("%s: log group %d tags: %w", t.d.Name, g.ID, err)
 	}
 	return g, nil
 }
@@ -55,14 +56,14 @@ func prefixRange(prefix string) (lower, upper string) {
 	return prefix, ""
 }
 
-func (t *tx) CreateLogGroup(g *store.LogGroup) error {
+func (t *Tx) CreateLogGroup(g *store.LogGroup) error {
 	tags, err := encodeTags(g.Tags)
 	if err != nil {
 		return err
 	}
 	g.ID, err = t.insertID(`INSERT INTO log_groups (account, region, name, created_at, retention_days, class, kms_key_id,
-		deletion_protection, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		g.Account, g.Region, g.Name, g.CreatedAt, g.RetentionDays, g.Class, g.KMSKeyID, g.DeletionProtection, tags)
+		deletion_protection, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		g.Account, g.Region, g.Name, g.CreatedAt, g.RetentionDays, g.Class, g.KMSKeyID, t.boolArg(g.DeletionProtection), tags)
 	if err != nil {
 		return err
 	}
@@ -70,12 +71,12 @@ func (t *tx) CreateLogGroup(g *store.LogGroup) error {
 	return err
 }
 
-func (t *tx) GetLogGroup(account, region, name string) (store.LogGroup, error) {
-	return scanLogGroup(t.queryRow(`SELECT `+logGroupColumns+` FROM log_groups WHERE account = ? AND region = ? AND name = ?`,
+func (t *Tx) GetLogGroup(account, region, name string) (store.LogGroup, error) {
+	return t.scanLogGroup(t.queryRow(`SELECT `+logGroupColumns+` FROM log_groups WHERE account = ? AND region = ? AND name = ?`,
 		account, region, name))
 }
 
-func (t *tx) ListLogGroups(account, region string, q store.LogGroupQuery) ([]store.LogGroup, error) {
+func (t *Tx) ListLogGroups(account, region string, q store.LogGroupQuery) ([]store.LogGroup, error) {
 	var (
 		where = []string{"account = ?", "region = ?"}
 		args  = []any{account, region}
@@ -94,7 +95,7 @@ func (t *tx) ListLogGroups(account, region string, q store.LogGroupQuery) ([]sto
 		}
 	}
 	if q.Contains != "" {
-		where = append(where, "strpos(name, ?) > 0")
+		where = append(where, t.d.Queries.NameContains)
 		args = append(args, q.Contains)
 	}
 	if q.Class != "" {
@@ -102,37 +103,25 @@ func (t *tx) ListLogGroups(account, region string, q store.LogGroupQuery) ([]sto
 		args = append(args, q.Class)
 	}
 	if q.Names != nil {
-		where = append(where, "name = ANY(?::text[])")
-		args = append(args, q.Names)
+		names := listArg(t.d, q.Names)
+		where = append(where, "name"+t.d.Queries.InNames)
+		args = append(args, names)
 	}
-	args = append(args, sqlLimit(q.Limit))
-	rows, err := t.query(`SELECT `+logGroupColumns+` FROM log_groups WHERE `+strings.Join(where, " AND ")+
+	args = append(args, t.limit(q.Limit))
+	return listScan(t, t.scanLogGroup, `SELECT `+logGroupColumns+` FROM log_groups WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY name LIMIT ?`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.LogGroup
-	for rows.Next() {
-		g, err := scanLogGroup(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, mapErr(rows.Err())
 }
 
-func (t *tx) UpdateLogGroup(g store.LogGroup) error {
+func (t *Tx) UpdateLogGroup(g store.LogGroup) error {
 	tags, err := encodeTags(g.Tags)
 	if err != nil {
 		return err
 	}
 	return t.execOneSafe(`UPDATE log_groups SET retention_days = ?, kms_key_id = ?, deletion_protection = ?, tags = ?
-		WHERE id = ?`, g.RetentionDays, g.KMSKeyID, g.DeletionProtection, tags, g.ID)
+		WHERE id = ?`, g.RetentionDays, g.KMSKeyID, t.boolArg(g.DeletionProtection), tags, g.ID)
 }
 
-func (t *tx) DeleteLogGroup(id int64) error {
+func (t *Tx) DeleteLogGroup(id int64) error {
 	// Events first, through the group index, rather than stream by stream
 	// through the cascades.
 	if _, err := t.execSafe(`DELETE FROM log_events WHERE group_id = ?`, id); err != nil {
@@ -144,37 +133,24 @@ func (t *tx) DeleteLogGroup(id int64) error {
 	return t.execOne(`DELETE FROM log_groups WHERE id = ?`, id)
 }
 
-func (t *tx) LogGroupsWithRetention() ([]store.LogGroup, error) {
-	rows, err := t.query(`SELECT ` + logGroupColumns + ` FROM log_groups WHERE retention_days > 0 ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.LogGroup
-	for rows.Next() {
-		g, err := scanLogGroup(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, mapErr(rows.Err())
+func (t *Tx) LogGroupsWithRetention() ([]store.LogGroup, error) {
+	return listScan(t, t.scanLogGroup, `SELECT `+logGroupColumns+` FROM log_groups WHERE retention_days > 0 ORDER BY id`)
 }
 
 // --- streams ---
 
 const logStreamColumns = `id, group_id, name, created_at, first_event, last_event, last_ingestion`
 
-func scanLogStream(row interface{ Scan(...any) error }) (store.LogStream, error) {
+func (t *Tx) scanLogStream(row interface{ Scan(...any) error }) (store.LogStream, error) {
 	var s store.LogStream
 	if err := row.Scan(&s.ID, &s.GroupID, &s.Name, &s.CreatedAt, &s.FirstEvent, &s.LastEvent, &s.LastIngestion); err != nil {
-		return store.LogStream{}, mapErr(err)
+		return store.LogStream{}, t.d.MapErr(err)
 	}
 	return s, nil
 }
 
-func (t *tx) CreateLogStream(s *store.LogStream) error {
-	id, err := t.insertID(`INSERT INTO log_streams (group_id, name, created_at) VALUES (?, ?, ?) RETURNING id`, s.GroupID, s.Name, s.CreatedAt)
+func (t *Tx) CreateLogStream(s *store.LogStream) error {
+	id, err := t.insertID(`INSERT INTO log_streams (group_id, name, created_at) VALUES (?, ?, ?)`, s.GroupID, s.Name, s.CreatedAt)
 	if err != nil {
 		return err
 	}
@@ -183,11 +159,11 @@ func (t *tx) CreateLogStream(s *store.LogStream) error {
 	return err
 }
 
-func (t *tx) GetLogStream(groupID int64, name string) (store.LogStream, error) {
-	return scanLogStream(t.queryRow(`SELECT `+logStreamColumns+` FROM log_streams WHERE group_id = ? AND name = ?`, groupID, name))
+func (t *Tx) GetLogStream(groupID int64, name string) (store.LogStream, error) {
+	return t.scanLogStream(t.queryRow(`SELECT `+logStreamColumns+` FROM log_streams WHERE group_id = ? AND name = ?`, groupID, name))
 }
 
-func (t *tx) ListLogStreams(groupID int64, q store.LogStreamQuery) ([]store.LogStream, error) {
+func (t *Tx) ListLogStreams(groupID int64, q store.LogStreamQuery) ([]store.LogStream, error) {
 	var (
 		where = []string{"group_id = ?"}
 		args  = []any{groupID}
@@ -220,32 +196,20 @@ func (t *tx) ListLogStreams(groupID int64, q store.LogStreamQuery) ([]store.LogS
 			args = append(args, hi)
 		}
 	}
-	args = append(args, sqlLimit(q.Limit))
-	rows, err := t.query(`SELECT `+logStreamColumns+` FROM log_streams WHERE `+strings.Join(where, " AND ")+
+	args = append(args, t.limit(q.Limit))
+	return listScan(t, t.scanLogStream, `SELECT `+logStreamColumns+` FROM log_streams WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY `+order+` LIMIT ?`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.LogStream
-	for rows.Next() {
-		s, err := scanLogStream(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, mapErr(rows.Err())
 }
 
-func (t *tx) LogStreamIDs(groupID int64, names []string, prefix string) ([]int64, error) {
+func (t *Tx) LogStreamIDs(groupID int64, names []string, prefix string) ([]int64, error) {
 	var (
 		query string
 		args  []any
 	)
 	if names != nil {
-		query = `SELECT id FROM log_streams WHERE group_id = ? AND name = ANY(?::text[]) ORDER BY id`
-		args = []any{groupID, names}
+		list := listArg(t.d, names)
+		query = t.d.q.streamsByName
+		args = []any{groupID, list}
 	} else {
 		lo, hi := prefixRange(prefix)
 		query = `SELECT id FROM log_streams WHERE group_id = ? AND name >= ?`
@@ -265,20 +229,20 @@ func (t *tx) LogStreamIDs(groupID int64, names []string, prefix string) ([]int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			return nil, mapErr(err)
+			return nil, t.d.MapErr(err)
 		}
 		out = append(out, id)
 	}
-	return out, mapErr(rows.Err())
+	return out, t.d.MapErr(rows.Err())
 }
 
-func (t *tx) DeleteLogStream(id int64) error {
+func (t *Tx) DeleteLogStream(id int64) error {
 	var groupID, bytes int64
 	if err := t.queryRow(`SELECT group_id FROM log_streams WHERE id = ?`, id).Scan(&groupID); err != nil {
-		return mapErr(err)
+		return t.d.MapErr(err)
 	}
 	if err := t.queryRow(`SELECT COALESCE(SUM(size), 0) FROM log_events WHERE stream_id = ?`, id).Scan(&bytes); err != nil {
-		return mapErr(err)
+		return t.d.MapErr(err)
 	}
 	if _, err := t.exec(`DELETE FROM log_events WHERE stream_id = ?`, id); err != nil {
 		return err
@@ -286,7 +250,7 @@ func (t *tx) DeleteLogStream(id int64) error {
 	if err := t.execOne(`DELETE FROM log_streams WHERE id = ?`, id); err != nil {
 		return err
 	}
-	_, err := t.execSafe(`UPDATE log_groups SET stored_bytes = GREATEST(0, stored_bytes - ?) WHERE id = ?`, bytes, groupID)
+	_, err := t.execSafe(t.d.q.shrinkStored, bytes, groupID)
 	return err
 }
 
@@ -296,7 +260,7 @@ func (t *tx) DeleteLogStream(id int64) error {
 // parameters each, well under SQLite's limit on variables).
 const insertBatch = 500
 
-func (t *tx) PutLogEvents(groupID, streamID int64, ingested int64, events []store.LogEvent) error {
+func (t *Tx) PutLogEvents(groupID, streamID int64, ingested int64, events []store.LogEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -323,13 +287,37 @@ func (t *tx) PutLogEvents(groupID, streamID int64, ingested int64, events []stor
 				}
 				placeholders.WriteString("(?, ?, ?, ?, ?, ?)")
 			}
-			stmt = `INSERT INTO log_events (group_id, stream_id, ts, ingested, size, message) VALUES ` + placeholders.String() +
-				` RETURNING id`
+			stmt = `INSERT INTO log_events (group_id, stream_id, ts, ingested, size, message) VALUES ` + placeholders.String()
+			if t.d.ReturningID {
+				stmt += ` RETURNING id`
+			}
 			stmtFor = len(batch)
 		}
 		args = args[:0]
 		for _, e := range batch {
-			args = append(args, groupID, streamID, e.Timestamp, ingested, len(e.Message), []byte(e.Message))
+			var msg any = e.Message
+			if t.d.MessageBytes {
+				msg = []byte(e.Message)
+			}
+			args = append(args, groupID, streamID, e.Timestamp, ingested, len(e.Message), msg)
+		}
+		if !t.d.ReturningID {
+			res, err := t.exec(stmt, args...)
+			if err != nil {
+				return err
+			}
+			// AUTOINCREMENT under the single writer numbers the rows of one
+			// statement consecutively, ending at the last insert id.
+			lastID, err := res.LastInsertId()
+			if err != nil {
+				return err
+			}
+			for i := range batch {
+				batch[i].ID = lastID - int64(len(batch)-1-i)
+				batch[i].StreamID = streamID
+				batch[i].Ingested = ingested
+			}
+			continue
 		}
 		// The identity sequence is drawn row by row in VALUES order, so
 		// the ids, sorted, are the events' in order. Concurrent writers may
@@ -337,7 +325,7 @@ func (t *tx) PutLogEvents(groupID, streamID int64, ingested int64, events []stor
 		// consecutive.
 		ids := make([]int64, 0, len(batch))
 		err := t.guard(func() error {
-			rows, err := t.tx.QueryContext(t.ctx, rebind(stmt), args...)
+			rows, err := t.tx.QueryContext(t.ctx, t.rebind(stmt), args...)
 			if err != nil {
 				return err
 			}
@@ -352,10 +340,10 @@ func (t *tx) PutLogEvents(groupID, streamID int64, ingested int64, events []stor
 			return rows.Err()
 		})
 		if err != nil {
-			return mapErr(err)
+			return t.d.MapErr(err)
 		}
 		if len(ids) != len(batch) {
-			return fmt.Errorf("postgres: inserted %d log events, got %d ids", len(batch), len(ids))
+			return fmt.Errorf("%s: inserted %d log events, got %d ids", t.d.Name, len(batch), len(ids))
 		}
 		slices.Sort(ids)
 		for i := range batch {
@@ -364,33 +352,32 @@ func (t *tx) PutLogEvents(groupID, streamID int64, ingested int64, events []stor
 			batch[i].Ingested = ingested
 		}
 	}
-	if err := t.execOneSafe(`UPDATE log_streams SET
-			first_event = CASE WHEN first_event = 0 OR ? < first_event THEN ? ELSE first_event END,
-			last_event = GREATEST(last_event, ?),
-			last_ingestion = GREATEST(last_ingestion, ?)
-		WHERE id = ? AND group_id = ?`, first, first, last, ingested, streamID, groupID); err != nil {
+	if err := t.execOneSafe(t.d.q.touchStream, first, first, last, ingested, streamID, groupID); err != nil {
 		return err
 	}
 	return t.execOneSafe(`UPDATE log_groups SET stored_bytes = stored_bytes + ? WHERE id = ?`, bytes, groupID)
 }
 
-func (t *tx) ListLogEvents(q store.LogEventQuery) ([]store.LogEvent, error) {
+func (t *Tx) ListLogEvents(q store.LogEventQuery) ([]store.LogEvent, error) {
 	if q.StreamIDs != nil && len(q.StreamIDs) == 0 {
 		return nil, nil
 	}
 	var (
 		where []string
 		args  []any
+		from  = logEventsByGroup
 	)
 	if len(q.StreamIDs) == 1 {
+		from = logEventsByStream
 		where = append(where, "e.stream_id = ?")
 		args = append(args, q.StreamIDs[0])
 	} else {
 		where = append(where, "e.group_id = ?")
 		args = append(args, q.GroupID)
 		if q.StreamIDs != nil {
-			where = append(where, "e.stream_id = ANY(?::bigint[])")
-			args = append(args, q.StreamIDs)
+			list := listArg(t.d, q.StreamIDs)
+			where = append(where, "e.stream_id"+t.d.Queries.InIDs)
+			args = append(args, list)
 		}
 	}
 	if q.Start != 0 {
@@ -410,38 +397,34 @@ func (t *tx) ListLogEvents(q store.LogEventQuery) ([]store.LogEvent, error) {
 		args = append(args, q.Before.Timestamp, q.Before.ID)
 	}
 	for _, s := range q.Contains {
-		where = append(where, "position(?::bytea in e.message) > 0")
-		args = append(args, []byte(s))
+		where = append(where, t.d.Queries.MessageContains)
+		if t.d.MessageBytes {
+			args = append(args, []byte(s))
+		} else {
+			args = append(args, s)
+		}
 	}
 	dir := ""
 	if q.Descending {
 		dir = " DESC"
 	}
-	args = append(args, sqlLimit(q.Limit))
-	rows, err := t.query(`SELECT e.id, e.stream_id, s.name, e.ts, e.ingested, e.message
-		FROM log_events AS e JOIN log_streams AS s ON s.id = e.stream_id
+	args = append(args, t.limit(q.Limit))
+	return listOf(t, t.scanLogEvent, `SELECT e.id, e.stream_id, s.name, e.ts, e.ingested, e.message
+		FROM `+t.d.q.logEvents[from]+` JOIN log_streams AS s ON s.id = e.stream_id
 		WHERE `+strings.Join(where, " AND ")+`
 		ORDER BY e.ts`+dir+`, e.id`+dir+` LIMIT ?`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.LogEvent
-	for rows.Next() {
-		var e store.LogEvent
-		if err := rows.Scan(&e.ID, &e.StreamID, &e.StreamName, &e.Timestamp, &e.Ingested, &e.Message); err != nil {
-			return nil, mapErr(err)
-		}
-		out = append(out, e)
-	}
-	return out, mapErr(rows.Err())
 }
 
-func (t *tx) DeleteLogEventsBefore(groupID int64, cutoff int64, limit int) (int, error) {
-	rows, err := t.query(`DELETE FROM log_events WHERE id IN (
-			SELECT id FROM log_events
-			WHERE group_id = ? AND ts < ? ORDER BY ts, id LIMIT ?)
-		RETURNING size`, groupID, cutoff, sqlLimit(limit))
+func (t *Tx) scanLogEvent(row *sql.Rows) (store.LogEvent, error) {
+	var e store.LogEvent
+	if err := row.Scan(&e.ID, &e.StreamID, &e.StreamName, &e.Timestamp, &e.Ingested, &e.Message); err != nil {
+		return store.LogEvent{}, t.d.MapErr(err)
+	}
+	return e, nil
+}
+
+func (t *Tx) DeleteLogEventsBefore(groupID int64, cutoff int64, limit int) (int, error) {
+	rows, err := t.query(t.d.q.deleteEventsBefore, groupID, cutoff, t.limit(limit))
 	if err != nil {
 		return 0, err
 	}
@@ -451,20 +434,20 @@ func (t *tx) DeleteLogEventsBefore(groupID int64, cutoff int64, limit int) (int,
 		var size int64
 		if err := rows.Scan(&size); err != nil {
 			rows.Close()
-			return 0, mapErr(err)
+			return 0, t.d.MapErr(err)
 		}
 		n++
 		bytes += size
 	}
 	if err := rows.Close(); err != nil {
-		return 0, mapErr(err)
+		return 0, t.d.MapErr(err)
 	}
 	if err := rows.Err(); err != nil {
-		return 0, mapErr(err)
+		return 0, t.d.MapErr(err)
 	}
 	if n == 0 {
 		return 0, nil
 	}
-	_, err = t.execSafe(`UPDATE log_groups SET stored_bytes = GREATEST(0, stored_bytes - ?) WHERE id = ?`, bytes, groupID)
+	_, err = t.execSafe(t.d.q.shrinkStored, bytes, groupID)
 	return n, err
 }
