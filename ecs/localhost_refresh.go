@@ -2,7 +2,6 @@ package ecs
 
 import (
 	"context"
-	"strings"
 
 	"github.com/berth-dev/berth/store"
 )
@@ -25,16 +24,7 @@ func (s *Service) RefreshLocalHost(ctx context.Context, cpu, memoryMiB int64, do
 		s.local.DockerVersion = dockerVersion
 	}
 	h := s.local
-	var scopes []scope
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		scopes = scopes[:0]
-		return listDocs(tx, kindScope, global, "", "", func(id string, _ *struct{}) (bool, error) {
-			if account, region, ok := strings.Cut(id, "/"); ok {
-				scopes = append(scopes, scope{account: account, region: region})
-			}
-			return true, nil
-		})
-	})
+	scopes, err := s.allScopes(ctx)
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,9 @@ type Options struct {
 	// SweepInterval is how often Run purges expired records; zero means a
 	// minute.
 	SweepInterval time.Duration
+	// AgentTimeout is how long a remote agent may stay silent before its
+	// container instance shows agentConnected false; zero means 30 seconds.
+	AgentTimeout time.Duration
 	// Notifier is told after a commit that changed what a host must run;
 	// SetNotifier can set it later.
 	Notifier Notifier
@@ -75,6 +78,8 @@ type Service struct {
 	network  networkBox  // EC2 checks of awsvpc ids (network_validate.go)
 	express  expressBox  // Express services (express.go, ecs/express)
 	registry registryBox // Cloud Map (service_registries.go)
+
+	heartbeats heartbeats // remote agents' last calls (heartbeat.go)
 }
 
 var _ ecsapi.Service = (*Service)(nil)
@@ -86,12 +91,13 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		return nil, errors.New("ecs: Store is required")
 	}
 	s := &Service{
-		st:        o.Store,
-		localInst: !o.NoLocalInstance,
-		retention: o.TaskRetention,
-		sweepEach: o.SweepInterval,
-		log:       o.Log,
-		now:       o.Now,
+		st:         o.Store,
+		localInst:  !o.NoLocalInstance,
+		retention:  o.TaskRetention,
+		sweepEach:  o.SweepInterval,
+		heartbeats: heartbeats{timeout: o.AgentTimeout},
+		log:        o.Log,
+		now:        o.Now,
 	}
 	if s.retention <= 0 {
 		s.retention = time.Hour

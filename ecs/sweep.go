@@ -2,7 +2,6 @@ package ecs
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/store"
@@ -15,6 +14,7 @@ import (
 // and RunTask client tokens as old as the retention.
 func (s *Service) Run(ctx context.Context) {
 	go s.runServices(ctx)
+	go s.watchAgents(ctx)
 	t := time.NewTicker(s.sweepEach)
 	defer t.Stop()
 	for {
@@ -31,16 +31,7 @@ func (s *Service) Run(ctx context.Context) {
 
 // Sweep runs one purge over every account and region that has ECS records.
 func (s *Service) Sweep(ctx context.Context) error {
-	var scopes []scope
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		scopes = scopes[:0]
-		return listDocs(tx, kindScope, global, "", "", func(id string, _ *struct{}) (bool, error) {
-			if account, region, ok := strings.Cut(id, "/"); ok {
-				scopes = append(scopes, scope{account: account, region: region})
-			}
-			return true, nil
-		})
-	})
+	scopes, err := s.allScopes(ctx)
 	if err != nil {
 		return err
 	}

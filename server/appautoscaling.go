@@ -2,10 +2,8 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	aasapi "github.com/berth-dev/berth/api/applicationautoscaling"
 	"github.com/berth-dev/berth/appautoscaling"
@@ -27,13 +25,12 @@ func (s *Server) wireAppAutoScaling() error {
 	if err != nil {
 		return err
 	}
-	interval := appautoscaling.DefaultInterval
-	if v := os.Getenv(envAutoScalingInterval); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return fmt.Errorf("%s: %q is not a positive duration", envAutoScalingInterval, v)
-		}
-		interval = d
+	interval, err := envDuration(envAutoScalingInterval)
+	if err != nil {
+		return err
+	}
+	if interval == 0 {
+		interval = appautoscaling.DefaultInterval
 	}
 	log := s.log.With("component", "application-autoscaling")
 	var stats runtime.StatsReader

@@ -135,7 +135,7 @@ func TestECSRemoteAgent(t *testing.T) {
 	harness.RequireDocker(t)
 	// The in-process agent sweeps orphans every second: it must leave the
 	// remote agent's containers alone.
-	b := harness.Start(t, harness.WithEnv("BERTH_AGENT_RESYNC=1s"))
+	b := harness.Start(t, harness.WithEnv("BERTH_AGENT_RESYNC=1s", "BERTH_AGENT_TIMEOUT=3s"))
 	uri := createRepo(t, b, uniqueName("remote/app")) + ":v1"
 	pushImage(t, uri, harness.TestImage(t, "remote"), registryAuth(t, b))
 	t.Cleanup(func() { harness.Docker(t, "rmi", uri) })
@@ -222,14 +222,25 @@ func TestECSRemoteAgent(t *testing.T) {
 	}
 	startedAt := strings.TrimSpace(harness.Docker(t, "inspect", "--format", "{{.State.StartedAt}}", app.RuntimeId).Must(t).Stdout)
 
-	// kill -9 the agent and start it again on the same state directory: the
-	// same container instance, the task re-adopted, not restarted. Two of
-	// the in-process agent's one-second sweeps pass meanwhile.
+	// kill -9 the agent: once it has been silent for the timeout its
+	// instance shows agentConnected false. Start it again on the same state
+	// directory: the same container instance, connected again, the task
+	// re-adopted, not restarted. Several of the in-process agent's
+	// one-second sweeps pass meanwhile.
 	agent.signal(syscall.SIGKILL)
-	time.Sleep(2 * time.Second)
+	connected := func() bool {
+		var desc struct{ ContainerInstances []remoteInstance }
+		b.AWS(t, "ecs", "describe-container-instances", "--cluster", "remote", "--container-instances", in.ContainerInstanceArn).Must(t).JSON(t, &desc)
+		return len(desc.ContainerInstances) == 1 && desc.ContainerInstances[0].AgentConnected
+	}
+	for deadline := time.Now().Add(30 * time.Second); connected(); time.Sleep(time.Second) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the instance of a killed agent still shows agentConnected true after 30 s (timeout 3 s)")
+		}
+	}
 	agent = startRemoteAgent(t, b, "remote", stateDir)
 	again := remoteInstanceOf(t, b, agent, "remote", stateDir)
-	if again.ContainerInstanceArn != in.ContainerInstanceArn || again.Ec2InstanceId != host {
+	if again.ContainerInstanceArn != in.ContainerInstanceArn || again.Ec2InstanceId != host || !again.AgentConnected {
 		t.Errorf("after the restart: instance %s (%s), was %s (%s)", again.ContainerInstanceArn, again.Ec2InstanceId, in.ContainerInstanceArn, host)
 	}
 	var list struct{ ContainerInstanceArns []string }
