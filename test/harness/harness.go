@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,9 +46,22 @@ const (
 	DefaultRegion          = "us-east-1"
 )
 
+// parallelDefault is how many tests marked t.Parallel run at once when
+// -test.parallel is not given. go test's default is GOMAXPROCS, two on
+// CI's machine, but these tests mostly wait: for containers and control
+// planes to start, for clients' fixed delays (Terraform's aws_lb waits a
+// minute), for controllers' next pass.
+const parallelDefault = 4
+
 // Main runs the tests and then removes what the harness built (the berth
 // and test app binaries), which outlive any one test.
 func Main(m *testing.M) {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given && goruntime.GOMAXPROCS(0) < parallelDefault {
+		flag.Set("test.parallel", strconv.Itoa(parallelDefault))
+	}
 	code := m.Run()
 	removeBuildDir()
 	os.Exit(code)
