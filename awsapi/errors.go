@@ -14,6 +14,10 @@ type Error struct {
 	Code       string
 	Message    string
 	HTTPStatus int
+	// Fields are the error shape's other modeled members (JSON protocol
+	// only), e.g. ECR's lastValidByteReceived, which SDKs surface on the
+	// exception.
+	Fields map[string]any
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

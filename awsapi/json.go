@@ -124,7 +124,12 @@ func writeJSONError(w http.ResponseWriter, version string, e *Error) {
 	w.Header().Set("X-Amzn-RequestId", NewRequestID())
 	w.Header().Set("X-Amzn-ErrorType", e.Code)
 	w.WriteHeader(e.HTTPStatus)
-	data, _ := json.Marshal(map[string]string{"__type": e.Code, "message": e.Message})
+	body := map[string]any{}
+	for k, v := range e.Fields {
+		body[k] = v
+	}
+	body["__type"], body["message"] = e.Code, e.Message
+	data, _ := json.Marshal(body)
 	w.Write(data)
 }
 

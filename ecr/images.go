@@ -411,6 +411,10 @@ func (s *Service) PutImage(ctx context.Context, in *ecrapi.PutImageInput) (*ecra
 	ref := c.repo(name)
 	body := []byte(*in.ImageManifest)
 	mediaType := str(in.ImageManifestMediaType)
+	if mediaType == "" && !declaresMediaType(body) {
+		// AWS's answer (and wording) when neither names the media type.
+		return nil, invalidParam("Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'")
+	}
 
 	var want string
 	if in.ImageDigest != nil {

@@ -165,15 +165,16 @@ func (s *Service) UploadLayerPart(ctx context.Context, in *ecrapi.UploadLayerPar
 	first, last := *in.PartFirstByte, *in.PartLastByte
 	n := int64(len(in.LayerPartBlob))
 	if first != up.Offset || last < first || last-first+1 != n {
-		return nil, ecrapi.NewInvalidLayerPartException("The layer part from byte %d to %d (%d bytes given) does not continue the upload %s, which has received %d bytes (last valid byte %d)",
+		return nil, invalidLayerPart(c, name, *in.UploadId, up.Offset-1, "The layer part from byte %d to %d (%d bytes given) does not continue the upload %s, which has received %d bytes (last valid byte %d)",
 			first, last, n, *in.UploadId, up.Offset, up.Offset-1)
 	}
+	received := up.Offset
 	up, err = s.reg.AppendUpload(ctx, ref, id, first, bytes.NewReader(in.LayerPartBlob))
 	switch {
 	case errors.Is(err, registry.ErrUploadUnknown):
 		return nil, uploadNotFound(c, name, *in.UploadId)
 	case errors.Is(err, registry.ErrRangeInvalid):
-		return nil, ecrapi.NewInvalidLayerPartException("The layer part does not continue the upload %s; last valid byte %d", *in.UploadId, up.Offset-1)
+		return nil, invalidLayerPart(c, name, *in.UploadId, received-1, "The layer part does not continue the upload %s; last valid byte %d", *in.UploadId, received-1)
 	case err != nil:
 		return nil, s.repoErr("UploadLayerPart", c, name, err)
 	}

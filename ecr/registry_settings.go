@@ -77,6 +77,13 @@ func (s *Service) PutRegistryPolicy(ctx context.Context, in *ecrapi.PutRegistryP
 	if !checkPolicy(*in.PolicyText, true) {
 		return nil, invalidParam("Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid registry policy provided'")
 	}
+	scope := accountSettings["REGISTRY_POLICY_SCOPE"][0]
+	if _, err := s.getDoc(ctx, kindAccountSetting, c, "REGISTRY_POLICY_SCOPE", &scope); err != nil {
+		return nil, internal("PutRegistryPolicy", err)
+	}
+	if scope == "V1" && !fitsV1Scope(*in.PolicyText) {
+		return nil, invalidParam("Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid registry policy provided'")
+	}
 	if err := s.putDoc(ctx, kindRegistryPolicy, c, "policy", *in.PolicyText); err != nil {
 		return nil, internal("PutRegistryPolicy", err)
 	}
@@ -145,7 +152,8 @@ func (s *Service) GetAccountSetting(ctx context.Context, in *ecrapi.GetAccountSe
 }
 
 // PutAccountSetting stores an account setting. Berth keeps and returns
-// it; the behaviours behind the settings are not switched by it.
+// it; of the behaviours behind the settings, only REGISTRY_POLICY_SCOPE's
+// V1 limit on the actions PutRegistryPolicy accepts is switched by it.
 func (s *Service) PutAccountSetting(ctx context.Context, in *ecrapi.PutAccountSettingInput) (*ecrapi.PutAccountSettingOutput, error) {
 	c := s.callerIn(ctx)
 	if err := checkAccountSettingName(*in.Name); err != nil {

@@ -21,8 +21,8 @@ type Image struct {
 	ArtifactType string // artifactType, or for an image manifest its config media type
 	Subject      digest.Digest
 	Annotations  map[string]string
-	// Size is ECR's imageSizeInBytes: config and layers of an image, the
-	// sum over the children's sizes for an index.
+	// Size is ECR's imageSizeInBytes: config and layers of an image; for
+	// an index, the largest of its children's sizes, as AWS documents it.
 	Size int64
 	// ManifestSize is the length of the manifest itself.
 	ManifestSize int64
@@ -179,8 +179,8 @@ func (r *Registry) insertManifest(tx store.Tx, repoID int64, dgst digest.Digest,
 		}
 		if !slices.Contains(refs.Manifests, c) {
 			refs.Manifests = append(refs.Manifests, c)
-			size += child.Size
 		}
+		size = max(size, child.Size)
 	}
 	m := store.Manifest{
 		RepoID: repoID, Digest: dgst, MediaType: p.mediaType, ArtifactType: p.artifactType,

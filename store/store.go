@@ -89,7 +89,7 @@ type Manifest struct {
 	Subject      digest.Digest // empty when the manifest has no subject
 	Annotations  map[string]string
 	// Size is the image size ECR reports: config and layers for an image,
-	// the sum over the children for an index.
+	// the largest child's size for an index (ECR: "the max size of all manifests in the list").
 	Size         int64
 	Body         []byte // nil in listings
 	BodySize     int64
