@@ -212,6 +212,7 @@ func (s *Service) RegisterContainerInstance(ctx context.Context, in *ecsapi.Regi
 			}
 		}
 		rec.AgentConnected = true
+		s.heard(sc, c.Name, rec.ID)
 		rec.Registered = total
 		rec.Attributes = registrationAttributes(in.Attributes, doc, sc.region)
 		if in.VersionInfo != nil {
@@ -343,6 +344,9 @@ func (s *Service) DescribeContainerInstances(ctx context.Context, in *ecsapi.Des
 	sc := scopeOf(ctx)
 	if len(in.ContainerInstances) > 100 {
 		return nil, ecsapi.NewInvalidParameterException("containerInstances can have at most 100 items.")
+	}
+	if len(in.ContainerInstances) == 0 {
+		return nil, ecsapi.NewInvalidParameterException("Container instance cannot be empty.")
 	}
 	out := &ecsapi.DescribeContainerInstancesOutput{ContainerInstances: []ecsapi.ContainerInstance{}, Failures: []ecsapi.Failure{}}
 	err := s.st.View(ctx, func(tx store.Tx) error {

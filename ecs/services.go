@@ -434,6 +434,9 @@ func (s *Service) CreateService(ctx context.Context, in *ecsapi.CreateServiceInp
 			CreatedAt:            now,
 			CreatedBy:            sc.rootPrincipal(),
 		}
+		if launch == launchEC2 && r.PlatformVersion != "" {
+			return errPlatformVersionEC2()
+		}
 		if launch == launchFargate && r.PlatformVersion == "" {
 			r.PlatformVersion = "LATEST"
 		}

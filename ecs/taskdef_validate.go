@@ -135,6 +135,9 @@ func prepareTaskDef(in *ecsapi.RegisterTaskDefinitionInput) error {
 		if c.VolumesFrom == nil {
 			c.VolumesFrom = []ecsapi.VolumeFrom{}
 		}
+		if c.PortMappings == nil {
+			c.PortMappings = []ecsapi.PortMapping{}
+		}
 		if c.SystemControls == nil {
 			c.SystemControls = []ecsapi.SystemControl{}
 		}

@@ -127,7 +127,12 @@ func (s *Service) ListTaskDefinitions(ctx context.Context, in *ecsapi.ListTaskDe
 		status = string(*in.Status)
 	}
 	desc := deref(in.Sort) == ecsapi.SortOrderDesc
+	// Unlike ListTaskDefinitionFamilies, familyPrefix here is a whole family
+	// name: "web" must not list the revisions of "web-worker".
 	prefix := deref(in.FamilyPrefix)
+	if prefix != "" {
+		prefix = taskDefKey(prefix, 0)[:len(prefix)+1]
+	}
 	out := &ecsapi.ListTaskDefinitionsOutput{TaskDefinitionArns: []string{}}
 	err = s.st.View(ctx, func(tx store.Tx) error {
 		out.TaskDefinitionArns, out.NextToken = out.TaskDefinitionArns[:0], nil

@@ -171,7 +171,11 @@ func TestTaskDefinitionRevisions(t *testing.T) {
 	if got := join(list(&ecsapi.ListTaskDefinitionsInput{Sort: ptr(ecsapi.SortOrderDesc), MaxResults: ptr(int32(2))})); got != "batch:1 api-worker:1 api:3 api:2 api:1" {
 		t.Errorf("list DESC = %q", got)
 	}
-	if got := join(list(&ecsapi.ListTaskDefinitionsInput{FamilyPrefix: ptr("api-")})); got != "api-worker:1" {
+	// familyPrefix is a whole family name here, not a prefix.
+	if got := join(list(&ecsapi.ListTaskDefinitionsInput{FamilyPrefix: ptr("api")})); got != "api:1 api:2 api:3" {
+		t.Errorf("list familyPrefix api = %q", got)
+	}
+	if got := join(list(&ecsapi.ListTaskDefinitionsInput{FamilyPrefix: ptr("api-")})); got != "" {
 		t.Errorf("list familyPrefix api- = %q", got)
 	}
 

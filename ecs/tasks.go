@@ -355,6 +355,9 @@ func (s *Service) RunTask(ctx context.Context, in *ecsapi.RunTaskInput) (*ecsapi
 		// The launch type of the first task decides what is checked: a
 		// strategy mixes providers of one launch type only (Fargate).
 		launch, _ := launchFor(0)
+		if launch == launchEC2 && req.platformVersion != "" {
+			return errPlatformVersionEC2()
+		}
 		if launch == launchFargate && req.platformVersion != "" && req.platformVersion != "LATEST" && !strings.HasPrefix(req.platformVersion, "1.") {
 			return ecsapi.NewInvalidParameterException("The specified platform version %s does not exist.", req.platformVersion)
 		}
@@ -407,6 +410,8 @@ func (s *Service) RunTask(ctx context.Context, in *ecsapi.RunTaskInput) (*ecsapi
 	if err != nil {
 		return nil, err
 	}
+	// AWS always sends both lists; clients index them without checking.
+	out.Tasks, out.Failures = nonNil(out.Tasks), nonNil(out.Failures)
 	s.notifier.notify(hosts...)
 	return out, nil
 }
@@ -584,6 +589,8 @@ func (s *Service) StartTask(ctx context.Context, in *ecsapi.StartTaskInput) (*ec
 	if err != nil {
 		return nil, err
 	}
+	// AWS always sends both lists; clients index them without checking.
+	out.Tasks, out.Failures = nonNil(out.Tasks), nonNil(out.Failures)
 	s.notifier.notify(hosts...)
 	return out, nil
 }
@@ -660,6 +667,9 @@ func (s *Service) DescribeTasks(ctx context.Context, in *ecsapi.DescribeTasksInp
 	if len(in.Tasks) > 100 {
 		return nil, ecsapi.NewInvalidParameterException("tasks can have at most 100 items.")
 	}
+	if len(in.Tasks) == 0 {
+		return nil, ecsapi.NewInvalidParameterException("Tasks cannot be empty.")
+	}
 	withTags := slices.Contains(in.Include, ecsapi.TaskFieldTags)
 	out := &ecsapi.DescribeTasksOutput{Tasks: []ecsapi.Task{}, Failures: []ecsapi.Failure{}}
 	err := s.st.View(ctx, func(tx store.Tx) error {
@@ -733,6 +743,7 @@ func (s *Service) ListTasks(ctx context.Context, in *ecsapi.ListTasksInput) (*ec
 				return ecsapi.NewInvalidParameterException("The container instance %s is not valid.", ref)
 			}
 			instance = id
+			s.heard(sc, c.Name, id)
 		}
 		f := store.ECSTaskFilter{
 			Family: deref(in.Family), StartedBy: deref(in.StartedBy), Group: group,
@@ -913,4 +924,10 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// errPlatformVersionEC2 is AWS's answer to a platform version on EC2, where
+// only Fargate has platform versions.
+func errPlatformVersionEC2() error {
+	return ecsapi.NewInvalidParameterException("The platform version must be null when specifying an EC2 launch type.")
 }
