@@ -79,7 +79,12 @@ func (s *Service) newAccessEntry(account, region, cname, principal string, group
 	if typ != "STANDARD" {
 		user = "system:node:{{EC2PrivateDNSName}}"
 		groups = []string{"system:nodes"}
-		if typ == "FARGATE_LINUX" {
+		switch typ {
+		case "HYBRID_LINUX":
+			// Hybrid nodes authenticate with their role session named
+			// after the node, as EKS's hybrid nodes guide documents.
+			user = "system:node:{{SessionName}}"
+		case "FARGATE_LINUX":
 			user = "system:node:{{SessionName}}"
 			groups = []string{"system:bootstrappers", "system:nodes", "system:node-proxier"}
 		}
@@ -133,8 +138,8 @@ func (s *Service) CreateAccessEntry(ctx context.Context, in *eksapi.CreateAccess
 				return nil, eksapi.NewInvalidParameterException("The kubernetes group name %s is invalid, it cannot start with system:", g)
 			}
 		}
-		if in.Username != nil && strings.HasPrefix(*in.Username, "system:") {
-			return nil, eksapi.NewInvalidParameterException("The username %s is invalid, it cannot start with system:", *in.Username)
+		if err := checkAccessUsername(in.Username); err != nil {
+			return nil, err
 		}
 	case "EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX", "HYBRID_LINUX":
 		if len(in.KubernetesGroups) > 0 || in.Username != nil {
@@ -189,11 +194,18 @@ func (s *Service) UpdateAccessEntry(ctx context.Context, in *eksapi.UpdateAccess
 			return nil, eksapi.NewInvalidParameterException("The kubernetes group name %s is invalid, it cannot start with system:", g)
 		}
 	}
+	if err := checkAccessUsername(in.Username); err != nil {
+		return nil, err
+	}
 	var e accessRec
 	err := s.st.Update(ctx, func(tx store.Tx) (err error) {
 		e, err = accessEntry(tx, account, region, cname, principal)
 		if err != nil {
 			return err
+		}
+		// EKS manages the username and groups of node entries itself.
+		if typ := deref(e.Entry.Type); typ != "" && typ != "STANDARD" && (len(in.KubernetesGroups) > 0 || in.Username != nil) {
+			return eksapi.NewInvalidParameterException("Kubernetes groups and username can't be set for access entries of type %s.", typ)
 		}
 		if in.KubernetesGroups != nil {
 			e.Entry.KubernetesGroups = in.KubernetesGroups
@@ -354,4 +366,20 @@ func (s *Service) ListAccessPolicies(ctx context.Context, in *eksapi.ListAccessP
 		out.AccessPolicies = append(out.AccessPolicies, eksapi.AccessPolicy{Name: new(name), Arn: new(policyARN(name))})
 	}
 	return out, nil
+}
+
+// reservedUsernamePrefixes are the prefixes EKS refuses in an access
+// entry's custom username (they belong to Kubernetes, EKS and AWS).
+var reservedUsernamePrefixes = []string{"system:", "eks:", "aws:", "amazon:", "iam:"}
+
+func checkAccessUsername(u *string) error {
+	if u == nil {
+		return nil
+	}
+	for _, p := range reservedUsernamePrefixes {
+		if strings.HasPrefix(*u, p) {
+			return eksapi.NewInvalidParameterException("The username %s is invalid, it cannot start with %s", *u, p)
+		}
+	}
+	return nil
 }

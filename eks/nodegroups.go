@@ -78,6 +78,16 @@ func (s *Service) CreateNodegroup(ctx context.Context, in *eksapi.CreateNodegrou
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
+	// EKS takes the disk and SSH settings from the launch template when
+	// one is given and refuses requests that set them twice.
+	if in.LaunchTemplate != nil {
+		if in.DiskSize != nil {
+			return nil, eksapi.NewInvalidParameterException("Disk size must be specified within the launch template.")
+		}
+		if in.RemoteAccess != nil {
+			return nil, eksapi.NewInvalidParameterException("Remote access configuration cannot be specified with a launch template.")
+		}
+	}
 	types := in.InstanceTypes
 	if len(types) == 0 {
 		types = []string{"t3.medium"}
@@ -90,9 +100,13 @@ func (s *Service) CreateNodegroup(ctx context.Context, in *eksapi.CreateNodegrou
 	if in.CapacityType != nil {
 		capacity = *in.CapacityType
 	}
-	disk := int32(20)
+	// With a launch template the disk is the template's, so EKS reports none.
+	var disk *int32
+	if in.LaunchTemplate == nil {
+		disk = new(int32(20))
+	}
 	if in.DiskSize != nil {
-		disk = *in.DiskSize
+		disk = in.DiskSize
 	}
 	var ng eksapi.Nodegroup
 	err := s.st.Update(ctx, func(tx store.Tx) error {
@@ -128,7 +142,7 @@ func (s *Service) CreateNodegroup(ctx context.Context, in *eksapi.CreateNodegrou
 			InstanceTypes: types, Subnets: in.Subnets, RemoteAccess: in.RemoteAccess, AmiType: &ami, NodeRole: in.NodeRole,
 			Labels: orEmptyMap(in.Labels), Taints: in.Taints,
 			Resources:      &eksapi.NodegroupResources{AutoScalingGroups: []eksapi.AutoScalingGroup{{Name: new("eks-" + name + "-" + id)}}},
-			DiskSize:       &disk,
+			DiskSize:       disk,
 			Health:         &eksapi.NodegroupHealth{Issues: []eksapi.Issue{}},
 			UpdateConfig:   &eksapi.NodegroupUpdateConfig{MaxUnavailable: new(int32(1))},
 			LaunchTemplate: in.LaunchTemplate, Tags: orEmptyMap(in.Tags),

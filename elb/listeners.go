@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/berth-dev/berth/api/elbv2"
 	"github.com/berth-dev/berth/awsapi"
@@ -146,6 +147,11 @@ func (s *Service) normalizeActions(tx store.Tx, acct, region string, actions []e
 			if p := deref(c.Protocol); p != "" && p != "HTTP" && p != "HTTPS" && p != "#{protocol}" {
 				return nil, validation("The redirect protocol '%s' must be HTTP, HTTPS or #{protocol}", p)
 			}
+			// RedirectActionConfig.Path is an absolute path (AWS's API
+			// reference); without the "/" the Location would be relative.
+			if p := deref(c.Path); p != "" && !strings.HasPrefix(p, "/") {
+				return nil, validation("The redirect path '%s' must start with '/'", p)
+			}
 		default:
 			return nil, elbv2.NewInvalidLoadBalancerActionException("Action type '%s' is not supported by Berth", *a.Type)
 		}
@@ -167,6 +173,11 @@ func normalizeConditions(conds []elbv2.RuleCondition) ([]elbv2.RuleCondition, er
 	out := make([]elbv2.RuleCondition, 0, len(conds))
 	for _, c := range conds {
 		field := deref(c.Field)
+		// AWS documents a single value in the legacy Values member of
+		// host-header and path-pattern; more go in the condition's config.
+		if (field == proxy.FieldPathPattern || field == proxy.FieldHostHeader) && len(c.Values) > 1 {
+			return nil, validation("The '%s' field contains too many values; the limit is '1'", field)
+		}
 		var values []string
 		switch field {
 		case proxy.FieldPathPattern:

@@ -451,11 +451,13 @@ func actionKey(a elbv2.Action) string {
 
 func conditions(r Rule) []elbv2.RuleCondition {
 	var out []elbv2.RuleCondition
+	// The legacy Values member takes one value only; several hosts or
+	// paths go in the condition's config, as the AWS controller sends them.
 	if len(r.Hosts) > 0 {
-		out = append(out, elbv2.RuleCondition{Field: new("host-header"), Values: r.Hosts})
+		out = append(out, elbv2.RuleCondition{Field: new("host-header"), HostHeaderConfig: &elbv2.HostHeaderConditionConfig{Values: r.Hosts}})
 	}
 	if len(r.Paths) > 0 {
-		out = append(out, elbv2.RuleCondition{Field: new("path-pattern"), Values: r.Paths})
+		out = append(out, elbv2.RuleCondition{Field: new("path-pattern"), PathPatternConfig: &elbv2.PathPatternConditionConfig{Values: r.Paths}})
 	}
 	if len(out) == 0 {
 		// A rule must have a condition; this one matches every request.
