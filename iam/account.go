@@ -307,6 +307,16 @@ func (s *Service) GetAccountSummary(ctx context.Context, _ *iamapi.GetAccountSum
 		m["Users"], m["Groups"], m["Roles"] = int32(len(e.users)), int32(len(e.groups)), int32(len(e.roles))
 		m["Policies"], m["InstanceProfiles"], m["Providers"] = int32(len(e.policies)), int32(len(e.profiles)), int32(len(providers))
 		m["AccountAccessKeysPresent"] = int32(min(len(a.RootKeys), 1))
+		for kind, k := range map[string]string{kindServerCert: "ServerCertificates", kindMFADevice: "MFADevices", kindSAMLProvider: "Providers"} {
+			n, err := tx.ListResources(kind, acct, global, "", store.Page{})
+			if err != nil {
+				return err
+			}
+			m[k] += int32(len(n))
+		}
+		for _, u := range e.users {
+			m["MFADevicesInUse"] += int32(len(u.MFA))
+		}
 		inUse := 0
 		for _, u := range e.users {
 			inUse += len(u.Attached)

@@ -20,6 +20,9 @@ func (s *Service) PutRolePolicy(ctx context.Context, in *iamapi.PutRolePolicyInp
 		return nil, err
 	}
 	_, err := s.updateRole(ctx, *in.RoleName, func(r *roleRecord, _ store.Tx) error {
+		if r.isServiceLinked() {
+			return protectedRole(r.Name)
+		}
 		var err error
 		r.Inline, err = putInline(r.Inline, *in.PolicyName, doc, maxInlinePolicySize, "role "+r.Name)
 		return err
@@ -46,6 +49,9 @@ func (s *Service) GetRolePolicy(ctx context.Context, in *iamapi.GetRolePolicyInp
 // DeleteRolePolicy deletes an inline policy of a role.
 func (s *Service) DeleteRolePolicy(ctx context.Context, in *iamapi.DeleteRolePolicyInput) (*iamapi.DeleteRolePolicyOutput, error) {
 	_, err := s.updateRole(ctx, *in.RoleName, func(r *roleRecord, _ store.Tx) error {
+		if r.isServiceLinked() {
+			return protectedRole(r.Name)
+		}
 		if _, ok := r.Inline[*in.PolicyName]; !ok {
 			return noSuchRolePolicy(*in.PolicyName)
 		}
@@ -101,6 +107,9 @@ func (s *Service) AttachRolePolicy(ctx context.Context, in *iamapi.AttachRolePol
 		return nil, invalidARN(*in.PolicyArn)
 	}
 	_, err := s.updateRole(ctx, *in.RoleName, func(r *roleRecord, tx store.Tx) error {
+		if r.isServiceLinked() {
+			return protectedRole(r.Name)
+		}
 		var err error
 		r.Attached, err = s.attach(tx, account(ctx), r.Attached, *in.PolicyArn, maxAttachedPerRole, "PoliciesPerRole")
 		return err
@@ -138,6 +147,9 @@ func (s *Service) DetachRolePolicy(ctx context.Context, in *iamapi.DetachRolePol
 		return nil, invalidARN(*in.PolicyArn)
 	}
 	_, err := s.updateRole(ctx, *in.RoleName, func(r *roleRecord, tx store.Tx) error {
+		if r.isServiceLinked() {
+			return protectedRole(r.Name)
+		}
 		var err error
 		r.Attached, err = s.detach(tx, account(ctx), r.Attached, *in.PolicyArn)
 		return err

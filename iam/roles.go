@@ -157,6 +157,9 @@ func (s *Service) GetRole(ctx context.Context, in *iamapi.GetRoleInput) (*iamapi
 // DeleteRole deletes a role that has no policies left.
 func (s *Service) DeleteRole(ctx context.Context, in *iamapi.DeleteRoleInput) (*iamapi.DeleteRoleOutput, error) {
 	err := remove(ctx, s, kindRole, *in.RoleName, getRole, func(r roleRecord, tx store.Tx) error {
+		if r.isServiceLinked() {
+			return protectedRole(r.Name)
+		}
 		if len(r.Inline) > 0 {
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must delete policies first.")
 		}
@@ -227,6 +230,9 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, in *iamapi.UpdateA
 		return nil, iamapi.NewLimitExceededException("Cannot exceed quota for ACLSizePerRole: %d", maxTrustPolicySize)
 	}
 	_, err := s.updateRole(ctx, *in.RoleName, func(r *roleRecord, _ store.Tx) error {
+		if r.isServiceLinked() {
+			return protectedRole(r.Name)
+		}
 		r.TrustPolicy = doc
 		return nil
 	})

@@ -53,9 +53,11 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Service implements the IAM API for roles, policies, OIDC providers,
-// users, access keys, groups and instance profiles; the rest (SAML, MFA,
-// login profiles, certificates, ...) answers NotImplemented.
+// Service implements the IAM API for roles (service-linked ones too),
+// policies, OIDC and SAML providers, users with their access keys,
+// passwords, MFA devices, SSH keys, certificates and service-specific
+// credentials, groups and instance profiles; the rest (Organizations,
+// delegation, ...) answers NotImplemented.
 type Service struct {
 	iamapi.UnimplementedService
 	st   store.Store

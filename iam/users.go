@@ -36,6 +36,13 @@ type userRecord struct {
 	Attached []string          `json:"attached,omitempty"` // managed policy ARNs
 	Groups   []string          `json:"groups,omitempty"`   // group names
 	Keys     []string          `json:"keys,omitempty"`     // access key ids
+	// Login, SSHKeys, SigningCerts, MFA and ServiceCreds: see logins.go,
+	// sshkeys.go, certificates.go, mfa.go and servicecredentials.go.
+	Login        *loginProfile `json:"login,omitempty"`
+	SSHKeys      []sshKey      `json:"sshKeys,omitempty"`
+	SigningCerts []signingCert `json:"signingCerts,omitempty"`
+	MFA          []string      `json:"mfa,omitempty"` // serial numbers of enabled devices
+	ServiceCreds []serviceCred `json:"serviceCreds,omitempty"`
 }
 
 // UserARN is the ARN of the user name with path in acct.
@@ -202,6 +209,16 @@ func (s *Service) DeleteUser(ctx context.Context, in *iamapi.DeleteUserInput) (*
 		switch {
 		case len(u.Keys) > 0:
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must delete access keys first.")
+		case u.Login != nil:
+			return iamapi.NewDeleteConflictException("Cannot delete entity, must delete login profile first.")
+		case len(u.SSHKeys) > 0:
+			return iamapi.NewDeleteConflictException("Cannot delete entity, must delete SSH public keys first.")
+		case len(u.SigningCerts) > 0:
+			return iamapi.NewDeleteConflictException("Cannot delete entity, must delete signing certificates first.")
+		case len(u.MFA) > 0:
+			return iamapi.NewDeleteConflictException("Cannot delete entity, must delete MFA device first.")
+		case len(u.ServiceCreds) > 0:
+			return iamapi.NewDeleteConflictException("Cannot delete entity, must delete service specific credentials first.")
 		case len(u.Groups) > 0:
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must remove users from group first.")
 		case len(u.Inline) > 0:

@@ -49,8 +49,9 @@ func (s *Service) GetAccessKeyInfo(ctx context.Context, in *stsapi.GetAccessKeyI
 
 // AssumeRole returns credentials for a session of a role whose trust
 // policy lets the caller assume it (see policy.Document.Allows). A role
-// that does not exist is AccessDenied, as in AWS. Session policies, tags,
-// external ids and MFA are accepted and not enforced.
+// that does not exist is AccessDenied, as in AWS. Session policies, tags
+// and external ids are accepted and not enforced; SerialNumber and
+// TokenCode must be a code of the calling user's MFA device.
 func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*stsapi.AssumeRoleOutput, error) {
 	id := awsapi.IdentityFrom(ctx)
 	caller := callerARN(id)
@@ -67,6 +68,9 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*
 	}
 	if !role.Trust.Allows("sts:AssumeRole", policy.Caller{Account: id.AccountID, ARN: caller}) {
 		return nil, denied
+	}
+	if err := s.checkMFA(ctx, id, in.SerialNumber, in.TokenCode); err != nil {
+		return nil, err
 	}
 	d := defaultSession
 	if in.DurationSeconds != nil {

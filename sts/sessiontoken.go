@@ -65,11 +65,14 @@ func (s *Service) issueFor(ctx context.Context, acct, principal, userID, name st
 }
 
 // GetSessionToken returns temporary credentials that act as the caller
-// (an IAM user, or the root) for 15 minutes to 36 hours. MFA parameters
-// are accepted and not checked.
+// (an IAM user, or the root) for 15 minutes to 36 hours. SerialNumber
+// and TokenCode, when given, must be a code of the user's MFA device.
 func (s *Service) GetSessionToken(ctx context.Context, in *stsapi.GetSessionTokenInput) (*stsapi.GetSessionTokenOutput, error) {
 	id := awsapi.IdentityFrom(ctx)
 	if err := longTermOnly(id, "GetSessionToken"); err != nil {
+		return nil, err
+	}
+	if err := s.checkMFA(ctx, id, in.SerialNumber, in.TokenCode); err != nil {
 		return nil, err
 	}
 	c, err := s.issueFor(ctx, id.AccountID, id.Principal, id.UserID, "", userSession(id, in.DurationSeconds))
