@@ -326,6 +326,15 @@ func (s *Service) DisassociateKmsKey(ctx context.Context, in *logsapi.Disassocia
 
 // CreateExportTask would export to S3, which Berth does not have.
 func (s *Service) CreateExportTask(ctx context.Context, in *logsapi.CreateExportTaskInput) (*logsapi.CreateExportTaskOutput, error) {
+	// AWS checks the log group before the bucket, so a wrong group name is
+	// reported as such rather than hidden behind the missing S3.
+	c := callerOf(ctx)
+	if err := s.st.View(ctx, func(tx store.Tx) error {
+		_, err := getGroup(tx, c, str(in.LogGroupName))
+		return err
+	}); err != nil {
+		return nil, apiErr("CreateExportTask", err)
+	}
 	return nil, invalidParam("Export tasks write to Amazon S3, which Berth does not provide: the destination bucket %s cannot exist. Read the events with GetLogEvents or FilterLogEvents instead.", *in.Destination)
 }
 

@@ -19,7 +19,9 @@ func (s *Server) wireLogs() error {
 		return err
 	}
 	s.logs = svc
-	s.api.HandleJSON(logsapi.NewJSONService(svc))
+	js := logsapi.NewJSONService(svc)
+	logs.UseValidationException(js.Operations)
+	s.api.HandleJSON(js)
 	s.loops = append(s.loops, func(ctx context.Context) { svc.RunRetention(ctx, logs.RetentionInterval) })
 	return nil
 }

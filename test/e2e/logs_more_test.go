@@ -463,7 +463,7 @@ func TestLogsMoreWithBoto3(t *testing.T) {
 		t.Errorf("index policies: %+v", got)
 	}
 	// Deliveries.
-	if got.SourceService != "bedrock" || got.DestinationType != "CWL" || got.BadDestination != "InvalidParameterException" || !got.DestinationPolicy ||
+	if got.SourceService != "bedrock" || got.DestinationType != "CWL" || got.BadDestination != "ValidationException" || !got.DestinationPolicy ||
 		got.DeliveryDup != "ConflictException" || got.DeliveryMissingSource != "ResourceNotFoundException" || got.SourceInUse != "ConflictException" ||
 		strings.Join(got.RecordFields, ",") != "a,b" || got.Deliveries != 1 || got.SourcesAfter != 0 || got.Templates != 0 {
 		t.Errorf("deliveries: %+v", got)
