@@ -139,7 +139,7 @@ func matches(d *secretDoc, f smapi.Filter) bool {
 			attrs = []string{*d.Description}
 		}
 		match = func(attr, value string) bool {
-			return strings.HasPrefix(strings.ToLower(attr), strings.ToLower(value)) || wordsMatch(attr, value)
+			return strings.HasPrefix(strings.ToLower(attr), strings.ToLower(value)) || allWordsMatch(attr, value)
 		}
 	case smapi.FilterNameStringTypeAll:
 		attrs = []string{d.Name}
@@ -175,6 +175,16 @@ func wordsMatch(attr, value string) bool {
 		}
 	}
 	return false
+}
+
+// allWordsMatch is the word search of a description: every word of value
+// must start a word of attr, so "one two" does not find a description that
+// only says "one".
+func allWordsMatch(attr, value string) bool {
+	aw, vw := words(attr), words(value)
+	return len(vw) > 0 && !slices.ContainsFunc(vw, func(v string) bool {
+		return !slices.ContainsFunc(aw, func(a string) bool { return strings.HasPrefix(a, v) })
+	})
 }
 
 // words splits s as Secrets Manager's search does: at anything that is not
@@ -229,11 +239,16 @@ func (s *Service) ListSecrets(ctx context.Context, in *smapi.ListSecretsInput) (
 		docs, next := page(all, start, limit)
 		out = &smapi.ListSecretsOutput{SecretList: []smapi.SecretListEntry{}, NextToken: next}
 		for _, d := range docs {
-			out.SecretList = append(out.SecretList, smapi.SecretListEntry{
+			e := smapi.SecretListEntry{
 				ARN: ptr(d.ARN), Name: ptr(d.Name), Type: d.Type, Description: d.Description, KmsKeyId: d.KmsKeyID,
 				LastChangedDate: ts(d.LastChanged), LastAccessedDate: tsp(d.LastAccessed), DeletedDate: tsp(d.Deleted),
 				Tags: toAPITags(d.Tags), SecretVersionsToStages: d.stagesMap(), CreatedDate: ts(d.Created),
-			})
+			}
+			if r := d.Rotation; r != nil {
+				e.RotationEnabled, e.RotationLambdaARN, e.RotationRules = ptr(r.Enabled), r.LambdaARN, r.rules()
+				e.LastRotatedDate, e.NextRotationDate = tsp(r.LastRotated), tsp(r.NextRotation)
+			}
+			out.SecretList = append(out.SecretList, e)
 		}
 		return nil
 	})

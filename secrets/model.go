@@ -31,6 +31,21 @@ type secretDoc struct {
 	DeletionDate *time.Time `json:"deletionDate,omitempty"`
 	// Versions in creation order.
 	Versions []versionMeta `json:"versions,omitempty"`
+	// Rotation is nil until RotateSecret first configures rotation; AWS
+	// leaves the rotation fields out of DescribeSecret until then.
+	Rotation *rotationDoc `json:"rotation,omitempty"`
+}
+
+// rotationDoc is a secret's rotation configuration. CancelRotateSecret
+// clears Enabled but keeps the rest, as AWS does.
+type rotationDoc struct {
+	Enabled      bool       `json:"enabled"`
+	LambdaARN    *string    `json:"lambdaArn,omitempty"`
+	AfterDays    *int64     `json:"afterDays,omitempty"`
+	Duration     *string    `json:"duration,omitempty"`
+	ScheduleExpr *string    `json:"scheduleExpression,omitempty"`
+	LastRotated  *time.Time `json:"lastRotated,omitempty"`
+	NextRotation *time.Time `json:"nextRotation,omitempty"`
 }
 
 type tag struct {
@@ -93,6 +108,11 @@ func (d *secretDoc) versionWithStage(stage string) *versionMeta {
 
 // stagesMap is VersionIdsToStages: the versions that carry a label.
 func (d *secretDoc) stagesMap() map[string][]string {
+	if len(d.Versions) == 0 {
+		// A secret created without a value has no versions, and AWS
+		// leaves the member out rather than answering an empty map.
+		return nil
+	}
 	m := map[string][]string{}
 	for _, v := range d.Versions {
 		if len(v.Stages) > 0 {

@@ -42,17 +42,20 @@ func (s *Service) GetRandomPassword(ctx context.Context, in *smapi.GetRandomPass
 	add(in.ExcludeUppercase, upperChars)
 	add(in.ExcludeNumbers, digitChars)
 	add(in.ExcludePunctuation, punctChars)
+	// The space is not one of the types RequireEachIncludedType asks for
+	// (letters of each case, digits, punctuation), so it is only mixed in.
+	var space string
 	if deref(in.IncludeSpace) && !strings.ContainsRune(exclude, ' ') {
-		classes = append(classes, " ")
+		space = " "
 	}
-	if len(classes) == 0 {
+	if len(classes) == 0 && space == "" {
 		return nil, smapi.NewInvalidParameterException("The password can't be generated: every character type is excluded.")
 	}
 	requireEach := in.RequireEachIncludedType == nil || *in.RequireEachIncludedType
 	if requireEach && length < len(classes) {
 		return nil, smapi.NewInvalidParameterException("Password length is too short based on the required types.")
 	}
-	all := strings.Join(classes, "")
+	all := strings.Join(classes, "") + space
 	pw := make([]byte, 0, length)
 	if requireEach {
 		for _, set := range classes {

@@ -90,6 +90,9 @@ func (s *Service) CreateSecret(ctx context.Context, in *smapi.CreateSecretInput)
 					return nil
 				}
 			}
+			if in.ClientRequestToken != nil && hasValue && old.version(*in.ClientRequestToken) != nil {
+				return smapi.NewResourceExistsException("You can't use ClientRequestToken %s because that value is already in use for a version of secret %s.", *in.ClientRequestToken, old.ARN)
+			}
 			return smapi.NewResourceExistsException("The operation failed because the secret %s already exists.", name)
 		case !isNotFound(err):
 			return err
@@ -259,9 +262,13 @@ func (s *Service) DescribeSecret(ctx context.Context, in *smapi.DescribeSecretIn
 		}
 		out = &smapi.DescribeSecretOutput{
 			ARN: ptr(d.ARN), Name: ptr(d.Name), Type: d.Type, Description: d.Description, KmsKeyId: d.KmsKeyID,
-			RotationEnabled: ptr(false),
 			LastChangedDate: ts(d.LastChanged), LastAccessedDate: tsp(d.LastAccessed), DeletedDate: tsp(d.Deleted),
 			Tags: toAPITags(d.Tags), VersionIdsToStages: d.stagesMap(), CreatedDate: ts(d.Created),
+		}
+		if r := d.Rotation; r != nil {
+			out.RotationEnabled, out.RotationLambdaARN = ptr(r.Enabled), r.LambdaARN
+			out.RotationRules = r.rules()
+			out.LastRotatedDate, out.NextRotationDate = tsp(r.LastRotated), tsp(r.NextRotation)
 		}
 		return nil
 	})
@@ -271,15 +278,15 @@ func (s *Service) DescribeSecret(ctx context.Context, in *smapi.DescribeSecretIn
 func (s *Service) DeleteSecret(ctx context.Context, in *smapi.DeleteSecretInput) (*smapi.DeleteSecretOutput, error) {
 	c := callerOf(ctx)
 	force := deref(in.ForceDeleteWithoutRecovery)
-	if force && in.RecoveryWindowInDays != nil {
-		return nil, smapi.NewInvalidParameterException("You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.")
-	}
 	days := int64(30)
 	if in.RecoveryWindowInDays != nil {
 		days = *in.RecoveryWindowInDays
 		if days < 7 || days > 30 {
 			return nil, smapi.NewInvalidParameterException("The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).")
 		}
+	}
+	if force && in.RecoveryWindowInDays != nil {
+		return nil, smapi.NewInvalidParameterException("You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.")
 	}
 	now := s.clock()
 	id := deref(in.SecretId)
@@ -454,7 +461,11 @@ func (s *Service) UpdateSecretVersionStage(ctx context.Context, in *smapi.Update
 		if holder != nil && holder.ID != to.ID && (in.RemoveFromVersionId == nil || *in.RemoveFromVersionId != holder.ID) {
 			return smapi.NewInvalidParameterException("The parameter RemoveFromVersionId can't be empty. Staging label %s is currently attached to version %s, so you must explicitly reference that version in RemoveFromVersionId.", stage, holder.ID)
 		}
+		completes := stage == StageCurrent && holder != nil && holder.ID != to.ID && slices.Contains(to.Stages, StagePending)
 		d.moveStage(stage, to.ID)
+		if completes {
+			d.rotated(s.clock())
+		}
 		return nil
 	})
 	return out, err
@@ -479,7 +490,7 @@ func validPolicy(p string) error {
 	if err := json.Unmarshal([]byte(p), &doc); err != nil {
 		return smapi.NewMalformedPolicyDocumentException("This resource policy contains a syntax error: the document is not a JSON object.")
 	}
-	return nil
+	return checkGrammar(doc)
 }
 
 func (s *Service) PutResourcePolicy(ctx context.Context, in *smapi.PutResourcePolicyInput) (*smapi.PutResourcePolicyOutput, error) {

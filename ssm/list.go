@@ -134,6 +134,9 @@ func checkFilters(in []ssmapi.ParameterStringFilter, byPath bool) ([]filter, err
 				return nil, ssmapi.NewInvalidFilterOption("The following filter option is not valid: %s. Valid options include: [Recursive, OneLevel].", opt)
 			}
 			for i, v := range f.Values {
+				if l := strings.ToLower(strings.TrimSpace(v)); strings.HasPrefix(l, "/aws") || strings.HasPrefix(l, "/ssm") {
+					return nil, ssmapi.NewValidationException("Filters for common parameters can't be prefixed with \"aws\" or \"ssm\" (case-insensitive).")
+				}
 				p, err := checkPath(v)
 				if err != nil {
 					return nil, err
@@ -188,7 +191,9 @@ func match(d *paramDoc, fs []filter) bool {
 				case "BeginsWith":
 					return strings.HasPrefix(fullPath(key(d.Name)), "/"+strings.TrimPrefix(v, "/"))
 				case "Contains":
-					return strings.Contains(d.Name, v)
+					// x and /x name the same parameter, so a value with a
+					// leading slash also finds names stored without one.
+					return strings.Contains(d.Name, v) || strings.Contains(fullPath(key(d.Name)), v)
 				}
 				return key(v) == key(d.Name)
 			})
