@@ -203,8 +203,7 @@ func (s *Service) AddListenerCertificates(ctx context.Context, in *elbv2.AddList
 }
 
 // DescribeListenerCertificates lists the default certificate (IsDefault
-// true) and then the certificate list. Berth's listeners are HTTP, so
-// there is no default certificate: only the list is returned.
+// true) of an HTTPS listener and then the certificate list.
 func (s *Service) DescribeListenerCertificates(ctx context.Context, in *elbv2.DescribeListenerCertificatesInput) (*elbv2.DescribeListenerCertificatesOutput, error) {
 	acct, region := where(ctx)
 	var l listenerRecord
@@ -216,6 +215,9 @@ func (s *Service) DescribeListenerCertificates(ctx context.Context, in *elbv2.De
 		return nil, internal(err)
 	}
 	var all []elbv2.Certificate
+	if l.DefaultCertificate != "" {
+		all = append(all, elbv2.Certificate{CertificateArn: str(l.DefaultCertificate), IsDefault: new(true)})
+	}
 	for _, a := range l.Certificates {
 		all = append(all, elbv2.Certificate{CertificateArn: str(a), IsDefault: new(false)})
 	}

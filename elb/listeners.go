@@ -10,7 +10,6 @@ import (
 
 	"github.com/berth-dev/berth/api/elbv2"
 	"github.com/berth-dev/berth/awsapi"
-	"github.com/berth-dev/berth/elb/proxy"
 	"github.com/berth-dev/berth/store"
 )
 
@@ -163,82 +162,20 @@ func (s *Service) normalizeActions(tx store.Tx, acct, region string, actions []e
 	return out, nil
 }
 
-// normalizeConditions checks path-pattern and host-header conditions and
-// returns them as ELB reports them (Values and the field's config both set).
-func normalizeConditions(conds []elbv2.RuleCondition) ([]elbv2.RuleCondition, error) {
-	if len(conds) == 0 {
-		return nil, validation("A rule must have at least one condition")
-	}
-	seen := map[string]bool{}
-	out := make([]elbv2.RuleCondition, 0, len(conds))
-	for _, c := range conds {
-		field := deref(c.Field)
-		// AWS documents a single value in the legacy Values member of
-		// host-header and path-pattern; more go in the condition's config.
-		if (field == proxy.FieldPathPattern || field == proxy.FieldHostHeader) && len(c.Values) > 1 {
-			return nil, validation("The '%s' field contains too many values; the limit is '1'", field)
-		}
-		var values []string
-		switch field {
-		case proxy.FieldPathPattern:
-			values = c.Values
-			if c.PathPatternConfig != nil {
-				if len(c.PathPatternConfig.RegexValues) > 0 {
-					return nil, validation("Regular expressions in path-pattern conditions are not supported by Berth")
-				}
-				if len(values) > 0 && len(c.PathPatternConfig.Values) > 0 {
-					return nil, validation("You cannot specify both Values and PathPatternConfig")
-				}
-				values = append(values, c.PathPatternConfig.Values...)
-			}
-		case proxy.FieldHostHeader:
-			values = c.Values
-			if c.HostHeaderConfig != nil {
-				if len(c.HostHeaderConfig.RegexValues) > 0 {
-					return nil, validation("Regular expressions in host-header conditions are not supported by Berth")
-				}
-				if len(values) > 0 && len(c.HostHeaderConfig.Values) > 0 {
-					return nil, validation("You cannot specify both Values and HostHeaderConfig")
-				}
-				values = append(values, c.HostHeaderConfig.Values...)
-			}
-		case "":
-			return nil, validation("A condition field must be specified")
-		default:
-			return nil, validation("Condition field '%s' is not supported by Berth; use path-pattern or host-header", field)
-		}
-		if seen[field] {
-			return nil, validation("A rule can only have one '%s' condition", field)
-		}
-		seen[field] = true
-		if len(values) == 0 || len(values) > 5 {
-			return nil, validation("A '%s' condition must have between 1 and 5 values", field)
-		}
-		for _, v := range values {
-			if v == "" || len(v) > 128 {
-				return nil, validation("Condition value '%s' must be between 1 and 128 characters", v)
-			}
-		}
-		n := elbv2.RuleCondition{Field: str(field), Values: values}
-		if field == proxy.FieldPathPattern {
-			n.PathPatternConfig = &elbv2.PathPatternConditionConfig{Values: values}
-		} else {
-			n.HostHeaderConfig = &elbv2.HostHeaderConditionConfig{Values: values}
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
 func listenerOut(acct, region string, lb lbRecord, l listenerRecord) elbv2.Listener {
 	proto := elbv2.ProtocolEnum(l.Protocol)
-	return elbv2.Listener{
+	out := elbv2.Listener{
 		ListenerArn:     str(listenerARN(acct, region, lb.Name, l)),
 		LoadBalancerArn: str(lbARN(acct, region, lb)),
 		Port:            i32(l.Port),
 		Protocol:        &proto,
 		DefaultActions:  l.DefaultActions,
 	}
+	if l.DefaultCertificate != "" {
+		out.Certificates = []elbv2.Certificate{{CertificateArn: str(l.DefaultCertificate)}}
+		out.SslPolicy = str(l.SslPolicy)
+	}
+	return out
 }
 
 // checkPort makes sure no other listener of acct/region uses port, and
@@ -271,8 +208,19 @@ func (s *Service) CreateListener(ctx context.Context, in *elbv2.CreateListenerIn
 	if in.Protocol != nil {
 		proto = *in.Protocol
 	}
-	if proto != elbv2.ProtocolEnumHttp {
-		return nil, elbv2.NewUnsupportedProtocolException("Protocol '%s' is not supported by Berth's Application Load Balancers; use HTTP", proto)
+	var cert, policy string
+	switch proto {
+	case elbv2.ProtocolEnumHttp:
+		if len(in.Certificates) > 0 || in.SslPolicy != nil {
+			return nil, validation("Certificates and SslPolicy can only be specified for HTTPS listeners")
+		}
+	case elbv2.ProtocolEnumHttps:
+		var err error
+		if cert, policy, err = s.httpsSettings(ctx, acct, in.Certificates, in.SslPolicy, listenerRecord{}); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, elbv2.NewUnsupportedProtocolException("Protocol '%s' is not supported by Berth's Application Load Balancers; use HTTP or HTTPS", proto)
 	}
 	if in.Port == nil || *in.Port < 1 || *in.Port > 65535 {
 		return nil, validation("A listener port between 1 and 65535 must be specified")
@@ -306,7 +254,7 @@ func (s *Service) CreateListener(ctx context.Context, in *elbv2.CreateListenerIn
 			return err
 		}
 		l := listenerRecord{ID: newID(), LBID: lb.ID, Port: *in.Port, Protocol: string(proto),
-			DefaultActions: actions, DefaultRuleID: newID(), Tags: tags}
+			DefaultActions: actions, DefaultRuleID: newID(), Tags: tags, DefaultCertificate: cert, SslPolicy: policy}
 		out = listenerOut(acct, region, lb, l)
 		return store.PutDoc(tx, kindListener, acct, region, lb.ID+"/"+l.ID, l, s.clock())
 	})
@@ -361,8 +309,30 @@ func (s *Service) DescribeListeners(ctx context.Context, in *elbv2.DescribeListe
 // ModifyListener changes a listener's port or default actions.
 func (s *Service) ModifyListener(ctx context.Context, in *elbv2.ModifyListenerInput) (*elbv2.ModifyListenerOutput, error) {
 	acct, region := where(ctx)
-	if in.Protocol != nil && *in.Protocol != elbv2.ProtocolEnumHttp {
-		return nil, elbv2.NewUnsupportedProtocolException("Protocol '%s' is not supported by Berth's Application Load Balancers; use HTTP", *in.Protocol)
+	if in.Protocol != nil && *in.Protocol != elbv2.ProtocolEnumHttp && *in.Protocol != elbv2.ProtocolEnumHttps {
+		return nil, elbv2.NewUnsupportedProtocolException("Protocol '%s' is not supported by Berth's Application Load Balancers; use HTTP or HTTPS", *in.Protocol)
+	}
+	// The certificate is loaded before the transaction: its source is
+	// another service's store.
+	var current listenerRecord
+	if err := s.st.View(ctx, func(tx store.Tx) (err error) {
+		current, _, err = s.listenerByARN(tx, acct, region, deref(in.ListenerArn))
+		return err
+	}); err != nil {
+		return nil, internal(err)
+	}
+	proto := current.Protocol
+	if in.Protocol != nil {
+		proto = string(*in.Protocol)
+	}
+	var cert, policy string
+	if proto == string(elbv2.ProtocolEnumHttps) {
+		var err error
+		if cert, policy, err = s.httpsSettings(ctx, acct, in.Certificates, in.SslPolicy, current); err != nil {
+			return nil, err
+		}
+	} else if len(in.Certificates) > 0 || in.SslPolicy != nil {
+		return nil, validation("Certificates and SslPolicy can only be specified for HTTPS listeners")
 	}
 	var out elbv2.Listener
 	err := s.st.Update(ctx, func(tx store.Tx) error {
@@ -370,6 +340,7 @@ func (s *Service) ModifyListener(ctx context.Context, in *elbv2.ModifyListenerIn
 		if err != nil {
 			return err
 		}
+		l.Protocol, l.DefaultCertificate, l.SslPolicy = proto, cert, policy
 		if in.Port != nil && *in.Port != l.Port {
 			if *in.Port < 1 || *in.Port > 65535 {
 				return validation("The listener port must be between 1 and 65535")

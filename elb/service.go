@@ -69,6 +69,7 @@ type Service struct {
 
 	syncMu  sync.Mutex
 	network networkBox // EC2, for subnet and security group ids (network.go)
+	certs   certBox    // IAM server certificates for HTTPS listeners (https.go)
 }
 
 var _ elbv2.Service = (*Service)(nil)
@@ -174,6 +175,9 @@ type listenerRecord struct {
 	// Certificates is the certificate list of AddListenerCertificates
 	// (extras.go), ARNs in the order added.
 	Certificates []string `json:",omitempty"`
+	// DefaultCertificate and SslPolicy are an HTTPS listener's (https.go).
+	DefaultCertificate string `json:",omitempty"`
+	SslPolicy          string `json:",omitempty"`
 }
 
 type ruleRecord struct {

@@ -68,6 +68,7 @@ func (s *Service) Sync(ctx context.Context) error {
 			return err
 		}
 	}
+	s.fillTLS(ctx, &cfg)
 	// A listener that cannot bind yet must not keep health from being
 	// kept.
 	applyErr := s.proxy.Apply(cfg)
@@ -161,7 +162,7 @@ func (s *Service) buildRegion(tx store.Tx, acct, region string, now time.Time, c
 			if err != nil {
 				return false, err
 			}
-			pl := proxy.Listener{ARN: listenerARN(acct, region, lb.Name, l), Port: int(l.Port)}
+			pl := proxy.Listener{ARN: listenerARN(acct, region, lb.Name, l), Port: int(l.Port), TLS: listenerTLS(l)}
 			for _, ref := range refs {
 				actions := ref.rule.Actions
 				var conds []proxy.Condition
@@ -170,7 +171,7 @@ func (s *Service) buildRegion(tx store.Tx, acct, region string, now time.Time, c
 				}
 				for _, c := range ref.rule.Conditions {
 					if !ref.isDefault {
-						conds = append(conds, proxy.Condition{Field: deref(c.Field), Values: c.Values})
+						conds = append(conds, proxyCondition(c))
 					}
 				}
 				for _, g := range forwardGroups(actions) {

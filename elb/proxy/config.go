@@ -27,6 +27,8 @@ type Listener struct {
 	// Rules in evaluation order (ascending priority); the listener's
 	// default actions are the last rule, without conditions.
 	Rules []Rule
+	// TLS makes the listener HTTPS; nil is plain HTTP.
+	TLS *TLS
 }
 
 // Rule routes requests matching every condition to its action.
@@ -37,15 +39,25 @@ type Rule struct {
 
 // Condition fields.
 const (
-	FieldPathPattern = "path-pattern"
-	FieldHostHeader  = "host-header"
+	FieldPathPattern   = "path-pattern"
+	FieldHostHeader    = "host-header"
+	FieldHTTPHeader    = "http-header"
+	FieldRequestMethod = "http-request-method"
+	FieldQueryString   = "query-string"
+	FieldSourceIP      = "source-ip"
 )
 
-// Condition matches when any of Values matches Field (path-pattern or
-// host-header, with * and ? wildcards).
+// Condition matches when any of its values matches Field: wildcard Values
+// or regular expressions (Regex) for path-pattern, host-header and
+// http-header (the header HeaderName), method names for
+// http-request-method, CIDR blocks for source-ip, and Pairs for
+// query-string.
 type Condition struct {
-	Field  string
-	Values []string
+	Field      string
+	Values     []string
+	Regex      []string
+	HeaderName string
+	Pairs      []QueryPair
 }
 
 // Action types.

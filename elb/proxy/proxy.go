@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,6 +62,7 @@ type listener struct {
 	port   int
 	srv    *http.Server
 	routes atomic.Pointer[[]Rule]
+	tls    atomic.Pointer[TLS]
 }
 
 // Apply makes the data plane match cfg. It returns the errors of
@@ -95,13 +97,14 @@ func (p *Proxy) Apply(cfg Config) error {
 	for _, lc := range cfg.Listeners {
 		wantL[lc.ARN] = true
 		rules := lc.Rules
-		if l := p.listeners[lc.ARN]; l != nil && l.port == lc.Port {
+		if l := p.listeners[lc.ARN]; l != nil && l.port == lc.Port && (l.tls.Load() != nil) == (lc.TLS != nil) {
 			l.routes.Store(&rules)
+			l.tls.Store(lc.TLS)
 			continue
 		} else if l != nil {
 			p.closeListener(lc.ARN)
 		}
-		l, err := p.bind(lc.Port, rules)
+		l, err := p.bind(lc.Port, rules, lc.TLS)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("listener %s: %w", lc.ARN, err))
 			continue
@@ -116,13 +119,17 @@ func (p *Proxy) Apply(cfg Config) error {
 	return errors.Join(errs...)
 }
 
-func (p *Proxy) bind(port int, rules []Rule) (*listener, error) {
+func (p *Proxy) bind(port int, rules []Rule, t *TLS) (*listener, error) {
 	ln, err := net.Listen("tcp", net.JoinHostPort(p.host, strconv.Itoa(port)))
 	if err != nil {
 		return nil, err
 	}
 	l := &listener{port: port}
 	l.routes.Store(&rules)
+	l.tls.Store(t)
+	if t != nil {
+		ln = tls.NewListener(ln, tlsConfig(l))
+	}
 	l.srv = &http.Server{
 		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serve(l, w, r) }),
 		ReadHeaderTimeout: 60 * time.Second,
@@ -209,7 +216,7 @@ func (p *Proxy) act(l *listener, a Action, w http.ResponseWriter, r *http.Reques
 		w.WriteHeader(code)
 		strings.NewReader(a.Fixed.Body).WriteTo(w)
 	case ActionRedirect:
-		http.Redirect(w, r, redirectURL(a.Redirect, r, l.port), a.Redirect.StatusCode)
+		http.Redirect(w, r, redirectURL(a.Redirect, r, l.port, scheme(l)), a.Redirect.StatusCode)
 	case ActionForward:
 		p.forward(l, a.Forward, w, r)
 	default:
@@ -253,7 +260,7 @@ func (p *Proxy) forward(l *listener, groups []WeightedGroup, w http.ResponseWrit
 			pr.SetURL(target)
 			pr.Out.Host = pr.In.Host // ALB keeps the client's Host header
 			pr.SetXForwarded()
-			pr.Out.Header.Set("X-Forwarded-Proto", "http")
+			pr.Out.Header.Set("X-Forwarded-Proto", scheme(l))
 			pr.Out.Header.Set("X-Forwarded-Port", strconv.Itoa(l.port))
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -270,28 +277,7 @@ func (p *Proxy) forward(l *listener, groups []WeightedGroup, w http.ResponseWrit
 // matches reports whether every condition matches r.
 func matches(conds []Condition, r *http.Request) bool {
 	for _, c := range conds {
-		var subject string
-		fold := false
-		switch c.Field {
-		case FieldPathPattern:
-			subject = r.URL.Path
-		case FieldHostHeader:
-			subject = r.Host
-			if h, _, err := net.SplitHostPort(subject); err == nil {
-				subject = h
-			}
-			fold = true
-		default:
-			return false
-		}
-		matched := false
-		for _, v := range c.Values {
-			if Wildcard(v, subject, fold) {
-				matched = true
-				break
-			}
-		}
-		if !matched {
+		if !conditionMatches(c, r) {
 			return false
 		}
 	}
@@ -308,13 +294,13 @@ func Wildcard(pattern, s string, fold bool) bool {
 }
 
 // redirectURL expands a redirect action's #{...} keys for r.
-func redirectURL(rd Redirect, r *http.Request, port int) string {
+func redirectURL(rd Redirect, r *http.Request, port int, inProto string) string {
 	host, _, err := net.SplitHostPort(r.Host)
 	if err != nil {
 		host = r.Host
 	}
 	repl := strings.NewReplacer(
-		"#{protocol}", "http", "#{host}", host, "#{port}", strconv.Itoa(port),
+		"#{protocol}", inProto, "#{host}", host, "#{port}", strconv.Itoa(port),
 		"#{path}", strings.TrimPrefix(r.URL.Path, "/"), "#{query}", r.URL.RawQuery)
 	or := func(v, def string) string {
 		if v == "" {

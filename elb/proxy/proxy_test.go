@@ -60,7 +60,7 @@ func TestRedirectURL(t *testing.T) {
 		{Redirect{Protocol: "HTTPS", Port: "443"}, "https://shop.example.com/a/b?x=1"},
 		{Redirect{Host: "new.#{host}", Path: "/v2/#{path}", Query: "#{query}&y=2"}, "http://new.shop.example.com:8080/v2/a/b?x=1&y=2"},
 	} {
-		if got := redirectURL(c.rd, r, 8080); got != c.want {
+		if got := redirectURL(c.rd, r, 8080, "http"); got != c.want {
 			t.Errorf("redirectURL(%+v) = %q, want %q", c.rd, got, c.want)
 		}
 	}
