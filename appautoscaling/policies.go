@@ -2,7 +2,6 @@ package appautoscaling
 
 import (
 	"context"
-	"slices"
 
 	aasapi "github.com/berth-dev/berth/api/applicationautoscaling"
 	"github.com/berth-dev/berth/awsapi"
@@ -141,30 +140,10 @@ func (s *Service) PutScalingPolicy(ctx context.Context, in *aasapi.PutScalingPol
 }
 
 func (s *Service) DescribeScalingPolicies(ctx context.Context, in *aasapi.DescribeScalingPoliciesInput) (*aasapi.DescribeScalingPoliciesOutput, error) {
-	c := callerOf(ctx)
-	ns := deref(in.ServiceNamespace)
-	if err := checkECSTarget(ns, in.ScalableDimension, ""); err != nil {
-		return nil, err
-	}
-	prefix := string(ns) + "|"
-	if in.ScalableDimension != nil {
-		prefix += string(*in.ScalableDimension) + "|"
-		if in.ResourceId != nil {
-			prefix += *in.ResourceId + "|"
-		}
-	}
-	var recs []policyRecord
-	var next *string
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		recs, next, err = listPage(tx, KindPolicy, c, prefix, in.NextToken, maxResults(in.MaxResults), func(r *policyRecord) bool {
-			return (in.ResourceId == nil || deref(r.Policy.ResourceId) == *in.ResourceId) &&
-				(len(in.PolicyNames) == 0 || slices.Contains(in.PolicyNames, deref(r.Policy.PolicyName)))
-		})
-		return err
-	})
+	recs, next, err := describeChildren(ctx, s, KindPolicy, deref(in.ServiceNamespace), in.ScalableDimension, in.ResourceId, in.PolicyNames,
+		in.NextToken, in.MaxResults, func(r *policyRecord) (string, string) { return deref(r.Policy.ResourceId), deref(r.Policy.PolicyName) })
 	if err != nil {
-		return nil, s.internal(err)
+		return nil, err
 	}
 	res := make([]aasapi.ScalingPolicy, 0, len(recs))
 	for _, r := range recs {
@@ -174,26 +153,15 @@ func (s *Service) DescribeScalingPolicies(ctx context.Context, in *aasapi.Descri
 }
 
 func (s *Service) DeleteScalingPolicy(ctx context.Context, in *aasapi.DeleteScalingPolicyInput) (*aasapi.DeleteScalingPolicyOutput, error) {
-	c := callerOf(ctx)
 	ns, resource, dim := deref(in.ServiceNamespace), deref(in.ResourceId), in.ScalableDimension
-	if err := checkECSTarget(ns, dim, resource); err != nil {
-		return nil, err
-	}
-	id := targetKey(string(ns), string(*dim), resource) + "|" + deref(in.PolicyName)
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		p, err := store.GetDoc[policyRecord](tx, KindPolicy, c.Account, c.Region, id)
-		if err != nil {
-			return err
-		}
-		if p == nil {
-			return aasapi.NewObjectNotFoundException("No scaling policy found for service namespace: %s, resource ID: %s, scalable dimension: %s, policy name: %s",
-				ns, resource, *dim, deref(in.PolicyName))
-		}
-		return store.DeleteDoc(tx, KindPolicy, c.Account, c.Region, id)
+	id, err := deleteChild[policyRecord](ctx, s, KindPolicy, ns, dim, resource, deref(in.PolicyName), func() error {
+		return aasapi.NewObjectNotFoundException("No scaling policy found for service namespace: %s, resource ID: %s, scalable dimension: %s, policy name: %s",
+			ns, resource, *dim, deref(in.PolicyName))
 	})
 	if err != nil {
-		return nil, s.internal(err)
+		return nil, err
 	}
+	c := callerOf(ctx)
 	s.mu.Lock()
 	delete(s.lowStreak, c.Account+"|"+c.Region+"|"+id)
 	s.mu.Unlock()

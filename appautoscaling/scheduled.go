@@ -2,7 +2,6 @@ package appautoscaling
 
 import (
 	"context"
-	"slices"
 
 	aasapi "github.com/berth-dev/berth/api/applicationautoscaling"
 	"github.com/berth-dev/berth/awsapi"
@@ -83,30 +82,12 @@ func (s *Service) PutScheduledAction(ctx context.Context, in *aasapi.PutSchedule
 }
 
 func (s *Service) DescribeScheduledActions(ctx context.Context, in *aasapi.DescribeScheduledActionsInput) (*aasapi.DescribeScheduledActionsOutput, error) {
-	c := callerOf(ctx)
-	ns := deref(in.ServiceNamespace)
-	if err := checkECSTarget(ns, in.ScalableDimension, ""); err != nil {
-		return nil, err
-	}
-	prefix := string(ns) + "|"
-	if in.ScalableDimension != nil {
-		prefix += string(*in.ScalableDimension) + "|"
-		if in.ResourceId != nil {
-			prefix += *in.ResourceId + "|"
-		}
-	}
-	var recs []scheduledRecord
-	var next *string
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		recs, next, err = listPage(tx, KindScheduled, c, prefix, in.NextToken, maxResults(in.MaxResults), func(r *scheduledRecord) bool {
-			return (in.ResourceId == nil || deref(r.Action.ResourceId) == *in.ResourceId) &&
-				(len(in.ScheduledActionNames) == 0 || slices.Contains(in.ScheduledActionNames, deref(r.Action.ScheduledActionName)))
+	recs, next, err := describeChildren(ctx, s, KindScheduled, deref(in.ServiceNamespace), in.ScalableDimension, in.ResourceId, in.ScheduledActionNames,
+		in.NextToken, in.MaxResults, func(r *scheduledRecord) (string, string) {
+			return deref(r.Action.ResourceId), deref(r.Action.ScheduledActionName)
 		})
-		return err
-	})
 	if err != nil {
-		return nil, s.internal(err)
+		return nil, err
 	}
 	res := make([]aasapi.ScheduledAction, 0, len(recs))
 	for _, r := range recs {
@@ -116,25 +97,13 @@ func (s *Service) DescribeScheduledActions(ctx context.Context, in *aasapi.Descr
 }
 
 func (s *Service) DeleteScheduledAction(ctx context.Context, in *aasapi.DeleteScheduledActionInput) (*aasapi.DeleteScheduledActionOutput, error) {
-	c := callerOf(ctx)
 	ns, resource, dim := deref(in.ServiceNamespace), deref(in.ResourceId), in.ScalableDimension
-	if err := checkECSTarget(ns, dim, resource); err != nil {
-		return nil, err
-	}
-	id := targetKey(string(ns), string(*dim), resource) + "|" + deref(in.ScheduledActionName)
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		a, err := store.GetDoc[scheduledRecord](tx, KindScheduled, c.Account, c.Region, id)
-		if err != nil {
-			return err
-		}
-		if a == nil {
-			return aasapi.NewObjectNotFoundException("No scheduled action found for service namespace: %s, resource ID: %s, scalable dimension: %s, scheduled action name: %s",
-				ns, resource, *dim, deref(in.ScheduledActionName))
-		}
-		return store.DeleteDoc(tx, KindScheduled, c.Account, c.Region, id)
+	_, err := deleteChild[scheduledRecord](ctx, s, KindScheduled, ns, dim, resource, deref(in.ScheduledActionName), func() error {
+		return aasapi.NewObjectNotFoundException("No scheduled action found for service namespace: %s, resource ID: %s, scalable dimension: %s, scheduled action name: %s",
+			ns, resource, *dim, deref(in.ScheduledActionName))
 	})
 	if err != nil {
-		return nil, s.internal(err)
+		return nil, err
 	}
 	return &aasapi.DeleteScheduledActionOutput{}, nil
 }

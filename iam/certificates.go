@@ -191,18 +191,20 @@ func (s *Service) UpdateSigningCertificate(ctx context.Context, in *iamapi.Updat
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.updateUser(ctx, name, func(u *userRecord, _ store.Tx) error {
-		i := slices.IndexFunc(u.SigningCerts, func(c signingCert) bool { return c.ID == *in.CertificateId })
-		if i < 0 {
-			return noSuchSigningCert(*in.CertificateId)
-		}
-		u.SigningCerts[i].Status = string(*in.Status)
-		return nil
+	err = changeUserItem(ctx, s, name, signingCerts, isSigningCert(*in.CertificateId), noSuchSigningCert(*in.CertificateId), func(cs []signingCert, i int) []signingCert {
+		cs[i].Status = string(*in.Status)
+		return cs
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &iamapi.UpdateSigningCertificateOutput{}, nil
+}
+
+func signingCerts(u *userRecord) *[]signingCert { return &u.SigningCerts }
+
+func isSigningCert(id string) func(signingCert) bool {
+	return func(c signingCert) bool { return c.ID == id }
 }
 
 // DeleteSigningCertificate removes a signing certificate from a user.
@@ -211,14 +213,7 @@ func (s *Service) DeleteSigningCertificate(ctx context.Context, in *iamapi.Delet
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.updateUser(ctx, name, func(u *userRecord, _ store.Tx) error {
-		i := slices.IndexFunc(u.SigningCerts, func(c signingCert) bool { return c.ID == *in.CertificateId })
-		if i < 0 {
-			return noSuchSigningCert(*in.CertificateId)
-		}
-		u.SigningCerts = slices.Delete(u.SigningCerts, i, i+1)
-		return nil
-	})
+	err = changeUserItem(ctx, s, name, signingCerts, isSigningCert(*in.CertificateId), noSuchSigningCert(*in.CertificateId), deleteItem)
 	if err != nil {
 		return nil, err
 	}
@@ -361,12 +356,11 @@ func (s *Service) DeleteServerCertificate(ctx context.Context, in *iamapi.Delete
 	return &iamapi.DeleteServerCertificateOutput{}, nil
 }
 
+func serverCertTags(c *serverCertRecord) *[]tag { return &c.Tags }
+
 // TagServerCertificate adds tags to a server certificate.
 func (s *Service) TagServerCertificate(ctx context.Context, in *iamapi.TagServerCertificateInput) (*iamapi.TagServerCertificateOutput, error) {
-	_, err := update(ctx, s, kindServerCert, *in.ServerCertificateName, getServerCert, func(c *serverCertRecord, _ store.Tx) error {
-		return addTags(&c.Tags, in.Tags)
-	})
-	if err != nil {
+	if err := tagEntity(ctx, s, kindServerCert, *in.ServerCertificateName, getServerCert, serverCertTags, in.Tags); err != nil {
 		return nil, err
 	}
 	return &iamapi.TagServerCertificateOutput{}, nil
@@ -374,11 +368,7 @@ func (s *Service) TagServerCertificate(ctx context.Context, in *iamapi.TagServer
 
 // UntagServerCertificate removes tags from a server certificate.
 func (s *Service) UntagServerCertificate(ctx context.Context, in *iamapi.UntagServerCertificateInput) (*iamapi.UntagServerCertificateOutput, error) {
-	_, err := update(ctx, s, kindServerCert, *in.ServerCertificateName, getServerCert, func(c *serverCertRecord, _ store.Tx) error {
-		c.Tags = removeTags(c.Tags, in.TagKeys)
-		return nil
-	})
-	if err != nil {
+	if err := untagEntity(ctx, s, kindServerCert, *in.ServerCertificateName, getServerCert, serverCertTags, in.TagKeys); err != nil {
 		return nil, err
 	}
 	return &iamapi.UntagServerCertificateOutput{}, nil
@@ -386,10 +376,9 @@ func (s *Service) UntagServerCertificate(ctx context.Context, in *iamapi.UntagSe
 
 // ListServerCertificateTags lists a server certificate's tags by key.
 func (s *Service) ListServerCertificateTags(ctx context.Context, in *iamapi.ListServerCertificateTagsInput) (*iamapi.ListServerCertificateTagsOutput, error) {
-	c, err := view(ctx, s, *in.ServerCertificateName, getServerCert)
+	items, truncated, marker, err := entityTags(ctx, s, *in.ServerCertificateName, getServerCert, serverCertTags, in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}
-	items, truncated, marker := pageTags(c.Tags, in.Marker, in.MaxItems)
 	return &iamapi.ListServerCertificateTagsOutput{Tags: items, IsTruncated: truncated, Marker: marker}, nil
 }

@@ -2,8 +2,10 @@ package iam
 
 import (
 	"context"
+	"slices"
 	"time"
 
+	iamapi "github.com/berth-dev/berth/api/iam"
 	"github.com/berth-dev/berth/store"
 )
 
@@ -128,3 +130,49 @@ func remove[T named](ctx context.Context, s *Service, kind, name string, read fu
 		return tx.DeleteResource(kind, acct, global, key(v.entityName()))
 	})
 }
+
+// tagEntity adds tags to the entity read finds by name (or ARN); tags
+// gives the record's tag list.
+func tagEntity[T named](ctx context.Context, s *Service, kind, name string, read func(store.Tx, string, string) (T, error), tags func(*T) *[]tag, add []iamapi.Tag) error {
+	_, err := update(ctx, s, kind, name, read, func(v *T, _ store.Tx) error { return addTags(tags(v), add) })
+	return err
+}
+
+// untagEntity removes the tags of keys from the entity read finds.
+func untagEntity[T named](ctx context.Context, s *Service, kind, name string, read func(store.Tx, string, string) (T, error), tags func(*T) *[]tag, keys []string) error {
+	_, err := update(ctx, s, kind, name, read, func(v *T, _ store.Tx) error {
+		ts := tags(v)
+		*ts = removeTags(*ts, keys)
+		return nil
+	})
+	return err
+}
+
+// entityTags reads one page of the tags of the entity read finds.
+func entityTags[T any](ctx context.Context, s *Service, name string, read func(store.Tx, string, string) (T, error), tags func(*T) *[]tag, marker *string, maxItems *int32) ([]iamapi.Tag, *bool, *string, error) {
+	v, err := view(ctx, s, name, read)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	items, truncated, next := pageTags(*tags(&v), marker, maxItems)
+	return items, truncated, next, nil
+}
+
+// changeUserItem runs fn on the item of one of a user's lists (signing
+// certificates, SSH keys) that match picks, storing the list fn returns,
+// in one transaction; missing is the error when no item matches.
+func changeUserItem[E any](ctx context.Context, s *Service, user string, list func(*userRecord) *[]E, match func(E) bool, missing error, fn func(items []E, i int) []E) error {
+	_, err := s.updateUser(ctx, user, func(u *userRecord, _ store.Tx) error {
+		items := list(u)
+		i := slices.IndexFunc(*items, match)
+		if i < 0 {
+			return missing
+		}
+		*items = fn(*items, i)
+		return nil
+	})
+	return err
+}
+
+// deleteItem is changeUserItem's fn for a Delete call.
+func deleteItem[E any](items []E, i int) []E { return slices.Delete(items, i, i+1) }

@@ -242,12 +242,11 @@ func (s *Service) DeleteSAMLProvider(ctx context.Context, in *iamapi.DeleteSAMLP
 	return &iamapi.DeleteSAMLProviderOutput{}, nil
 }
 
+func samlTags(p *samlProviderRecord) *[]tag { return &p.Tags }
+
 // TagSAMLProvider adds tags to a SAML provider.
 func (s *Service) TagSAMLProvider(ctx context.Context, in *iamapi.TagSAMLProviderInput) (*iamapi.TagSAMLProviderOutput, error) {
-	_, err := update(ctx, s, kindSAMLProvider, *in.SAMLProviderArn, getSAMLProvider, func(p *samlProviderRecord, _ store.Tx) error {
-		return addTags(&p.Tags, in.Tags)
-	})
-	if err != nil {
+	if err := tagEntity(ctx, s, kindSAMLProvider, *in.SAMLProviderArn, getSAMLProvider, samlTags, in.Tags); err != nil {
 		return nil, err
 	}
 	return &iamapi.TagSAMLProviderOutput{}, nil
@@ -255,11 +254,7 @@ func (s *Service) TagSAMLProvider(ctx context.Context, in *iamapi.TagSAMLProvide
 
 // UntagSAMLProvider removes tags from a SAML provider.
 func (s *Service) UntagSAMLProvider(ctx context.Context, in *iamapi.UntagSAMLProviderInput) (*iamapi.UntagSAMLProviderOutput, error) {
-	_, err := update(ctx, s, kindSAMLProvider, *in.SAMLProviderArn, getSAMLProvider, func(p *samlProviderRecord, _ store.Tx) error {
-		p.Tags = removeTags(p.Tags, in.TagKeys)
-		return nil
-	})
-	if err != nil {
+	if err := untagEntity(ctx, s, kindSAMLProvider, *in.SAMLProviderArn, getSAMLProvider, samlTags, in.TagKeys); err != nil {
 		return nil, err
 	}
 	return &iamapi.UntagSAMLProviderOutput{}, nil
@@ -267,10 +262,9 @@ func (s *Service) UntagSAMLProvider(ctx context.Context, in *iamapi.UntagSAMLPro
 
 // ListSAMLProviderTags lists a SAML provider's tags by key.
 func (s *Service) ListSAMLProviderTags(ctx context.Context, in *iamapi.ListSAMLProviderTagsInput) (*iamapi.ListSAMLProviderTagsOutput, error) {
-	p, err := view(ctx, s, *in.SAMLProviderArn, getSAMLProvider)
+	items, truncated, marker, err := entityTags(ctx, s, *in.SAMLProviderArn, getSAMLProvider, samlTags, in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}
-	items, truncated, marker := pageTags(p.Tags, in.Marker, in.MaxItems)
 	return &iamapi.ListSAMLProviderTagsOutput{Tags: items, IsTruncated: truncated, Marker: marker}, nil
 }

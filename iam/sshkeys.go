@@ -221,13 +221,9 @@ func (s *Service) ListSSHPublicKeys(ctx context.Context, in *iamapi.ListSSHPubli
 
 // UpdateSSHPublicKey activates or deactivates a user's SSH public key.
 func (s *Service) UpdateSSHPublicKey(ctx context.Context, in *iamapi.UpdateSSHPublicKeyInput) (*iamapi.UpdateSSHPublicKeyOutput, error) {
-	_, err := s.updateUser(ctx, *in.UserName, func(u *userRecord, _ store.Tx) error {
-		i := slices.IndexFunc(u.SSHKeys, func(k sshKey) bool { return k.ID == *in.SSHPublicKeyId })
-		if i < 0 {
-			return noSuchSSHKey(*in.SSHPublicKeyId)
-		}
-		u.SSHKeys[i].Status = string(*in.Status)
-		return nil
+	err := changeUserItem(ctx, s, *in.UserName, sshKeys, isSSHKey(*in.SSHPublicKeyId), noSuchSSHKey(*in.SSHPublicKeyId), func(ks []sshKey, i int) []sshKey {
+		ks[i].Status = string(*in.Status)
+		return ks
 	})
 	if err != nil {
 		return nil, err
@@ -235,16 +231,15 @@ func (s *Service) UpdateSSHPublicKey(ctx context.Context, in *iamapi.UpdateSSHPu
 	return &iamapi.UpdateSSHPublicKeyOutput{}, nil
 }
 
+func sshKeys(u *userRecord) *[]sshKey { return &u.SSHKeys }
+
+func isSSHKey(id string) func(sshKey) bool {
+	return func(k sshKey) bool { return k.ID == id }
+}
+
 // DeleteSSHPublicKey removes an SSH public key from a user.
 func (s *Service) DeleteSSHPublicKey(ctx context.Context, in *iamapi.DeleteSSHPublicKeyInput) (*iamapi.DeleteSSHPublicKeyOutput, error) {
-	_, err := s.updateUser(ctx, *in.UserName, func(u *userRecord, _ store.Tx) error {
-		i := slices.IndexFunc(u.SSHKeys, func(k sshKey) bool { return k.ID == *in.SSHPublicKeyId })
-		if i < 0 {
-			return noSuchSSHKey(*in.SSHPublicKeyId)
-		}
-		u.SSHKeys = slices.Delete(u.SSHKeys, i, i+1)
-		return nil
-	})
+	err := changeUserItem(ctx, s, *in.UserName, sshKeys, isSSHKey(*in.SSHPublicKeyId), noSuchSSHKey(*in.SSHPublicKeyId), deleteItem)
 	if err != nil {
 		return nil, err
 	}

@@ -106,26 +106,38 @@ func deleteInstance(tx store.Tx, c caller, d *serviceDoc, id string, now time.Ti
 	return putService(tx, c, d, now)
 }
 
-func (s *Service) RegisterInstance(ctx context.Context, in *sdapi.RegisterInstanceInput) (*sdapi.RegisterInstanceOutput, error) {
+// instanceOperation runs fn, which registers or deregisters an instance of
+// the service, and records the operation AWS reports for it, in one
+// transaction; it returns the operation's id.
+func (s *Service) instanceOperation(ctx context.Context, serviceID string, typ sdapi.OperationType,
+	fn func(tx store.Tx, c caller, d *serviceDoc, now time.Time) (instanceID string, err error)) (string, error) {
 	c := callerOf(ctx)
-	id := deref(in.InstanceId)
 	now := s.clock()
 	var opID string
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		d, err := getService(tx, c, deref(in.ServiceId))
+		d, err := getService(tx, c, serviceID)
 		if err != nil {
 			return err
 		}
-		if err := validateInstance(d, id, in.Attributes); err != nil {
+		id, err := fn(tx, c, d, now)
+		if err != nil {
 			return err
+		}
+		opID, err = addOperation(tx, c, typ, map[string]string{"SERVICE": d.ID, "INSTANCE": id}, now)
+		return err
+	})
+	return opID, err
+}
+
+func (s *Service) RegisterInstance(ctx context.Context, in *sdapi.RegisterInstanceInput) (*sdapi.RegisterInstanceOutput, error) {
+	id := deref(in.InstanceId)
+	opID, err := s.instanceOperation(ctx, deref(in.ServiceId), sdapi.OperationTypeRegisterInstance, func(tx store.Tx, c caller, d *serviceDoc, now time.Time) (string, error) {
+		if err := validateInstance(d, id, in.Attributes); err != nil {
+			return "", err
 		}
 		inst := &instanceDoc{ID: id, ServiceID: d.ID, CreatorRequestID: deref(in.CreatorRequestId),
 			Attributes: maps.Clone(in.Attributes), Healthy: in.Attributes[AttrInitHealth] != "UNHEALTHY", Created: now}
-		if err := putInstance(tx, c, d, inst, now); err != nil {
-			return err
-		}
-		opID, err = addOperation(tx, c, sdapi.OperationTypeRegisterInstance, map[string]string{"SERVICE": d.ID, "INSTANCE": id}, now)
-		return err
+		return id, putInstance(tx, c, d, inst, now)
 	})
 	if err != nil {
 		return nil, err
@@ -134,23 +146,12 @@ func (s *Service) RegisterInstance(ctx context.Context, in *sdapi.RegisterInstan
 }
 
 func (s *Service) DeregisterInstance(ctx context.Context, in *sdapi.DeregisterInstanceInput) (*sdapi.DeregisterInstanceOutput, error) {
-	c := callerOf(ctx)
-	now := s.clock()
-	var opID string
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		d, err := getService(tx, c, deref(in.ServiceId))
-		if err != nil {
-			return err
-		}
+	opID, err := s.instanceOperation(ctx, deref(in.ServiceId), sdapi.OperationTypeDeregisterInstance, func(tx store.Tx, c caller, d *serviceDoc, now time.Time) (string, error) {
 		inst, err := getInstance(tx, c, d.ID, deref(in.InstanceId))
 		if err != nil {
-			return err
+			return "", err
 		}
-		if err := deleteInstance(tx, c, d, inst.ID, now); err != nil {
-			return err
-		}
-		opID, err = addOperation(tx, c, sdapi.OperationTypeDeregisterInstance, map[string]string{"SERVICE": d.ID, "INSTANCE": inst.ID}, now)
-		return err
+		return inst.ID, deleteInstance(tx, c, d, inst.ID, now)
 	})
 	if err != nil {
 		return nil, err

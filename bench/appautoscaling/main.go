@@ -24,12 +24,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/berth-dev/berth/bench/internal/benchenv"
@@ -108,52 +103,6 @@ func (c *client) call(ctx context.Context, target, op string, in, out any) error
 	return json.Unmarshal(data, out)
 }
 
-// result is one row of one server.
-type result struct {
-	perSec   float64
-	p50, p99 time.Duration
-	errors   int64
-	firstErr error
-}
-
-// measure runs op requests times with conc in flight.
-func measure(requests, conc int, op func(i int) error) result {
-	var lat []time.Duration
-	var mu sync.Mutex
-	var next, errs atomic.Int64
-	var firstErr error
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= requests {
-					break
-				}
-				s := time.Now()
-				if err := op(i); err != nil && errs.Add(1) == 1 {
-					mu.Lock()
-					firstErr = err
-					mu.Unlock()
-				}
-				mine = append(mine, time.Since(s))
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	wall := time.Since(t0)
-	return result{perSec: float64(requests) / wall.Seconds(), p50: benchenv.Percentile(lat, .5), p99: benchenv.Percentile(lat, .99), errors: errs.Load(), firstErr: firstErr}
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
-
 // target is one server under test.
 type target struct {
 	name   string
@@ -171,12 +120,12 @@ func (t *target) setup(ctx context.Context, services, conc int) error {
 		"containerDefinitions": []any{map[string]any{"name": "app", "image": "nginx", "memory": 64}}}, nil); err != nil {
 		return err
 	}
-	r := measure(services, conc, func(i int) error {
+	r := benchenv.Measure(services, conc, func(i int) error {
 		return t.client.call(ctx, ecsTarget, "CreateService", map[string]any{"cluster": "bench", "serviceName": fmt.Sprintf("svc-%04d", i),
 			"taskDefinition": "bench", "desiredCount": 0}, nil)
 	})
-	if r.errors > 0 {
-		return r.firstErr
+	if r.Errors > 0 {
+		return r.FirstErr
 	}
 	return nil
 }
@@ -186,31 +135,12 @@ func run(o options, stdout io.Writer) error {
 		o.services, o.requests = min(o.services, 20), min(o.requests, 50)
 	}
 	ctx := context.Background()
-	motoBin, err := exec.LookPath("moto_server")
-	if err != nil {
-		return fmt.Errorf("moto_server is not on PATH: %w", err)
-	}
-	work, err := os.MkdirTemp("", "bench-autoscaling-")
+	pair, err := benchenv.StartPair("autoscaling")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
-	bin, err := benchenv.BuildBerth(work)
-	if err != nil {
-		return err
-	}
-	b, err := benchenv.Start([]string{bin, "up", "--listen", "127.0.0.1:{port}", "--data-dir", filepath.Join(work, "data")},
-		[]string{"BERTH_AGENT=off", "BERTH_LOG_LEVEL=warn"}, filepath.Join(work, "berth.log"), "/_berth/health")
-	if err != nil {
-		return err
-	}
-	defer b.Stop()
-	m, err := benchenv.Start([]string{motoBin, "-p", "{port}"}, nil, filepath.Join(work, "moto.log"), "/")
-	if err != nil {
-		return err
-	}
-	defer m.Stop()
-	mv, _ := exec.Command("python3", "-c", "import moto; print(moto.__version__)").Output()
+	defer pair.Stop()
+	b, m := pair.Berth, pair.Moto
 
 	targets := []*target{
 		{name: "Berth", client: newClient(b.Endpoint(), o.conc)},
@@ -257,25 +187,15 @@ func run(o options, stdout io.Writer) error {
 	fmt.Fprintf(&report, "Berth (SQLite store, agent off) against moto_server %s, both driven by the same plain awsJson1.1 HTTP client with %d requests in flight. "+
 		"Setup (not measured) creates %d ECS services (desired count 0); the RegisterScalableTarget row registers one target per service, "+
 		"PutScalingPolicy puts one target tracking policy per target, and the read row pages through them. Ratio = Berth throughput / moto throughput.\n\n",
-		strings.TrimSpace(string(mv)), o.conc, o.services)
-	fmt.Fprintf(&report, "| Operation | Requests | Berth req/s | Berth p50 ms | Berth p99 ms | moto req/s | moto p50 ms | moto p99 ms | Ratio |\n")
-	fmt.Fprintf(&report, "|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		pair.MotoVersion, o.conc, o.services)
+	report.WriteString(benchenv.RatioHeader)
+	names := [2]string{targets[0].name, targets[1].name}
 	for _, r := range rows {
-		var res [2]result
-		for i, t := range targets {
-			res[i] = measure(r.requests, o.conc, func(n int) error { return r.op(t, n) })
-			if res[i].errors > 0 {
-				return fmt.Errorf("%s: %s: %d of %d requests failed, the first with: %v", t.name, r.label, res[i].errors, r.requests, res[i].firstErr)
-			}
-			fmt.Fprintf(stdout, "%s %s: %.1f req/s p50 %s p99 %s\n", t.name, r.label, res[i].perSec, ms(res[i].p50), ms(res[i].p99))
+		res, err := benchenv.MeasureBoth(stdout, names, r.label, r.requests, o.conc, func(s, n int) error { return r.op(targets[s], n) })
+		if err != nil {
+			return err
 		}
-		ratio := res[0].perSec / res[1].perSec
-		rf := "%.0f"
-		if ratio < 10 {
-			rf = "%.1f"
-		}
-		fmt.Fprintf(&report, "| %s | %d | %.1f | %s | %s | %.1f | %s | %s | **"+rf+"×** |\n", r.label, r.requests,
-			res[0].perSec, ms(res[0].p50), ms(res[0].p99), res[1].perSec, ms(res[1].p50), ms(res[1].p99), ratio)
+		benchenv.RatioRow(&report, r.label, r.requests, res)
 	}
 	fmt.Fprintf(&report, "\nBerth's RegisterScalableTarget asks ECS (in process) whether the service exists, then writes the target and its index "+
 		"entry in one SQLite transaction (synchronous=FULL), then applies the range to the service's desired count; PutScalingPolicy "+

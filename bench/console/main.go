@@ -182,13 +182,11 @@ func run(o options, stdout io.Writer) error {
 	pg := rows[len(rows)-1].lat
 	for _, row := range rows {
 		p50, p99 := benchenv.Percentile(row.lat, 0.5), benchenv.Percentile(row.lat, 0.99)
-		fmt.Fprintf(&r, "| %s | %s | %s | **%.2f×** | **%.2f×** |\n", row.name, ms(p50), ms(p99),
+		fmt.Fprintf(&r, "| %s | %s | %s | **%.2f×** | **%.2f×** |\n", row.name, benchenv.MS(p50), benchenv.MS(p99),
 			ratio(benchenv.Percentile(pg, 0.5), p50), ratio(benchenv.Percentile(pg, 0.99), p99))
 	}
 	return benchenv.WriteReport(o.out, r.String(), stdout)
 }
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
 
 func ratio(a, b time.Duration) float64 {
 	if b <= 0 {

@@ -1,19 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/berth-dev/berth/bench/internal/benchenv"
@@ -61,51 +56,12 @@ func ec2Call(endpoint string, form url.Values, idTag string) (string, error) {
 	return string(m[1]), nil
 }
 
-// jsonClient calls the ECS API with plain awsJson1_1 requests. The API
+// newJSONClient calls the ECS API with plain awsJson1_1 requests. The API
 // rows use it for both servers: aws-sdk-go-v2 refuses moto's answers (moto
 // writes the containers' cpu and memory as numbers where the model has
 // strings).
-type jsonClient struct {
-	endpoint string
-	hc       *http.Client
-}
-
-func newJSONClient(endpoint string, conc int) *jsonClient {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = conc * 2
-	return &jsonClient{endpoint: endpoint, hc: &http.Client{Transport: tr, Timeout: time.Minute}}
-}
-
-func (c *jsonClient) call(ctx context.Context, op string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	now := time.Now().UTC()
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "AmazonEC2ContainerServiceV20141113."+op)
-	req.Header.Set("X-Amz-Date", now.Format("20060102T150405Z"))
-	// Neither server checks signatures here; the header names the key and
-	// region.
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/"+now.Format("20060102")+
-		"/us-east-1/ecs/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature="+strings.Repeat("0", 64))
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: HTTP %d: %.300s", op, resp.StatusCode, data)
-	}
-	return json.Unmarshal(data, out)
+func newJSONClient(endpoint string, conc int) *benchenv.JSONClient {
+	return benchenv.NewJSONClient(endpoint, "AmazonEC2ContainerServiceV20141113", "ecs", conc, time.Minute)
 }
 
 type taskRefs struct {
@@ -115,9 +71,9 @@ type taskRefs struct {
 
 // fill stores n tasks (RunTask of 10 at a time) and returns their ARNs:
 // Fargate tasks in Berth, EC2 tasks on a registered instance in moto.
-func fill(ctx context.Context, c *jsonClient, n int, motoDoc string) ([]string, error) {
+func fill(ctx context.Context, c *benchenv.JSONClient, n int, motoDoc string) ([]string, error) {
 	var ignore map[string]any
-	if err := c.call(ctx, "CreateCluster", map[string]any{"clusterName": "bench"}, &ignore); err != nil {
+	if err := c.Call(ctx, "CreateCluster", map[string]any{"clusterName": "bench"}, &ignore); err != nil {
 		return nil, err
 	}
 	container := map[string]any{"name": "web", "image": "nginx:alpine", "essential": true, "cpu": 256, "memory": 512,
@@ -127,18 +83,18 @@ func fill(ctx context.Context, c *jsonClient, n int, motoDoc string) ([]string, 
 	run := map[string]any{"cluster": "bench", "taskDefinition": "web", "launchType": "FARGATE"}
 	if motoDoc == "" {
 		// Berth checks awsvpc ids against its EC2: name the default VPC's.
-		subnet, err := ec2Call(c.endpoint, url.Values{"Action": {"DescribeSubnets"}, "Filter.1.Name": {"default-for-az"}, "Filter.1.Value.1": {"true"}}, "subnetId")
+		subnet, err := ec2Call(c.Endpoint(), url.Values{"Action": {"DescribeSubnets"}, "Filter.1.Name": {"default-for-az"}, "Filter.1.Value.1": {"true"}}, "subnetId")
 		if err != nil {
 			return nil, err
 		}
-		group, err := ec2Call(c.endpoint, url.Values{"Action": {"DescribeSecurityGroups"}, "GroupName.1": {"default"}}, "groupId")
+		group, err := ec2Call(c.Endpoint(), url.Values{"Action": {"DescribeSecurityGroups"}, "GroupName.1": {"default"}}, "groupId")
 		if err != nil {
 			return nil, err
 		}
 		run["networkConfiguration"] = map[string]any{"awsvpcConfiguration": map[string]any{
 			"subnets": []string{subnet}, "securityGroups": []string{group}}}
 	} else {
-		if err := c.call(ctx, "RegisterContainerInstance", map[string]any{"cluster": "bench", "instanceIdentityDocument": motoDoc}, &ignore); err != nil {
+		if err := c.Call(ctx, "RegisterContainerInstance", map[string]any{"cluster": "bench", "instanceIdentityDocument": motoDoc}, &ignore); err != nil {
 			return nil, err
 		}
 		// moto counts its tasks' container memory against the instance's
@@ -149,14 +105,14 @@ func fill(ctx context.Context, c *jsonClient, n int, motoDoc string) ([]string, 
 		run["launchType"] = "EC2"
 		delete(run, "networkConfiguration")
 	}
-	if err := c.call(ctx, "RegisterTaskDefinition", def, &ignore); err != nil {
+	if err := c.Call(ctx, "RegisterTaskDefinition", def, &ignore); err != nil {
 		return nil, err
 	}
 	var arns []string
 	for len(arns) < n {
 		run["count"] = min(10, n-len(arns))
 		var out taskRefs
-		if err := c.call(ctx, "RunTask", run, &out); err != nil {
+		if err := c.Call(ctx, "RunTask", run, &out); err != nil {
 			return nil, err
 		}
 		if len(out.Tasks) == 0 {
@@ -169,69 +125,19 @@ func fill(ctx context.Context, c *jsonClient, n int, motoDoc string) ([]string, 
 	return arns, nil
 }
 
-// result is one API row of one server.
-type result struct {
-	perSec   float64
-	p50, p99 time.Duration
-	errors   int64
-}
-
-// measure runs op requests times with conc in flight.
-func measure(requests, conc int, op func(i int) error) result {
-	var lat []time.Duration
-	var mu sync.Mutex
-	var next, errs atomic.Int64
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= requests {
-					break
-				}
-				s := time.Now()
-				if err := op(i); err != nil {
-					errs.Add(1)
-				}
-				mine = append(mine, time.Since(s))
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	wall := time.Since(t0)
-	return result{perSec: float64(requests) / wall.Seconds(), p50: benchenv.Percentile(lat, .5), p99: benchenv.Percentile(lat, .99), errors: errs.Load()}
-}
-
 // apiRows measures DescribeTasks and ListTasks on Berth and moto_server.
 func apiRows(o options, work, bin string, report *strings.Builder, stdout io.Writer) error {
 	ctx := context.Background()
-	motoBin, err := exec.LookPath("moto_server")
-	if err != nil {
-		return fmt.Errorf("moto_server is not on PATH: %w", err)
-	}
-	b, err := benchenv.Start([]string{bin, "up", "--listen", "127.0.0.1:{port}", "--data-dir", filepath.Join(work, "berth-api")},
-		[]string{"BERTH_AGENT=off", "BERTH_LOG_LEVEL=warn"}, filepath.Join(work, "berth-api.log"), "/_berth/health")
+	pair, err := benchenv.StartPairIn(work, bin, "berth-api", "berth-api.log")
 	if err != nil {
 		return err
 	}
-	defer b.Stop()
-	m, err := benchenv.Start([]string{motoBin, "-p", "{port}"}, nil, filepath.Join(work, "moto.log"), "/")
-	if err != nil {
-		return err
-	}
-	defer m.Stop()
-	mv, _ := exec.Command("python3", "-c", "import moto; print(moto.__version__)").Output()
+	defer pair.Stop()
+	b, m := pair.Berth, pair.Moto
 
 	type target struct {
 		name   string
-		client *jsonClient
+		client *benchenv.JSONClient
 		arns   []string
 		fill   time.Duration
 	}
@@ -266,7 +172,7 @@ func apiRows(o options, work, bin string, report *strings.Builder, stdout io.Wri
 		{"DescribeTasks, 100 tasks a call", o.requests, func(t *target, i int) error {
 			start := (i * 100) % (len(t.arns) - 99)
 			var out taskRefs
-			err := t.client.call(ctx, "DescribeTasks", map[string]any{"cluster": "bench", "tasks": t.arns[start : start+100]}, &out)
+			err := t.client.Call(ctx, "DescribeTasks", map[string]any{"cluster": "bench", "tasks": t.arns[start : start+100]}, &out)
 			if err == nil && len(out.Tasks) != 100 {
 				return fmt.Errorf("described %d tasks", len(out.Tasks))
 			}
@@ -274,7 +180,7 @@ func apiRows(o options, work, bin string, report *strings.Builder, stdout io.Wri
 		}},
 		{"ListTasks, first page of 100", o.requests, func(t *target, i int) error {
 			var out struct{ TaskArns []string }
-			err := t.client.call(ctx, "ListTasks", map[string]any{"cluster": "bench", "maxResults": 100}, &out)
+			err := t.client.Call(ctx, "ListTasks", map[string]any{"cluster": "bench", "maxResults": 100}, &out)
 			// moto ignores maxResults and answers every task at once.
 			if err == nil && len(out.TaskArns) < min(100, len(t.arns)) {
 				return fmt.Errorf("listed %d tasks", len(out.TaskArns))
@@ -289,7 +195,7 @@ func apiRows(o options, work, bin string, report *strings.Builder, stdout io.Wri
 					TaskArns  []string
 					NextToken *string
 				}
-				if err := t.client.call(ctx, "ListTasks", in, &out); err != nil {
+				if err := t.client.Call(ctx, "ListTasks", in, &out); err != nil {
 					return err
 				}
 				n, p = n+len(out.TaskArns), p+1
@@ -311,29 +217,29 @@ func apiRows(o options, work, bin string, report *strings.Builder, stdout io.Wri
 	fmt.Fprintf(report, "Both servers hold %d task records of one task definition in one cluster, stored with RunTask of 10 tasks a call "+
 		"(Berth: Fargate tasks, in %s; moto: EC2 tasks on one registered instance, as moto's Fargate RunTask fails, in %s); "+
 		"a plain awsJson1.1 HTTP client (the same for both) with %d requests in flight. moto_server %s. Ratio = Berth throughput / moto throughput.\n\n",
-		o.tasks, targets[0].fill.Round(time.Millisecond), targets[1].fill.Round(time.Millisecond), o.conc, strings.TrimSpace(string(mv)))
+		o.tasks, targets[0].fill.Round(time.Millisecond), targets[1].fill.Round(time.Millisecond), o.conc, pair.MotoVersion)
 	fmt.Fprintf(report, "| Operation | Requests | Berth req/s | Berth p50 ms | Berth p99 ms | moto req/s | moto p50 ms | moto p99 ms | Ratio |\n")
 	fmt.Fprintf(report, "|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, r := range rows {
-		var res [2]result
+		var res [2]benchenv.Result
 		for i, t := range targets {
-			res[i] = measure(r.requests, o.conc, func(n int) error { return r.op(t, n) })
-			if res[i].errors > 0 {
-				return fmt.Errorf("%s: %s: %d of %d requests failed", t.name, r.label, res[i].errors, r.requests)
+			res[i] = benchenv.Measure(r.requests, o.conc, func(n int) error { return r.op(t, n) })
+			if res[i].Errors > 0 {
+				return fmt.Errorf("%s: %s: %d of %d requests failed", t.name, r.label, res[i].Errors, r.requests)
 			}
-			fmt.Fprintf(stdout, "%s %s: %.1f req/s p50 %s p99 %s\n", t.name, r.label, res[i].perSec, ms(res[i].p50), ms(res[i].p99))
+			fmt.Fprintf(stdout, "%s %s: %.1f req/s p50 %s p99 %s\n", t.name, r.label, res[i].PerSec, ms(res[i].P50), ms(res[i].P99))
 		}
 		label := r.label
 		if strings.Contains(label, "every page") {
 			label += fmt.Sprintf(" — one request = %d calls to Berth, %d to moto", pages["Berth"], pages["moto_server"])
 		}
-		ratio := res[0].perSec / res[1].perSec
+		ratio := res[0].PerSec / res[1].PerSec
 		rf := "%.0f"
 		if ratio < 10 {
 			rf = "%.1f"
 		}
 		fmt.Fprintf(report, "| %s | %d | %.0f | %s | %s | %.1f | %s | %s | **"+rf+"×** |\n", label, r.requests,
-			res[0].perSec, ms(res[0].p50), ms(res[0].p99), res[1].perSec, ms(res[1].p50), ms(res[1].p99), ratio)
+			res[0].PerSec, ms(res[0].P50), ms(res[0].P99), res[1].PerSec, ms(res[1].P50), ms(res[1].P99), ratio)
 	}
 	fmt.Fprintln(report)
 	return nil

@@ -32,12 +32,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -115,50 +111,6 @@ func (c *client) call(ctx context.Context, creds aws.Credentials, service, actio
 	return xml.Unmarshal(data, out)
 }
 
-type result struct {
-	perSec   float64
-	p50, p99 time.Duration
-	errors   int64
-	firstErr error
-}
-
-// measure runs op requests times with conc in flight.
-func measure(requests, conc int, op func(i int) error) result {
-	var lat []time.Duration
-	var mu sync.Mutex
-	var next, errs atomic.Int64
-	var firstErr error
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= requests {
-					break
-				}
-				s := time.Now()
-				if err := op(i); err != nil && errs.Add(1) == 1 {
-					mu.Lock()
-					firstErr = err
-					mu.Unlock()
-				}
-				mine = append(mine, time.Since(s))
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return result{perSec: float64(requests) / time.Since(t0).Seconds(), p50: benchenv.Percentile(lat, .5), p99: benchenv.Percentile(lat, .99), errors: errs.Load(), firstErr: firstErr}
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
-
 // target is one server under test and the keys made on it.
 type target struct {
 	name   string
@@ -187,32 +139,12 @@ func run(o options, stdout io.Writer) error {
 		o.users, o.requests = min(o.users, 30), min(o.requests, 100)
 	}
 	ctx := context.Background()
-	motoBin, err := exec.LookPath("moto_server")
-	if err != nil {
-		return fmt.Errorf("moto_server is not on PATH: %w", err)
-	}
-	work, err := os.MkdirTemp("", "bench-iam-")
+	pair, err := benchenv.StartPair("iam", "--credentials", "test:test")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
-	bin, err := benchenv.BuildBerth(work)
-	if err != nil {
-		return err
-	}
-	b, err := benchenv.Start([]string{bin, "up", "--listen", "127.0.0.1:{port}", "--data-dir", filepath.Join(work, "data"),
-		"--credentials", "test:test"},
-		[]string{"BERTH_AGENT=off", "BERTH_LOG_LEVEL=warn"}, filepath.Join(work, "berth.log"), "/_berth/health")
-	if err != nil {
-		return err
-	}
-	defer b.Stop()
-	m, err := benchenv.Start([]string{motoBin, "-p", "{port}"}, nil, filepath.Join(work, "moto.log"), "/")
-	if err != nil {
-		return err
-	}
-	defer m.Stop()
-	mv, _ := exec.Command("python3", "-c", "import moto; print(moto.__version__)").Output()
+	defer pair.Stop()
+	b, m := pair.Berth, pair.Moto
 
 	admin := aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}
 	targets := []*target{
@@ -268,20 +200,16 @@ func run(o options, stdout io.Writer) error {
 	fmt.Fprintf(&report, "Berth (SQLite store, agent off, signature checks on) against moto_server %s, both driven by the same Go HTTP client sending SigV4-signed Query-protocol requests "+
 		"(aws-sdk-go-v2's signer) with %d in flight. The IAM rows are signed with the account's root test key; the STS rows with access keys the "+
 		"CreateAccessKey row made, which Berth looks up in IAM to check the signature and name the caller (a lookup is cached 5 s). "+
-		"Ratio = Berth throughput / moto throughput (higher is better).\n\n", strings.TrimSpace(string(mv)), o.conc)
-	fmt.Fprintf(&report, "| Operation | Requests | Berth req/s | Berth p50 ms | Berth p99 ms | moto req/s | moto p50 ms | moto p99 ms | Ratio |\n")
-	fmt.Fprintf(&report, "|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		"Ratio = Berth throughput / moto throughput (higher is better).\n\n", pair.MotoVersion, o.conc)
+	report.WriteString(benchenv.RatioHeader)
+	names := [2]string{targets[0].name, targets[1].name}
 	for _, r := range rows {
-		var res [2]result
-		for i, t := range targets {
-			res[i] = measure(r.requests, o.conc, func(n int) error { return r.op(t, n) })
-			if res[i].errors > 0 {
-				return fmt.Errorf("%s: %s: %d of %d requests failed, the first with: %v", t.name, r.label, res[i].errors, r.requests, res[i].firstErr)
-			}
-			fmt.Fprintf(stdout, "%s %s: %.1f req/s p50 %s p99 %s\n", t.name, r.label, res[i].perSec, ms(res[i].p50), ms(res[i].p99))
+		res, err := benchenv.MeasureBoth(stdout, names, r.label, r.requests, o.conc, func(s, n int) error { return r.op(targets[s], n) })
+		if err != nil {
+			return err
 		}
 		fmt.Fprintf(&report, "| %s | %d | %.1f | %s | %s | %.1f | %s | %s | **%.1f×** |\n", r.label, r.requests,
-			res[0].perSec, ms(res[0].p50), ms(res[0].p99), res[1].perSec, ms(res[1].p50), ms(res[1].p99), res[0].perSec/res[1].perSec)
+			res[0].PerSec, benchenv.MS(res[0].P50), benchenv.MS(res[0].P99), res[1].PerSec, benchenv.MS(res[1].P50), benchenv.MS(res[1].P99), res[0].PerSec/res[1].PerSec)
 	}
 	fmt.Fprintf(&report, "\nBerth checks each request's SigV4 signature against the key's stored secret and writes every IAM change in one SQLite transaction "+
 		"(synchronous=FULL); moto keeps its IAM state in Python dictionaries in memory.\n")

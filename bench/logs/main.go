@@ -21,18 +21,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -61,105 +54,14 @@ func main() {
 
 const group = "/bench/app"
 
-// client calls the CloudWatch Logs API with plain awsJson1.1 requests.
-type client struct {
-	endpoint string
-	hc       *http.Client
+func newClient(endpoint string, conc int) *benchenv.JSONClient {
+	return benchenv.NewJSONClient(endpoint, "Logs_20140328", "logs", conc, 2*time.Minute)
 }
-
-func newClient(endpoint string, conc int) *client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = conc * 2
-	return &client{endpoint: endpoint, hc: &http.Client{Transport: tr, Timeout: 2 * time.Minute}}
-}
-
-func (c *client) call(ctx context.Context, op string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	now := time.Now().UTC()
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "Logs_20140328."+op)
-	req.Header.Set("X-Amz-Date", now.Format("20060102T150405Z"))
-	// Neither server checks signatures here; the header names the key and
-	// region.
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/"+now.Format("20060102")+
-		"/us-east-1/logs/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature="+strings.Repeat("0", 64))
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: HTTP %d: %.300s", op, resp.StatusCode, data)
-	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(data, out)
-}
-
-// result is one row of one server.
-type result struct {
-	perSec   float64
-	p50, p99 time.Duration
-	errors   int64
-	firstErr error
-}
-
-// measure runs op requests times with conc in flight.
-func measure(requests, conc int, op func(i int) error) result {
-	var lat []time.Duration
-	var mu sync.Mutex
-	var next, errs atomic.Int64
-	var firstErr error
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= requests {
-					break
-				}
-				s := time.Now()
-				if err := op(i); err != nil {
-					if errs.Add(1) == 1 {
-						mu.Lock()
-						firstErr = err
-						mu.Unlock()
-					}
-				}
-				mine = append(mine, time.Since(s))
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	wall := time.Since(t0)
-	return result{perSec: float64(requests) / wall.Seconds(), p50: benchenv.Percentile(lat, .5), p99: benchenv.Percentile(lat, .99), errors: errs.Load(), firstErr: firstErr}
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
 
 // target is one server under test.
 type target struct {
 	name   string
-	client *client
+	client *benchenv.JSONClient
 	// base is the timestamp of the first event; batches are 1 s apart.
 	base int64
 	// seq numbers the batches each stream has been sent.
@@ -173,31 +75,12 @@ func run(o options, stdout io.Writer) error {
 		o.batches, o.batch, o.requests, o.queries = min(o.batches, 20), min(o.batch, 100), min(o.requests, 50), min(o.queries, 5)
 	}
 	ctx := context.Background()
-	motoBin, err := exec.LookPath("moto_server")
-	if err != nil {
-		return fmt.Errorf("moto_server is not on PATH: %w", err)
-	}
-	work, err := os.MkdirTemp("", "bench-logs-")
+	pair, err := benchenv.StartPair("logs")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
-	bin, err := benchenv.BuildBerth(work)
-	if err != nil {
-		return err
-	}
-	b, err := benchenv.Start([]string{bin, "up", "--listen", "127.0.0.1:{port}", "--data-dir", filepath.Join(work, "data")},
-		[]string{"BERTH_AGENT=off", "BERTH_LOG_LEVEL=warn"}, filepath.Join(work, "berth.log"), "/_berth/health")
-	if err != nil {
-		return err
-	}
-	defer b.Stop()
-	m, err := benchenv.Start([]string{motoBin, "-p", "{port}"}, nil, filepath.Join(work, "moto.log"), "/")
-	if err != nil {
-		return err
-	}
-	defer m.Stop()
-	mv, _ := exec.Command("python3", "-c", "import moto; print(moto.__version__)").Output()
+	defer pair.Stop()
+	b, m := pair.Berth, pair.Moto
 
 	// Events start 13 hours ago so that every batch (one second apart,
 	// whatever -batches is) is within the 14 days PutLogEvents accepts.
@@ -208,11 +91,11 @@ func run(o options, stdout io.Writer) error {
 	}
 	for _, t := range targets {
 		t.seq = make([]atomic.Int64, o.conc)
-		if err := t.client.call(ctx, "CreateLogGroup", map[string]any{"logGroupName": group}, nil); err != nil {
+		if err := t.client.Call(ctx, "CreateLogGroup", map[string]any{"logGroupName": group}, nil); err != nil {
 			return fmt.Errorf("%s: %w", t.name, err)
 		}
 		for i := 0; i < o.conc; i++ {
-			if err := t.client.call(ctx, "CreateLogStream", map[string]any{"logGroupName": group, "logStreamName": stream(i)}, nil); err != nil {
+			if err := t.client.Call(ctx, "CreateLogStream", map[string]any{"logGroupName": group, "logStreamName": stream(i)}, nil); err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
 			}
 		}
@@ -236,11 +119,11 @@ func run(o options, stdout io.Writer) error {
 				}
 				events[k] = map[string]any{"timestamp": ts, "message": fmt.Sprintf(`%s {"request":"%d-%d","latency":%d,"path":"/api/items/%d"}`, level, n, k, k%250, k)}
 			}
-			return t.client.call(ctx, "PutLogEvents", map[string]any{"logGroupName": group, "logStreamName": stream(w), "logEvents": events}, nil)
+			return t.client.Call(ctx, "PutLogEvents", map[string]any{"logGroupName": group, "logStreamName": stream(w), "logEvents": events}, nil)
 		}},
 		{"GetLogEvents, newest 100 of a stream", o.requests, func(t *target, i int) error {
 			var out struct{ Events []struct{ Message string } }
-			err := t.client.call(ctx, "GetLogEvents", map[string]any{"logGroupName": group, "logStreamName": stream(i % o.conc), "limit": 100}, &out)
+			err := t.client.Call(ctx, "GetLogEvents", map[string]any{"logGroupName": group, "logStreamName": stream(i % o.conc), "limit": 100}, &out)
 			if err == nil && len(out.Events) != 100 {
 				return fmt.Errorf("GetLogEvents returned %d events", len(out.Events))
 			}
@@ -248,7 +131,7 @@ func run(o options, stdout io.Writer) error {
 		}},
 		{"FilterLogEvents `ERROR`, first page of 100", o.requests, func(t *target, i int) error {
 			var out struct{ Events []struct{ Message string } }
-			err := t.client.call(ctx, "FilterLogEvents", map[string]any{"logGroupName": group, "filterPattern": "ERROR", "limit": 100}, &out)
+			err := t.client.Call(ctx, "FilterLogEvents", map[string]any{"logGroupName": group, "filterPattern": "ERROR", "limit": 100}, &out)
 			if err != nil {
 				return err
 			}
@@ -265,7 +148,7 @@ func run(o options, stdout io.Writer) error {
 		{"StartQuery + GetQueryResults until Complete", o.queries, func(t *target, i int) error {
 			now := time.Now().Unix()
 			var started struct{ QueryId string }
-			err := t.client.call(ctx, "StartQuery", map[string]any{
+			err := t.client.Call(ctx, "StartQuery", map[string]any{
 				"logGroupName": group, "startTime": now - 14*3600, "endTime": now,
 				"queryString": "fields @timestamp, @message | filter @message like /ERROR/ | sort @timestamp desc | limit 20",
 			}, &started)
@@ -277,7 +160,7 @@ func run(o options, stdout io.Writer) error {
 					Status  string
 					Results [][]struct{ Field, Value string }
 				}
-				if err := t.client.call(ctx, "GetQueryResults", map[string]any{"queryId": started.QueryId}, &res); err != nil {
+				if err := t.client.Call(ctx, "GetQueryResults", map[string]any{"queryId": started.QueryId}, &res); err != nil {
 					return err
 				}
 				switch res.Status {
@@ -300,25 +183,15 @@ func run(o options, stdout io.Writer) error {
 	fmt.Fprintf(&report, "Berth (SQLite store, agent off) against moto_server %s, both driven by the same plain awsJson1.1 HTTP client with %d requests in flight. "+
 		"The PutLogEvents row writes the %d events (%d batches of %d, one stream per worker) the read rows then read; "+
 		"one event in ten starts with ERROR. Ratio = Berth throughput / moto throughput.\n\n",
-		strings.TrimSpace(string(mv)), o.conc, o.batches*o.batch, o.batches, o.batch)
-	fmt.Fprintf(&report, "| Operation | Requests | Berth req/s | Berth p50 ms | Berth p99 ms | moto req/s | moto p50 ms | moto p99 ms | Ratio |\n")
-	fmt.Fprintf(&report, "|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		pair.MotoVersion, o.conc, o.batches*o.batch, o.batches, o.batch)
+	report.WriteString(benchenv.RatioHeader)
+	names := [2]string{targets[0].name, targets[1].name}
 	for _, r := range rows {
-		var res [2]result
-		for i, t := range targets {
-			res[i] = measure(r.requests, o.conc, func(n int) error { return r.op(t, n) })
-			if res[i].errors > 0 {
-				return fmt.Errorf("%s: %s: %d of %d requests failed, the first with: %v", t.name, r.label, res[i].errors, r.requests, res[i].firstErr)
-			}
-			fmt.Fprintf(stdout, "%s %s: %.1f req/s p50 %s p99 %s\n", t.name, r.label, res[i].perSec, ms(res[i].p50), ms(res[i].p99))
+		res, err := benchenv.MeasureBoth(stdout, names, r.label, r.requests, o.conc, func(s, n int) error { return r.op(targets[s], n) })
+		if err != nil {
+			return err
 		}
-		ratio := res[0].perSec / res[1].perSec
-		rf := "%.0f"
-		if ratio < 10 {
-			rf = "%.1f"
-		}
-		fmt.Fprintf(&report, "| %s | %d | %.1f | %s | %s | %.1f | %s | %s | **"+rf+"×** |\n", r.label, r.requests,
-			res[0].perSec, ms(res[0].p50), ms(res[0].p99), res[1].perSec, ms(res[1].p50), ms(res[1].p99), ratio)
+		benchenv.RatioRow(&report, r.label, r.requests, res)
 	}
 	fmt.Fprintf(&report, "\nPutLogEvents throughput in events/s is the req/s times %d. moto keeps events in Python lists in memory; "+
 		"Berth writes each batch in one SQLite transaction (synchronous=FULL) and reads through the (stream, time) and (group, time) indexes. "+
