@@ -195,6 +195,8 @@ func (s *Service) AddListenerCertificates(ctx context.Context, in *elbv2.AddList
 	if err != nil {
 		return nil, internal(err)
 	}
+	// An HTTPS listener serves the new certificate from now on.
+	s.kick(ctx)
 	out := &elbv2.AddListenerCertificatesOutput{Certificates: []elbv2.Certificate{}}
 	for _, a := range l.Certificates {
 		out.Certificates = append(out.Certificates, elbv2.Certificate{CertificateArn: str(a), IsDefault: new(false)})
@@ -253,6 +255,7 @@ func (s *Service) RemoveListenerCertificates(ctx context.Context, in *elbv2.Remo
 	if err != nil {
 		return nil, internal(err)
 	}
+	s.kick(ctx)
 	return &elbv2.RemoveListenerCertificatesOutput{}, nil
 }
 

@@ -33,14 +33,16 @@ type signingCert struct {
 }
 
 // serverCertRecord is a server certificate as the store keeps it. The
-// private key is checked against the certificate on upload and, as IAM
-// never returns it, not kept.
+// private key is checked against the certificate on upload and kept for
+// the load balancers that serve the certificate (KeyPair); IAM's API never
+// returns it.
 type serverCertRecord struct {
 	Name     string    `json:"name"`
 	ID       string    `json:"id"`
 	Path     string    `json:"path"`
 	Body     string    `json:"body"`
 	Chain    string    `json:"chain,omitempty"`
+	Key      string    `json:"key,omitempty"`
 	Uploaded time.Time `json:"uploaded"`
 	Expires  time.Time `json:"expires"`
 	Tags     []tag     `json:"tags,omitempty"`
@@ -268,7 +270,8 @@ func (s *Service) UploadServerCertificate(ctx context.Context, in *iamapi.Upload
 	// IAM keeps server certificates without surrounding whitespace
 	// (Terraform's provider expects that); signing certificates as given.
 	c := serverCertRecord{Name: *in.ServerCertificateName, ID: newID("ASCA"), Path: "/", Body: strings.TrimSpace(*in.CertificateBody),
-		Chain: strings.TrimSpace(deref(in.CertificateChain)), Uploaded: s.clock(), Expires: certs[0].NotAfter.UTC(), Tags: tags}
+		Chain: strings.TrimSpace(deref(in.CertificateChain)), Key: strings.TrimSpace(*in.PrivateKey), Uploaded: s.clock(),
+		Expires: certs[0].NotAfter.UTC(), Tags: tags}
 	if in.Path != nil {
 		c.Path = *in.Path
 	}

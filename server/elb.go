@@ -35,6 +35,10 @@ func (s *Server) serveELB(st store.Store) (*elb.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.iam != nil {
+		// HTTPS listeners serve IAM server certificates: Berth has no ACM.
+		svc.SetCertificateSource(s.iam)
+	}
 	s.api.HandleQuery(elbv2api.NewQueryService(svc))
 	s.loops = append(s.loops, svc.Run)
 	s.closers = append(s.closers, svc.Close)

@@ -50,6 +50,7 @@ func (s *Server) serveIAM(st store.Store) (*sts.Service, error) {
 	s.api.HandleQuery(stsWire)
 	s.api.Auth.Sessions = tokens
 	s.api.Auth.Keys = roles
+	s.iam = roles
 	s.loops = append(s.loops, func(ctx context.Context) { s.pruneSessions(ctx, tokens) })
 	return tokens, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/berth-dev/berth/ecr/token"
 	"github.com/berth-dev/berth/ecs"
 	"github.com/berth-dev/berth/elb"
+	"github.com/berth-dev/berth/iam"
 	"github.com/berth-dev/berth/logs"
 	"github.com/berth-dev/berth/store"
 	"github.com/berth-dev/berth/sts"
@@ -50,8 +51,10 @@ type Server struct {
 	// consoleAPIs are the services the web console reads, beyond those
 	// above.
 	consoleAPIs console.Services
-	closers     []func() error
-	loops       []func(context.Context)
+	// iam gives HTTPS listeners their server certificates.
+	iam     *iam.Service
+	closers []func() error
+	loops   []func(context.Context)
 }
 
 // Run serves cfg until ctx ends, then shuts down gracefully.
