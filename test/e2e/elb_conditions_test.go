@@ -48,7 +48,6 @@ print(json.dumps(out))
 `
 
 func TestELBConditions(t *testing.T) {
-	t.Parallel()
 	b := harness.Start(t)
 	q := newBackend(t, "Q")
 	cli := b.AWS
