@@ -40,6 +40,7 @@ func (s *Server) serveELB(st store.Store) (*elb.Service, error) {
 		svc.SetCertificateSource(s.iam)
 	}
 	s.api.HandleQuery(elbv2api.NewQueryService(svc))
+	s.firstPasses = append(s.firstPasses, svc.Sync)
 	s.loops = append(s.loops, svc.Run)
 	s.closers = append(s.closers, svc.Close)
 	return svc, nil

@@ -21,16 +21,23 @@ type leaderElector interface {
 var errLostLeadership = errors.New("lost the database's leader lock (connection to PostgreSQL broken): exiting so that another Berth leads")
 
 // runLoops starts the controllers: at once on a store of its own (SQLite),
-// once this Berth leads on a shared one. It reports on errc when the
-// leadership is lost.
-func (s *Server) runLoops(ctx context.Context, errc chan<- error) {
+// once this Berth leads on a shared one. It closes ready when the API may
+// be served: after the first passes on a store of its own, so that a
+// restarted Berth answers on its load balancers' listeners as soon as it
+// answers on its API; at once on a shared store, where a follower serves
+// the API while another Berth runs the data planes. It reports on errc
+// when the leadership is lost.
+func (s *Server) runLoops(ctx context.Context, errc chan<- error, ready chan<- struct{}) {
 	le, ok := s.state.(leaderElector)
 	if !ok {
+		s.runFirstPasses(ctx)
+		close(ready)
 		for _, loop := range s.loops {
 			go loop(ctx)
 		}
 		return
 	}
+	close(ready)
 	lost, release, err := le.Lead(ctx, func() {
 		s.log.Info("another Berth leads on this database: serving the API, controllers wait for the leader lock")
 	})
@@ -42,6 +49,7 @@ func (s *Server) runLoops(ctx context.Context, errc chan<- error) {
 	}
 	defer release()
 	s.log.Info("leading: this Berth runs the controllers")
+	s.runFirstPasses(ctx)
 	for _, loop := range s.loops {
 		go loop(ctx)
 	}
@@ -50,5 +58,16 @@ func (s *Server) runLoops(ctx context.Context, errc chan<- error) {
 	case <-lost:
 		s.log.Error(errLostLeadership.Error())
 		errc <- errLostLeadership
+	}
+}
+
+// runFirstPasses runs each controller's first reconcile pass, the one that
+// re-creates what a restarted Berth served (listeners), before the loops.
+// A pass that fails is retried by its loop.
+func (s *Server) runFirstPasses(ctx context.Context) {
+	for _, pass := range s.firstPasses {
+		if err := pass(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("first reconcile pass", "error", err)
+		}
 	}
 }

@@ -55,6 +55,8 @@ type Server struct {
 	iam     *iam.Service
 	closers []func() error
 	loops   []func(context.Context)
+	// firstPasses run once, in order, before loops start; see runLoops.
+	firstPasses []func(context.Context) error
 }
 
 // Run serves cfg until ctx ends, then shuts down gracefully.
@@ -117,7 +119,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	loopCtx, cancelLoops := context.WithCancel(ctx)
 	defer cancelLoops()
 	errc := make(chan error, 2)
-	go s.runLoops(loopCtx, errc)
+	ready := make(chan struct{})
+	go s.runLoops(loopCtx, errc, ready)
+	select {
+	case <-ready:
+	case <-ctx.Done():
+	}
 	go func() { errc <- hs.Serve(ln) }()
 	s.log.Info("berth is up", "listen", ln.Addr().String(), "registry", s.cfg.RegistryHost,
 		"console", "http://"+loopbackAddr(ln.Addr().String())+console.Path,
