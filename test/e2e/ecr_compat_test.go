@@ -98,6 +98,7 @@ type ecrCompatErr struct {
 // registry policy may only name ReplicateImage, BatchImportUpstreamImage and
 // CreateRepository (or a wildcard over them), while V2 takes any action.
 func TestECRCompatPutImageMediaTypeLayerPartsRegistryPolicyScope(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	var got struct {
 		NoType, Gap, V1Wide, V1Narrow, V1Star *ecrCompatErr

@@ -53,6 +53,7 @@ type ecsCompatErr struct{ Code, Message string }
 // refuse empty lists with AWS's messages; and a platform version with the EC2
 // launch type is refused by CreateService and RunTask.
 func TestECSCompatListFamilyEmptyListsPlatformVersion(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	var got struct {
 		ListWeb, ListWe, Families, RunKeys, Services []string

@@ -132,6 +132,7 @@ func remoteInstanceOf(t *testing.T, b *harness.Berth, a *remoteAgent, cluster, s
 }
 
 func TestECSRemoteAgent(t *testing.T) {
+	t.Parallel()
 	harness.RequireDocker(t)
 	// The in-process agent sweeps orphans every second: it must leave the
 	// remote agent's containers alone.

@@ -48,6 +48,7 @@ print(json.dumps(out))
 `
 
 func TestELBConditions(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	q := newBackend(t, "Q")
 	cli := b.AWS

@@ -41,6 +41,7 @@ print(json.dumps(out))
 // boto3 raises logs.exceptions.ValidationException), while the older
 // operations keep InvalidParameterException.
 func TestLogsCompatDeliveryValidationException(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	var got map[string]string
 	b.Python(t, logsCompatScript).Must(t).JSON(t, &got)

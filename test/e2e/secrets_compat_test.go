@@ -92,6 +92,7 @@ type secretsCompatErr struct{ Code, Message string }
 // Store, the Name Contains filter with a leading slash and the refusal of
 // /aws and /ssm Path filters.
 func TestSecretsCompatShapesRotationPolicies(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	var got struct {
 		NoValueKeys, ValueKeys      []string

@@ -55,6 +55,7 @@ resource "aws_secretsmanager_secret_policy" "db" {
 // stays as written, and that destroy (CancelRotateSecret, then the forced
 // delete) succeeds.
 func TestSecretsRotationWithTerraform(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	tf := startTerraform(t, b, secretsRotationTerraformConfig)
 	tf.Apply(t)
@@ -115,6 +116,7 @@ resource "aws_ssm_parameter" "secret" {
 // with the hashicorp/aws provider, checks that plan shows no drift, that
 // changing a value makes version 2 in place, and that destroy removes them.
 func TestParameterStoreWithTerraform(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	tf := startTerraform(t, b, strings.ReplaceAll(ssmTerraformConfig, "VALUE", "http://one"))
 	tf.Apply(t)
