@@ -27,7 +27,15 @@ const defaultSSLPolicy = "ELBSecurityPolicy-2016-08"
 type certBox struct {
 	mu    sync.Mutex
 	src   CertificateSource
-	cache map[string]*tls.Certificate // by ARN; certificates are immutable in IAM
+	// cache keeps parsed key pairs by ARN. An ARN names a certificate
+	// only until it is deleted (a new upload may reuse the name), so an
+	// entry is used while IAM still answers the same PEM for the ARN.
+	cache map[string]cachedPair
+}
+
+type cachedPair struct {
+	certPEM, keyPEM string
+	pair            *tls.Certificate
 }
 
 // SetCertificateSource lets CreateListener and ModifyListener make HTTPS
@@ -35,7 +43,7 @@ type certBox struct {
 func (s *Service) SetCertificateSource(src CertificateSource) {
 	s.certs.mu.Lock()
 	s.certs.src = src
-	s.certs.cache = map[string]*tls.Certificate{}
+	s.certs.cache = map[string]cachedPair{}
 	s.certs.mu.Unlock()
 }
 
@@ -55,11 +63,8 @@ func (s *Service) certificate(ctx context.Context, acct, arn string) (*tls.Certi
 		return nil, elbv2.NewCertificateNotFoundException("Certificate '%s' not found", arn)
 	}
 	s.certs.mu.Lock()
-	src, c := s.certs.src, s.certs.cache[arn]
+	src := s.certs.src
 	s.certs.mu.Unlock()
-	if c != nil {
-		return c, nil
-	}
 	if src == nil {
 		return nil, elbv2.NewUnsupportedProtocolException("HTTPS listeners are not available: no certificate source is configured")
 	}
@@ -68,7 +73,16 @@ func (s *Service) certificate(ctx context.Context, acct, arn string) (*tls.Certi
 		return nil, err
 	}
 	if !found {
+		s.certs.mu.Lock()
+		delete(s.certs.cache, arn)
+		s.certs.mu.Unlock()
 		return nil, elbv2.NewCertificateNotFoundException("Certificate '%s' not found", arn)
+	}
+	s.certs.mu.Lock()
+	c, ok := s.certs.cache[arn]
+	s.certs.mu.Unlock()
+	if ok && c.certPEM == certPEM && c.keyPEM == keyPEM {
+		return c.pair, nil
 	}
 	pair, err := tls.X509KeyPair([]byte(certPEM), []byte(keyPEM))
 	if err != nil {
@@ -78,7 +92,7 @@ func (s *Service) certificate(ctx context.Context, acct, arn string) (*tls.Certi
 		pair.Leaf, _ = x509.ParseCertificate(pair.Certificate[0])
 	}
 	s.certs.mu.Lock()
-	s.certs.cache[arn] = &pair
+	s.certs.cache[arn] = cachedPair{certPEM: certPEM, keyPEM: keyPEM, pair: &pair}
 	s.certs.mu.Unlock()
 	return &pair, nil
 }

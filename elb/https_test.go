@@ -74,7 +74,8 @@ func TestHTTPSListener(t *testing.T) {
 	if _, err := s.CreateListener(ctx, in(iamARN("www"), nil)); code(err) != "UnsupportedProtocol" {
 		t.Errorf("HTTPS without a certificate source: %v", err)
 	}
-	s.SetCertificateSource(fakeCerts{iamARN("www"): def, iamARN("api"): sni})
+	certs := fakeCerts{iamARN("www"): def, iamARN("api"): sni}
+	s.SetCertificateSource(certs)
 	if _, err := s.CreateListener(ctx, in("arn:aws:acm:us-east-1:"+awsapi.DefaultAccount+":certificate/abc", nil)); code(err) != "CertificateNotFound" {
 		t.Errorf("ACM certificate: %v", err)
 	}
@@ -112,6 +113,21 @@ func TestHTTPSListener(t *testing.T) {
 	}
 	if _, cn := get("api.example.com"); cn != "api.example.com" {
 		t.Errorf("SNI certificate: %q", cn)
+	}
+	// IAM deletes "www" and a new upload takes its name (and so its ARN):
+	// the listener serves the new certificate, not a cached old one.
+	newDef, newLeaf := pemPair(t, "www.example.com")
+	pool.AddCert(newLeaf)
+	certs[iamARN("www")] = newDef
+	s.kick(ctx)
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "www.example.com"}}}
+	if resp, err := c.Get("https://127.0.0.1:" + strconv.Itoa(port) + "/"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+		if got := resp.TLS.PeerCertificates[0].SerialNumber; got.Cmp(newLeaf.SerialNumber) != 0 {
+			t.Errorf("after a new upload under the same ARN the listener serves serial %v, want %v", got, newLeaf.SerialNumber)
+		}
 	}
 	// Back to HTTP: plain text on the same port.
 	httpProto := elbv2.ProtocolEnumHttp
