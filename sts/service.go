@@ -61,6 +61,8 @@ type Service struct {
 	iam  *iam.Service
 	now  func() time.Time
 	keys *oidc.Keys // OIDC issuers' signing keys, cached briefly
+	// taskRoles, when set, lets remote ECS agents assume their tasks' roles.
+	taskRoles TaskRoles
 }
 
 var (

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/berth-dev/berth/awsapi"
 	"github.com/berth-dev/berth/iam"
 	"github.com/berth-dev/berth/sts"
 )
@@ -77,7 +78,8 @@ func (s *Server) serveCredentials(w http.ResponseWriter, r *http.Request) {
 		status, code := http.StatusInternalServerError, codeInternal
 		var denied *accessDenied
 		switch {
-		case errors.As(err, &denied):
+		case errors.As(err, &denied), awsapi.AsError(err) != nil && awsapi.AsError(err).Code == codeAccessDenied:
+			// The second: Berth's STS refused a remote agent the role.
 			status, code = http.StatusForbidden, codeAccessDenied
 		case errors.Is(err, iam.ErrNoSuchRole):
 			status, code = http.StatusNotFound, codeNoCredentials

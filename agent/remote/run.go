@@ -42,6 +42,12 @@ type Config struct {
 	// Resync is how often every task is reconciled and orphans swept; zero
 	// is 10 s.
 	Resync time.Duration
+	// EndpointsPort is the port of the task credentials and metadata
+	// endpoints on the addresses containers reach; zero is 51679 (the ECS
+	// agent's), another one when that is taken.
+	EndpointsPort int
+	// NoEndpoints gives tasks no credentials, metadata or API endpoints.
+	NoEndpoints bool
 	// Version is Berth's, reported as the agent version.
 	Version string
 	Log     *slog.Logger
@@ -151,6 +157,16 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	src := &TaskSource{C: c, Cluster: cfg.Cluster, Instance: arn}
+	var eps agent.Endpoints
+	if !cfg.NoEndpoints {
+		ep, stop, err := startEndpoints(ctx, cfg, c, src, rt, log.With("component", "task-endpoints"))
+		if err != nil {
+			log.Warn("task credentials and metadata endpoints are off", "err", err)
+		} else {
+			defer stop()
+			eps = ep
+		}
+	}
 	a, err := agent.New(agent.Options{
 		Host:         st.InstanceID,
 		Tasks:        src,
@@ -161,6 +177,7 @@ func Run(ctx context.Context, cfg Config) error {
 		PullBehavior: cfg.PullBehavior,
 		GPUs:         countGPUs(),
 		Resync:       cfg.Resync,
+		Endpoints:    eps,
 		Log:          log.With("component", "agent"),
 	})
 	if err != nil {

@@ -30,6 +30,8 @@ func agentCmd(args []string, stderr io.Writer) error {
 	stateDir := fs.String("state-dir", "", "directory keeping the instance's identity across restarts (default ~/.berth/agent)")
 	pull := fs.String("pull-behavior", os.Getenv("BERTH_AGENT_PULL_BEHAVIOR"), "default, always, once or prefer-cached (env BERTH_AGENT_PULL_BEHAVIOR)")
 	poll := fs.Duration("poll", 0, "how often the instance's tasks are listed (default 1s)")
+	endpointsPort := fs.Int("endpoints-port", 0, "port of the task credentials and metadata endpoints (default 51679, another when taken)")
+	noEndpoints := fs.Bool("no-task-endpoints", false, "give tasks no credentials, metadata or AWS API endpoints")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -68,15 +70,17 @@ func agentCmd(args []string, stderr io.Writer) error {
 		awsCfg.Region = "us-east-1"
 	}
 	return remote.Run(ctx, remote.Config{
-		Endpoint:     *endpoint,
-		Region:       awsCfg.Region,
-		Cluster:      *cluster,
-		Credentials:  awsCfg.Credentials,
-		StateDir:     *stateDir,
-		DockerHost:   *dockerHost,
-		PullBehavior: agent.PullBehavior(*pull),
-		Poll:         *poll,
-		Version:      version,
-		Log:          log,
+		Endpoint:      *endpoint,
+		Region:        awsCfg.Region,
+		Cluster:       *cluster,
+		Credentials:   awsCfg.Credentials,
+		StateDir:      *stateDir,
+		DockerHost:    *dockerHost,
+		PullBehavior:  agent.PullBehavior(*pull),
+		Poll:          *poll,
+		EndpointsPort: *endpointsPort,
+		NoEndpoints:   *noEndpoints,
+		Version:       version,
+		Log:           log,
 	})
 }

@@ -84,11 +84,11 @@ func printTask(ctx context.Context) error {
 		return fmt.Errorf("GET %s/task: %s: %s", base, resp.Status, body)
 	}
 	var task struct {
-		TaskARN, Family, Revision, KnownStatus string
+		TaskARN, Family, Revision, KnownStatus, Cluster string
 	}
 	if err := json.Unmarshal(body, &task); err != nil {
 		return fmt.Errorf("GET %s/task: %w", base, err)
 	}
-	fmt.Printf("whoami task=%s family=%s revision=%s status=%s\n", task.TaskARN, task.Family, task.Revision, task.KnownStatus)
+	fmt.Printf("whoami task=%s family=%s revision=%s status=%s cluster=%s\n", task.TaskARN, task.Family, task.Revision, task.KnownStatus, task.Cluster)
 	return nil
 }
