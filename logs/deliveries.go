@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	logsapi "github.com/berth-dev/berth/api/logs"
+	"github.com/berth-dev/berth/awsapi"
 	"github.com/berth-dev/berth/store"
 )
 
@@ -49,12 +50,29 @@ func (s *Service) putRecord(tx store.Tx, c caller, kind, id string, v any) error
 
 func checkTags(arn string, tags map[string]string) error {
 	if err := checkTagKeys(tags); err != nil {
-		return err
+		return asValidation(err)
 	}
 	if len(tags) > maxTags {
 		return tooManyTags(arn)
 	}
 	return nil
+}
+
+// invalidDelivery is the error of bad input to the delivery operations:
+// their model declares ValidationException, not the InvalidParameterException
+// of the older Logs operations, and SDKs raise the modeled class only for it.
+func invalidDelivery(format string, args ...any) error {
+	return logsapi.NewValidationException(format, args...)
+}
+
+// asValidation re-codes an InvalidParameterException from a check shared
+// with the older operations (tag keys, page tokens) for the delivery
+// operations.
+func asValidation(err error) error {
+	if e := awsapi.AsError(err); e != nil && e.Code == logsapi.CodeInvalidParameterException {
+		return invalidDelivery("%s", e.Message)
+	}
+	return err
 }
 
 // deliveries returns every delivery of the caller.
@@ -80,7 +98,7 @@ func (s *Service) PutDeliverySource(ctx context.Context, in *logsapi.PutDelivery
 	c := callerOf(ctx)
 	arnParts := strings.SplitN(*in.ResourceArn, ":", 6)
 	if len(arnParts) != 6 || arnParts[0] != "arn" || arnParts[2] == "" {
-		return nil, invalidParam("Invalid resourceArn %s: it must be the ARN of the AWS resource that vends the logs.", *in.ResourceArn)
+		return nil, invalidDelivery("Invalid resourceArn %s: it must be the ARN of the AWS resource that vends the logs.", *in.ResourceArn)
 	}
 	arn := c.logsARN("delivery-source", *in.Name)
 	if err := checkTags(arn, in.Tags); err != nil {
@@ -130,7 +148,7 @@ func (s *Service) DescribeDeliverySources(ctx context.Context, in *logsapi.Descr
 	c := callerOf(ctx)
 	after, err := decodeToken(in.NextToken)
 	if err != nil {
-		return nil, err
+		return nil, asValidation(err)
 	}
 	out := &logsapi.DescribeDeliverySourcesOutput{}
 	err = s.st.View(ctx, func(tx store.Tx) error {
@@ -202,16 +220,16 @@ func (s *Service) PutDeliveryDestination(ctx context.Context, in *logsapi.PutDel
 	case in.DeliveryDestinationConfiguration != nil && in.DeliveryDestinationConfiguration.DestinationResourceArn != nil:
 		t, ok := destinationTypeOf(*in.DeliveryDestinationConfiguration.DestinationResourceArn)
 		if !ok {
-			return nil, invalidParam("Invalid destinationResourceArn %s: it must be a log group, S3 bucket or Firehose delivery stream ARN.", *in.DeliveryDestinationConfiguration.DestinationResourceArn)
+			return nil, invalidDelivery("Invalid destinationResourceArn %s: it must be a log group, S3 bucket or Firehose delivery stream ARN.", *in.DeliveryDestinationConfiguration.DestinationResourceArn)
 		}
 		if in.DeliveryDestinationType != nil && *in.DeliveryDestinationType != t {
-			return nil, invalidParam("deliveryDestinationType %s does not match the destination resource, a %s destination.", *in.DeliveryDestinationType, t)
+			return nil, invalidDelivery("deliveryDestinationType %s does not match the destination resource, a %s destination.", *in.DeliveryDestinationType, t)
 		}
 		typ = t
 	case in.DeliveryDestinationType != nil && *in.DeliveryDestinationType == logsapi.DeliveryDestinationTypeXray:
 		typ = logsapi.DeliveryDestinationTypeXray
 	default:
-		return nil, invalidParam("deliveryDestinationConfiguration.destinationResourceArn is required unless deliveryDestinationType is XRAY.")
+		return nil, invalidDelivery("deliveryDestinationConfiguration.destinationResourceArn is required unless deliveryDestinationType is XRAY.")
 	}
 	rec := deliveryDestinationRecord{Destination: logsapi.DeliveryDestination{
 		Name: in.Name, Arn: ptr(arn), DeliveryDestinationType: &typ, OutputFormat: in.OutputFormat,
@@ -261,7 +279,7 @@ func (s *Service) DescribeDeliveryDestinations(ctx context.Context, in *logsapi.
 	c := callerOf(ctx)
 	after, err := decodeToken(in.NextToken)
 	if err != nil {
-		return nil, err
+		return nil, asValidation(err)
 	}
 	out := &logsapi.DescribeDeliveryDestinationsOutput{DeliveryDestinations: []logsapi.DeliveryDestination{}}
 	err = s.st.View(ctx, func(tx store.Tx) error {
@@ -307,7 +325,7 @@ func (s *Service) DeleteDeliveryDestination(ctx context.Context, in *logsapi.Del
 func (s *Service) PutDeliveryDestinationPolicy(ctx context.Context, in *logsapi.PutDeliveryDestinationPolicyInput) (*logsapi.PutDeliveryDestinationPolicyOutput, error) {
 	c := callerOf(ctx)
 	if !json.Valid([]byte(*in.DeliveryDestinationPolicy)) {
-		return nil, invalidParam("deliveryDestinationPolicy must be a valid JSON IAM policy document.")
+		return nil, invalidDelivery("deliveryDestinationPolicy must be a valid JSON IAM policy document.")
 	}
 	err := s.st.Update(ctx, func(tx store.Tx) error {
 		rec, err := getRecord[deliveryDestinationRecord](tx, c, kindDeliveryDestination, *in.DeliveryDestinationName, noDeliveryDestination)
@@ -390,7 +408,7 @@ func (s *Service) CreateDelivery(ctx context.Context, in *logsapi.CreateDelivery
 		}
 		d.DeliveryDestinationType = dest.Destination.DeliveryDestinationType
 		if in.S3DeliveryConfiguration != nil && *d.DeliveryDestinationType != logsapi.DeliveryDestinationTypeS3 {
-			return invalidParam("s3DeliveryConfiguration applies only to S3 delivery destinations.")
+			return invalidDelivery("s3DeliveryConfiguration applies only to S3 delivery destinations.")
 		}
 		ds, err := deliveries(tx, c)
 		if err != nil {
@@ -431,7 +449,7 @@ func (s *Service) DescribeDeliveries(ctx context.Context, in *logsapi.DescribeDe
 	c := callerOf(ctx)
 	after, err := decodeToken(in.NextToken)
 	if err != nil {
-		return nil, err
+		return nil, asValidation(err)
 	}
 	out := &logsapi.DescribeDeliveriesOutput{}
 	err = s.st.View(ctx, func(tx store.Tx) error {
@@ -476,7 +494,7 @@ func (s *Service) UpdateDeliveryConfiguration(ctx context.Context, in *logsapi.U
 		}
 		if in.S3DeliveryConfiguration != nil {
 			if *d.DeliveryDestinationType != logsapi.DeliveryDestinationTypeS3 {
-				return invalidParam("s3DeliveryConfiguration applies only to S3 delivery destinations.")
+				return invalidDelivery("s3DeliveryConfiguration applies only to S3 delivery destinations.")
 			}
 			d.S3DeliveryConfiguration = in.S3DeliveryConfiguration
 		}
@@ -493,7 +511,7 @@ func (s *Service) UpdateDeliveryConfiguration(ctx context.Context, in *logsapi.U
 // logs, so there are none.
 func (s *Service) DescribeConfigurationTemplates(ctx context.Context, in *logsapi.DescribeConfigurationTemplatesInput) (*logsapi.DescribeConfigurationTemplatesOutput, error) {
 	if _, err := decodeToken(in.NextToken); err != nil {
-		return nil, err
+		return nil, asValidation(err)
 	}
 	return &logsapi.DescribeConfigurationTemplatesOutput{ConfigurationTemplates: []logsapi.ConfigurationTemplate{}}, nil
 }

@@ -20,7 +20,6 @@ func (s *Server) wireLogs() error {
 	}
 	s.logs = svc
 	js := logsapi.NewJSONService(svc)
-	logs.UseValidationException(js.Operations)
 	s.api.HandleJSON(js)
 	s.loops = append(s.loops, func(ctx context.Context) { svc.RunRetention(ctx, logs.RetentionInterval) })
 	return nil

@@ -87,55 +87,55 @@ var ruleAdjustmentType = check.New(check.Enum("ChangeInCapacity", "PercentChange
 var ruleAmazonResourceName = check.New(check.MaxLen(1011), check.MinLen(1), check.Pattern(`^arn:.+:application-autoscaling:.+:[0-9]+:scalable-target\/[a-zA-Z0-9-]+$`, `^(?:^arn:.+:application-autoscaling:.+:[0-9]+:scalable-target\/[a-zA-Z0-9-]+$)$`))
 
 func (v *CustomizedMetricSpecification) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Dimensions", false, v.Dimensions, checkMetricDimensions)
-	check.Str(ruleMetricStatistic, vs, p, "Statistic", false, v.Statistic)
-	check.List(vs, p, "Metrics", false, v.Metrics, checkTargetTrackingMetricDataQueries)
+	check.List(vs, p, "dimensions", false, v.Dimensions, checkMetricDimensions)
+	check.Str(ruleMetricStatistic, vs, p, "statistic", false, v.Statistic)
+	check.List(vs, p, "metrics", false, v.Metrics, checkTargetTrackingMetricDataQueries)
 }
 
 func (v *DeleteScalingPolicyInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceIdMaxLen1600, vs, p, "PolicyName", true, v.PolicyName)
-	check.Str(ruleServiceNamespace, vs, p, "ServiceNamespace", true, v.ServiceNamespace)
-	check.Str(ruleResourceIdMaxLen1600, vs, p, "ResourceId", true, v.ResourceId)
-	check.Str(ruleScalableDimension, vs, p, "ScalableDimension", true, v.ScalableDimension)
+	check.Str(ruleResourceIdMaxLen1600, vs, p, "policyName", true, v.PolicyName)
+	check.Str(ruleServiceNamespace, vs, p, "serviceNamespace", true, v.ServiceNamespace)
+	check.Str(ruleResourceIdMaxLen1600, vs, p, "resourceId", true, v.ResourceId)
+	check.Str(ruleScalableDimension, vs, p, "scalableDimension", true, v.ScalableDimension)
 }
 
 func (v *DeleteScheduledActionInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleServiceNamespace, vs, p, "ServiceNamespace", true, v.ServiceNamespace)
-	check.Str(ruleResourceIdMaxLen1600, vs, p, "ScheduledActionName", true, v.ScheduledActionName)
-	check.Str(ruleResourceIdMaxLen1600, vs, p, "ResourceId", true, v.ResourceId)
-	check.Str(ruleScalableDimension, vs, p, "ScalableDimension", true, v.ScalableDimension)
+	check.Str(ruleServiceNamespace, vs, p, "serviceNamespace", true, v.ServiceNamespace)
+	check.Str(ruleResourceIdMaxLen1600, vs, p, "scheduledActionName", true, v.ScheduledActionName)
+	check.Str(ruleResourceIdMaxLen1600, vs, p, "resourceId", true, v.ResourceId)
+	check.Str(ruleScalableDimension, vs, p, "scalableDimension", true, v.ScalableDimension)
 }
 
 func (v *DeregisterScalableTargetInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleServiceNamespace, vs, p, "ServiceNamespace", true, v.ServiceNamespace)
-	check.Str(ruleResourceIdMaxLen1600, vs, p, "ResourceId", true, v.ResourceId)
-	check.Str(ruleScalableDimension, vs, p, "ScalableDimension", true, v.ScalableDimension)
+	check.Str(ruleServiceNamespace, vs, p, "serviceNamespace", true, v.ServiceNamespace)
+	check.Str(ruleResourceIdMaxLen1600, vs, p, "resourceId", true, v.ResourceId)
+	check.Str(ruleScalableDimension, vs, p, "scalableDimension", true, v.ScalableDimension)
 }
 
 func (v *DescribeScalableTargetsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleServiceNamespace, vs, p, "ServiceNamespace", true, v.ServiceNamespace)
-	check.List(vs, p, "ResourceIds", false, v.ResourceIds, checkResourceIdsMaxLen1600)
-	check.Str(ruleScalableDimension, vs, p, "ScalableDimension", false, v.ScalableDimension)
+	check.Str(ruleServiceNamespace, vs, p, "serviceNamespace", true, v.ServiceNamespace)
+	check.List(vs, p, "resourceIds", false, v.ResourceIds, checkResourceIdsMaxLen1600)
+	check.Str(ruleScalableDimension, vs, p, "scalableDimension", false, v.ScalableDimension)
 }
 
 func (v *DescribeScalingActivitiesInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleServiceNamespace, vs, p, "ServiceNamespace", true, v.ServiceNamespace)
-	check.Str(ruleResourceIdMaxLen1600, vs, p, "ResourceId", false, v.ResourceId)
-	check.Str(ruleScalableDimension, vs, p, "ScalableDimension", false, v.ScalableDimension)
+	check.Str(ruleServiceNamespace, vs, p, "serviceNamespace", true, v.ServiceNamespace)
+	check.Str(ruleResourceIdMaxLen1600, vs, p, "resourceId", false, v.ResourceId)
+	check.Str(ruleScalableDimension, vs, p, "scalableDimension", false, v.ScalableDimension)
 }
 
 func (v *DescribeScalingPoliciesInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "PolicyNames", false, v.PolicyNames, checkResourceIdsMaxLen1600)
-	check.Str(ruleServiceNamespace, vs, p, "ServiceNamespace", true, v.ServiceNamespace)
-	check.Str(ruleResourceIdMaxLen1600, vs, p, "ResourceId", false, v.ResourceId)
-	check.Str(ruleScalableDimension, vs, p, "ScalableDimension", false, v.ScalableDimension)
+	check.List(vs, p, "policyNames", false, v.PolicyNames, checkResourceIdsMaxLen1600)
+	check.Str(ruleServiceNamespace, vs, p, "serviceNamespace", true, v.ServiceNamespace)
+	check.Str(ruleResourceIdMaxLen1600, vs, p, "resourceId", false, v.ResourceId)
+	check.Str(ruleScalableDimension, vs, p, "scalableDimension", false, v.ScalableDimension)
 }
 
 func (v *DescribeScheduledActionsInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "ScheduledActionNames", false, v.ScheduledActionNames, checkResourceIdsMaxLen1600)
-	check.Str(ruleServiceNamespace, vs, p, "ServiceNamespace", true, v.ServiceNamespace)
-	check.Str(ruleResourceIdMaxLen1600, vs, p, "ResourceId", false, v.ResourceId)
-	check.Str(ruleScalableDimension, vs, p, "ScalableDimension", false, v.ScalableDimension)
+	check.List(vs, p, "scheduledActionNames", false, v.ScheduledActionNames, checkResourceIdsMaxLen1600)
+	check.Str(ruleServiceNamespace, vs, p, "serviceNamespace", true, v.ServiceNamespace)
+	check.Str(ruleResourceIdMaxLen1600, vs, p, "resourceId", false, v.ResourceId)
+	check.Str(ruleScalableDimension, vs, p, "scalableDimension", false, v.ScalableDimension)
 }
 
 // The pattern of Expression is not checked: RE2 cannot compile it (error parsing regexp: invalid character class range: `\x{DC00}-\x{DBFF}`).
@@ -143,12 +143,12 @@ func (v *DescribeScheduledActionsInput) validate(vs *awsapi.Violations, p string
 var ruleExpression = check.New(check.MaxLen(2048), check.MinLen(1), check.Pattern(`[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\r\n\t]*`, ""))
 
 func (v *GetPredictiveScalingForecastInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleServiceNamespace, vs, p, "ServiceNamespace", true, v.ServiceNamespace)
-	check.Str(ruleResourceIdMaxLen1600, vs, p, "ResourceId", true, v.ResourceId)
-	check.Str(ruleScalableDimension, vs, p, "ScalableDimension", true, v.ScalableDimension)
-	check.Str(rulePolicyName, vs, p, "PolicyName", true, v.PolicyName)
-	check.Null(vs, p, "StartTime", v.StartTime == nil)
-	check.Null(vs, p, "EndTime", v.EndTime == nil)
+	check.Str(ruleServiceNamespace, vs, p, "serviceNamespace", true, v.ServiceNamespace)
+	check.Str(ruleResourceIdMaxLen1600, vs, p, "resourceId", true, v.ResourceId)
+	check.Str(ruleScalableDimension, vs, p, "scalableDimension", true, v.ScalableDimension)
+	check.Str(rulePolicyName, vs, p, "policyName", true, v.PolicyName)
+	check.Null(vs, p, "startTime", v.StartTime == nil)
+	check.Null(vs, p, "endTime", v.EndTime == nil)
 }
 
 // The pattern of Id is not checked: RE2 cannot compile it (error parsing regexp: invalid character class range: `\x{DC00}-\x{DBFF}`).
@@ -156,14 +156,14 @@ func (v *GetPredictiveScalingForecastInput) validate(vs *awsapi.Violations, p st
 var ruleId = check.New(check.MaxLen(255), check.MinLen(1), check.Pattern(`[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\r\n\t]*`, ""))
 
 func (v *ListTagsForResourceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAmazonResourceName, vs, p, "ResourceARN", true, v.ResourceARN)
+	check.Str(ruleAmazonResourceName, vs, p, "resourceARN", true, v.ResourceARN)
 }
 
 var ruleMetricAggregationType = check.New(check.Enum("Average", "Minimum", "Maximum"))
 
 func (v *MetricDimension) validate(vs *awsapi.Violations, p string) {
-	check.Null(vs, p, "Name", v.Name == nil)
-	check.Null(vs, p, "Value", v.Value == nil)
+	check.Null(vs, p, "name", v.Name == nil)
+	check.Null(vs, p, "value", v.Value == nil)
 }
 
 func checkMetricDimensions(vs *awsapi.Violations, p string, v []MetricDimension) {
@@ -181,12 +181,12 @@ var rulePolicyName = check.New(check.MaxLen(256), check.MinLen(1), check.Pattern
 var rulePolicyType = check.New(check.Enum("StepScaling", "TargetTrackingScaling", "PredictiveScaling"))
 
 func (v *PredefinedMetricSpecification) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMetricType, vs, p, "PredefinedMetricType", true, v.PredefinedMetricType)
-	check.Str(ruleResourceLabel, vs, p, "ResourceLabel", false, v.ResourceLabel)
+	check.Str(ruleMetricType, vs, p, "predefinedMetricType", true, v.PredefinedMetricType)
+	check.Str(ruleResourceLabel, vs, p, "resourceLabel", false, v.ResourceLabel)
 }
 
 func (v *PredictiveScalingCustomizedMetricSpecification) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "MetricDataQueries", true, v.MetricDataQueries, checkPredictiveScalingMetricDataQueries)
+	check.List(vs, p, "metricDataQueries", true, v.MetricDataQueries, checkPredictiveScalingMetricDataQueries)
 }
 
 var rulePredictiveScalingMaxCapacityBreachBehavior = check.New(check.Enum("HonorMaxCapacity", "IncreaseMaxCapacity"))
@@ -194,9 +194,9 @@ var rulePredictiveScalingMaxCapacityBreachBehavior = check.New(check.Enum("Honor
 var rulePredictiveScalingMaxCapacityBuffer = check.New(check.Max(100), check.Min(0))
 
 func (v *PredictiveScalingMetric) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Dimensions", false, v.Dimensions, checkPredictiveScalingMetricDimensions)
-	check.Str(rulePredictiveScalingMetricName, vs, p, "MetricName", false, v.MetricName)
-	check.Str(rulePredictiveScalingMetricNamespace, vs, p, "Namespace", false, v.Namespace)
+	check.List(vs, p, "dimensions", false, v.Dimensions, checkPredictiveScalingMetricDimensions)
+	check.Str(rulePredictiveScalingMetricName, vs, p, "metricName", false, v.MetricName)
+	check.Str(rulePredictiveScalingMetricNamespace, vs, p, "namespace", false, v.Namespace)
 }
 
 func checkPredictiveScalingMetricDataQueries(vs *awsapi.Violations, p string, v []PredictiveScalingMetricDataQuery) {
@@ -204,14 +204,14 @@ func checkPredictiveScalingMetricDataQueries(vs *awsapi.Violations, p string, v 
 }
 
 func (v *PredictiveScalingMetricDataQuery) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleId, vs, p, "Id", true, v.Id)
-	check.Str(ruleExpression, vs, p, "Expression", false, v.Expression)
-	check.Struct(vs, p, "MetricStat", false, v.MetricStat, (*PredictiveScalingMetricStat).validate)
+	check.Str(ruleId, vs, p, "id", true, v.Id)
+	check.Str(ruleExpression, vs, p, "expression", false, v.Expression)
+	check.Struct(vs, p, "metricStat", false, v.MetricStat, (*PredictiveScalingMetricStat).validate)
 }
 
 func (v *PredictiveScalingMetricDimension) validate(vs *awsapi.Violations, p string) {
-	check.Str(rulePredictiveScalingMetricDimensionName, vs, p, "Name", true, v.Name)
-	check.Str(rulePredictiveScalingMetricDimensionValue, vs, p, "Value", true, v.Value)
+	check.Str(rulePredictiveScalingMetricDimensionName, vs, p, "name", true, v.Name)
+	check.Str(rulePredictiveScalingMetricDimensionValue, vs, p, "value", true, v.Value)
 }
 
 // The pattern of PredictiveScalingMetricDimensionName is not checked: RE2 cannot compile it (error parsing regexp: invalid character class range: `\x{DC00}-\x{DBFF}`).
@@ -235,13 +235,13 @@ var rulePredictiveScalingMetricName = check.New(check.MaxLen(255), check.MinLen(
 var rulePredictiveScalingMetricNamespace = check.New(check.MaxLen(255), check.MinLen(1), check.Pattern(`[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\r\n\t]*`, ""))
 
 func (v *PredictiveScalingMetricSpecification) validate(vs *awsapi.Violations, p string) {
-	check.Null(vs, p, "TargetValue", v.TargetValue == nil)
-	check.Struct(vs, p, "PredefinedMetricPairSpecification", false, v.PredefinedMetricPairSpecification, (*PredictiveScalingPredefinedMetricPairSpecification).validate)
-	check.Struct(vs, p, "PredefinedScalingMetricSpecification", false, v.PredefinedScalingMetricSpecification, (*PredictiveScalingPredefinedScalingMetricSpecification).validate)
-	check.Struct(vs, p, "PredefinedLoadMetricSpecification", false, v.PredefinedLoadMetricSpecification, (*PredictiveScalingPredefinedLoadMetricSpecification).validate)
-	check.Struct(vs, p, "CustomizedScalingMetricSpecification", false, v.CustomizedScalingMetricSpecification, (*PredictiveScalingCustomizedMetricSpecification).validate)
-	check.Struct(vs, p, "CustomizedLoadMetricSpecification", false, v.CustomizedLoadMetricSpecification, (*PredictiveScalingCustomizedMetricSpecification).validate)
-	check.Struct(vs, p, "CustomizedCapacityMetricSpecification", false, v.CustomizedCapacityMetricSpecification, (*PredictiveScalingCustomizedMetricSpecification).validate)
+	check.Null(vs, p, "targetValue", v.TargetValue == nil)
+	check.Struct(vs, p, "predefinedMetricPairSpecification", false, v.PredefinedMetricPairSpecification, (*PredictiveScalingPredefinedMetricPairSpecification).validate)
+	check.Struct(vs, p, "predefinedScalingMetricSpecification", false, v.PredefinedScalingMetricSpecification, (*PredictiveScalingPredefinedScalingMetricSpecification).validate)
+	check.Struct(vs, p, "predefinedLoadMetricSpecification", false, v.PredefinedLoadMetricSpecification, (*PredictiveScalingPredefinedLoadMetricSpecification).validate)
+	check.Struct(vs, p, "customizedScalingMetricSpecification", false, v.CustomizedScalingMetricSpecification, (*PredictiveScalingCustomizedMetricSpecification).validate)
+	check.Struct(vs, p, "customizedLoadMetricSpecification", false, v.CustomizedLoadMetricSpecification, (*PredictiveScalingCustomizedMetricSpecification).validate)
+	check.Struct(vs, p, "customizedCapacityMetricSpecification", false, v.CustomizedCapacityMetricSpecification, (*PredictiveScalingCustomizedMetricSpecification).validate)
 }
 
 func checkPredictiveScalingMetricSpecifications(vs *awsapi.Violations, p string, v []PredictiveScalingMetricSpecification) {
@@ -249,9 +249,9 @@ func checkPredictiveScalingMetricSpecifications(vs *awsapi.Violations, p string,
 }
 
 func (v *PredictiveScalingMetricStat) validate(vs *awsapi.Violations, p string) {
-	check.Struct(vs, p, "Metric", true, v.Metric, (*PredictiveScalingMetric).validate)
-	check.Null(vs, p, "Stat", v.Stat == nil)
-	check.Str(rulePredictiveScalingMetricUnit, vs, p, "Unit", false, v.Unit)
+	check.Struct(vs, p, "metric", true, v.Metric, (*PredictiveScalingMetric).validate)
+	check.Null(vs, p, "stat", v.Stat == nil)
+	check.Str(rulePredictiveScalingMetricUnit, vs, p, "unit", false, v.Unit)
 }
 
 var rulePredictiveScalingMetricType = check.New(check.MaxLen(128), check.MinLen(1))
@@ -263,56 +263,56 @@ var rulePredictiveScalingMetricUnit = check.New(check.MaxLen(1023), check.MinLen
 var rulePredictiveScalingMode = check.New(check.Enum("ForecastOnly", "ForecastAndScale"))
 
 func (v *PredictiveScalingPolicyConfiguration) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "MetricSpecifications", true, v.MetricSpecifications, checkPredictiveScalingMetricSpecifications)
-	check.Str(rulePredictiveScalingMode, vs, p, "Mode", false, v.Mode)
-	check.Numeric(rulePredictiveScalingSchedulingBufferTime, vs, p, "SchedulingBufferTime", false, v.SchedulingBufferTime)
-	check.Str(rulePredictiveScalingMaxCapacityBreachBehavior, vs, p, "MaxCapacityBreachBehavior", false, v.MaxCapacityBreachBehavior)
-	check.Numeric(rulePredictiveScalingMaxCapacityBuffer, vs, p, "MaxCapacityBuffer", false, v.MaxCapacityBuffer)
+	check.List(vs, p, "metricSpecifications", true, v.MetricSpecifications, checkPredictiveScalingMetricSpecifications)
+	check.Str(rulePredictiveScalingMode, vs, p, "mode", false, v.Mode)
+	check.Numeric(rulePredictiveScalingSchedulingBufferTime, vs, p, "schedulingBufferTime", false, v.SchedulingBufferTime)
+	check.Str(rulePredictiveScalingMaxCapacityBreachBehavior, vs, p, "maxCapacityBreachBehavior", false, v.MaxCapacityBreachBehavior)
+	check.Numeric(rulePredictiveScalingMaxCapacityBuffer, vs, p, "maxCapacityBuffer", false, v.MaxCapacityBuffer)
 }
 
 func (v *PredictiveScalingPredefinedLoadMetricSpecification) validate(vs *awsapi.Violations, p string) {
-	check.Str(rulePredictiveScalingMetricType, vs, p, "PredefinedMetricType", true, v.PredefinedMetricType)
-	check.Str(ruleResourceLabel, vs, p, "ResourceLabel", false, v.ResourceLabel)
+	check.Str(rulePredictiveScalingMetricType, vs, p, "predefinedMetricType", true, v.PredefinedMetricType)
+	check.Str(ruleResourceLabel, vs, p, "resourceLabel", false, v.ResourceLabel)
 }
 
 func (v *PredictiveScalingPredefinedMetricPairSpecification) validate(vs *awsapi.Violations, p string) {
-	check.Str(rulePredictiveScalingMetricType, vs, p, "PredefinedMetricType", true, v.PredefinedMetricType)
-	check.Str(ruleResourceLabel, vs, p, "ResourceLabel", false, v.ResourceLabel)
+	check.Str(rulePredictiveScalingMetricType, vs, p, "predefinedMetricType", true, v.PredefinedMetricType)
+	check.Str(ruleResourceLabel, vs, p, "resourceLabel", false, v.ResourceLabel)
 }
 
 func (v *PredictiveScalingPredefinedScalingMetricSpecification) validate(vs *awsapi.Violations, p string) {
-	check.Str(rulePredictiveScalingMetricType, vs, p, "PredefinedMetricType", true, v.PredefinedMetricType)
-	check.Str(ruleResourceLabel, vs, p, "ResourceLabel", false, v.ResourceLabel)
+	check.Str(rulePredictiveScalingMetricType, vs, p, "predefinedMetricType", true, v.PredefinedMetricType)
+	check.Str(ruleResourceLabel, vs, p, "resourceLabel", false, v.ResourceLabel)
 }
 
 var rulePredictiveScalingSchedulingBufferTime = check.New(check.Max(3600), check.Min(0))
 
 func (v *PutScalingPolicyInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(rulePolicyName, vs, p, "PolicyName", true, v.PolicyName)
-	check.Str(ruleServiceNamespace, vs, p, "ServiceNamespace", true, v.ServiceNamespace)
-	check.Str(ruleResourceIdMaxLen1600, vs, p, "ResourceId", true, v.ResourceId)
-	check.Str(ruleScalableDimension, vs, p, "ScalableDimension", true, v.ScalableDimension)
-	check.Str(rulePolicyType, vs, p, "PolicyType", false, v.PolicyType)
-	check.Struct(vs, p, "StepScalingPolicyConfiguration", false, v.StepScalingPolicyConfiguration, (*StepScalingPolicyConfiguration).validate)
-	check.Struct(vs, p, "TargetTrackingScalingPolicyConfiguration", false, v.TargetTrackingScalingPolicyConfiguration, (*TargetTrackingScalingPolicyConfiguration).validate)
-	check.Struct(vs, p, "PredictiveScalingPolicyConfiguration", false, v.PredictiveScalingPolicyConfiguration, (*PredictiveScalingPolicyConfiguration).validate)
+	check.Str(rulePolicyName, vs, p, "policyName", true, v.PolicyName)
+	check.Str(ruleServiceNamespace, vs, p, "serviceNamespace", true, v.ServiceNamespace)
+	check.Str(ruleResourceIdMaxLen1600, vs, p, "resourceId", true, v.ResourceId)
+	check.Str(ruleScalableDimension, vs, p, "scalableDimension", true, v.ScalableDimension)
+	check.Str(rulePolicyType, vs, p, "policyType", false, v.PolicyType)
+	check.Struct(vs, p, "stepScalingPolicyConfiguration", false, v.StepScalingPolicyConfiguration, (*StepScalingPolicyConfiguration).validate)
+	check.Struct(vs, p, "targetTrackingScalingPolicyConfiguration", false, v.TargetTrackingScalingPolicyConfiguration, (*TargetTrackingScalingPolicyConfiguration).validate)
+	check.Struct(vs, p, "predictiveScalingPolicyConfiguration", false, v.PredictiveScalingPolicyConfiguration, (*PredictiveScalingPolicyConfiguration).validate)
 }
 
 func (v *PutScheduledActionInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleServiceNamespace, vs, p, "ServiceNamespace", true, v.ServiceNamespace)
-	check.Str(ruleResourceIdMaxLen1600, vs, p, "Schedule", false, v.Schedule)
-	check.Str(ruleResourceIdMaxLen1600, vs, p, "Timezone", false, v.Timezone)
-	check.Str(ruleScheduledActionName, vs, p, "ScheduledActionName", true, v.ScheduledActionName)
-	check.Str(ruleResourceIdMaxLen1600, vs, p, "ResourceId", true, v.ResourceId)
-	check.Str(ruleScalableDimension, vs, p, "ScalableDimension", true, v.ScalableDimension)
+	check.Str(ruleServiceNamespace, vs, p, "serviceNamespace", true, v.ServiceNamespace)
+	check.Str(ruleResourceIdMaxLen1600, vs, p, "schedule", false, v.Schedule)
+	check.Str(ruleResourceIdMaxLen1600, vs, p, "timezone", false, v.Timezone)
+	check.Str(ruleScheduledActionName, vs, p, "scheduledActionName", true, v.ScheduledActionName)
+	check.Str(ruleResourceIdMaxLen1600, vs, p, "resourceId", true, v.ResourceId)
+	check.Str(ruleScalableDimension, vs, p, "scalableDimension", true, v.ScalableDimension)
 }
 
 func (v *RegisterScalableTargetInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleServiceNamespace, vs, p, "ServiceNamespace", true, v.ServiceNamespace)
-	check.Str(ruleResourceIdMaxLen1600, vs, p, "ResourceId", true, v.ResourceId)
-	check.Str(ruleScalableDimension, vs, p, "ScalableDimension", true, v.ScalableDimension)
-	check.Str(ruleResourceIdMaxLen1600, vs, p, "RoleARN", false, v.RoleARN)
-	check.Map(vs, p, "Tags", false, v.Tags, checkTagMap)
+	check.Str(ruleServiceNamespace, vs, p, "serviceNamespace", true, v.ServiceNamespace)
+	check.Str(ruleResourceIdMaxLen1600, vs, p, "resourceId", true, v.ResourceId)
+	check.Str(ruleScalableDimension, vs, p, "scalableDimension", true, v.ScalableDimension)
+	check.Str(ruleResourceIdMaxLen1600, vs, p, "roleARN", false, v.RoleARN)
+	check.Map(vs, p, "tags", false, v.Tags, checkTagMap)
 }
 
 // The pattern of ResourceIdMaxLen1600 is not checked: RE2 cannot compile it (error parsing regexp: invalid character class range: `\x{DC00}-\x{DBFF}`).
@@ -337,7 +337,7 @@ var ruleScheduledActionName = check.New(check.MaxLen(256), check.MinLen(1), chec
 var ruleServiceNamespace = check.New(check.Enum("ecs", "elasticmapreduce", "ec2", "appstream", "dynamodb", "rds", "sagemaker", "custom-resource", "comprehend", "lambda", "cassandra", "kafka", "elasticache", "neptune", "workspaces"))
 
 func (v *StepAdjustment) validate(vs *awsapi.Violations, p string) {
-	check.Null(vs, p, "ScalingAdjustment", v.ScalingAdjustment == nil)
+	check.Null(vs, p, "scalingAdjustment", v.ScalingAdjustment == nil)
 }
 
 func checkStepAdjustments(vs *awsapi.Violations, p string, v []StepAdjustment) {
@@ -345,9 +345,9 @@ func checkStepAdjustments(vs *awsapi.Violations, p string, v []StepAdjustment) {
 }
 
 func (v *StepScalingPolicyConfiguration) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAdjustmentType, vs, p, "AdjustmentType", false, v.AdjustmentType)
-	check.List(vs, p, "StepAdjustments", false, v.StepAdjustments, checkStepAdjustments)
-	check.Str(ruleMetricAggregationType, vs, p, "MetricAggregationType", false, v.MetricAggregationType)
+	check.Str(ruleAdjustmentType, vs, p, "adjustmentType", false, v.AdjustmentType)
+	check.List(vs, p, "stepAdjustments", false, v.StepAdjustments, checkStepAdjustments)
+	check.Str(ruleMetricAggregationType, vs, p, "metricAggregationType", false, v.MetricAggregationType)
 }
 
 var ruleTagKey = check.New(check.MaxLen(128), check.MinLen(1))
@@ -367,16 +367,16 @@ func checkTagMap(vs *awsapi.Violations, p string, v map[string]string) {
 }
 
 func (v *TagResourceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAmazonResourceName, vs, p, "ResourceARN", true, v.ResourceARN)
-	check.Map(vs, p, "Tags", true, v.Tags, checkTagMap)
+	check.Str(ruleAmazonResourceName, vs, p, "resourceARN", true, v.ResourceARN)
+	check.Map(vs, p, "tags", true, v.Tags, checkTagMap)
 }
 
 var ruleTagValue = check.New(check.MaxLen(256))
 
 func (v *TargetTrackingMetric) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Dimensions", false, v.Dimensions, checkTargetTrackingMetricDimensions)
-	check.Str(ruleTargetTrackingMetricName, vs, p, "MetricName", false, v.MetricName)
-	check.Str(ruleTargetTrackingMetricNamespace, vs, p, "Namespace", false, v.Namespace)
+	check.List(vs, p, "dimensions", false, v.Dimensions, checkTargetTrackingMetricDimensions)
+	check.Str(ruleTargetTrackingMetricName, vs, p, "metricName", false, v.MetricName)
+	check.Str(ruleTargetTrackingMetricNamespace, vs, p, "namespace", false, v.Namespace)
 }
 
 func checkTargetTrackingMetricDataQueries(vs *awsapi.Violations, p string, v []TargetTrackingMetricDataQuery) {
@@ -384,14 +384,14 @@ func checkTargetTrackingMetricDataQueries(vs *awsapi.Violations, p string, v []T
 }
 
 func (v *TargetTrackingMetricDataQuery) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleExpression, vs, p, "Expression", false, v.Expression)
-	check.Str(ruleId, vs, p, "Id", true, v.Id)
-	check.Struct(vs, p, "MetricStat", false, v.MetricStat, (*TargetTrackingMetricStat).validate)
+	check.Str(ruleExpression, vs, p, "expression", false, v.Expression)
+	check.Str(ruleId, vs, p, "id", true, v.Id)
+	check.Struct(vs, p, "metricStat", false, v.MetricStat, (*TargetTrackingMetricStat).validate)
 }
 
 func (v *TargetTrackingMetricDimension) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleTargetTrackingMetricDimensionName, vs, p, "Name", true, v.Name)
-	check.Str(ruleTargetTrackingMetricDimensionValue, vs, p, "Value", true, v.Value)
+	check.Str(ruleTargetTrackingMetricDimensionName, vs, p, "name", true, v.Name)
+	check.Str(ruleTargetTrackingMetricDimensionValue, vs, p, "value", true, v.Value)
 }
 
 // The pattern of TargetTrackingMetricDimensionName is not checked: RE2 cannot compile it (error parsing regexp: invalid character class range: `\x{DC00}-\x{DBFF}`).
@@ -415,9 +415,9 @@ var ruleTargetTrackingMetricName = check.New(check.MaxLen(255), check.MinLen(1),
 var ruleTargetTrackingMetricNamespace = check.New(check.MaxLen(255), check.MinLen(1), check.Pattern(`[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\r\n\t]*`, ""))
 
 func (v *TargetTrackingMetricStat) validate(vs *awsapi.Violations, p string) {
-	check.Struct(vs, p, "Metric", true, v.Metric, (*TargetTrackingMetric).validate)
-	check.Null(vs, p, "Stat", v.Stat == nil)
-	check.Str(ruleTargetTrackingMetricUnit, vs, p, "Unit", false, v.Unit)
+	check.Struct(vs, p, "metric", true, v.Metric, (*TargetTrackingMetric).validate)
+	check.Null(vs, p, "stat", v.Stat == nil)
+	check.Str(ruleTargetTrackingMetricUnit, vs, p, "unit", false, v.Unit)
 }
 
 // The pattern of TargetTrackingMetricUnit is not checked: RE2 cannot compile it (error parsing regexp: invalid character class range: `\x{DC00}-\x{DBFF}`).
@@ -425,14 +425,14 @@ func (v *TargetTrackingMetricStat) validate(vs *awsapi.Violations, p string) {
 var ruleTargetTrackingMetricUnit = check.New(check.MaxLen(1023), check.MinLen(1), check.Pattern(`[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\r\n\t]*`, ""))
 
 func (v *TargetTrackingScalingPolicyConfiguration) validate(vs *awsapi.Violations, p string) {
-	check.Null(vs, p, "TargetValue", v.TargetValue == nil)
-	check.Struct(vs, p, "PredefinedMetricSpecification", false, v.PredefinedMetricSpecification, (*PredefinedMetricSpecification).validate)
-	check.Struct(vs, p, "CustomizedMetricSpecification", false, v.CustomizedMetricSpecification, (*CustomizedMetricSpecification).validate)
+	check.Null(vs, p, "targetValue", v.TargetValue == nil)
+	check.Struct(vs, p, "predefinedMetricSpecification", false, v.PredefinedMetricSpecification, (*PredefinedMetricSpecification).validate)
+	check.Struct(vs, p, "customizedMetricSpecification", false, v.CustomizedMetricSpecification, (*CustomizedMetricSpecification).validate)
 }
 
 func (v *UntagResourceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAmazonResourceName, vs, p, "ResourceARN", true, v.ResourceARN)
-	check.List(vs, p, "TagKeys", true, v.TagKeys, checkTagKeyList)
+	check.Str(ruleAmazonResourceName, vs, p, "resourceARN", true, v.ResourceARN)
+	check.List(vs, p, "tagKeys", true, v.TagKeys, checkTagKeyList)
 }
 
 // The pattern of XmlString is not checked: RE2 cannot compile it (error parsing regexp: invalid character class range: `\x{DC00}-\x{DBFF}`).

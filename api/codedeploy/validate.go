@@ -406,7 +406,7 @@ func (v *DeregisterOnPremisesInstanceInput) validate(vs *awsapi.Violations, p st
 }
 
 func (v *EC2TagFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleEC2TagFilterType, vs, p, "Type", false, v.Type)
+	check.Str(ruleEC2TagFilterType, vs, p, "type", false, v.Type)
 }
 
 func checkEC2TagFilterList(vs *awsapi.Violations, p string, v []EC2TagFilter) {
@@ -523,7 +523,7 @@ func (v *ListOnPremisesInstancesInput) validate(vs *awsapi.Violations, p string)
 var ruleListStateFilterAction = check.New(check.Enum("include", "exclude", "ignore"))
 
 func (v *ListTagsForResourceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "ResourceArn", true, v.ResourceArn)
+	check.Str(ruleArn, vs, p, "resourceArn", true, v.ResourceArn)
 }
 
 func (v *MinimumHealthyHosts) validate(vs *awsapi.Violations, p string) {
@@ -590,7 +590,7 @@ func (v *StopDeploymentInput) validate(vs *awsapi.Violations, p string) {
 }
 
 func (v *TagFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleTagFilterType, vs, p, "Type", false, v.Type)
+	check.Str(ruleTagFilterType, vs, p, "type", false, v.Type)
 }
 
 func checkTagFilterList(vs *awsapi.Violations, p string, v []TagFilter) {
@@ -600,8 +600,8 @@ func checkTagFilterList(vs *awsapi.Violations, p string, v []TagFilter) {
 var ruleTagFilterType = check.New(check.Enum("KEY_ONLY", "VALUE_ONLY", "KEY_AND_VALUE"))
 
 func (v *TagResourceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "ResourceArn", true, v.ResourceArn)
-	check.Null(vs, p, "Tags", v.Tags == nil)
+	check.Str(ruleArn, vs, p, "resourceArn", true, v.ResourceArn)
+	check.Null(vs, p, "tags", v.Tags == nil)
 }
 
 var ruleTargetFilterName = check.New(check.Enum("TargetStatus", "ServerInstanceLabel"))
@@ -640,8 +640,8 @@ func checkTriggerEventTypeList(vs *awsapi.Violations, p string, v []TriggerEvent
 }
 
 func (v *UntagResourceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "ResourceArn", true, v.ResourceArn)
-	check.Null(vs, p, "TagKeys", v.TagKeys == nil)
+	check.Str(ruleArn, vs, p, "resourceArn", true, v.ResourceArn)
+	check.Null(vs, p, "tagKeys", v.TagKeys == nil)
 }
 
 func (v *UpdateApplicationInput) validate(vs *awsapi.Violations, p string) {

@@ -854,8 +854,8 @@ func (v *SubjectIdentifier) validate(vs *awsapi.Violations, p string) {
 }
 
 func (v *Tag) validate(vs *awsapi.Violations, p string) {
-	check.Null(vs, p, "Key", v.Key == nil)
-	check.Null(vs, p, "Value", v.Value == nil)
+	check.Null(vs, p, "key", v.Key == nil)
+	check.Null(vs, p, "value", v.Value == nil)
 }
 
 func checkTagList(vs *awsapi.Violations, p string, v []Tag) {

@@ -69,7 +69,7 @@ func (v *CreatePodIdentityAssociationInput) Validate() error {
 
 // Validate checks the DeleteAccessEntry input against the model's constraints.
 func (v *DeleteAccessEntryInput) Validate() error {
-	return check.Input(v, (*DeleteAccessEntryInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*DeleteAccessEntryInput).validate, CodeInvalidRequestException, validationStyle)
 }
 
 // Validate checks the DeleteAddon input against the model's constraints.
@@ -84,12 +84,12 @@ func (v *DeleteCapabilityInput) Validate() error {
 
 // Validate checks the DeleteCluster input against the model's constraints.
 func (v *DeleteClusterInput) Validate() error {
-	return check.Input(v, (*DeleteClusterInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*DeleteClusterInput).validate, CodeInvalidRequestException, validationStyle)
 }
 
 // Validate checks the DeleteEksAnywhereSubscription input against the model's constraints.
 func (v *DeleteEksAnywhereSubscriptionInput) Validate() error {
-	return check.Input(v, (*DeleteEksAnywhereSubscriptionInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*DeleteEksAnywhereSubscriptionInput).validate, CodeInvalidRequestException, validationStyle)
 }
 
 // Validate checks the DeleteFargateProfile input against the model's constraints.
@@ -114,7 +114,7 @@ func (v *DeregisterClusterInput) Validate() error {
 
 // Validate checks the DescribeAccessEntry input against the model's constraints.
 func (v *DescribeAccessEntryInput) Validate() error {
-	return check.Input(v, (*DescribeAccessEntryInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*DescribeAccessEntryInput).validate, CodeInvalidRequestException, validationStyle)
 }
 
 // Validate checks the DescribeAddon input against the model's constraints.
@@ -189,7 +189,7 @@ func (v *DescribeUpdateInput) Validate() error {
 
 // Validate checks the DisassociateAccessPolicy input against the model's constraints.
 func (v *DisassociateAccessPolicyInput) Validate() error {
-	return check.Input(v, (*DisassociateAccessPolicyInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*DisassociateAccessPolicyInput).validate, CodeInvalidRequestException, validationStyle)
 }
 
 // Validate checks the DisassociateIdentityProviderConfig input against the model's constraints.
@@ -214,7 +214,7 @@ func (v *ListAddonsInput) Validate() error {
 
 // Validate checks the ListAssociatedAccessPolicies input against the model's constraints.
 func (v *ListAssociatedAccessPoliciesInput) Validate() error {
-	return check.Input(v, (*ListAssociatedAccessPoliciesInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*ListAssociatedAccessPoliciesInput).validate, CodeInvalidRequestException, validationStyle)
 }
 
 // Validate checks the ListCapabilities input against the model's constraints.

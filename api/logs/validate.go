@@ -19,7 +19,7 @@ func (v *AssociateKmsKeyInput) Validate() error {
 
 // Validate checks the AssociateSourceToS3TableIntegration input against the model's constraints.
 func (v *AssociateSourceToS3TableIntegrationInput) Validate() error {
-	return check.Input(v, (*AssociateSourceToS3TableIntegrationInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*AssociateSourceToS3TableIntegrationInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the CancelExportTask input against the model's constraints.
@@ -34,7 +34,7 @@ func (v *CancelImportTaskInput) Validate() error {
 
 // Validate checks the CreateDelivery input against the model's constraints.
 func (v *CreateDeliveryInput) Validate() error {
-	return check.Input(v, (*CreateDeliveryInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*CreateDeliveryInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the CreateExportTask input against the model's constraints.
@@ -69,7 +69,7 @@ func (v *CreateLookupTableInput) Validate() error {
 
 // Validate checks the CreateScheduledQuery input against the model's constraints.
 func (v *CreateScheduledQueryInput) Validate() error {
-	return check.Input(v, (*CreateScheduledQueryInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*CreateScheduledQueryInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the DeleteAccountPolicy input against the model's constraints.
@@ -84,22 +84,22 @@ func (v *DeleteDataProtectionPolicyInput) Validate() error {
 
 // Validate checks the DeleteDelivery input against the model's constraints.
 func (v *DeleteDeliveryInput) Validate() error {
-	return check.Input(v, (*DeleteDeliveryInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*DeleteDeliveryInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the DeleteDeliveryDestination input against the model's constraints.
 func (v *DeleteDeliveryDestinationInput) Validate() error {
-	return check.Input(v, (*DeleteDeliveryDestinationInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*DeleteDeliveryDestinationInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the DeleteDeliveryDestinationPolicy input against the model's constraints.
 func (v *DeleteDeliveryDestinationPolicyInput) Validate() error {
-	return check.Input(v, (*DeleteDeliveryDestinationPolicyInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*DeleteDeliveryDestinationPolicyInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the DeleteDeliverySource input against the model's constraints.
 func (v *DeleteDeliverySourceInput) Validate() error {
-	return check.Input(v, (*DeleteDeliverySourceInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*DeleteDeliverySourceInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the DeleteDestination input against the model's constraints.
@@ -159,7 +159,7 @@ func (v *DeleteRetentionPolicyInput) Validate() error {
 
 // Validate checks the DeleteScheduledQuery input against the model's constraints.
 func (v *DeleteScheduledQueryInput) Validate() error {
-	return check.Input(v, (*DeleteScheduledQueryInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*DeleteScheduledQueryInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the DeleteSubscriptionFilter input against the model's constraints.
@@ -179,22 +179,22 @@ func (v *DescribeAccountPoliciesInput) Validate() error {
 
 // Validate checks the DescribeConfigurationTemplates input against the model's constraints.
 func (v *DescribeConfigurationTemplatesInput) Validate() error {
-	return check.Input(v, (*DescribeConfigurationTemplatesInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*DescribeConfigurationTemplatesInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the DescribeDeliveries input against the model's constraints.
 func (v *DescribeDeliveriesInput) Validate() error {
-	return check.Input(v, (*DescribeDeliveriesInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*DescribeDeliveriesInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the DescribeDeliveryDestinations input against the model's constraints.
 func (v *DescribeDeliveryDestinationsInput) Validate() error {
-	return check.Input(v, (*DescribeDeliveryDestinationsInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*DescribeDeliveryDestinationsInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the DescribeDeliverySources input against the model's constraints.
 func (v *DescribeDeliverySourcesInput) Validate() error {
-	return check.Input(v, (*DescribeDeliverySourcesInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*DescribeDeliverySourcesInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the DescribeDestinations input against the model's constraints.
@@ -274,7 +274,7 @@ func (v *DisassociateKmsKeyInput) Validate() error {
 
 // Validate checks the DisassociateSourceFromS3TableIntegration input against the model's constraints.
 func (v *DisassociateSourceFromS3TableIntegrationInput) Validate() error {
-	return check.Input(v, (*DisassociateSourceFromS3TableIntegrationInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*DisassociateSourceFromS3TableIntegrationInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the FilterLogEvents input against the model's constraints.
@@ -289,22 +289,22 @@ func (v *GetDataProtectionPolicyInput) Validate() error {
 
 // Validate checks the GetDelivery input against the model's constraints.
 func (v *GetDeliveryInput) Validate() error {
-	return check.Input(v, (*GetDeliveryInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*GetDeliveryInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the GetDeliveryDestination input against the model's constraints.
 func (v *GetDeliveryDestinationInput) Validate() error {
-	return check.Input(v, (*GetDeliveryDestinationInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*GetDeliveryDestinationInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the GetDeliveryDestinationPolicy input against the model's constraints.
 func (v *GetDeliveryDestinationPolicyInput) Validate() error {
-	return check.Input(v, (*GetDeliveryDestinationPolicyInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*GetDeliveryDestinationPolicyInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the GetDeliverySource input against the model's constraints.
 func (v *GetDeliverySourceInput) Validate() error {
-	return check.Input(v, (*GetDeliverySourceInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*GetDeliverySourceInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the GetIntegration input against the model's constraints.
@@ -354,12 +354,12 @@ func (v *GetQueryResultsInput) Validate() error {
 
 // Validate checks the GetScheduledQuery input against the model's constraints.
 func (v *GetScheduledQueryInput) Validate() error {
-	return check.Input(v, (*GetScheduledQueryInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*GetScheduledQueryInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the GetScheduledQueryHistory input against the model's constraints.
 func (v *GetScheduledQueryHistoryInput) Validate() error {
-	return check.Input(v, (*GetScheduledQueryHistoryInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*GetScheduledQueryHistoryInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the GetTransformer input against the model's constraints.
@@ -399,12 +399,12 @@ func (v *ListLogGroupsForQueryInput) Validate() error {
 
 // Validate checks the ListScheduledQueries input against the model's constraints.
 func (v *ListScheduledQueriesInput) Validate() error {
-	return check.Input(v, (*ListScheduledQueriesInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*ListScheduledQueriesInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the ListSourcesForS3TableIntegration input against the model's constraints.
 func (v *ListSourcesForS3TableIntegrationInput) Validate() error {
-	return check.Input(v, (*ListSourcesForS3TableIntegrationInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*ListSourcesForS3TableIntegrationInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the ListTagsForResource input against the model's constraints.
@@ -434,17 +434,17 @@ func (v *PutDataProtectionPolicyInput) Validate() error {
 
 // Validate checks the PutDeliveryDestination input against the model's constraints.
 func (v *PutDeliveryDestinationInput) Validate() error {
-	return check.Input(v, (*PutDeliveryDestinationInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*PutDeliveryDestinationInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the PutDeliveryDestinationPolicy input against the model's constraints.
 func (v *PutDeliveryDestinationPolicyInput) Validate() error {
-	return check.Input(v, (*PutDeliveryDestinationPolicyInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*PutDeliveryDestinationPolicyInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the PutDeliverySource input against the model's constraints.
 func (v *PutDeliverySourceInput) Validate() error {
-	return check.Input(v, (*PutDeliverySourceInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*PutDeliverySourceInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the PutDestination input against the model's constraints.
@@ -559,7 +559,7 @@ func (v *UpdateAnomalyInput) Validate() error {
 
 // Validate checks the UpdateDeliveryConfiguration input against the model's constraints.
 func (v *UpdateDeliveryConfigurationInput) Validate() error {
-	return check.Input(v, (*UpdateDeliveryConfigurationInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*UpdateDeliveryConfigurationInput).validate, CodeValidationException, validationStyle)
 }
 
 // Validate checks the UpdateLogAnomalyDetector input against the model's constraints.
@@ -574,7 +574,7 @@ func (v *UpdateLookupTableInput) Validate() error {
 
 // Validate checks the UpdateScheduledQuery input against the model's constraints.
 func (v *UpdateScheduledQueryInput) Validate() error {
-	return check.Input(v, (*UpdateScheduledQueryInput).validate, validationCode, validationStyle)
+	return check.Input(v, (*UpdateScheduledQueryInput).validate, CodeValidationException, validationStyle)
 }
 
 var ruleAccessPolicy = check.New(check.MinLen(1))
@@ -927,7 +927,7 @@ func (v *DescribeDeliverySourcesInput) validate(vs *awsapi.Violations, p string)
 }
 
 func (v *DescribeDestinationsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDestinationName, vs, p, "DestinationNamePrefix", false, v.DestinationNamePrefix)
+	check.Str(ruleDestinationName, vs, p, "destinationNamePrefix", false, v.DestinationNamePrefix)
 	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
 	check.Numeric(ruleDescribeLimit, vs, p, "limit", false, v.Limit)
 }

@@ -137,40 +137,40 @@ func checkAddReplicaRegionListType(vs *awsapi.Violations, p string, v []ReplicaR
 var ruleAutomaticallyRotateAfterDaysType = check.New(check.Max(1000), check.Min(1))
 
 func (v *BatchGetSecretValueInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "SecretIdList", false, v.SecretIdList, checkSecretIdListType)
-	check.List(vs, p, "Filters", false, v.Filters, checkFiltersListType)
-	check.Numeric(ruleMaxResultsBatchType, vs, p, "MaxResults", false, v.MaxResults)
-	check.Str(ruleNextTokenType, vs, p, "NextToken", false, v.NextToken)
+	check.List(vs, p, "secretIdList", false, v.SecretIdList, checkSecretIdListType)
+	check.List(vs, p, "filters", false, v.Filters, checkFiltersListType)
+	check.Numeric(ruleMaxResultsBatchType, vs, p, "maxResults", false, v.MaxResults)
+	check.Str(ruleNextTokenType, vs, p, "nextToken", false, v.NextToken)
 }
 
 func (v *CancelRotateSecretInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
+	check.Str(ruleSecretIdType, vs, p, "secretId", true, v.SecretId)
 }
 
 var ruleClientRequestTokenType = check.New(check.MaxLen(64), check.MinLen(32))
 
 func (v *CreateSecretInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleNameType, vs, p, "Name", true, v.Name)
-	check.Str(ruleClientRequestTokenType, vs, p, "ClientRequestToken", false, v.ClientRequestToken)
-	check.Str(ruleDescriptionType, vs, p, "Description", false, v.Description)
-	check.Str(ruleKmsKeyIdType, vs, p, "KmsKeyId", false, v.KmsKeyId)
-	check.Blob(ruleSecretBinaryType, vs, p, "SecretBinary", false, v.SecretBinary)
-	check.Str(ruleSecretStringType, vs, p, "SecretString", false, v.SecretString)
-	check.List(vs, p, "Tags", false, v.Tags, checkTagListType)
-	check.List(vs, p, "AddReplicaRegions", false, v.AddReplicaRegions, checkAddReplicaRegionListType)
-	check.Str(ruleMedeaTypeType, vs, p, "Type", false, v.Type)
+	check.Str(ruleNameType, vs, p, "name", true, v.Name)
+	check.Str(ruleClientRequestTokenType, vs, p, "clientRequestToken", false, v.ClientRequestToken)
+	check.Str(ruleDescriptionType, vs, p, "description", false, v.Description)
+	check.Str(ruleKmsKeyIdType, vs, p, "kmsKeyId", false, v.KmsKeyId)
+	check.Blob(ruleSecretBinaryType, vs, p, "secretBinary", false, v.SecretBinary)
+	check.Str(ruleSecretStringType, vs, p, "secretString", false, v.SecretString)
+	check.List(vs, p, "tags", false, v.Tags, checkTagListType)
+	check.List(vs, p, "addReplicaRegions", false, v.AddReplicaRegions, checkAddReplicaRegionListType)
+	check.Str(ruleMedeaTypeType, vs, p, "type", false, v.Type)
 }
 
 func (v *DeleteResourcePolicyInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
+	check.Str(ruleSecretIdType, vs, p, "secretId", true, v.SecretId)
 }
 
 func (v *DeleteSecretInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
+	check.Str(ruleSecretIdType, vs, p, "secretId", true, v.SecretId)
 }
 
 func (v *DescribeSecretInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
+	check.Str(ruleSecretIdType, vs, p, "secretId", true, v.SecretId)
 }
 
 var ruleDescriptionType = check.New(check.MaxLen(2048))
@@ -180,8 +180,8 @@ var ruleDurationType = check.New(check.MaxLen(3), check.MinLen(2), check.Pattern
 var ruleExcludeCharactersType = check.New(check.MaxLen(4096))
 
 func (v *ExternalSecretRotationMetadataItem) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleExternalSecretRotationMetadataItemKeyType, vs, p, "Key", false, v.Key)
-	check.Str(ruleExternalSecretRotationMetadataItemValueType, vs, p, "Value", false, v.Value)
+	check.Str(ruleExternalSecretRotationMetadataItemKeyType, vs, p, "key", false, v.Key)
+	check.Str(ruleExternalSecretRotationMetadataItemValueType, vs, p, "value", false, v.Value)
 }
 
 var ruleExternalSecretRotationMetadataItemKeyType = check.New(check.MaxLen(256), check.MinLen(1))
@@ -193,8 +193,8 @@ func checkExternalSecretRotationMetadataType(vs *awsapi.Violations, p string, v 
 }
 
 func (v *Filter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleFilterNameStringType, vs, p, "Key", false, v.Key)
-	check.List(vs, p, "Values", false, v.Values, checkFilterValuesStringList)
+	check.Str(ruleFilterNameStringType, vs, p, "key", false, v.Key)
+	check.List(vs, p, "values", false, v.Values, checkFilterValuesStringList)
 }
 
 var ruleFilterNameStringType = check.New(check.Enum("description", "name", "tag-key", "tag-value", "primary-region", "owning-service", "all"))
@@ -216,34 +216,34 @@ func checkFiltersListType(vs *awsapi.Violations, p string, v []Filter) {
 }
 
 func (v *GetRandomPasswordInput) validate(vs *awsapi.Violations, p string) {
-	check.Numeric(rulePasswordLengthType, vs, p, "PasswordLength", false, v.PasswordLength)
-	check.Str(ruleExcludeCharactersType, vs, p, "ExcludeCharacters", false, v.ExcludeCharacters)
+	check.Numeric(rulePasswordLengthType, vs, p, "passwordLength", false, v.PasswordLength)
+	check.Str(ruleExcludeCharactersType, vs, p, "excludeCharacters", false, v.ExcludeCharacters)
 }
 
 func (v *GetResourcePolicyInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
+	check.Str(ruleSecretIdType, vs, p, "secretId", true, v.SecretId)
 }
 
 func (v *GetSecretValueInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
-	check.Str(ruleSecretVersionIdType, vs, p, "VersionId", false, v.VersionId)
-	check.Str(ruleSecretVersionStageType, vs, p, "VersionStage", false, v.VersionStage)
+	check.Str(ruleSecretIdType, vs, p, "secretId", true, v.SecretId)
+	check.Str(ruleSecretVersionIdType, vs, p, "versionId", false, v.VersionId)
+	check.Str(ruleSecretVersionStageType, vs, p, "versionStage", false, v.VersionStage)
 }
 
 var ruleKmsKeyIdType = check.New(check.MaxLen(2048))
 
 func (v *ListSecretVersionIdsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
-	check.Numeric(ruleMaxResultsType, vs, p, "MaxResults", false, v.MaxResults)
-	check.Str(ruleNextTokenType, vs, p, "NextToken", false, v.NextToken)
+	check.Str(ruleSecretIdType, vs, p, "secretId", true, v.SecretId)
+	check.Numeric(ruleMaxResultsType, vs, p, "maxResults", false, v.MaxResults)
+	check.Str(ruleNextTokenType, vs, p, "nextToken", false, v.NextToken)
 }
 
 func (v *ListSecretsInput) validate(vs *awsapi.Violations, p string) {
-	check.Numeric(ruleMaxResultsType, vs, p, "MaxResults", false, v.MaxResults)
-	check.Str(ruleNextTokenType, vs, p, "NextToken", false, v.NextToken)
-	check.List(vs, p, "Filters", false, v.Filters, checkFiltersListType)
-	check.Str(ruleSortOrderType, vs, p, "SortOrder", false, v.SortOrder)
-	check.Str(ruleSortByType, vs, p, "SortBy", false, v.SortBy)
+	check.Numeric(ruleMaxResultsType, vs, p, "maxResults", false, v.MaxResults)
+	check.Str(ruleNextTokenType, vs, p, "nextToken", false, v.NextToken)
+	check.List(vs, p, "filters", false, v.Filters, checkFiltersListType)
+	check.Str(ruleSortOrderType, vs, p, "sortOrder", false, v.SortOrder)
+	check.Str(ruleSortByType, vs, p, "sortBy", false, v.SortBy)
 }
 
 var ruleMaxResultsBatchType = check.New(check.Max(20), check.Min(1))
@@ -261,24 +261,24 @@ var ruleNonEmptyResourcePolicyType = check.New(check.MaxLen(20480), check.MinLen
 var rulePasswordLengthType = check.New(check.Max(4096), check.Min(1))
 
 func (v *PutResourcePolicyInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
-	check.Str(ruleNonEmptyResourcePolicyType, vs, p, "ResourcePolicy", true, v.ResourcePolicy)
+	check.Str(ruleSecretIdType, vs, p, "secretId", true, v.SecretId)
+	check.Str(ruleNonEmptyResourcePolicyType, vs, p, "resourcePolicy", true, v.ResourcePolicy)
 }
 
 func (v *PutSecretValueInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
-	check.Str(ruleClientRequestTokenType, vs, p, "ClientRequestToken", false, v.ClientRequestToken)
-	check.Blob(ruleSecretBinaryType, vs, p, "SecretBinary", false, v.SecretBinary)
-	check.Str(ruleSecretStringType, vs, p, "SecretString", false, v.SecretString)
-	check.List(vs, p, "VersionStages", false, v.VersionStages, checkSecretVersionStagesType)
-	check.Str(ruleRotationTokenType, vs, p, "RotationToken", false, v.RotationToken)
+	check.Str(ruleSecretIdType, vs, p, "secretId", true, v.SecretId)
+	check.Str(ruleClientRequestTokenType, vs, p, "clientRequestToken", false, v.ClientRequestToken)
+	check.Blob(ruleSecretBinaryType, vs, p, "secretBinary", false, v.SecretBinary)
+	check.Str(ruleSecretStringType, vs, p, "secretString", false, v.SecretString)
+	check.List(vs, p, "versionStages", false, v.VersionStages, checkSecretVersionStagesType)
+	check.Str(ruleRotationTokenType, vs, p, "rotationToken", false, v.RotationToken)
 }
 
 var ruleRegionType = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`^([a-z]+-)+\d+$`, `^(?:^([a-z]+-)+\d+$)$`))
 
 func (v *RemoveRegionsFromReplicationInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
-	check.List(vs, p, "RemoveReplicaRegions", true, v.RemoveReplicaRegions, checkRemoveReplicaRegionListType)
+	check.Str(ruleSecretIdType, vs, p, "secretId", true, v.SecretId)
+	check.List(vs, p, "removeReplicaRegions", true, v.RemoveReplicaRegions, checkRemoveReplicaRegionListType)
 }
 
 var ruleRemoveReplicaRegionListType = check.New(check.MinLen(1))
@@ -289,36 +289,36 @@ func checkRemoveReplicaRegionListType(vs *awsapi.Violations, p string, v []strin
 }
 
 func (v *ReplicaRegionType) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleRegionType, vs, p, "Region", false, v.Region)
-	check.Str(ruleKmsKeyIdType, vs, p, "KmsKeyId", false, v.KmsKeyId)
+	check.Str(ruleRegionType, vs, p, "region", false, v.Region)
+	check.Str(ruleKmsKeyIdType, vs, p, "kmsKeyId", false, v.KmsKeyId)
 }
 
 func (v *ReplicateSecretToRegionsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
-	check.List(vs, p, "AddReplicaRegions", true, v.AddReplicaRegions, checkAddReplicaRegionListType)
+	check.Str(ruleSecretIdType, vs, p, "secretId", true, v.SecretId)
+	check.List(vs, p, "addReplicaRegions", true, v.AddReplicaRegions, checkAddReplicaRegionListType)
 }
 
 func (v *RestoreSecretInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
+	check.Str(ruleSecretIdType, vs, p, "secretId", true, v.SecretId)
 }
 
 var ruleRoleARNType = check.New(check.MaxLen(2048), check.MinLen(20))
 
 func (v *RotateSecretInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
-	check.Str(ruleClientRequestTokenType, vs, p, "ClientRequestToken", false, v.ClientRequestToken)
-	check.Str(ruleRotationLambdaARNType, vs, p, "RotationLambdaARN", false, v.RotationLambdaARN)
-	check.Struct(vs, p, "RotationRules", false, v.RotationRules, (*RotationRulesType).validate)
-	check.List(vs, p, "ExternalSecretRotationMetadata", false, v.ExternalSecretRotationMetadata, checkExternalSecretRotationMetadataType)
-	check.Str(ruleRoleARNType, vs, p, "ExternalSecretRotationRoleArn", false, v.ExternalSecretRotationRoleArn)
+	check.Str(ruleSecretIdType, vs, p, "secretId", true, v.SecretId)
+	check.Str(ruleClientRequestTokenType, vs, p, "clientRequestToken", false, v.ClientRequestToken)
+	check.Str(ruleRotationLambdaARNType, vs, p, "rotationLambdaARN", false, v.RotationLambdaARN)
+	check.Struct(vs, p, "rotationRules", false, v.RotationRules, (*RotationRulesType).validate)
+	check.List(vs, p, "externalSecretRotationMetadata", false, v.ExternalSecretRotationMetadata, checkExternalSecretRotationMetadataType)
+	check.Str(ruleRoleARNType, vs, p, "externalSecretRotationRoleArn", false, v.ExternalSecretRotationRoleArn)
 }
 
 var ruleRotationLambdaARNType = check.New(check.MaxLen(2048))
 
 func (v *RotationRulesType) validate(vs *awsapi.Violations, p string) {
-	check.Numeric(ruleAutomaticallyRotateAfterDaysType, vs, p, "AutomaticallyAfterDays", false, v.AutomaticallyAfterDays)
-	check.Str(ruleDurationType, vs, p, "Duration", false, v.Duration)
-	check.Str(ruleScheduleExpressionType, vs, p, "ScheduleExpression", false, v.ScheduleExpression)
+	check.Numeric(ruleAutomaticallyRotateAfterDaysType, vs, p, "automaticallyAfterDays", false, v.AutomaticallyAfterDays)
+	check.Str(ruleDurationType, vs, p, "duration", false, v.Duration)
+	check.Str(ruleScheduleExpressionType, vs, p, "scheduleExpression", false, v.ScheduleExpression)
 }
 
 var ruleRotationTokenType = check.Sensitive(check.MaxLen(256), check.MinLen(36), check.Pattern(`^[a-zA-Z0-9\-]+$`, `^(?:^[a-zA-Z0-9\-]+$)$`))
@@ -354,12 +354,12 @@ var ruleSortByType = check.New(check.Enum("created-date", "last-accessed-date", 
 var ruleSortOrderType = check.New(check.Enum("asc", "desc"))
 
 func (v *StopReplicationToReplicaInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
+	check.Str(ruleSecretIdType, vs, p, "secretId", true, v.SecretId)
 }
 
 func (v *Tag) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleTagKeyType, vs, p, "Key", false, v.Key)
-	check.Str(ruleTagValueType, vs, p, "Value", false, v.Value)
+	check.Str(ruleTagKeyType, vs, p, "key", false, v.Key)
+	check.Str(ruleTagValueType, vs, p, "value", false, v.Value)
 }
 
 var ruleTagKeyListType = check.New()
@@ -375,35 +375,35 @@ func checkTagListType(vs *awsapi.Violations, p string, v []Tag) {
 }
 
 func (v *TagResourceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
-	check.List(vs, p, "Tags", true, v.Tags, checkTagListType)
+	check.Str(ruleSecretIdType, vs, p, "secretId", true, v.SecretId)
+	check.List(vs, p, "tags", true, v.Tags, checkTagListType)
 }
 
 var ruleTagValueType = check.New(check.MaxLen(256))
 
 func (v *UntagResourceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
-	check.List(vs, p, "TagKeys", true, v.TagKeys, checkTagKeyListType)
+	check.Str(ruleSecretIdType, vs, p, "secretId", true, v.SecretId)
+	check.List(vs, p, "tagKeys", true, v.TagKeys, checkTagKeyListType)
 }
 
 func (v *UpdateSecretInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
-	check.Str(ruleClientRequestTokenType, vs, p, "ClientRequestToken", false, v.ClientRequestToken)
-	check.Str(ruleDescriptionType, vs, p, "Description", false, v.Description)
-	check.Str(ruleKmsKeyIdType, vs, p, "KmsKeyId", false, v.KmsKeyId)
-	check.Blob(ruleSecretBinaryType, vs, p, "SecretBinary", false, v.SecretBinary)
-	check.Str(ruleSecretStringType, vs, p, "SecretString", false, v.SecretString)
-	check.Str(ruleMedeaTypeType, vs, p, "Type", false, v.Type)
+	check.Str(ruleSecretIdType, vs, p, "secretId", true, v.SecretId)
+	check.Str(ruleClientRequestTokenType, vs, p, "clientRequestToken", false, v.ClientRequestToken)
+	check.Str(ruleDescriptionType, vs, p, "description", false, v.Description)
+	check.Str(ruleKmsKeyIdType, vs, p, "kmsKeyId", false, v.KmsKeyId)
+	check.Blob(ruleSecretBinaryType, vs, p, "secretBinary", false, v.SecretBinary)
+	check.Str(ruleSecretStringType, vs, p, "secretString", false, v.SecretString)
+	check.Str(ruleMedeaTypeType, vs, p, "type", false, v.Type)
 }
 
 func (v *UpdateSecretVersionStageInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSecretIdType, vs, p, "SecretId", true, v.SecretId)
-	check.Str(ruleSecretVersionStageType, vs, p, "VersionStage", true, v.VersionStage)
-	check.Str(ruleSecretVersionIdType, vs, p, "RemoveFromVersionId", false, v.RemoveFromVersionId)
-	check.Str(ruleSecretVersionIdType, vs, p, "MoveToVersionId", false, v.MoveToVersionId)
+	check.Str(ruleSecretIdType, vs, p, "secretId", true, v.SecretId)
+	check.Str(ruleSecretVersionStageType, vs, p, "versionStage", true, v.VersionStage)
+	check.Str(ruleSecretVersionIdType, vs, p, "removeFromVersionId", false, v.RemoveFromVersionId)
+	check.Str(ruleSecretVersionIdType, vs, p, "moveToVersionId", false, v.MoveToVersionId)
 }
 
 func (v *ValidateResourcePolicyInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSecretIdType, vs, p, "SecretId", false, v.SecretId)
-	check.Str(ruleNonEmptyResourcePolicyType, vs, p, "ResourcePolicy", true, v.ResourcePolicy)
+	check.Str(ruleSecretIdType, vs, p, "secretId", false, v.SecretId)
+	check.Str(ruleNonEmptyResourcePolicyType, vs, p, "resourcePolicy", true, v.ResourcePolicy)
 }

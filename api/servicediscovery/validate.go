@@ -180,92 +180,92 @@ func checkAttributes(vs *awsapi.Violations, p string, v map[string]string) {
 }
 
 func (v *CreateHttpNamespaceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleNamespaceNameHttp, vs, p, "Name", true, v.Name)
-	check.Str(ruleResourceId, vs, p, "CreatorRequestId", false, v.CreatorRequestId)
-	check.Str(ruleResourceDescription, vs, p, "Description", false, v.Description)
-	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
+	check.Str(ruleNamespaceNameHttp, vs, p, "name", true, v.Name)
+	check.Str(ruleResourceId, vs, p, "creatorRequestId", false, v.CreatorRequestId)
+	check.Str(ruleResourceDescription, vs, p, "description", false, v.Description)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
 }
 
 func (v *CreatePrivateDnsNamespaceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleNamespaceNamePrivate, vs, p, "Name", true, v.Name)
-	check.Str(ruleResourceId, vs, p, "CreatorRequestId", false, v.CreatorRequestId)
-	check.Str(ruleResourceDescription, vs, p, "Description", false, v.Description)
-	check.Str(ruleResourceId, vs, p, "Vpc", true, v.Vpc)
-	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
-	check.Struct(vs, p, "Properties", false, v.Properties, (*PrivateDnsNamespaceProperties).validate)
+	check.Str(ruleNamespaceNamePrivate, vs, p, "name", true, v.Name)
+	check.Str(ruleResourceId, vs, p, "creatorRequestId", false, v.CreatorRequestId)
+	check.Str(ruleResourceDescription, vs, p, "description", false, v.Description)
+	check.Str(ruleResourceId, vs, p, "vpc", true, v.Vpc)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
+	check.Struct(vs, p, "properties", false, v.Properties, (*PrivateDnsNamespaceProperties).validate)
 }
 
 func (v *CreatePublicDnsNamespaceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleNamespaceNamePublic, vs, p, "Name", true, v.Name)
-	check.Str(ruleResourceId, vs, p, "CreatorRequestId", false, v.CreatorRequestId)
-	check.Str(ruleResourceDescription, vs, p, "Description", false, v.Description)
-	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
-	check.Struct(vs, p, "Properties", false, v.Properties, (*PublicDnsNamespaceProperties).validate)
+	check.Str(ruleNamespaceNamePublic, vs, p, "name", true, v.Name)
+	check.Str(ruleResourceId, vs, p, "creatorRequestId", false, v.CreatorRequestId)
+	check.Str(ruleResourceDescription, vs, p, "description", false, v.Description)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
+	check.Struct(vs, p, "properties", false, v.Properties, (*PublicDnsNamespaceProperties).validate)
 }
 
 func (v *CreateServiceInput) validate(vs *awsapi.Violations, p string) {
-	check.Null(vs, p, "Name", v.Name == nil)
-	check.Str(ruleArn, vs, p, "NamespaceId", false, v.NamespaceId)
-	check.Str(ruleResourceId, vs, p, "CreatorRequestId", false, v.CreatorRequestId)
-	check.Str(ruleResourceDescription, vs, p, "Description", false, v.Description)
-	check.Struct(vs, p, "DnsConfig", false, v.DnsConfig, (*DnsConfig).validate)
-	check.Struct(vs, p, "HealthCheckConfig", false, v.HealthCheckConfig, (*HealthCheckConfig).validate)
-	check.Struct(vs, p, "HealthCheckCustomConfig", false, v.HealthCheckCustomConfig, (*HealthCheckCustomConfig).validate)
-	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
-	check.Str(ruleServiceTypeOption, vs, p, "Type", false, v.Type)
+	check.Null(vs, p, "name", v.Name == nil)
+	check.Str(ruleArn, vs, p, "namespaceId", false, v.NamespaceId)
+	check.Str(ruleResourceId, vs, p, "creatorRequestId", false, v.CreatorRequestId)
+	check.Str(ruleResourceDescription, vs, p, "description", false, v.Description)
+	check.Struct(vs, p, "dnsConfig", false, v.DnsConfig, (*DnsConfig).validate)
+	check.Struct(vs, p, "healthCheckConfig", false, v.HealthCheckConfig, (*HealthCheckConfig).validate)
+	check.Struct(vs, p, "healthCheckCustomConfig", false, v.HealthCheckCustomConfig, (*HealthCheckCustomConfig).validate)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
+	check.Str(ruleServiceTypeOption, vs, p, "type", false, v.Type)
 }
 
 var ruleCustomHealthStatus = check.New(check.Enum("HEALTHY", "UNHEALTHY"))
 
 func (v *DeleteNamespaceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "Id", true, v.Id)
+	check.Str(ruleArn, vs, p, "id", true, v.Id)
 }
 
 func (v *DeleteServiceAttributesInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "ServiceId", true, v.ServiceId)
-	check.List(vs, p, "Attributes", true, v.Attributes, checkServiceAttributeKeyList)
+	check.Str(ruleArn, vs, p, "serviceId", true, v.ServiceId)
+	check.List(vs, p, "attributes", true, v.Attributes, checkServiceAttributeKeyList)
 }
 
 func (v *DeleteServiceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "Id", true, v.Id)
+	check.Str(ruleArn, vs, p, "id", true, v.Id)
 }
 
 func (v *DeregisterInstanceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "ServiceId", true, v.ServiceId)
-	check.Str(ruleResourceId, vs, p, "InstanceId", true, v.InstanceId)
+	check.Str(ruleArn, vs, p, "serviceId", true, v.ServiceId)
+	check.Str(ruleResourceId, vs, p, "instanceId", true, v.InstanceId)
 }
 
 func (v *DiscoverInstancesInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleNamespaceName, vs, p, "NamespaceName", true, v.NamespaceName)
-	check.Null(vs, p, "ServiceName", v.ServiceName == nil)
-	check.Numeric(ruleDiscoverMaxResults, vs, p, "MaxResults", false, v.MaxResults)
-	check.Map(vs, p, "QueryParameters", false, v.QueryParameters, checkAttributes)
-	check.Map(vs, p, "OptionalParameters", false, v.OptionalParameters, checkAttributes)
-	check.Str(ruleHealthStatusFilter, vs, p, "HealthStatus", false, v.HealthStatus)
-	check.Str(ruleAWSAccountId, vs, p, "OwnerAccount", false, v.OwnerAccount)
+	check.Str(ruleNamespaceName, vs, p, "namespaceName", true, v.NamespaceName)
+	check.Null(vs, p, "serviceName", v.ServiceName == nil)
+	check.Numeric(ruleDiscoverMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.Map(vs, p, "queryParameters", false, v.QueryParameters, checkAttributes)
+	check.Map(vs, p, "optionalParameters", false, v.OptionalParameters, checkAttributes)
+	check.Str(ruleHealthStatusFilter, vs, p, "healthStatus", false, v.HealthStatus)
+	check.Str(ruleAWSAccountId, vs, p, "ownerAccount", false, v.OwnerAccount)
 }
 
 func (v *DiscoverInstancesRevisionInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleNamespaceName, vs, p, "NamespaceName", true, v.NamespaceName)
-	check.Null(vs, p, "ServiceName", v.ServiceName == nil)
-	check.Str(ruleAWSAccountId, vs, p, "OwnerAccount", false, v.OwnerAccount)
+	check.Str(ruleNamespaceName, vs, p, "namespaceName", true, v.NamespaceName)
+	check.Null(vs, p, "serviceName", v.ServiceName == nil)
+	check.Str(ruleAWSAccountId, vs, p, "ownerAccount", false, v.OwnerAccount)
 }
 
 var ruleDiscoverMaxResults = check.New(check.Max(1000), check.Min(1))
 
 func (v *DnsConfig) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceId, vs, p, "NamespaceId", false, v.NamespaceId)
-	check.Str(ruleRoutingPolicy, vs, p, "RoutingPolicy", false, v.RoutingPolicy)
-	check.List(vs, p, "DnsRecords", true, v.DnsRecords, checkDnsRecordList)
+	check.Str(ruleResourceId, vs, p, "namespaceId", false, v.NamespaceId)
+	check.Str(ruleRoutingPolicy, vs, p, "routingPolicy", false, v.RoutingPolicy)
+	check.List(vs, p, "dnsRecords", true, v.DnsRecords, checkDnsRecordList)
 }
 
 func (v *DnsConfigChange) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "DnsRecords", true, v.DnsRecords, checkDnsRecordList)
+	check.List(vs, p, "dnsRecords", true, v.DnsRecords, checkDnsRecordList)
 }
 
 func (v *DnsRecord) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleRecordType, vs, p, "Type", true, v.Type)
-	check.Numeric(ruleRecordTTL, vs, p, "TTL", true, v.TTL)
+	check.Str(ruleRecordType, vs, p, "type", true, v.Type)
+	check.Numeric(ruleRecordTTL, vs, p, "tTL", true, v.TTL)
 }
 
 func checkDnsRecordList(vs *awsapi.Violations, p string, v []DnsRecord) {
@@ -285,42 +285,42 @@ func checkFilterValues(vs *awsapi.Violations, p string, v []string) {
 }
 
 func (v *GetInstanceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "ServiceId", true, v.ServiceId)
-	check.Str(ruleResourceId, vs, p, "InstanceId", true, v.InstanceId)
+	check.Str(ruleArn, vs, p, "serviceId", true, v.ServiceId)
+	check.Str(ruleResourceId, vs, p, "instanceId", true, v.InstanceId)
 }
 
 func (v *GetInstancesHealthStatusInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "ServiceId", true, v.ServiceId)
-	check.List(vs, p, "Instances", false, v.Instances, checkInstanceIdList)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
-	check.Str(ruleNextToken, vs, p, "NextToken", false, v.NextToken)
+	check.Str(ruleArn, vs, p, "serviceId", true, v.ServiceId)
+	check.List(vs, p, "instances", false, v.Instances, checkInstanceIdList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
 }
 
 func (v *GetNamespaceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "Id", true, v.Id)
+	check.Str(ruleArn, vs, p, "id", true, v.Id)
 }
 
 func (v *GetOperationInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOperationId, vs, p, "OperationId", true, v.OperationId)
-	check.Str(ruleAWSAccountId, vs, p, "OwnerAccount", false, v.OwnerAccount)
+	check.Str(ruleOperationId, vs, p, "operationId", true, v.OperationId)
+	check.Str(ruleAWSAccountId, vs, p, "ownerAccount", false, v.OwnerAccount)
 }
 
 func (v *GetServiceAttributesInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "ServiceId", true, v.ServiceId)
+	check.Str(ruleArn, vs, p, "serviceId", true, v.ServiceId)
 }
 
 func (v *GetServiceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "Id", true, v.Id)
+	check.Str(ruleArn, vs, p, "id", true, v.Id)
 }
 
 func (v *HealthCheckConfig) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleHealthCheckType, vs, p, "Type", true, v.Type)
-	check.Str(ruleResourcePath, vs, p, "ResourcePath", false, v.ResourcePath)
-	check.Numeric(ruleFailureThreshold, vs, p, "FailureThreshold", false, v.FailureThreshold)
+	check.Str(ruleHealthCheckType, vs, p, "type", true, v.Type)
+	check.Str(ruleResourcePath, vs, p, "resourcePath", false, v.ResourcePath)
+	check.Numeric(ruleFailureThreshold, vs, p, "failureThreshold", false, v.FailureThreshold)
 }
 
 func (v *HealthCheckCustomConfig) validate(vs *awsapi.Violations, p string) {
-	check.Numeric(ruleFailureThreshold, vs, p, "FailureThreshold", false, v.FailureThreshold)
+	check.Numeric(ruleFailureThreshold, vs, p, "failureThreshold", false, v.FailureThreshold)
 }
 
 var ruleHealthCheckType = check.New(check.Enum("HTTP", "HTTPS", "TCP"))
@@ -328,7 +328,7 @@ var ruleHealthCheckType = check.New(check.Enum("HTTP", "HTTPS", "TCP"))
 var ruleHealthStatusFilter = check.New(check.Enum("HEALTHY", "UNHEALTHY", "ALL", "HEALTHY_OR_ELSE_ALL"))
 
 func (v *HttpNamespaceChange) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceDescription, vs, p, "Description", true, v.Description)
+	check.Str(ruleResourceDescription, vs, p, "description", true, v.Description)
 }
 
 var ruleInstanceId = check.New(check.MaxLen(64), check.Pattern("^[0-9a-zA-Z_/:.@-]+$", "^(?:^[0-9a-zA-Z_/:.@-]+$)$"))
@@ -341,39 +341,39 @@ func checkInstanceIdList(vs *awsapi.Violations, p string, v []string) {
 }
 
 func (v *ListInstancesInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "ServiceId", true, v.ServiceId)
-	check.Str(ruleNextToken, vs, p, "NextToken", false, v.NextToken)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleArn, vs, p, "serviceId", true, v.ServiceId)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *ListNamespacesInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleNextToken, vs, p, "NextToken", false, v.NextToken)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
-	check.List(vs, p, "Filters", false, v.Filters, checkNamespaceFilters)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.List(vs, p, "filters", false, v.Filters, checkNamespaceFilters)
 }
 
 func (v *ListOperationsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleNextToken, vs, p, "NextToken", false, v.NextToken)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
-	check.List(vs, p, "Filters", false, v.Filters, checkOperationFilters)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.List(vs, p, "filters", false, v.Filters, checkOperationFilters)
 }
 
 func (v *ListServicesInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleNextToken, vs, p, "NextToken", false, v.NextToken)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
-	check.List(vs, p, "Filters", false, v.Filters, checkServiceFilters)
+	check.Str(ruleNextToken, vs, p, "nextToken", false, v.NextToken)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.List(vs, p, "filters", false, v.Filters, checkServiceFilters)
 }
 
 func (v *ListTagsForResourceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAmazonResourceName, vs, p, "ResourceARN", true, v.ResourceARN)
+	check.Str(ruleAmazonResourceName, vs, p, "resourceARN", true, v.ResourceARN)
 }
 
 var ruleMaxResults = check.New(check.Max(100), check.Min(1))
 
 func (v *NamespaceFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleNamespaceFilterName, vs, p, "Name", true, v.Name)
-	check.List(vs, p, "Values", true, v.Values, checkFilterValues)
-	check.Str(ruleFilterCondition, vs, p, "Condition", false, v.Condition)
+	check.Str(ruleNamespaceFilterName, vs, p, "name", true, v.Name)
+	check.List(vs, p, "values", true, v.Values, checkFilterValues)
+	check.Str(ruleFilterCondition, vs, p, "condition", false, v.Condition)
 }
 
 var ruleNamespaceFilterName = check.New(check.Enum("TYPE", "NAME", "HTTP_NAME", "RESOURCE_OWNER"))
@@ -399,9 +399,9 @@ var ruleNamespaceNamePublic = check.New(check.MaxLen(253), check.Pattern(`^([a-z
 var ruleNextToken = check.New(check.MaxLen(4096))
 
 func (v *OperationFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOperationFilterName, vs, p, "Name", true, v.Name)
-	check.List(vs, p, "Values", true, v.Values, checkFilterValues)
-	check.Str(ruleFilterCondition, vs, p, "Condition", false, v.Condition)
+	check.Str(ruleOperationFilterName, vs, p, "name", true, v.Name)
+	check.List(vs, p, "values", true, v.Values, checkFilterValues)
+	check.Str(ruleFilterCondition, vs, p, "condition", false, v.Condition)
 }
 
 var ruleOperationFilterName = check.New(check.Enum("NAMESPACE_ID", "SERVICE_ID", "STATUS", "TYPE", "UPDATE_DATE"))
@@ -413,45 +413,45 @@ func checkOperationFilters(vs *awsapi.Violations, p string, v []OperationFilter)
 var ruleOperationId = check.New(check.MaxLen(255))
 
 func (v *PrivateDnsNamespaceChange) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceDescription, vs, p, "Description", false, v.Description)
-	check.Struct(vs, p, "Properties", false, v.Properties, (*PrivateDnsNamespacePropertiesChange).validate)
+	check.Str(ruleResourceDescription, vs, p, "description", false, v.Description)
+	check.Struct(vs, p, "properties", false, v.Properties, (*PrivateDnsNamespacePropertiesChange).validate)
 }
 
 func (v *PrivateDnsNamespaceProperties) validate(vs *awsapi.Violations, p string) {
-	check.Struct(vs, p, "DnsProperties", true, v.DnsProperties, (*PrivateDnsPropertiesMutable).validate)
+	check.Struct(vs, p, "dnsProperties", true, v.DnsProperties, (*PrivateDnsPropertiesMutable).validate)
 }
 
 func (v *PrivateDnsNamespacePropertiesChange) validate(vs *awsapi.Violations, p string) {
-	check.Struct(vs, p, "DnsProperties", true, v.DnsProperties, (*PrivateDnsPropertiesMutableChange).validate)
+	check.Struct(vs, p, "dnsProperties", true, v.DnsProperties, (*PrivateDnsPropertiesMutableChange).validate)
 }
 
 func (v *PrivateDnsPropertiesMutable) validate(vs *awsapi.Violations, p string) {
-	check.Struct(vs, p, "SOA", true, v.SOA, (*SOA).validate)
+	check.Struct(vs, p, "sOA", true, v.SOA, (*SOA).validate)
 }
 
 func (v *PrivateDnsPropertiesMutableChange) validate(vs *awsapi.Violations, p string) {
-	check.Struct(vs, p, "SOA", true, v.SOA, (*SOAChange).validate)
+	check.Struct(vs, p, "sOA", true, v.SOA, (*SOAChange).validate)
 }
 
 func (v *PublicDnsNamespaceChange) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceDescription, vs, p, "Description", false, v.Description)
-	check.Struct(vs, p, "Properties", false, v.Properties, (*PublicDnsNamespacePropertiesChange).validate)
+	check.Str(ruleResourceDescription, vs, p, "description", false, v.Description)
+	check.Struct(vs, p, "properties", false, v.Properties, (*PublicDnsNamespacePropertiesChange).validate)
 }
 
 func (v *PublicDnsNamespaceProperties) validate(vs *awsapi.Violations, p string) {
-	check.Struct(vs, p, "DnsProperties", true, v.DnsProperties, (*PublicDnsPropertiesMutable).validate)
+	check.Struct(vs, p, "dnsProperties", true, v.DnsProperties, (*PublicDnsPropertiesMutable).validate)
 }
 
 func (v *PublicDnsNamespacePropertiesChange) validate(vs *awsapi.Violations, p string) {
-	check.Struct(vs, p, "DnsProperties", true, v.DnsProperties, (*PublicDnsPropertiesMutableChange).validate)
+	check.Struct(vs, p, "dnsProperties", true, v.DnsProperties, (*PublicDnsPropertiesMutableChange).validate)
 }
 
 func (v *PublicDnsPropertiesMutable) validate(vs *awsapi.Violations, p string) {
-	check.Struct(vs, p, "SOA", true, v.SOA, (*SOA).validate)
+	check.Struct(vs, p, "sOA", true, v.SOA, (*SOA).validate)
 }
 
 func (v *PublicDnsPropertiesMutableChange) validate(vs *awsapi.Violations, p string) {
-	check.Struct(vs, p, "SOA", true, v.SOA, (*SOAChange).validate)
+	check.Struct(vs, p, "sOA", true, v.SOA, (*SOAChange).validate)
 }
 
 var ruleRecordTTL = check.New(check.Max(2147483647), check.Min(0))
@@ -459,10 +459,10 @@ var ruleRecordTTL = check.New(check.Max(2147483647), check.Min(0))
 var ruleRecordType = check.New(check.Enum("SRV", "A", "AAAA", "CNAME"))
 
 func (v *RegisterInstanceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "ServiceId", true, v.ServiceId)
-	check.Str(ruleInstanceId, vs, p, "InstanceId", true, v.InstanceId)
-	check.Str(ruleResourceId, vs, p, "CreatorRequestId", false, v.CreatorRequestId)
-	check.Map(vs, p, "Attributes", true, v.Attributes, checkAttributes)
+	check.Str(ruleArn, vs, p, "serviceId", true, v.ServiceId)
+	check.Str(ruleInstanceId, vs, p, "instanceId", true, v.InstanceId)
+	check.Str(ruleResourceId, vs, p, "creatorRequestId", false, v.CreatorRequestId)
+	check.Map(vs, p, "attributes", true, v.Attributes, checkAttributes)
 }
 
 var ruleResourceDescription = check.New(check.MaxLen(1024))
@@ -474,11 +474,11 @@ var ruleResourcePath = check.New(check.MaxLen(255))
 var ruleRoutingPolicy = check.New(check.Enum("MULTIVALUE", "WEIGHTED"))
 
 func (v *SOA) validate(vs *awsapi.Violations, p string) {
-	check.Numeric(ruleRecordTTL, vs, p, "TTL", true, v.TTL)
+	check.Numeric(ruleRecordTTL, vs, p, "tTL", true, v.TTL)
 }
 
 func (v *SOAChange) validate(vs *awsapi.Violations, p string) {
-	check.Numeric(ruleRecordTTL, vs, p, "TTL", true, v.TTL)
+	check.Numeric(ruleRecordTTL, vs, p, "tTL", true, v.TTL)
 }
 
 var ruleServiceAttributeKey = check.New(check.MaxLen(255))
@@ -501,15 +501,15 @@ func checkServiceAttributesMap(vs *awsapi.Violations, p string, v map[string]str
 }
 
 func (v *ServiceChange) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceDescription, vs, p, "Description", false, v.Description)
-	check.Struct(vs, p, "DnsConfig", false, v.DnsConfig, (*DnsConfigChange).validate)
-	check.Struct(vs, p, "HealthCheckConfig", false, v.HealthCheckConfig, (*HealthCheckConfig).validate)
+	check.Str(ruleResourceDescription, vs, p, "description", false, v.Description)
+	check.Struct(vs, p, "dnsConfig", false, v.DnsConfig, (*DnsConfigChange).validate)
+	check.Struct(vs, p, "healthCheckConfig", false, v.HealthCheckConfig, (*HealthCheckConfig).validate)
 }
 
 func (v *ServiceFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleServiceFilterName, vs, p, "Name", true, v.Name)
-	check.List(vs, p, "Values", true, v.Values, checkFilterValues)
-	check.Str(ruleFilterCondition, vs, p, "Condition", false, v.Condition)
+	check.Str(ruleServiceFilterName, vs, p, "name", true, v.Name)
+	check.List(vs, p, "values", true, v.Values, checkFilterValues)
+	check.Str(ruleFilterCondition, vs, p, "condition", false, v.Condition)
 }
 
 var ruleServiceFilterName = check.New(check.Enum("NAMESPACE_ID", "RESOURCE_OWNER"))
@@ -523,8 +523,8 @@ func checkServiceFilters(vs *awsapi.Violations, p string, v []ServiceFilter) {
 var ruleServiceTypeOption = check.New(check.Enum("HTTP"))
 
 func (v *Tag) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleTagKey, vs, p, "Key", true, v.Key)
-	check.Str(ruleTagValue, vs, p, "Value", true, v.Value)
+	check.Str(ruleTagKey, vs, p, "key", true, v.Key)
+	check.Str(ruleTagValue, vs, p, "value", true, v.Value)
 }
 
 var ruleTagKey = check.New(check.MaxLen(128), check.MinLen(1))
@@ -544,47 +544,47 @@ func checkTagList(vs *awsapi.Violations, p string, v []Tag) {
 }
 
 func (v *TagResourceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAmazonResourceName, vs, p, "ResourceARN", true, v.ResourceARN)
-	check.List(vs, p, "Tags", true, v.Tags, checkTagList)
+	check.Str(ruleAmazonResourceName, vs, p, "resourceARN", true, v.ResourceARN)
+	check.List(vs, p, "tags", true, v.Tags, checkTagList)
 }
 
 var ruleTagValue = check.New(check.MaxLen(256))
 
 func (v *UntagResourceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAmazonResourceName, vs, p, "ResourceARN", true, v.ResourceARN)
-	check.List(vs, p, "TagKeys", true, v.TagKeys, checkTagKeyList)
+	check.Str(ruleAmazonResourceName, vs, p, "resourceARN", true, v.ResourceARN)
+	check.List(vs, p, "tagKeys", true, v.TagKeys, checkTagKeyList)
 }
 
 func (v *UpdateHttpNamespaceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "Id", true, v.Id)
-	check.Str(ruleResourceId, vs, p, "UpdaterRequestId", false, v.UpdaterRequestId)
-	check.Struct(vs, p, "Namespace", true, v.Namespace, (*HttpNamespaceChange).validate)
+	check.Str(ruleArn, vs, p, "id", true, v.Id)
+	check.Str(ruleResourceId, vs, p, "updaterRequestId", false, v.UpdaterRequestId)
+	check.Struct(vs, p, "namespace", true, v.Namespace, (*HttpNamespaceChange).validate)
 }
 
 func (v *UpdateInstanceCustomHealthStatusInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "ServiceId", true, v.ServiceId)
-	check.Str(ruleResourceId, vs, p, "InstanceId", true, v.InstanceId)
-	check.Str(ruleCustomHealthStatus, vs, p, "Status", true, v.Status)
+	check.Str(ruleArn, vs, p, "serviceId", true, v.ServiceId)
+	check.Str(ruleResourceId, vs, p, "instanceId", true, v.InstanceId)
+	check.Str(ruleCustomHealthStatus, vs, p, "status", true, v.Status)
 }
 
 func (v *UpdatePrivateDnsNamespaceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "Id", true, v.Id)
-	check.Str(ruleResourceId, vs, p, "UpdaterRequestId", false, v.UpdaterRequestId)
-	check.Struct(vs, p, "Namespace", true, v.Namespace, (*PrivateDnsNamespaceChange).validate)
+	check.Str(ruleArn, vs, p, "id", true, v.Id)
+	check.Str(ruleResourceId, vs, p, "updaterRequestId", false, v.UpdaterRequestId)
+	check.Struct(vs, p, "namespace", true, v.Namespace, (*PrivateDnsNamespaceChange).validate)
 }
 
 func (v *UpdatePublicDnsNamespaceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "Id", true, v.Id)
-	check.Str(ruleResourceId, vs, p, "UpdaterRequestId", false, v.UpdaterRequestId)
-	check.Struct(vs, p, "Namespace", true, v.Namespace, (*PublicDnsNamespaceChange).validate)
+	check.Str(ruleArn, vs, p, "id", true, v.Id)
+	check.Str(ruleResourceId, vs, p, "updaterRequestId", false, v.UpdaterRequestId)
+	check.Struct(vs, p, "namespace", true, v.Namespace, (*PublicDnsNamespaceChange).validate)
 }
 
 func (v *UpdateServiceAttributesInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "ServiceId", true, v.ServiceId)
-	check.Map(vs, p, "Attributes", true, v.Attributes, checkServiceAttributesMap)
+	check.Str(ruleArn, vs, p, "serviceId", true, v.ServiceId)
+	check.Map(vs, p, "attributes", true, v.Attributes, checkServiceAttributesMap)
 }
 
 func (v *UpdateServiceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleArn, vs, p, "Id", true, v.Id)
-	check.Struct(vs, p, "Service", true, v.Service, (*ServiceChange).validate)
+	check.Str(ruleArn, vs, p, "id", true, v.Id)
+	check.Struct(vs, p, "service", true, v.Service, (*ServiceChange).validate)
 }

@@ -764,17 +764,17 @@ var ruleActivationDescription = check.New(check.MaxLen(256))
 var ruleActivationId = check.New(check.Pattern("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", "^(?:^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$)$"))
 
 func (v *AddTagsToResourceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceTypeForTagging, vs, p, "ResourceType", true, v.ResourceType)
-	check.Null(vs, p, "ResourceId", v.ResourceId == nil)
-	check.List(vs, p, "Tags", true, v.Tags, checkTagList)
+	check.Str(ruleResourceTypeForTagging, vs, p, "resourceType", true, v.ResourceType)
+	check.Null(vs, p, "resourceId", v.ResourceId == nil)
+	check.List(vs, p, "tags", true, v.Tags, checkTagList)
 }
 
 func (v *Alarm) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAlarmName, vs, p, "Name", true, v.Name)
+	check.Str(ruleAlarmName, vs, p, "name", true, v.Name)
 }
 
 func (v *AlarmConfiguration) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Alarms", true, v.Alarms, checkAlarmList)
+	check.List(vs, p, "alarms", true, v.Alarms, checkAlarmList)
 }
 
 var ruleAlarmList = check.New(check.MaxLen(1), check.MinLen(1))
@@ -793,10 +793,10 @@ var ruleAllowedPattern = check.New(check.MaxLen(1024))
 var ruleApproveAfterDays = check.New(check.Max(360), check.Min(0))
 
 func (v *AssociateOpsItemRelatedItemInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOpsItemId, vs, p, "OpsItemId", true, v.OpsItemId)
-	check.Null(vs, p, "AssociationType", v.AssociationType == nil)
-	check.Null(vs, p, "ResourceType", v.ResourceType == nil)
-	check.Null(vs, p, "ResourceUri", v.ResourceUri == nil)
+	check.Str(ruleOpsItemId, vs, p, "opsItemId", true, v.OpsItemId)
+	check.Null(vs, p, "associationType", v.AssociationType == nil)
+	check.Null(vs, p, "resourceType", v.ResourceType == nil)
+	check.Null(vs, p, "resourceUri", v.ResourceUri == nil)
 }
 
 var ruleAssociationComplianceSeverity = check.New(check.Enum("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNSPECIFIED"))
@@ -804,9 +804,9 @@ var ruleAssociationComplianceSeverity = check.New(check.Enum("CRITICAL", "HIGH",
 var ruleAssociationDispatchAssumeRoleArn = check.New(check.MaxLen(512), check.MinLen(1), check.Pattern("arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+", "^(?:arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+)$"))
 
 func (v *AssociationExecutionFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAssociationExecutionFilterKey, vs, p, "Key", true, v.Key)
-	check.Str(ruleAssociationExecutionFilterValue, vs, p, "Value", true, v.Value)
-	check.Str(ruleAssociationFilterOperatorType, vs, p, "Type", true, v.Type)
+	check.Str(ruleAssociationExecutionFilterKey, vs, p, "key", true, v.Key)
+	check.Str(ruleAssociationExecutionFilterValue, vs, p, "value", true, v.Value)
+	check.Str(ruleAssociationFilterOperatorType, vs, p, "type", true, v.Type)
 }
 
 var ruleAssociationExecutionFilterKey = check.New(check.Enum("ExecutionId", "Status", "CreatedTime"))
@@ -823,8 +823,8 @@ var ruleAssociationExecutionFilterValue = check.New(check.MinLen(1))
 var ruleAssociationExecutionId = check.New(check.Pattern("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", "^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"))
 
 func (v *AssociationExecutionTargetsFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAssociationExecutionTargetsFilterKey, vs, p, "Key", true, v.Key)
-	check.Str(ruleAssociationExecutionTargetsFilterValue, vs, p, "Value", true, v.Value)
+	check.Str(ruleAssociationExecutionTargetsFilterKey, vs, p, "key", true, v.Key)
+	check.Str(ruleAssociationExecutionTargetsFilterValue, vs, p, "value", true, v.Value)
 }
 
 var ruleAssociationExecutionTargetsFilterKey = check.New(check.Enum("Status", "ResourceId", "ResourceType"))
@@ -868,10 +868,10 @@ func checkAssociationIdList(vs *awsapi.Violations, p string, v []string) {
 var ruleAssociationName = check.New(check.Pattern(`^[a-zA-Z0-9_\-.]{3,128}$`, `^(?:^[a-zA-Z0-9_\-.]{3,128}$)$`))
 
 func (v *AssociationStatus) validate(vs *awsapi.Violations, p string) {
-	check.Null(vs, p, "Date", v.Date == nil)
-	check.Str(ruleAssociationStatusName, vs, p, "Name", true, v.Name)
-	check.Str(ruleStatusMessage, vs, p, "Message", true, v.Message)
-	check.Str(ruleStatusAdditionalInfo, vs, p, "AdditionalInfo", false, v.AdditionalInfo)
+	check.Null(vs, p, "date", v.Date == nil)
+	check.Str(ruleAssociationStatusName, vs, p, "name", true, v.Name)
+	check.Str(ruleStatusMessage, vs, p, "message", true, v.Message)
+	check.Str(ruleStatusAdditionalInfo, vs, p, "additionalInfo", false, v.AdditionalInfo)
 }
 
 var ruleAssociationStatusName = check.New(check.Enum("Pending", "Success", "Failed"))
@@ -883,9 +883,9 @@ var ruleAssociationVersion = check.New(check.Pattern("([$]LATEST)|([1-9][0-9]*)"
 var ruleAttachmentIdentifier = check.New(check.Pattern(`^[a-zA-Z0-9_\-.]{3,128}$`, `^(?:^[a-zA-Z0-9_\-.]{3,128}$)$`))
 
 func (v *AttachmentsSource) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAttachmentsSourceKey, vs, p, "Key", false, v.Key)
-	check.List(vs, p, "Values", false, v.Values, checkAttachmentsSourceValues)
-	check.Str(ruleAttachmentIdentifier, vs, p, "Name", false, v.Name)
+	check.Str(ruleAttachmentsSourceKey, vs, p, "key", false, v.Key)
+	check.List(vs, p, "values", false, v.Values, checkAttachmentsSourceValues)
+	check.Str(ruleAttachmentIdentifier, vs, p, "name", false, v.Name)
 }
 
 var ruleAttachmentsSourceKey = check.New(check.Enum("SourceUrl", "S3FileUrl", "AttachmentReference"))
@@ -911,8 +911,8 @@ var ruleAttributeName = check.New(check.MaxLen(64), check.MinLen(1))
 var ruleAttributeValue = check.New(check.MaxLen(4096))
 
 func (v *AutomationExecutionFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAutomationExecutionFilterKey, vs, p, "Key", true, v.Key)
-	check.List(vs, p, "Values", true, v.Values, checkAutomationExecutionFilterValueList)
+	check.Str(ruleAutomationExecutionFilterKey, vs, p, "key", true, v.Key)
+	check.List(vs, p, "values", true, v.Values, checkAutomationExecutionFilterValueList)
 }
 
 var ruleAutomationExecutionFilterKey = check.New(check.Enum("DocumentNamePrefix", "ExecutionStatus", "ExecutionId", "ParentExecutionId", "CurrentAction", "StartTimeBefore", "StartTimeAfter", "AutomationType", "TagKey", "TargetResourceGroup", "AutomationSubtype", "OpsItemId"))
@@ -936,11 +936,11 @@ func checkAutomationExecutionFilterValueList(vs *awsapi.Violations, p string, v 
 var ruleAutomationExecutionId = check.New(check.MaxLen(36), check.MinLen(36))
 
 func (v *AutomationExecutionInputs) validate(vs *awsapi.Violations, p string) {
-	check.Map(vs, p, "Parameters", false, v.Parameters, checkAutomationParameterMap)
-	check.Str(ruleAutomationParameterKey, vs, p, "TargetParameterName", false, v.TargetParameterName)
-	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
-	check.List(vs, p, "TargetMaps", false, v.TargetMaps, checkTargetMaps)
-	check.List(vs, p, "TargetLocations", false, v.TargetLocations, checkTargetLocations)
+	check.Map(vs, p, "parameters", false, v.Parameters, checkAutomationParameterMap)
+	check.Str(ruleAutomationParameterKey, vs, p, "targetParameterName", false, v.TargetParameterName)
+	check.List(vs, p, "targets", false, v.Targets, checkTargets)
+	check.List(vs, p, "targetMaps", false, v.TargetMaps, checkTargetMaps)
+	check.List(vs, p, "targetLocations", false, v.TargetLocations, checkTargetLocations)
 }
 
 var ruleAutomationParameterKey = check.New(check.MaxLen(50), check.MinLen(1))
@@ -971,24 +971,24 @@ var ruleBaselineId = check.New(check.MaxLen(128), check.MinLen(20), check.Patter
 var ruleBaselineName = check.New(check.MaxLen(128), check.MinLen(3), check.Pattern(`^[a-zA-Z0-9_\-.]{3,128}$`, `^(?:^[a-zA-Z0-9_\-.]{3,128}$)$`))
 
 func (v *BaselineOverride) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOperatingSystem, vs, p, "OperatingSystem", false, v.OperatingSystem)
-	check.Struct(vs, p, "GlobalFilters", false, v.GlobalFilters, (*PatchFilterGroup).validate)
-	check.Struct(vs, p, "ApprovalRules", false, v.ApprovalRules, (*PatchRuleGroup).validate)
-	check.List(vs, p, "ApprovedPatches", false, v.ApprovedPatches, checkPatchIdList)
-	check.Str(rulePatchComplianceLevel, vs, p, "ApprovedPatchesComplianceLevel", false, v.ApprovedPatchesComplianceLevel)
-	check.List(vs, p, "RejectedPatches", false, v.RejectedPatches, checkPatchIdList)
-	check.Str(rulePatchAction, vs, p, "RejectedPatchesAction", false, v.RejectedPatchesAction)
-	check.List(vs, p, "Sources", false, v.Sources, checkPatchSourceList)
-	check.Str(rulePatchComplianceStatus, vs, p, "AvailableSecurityUpdatesComplianceStatus", false, v.AvailableSecurityUpdatesComplianceStatus)
+	check.Str(ruleOperatingSystem, vs, p, "operatingSystem", false, v.OperatingSystem)
+	check.Struct(vs, p, "globalFilters", false, v.GlobalFilters, (*PatchFilterGroup).validate)
+	check.Struct(vs, p, "approvalRules", false, v.ApprovalRules, (*PatchRuleGroup).validate)
+	check.List(vs, p, "approvedPatches", false, v.ApprovedPatches, checkPatchIdList)
+	check.Str(rulePatchComplianceLevel, vs, p, "approvedPatchesComplianceLevel", false, v.ApprovedPatchesComplianceLevel)
+	check.List(vs, p, "rejectedPatches", false, v.RejectedPatches, checkPatchIdList)
+	check.Str(rulePatchAction, vs, p, "rejectedPatchesAction", false, v.RejectedPatchesAction)
+	check.List(vs, p, "sources", false, v.Sources, checkPatchSourceList)
+	check.Str(rulePatchComplianceStatus, vs, p, "availableSecurityUpdatesComplianceStatus", false, v.AvailableSecurityUpdatesComplianceStatus)
 }
 
 func (v *CancelCommandInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleCommandId, vs, p, "CommandId", true, v.CommandId)
-	check.List(vs, p, "InstanceIds", false, v.InstanceIds, checkInstanceIdList)
+	check.Str(ruleCommandId, vs, p, "commandId", true, v.CommandId)
+	check.List(vs, p, "instanceIds", false, v.InstanceIds, checkInstanceIdList)
 }
 
 func (v *CancelMaintenanceWindowExecutionInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowExecutionId, vs, p, "WindowExecutionId", true, v.WindowExecutionId)
+	check.Str(ruleMaintenanceWindowExecutionId, vs, p, "windowExecutionId", true, v.WindowExecutionId)
 }
 
 var ruleChangeDetailsValue = check.New(check.MaxLen(32768), check.MinLen(1))
@@ -1000,7 +1000,7 @@ var ruleClientToken = check.New(check.MaxLen(64), check.MinLen(1))
 var ruleCloudWatchLogGroupName = check.New(check.MaxLen(512), check.MinLen(1))
 
 func (v *CloudWatchOutputConfig) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleCloudWatchLogGroupName, vs, p, "CloudWatchLogGroupName", false, v.CloudWatchLogGroupName)
+	check.Str(ruleCloudWatchLogGroupName, vs, p, "cloudWatchLogGroupName", false, v.CloudWatchLogGroupName)
 }
 
 func (v *CommandFilter) validate(vs *awsapi.Violations, p string) {
@@ -1030,9 +1030,9 @@ var ruleComment = check.New(check.MaxLen(100))
 var ruleComplianceExecutionId = check.New(check.MaxLen(100))
 
 func (v *ComplianceExecutionSummary) validate(vs *awsapi.Violations, p string) {
-	check.Null(vs, p, "ExecutionTime", v.ExecutionTime == nil)
-	check.Str(ruleComplianceExecutionId, vs, p, "ExecutionId", false, v.ExecutionId)
-	check.Str(ruleComplianceExecutionType, vs, p, "ExecutionType", false, v.ExecutionType)
+	check.Null(vs, p, "executionTime", v.ExecutionTime == nil)
+	check.Str(ruleComplianceExecutionId, vs, p, "executionId", false, v.ExecutionId)
+	check.Str(ruleComplianceExecutionType, vs, p, "executionType", false, v.ExecutionType)
 }
 
 var ruleComplianceExecutionType = check.New(check.MaxLen(50))
@@ -1047,10 +1047,10 @@ func checkComplianceItemDetails(vs *awsapi.Violations, p string, v map[string]st
 }
 
 func (v *ComplianceItemEntry) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleComplianceItemTitle, vs, p, "Title", false, v.Title)
-	check.Str(ruleComplianceSeverity, vs, p, "Severity", true, v.Severity)
-	check.Str(ruleComplianceStatus, vs, p, "Status", true, v.Status)
-	check.Map(vs, p, "Details", false, v.Details, checkComplianceItemDetails)
+	check.Str(ruleComplianceItemTitle, vs, p, "title", false, v.Title)
+	check.Str(ruleComplianceSeverity, vs, p, "severity", true, v.Severity)
+	check.Str(ruleComplianceStatus, vs, p, "status", true, v.Status)
+	check.Map(vs, p, "details", false, v.Details, checkComplianceItemDetails)
 }
 
 var ruleComplianceItemEntryList = check.New(check.MaxLen(10000))
@@ -1087,9 +1087,9 @@ var ruleComplianceSeverity = check.New(check.Enum("CRITICAL", "HIGH", "MEDIUM", 
 var ruleComplianceStatus = check.New(check.Enum("COMPLIANT", "NON_COMPLIANT"))
 
 func (v *ComplianceStringFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleComplianceStringFilterKey, vs, p, "Key", false, v.Key)
-	check.List(vs, p, "Values", false, v.Values, checkComplianceStringFilterValueList)
-	check.Str(ruleComplianceQueryOperatorType, vs, p, "Type", false, v.Type)
+	check.Str(ruleComplianceStringFilterKey, vs, p, "key", false, v.Key)
+	check.List(vs, p, "values", false, v.Values, checkComplianceStringFilterValueList)
+	check.Str(ruleComplianceQueryOperatorType, vs, p, "type", false, v.Type)
 }
 
 var ruleComplianceStringFilterKey = check.New(check.MaxLen(200), check.MinLen(1))
@@ -1109,17 +1109,17 @@ var ruleComplianceTypeName = check.New(check.MaxLen(100), check.MinLen(1), check
 var ruleComplianceUploadType = check.New(check.Enum("COMPLETE", "PARTIAL"))
 
 func (v *CreateActivationInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleActivationDescription, vs, p, "Description", false, v.Description)
-	check.Str(ruleDefaultInstanceName, vs, p, "DefaultInstanceName", false, v.DefaultInstanceName)
-	check.Str(ruleIamRole, vs, p, "IamRole", true, v.IamRole)
-	check.Numeric(ruleRegistrationLimit, vs, p, "RegistrationLimit", false, v.RegistrationLimit)
-	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
-	check.List(vs, p, "RegistrationMetadata", false, v.RegistrationMetadata, checkRegistrationMetadataList)
+	check.Str(ruleActivationDescription, vs, p, "description", false, v.Description)
+	check.Str(ruleDefaultInstanceName, vs, p, "defaultInstanceName", false, v.DefaultInstanceName)
+	check.Str(ruleIamRole, vs, p, "iamRole", true, v.IamRole)
+	check.Numeric(ruleRegistrationLimit, vs, p, "registrationLimit", false, v.RegistrationLimit)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
+	check.List(vs, p, "registrationMetadata", false, v.RegistrationMetadata, checkRegistrationMetadataList)
 }
 
 func (v *CreateAssociationBatchInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Entries", true, v.Entries, checkCreateAssociationBatchRequestEntries)
-	check.Str(ruleAssociationDispatchAssumeRoleArn, vs, p, "AssociationDispatchAssumeRole", false, v.AssociationDispatchAssumeRole)
+	check.List(vs, p, "entries", true, v.Entries, checkCreateAssociationBatchRequestEntries)
+	check.Str(ruleAssociationDispatchAssumeRoleArn, vs, p, "associationDispatchAssumeRole", false, v.AssociationDispatchAssumeRole)
 }
 
 var ruleCreateAssociationBatchRequestEntries = check.New(check.MinLen(1))
@@ -1130,194 +1130,194 @@ func checkCreateAssociationBatchRequestEntries(vs *awsapi.Violations, p string, 
 }
 
 func (v *CreateAssociationBatchRequestEntry) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentARN, vs, p, "Name", true, v.Name)
-	check.Str(ruleInstanceId, vs, p, "InstanceId", false, v.InstanceId)
-	check.Str(ruleAutomationTargetParameterName, vs, p, "AutomationTargetParameterName", false, v.AutomationTargetParameterName)
-	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
-	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
-	check.Str(ruleScheduleExpression, vs, p, "ScheduleExpression", false, v.ScheduleExpression)
-	check.Struct(vs, p, "OutputLocation", false, v.OutputLocation, (*InstanceAssociationOutputLocation).validate)
-	check.Str(ruleAssociationName, vs, p, "AssociationName", false, v.AssociationName)
-	check.Str(ruleMaxErrors, vs, p, "MaxErrors", false, v.MaxErrors)
-	check.Str(ruleMaxConcurrency, vs, p, "MaxConcurrency", false, v.MaxConcurrency)
-	check.Str(ruleAssociationComplianceSeverity, vs, p, "ComplianceSeverity", false, v.ComplianceSeverity)
-	check.Str(ruleAssociationSyncCompliance, vs, p, "SyncCompliance", false, v.SyncCompliance)
-	check.List(vs, p, "TargetLocations", false, v.TargetLocations, checkTargetLocations)
-	check.Numeric(ruleScheduleOffset, vs, p, "ScheduleOffset", false, v.ScheduleOffset)
-	check.Numeric(ruleDuration, vs, p, "Duration", false, v.Duration)
-	check.List(vs, p, "TargetMaps", false, v.TargetMaps, checkTargetMaps)
-	check.Struct(vs, p, "AlarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
+	check.Str(ruleDocumentARN, vs, p, "name", true, v.Name)
+	check.Str(ruleInstanceId, vs, p, "instanceId", false, v.InstanceId)
+	check.Str(ruleAutomationTargetParameterName, vs, p, "automationTargetParameterName", false, v.AutomationTargetParameterName)
+	check.Str(ruleDocumentVersion, vs, p, "documentVersion", false, v.DocumentVersion)
+	check.List(vs, p, "targets", false, v.Targets, checkTargets)
+	check.Str(ruleScheduleExpression, vs, p, "scheduleExpression", false, v.ScheduleExpression)
+	check.Struct(vs, p, "outputLocation", false, v.OutputLocation, (*InstanceAssociationOutputLocation).validate)
+	check.Str(ruleAssociationName, vs, p, "associationName", false, v.AssociationName)
+	check.Str(ruleMaxErrors, vs, p, "maxErrors", false, v.MaxErrors)
+	check.Str(ruleMaxConcurrency, vs, p, "maxConcurrency", false, v.MaxConcurrency)
+	check.Str(ruleAssociationComplianceSeverity, vs, p, "complianceSeverity", false, v.ComplianceSeverity)
+	check.Str(ruleAssociationSyncCompliance, vs, p, "syncCompliance", false, v.SyncCompliance)
+	check.List(vs, p, "targetLocations", false, v.TargetLocations, checkTargetLocations)
+	check.Numeric(ruleScheduleOffset, vs, p, "scheduleOffset", false, v.ScheduleOffset)
+	check.Numeric(ruleDuration, vs, p, "duration", false, v.Duration)
+	check.List(vs, p, "targetMaps", false, v.TargetMaps, checkTargetMaps)
+	check.Struct(vs, p, "alarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
 }
 
 func (v *CreateAssociationInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentARN, vs, p, "Name", true, v.Name)
-	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
-	check.Str(ruleInstanceId, vs, p, "InstanceId", false, v.InstanceId)
-	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
-	check.Str(ruleScheduleExpression, vs, p, "ScheduleExpression", false, v.ScheduleExpression)
-	check.Struct(vs, p, "OutputLocation", false, v.OutputLocation, (*InstanceAssociationOutputLocation).validate)
-	check.Str(ruleAssociationName, vs, p, "AssociationName", false, v.AssociationName)
-	check.Str(ruleAutomationTargetParameterName, vs, p, "AutomationTargetParameterName", false, v.AutomationTargetParameterName)
-	check.Str(ruleMaxErrors, vs, p, "MaxErrors", false, v.MaxErrors)
-	check.Str(ruleMaxConcurrency, vs, p, "MaxConcurrency", false, v.MaxConcurrency)
-	check.Str(ruleAssociationComplianceSeverity, vs, p, "ComplianceSeverity", false, v.ComplianceSeverity)
-	check.Str(ruleAssociationSyncCompliance, vs, p, "SyncCompliance", false, v.SyncCompliance)
-	check.List(vs, p, "TargetLocations", false, v.TargetLocations, checkTargetLocations)
-	check.Numeric(ruleScheduleOffset, vs, p, "ScheduleOffset", false, v.ScheduleOffset)
-	check.Numeric(ruleDuration, vs, p, "Duration", false, v.Duration)
-	check.List(vs, p, "TargetMaps", false, v.TargetMaps, checkTargetMaps)
-	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
-	check.Struct(vs, p, "AlarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
-	check.Str(ruleAssociationDispatchAssumeRoleArn, vs, p, "AssociationDispatchAssumeRole", false, v.AssociationDispatchAssumeRole)
+	check.Str(ruleDocumentARN, vs, p, "name", true, v.Name)
+	check.Str(ruleDocumentVersion, vs, p, "documentVersion", false, v.DocumentVersion)
+	check.Str(ruleInstanceId, vs, p, "instanceId", false, v.InstanceId)
+	check.List(vs, p, "targets", false, v.Targets, checkTargets)
+	check.Str(ruleScheduleExpression, vs, p, "scheduleExpression", false, v.ScheduleExpression)
+	check.Struct(vs, p, "outputLocation", false, v.OutputLocation, (*InstanceAssociationOutputLocation).validate)
+	check.Str(ruleAssociationName, vs, p, "associationName", false, v.AssociationName)
+	check.Str(ruleAutomationTargetParameterName, vs, p, "automationTargetParameterName", false, v.AutomationTargetParameterName)
+	check.Str(ruleMaxErrors, vs, p, "maxErrors", false, v.MaxErrors)
+	check.Str(ruleMaxConcurrency, vs, p, "maxConcurrency", false, v.MaxConcurrency)
+	check.Str(ruleAssociationComplianceSeverity, vs, p, "complianceSeverity", false, v.ComplianceSeverity)
+	check.Str(ruleAssociationSyncCompliance, vs, p, "syncCompliance", false, v.SyncCompliance)
+	check.List(vs, p, "targetLocations", false, v.TargetLocations, checkTargetLocations)
+	check.Numeric(ruleScheduleOffset, vs, p, "scheduleOffset", false, v.ScheduleOffset)
+	check.Numeric(ruleDuration, vs, p, "duration", false, v.Duration)
+	check.List(vs, p, "targetMaps", false, v.TargetMaps, checkTargetMaps)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
+	check.Struct(vs, p, "alarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
+	check.Str(ruleAssociationDispatchAssumeRoleArn, vs, p, "associationDispatchAssumeRole", false, v.AssociationDispatchAssumeRole)
 }
 
 func (v *CreateDocumentInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentContent, vs, p, "Content", true, v.Content)
-	check.List(vs, p, "Requires", false, v.Requires, checkDocumentRequiresList)
-	check.List(vs, p, "Attachments", false, v.Attachments, checkAttachmentsSourceList)
-	check.Str(ruleDocumentName, vs, p, "Name", true, v.Name)
-	check.Str(ruleDocumentDisplayName, vs, p, "DisplayName", false, v.DisplayName)
-	check.Str(ruleDocumentVersionName, vs, p, "VersionName", false, v.VersionName)
-	check.Str(ruleDocumentType, vs, p, "DocumentType", false, v.DocumentType)
-	check.Str(ruleDocumentFormat, vs, p, "DocumentFormat", false, v.DocumentFormat)
-	check.Str(ruleTargetType, vs, p, "TargetType", false, v.TargetType)
-	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
+	check.Str(ruleDocumentContent, vs, p, "content", true, v.Content)
+	check.List(vs, p, "requires", false, v.Requires, checkDocumentRequiresList)
+	check.List(vs, p, "attachments", false, v.Attachments, checkAttachmentsSourceList)
+	check.Str(ruleDocumentName, vs, p, "name", true, v.Name)
+	check.Str(ruleDocumentDisplayName, vs, p, "displayName", false, v.DisplayName)
+	check.Str(ruleDocumentVersionName, vs, p, "versionName", false, v.VersionName)
+	check.Str(ruleDocumentType, vs, p, "documentType", false, v.DocumentType)
+	check.Str(ruleDocumentFormat, vs, p, "documentFormat", false, v.DocumentFormat)
+	check.Str(ruleTargetType, vs, p, "targetType", false, v.TargetType)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
 }
 
 func (v *CreateMaintenanceWindowInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowName, vs, p, "Name", true, v.Name)
-	check.Str(ruleMaintenanceWindowDescription, vs, p, "Description", false, v.Description)
-	check.Str(ruleMaintenanceWindowSchedule, vs, p, "Schedule", true, v.Schedule)
-	check.Numeric(ruleMaintenanceWindowOffset, vs, p, "ScheduleOffset", false, v.ScheduleOffset)
-	check.Numeric(ruleMaintenanceWindowDurationHours, vs, p, "Duration", true, v.Duration)
-	check.Numeric(ruleMaintenanceWindowCutoff, vs, p, "Cutoff", true, v.Cutoff)
-	check.Null(vs, p, "AllowUnassociatedTargets", v.AllowUnassociatedTargets == nil)
-	check.Str(ruleClientToken, vs, p, "ClientToken", false, v.ClientToken)
-	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
+	check.Str(ruleMaintenanceWindowName, vs, p, "name", true, v.Name)
+	check.Str(ruleMaintenanceWindowDescription, vs, p, "description", false, v.Description)
+	check.Str(ruleMaintenanceWindowSchedule, vs, p, "schedule", true, v.Schedule)
+	check.Numeric(ruleMaintenanceWindowOffset, vs, p, "scheduleOffset", false, v.ScheduleOffset)
+	check.Numeric(ruleMaintenanceWindowDurationHours, vs, p, "duration", true, v.Duration)
+	check.Numeric(ruleMaintenanceWindowCutoff, vs, p, "cutoff", true, v.Cutoff)
+	check.Null(vs, p, "allowUnassociatedTargets", v.AllowUnassociatedTargets == nil)
+	check.Str(ruleClientToken, vs, p, "clientToken", false, v.ClientToken)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
 }
 
 func (v *CreateOpsItemInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOpsItemDescription, vs, p, "Description", true, v.Description)
-	check.Map(vs, p, "OperationalData", false, v.OperationalData, checkOpsItemOperationalData)
-	check.Numeric(ruleOpsItemPriority, vs, p, "Priority", false, v.Priority)
-	check.List(vs, p, "RelatedOpsItems", false, v.RelatedOpsItems, checkRelatedOpsItems)
-	check.Str(ruleOpsItemSource, vs, p, "Source", true, v.Source)
-	check.Str(ruleOpsItemTitle, vs, p, "Title", true, v.Title)
-	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
-	check.Str(ruleOpsItemCategory, vs, p, "Category", false, v.Category)
-	check.Str(ruleOpsItemSeverity, vs, p, "Severity", false, v.Severity)
-	check.Str(ruleOpsItemAccountId, vs, p, "AccountId", false, v.AccountId)
+	check.Str(ruleOpsItemDescription, vs, p, "description", true, v.Description)
+	check.Map(vs, p, "operationalData", false, v.OperationalData, checkOpsItemOperationalData)
+	check.Numeric(ruleOpsItemPriority, vs, p, "priority", false, v.Priority)
+	check.List(vs, p, "relatedOpsItems", false, v.RelatedOpsItems, checkRelatedOpsItems)
+	check.Str(ruleOpsItemSource, vs, p, "source", true, v.Source)
+	check.Str(ruleOpsItemTitle, vs, p, "title", true, v.Title)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
+	check.Str(ruleOpsItemCategory, vs, p, "category", false, v.Category)
+	check.Str(ruleOpsItemSeverity, vs, p, "severity", false, v.Severity)
+	check.Str(ruleOpsItemAccountId, vs, p, "accountId", false, v.AccountId)
 }
 
 func (v *CreateOpsMetadataInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOpsMetadataResourceId, vs, p, "ResourceId", true, v.ResourceId)
-	check.Map(vs, p, "Metadata", false, v.Metadata, checkMetadataMap)
-	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
+	check.Str(ruleOpsMetadataResourceId, vs, p, "resourceId", true, v.ResourceId)
+	check.Map(vs, p, "metadata", false, v.Metadata, checkMetadataMap)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
 }
 
 func (v *CreatePatchBaselineInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOperatingSystem, vs, p, "OperatingSystem", false, v.OperatingSystem)
-	check.Str(ruleBaselineName, vs, p, "Name", true, v.Name)
-	check.Struct(vs, p, "GlobalFilters", false, v.GlobalFilters, (*PatchFilterGroup).validate)
-	check.Struct(vs, p, "ApprovalRules", false, v.ApprovalRules, (*PatchRuleGroup).validate)
-	check.List(vs, p, "ApprovedPatches", false, v.ApprovedPatches, checkPatchIdList)
-	check.Str(rulePatchComplianceLevel, vs, p, "ApprovedPatchesComplianceLevel", false, v.ApprovedPatchesComplianceLevel)
-	check.List(vs, p, "RejectedPatches", false, v.RejectedPatches, checkPatchIdList)
-	check.Str(rulePatchAction, vs, p, "RejectedPatchesAction", false, v.RejectedPatchesAction)
-	check.Str(ruleBaselineDescription, vs, p, "Description", false, v.Description)
-	check.List(vs, p, "Sources", false, v.Sources, checkPatchSourceList)
-	check.Str(rulePatchComplianceStatus, vs, p, "AvailableSecurityUpdatesComplianceStatus", false, v.AvailableSecurityUpdatesComplianceStatus)
-	check.Str(ruleClientToken, vs, p, "ClientToken", false, v.ClientToken)
-	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
+	check.Str(ruleOperatingSystem, vs, p, "operatingSystem", false, v.OperatingSystem)
+	check.Str(ruleBaselineName, vs, p, "name", true, v.Name)
+	check.Struct(vs, p, "globalFilters", false, v.GlobalFilters, (*PatchFilterGroup).validate)
+	check.Struct(vs, p, "approvalRules", false, v.ApprovalRules, (*PatchRuleGroup).validate)
+	check.List(vs, p, "approvedPatches", false, v.ApprovedPatches, checkPatchIdList)
+	check.Str(rulePatchComplianceLevel, vs, p, "approvedPatchesComplianceLevel", false, v.ApprovedPatchesComplianceLevel)
+	check.List(vs, p, "rejectedPatches", false, v.RejectedPatches, checkPatchIdList)
+	check.Str(rulePatchAction, vs, p, "rejectedPatchesAction", false, v.RejectedPatchesAction)
+	check.Str(ruleBaselineDescription, vs, p, "description", false, v.Description)
+	check.List(vs, p, "sources", false, v.Sources, checkPatchSourceList)
+	check.Str(rulePatchComplianceStatus, vs, p, "availableSecurityUpdatesComplianceStatus", false, v.AvailableSecurityUpdatesComplianceStatus)
+	check.Str(ruleClientToken, vs, p, "clientToken", false, v.ClientToken)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
 }
 
 func (v *CreateResourceDataSyncInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceDataSyncName, vs, p, "SyncName", true, v.SyncName)
-	check.Struct(vs, p, "S3Destination", false, v.S3Destination, (*ResourceDataSyncS3Destination).validate)
-	check.Str(ruleResourceDataSyncType, vs, p, "SyncType", false, v.SyncType)
-	check.Struct(vs, p, "SyncSource", false, v.SyncSource, (*ResourceDataSyncSource).validate)
+	check.Str(ruleResourceDataSyncName, vs, p, "syncName", true, v.SyncName)
+	check.Struct(vs, p, "s3Destination", false, v.S3Destination, (*ResourceDataSyncS3Destination).validate)
+	check.Str(ruleResourceDataSyncType, vs, p, "syncType", false, v.SyncType)
+	check.Struct(vs, p, "syncSource", false, v.SyncSource, (*ResourceDataSyncSource).validate)
 }
 
 var ruleDefaultInstanceName = check.New(check.MaxLen(256), check.Pattern(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`, `^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`))
 
 func (v *DeleteActivationInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleActivationId, vs, p, "ActivationId", true, v.ActivationId)
+	check.Str(ruleActivationId, vs, p, "activationId", true, v.ActivationId)
 }
 
 func (v *DeleteAssociationInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentARN, vs, p, "Name", false, v.Name)
-	check.Str(ruleInstanceId, vs, p, "InstanceId", false, v.InstanceId)
-	check.Str(ruleAssociationId, vs, p, "AssociationId", false, v.AssociationId)
+	check.Str(ruleDocumentARN, vs, p, "name", false, v.Name)
+	check.Str(ruleInstanceId, vs, p, "instanceId", false, v.InstanceId)
+	check.Str(ruleAssociationId, vs, p, "associationId", false, v.AssociationId)
 }
 
 func (v *DeleteDocumentInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentName, vs, p, "Name", true, v.Name)
-	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
-	check.Str(ruleDocumentVersionName, vs, p, "VersionName", false, v.VersionName)
+	check.Str(ruleDocumentName, vs, p, "name", true, v.Name)
+	check.Str(ruleDocumentVersion, vs, p, "documentVersion", false, v.DocumentVersion)
+	check.Str(ruleDocumentVersionName, vs, p, "versionName", false, v.VersionName)
 }
 
 func (v *DeleteInventoryInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleInventoryItemTypeName, vs, p, "TypeName", true, v.TypeName)
-	check.Str(ruleInventorySchemaDeleteOption, vs, p, "SchemaDeleteOption", false, v.SchemaDeleteOption)
-	check.Str(ruleUUID, vs, p, "ClientToken", false, v.ClientToken)
+	check.Str(ruleInventoryItemTypeName, vs, p, "typeName", true, v.TypeName)
+	check.Str(ruleInventorySchemaDeleteOption, vs, p, "schemaDeleteOption", false, v.SchemaDeleteOption)
+	check.Str(ruleUUID, vs, p, "clientToken", false, v.ClientToken)
 }
 
 func (v *DeleteMaintenanceWindowInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
+	check.Str(ruleMaintenanceWindowId, vs, p, "windowId", true, v.WindowId)
 }
 
 func (v *DeleteOpsItemInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOpsItemId, vs, p, "OpsItemId", true, v.OpsItemId)
+	check.Str(ruleOpsItemId, vs, p, "opsItemId", true, v.OpsItemId)
 }
 
 func (v *DeleteOpsMetadataInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOpsMetadataArn, vs, p, "OpsMetadataArn", true, v.OpsMetadataArn)
+	check.Str(ruleOpsMetadataArn, vs, p, "opsMetadataArn", true, v.OpsMetadataArn)
 }
 
 func (v *DeleteParameterInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(rulePSParameterName, vs, p, "Name", true, v.Name)
+	check.Str(rulePSParameterName, vs, p, "name", true, v.Name)
 }
 
 func (v *DeleteParametersInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Names", true, v.Names, checkParameterNameList)
+	check.List(vs, p, "names", true, v.Names, checkParameterNameList)
 }
 
 func (v *DeletePatchBaselineInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleBaselineId, vs, p, "BaselineId", true, v.BaselineId)
+	check.Str(ruleBaselineId, vs, p, "baselineId", true, v.BaselineId)
 }
 
 func (v *DeleteResourceDataSyncInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceDataSyncName, vs, p, "SyncName", true, v.SyncName)
-	check.Str(ruleResourceDataSyncType, vs, p, "SyncType", false, v.SyncType)
+	check.Str(ruleResourceDataSyncName, vs, p, "syncName", true, v.SyncName)
+	check.Str(ruleResourceDataSyncType, vs, p, "syncType", false, v.SyncType)
 }
 
 func (v *DeleteResourcePolicyInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceArnString, vs, p, "ResourceArn", true, v.ResourceArn)
-	check.Null(vs, p, "PolicyId", v.PolicyId == nil)
-	check.Null(vs, p, "PolicyHash", v.PolicyHash == nil)
+	check.Str(ruleResourceArnString, vs, p, "resourceArn", true, v.ResourceArn)
+	check.Null(vs, p, "policyId", v.PolicyId == nil)
+	check.Null(vs, p, "policyHash", v.PolicyHash == nil)
 }
 
 func (v *DeregisterManagedInstanceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleManagedInstanceId, vs, p, "InstanceId", true, v.InstanceId)
+	check.Str(ruleManagedInstanceId, vs, p, "instanceId", true, v.InstanceId)
 }
 
 func (v *DeregisterPatchBaselineForPatchGroupInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleBaselineId, vs, p, "BaselineId", true, v.BaselineId)
-	check.Str(rulePatchGroup, vs, p, "PatchGroup", true, v.PatchGroup)
+	check.Str(ruleBaselineId, vs, p, "baselineId", true, v.BaselineId)
+	check.Str(rulePatchGroup, vs, p, "patchGroup", true, v.PatchGroup)
 }
 
 func (v *DeregisterTargetFromMaintenanceWindowInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
-	check.Str(ruleMaintenanceWindowTargetId, vs, p, "WindowTargetId", true, v.WindowTargetId)
+	check.Str(ruleMaintenanceWindowId, vs, p, "windowId", true, v.WindowId)
+	check.Str(ruleMaintenanceWindowTargetId, vs, p, "windowTargetId", true, v.WindowTargetId)
 }
 
 func (v *DeregisterTaskFromMaintenanceWindowInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
-	check.Str(ruleMaintenanceWindowTaskId, vs, p, "WindowTaskId", true, v.WindowTaskId)
+	check.Str(ruleMaintenanceWindowId, vs, p, "windowId", true, v.WindowId)
+	check.Str(ruleMaintenanceWindowTaskId, vs, p, "windowTaskId", true, v.WindowTaskId)
 }
 
 func (v *DescribeActivationsFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDescribeActivationsFilterKeys, vs, p, "FilterKey", false, v.FilterKey)
+	check.Str(ruleDescribeActivationsFilterKeys, vs, p, "filterKey", false, v.FilterKey)
 }
 
 var ruleDescribeActivationsFilterKeys = check.New(check.Enum("ActivationIds", "DefaultInstanceName", "IamRole"))
@@ -1327,200 +1327,200 @@ func checkDescribeActivationsFilterList(vs *awsapi.Violations, p string, v []Des
 }
 
 func (v *DescribeActivationsInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Filters", false, v.Filters, checkDescribeActivationsFilterList)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "filters", false, v.Filters, checkDescribeActivationsFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeAssociationExecutionTargetsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAssociationId, vs, p, "AssociationId", true, v.AssociationId)
-	check.Str(ruleAssociationExecutionId, vs, p, "ExecutionId", true, v.ExecutionId)
-	check.List(vs, p, "Filters", false, v.Filters, checkAssociationExecutionTargetsFilterList)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleAssociationId, vs, p, "associationId", true, v.AssociationId)
+	check.Str(ruleAssociationExecutionId, vs, p, "executionId", true, v.ExecutionId)
+	check.List(vs, p, "filters", false, v.Filters, checkAssociationExecutionTargetsFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeAssociationExecutionsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAssociationId, vs, p, "AssociationId", true, v.AssociationId)
-	check.List(vs, p, "Filters", false, v.Filters, checkAssociationExecutionFilterList)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleAssociationId, vs, p, "associationId", true, v.AssociationId)
+	check.List(vs, p, "filters", false, v.Filters, checkAssociationExecutionFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeAssociationInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentARN, vs, p, "Name", false, v.Name)
-	check.Str(ruleInstanceId, vs, p, "InstanceId", false, v.InstanceId)
-	check.Str(ruleAssociationId, vs, p, "AssociationId", false, v.AssociationId)
-	check.Str(ruleAssociationVersion, vs, p, "AssociationVersion", false, v.AssociationVersion)
+	check.Str(ruleDocumentARN, vs, p, "name", false, v.Name)
+	check.Str(ruleInstanceId, vs, p, "instanceId", false, v.InstanceId)
+	check.Str(ruleAssociationId, vs, p, "associationId", false, v.AssociationId)
+	check.Str(ruleAssociationVersion, vs, p, "associationVersion", false, v.AssociationVersion)
 }
 
 func (v *DescribeAutomationExecutionsInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Filters", false, v.Filters, checkAutomationExecutionFilterList)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "filters", false, v.Filters, checkAutomationExecutionFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeAutomationStepExecutionsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAutomationExecutionId, vs, p, "AutomationExecutionId", true, v.AutomationExecutionId)
-	check.List(vs, p, "Filters", false, v.Filters, checkStepExecutionFilterList)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleAutomationExecutionId, vs, p, "automationExecutionId", true, v.AutomationExecutionId)
+	check.List(vs, p, "filters", false, v.Filters, checkStepExecutionFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeAvailablePatchesInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Filters", false, v.Filters, checkPatchOrchestratorFilterList)
-	check.Numeric(rulePatchBaselineMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "filters", false, v.Filters, checkPatchOrchestratorFilterList)
+	check.Numeric(rulePatchBaselineMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeDocumentInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentARN, vs, p, "Name", true, v.Name)
-	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
-	check.Str(ruleDocumentVersionName, vs, p, "VersionName", false, v.VersionName)
+	check.Str(ruleDocumentARN, vs, p, "name", true, v.Name)
+	check.Str(ruleDocumentVersion, vs, p, "documentVersion", false, v.DocumentVersion)
+	check.Str(ruleDocumentVersionName, vs, p, "versionName", false, v.VersionName)
 }
 
 func (v *DescribeDocumentPermissionInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentName, vs, p, "Name", true, v.Name)
-	check.Str(ruleDocumentPermissionType, vs, p, "PermissionType", true, v.PermissionType)
-	check.Numeric(ruleDocumentPermissionMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleDocumentName, vs, p, "name", true, v.Name)
+	check.Str(ruleDocumentPermissionType, vs, p, "permissionType", true, v.PermissionType)
+	check.Numeric(ruleDocumentPermissionMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeEffectiveInstanceAssociationsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleInstanceId, vs, p, "InstanceId", true, v.InstanceId)
-	check.Numeric(ruleEffectiveInstanceAssociationMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleInstanceId, vs, p, "instanceId", true, v.InstanceId)
+	check.Numeric(ruleEffectiveInstanceAssociationMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeEffectivePatchesForPatchBaselineInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleBaselineId, vs, p, "BaselineId", true, v.BaselineId)
-	check.Numeric(rulePatchBaselineMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleBaselineId, vs, p, "baselineId", true, v.BaselineId)
+	check.Numeric(rulePatchBaselineMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeInstanceAssociationsStatusInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleInstanceId, vs, p, "InstanceId", true, v.InstanceId)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleInstanceId, vs, p, "instanceId", true, v.InstanceId)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeInstanceInformationInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "InstanceInformationFilterList", false, v.InstanceInformationFilterList, checkInstanceInformationFilterList)
-	check.List(vs, p, "Filters", false, v.Filters, checkInstanceInformationStringFilterList)
-	check.Numeric(ruleMaxResultsEC2Compatible, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "instanceInformationFilterList", false, v.InstanceInformationFilterList, checkInstanceInformationFilterList)
+	check.List(vs, p, "filters", false, v.Filters, checkInstanceInformationStringFilterList)
+	check.Numeric(ruleMaxResultsEC2Compatible, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeInstancePatchStatesForPatchGroupInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(rulePatchGroup, vs, p, "PatchGroup", true, v.PatchGroup)
-	check.List(vs, p, "Filters", false, v.Filters, checkInstancePatchStateFilterList)
-	check.Numeric(rulePatchComplianceMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(rulePatchGroup, vs, p, "patchGroup", true, v.PatchGroup)
+	check.List(vs, p, "filters", false, v.Filters, checkInstancePatchStateFilterList)
+	check.Numeric(rulePatchComplianceMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeInstancePatchStatesInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "InstanceIds", true, v.InstanceIds, checkInstanceIdList)
-	check.Numeric(rulePatchComplianceMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "instanceIds", true, v.InstanceIds, checkInstanceIdList)
+	check.Numeric(rulePatchComplianceMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeInstancePatchesInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleInstanceId, vs, p, "InstanceId", true, v.InstanceId)
-	check.List(vs, p, "Filters", false, v.Filters, checkPatchOrchestratorFilterList)
-	check.Numeric(rulePatchComplianceMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleInstanceId, vs, p, "instanceId", true, v.InstanceId)
+	check.List(vs, p, "filters", false, v.Filters, checkPatchOrchestratorFilterList)
+	check.Numeric(rulePatchComplianceMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeInstancePropertiesInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "InstancePropertyFilterList", false, v.InstancePropertyFilterList, checkInstancePropertyFilterList)
-	check.List(vs, p, "FiltersWithOperator", false, v.FiltersWithOperator, checkInstancePropertyStringFilterList)
-	check.Numeric(ruleDescribeInstancePropertiesMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "instancePropertyFilterList", false, v.InstancePropertyFilterList, checkInstancePropertyFilterList)
+	check.List(vs, p, "filtersWithOperator", false, v.FiltersWithOperator, checkInstancePropertyStringFilterList)
+	check.Numeric(ruleDescribeInstancePropertiesMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 var ruleDescribeInstancePropertiesMaxResults = check.New(check.Max(1000), check.Min(5))
 
 func (v *DescribeInventoryDeletionsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleUUID, vs, p, "DeletionId", false, v.DeletionId)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleUUID, vs, p, "deletionId", false, v.DeletionId)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeMaintenanceWindowExecutionTaskInvocationsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowExecutionId, vs, p, "WindowExecutionId", true, v.WindowExecutionId)
-	check.Str(ruleMaintenanceWindowExecutionTaskId, vs, p, "TaskId", true, v.TaskId)
-	check.List(vs, p, "Filters", false, v.Filters, checkMaintenanceWindowFilterList)
-	check.Numeric(ruleMaintenanceWindowMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleMaintenanceWindowExecutionId, vs, p, "windowExecutionId", true, v.WindowExecutionId)
+	check.Str(ruleMaintenanceWindowExecutionTaskId, vs, p, "taskId", true, v.TaskId)
+	check.List(vs, p, "filters", false, v.Filters, checkMaintenanceWindowFilterList)
+	check.Numeric(ruleMaintenanceWindowMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeMaintenanceWindowExecutionTasksInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowExecutionId, vs, p, "WindowExecutionId", true, v.WindowExecutionId)
-	check.List(vs, p, "Filters", false, v.Filters, checkMaintenanceWindowFilterList)
-	check.Numeric(ruleMaintenanceWindowMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleMaintenanceWindowExecutionId, vs, p, "windowExecutionId", true, v.WindowExecutionId)
+	check.List(vs, p, "filters", false, v.Filters, checkMaintenanceWindowFilterList)
+	check.Numeric(ruleMaintenanceWindowMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeMaintenanceWindowExecutionsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
-	check.List(vs, p, "Filters", false, v.Filters, checkMaintenanceWindowFilterList)
-	check.Numeric(ruleMaintenanceWindowMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleMaintenanceWindowId, vs, p, "windowId", true, v.WindowId)
+	check.List(vs, p, "filters", false, v.Filters, checkMaintenanceWindowFilterList)
+	check.Numeric(ruleMaintenanceWindowMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeMaintenanceWindowScheduleInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", false, v.WindowId)
-	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
-	check.Str(ruleMaintenanceWindowResourceType, vs, p, "ResourceType", false, v.ResourceType)
-	check.List(vs, p, "Filters", false, v.Filters, checkPatchOrchestratorFilterList)
-	check.Numeric(ruleMaintenanceWindowSearchMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleMaintenanceWindowId, vs, p, "windowId", false, v.WindowId)
+	check.List(vs, p, "targets", false, v.Targets, checkTargets)
+	check.Str(ruleMaintenanceWindowResourceType, vs, p, "resourceType", false, v.ResourceType)
+	check.List(vs, p, "filters", false, v.Filters, checkPatchOrchestratorFilterList)
+	check.Numeric(ruleMaintenanceWindowSearchMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeMaintenanceWindowTargetsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
-	check.List(vs, p, "Filters", false, v.Filters, checkMaintenanceWindowFilterList)
-	check.Numeric(ruleMaintenanceWindowMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleMaintenanceWindowId, vs, p, "windowId", true, v.WindowId)
+	check.List(vs, p, "filters", false, v.Filters, checkMaintenanceWindowFilterList)
+	check.Numeric(ruleMaintenanceWindowMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeMaintenanceWindowTasksInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
-	check.List(vs, p, "Filters", false, v.Filters, checkMaintenanceWindowFilterList)
-	check.Numeric(ruleMaintenanceWindowMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleMaintenanceWindowId, vs, p, "windowId", true, v.WindowId)
+	check.List(vs, p, "filters", false, v.Filters, checkMaintenanceWindowFilterList)
+	check.Numeric(ruleMaintenanceWindowMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeMaintenanceWindowsForTargetInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Targets", true, v.Targets, checkTargets)
-	check.Str(ruleMaintenanceWindowResourceType, vs, p, "ResourceType", true, v.ResourceType)
-	check.Numeric(ruleMaintenanceWindowSearchMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "targets", true, v.Targets, checkTargets)
+	check.Str(ruleMaintenanceWindowResourceType, vs, p, "resourceType", true, v.ResourceType)
+	check.Numeric(ruleMaintenanceWindowSearchMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeMaintenanceWindowsInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Filters", false, v.Filters, checkMaintenanceWindowFilterList)
-	check.Numeric(ruleMaintenanceWindowMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "filters", false, v.Filters, checkMaintenanceWindowFilterList)
+	check.Numeric(ruleMaintenanceWindowMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeOpsItemsInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "OpsItemFilters", false, v.OpsItemFilters, checkOpsItemFilters)
-	check.Numeric(ruleOpsItemMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "opsItemFilters", false, v.OpsItemFilters, checkOpsItemFilters)
+	check.Numeric(ruleOpsItemMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeParametersInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Filters", false, v.Filters, checkParametersFilterList)
-	check.List(vs, p, "ParameterFilters", false, v.ParameterFilters, checkParameterStringFilterList)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "filters", false, v.Filters, checkParametersFilterList)
+	check.List(vs, p, "parameterFilters", false, v.ParameterFilters, checkParameterStringFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribePatchBaselinesInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Filters", false, v.Filters, checkPatchOrchestratorFilterList)
-	check.Numeric(rulePatchBaselineMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "filters", false, v.Filters, checkPatchOrchestratorFilterList)
+	check.Numeric(rulePatchBaselineMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribePatchGroupStateInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(rulePatchGroup, vs, p, "PatchGroup", true, v.PatchGroup)
+	check.Str(rulePatchGroup, vs, p, "patchGroup", true, v.PatchGroup)
 }
 
 func (v *DescribePatchGroupsInput) validate(vs *awsapi.Violations, p string) {
-	check.Numeric(rulePatchBaselineMaxResults, vs, p, "MaxResults", false, v.MaxResults)
-	check.List(vs, p, "Filters", false, v.Filters, checkPatchOrchestratorFilterList)
+	check.Numeric(rulePatchBaselineMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.List(vs, p, "filters", false, v.Filters, checkPatchOrchestratorFilterList)
 }
 
 func (v *DescribePatchPropertiesInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOperatingSystem, vs, p, "OperatingSystem", true, v.OperatingSystem)
-	check.Str(rulePatchProperty, vs, p, "Property", true, v.Property)
-	check.Str(rulePatchSet, vs, p, "PatchSet", false, v.PatchSet)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleOperatingSystem, vs, p, "operatingSystem", true, v.OperatingSystem)
+	check.Str(rulePatchProperty, vs, p, "property", true, v.Property)
+	check.Str(rulePatchSet, vs, p, "patchSet", false, v.PatchSet)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *DescribeSessionsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSessionState, vs, p, "State", true, v.State)
-	check.Numeric(ruleSessionMaxResults, vs, p, "MaxResults", false, v.MaxResults)
-	check.List(vs, p, "Filters", false, v.Filters, checkSessionFilterList)
+	check.Str(ruleSessionState, vs, p, "state", true, v.State)
+	check.Numeric(ruleSessionMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.List(vs, p, "filters", false, v.Filters, checkSessionFilterList)
 }
 
 func (v *DisassociateOpsItemRelatedItemInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOpsItemId, vs, p, "OpsItemId", true, v.OpsItemId)
-	check.Null(vs, p, "AssociationId", v.AssociationId == nil)
+	check.Str(ruleOpsItemId, vs, p, "opsItemId", true, v.OpsItemId)
+	check.Null(vs, p, "associationId", v.AssociationId == nil)
 }
 
 var ruleDocumentARN = check.New(check.Pattern(`^[a-zA-Z0-9_\-.:/]{3,128}$`, `^(?:^[a-zA-Z0-9_\-.:/]{3,128}$)$`))
@@ -1552,8 +1552,8 @@ var ruleDocumentHash = check.New(check.MaxLen(256))
 var ruleDocumentHashType = check.New(check.Enum("Sha256", "Sha1"))
 
 func (v *DocumentKeyValuesFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentKeyValuesFilterKey, vs, p, "Key", false, v.Key)
-	check.List(vs, p, "Values", false, v.Values, checkDocumentKeyValuesFilterValues)
+	check.Str(ruleDocumentKeyValuesFilterKey, vs, p, "key", false, v.Key)
+	check.List(vs, p, "values", false, v.Values, checkDocumentKeyValuesFilterValues)
 }
 
 var ruleDocumentKeyValuesFilterKey = check.New(check.MaxLen(128), check.MinLen(1))
@@ -1582,10 +1582,10 @@ var ruleDocumentPermissionMaxResults = check.New(check.Max(200), check.Min(1))
 var ruleDocumentPermissionType = check.New(check.Enum("Share"))
 
 func (v *DocumentRequires) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentARN, vs, p, "Name", true, v.Name)
-	check.Str(ruleDocumentVersion, vs, p, "Version", false, v.Version)
-	check.Str(ruleRequireType, vs, p, "RequireType", false, v.RequireType)
-	check.Str(ruleDocumentVersionName, vs, p, "VersionName", false, v.VersionName)
+	check.Str(ruleDocumentARN, vs, p, "name", true, v.Name)
+	check.Str(ruleDocumentVersion, vs, p, "version", false, v.Version)
+	check.Str(ruleRequireType, vs, p, "requireType", false, v.RequireType)
+	check.Str(ruleDocumentVersionName, vs, p, "versionName", false, v.VersionName)
 }
 
 var ruleDocumentRequiresList = check.New(check.MinLen(1))
@@ -1609,15 +1609,15 @@ func checkDocumentReviewCommentList(vs *awsapi.Violations, p string, v []Documen
 }
 
 func (v *DocumentReviewCommentSource) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentReviewCommentType, vs, p, "Type", false, v.Type)
-	check.Str(ruleDocumentReviewComment, vs, p, "Content", false, v.Content)
+	check.Str(ruleDocumentReviewCommentType, vs, p, "type", false, v.Type)
+	check.Str(ruleDocumentReviewComment, vs, p, "content", false, v.Content)
 }
 
 var ruleDocumentReviewCommentType = check.New(check.Enum("Comment"))
 
 func (v *DocumentReviews) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentReviewAction, vs, p, "Action", true, v.Action)
-	check.List(vs, p, "Comment", false, v.Comment, checkDocumentReviewCommentList)
+	check.Str(ruleDocumentReviewAction, vs, p, "action", true, v.Action)
+	check.List(vs, p, "comment", false, v.Comment, checkDocumentReviewCommentList)
 }
 
 var ruleDocumentType = check.New(check.Enum("Command", "Policy", "Automation", "Session", "Package", "ApplicationConfiguration", "ApplicationConfigurationSchema", "DeploymentStrategy", "ChangeCalendar", "Automation.ChangeTemplate", "ProblemAnalysis", "ProblemAnalysisTemplate", "CloudFormation", "ConformancePackTemplate", "QuickSetup", "ManualApprovalPolicy", "AutoApprovalPolicy"))
@@ -1642,7 +1642,7 @@ func checkExcludeAccounts(vs *awsapi.Violations, p string, v []string) {
 }
 
 func (v *ExecutionInputs) validate(vs *awsapi.Violations, p string) {
-	check.Struct(vs, p, "Automation", false, v.Automation, (*AutomationExecutionInputs).validate)
+	check.Struct(vs, p, "automation", false, v.Automation, (*AutomationExecutionInputs).validate)
 }
 
 var ruleExecutionMode = check.New(check.Enum("Auto", "Interactive"))
@@ -1652,143 +1652,143 @@ var ruleExecutionPreviewId = check.New(check.MaxLen(36), check.MinLen(36), check
 var ruleExecutionRoleName = check.New(check.MaxLen(64), check.MinLen(1), check.Pattern(`[\w+=,.@/-]+`, `^(?:[\w+=,.@/-]+)$`))
 
 func (v *GetAccessTokenInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAccessRequestId, vs, p, "AccessRequestId", true, v.AccessRequestId)
+	check.Str(ruleAccessRequestId, vs, p, "accessRequestId", true, v.AccessRequestId)
 }
 
 func (v *GetAutomationExecutionInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAutomationExecutionId, vs, p, "AutomationExecutionId", true, v.AutomationExecutionId)
+	check.Str(ruleAutomationExecutionId, vs, p, "automationExecutionId", true, v.AutomationExecutionId)
 }
 
 func (v *GetCalendarStateInput) validate(vs *awsapi.Violations, p string) {
-	check.Null(vs, p, "CalendarNames", v.CalendarNames == nil)
+	check.Null(vs, p, "calendarNames", v.CalendarNames == nil)
 }
 
 func (v *GetCommandInvocationInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleCommandId, vs, p, "CommandId", true, v.CommandId)
-	check.Str(ruleInstanceId, vs, p, "InstanceId", true, v.InstanceId)
-	check.Str(ruleCommandPluginName, vs, p, "PluginName", false, v.PluginName)
+	check.Str(ruleCommandId, vs, p, "commandId", true, v.CommandId)
+	check.Str(ruleInstanceId, vs, p, "instanceId", true, v.InstanceId)
+	check.Str(ruleCommandPluginName, vs, p, "pluginName", false, v.PluginName)
 }
 
 func (v *GetConnectionStatusInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSessionTarget, vs, p, "Target", true, v.Target)
+	check.Str(ruleSessionTarget, vs, p, "target", true, v.Target)
 }
 
 func (v *GetDefaultPatchBaselineInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOperatingSystem, vs, p, "OperatingSystem", false, v.OperatingSystem)
+	check.Str(ruleOperatingSystem, vs, p, "operatingSystem", false, v.OperatingSystem)
 }
 
 func (v *GetDeployablePatchSnapshotForInstanceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleInstanceId, vs, p, "InstanceId", true, v.InstanceId)
-	check.Str(ruleSnapshotId, vs, p, "SnapshotId", true, v.SnapshotId)
-	check.Struct(vs, p, "BaselineOverride", false, v.BaselineOverride, (*BaselineOverride).validate)
+	check.Str(ruleInstanceId, vs, p, "instanceId", true, v.InstanceId)
+	check.Str(ruleSnapshotId, vs, p, "snapshotId", true, v.SnapshotId)
+	check.Struct(vs, p, "baselineOverride", false, v.BaselineOverride, (*BaselineOverride).validate)
 }
 
 func (v *GetDocumentInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentARN, vs, p, "Name", true, v.Name)
-	check.Str(ruleDocumentVersionName, vs, p, "VersionName", false, v.VersionName)
-	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
-	check.Str(ruleDocumentFormat, vs, p, "DocumentFormat", false, v.DocumentFormat)
+	check.Str(ruleDocumentARN, vs, p, "name", true, v.Name)
+	check.Str(ruleDocumentVersionName, vs, p, "versionName", false, v.VersionName)
+	check.Str(ruleDocumentVersion, vs, p, "documentVersion", false, v.DocumentVersion)
+	check.Str(ruleDocumentFormat, vs, p, "documentFormat", false, v.DocumentFormat)
 }
 
 func (v *GetExecutionPreviewInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleExecutionPreviewId, vs, p, "ExecutionPreviewId", true, v.ExecutionPreviewId)
+	check.Str(ruleExecutionPreviewId, vs, p, "executionPreviewId", true, v.ExecutionPreviewId)
 }
 
 func (v *GetInventoryInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Filters", false, v.Filters, checkInventoryFilterList)
-	check.List(vs, p, "Aggregators", false, v.Aggregators, checkInventoryAggregatorList)
-	check.List(vs, p, "ResultAttributes", false, v.ResultAttributes, checkResultAttributeList)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "filters", false, v.Filters, checkInventoryFilterList)
+	check.List(vs, p, "aggregators", false, v.Aggregators, checkInventoryAggregatorList)
+	check.List(vs, p, "resultAttributes", false, v.ResultAttributes, checkResultAttributeList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *GetInventorySchemaInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleInventoryItemTypeNameFilter, vs, p, "TypeName", false, v.TypeName)
-	check.Numeric(ruleGetInventorySchemaMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleInventoryItemTypeNameFilter, vs, p, "typeName", false, v.TypeName)
+	check.Numeric(ruleGetInventorySchemaMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 var ruleGetInventorySchemaMaxResults = check.New(check.Max(200), check.Min(50))
 
 func (v *GetMaintenanceWindowExecutionInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowExecutionId, vs, p, "WindowExecutionId", true, v.WindowExecutionId)
+	check.Str(ruleMaintenanceWindowExecutionId, vs, p, "windowExecutionId", true, v.WindowExecutionId)
 }
 
 func (v *GetMaintenanceWindowExecutionTaskInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowExecutionId, vs, p, "WindowExecutionId", true, v.WindowExecutionId)
-	check.Str(ruleMaintenanceWindowExecutionTaskId, vs, p, "TaskId", true, v.TaskId)
+	check.Str(ruleMaintenanceWindowExecutionId, vs, p, "windowExecutionId", true, v.WindowExecutionId)
+	check.Str(ruleMaintenanceWindowExecutionTaskId, vs, p, "taskId", true, v.TaskId)
 }
 
 func (v *GetMaintenanceWindowExecutionTaskInvocationInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowExecutionId, vs, p, "WindowExecutionId", true, v.WindowExecutionId)
-	check.Str(ruleMaintenanceWindowExecutionTaskId, vs, p, "TaskId", true, v.TaskId)
-	check.Str(ruleMaintenanceWindowExecutionTaskInvocationId, vs, p, "InvocationId", true, v.InvocationId)
+	check.Str(ruleMaintenanceWindowExecutionId, vs, p, "windowExecutionId", true, v.WindowExecutionId)
+	check.Str(ruleMaintenanceWindowExecutionTaskId, vs, p, "taskId", true, v.TaskId)
+	check.Str(ruleMaintenanceWindowExecutionTaskInvocationId, vs, p, "invocationId", true, v.InvocationId)
 }
 
 func (v *GetMaintenanceWindowInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
+	check.Str(ruleMaintenanceWindowId, vs, p, "windowId", true, v.WindowId)
 }
 
 func (v *GetMaintenanceWindowTaskInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
-	check.Str(ruleMaintenanceWindowTaskId, vs, p, "WindowTaskId", true, v.WindowTaskId)
+	check.Str(ruleMaintenanceWindowId, vs, p, "windowId", true, v.WindowId)
+	check.Str(ruleMaintenanceWindowTaskId, vs, p, "windowTaskId", true, v.WindowTaskId)
 }
 
 func (v *GetOpsItemInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOpsItemId, vs, p, "OpsItemId", true, v.OpsItemId)
-	check.Str(ruleOpsItemArn, vs, p, "OpsItemArn", false, v.OpsItemArn)
+	check.Str(ruleOpsItemId, vs, p, "opsItemId", true, v.OpsItemId)
+	check.Str(ruleOpsItemArn, vs, p, "opsItemArn", false, v.OpsItemArn)
 }
 
 func (v *GetOpsMetadataInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOpsMetadataArn, vs, p, "OpsMetadataArn", true, v.OpsMetadataArn)
-	check.Numeric(ruleGetOpsMetadataMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleOpsMetadataArn, vs, p, "opsMetadataArn", true, v.OpsMetadataArn)
+	check.Numeric(ruleGetOpsMetadataMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 var ruleGetOpsMetadataMaxResults = check.New(check.Max(10), check.Min(1))
 
 func (v *GetOpsSummaryInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceDataSyncName, vs, p, "SyncName", false, v.SyncName)
-	check.List(vs, p, "Filters", false, v.Filters, checkOpsFilterList)
-	check.List(vs, p, "Aggregators", false, v.Aggregators, checkOpsAggregatorList)
-	check.List(vs, p, "ResultAttributes", false, v.ResultAttributes, checkOpsResultAttributeList)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleResourceDataSyncName, vs, p, "syncName", false, v.SyncName)
+	check.List(vs, p, "filters", false, v.Filters, checkOpsFilterList)
+	check.List(vs, p, "aggregators", false, v.Aggregators, checkOpsAggregatorList)
+	check.List(vs, p, "resultAttributes", false, v.ResultAttributes, checkOpsResultAttributeList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *GetParameterHistoryInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(rulePSParameterName, vs, p, "Name", true, v.Name)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(rulePSParameterName, vs, p, "name", true, v.Name)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *GetParameterInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(rulePSParameterName, vs, p, "Name", true, v.Name)
+	check.Str(rulePSParameterName, vs, p, "name", true, v.Name)
 }
 
 func (v *GetParametersByPathInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(rulePSParameterName, vs, p, "Path", true, v.Path)
-	check.List(vs, p, "ParameterFilters", false, v.ParameterFilters, checkParameterStringFilterList)
-	check.Numeric(ruleGetParametersByPathMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(rulePSParameterName, vs, p, "path", true, v.Path)
+	check.List(vs, p, "parameterFilters", false, v.ParameterFilters, checkParameterStringFilterList)
+	check.Numeric(ruleGetParametersByPathMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 var ruleGetParametersByPathMaxResults = check.New(check.Max(10), check.Min(1))
 
 func (v *GetParametersInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Names", true, v.Names, checkParameterNameList)
+	check.List(vs, p, "names", true, v.Names, checkParameterNameList)
 }
 
 func (v *GetPatchBaselineForPatchGroupInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(rulePatchGroup, vs, p, "PatchGroup", true, v.PatchGroup)
-	check.Str(ruleOperatingSystem, vs, p, "OperatingSystem", false, v.OperatingSystem)
+	check.Str(rulePatchGroup, vs, p, "patchGroup", true, v.PatchGroup)
+	check.Str(ruleOperatingSystem, vs, p, "operatingSystem", false, v.OperatingSystem)
 }
 
 func (v *GetPatchBaselineInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleBaselineId, vs, p, "BaselineId", true, v.BaselineId)
+	check.Str(ruleBaselineId, vs, p, "baselineId", true, v.BaselineId)
 }
 
 func (v *GetResourcePoliciesInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceArnString, vs, p, "ResourceArn", true, v.ResourceArn)
-	check.Numeric(ruleResourcePolicyMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleResourceArnString, vs, p, "resourceArn", true, v.ResourceArn)
+	check.Numeric(ruleResourcePolicyMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *GetServiceSettingInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleServiceSettingId, vs, p, "SettingId", true, v.SettingId)
+	check.Str(ruleServiceSettingId, vs, p, "settingId", true, v.SettingId)
 }
 
 var ruleIamRole = check.New(check.MaxLen(64))
@@ -1796,7 +1796,7 @@ var ruleIamRole = check.New(check.MaxLen(64))
 var ruleIdempotencyToken = check.New(check.MaxLen(36), check.MinLen(36), check.Pattern("[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}", "^(?:[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12})$"))
 
 func (v *InstanceAssociationOutputLocation) validate(vs *awsapi.Violations, p string) {
-	check.Struct(vs, p, "S3Location", false, v.S3Location, (*S3OutputLocation).validate)
+	check.Struct(vs, p, "s3Location", false, v.S3Location, (*S3OutputLocation).validate)
 }
 
 var ruleInstanceId = check.New(check.Pattern(`(^i-(\w{8}|\w{17})$)|(^mi-\w{17}$)`, `^(?:(^i-(\w{8}|\w{17})$)|(^mi-\w{17}$))$`))
@@ -1829,8 +1829,8 @@ func checkInstanceInformationFilterValueSet(vs *awsapi.Violations, p string, v [
 }
 
 func (v *InstanceInformationStringFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleInstanceInformationStringFilterKey, vs, p, "Key", true, v.Key)
-	check.List(vs, p, "Values", true, v.Values, checkInstanceInformationFilterValueSet)
+	check.Str(ruleInstanceInformationStringFilterKey, vs, p, "key", true, v.Key)
+	check.List(vs, p, "values", true, v.Values, checkInstanceInformationFilterValueSet)
 }
 
 var ruleInstanceInformationStringFilterKey = check.New(check.MinLen(1))
@@ -1840,9 +1840,9 @@ func checkInstanceInformationStringFilterList(vs *awsapi.Violations, p string, v
 }
 
 func (v *InstancePatchStateFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleInstancePatchStateFilterKey, vs, p, "Key", true, v.Key)
-	check.List(vs, p, "Values", true, v.Values, checkInstancePatchStateFilterValues)
-	check.Str(ruleInstancePatchStateOperatorType, vs, p, "Type", true, v.Type)
+	check.Str(ruleInstancePatchStateFilterKey, vs, p, "key", true, v.Key)
+	check.List(vs, p, "values", true, v.Values, checkInstancePatchStateFilterValues)
+	check.Str(ruleInstancePatchStateOperatorType, vs, p, "type", true, v.Type)
 }
 
 var ruleInstancePatchStateFilterKey = check.New(check.MaxLen(200), check.MinLen(1))
@@ -1890,9 +1890,9 @@ func checkInstancePropertyFilterValueSet(vs *awsapi.Violations, p string, v []st
 }
 
 func (v *InstancePropertyStringFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleInstancePropertyStringFilterKey, vs, p, "Key", true, v.Key)
-	check.List(vs, p, "Values", true, v.Values, checkInstancePropertyFilterValueSet)
-	check.Str(ruleInstancePropertyFilterOperator, vs, p, "Operator", false, v.Operator)
+	check.Str(ruleInstancePropertyStringFilterKey, vs, p, "key", true, v.Key)
+	check.List(vs, p, "values", true, v.Values, checkInstancePropertyFilterValueSet)
+	check.Str(ruleInstancePropertyFilterOperator, vs, p, "operator", false, v.Operator)
 }
 
 // The pattern of InstancePropertyStringFilterKey is not checked: RE2 cannot compile it (error parsing regexp: invalid repeat count: `{1,100000}`).
@@ -1907,9 +1907,9 @@ func checkInstancePropertyStringFilterList(vs *awsapi.Violations, p string, v []
 }
 
 func (v *InventoryAggregator) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleInventoryAggregatorExpression, vs, p, "Expression", false, v.Expression)
-	check.List(vs, p, "Aggregators", false, v.Aggregators, checkInventoryAggregatorList)
-	check.List(vs, p, "Groups", false, v.Groups, checkInventoryGroupList)
+	check.Str(ruleInventoryAggregatorExpression, vs, p, "expression", false, v.Expression)
+	check.List(vs, p, "aggregators", false, v.Aggregators, checkInventoryAggregatorList)
+	check.List(vs, p, "groups", false, v.Groups, checkInventoryGroupList)
 }
 
 var ruleInventoryAggregatorExpression = check.New(check.MaxLen(1000), check.MinLen(1))
@@ -1922,9 +1922,9 @@ func checkInventoryAggregatorList(vs *awsapi.Violations, p string, v []Inventory
 }
 
 func (v *InventoryFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleInventoryFilterKey, vs, p, "Key", true, v.Key)
-	check.List(vs, p, "Values", true, v.Values, checkInventoryFilterValueList)
-	check.Str(ruleInventoryQueryOperatorType, vs, p, "Type", false, v.Type)
+	check.Str(ruleInventoryFilterKey, vs, p, "key", true, v.Key)
+	check.List(vs, p, "values", true, v.Values, checkInventoryFilterValueList)
+	check.Str(ruleInventoryQueryOperatorType, vs, p, "type", false, v.Type)
 }
 
 var ruleInventoryFilterKey = check.New(check.MaxLen(200), check.MinLen(1))
@@ -1943,8 +1943,8 @@ func checkInventoryFilterValueList(vs *awsapi.Violations, p string, v []string) 
 }
 
 func (v *InventoryGroup) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleInventoryGroupName, vs, p, "Name", true, v.Name)
-	check.List(vs, p, "Filters", true, v.Filters, checkInventoryFilterList)
+	check.Str(ruleInventoryGroupName, vs, p, "name", true, v.Name)
+	check.List(vs, p, "filters", true, v.Filters, checkInventoryFilterList)
 }
 
 var ruleInventoryGroupList = check.New(check.MaxLen(15), check.MinLen(1))
@@ -1957,12 +1957,12 @@ func checkInventoryGroupList(vs *awsapi.Violations, p string, v []InventoryGroup
 var ruleInventoryGroupName = check.New(check.MaxLen(200), check.MinLen(1))
 
 func (v *InventoryItem) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleInventoryItemTypeName, vs, p, "TypeName", true, v.TypeName)
-	check.Str(ruleInventoryItemSchemaVersion, vs, p, "SchemaVersion", true, v.SchemaVersion)
-	check.Str(ruleInventoryItemCaptureTime, vs, p, "CaptureTime", true, v.CaptureTime)
-	check.Str(ruleInventoryItemContentHash, vs, p, "ContentHash", false, v.ContentHash)
-	check.List(vs, p, "Content", false, v.Content, checkInventoryItemEntryList)
-	check.Map(vs, p, "Context", false, v.Context, checkInventoryItemContentContext)
+	check.Str(ruleInventoryItemTypeName, vs, p, "typeName", true, v.TypeName)
+	check.Str(ruleInventoryItemSchemaVersion, vs, p, "schemaVersion", true, v.SchemaVersion)
+	check.Str(ruleInventoryItemCaptureTime, vs, p, "captureTime", true, v.CaptureTime)
+	check.Str(ruleInventoryItemContentHash, vs, p, "contentHash", false, v.ContentHash)
+	check.List(vs, p, "content", false, v.Content, checkInventoryItemEntryList)
+	check.Map(vs, p, "context", false, v.Context, checkInventoryItemContentContext)
 }
 
 var ruleInventoryItemCaptureTime = check.New(check.Pattern("^(20)[0-9][0-9]-(0[1-9]|1[012])-([12][0-9]|3[01]|0[1-9])(T)(2[0-3]|[0-1][0-9])(:[0-5][0-9])(:[0-5][0-9])(Z)$", "^(?:^(20)[0-9][0-9]-(0[1-9]|1[012])-([12][0-9]|3[01]|0[1-9])(T)(2[0-3]|[0-1][0-9])(:[0-5][0-9])(:[0-5][0-9])(Z)$)$"))
@@ -2016,126 +2016,126 @@ func checkKeyList(vs *awsapi.Violations, p string, v []string) {
 }
 
 func (v *LabelParameterVersionInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(rulePSParameterName, vs, p, "Name", true, v.Name)
-	check.List(vs, p, "Labels", true, v.Labels, checkParameterLabelList)
+	check.Str(rulePSParameterName, vs, p, "name", true, v.Name)
+	check.List(vs, p, "labels", true, v.Labels, checkParameterLabelList)
 }
 
 func (v *ListAssociationVersionsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAssociationId, vs, p, "AssociationId", true, v.AssociationId)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleAssociationId, vs, p, "associationId", true, v.AssociationId)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *ListAssociationsInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "AssociationFilterList", false, v.AssociationFilterList, checkAssociationFilterList)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "associationFilterList", false, v.AssociationFilterList, checkAssociationFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *ListCommandInvocationsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleCommandId, vs, p, "CommandId", false, v.CommandId)
-	check.Str(ruleInstanceId, vs, p, "InstanceId", false, v.InstanceId)
-	check.Numeric(ruleCommandMaxResults, vs, p, "MaxResults", false, v.MaxResults)
-	check.List(vs, p, "Filters", false, v.Filters, checkCommandFilterList)
+	check.Str(ruleCommandId, vs, p, "commandId", false, v.CommandId)
+	check.Str(ruleInstanceId, vs, p, "instanceId", false, v.InstanceId)
+	check.Numeric(ruleCommandMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.List(vs, p, "filters", false, v.Filters, checkCommandFilterList)
 }
 
 func (v *ListCommandsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleCommandId, vs, p, "CommandId", false, v.CommandId)
-	check.Str(ruleInstanceId, vs, p, "InstanceId", false, v.InstanceId)
-	check.Numeric(ruleCommandMaxResults, vs, p, "MaxResults", false, v.MaxResults)
-	check.List(vs, p, "Filters", false, v.Filters, checkCommandFilterList)
+	check.Str(ruleCommandId, vs, p, "commandId", false, v.CommandId)
+	check.Str(ruleInstanceId, vs, p, "instanceId", false, v.InstanceId)
+	check.Numeric(ruleCommandMaxResults, vs, p, "maxResults", false, v.MaxResults)
+	check.List(vs, p, "filters", false, v.Filters, checkCommandFilterList)
 }
 
 func (v *ListComplianceItemsInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Filters", false, v.Filters, checkComplianceStringFilterList)
-	check.List(vs, p, "ResourceIds", false, v.ResourceIds, checkComplianceResourceIdList)
-	check.List(vs, p, "ResourceTypes", false, v.ResourceTypes, checkComplianceResourceTypeList)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "filters", false, v.Filters, checkComplianceStringFilterList)
+	check.List(vs, p, "resourceIds", false, v.ResourceIds, checkComplianceResourceIdList)
+	check.List(vs, p, "resourceTypes", false, v.ResourceTypes, checkComplianceResourceTypeList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *ListComplianceSummariesInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Filters", false, v.Filters, checkComplianceStringFilterList)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "filters", false, v.Filters, checkComplianceStringFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *ListDocumentMetadataHistoryInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentName, vs, p, "Name", true, v.Name)
-	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
-	check.Str(ruleDocumentMetadataEnum, vs, p, "Metadata", true, v.Metadata)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleDocumentName, vs, p, "name", true, v.Name)
+	check.Str(ruleDocumentVersion, vs, p, "documentVersion", false, v.DocumentVersion)
+	check.Str(ruleDocumentMetadataEnum, vs, p, "metadata", true, v.Metadata)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *ListDocumentVersionsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentARN, vs, p, "Name", true, v.Name)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleDocumentARN, vs, p, "name", true, v.Name)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *ListDocumentsInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "DocumentFilterList", false, v.DocumentFilterList, checkDocumentFilterList)
-	check.List(vs, p, "Filters", false, v.Filters, checkDocumentKeyValuesFilterList)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "documentFilterList", false, v.DocumentFilterList, checkDocumentFilterList)
+	check.List(vs, p, "filters", false, v.Filters, checkDocumentKeyValuesFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *ListInventoryEntriesInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleInstanceId, vs, p, "InstanceId", true, v.InstanceId)
-	check.Str(ruleInventoryItemTypeName, vs, p, "TypeName", true, v.TypeName)
-	check.List(vs, p, "Filters", false, v.Filters, checkInventoryFilterList)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleInstanceId, vs, p, "instanceId", true, v.InstanceId)
+	check.Str(ruleInventoryItemTypeName, vs, p, "typeName", true, v.TypeName)
+	check.List(vs, p, "filters", false, v.Filters, checkInventoryFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *ListNodesInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceDataSyncName, vs, p, "SyncName", false, v.SyncName)
-	check.List(vs, p, "Filters", false, v.Filters, checkNodeFilterList)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleResourceDataSyncName, vs, p, "syncName", false, v.SyncName)
+	check.List(vs, p, "filters", false, v.Filters, checkNodeFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *ListNodesSummaryInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceDataSyncName, vs, p, "SyncName", false, v.SyncName)
-	check.List(vs, p, "Filters", false, v.Filters, checkNodeFilterList)
-	check.List(vs, p, "Aggregators", true, v.Aggregators, checkNodeAggregatorList)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleResourceDataSyncName, vs, p, "syncName", false, v.SyncName)
+	check.List(vs, p, "filters", false, v.Filters, checkNodeFilterList)
+	check.List(vs, p, "aggregators", true, v.Aggregators, checkNodeAggregatorList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *ListOpsItemEventsInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Filters", false, v.Filters, checkOpsItemEventFilters)
-	check.Numeric(ruleOpsItemEventMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "filters", false, v.Filters, checkOpsItemEventFilters)
+	check.Numeric(ruleOpsItemEventMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *ListOpsItemRelatedItemsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOpsItemId, vs, p, "OpsItemId", false, v.OpsItemId)
-	check.List(vs, p, "Filters", false, v.Filters, checkOpsItemRelatedItemsFilters)
-	check.Numeric(ruleOpsItemRelatedItemsMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleOpsItemId, vs, p, "opsItemId", false, v.OpsItemId)
+	check.List(vs, p, "filters", false, v.Filters, checkOpsItemRelatedItemsFilters)
+	check.Numeric(ruleOpsItemRelatedItemsMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *ListOpsMetadataInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Filters", false, v.Filters, checkOpsMetadataFilterList)
-	check.Numeric(ruleListOpsMetadataMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "filters", false, v.Filters, checkOpsMetadataFilterList)
+	check.Numeric(ruleListOpsMetadataMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 var ruleListOpsMetadataMaxResults = check.New(check.Max(50), check.Min(1))
 
 func (v *ListResourceComplianceSummariesInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Filters", false, v.Filters, checkComplianceStringFilterList)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.List(vs, p, "filters", false, v.Filters, checkComplianceStringFilterList)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *ListResourceDataSyncInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceDataSyncType, vs, p, "SyncType", false, v.SyncType)
-	check.Numeric(ruleMaxResults, vs, p, "MaxResults", false, v.MaxResults)
+	check.Str(ruleResourceDataSyncType, vs, p, "syncType", false, v.SyncType)
+	check.Numeric(ruleMaxResults, vs, p, "maxResults", false, v.MaxResults)
 }
 
 func (v *ListTagsForResourceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceTypeForTagging, vs, p, "ResourceType", true, v.ResourceType)
-	check.Null(vs, p, "ResourceId", v.ResourceId == nil)
+	check.Str(ruleResourceTypeForTagging, vs, p, "resourceType", true, v.ResourceType)
+	check.Null(vs, p, "resourceId", v.ResourceId == nil)
 }
 
 func (v *LoggingInfo) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleS3BucketName, vs, p, "S3BucketName", true, v.S3BucketName)
-	check.Str(ruleS3KeyPrefix, vs, p, "S3KeyPrefix", false, v.S3KeyPrefix)
-	check.Str(ruleS3Region, vs, p, "S3Region", true, v.S3Region)
+	check.Str(ruleS3BucketName, vs, p, "s3BucketName", true, v.S3BucketName)
+	check.Str(ruleS3KeyPrefix, vs, p, "s3KeyPrefix", false, v.S3KeyPrefix)
+	check.Str(ruleS3Region, vs, p, "s3Region", true, v.S3Region)
 }
 
 func (v *MaintenanceWindowAutomationParameters) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
-	check.Map(vs, p, "Parameters", false, v.Parameters, checkAutomationParameterMap)
+	check.Str(ruleDocumentVersion, vs, p, "documentVersion", false, v.DocumentVersion)
+	check.Map(vs, p, "parameters", false, v.Parameters, checkAutomationParameterMap)
 }
 
 var ruleMaintenanceWindowCutoff = check.New(check.Max(23), check.Min(0))
@@ -2151,8 +2151,8 @@ var ruleMaintenanceWindowExecutionTaskId = check.New(check.MaxLen(36), check.Min
 var ruleMaintenanceWindowExecutionTaskInvocationId = check.New(check.MaxLen(36), check.MinLen(36), check.Pattern(`^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$`, `^(?:^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$)$`))
 
 func (v *MaintenanceWindowFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowFilterKey, vs, p, "Key", false, v.Key)
-	check.List(vs, p, "Values", false, v.Values, checkMaintenanceWindowFilterValues)
+	check.Str(ruleMaintenanceWindowFilterKey, vs, p, "key", false, v.Key)
+	check.List(vs, p, "values", false, v.Values, checkMaintenanceWindowFilterValues)
 }
 
 var ruleMaintenanceWindowFilterKey = check.New(check.MaxLen(128), check.MinLen(1))
@@ -2177,9 +2177,9 @@ var ruleMaintenanceWindowId = check.New(check.MaxLen(20), check.MinLen(20), chec
 var ruleMaintenanceWindowLambdaClientContext = check.New(check.MaxLen(8000), check.MinLen(1))
 
 func (v *MaintenanceWindowLambdaParameters) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowLambdaClientContext, vs, p, "ClientContext", false, v.ClientContext)
-	check.Str(ruleMaintenanceWindowLambdaQualifier, vs, p, "Qualifier", false, v.Qualifier)
-	check.Blob(ruleMaintenanceWindowLambdaPayload, vs, p, "Payload", false, v.Payload)
+	check.Str(ruleMaintenanceWindowLambdaClientContext, vs, p, "clientContext", false, v.ClientContext)
+	check.Str(ruleMaintenanceWindowLambdaQualifier, vs, p, "qualifier", false, v.Qualifier)
+	check.Blob(ruleMaintenanceWindowLambdaPayload, vs, p, "payload", false, v.Payload)
 }
 
 var ruleMaintenanceWindowLambdaPayload = check.Sensitive(check.MaxLen(4096))
@@ -2195,15 +2195,15 @@ var ruleMaintenanceWindowOffset = check.New(check.Max(6), check.Min(1))
 var ruleMaintenanceWindowResourceType = check.New(check.Enum("INSTANCE", "RESOURCE_GROUP"))
 
 func (v *MaintenanceWindowRunCommandParameters) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleComment, vs, p, "Comment", false, v.Comment)
-	check.Struct(vs, p, "CloudWatchOutputConfig", false, v.CloudWatchOutputConfig, (*CloudWatchOutputConfig).validate)
-	check.Str(ruleDocumentHash, vs, p, "DocumentHash", false, v.DocumentHash)
-	check.Str(ruleDocumentHashType, vs, p, "DocumentHashType", false, v.DocumentHashType)
-	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
-	check.Struct(vs, p, "NotificationConfig", false, v.NotificationConfig, (*NotificationConfig).validate)
-	check.Str(ruleS3BucketName, vs, p, "OutputS3BucketName", false, v.OutputS3BucketName)
-	check.Str(ruleS3KeyPrefix, vs, p, "OutputS3KeyPrefix", false, v.OutputS3KeyPrefix)
-	check.Numeric(ruleTimeoutSeconds, vs, p, "TimeoutSeconds", false, v.TimeoutSeconds)
+	check.Str(ruleComment, vs, p, "comment", false, v.Comment)
+	check.Struct(vs, p, "cloudWatchOutputConfig", false, v.CloudWatchOutputConfig, (*CloudWatchOutputConfig).validate)
+	check.Str(ruleDocumentHash, vs, p, "documentHash", false, v.DocumentHash)
+	check.Str(ruleDocumentHashType, vs, p, "documentHashType", false, v.DocumentHashType)
+	check.Str(ruleDocumentVersion, vs, p, "documentVersion", false, v.DocumentVersion)
+	check.Struct(vs, p, "notificationConfig", false, v.NotificationConfig, (*NotificationConfig).validate)
+	check.Str(ruleS3BucketName, vs, p, "outputS3BucketName", false, v.OutputS3BucketName)
+	check.Str(ruleS3KeyPrefix, vs, p, "outputS3KeyPrefix", false, v.OutputS3KeyPrefix)
+	check.Numeric(ruleTimeoutSeconds, vs, p, "timeoutSeconds", false, v.TimeoutSeconds)
 }
 
 var ruleMaintenanceWindowSchedule = check.New(check.MaxLen(256), check.MinLen(1))
@@ -2215,8 +2215,8 @@ var ruleMaintenanceWindowStepFunctionsInput = check.Sensitive(check.MaxLen(4096)
 var ruleMaintenanceWindowStepFunctionsName = check.New(check.MaxLen(80), check.MinLen(1))
 
 func (v *MaintenanceWindowStepFunctionsParameters) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowStepFunctionsInput, vs, p, "Input", false, v.Input)
-	check.Str(ruleMaintenanceWindowStepFunctionsName, vs, p, "Name", false, v.Name)
+	check.Str(ruleMaintenanceWindowStepFunctionsInput, vs, p, "input", false, v.Input)
+	check.Str(ruleMaintenanceWindowStepFunctionsName, vs, p, "name", false, v.Name)
 }
 
 var ruleMaintenanceWindowTargetId = check.New(check.MaxLen(36), check.MinLen(36), check.Pattern(`^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$`, `^(?:^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$)$`))
@@ -2228,10 +2228,10 @@ var ruleMaintenanceWindowTaskCutoffBehavior = check.New(check.Enum("CONTINUE_TAS
 var ruleMaintenanceWindowTaskId = check.New(check.MaxLen(36), check.MinLen(36), check.Pattern(`^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$`, `^(?:^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$)$`))
 
 func (v *MaintenanceWindowTaskInvocationParameters) validate(vs *awsapi.Violations, p string) {
-	check.Struct(vs, p, "RunCommand", false, v.RunCommand, (*MaintenanceWindowRunCommandParameters).validate)
-	check.Struct(vs, p, "Automation", false, v.Automation, (*MaintenanceWindowAutomationParameters).validate)
-	check.Struct(vs, p, "StepFunctions", false, v.StepFunctions, (*MaintenanceWindowStepFunctionsParameters).validate)
-	check.Struct(vs, p, "Lambda", false, v.Lambda, (*MaintenanceWindowLambdaParameters).validate)
+	check.Struct(vs, p, "runCommand", false, v.RunCommand, (*MaintenanceWindowRunCommandParameters).validate)
+	check.Struct(vs, p, "automation", false, v.Automation, (*MaintenanceWindowAutomationParameters).validate)
+	check.Struct(vs, p, "stepFunctions", false, v.StepFunctions, (*MaintenanceWindowStepFunctionsParameters).validate)
+	check.Struct(vs, p, "lambda", false, v.Lambda, (*MaintenanceWindowLambdaParameters).validate)
 }
 
 var ruleMaintenanceWindowTaskParameterName = check.New(check.MaxLen(255), check.MinLen(1))
@@ -2239,7 +2239,7 @@ var ruleMaintenanceWindowTaskParameterName = check.New(check.MaxLen(255), check.
 var ruleMaintenanceWindowTaskParameterValue = check.Sensitive(check.MaxLen(255), check.MinLen(1))
 
 func (v *MaintenanceWindowTaskParameterValueExpression) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Values", false, v.Values, checkMaintenanceWindowTaskParameterValueList)
+	check.List(vs, p, "values", false, v.Values, checkMaintenanceWindowTaskParameterValueList)
 }
 
 var ruleMaintenanceWindowTaskParameterValueList = check.Sensitive()
@@ -2289,24 +2289,24 @@ func checkMetadataMap(vs *awsapi.Violations, p string, v map[string]MetadataValu
 }
 
 func (v *MetadataValue) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMetadataValueString, vs, p, "Value", false, v.Value)
+	check.Str(ruleMetadataValueString, vs, p, "value", false, v.Value)
 }
 
 var ruleMetadataValueString = check.New(check.MaxLen(4096), check.MinLen(1))
 
 func (v *ModifyDocumentPermissionInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentName, vs, p, "Name", true, v.Name)
-	check.Str(ruleDocumentPermissionType, vs, p, "PermissionType", true, v.PermissionType)
-	check.List(vs, p, "AccountIdsToAdd", false, v.AccountIdsToAdd, checkAccountIdList)
-	check.List(vs, p, "AccountIdsToRemove", false, v.AccountIdsToRemove, checkAccountIdList)
-	check.Str(ruleSharedDocumentVersion, vs, p, "SharedDocumentVersion", false, v.SharedDocumentVersion)
+	check.Str(ruleDocumentName, vs, p, "name", true, v.Name)
+	check.Str(ruleDocumentPermissionType, vs, p, "permissionType", true, v.PermissionType)
+	check.List(vs, p, "accountIdsToAdd", false, v.AccountIdsToAdd, checkAccountIdList)
+	check.List(vs, p, "accountIdsToRemove", false, v.AccountIdsToRemove, checkAccountIdList)
+	check.Str(ruleSharedDocumentVersion, vs, p, "sharedDocumentVersion", false, v.SharedDocumentVersion)
 }
 
 func (v *NodeAggregator) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleNodeAggregatorType, vs, p, "AggregatorType", true, v.AggregatorType)
-	check.Str(ruleNodeTypeName, vs, p, "TypeName", true, v.TypeName)
-	check.Str(ruleNodeAttributeName, vs, p, "AttributeName", true, v.AttributeName)
-	check.List(vs, p, "Aggregators", false, v.Aggregators, checkNodeAggregatorList)
+	check.Str(ruleNodeAggregatorType, vs, p, "aggregatorType", true, v.AggregatorType)
+	check.Str(ruleNodeTypeName, vs, p, "typeName", true, v.TypeName)
+	check.Str(ruleNodeAttributeName, vs, p, "attributeName", true, v.AttributeName)
+	check.List(vs, p, "aggregators", false, v.Aggregators, checkNodeAggregatorList)
 }
 
 var ruleNodeAggregatorList = check.New(check.MaxLen(2), check.MinLen(1))
@@ -2321,9 +2321,9 @@ var ruleNodeAggregatorType = check.New(check.Enum("Count"))
 var ruleNodeAttributeName = check.New(check.Enum("AgentVersion", "PlatformName", "PlatformType", "PlatformVersion", "Region", "ResourceType"))
 
 func (v *NodeFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleNodeFilterKey, vs, p, "Key", true, v.Key)
-	check.List(vs, p, "Values", true, v.Values, checkNodeFilterValueList)
-	check.Str(ruleNodeFilterOperatorType, vs, p, "Type", false, v.Type)
+	check.Str(ruleNodeFilterKey, vs, p, "key", true, v.Key)
+	check.List(vs, p, "values", true, v.Values, checkNodeFilterValueList)
+	check.Str(ruleNodeFilterOperatorType, vs, p, "type", false, v.Type)
 }
 
 var ruleNodeFilterKey = check.New(check.Enum("AgentType", "AgentVersion", "ComputerName", "InstanceId", "InstanceStatus", "IpAddress", "ManagedStatus", "PlatformName", "PlatformType", "PlatformVersion", "ResourceType", "OrganizationalUnitId", "OrganizationalUnitPath", "Region", "AccountId"))
@@ -2349,8 +2349,8 @@ func checkNodeFilterValueList(vs *awsapi.Violations, p string, v []string) {
 var ruleNodeTypeName = check.New(check.Enum("Instance"))
 
 func (v *NotificationConfig) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "NotificationEvents", false, v.NotificationEvents, checkNotificationEventList)
-	check.Str(ruleNotificationType, vs, p, "NotificationType", false, v.NotificationType)
+	check.List(vs, p, "notificationEvents", false, v.NotificationEvents, checkNotificationEventList)
+	check.Str(ruleNotificationType, vs, p, "notificationType", false, v.NotificationType)
 }
 
 var ruleNotificationEvent = check.New(check.Enum("All", "InProgress", "Success", "TimedOut", "Cancelled", "Failed"))
@@ -2366,12 +2366,12 @@ var ruleNotificationType = check.New(check.Enum("Command", "Invocation"))
 var ruleOperatingSystem = check.New(check.Enum("WINDOWS", "AMAZON_LINUX", "AMAZON_LINUX_2", "AMAZON_LINUX_2022", "UBUNTU", "REDHAT_ENTERPRISE_LINUX", "SUSE", "CENTOS", "ORACLE_LINUX", "DEBIAN", "MACOS", "RASPBIAN", "ROCKY_LINUX", "ALMA_LINUX", "AMAZON_LINUX_2023"))
 
 func (v *OpsAggregator) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOpsAggregatorType, vs, p, "AggregatorType", false, v.AggregatorType)
-	check.Str(ruleOpsDataTypeName, vs, p, "TypeName", false, v.TypeName)
-	check.Str(ruleOpsDataAttributeName, vs, p, "AttributeName", false, v.AttributeName)
-	check.Map(vs, p, "Values", false, v.Values, checkOpsAggregatorValueMap)
-	check.List(vs, p, "Filters", false, v.Filters, checkOpsFilterList)
-	check.List(vs, p, "Aggregators", false, v.Aggregators, checkOpsAggregatorList)
+	check.Str(ruleOpsAggregatorType, vs, p, "aggregatorType", false, v.AggregatorType)
+	check.Str(ruleOpsDataTypeName, vs, p, "typeName", false, v.TypeName)
+	check.Str(ruleOpsDataAttributeName, vs, p, "attributeName", false, v.AttributeName)
+	check.Map(vs, p, "values", false, v.Values, checkOpsAggregatorValueMap)
+	check.List(vs, p, "filters", false, v.Filters, checkOpsFilterList)
+	check.List(vs, p, "aggregators", false, v.Aggregators, checkOpsAggregatorList)
 }
 
 var ruleOpsAggregatorList = check.New(check.MaxLen(12), check.MinLen(1))
@@ -2400,9 +2400,9 @@ var ruleOpsDataAttributeName = check.New(check.MaxLen(128), check.MinLen(1))
 var ruleOpsDataTypeName = check.New(check.MaxLen(100), check.MinLen(1), check.Pattern("^(AWS|Custom):.*$", "^(?:^(AWS|Custom):.*$)$"))
 
 func (v *OpsFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOpsFilterKey, vs, p, "Key", true, v.Key)
-	check.List(vs, p, "Values", true, v.Values, checkOpsFilterValueList)
-	check.Str(ruleOpsFilterOperatorType, vs, p, "Type", false, v.Type)
+	check.Str(ruleOpsFilterKey, vs, p, "key", true, v.Key)
+	check.List(vs, p, "values", true, v.Values, checkOpsFilterValueList)
+	check.Str(ruleOpsFilterOperatorType, vs, p, "type", false, v.Type)
 }
 
 var ruleOpsFilterKey = check.New(check.MaxLen(200), check.MinLen(1))
@@ -2440,8 +2440,8 @@ var ruleOpsItemDataKey = check.New(check.MaxLen(128), check.MinLen(1), check.Pat
 var ruleOpsItemDataType = check.New(check.Enum("SearchableString", "String"))
 
 func (v *OpsItemDataValue) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOpsItemDataValueString, vs, p, "Value", false, v.Value)
-	check.Str(ruleOpsItemDataType, vs, p, "Type", false, v.Type)
+	check.Str(ruleOpsItemDataValueString, vs, p, "value", false, v.Value)
+	check.Str(ruleOpsItemDataType, vs, p, "type", false, v.Type)
 }
 
 var ruleOpsItemDataValueString = check.New(check.Pattern(`[\s\S]*\S[\s\S]*`, `^(?:[\s\S]*\S[\s\S]*)$`))
@@ -2449,9 +2449,9 @@ var ruleOpsItemDataValueString = check.New(check.Pattern(`[\s\S]*\S[\s\S]*`, `^(
 var ruleOpsItemDescription = check.New(check.MaxLen(2048), check.MinLen(1), check.Pattern(`[\s\S]*\S[\s\S]*`, `^(?:[\s\S]*\S[\s\S]*)$`))
 
 func (v *OpsItemEventFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOpsItemEventFilterKey, vs, p, "Key", true, v.Key)
-	check.List(vs, p, "Values", true, v.Values, checkOpsItemEventFilterValues)
-	check.Str(ruleOpsItemEventFilterOperator, vs, p, "Operator", true, v.Operator)
+	check.Str(ruleOpsItemEventFilterKey, vs, p, "key", true, v.Key)
+	check.List(vs, p, "values", true, v.Values, checkOpsItemEventFilterValues)
+	check.Str(ruleOpsItemEventFilterOperator, vs, p, "operator", true, v.Operator)
 }
 
 var ruleOpsItemEventFilterKey = check.New(check.Enum("OpsItemId"))
@@ -2473,9 +2473,9 @@ func checkOpsItemEventFilters(vs *awsapi.Violations, p string, v []OpsItemEventF
 var ruleOpsItemEventMaxResults = check.New(check.Max(50), check.Min(1))
 
 func (v *OpsItemFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOpsItemFilterKey, vs, p, "Key", true, v.Key)
-	check.Null(vs, p, "Values", v.Values == nil)
-	check.Str(ruleOpsItemFilterOperator, vs, p, "Operator", true, v.Operator)
+	check.Str(ruleOpsItemFilterKey, vs, p, "key", true, v.Key)
+	check.Null(vs, p, "values", v.Values == nil)
+	check.Str(ruleOpsItemFilterOperator, vs, p, "operator", true, v.Operator)
 }
 
 var ruleOpsItemFilterKey = check.New(check.Enum("Status", "CreatedBy", "Source", "Priority", "Title", "OpsItemId", "CreatedTime", "LastModifiedTime", "ActualStartTime", "ActualEndTime", "PlannedStartTime", "PlannedEndTime", "OperationalData", "OperationalDataKey", "OperationalDataValue", "ResourceId", "AutomationId", "Category", "Severity", "OpsItemType", "AccessRequestByRequesterArn", "AccessRequestByRequesterId", "AccessRequestByApproverArn", "AccessRequestByApproverId", "AccessRequestBySourceAccountId", "AccessRequestBySourceOpsItemId", "AccessRequestBySourceRegion", "AccessRequestByIsReplica", "AccessRequestByTargetResourceId", "ChangeRequestByRequesterArn", "ChangeRequestByRequesterName", "ChangeRequestByApproverArn", "ChangeRequestByApproverName", "ChangeRequestByTemplate", "ChangeRequestByTargetsResourceGroup", "InsightByType", "AccountId"))
@@ -2500,9 +2500,9 @@ func checkOpsItemOperationalData(vs *awsapi.Violations, p string, v map[string]O
 var ruleOpsItemPriority = check.New(check.Max(5), check.Min(1))
 
 func (v *OpsItemRelatedItemsFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOpsItemRelatedItemsFilterKey, vs, p, "Key", true, v.Key)
-	check.Null(vs, p, "Values", v.Values == nil)
-	check.Str(ruleOpsItemRelatedItemsFilterOperator, vs, p, "Operator", true, v.Operator)
+	check.Str(ruleOpsItemRelatedItemsFilterKey, vs, p, "key", true, v.Key)
+	check.Null(vs, p, "values", v.Values == nil)
+	check.Str(ruleOpsItemRelatedItemsFilterOperator, vs, p, "operator", true, v.Operator)
 }
 
 var ruleOpsItemRelatedItemsFilterKey = check.New(check.Enum("ResourceType", "AssociationId", "ResourceUri"))
@@ -2532,8 +2532,8 @@ var ruleOpsItemTitle = check.New(check.MaxLen(1024), check.MinLen(1), check.Patt
 var ruleOpsMetadataArn = check.New(check.MaxLen(1011), check.MinLen(1), check.Pattern(`arn:(aws[a-zA-Z-]*)?:ssm:[a-z0-9-\.]{0,63}:[a-z0-9-\.]{0,63}:opsmetadata\/([a-zA-Z0-9-_\.\/]*)`, `^(?:arn:(aws[a-zA-Z-]*)?:ssm:[a-z0-9-\.]{0,63}:[a-z0-9-\.]{0,63}:opsmetadata\/([a-zA-Z0-9-_\.\/]*))$`))
 
 func (v *OpsMetadataFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOpsMetadataFilterKey, vs, p, "Key", true, v.Key)
-	check.List(vs, p, "Values", true, v.Values, checkOpsMetadataFilterValueList)
+	check.Str(ruleOpsMetadataFilterKey, vs, p, "key", true, v.Key)
+	check.List(vs, p, "values", true, v.Values, checkOpsMetadataFilterValueList)
 }
 
 // The pattern of OpsMetadataFilterKey is not checked: RE2 cannot compile it (error parsing regexp: invalid or unsupported Perl syntax: `(?!`).
@@ -2561,7 +2561,7 @@ func checkOpsMetadataFilterValueList(vs *awsapi.Violations, p string, v []string
 var ruleOpsMetadataResourceId = check.New(check.MaxLen(1024), check.MinLen(1), check.Pattern(`^(?!\s*$).+`, ""))
 
 func (v *OpsResultAttribute) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOpsDataTypeName, vs, p, "TypeName", true, v.TypeName)
+	check.Str(ruleOpsDataTypeName, vs, p, "typeName", true, v.TypeName)
 }
 
 var ruleOpsResultAttributeList = check.New(check.MinLen(1))
@@ -2600,9 +2600,9 @@ func checkParameterNameList(vs *awsapi.Violations, p string, v []string) {
 var ruleParameterPolicies = check.New(check.MaxLen(4096), check.MinLen(1))
 
 func (v *ParameterStringFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleParameterStringFilterKey, vs, p, "Key", true, v.Key)
-	check.Str(ruleParameterStringQueryOption, vs, p, "Option", false, v.Option)
-	check.List(vs, p, "Values", false, v.Values, checkParameterStringFilterValueList)
+	check.Str(ruleParameterStringFilterKey, vs, p, "key", true, v.Key)
+	check.Str(ruleParameterStringQueryOption, vs, p, "option", false, v.Option)
+	check.List(vs, p, "values", false, v.Values, checkParameterStringFilterValueList)
 }
 
 var ruleParameterStringFilterKey = check.New(check.MaxLen(132), check.MinLen(1), check.Pattern("tag:.+|Name|Type|KeyId|Path|Label|Tier|DataType", "^(?:tag:.+|Name|Type|KeyId|Path|Label|Tier|DataType)$"))
@@ -2627,8 +2627,8 @@ var ruleParameterTier = check.New(check.Enum("Standard", "Advanced", "Intelligen
 var ruleParameterType = check.New(check.Enum("String", "StringList", "SecureString"))
 
 func (v *ParametersFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleParametersFilterKey, vs, p, "Key", true, v.Key)
-	check.List(vs, p, "Values", true, v.Values, checkParametersFilterValueList)
+	check.Str(ruleParametersFilterKey, vs, p, "key", true, v.Key)
+	check.List(vs, p, "values", true, v.Values, checkParametersFilterValueList)
 }
 
 var ruleParametersFilterKey = check.New(check.Enum("Name", "Type", "KeyId"))
@@ -2657,12 +2657,12 @@ var rulePatchComplianceMaxResults = check.New(check.Max(100), check.Min(10))
 var rulePatchComplianceStatus = check.New(check.Enum("COMPLIANT", "NON_COMPLIANT"))
 
 func (v *PatchFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(rulePatchFilterKey, vs, p, "Key", true, v.Key)
-	check.List(vs, p, "Values", true, v.Values, checkPatchFilterValueList)
+	check.Str(rulePatchFilterKey, vs, p, "key", true, v.Key)
+	check.List(vs, p, "values", true, v.Values, checkPatchFilterValueList)
 }
 
 func (v *PatchFilterGroup) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "PatchFilters", true, v.PatchFilters, checkPatchFilterList)
+	check.List(vs, p, "patchFilters", true, v.PatchFilters, checkPatchFilterList)
 }
 
 var rulePatchFilterKey = check.New(check.Enum("ARCH", "ADVISORY_ID", "BUGZILLA_ID", "PATCH_SET", "PRODUCT", "PRODUCT_FAMILY", "CLASSIFICATION", "CVE_ID", "EPOCH", "MSRC_SEVERITY", "NAME", "PATCH_ID", "SECTION", "PRIORITY", "REPOSITORY", "RELEASE", "SEVERITY", "SECURITY", "VERSION"))
@@ -2695,8 +2695,8 @@ func checkPatchIdList(vs *awsapi.Violations, p string, v []string) {
 }
 
 func (v *PatchOrchestratorFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(rulePatchOrchestratorFilterKey, vs, p, "Key", false, v.Key)
-	check.List(vs, p, "Values", false, v.Values, checkPatchOrchestratorFilterValues)
+	check.Str(rulePatchOrchestratorFilterKey, vs, p, "key", false, v.Key)
+	check.List(vs, p, "values", false, v.Values, checkPatchOrchestratorFilterValues)
 }
 
 var rulePatchOrchestratorFilterKey = check.New(check.MaxLen(128), check.MinLen(1))
@@ -2719,14 +2719,14 @@ func checkPatchOrchestratorFilterValues(vs *awsapi.Violations, p string, v []str
 var rulePatchProperty = check.New(check.Enum("PRODUCT", "PRODUCT_FAMILY", "CLASSIFICATION", "MSRC_SEVERITY", "PRIORITY", "SEVERITY"))
 
 func (v *PatchRule) validate(vs *awsapi.Violations, p string) {
-	check.Struct(vs, p, "PatchFilterGroup", true, v.PatchFilterGroup, (*PatchFilterGroup).validate)
-	check.Str(rulePatchComplianceLevel, vs, p, "ComplianceLevel", false, v.ComplianceLevel)
-	check.Numeric(ruleApproveAfterDays, vs, p, "ApproveAfterDays", false, v.ApproveAfterDays)
-	check.Str(rulePatchStringDateTime, vs, p, "ApproveUntilDate", false, v.ApproveUntilDate)
+	check.Struct(vs, p, "patchFilterGroup", true, v.PatchFilterGroup, (*PatchFilterGroup).validate)
+	check.Str(rulePatchComplianceLevel, vs, p, "complianceLevel", false, v.ComplianceLevel)
+	check.Numeric(ruleApproveAfterDays, vs, p, "approveAfterDays", false, v.ApproveAfterDays)
+	check.Str(rulePatchStringDateTime, vs, p, "approveUntilDate", false, v.ApproveUntilDate)
 }
 
 func (v *PatchRuleGroup) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "PatchRules", true, v.PatchRules, checkPatchRuleList)
+	check.List(vs, p, "patchRules", true, v.PatchRules, checkPatchRuleList)
 }
 
 var rulePatchRuleList = check.New(check.MaxLen(10))
@@ -2739,9 +2739,9 @@ func checkPatchRuleList(vs *awsapi.Violations, p string, v []PatchRule) {
 var rulePatchSet = check.New(check.Enum("OS", "APPLICATION"))
 
 func (v *PatchSource) validate(vs *awsapi.Violations, p string) {
-	check.Str(rulePatchSourceName, vs, p, "Name", true, v.Name)
-	check.List(vs, p, "Products", true, v.Products, checkPatchSourceProductList)
-	check.Str(rulePatchSourceConfiguration, vs, p, "Configuration", true, v.Configuration)
+	check.Str(rulePatchSourceName, vs, p, "name", true, v.Name)
+	check.List(vs, p, "products", true, v.Products, checkPatchSourceProductList)
+	check.Str(rulePatchSourceConfiguration, vs, p, "configuration", true, v.Configuration)
 }
 
 var rulePatchSourceConfiguration = check.Sensitive(check.MaxLen(1024), check.MinLen(1))
@@ -2769,36 +2769,36 @@ var rulePatchStringDateTime = check.New(check.MaxLen(10), check.MinLen(1))
 // The pattern of Policy is not checked: RE2 cannot compile it (error parsing regexp: invalid or unsupported Perl syntax: `(?!`).
 
 func (v *PutComplianceItemsInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleComplianceResourceId, vs, p, "ResourceId", true, v.ResourceId)
-	check.Str(ruleComplianceResourceType, vs, p, "ResourceType", true, v.ResourceType)
-	check.Str(ruleComplianceTypeName, vs, p, "ComplianceType", true, v.ComplianceType)
-	check.Struct(vs, p, "ExecutionSummary", true, v.ExecutionSummary, (*ComplianceExecutionSummary).validate)
-	check.List(vs, p, "Items", true, v.Items, checkComplianceItemEntryList)
-	check.Str(ruleComplianceItemContentHash, vs, p, "ItemContentHash", false, v.ItemContentHash)
-	check.Str(ruleComplianceUploadType, vs, p, "UploadType", false, v.UploadType)
+	check.Str(ruleComplianceResourceId, vs, p, "resourceId", true, v.ResourceId)
+	check.Str(ruleComplianceResourceType, vs, p, "resourceType", true, v.ResourceType)
+	check.Str(ruleComplianceTypeName, vs, p, "complianceType", true, v.ComplianceType)
+	check.Struct(vs, p, "executionSummary", true, v.ExecutionSummary, (*ComplianceExecutionSummary).validate)
+	check.List(vs, p, "items", true, v.Items, checkComplianceItemEntryList)
+	check.Str(ruleComplianceItemContentHash, vs, p, "itemContentHash", false, v.ItemContentHash)
+	check.Str(ruleComplianceUploadType, vs, p, "uploadType", false, v.UploadType)
 }
 
 func (v *PutInventoryInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleInstanceId, vs, p, "InstanceId", true, v.InstanceId)
-	check.List(vs, p, "Items", true, v.Items, checkInventoryItemList)
+	check.Str(ruleInstanceId, vs, p, "instanceId", true, v.InstanceId)
+	check.List(vs, p, "items", true, v.Items, checkInventoryItemList)
 }
 
 func (v *PutParameterInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(rulePSParameterName, vs, p, "Name", true, v.Name)
-	check.Str(ruleParameterDescription, vs, p, "Description", false, v.Description)
-	check.Null(vs, p, "Value", v.Value == nil)
-	check.Str(ruleParameterType, vs, p, "Type", false, v.Type)
-	check.Str(ruleParameterKeyId, vs, p, "KeyId", false, v.KeyId)
-	check.Str(ruleAllowedPattern, vs, p, "AllowedPattern", false, v.AllowedPattern)
-	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
-	check.Str(ruleParameterTier, vs, p, "Tier", false, v.Tier)
-	check.Str(ruleParameterPolicies, vs, p, "Policies", false, v.Policies)
-	check.Str(ruleParameterDataType, vs, p, "DataType", false, v.DataType)
+	check.Str(rulePSParameterName, vs, p, "name", true, v.Name)
+	check.Str(ruleParameterDescription, vs, p, "description", false, v.Description)
+	check.Null(vs, p, "value", v.Value == nil)
+	check.Str(ruleParameterType, vs, p, "type", false, v.Type)
+	check.Str(ruleParameterKeyId, vs, p, "keyId", false, v.KeyId)
+	check.Str(ruleAllowedPattern, vs, p, "allowedPattern", false, v.AllowedPattern)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
+	check.Str(ruleParameterTier, vs, p, "tier", false, v.Tier)
+	check.Str(ruleParameterPolicies, vs, p, "policies", false, v.Policies)
+	check.Str(ruleParameterDataType, vs, p, "dataType", false, v.DataType)
 }
 
 func (v *PutResourcePolicyInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceArnString, vs, p, "ResourceArn", true, v.ResourceArn)
-	check.Null(vs, p, "Policy", v.Policy == nil)
+	check.Str(ruleResourceArnString, vs, p, "resourceArn", true, v.ResourceArn)
+	check.Null(vs, p, "policy", v.Policy == nil)
 }
 
 var ruleRegions = check.New(check.MaxLen(50), check.MinLen(1))
@@ -2808,47 +2808,47 @@ func checkRegions(vs *awsapi.Violations, p string, v []string) {
 }
 
 func (v *RegisterDefaultPatchBaselineInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleBaselineId, vs, p, "BaselineId", true, v.BaselineId)
+	check.Str(ruleBaselineId, vs, p, "baselineId", true, v.BaselineId)
 }
 
 func (v *RegisterPatchBaselineForPatchGroupInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleBaselineId, vs, p, "BaselineId", true, v.BaselineId)
-	check.Str(rulePatchGroup, vs, p, "PatchGroup", true, v.PatchGroup)
+	check.Str(ruleBaselineId, vs, p, "baselineId", true, v.BaselineId)
+	check.Str(rulePatchGroup, vs, p, "patchGroup", true, v.PatchGroup)
 }
 
 func (v *RegisterTargetWithMaintenanceWindowInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
-	check.Str(ruleMaintenanceWindowResourceType, vs, p, "ResourceType", true, v.ResourceType)
-	check.List(vs, p, "Targets", true, v.Targets, checkTargets)
-	check.Str(ruleOwnerInformation, vs, p, "OwnerInformation", false, v.OwnerInformation)
-	check.Str(ruleMaintenanceWindowName, vs, p, "Name", false, v.Name)
-	check.Str(ruleMaintenanceWindowDescription, vs, p, "Description", false, v.Description)
-	check.Str(ruleClientToken, vs, p, "ClientToken", false, v.ClientToken)
+	check.Str(ruleMaintenanceWindowId, vs, p, "windowId", true, v.WindowId)
+	check.Str(ruleMaintenanceWindowResourceType, vs, p, "resourceType", true, v.ResourceType)
+	check.List(vs, p, "targets", true, v.Targets, checkTargets)
+	check.Str(ruleOwnerInformation, vs, p, "ownerInformation", false, v.OwnerInformation)
+	check.Str(ruleMaintenanceWindowName, vs, p, "name", false, v.Name)
+	check.Str(ruleMaintenanceWindowDescription, vs, p, "description", false, v.Description)
+	check.Str(ruleClientToken, vs, p, "clientToken", false, v.ClientToken)
 }
 
 func (v *RegisterTaskWithMaintenanceWindowInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
-	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
-	check.Str(ruleMaintenanceWindowTaskArn, vs, p, "TaskArn", true, v.TaskArn)
-	check.Str(ruleMaintenanceWindowTaskType, vs, p, "TaskType", true, v.TaskType)
-	check.Map(vs, p, "TaskParameters", false, v.TaskParameters, checkMaintenanceWindowTaskParameters)
-	check.Struct(vs, p, "TaskInvocationParameters", false, v.TaskInvocationParameters, (*MaintenanceWindowTaskInvocationParameters).validate)
-	check.Numeric(ruleMaintenanceWindowTaskPriority, vs, p, "Priority", false, v.Priority)
-	check.Str(ruleMaxConcurrency, vs, p, "MaxConcurrency", false, v.MaxConcurrency)
-	check.Str(ruleMaxErrors, vs, p, "MaxErrors", false, v.MaxErrors)
-	check.Struct(vs, p, "LoggingInfo", false, v.LoggingInfo, (*LoggingInfo).validate)
-	check.Str(ruleMaintenanceWindowName, vs, p, "Name", false, v.Name)
-	check.Str(ruleMaintenanceWindowDescription, vs, p, "Description", false, v.Description)
-	check.Str(ruleClientToken, vs, p, "ClientToken", false, v.ClientToken)
-	check.Str(ruleMaintenanceWindowTaskCutoffBehavior, vs, p, "CutoffBehavior", false, v.CutoffBehavior)
-	check.Struct(vs, p, "AlarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
+	check.Str(ruleMaintenanceWindowId, vs, p, "windowId", true, v.WindowId)
+	check.List(vs, p, "targets", false, v.Targets, checkTargets)
+	check.Str(ruleMaintenanceWindowTaskArn, vs, p, "taskArn", true, v.TaskArn)
+	check.Str(ruleMaintenanceWindowTaskType, vs, p, "taskType", true, v.TaskType)
+	check.Map(vs, p, "taskParameters", false, v.TaskParameters, checkMaintenanceWindowTaskParameters)
+	check.Struct(vs, p, "taskInvocationParameters", false, v.TaskInvocationParameters, (*MaintenanceWindowTaskInvocationParameters).validate)
+	check.Numeric(ruleMaintenanceWindowTaskPriority, vs, p, "priority", false, v.Priority)
+	check.Str(ruleMaxConcurrency, vs, p, "maxConcurrency", false, v.MaxConcurrency)
+	check.Str(ruleMaxErrors, vs, p, "maxErrors", false, v.MaxErrors)
+	check.Struct(vs, p, "loggingInfo", false, v.LoggingInfo, (*LoggingInfo).validate)
+	check.Str(ruleMaintenanceWindowName, vs, p, "name", false, v.Name)
+	check.Str(ruleMaintenanceWindowDescription, vs, p, "description", false, v.Description)
+	check.Str(ruleClientToken, vs, p, "clientToken", false, v.ClientToken)
+	check.Str(ruleMaintenanceWindowTaskCutoffBehavior, vs, p, "cutoffBehavior", false, v.CutoffBehavior)
+	check.Struct(vs, p, "alarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
 }
 
 var ruleRegistrationLimit = check.New(check.Max(1000), check.Min(1))
 
 func (v *RegistrationMetadataItem) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleRegistrationMetadataKey, vs, p, "Key", true, v.Key)
-	check.Str(ruleRegistrationMetadataValue, vs, p, "Value", true, v.Value)
+	check.Str(ruleRegistrationMetadataKey, vs, p, "key", true, v.Key)
+	check.Str(ruleRegistrationMetadataValue, vs, p, "value", true, v.Value)
 }
 
 // The pattern of RegistrationMetadataKey is not checked: RE2 cannot compile it (error parsing regexp: invalid or unsupported Perl syntax: `(?!`).
@@ -2864,7 +2864,7 @@ func checkRegistrationMetadataList(vs *awsapi.Violations, p string, v []Registra
 var ruleRegistrationMetadataValue = check.New(check.MaxLen(2048), check.MinLen(1), check.Pattern(`^(?!\s*$).+`, ""))
 
 func (v *RelatedOpsItem) validate(vs *awsapi.Violations, p string) {
-	check.Null(vs, p, "OpsItemId", v.OpsItemId == nil)
+	check.Null(vs, p, "opsItemId", v.OpsItemId == nil)
 }
 
 func checkRelatedOpsItems(vs *awsapi.Violations, p string, v []RelatedOpsItem) {
@@ -2872,15 +2872,15 @@ func checkRelatedOpsItems(vs *awsapi.Violations, p string, v []RelatedOpsItem) {
 }
 
 func (v *RemoveTagsFromResourceInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceTypeForTagging, vs, p, "ResourceType", true, v.ResourceType)
-	check.Null(vs, p, "ResourceId", v.ResourceId == nil)
-	check.List(vs, p, "TagKeys", true, v.TagKeys, checkKeyList)
+	check.Str(ruleResourceTypeForTagging, vs, p, "resourceType", true, v.ResourceType)
+	check.Null(vs, p, "resourceId", v.ResourceId == nil)
+	check.List(vs, p, "tagKeys", true, v.TagKeys, checkKeyList)
 }
 
 var ruleRequireType = check.New(check.MaxLen(128), check.Pattern(`^[a-zA-Z0-9_\-.]{1,128}$`, `^(?:^[a-zA-Z0-9_\-.]{1,128}$)$`))
 
 func (v *ResetServiceSettingInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleServiceSettingId, vs, p, "SettingId", true, v.SettingId)
+	check.Str(ruleServiceSettingId, vs, p, "settingId", true, v.SettingId)
 }
 
 var ruleResourceArnString = check.New(check.MaxLen(2048), check.MinLen(20))
@@ -2888,12 +2888,12 @@ var ruleResourceArnString = check.New(check.MaxLen(2048), check.MinLen(20))
 var ruleResourceDataSyncAWSKMSKeyARN = check.New(check.MaxLen(512), check.MinLen(1), check.Pattern("arn:.*", "^(?:arn:.*)$"))
 
 func (v *ResourceDataSyncAwsOrganizationsSource) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceDataSyncOrganizationSourceType, vs, p, "OrganizationSourceType", true, v.OrganizationSourceType)
-	check.List(vs, p, "OrganizationalUnits", false, v.OrganizationalUnits, checkResourceDataSyncOrganizationalUnitList)
+	check.Str(ruleResourceDataSyncOrganizationSourceType, vs, p, "organizationSourceType", true, v.OrganizationSourceType)
+	check.List(vs, p, "organizationalUnits", false, v.OrganizationalUnits, checkResourceDataSyncOrganizationalUnitList)
 }
 
 func (v *ResourceDataSyncDestinationDataSharing) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceDataSyncDestinationDataSharingType, vs, p, "DestinationDataSharingType", false, v.DestinationDataSharingType)
+	check.Str(ruleResourceDataSyncDestinationDataSharingType, vs, p, "destinationDataSharingType", false, v.DestinationDataSharingType)
 }
 
 var ruleResourceDataSyncDestinationDataSharingType = check.New(check.MaxLen(64), check.MinLen(1))
@@ -2903,7 +2903,7 @@ var ruleResourceDataSyncName = check.New(check.MaxLen(64), check.MinLen(1))
 var ruleResourceDataSyncOrganizationSourceType = check.New(check.MaxLen(64), check.MinLen(1))
 
 func (v *ResourceDataSyncOrganizationalUnit) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceDataSyncOrganizationalUnitId, vs, p, "OrganizationalUnitId", false, v.OrganizationalUnitId)
+	check.Str(ruleResourceDataSyncOrganizationalUnitId, vs, p, "organizationalUnitId", false, v.OrganizationalUnitId)
 }
 
 var ruleResourceDataSyncOrganizationalUnitId = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern("^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$", "^(?:^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$)$"))
@@ -2918,12 +2918,12 @@ func checkResourceDataSyncOrganizationalUnitList(vs *awsapi.Violations, p string
 var ruleResourceDataSyncS3BucketName = check.New(check.MaxLen(2048), check.MinLen(1))
 
 func (v *ResourceDataSyncS3Destination) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceDataSyncS3BucketName, vs, p, "BucketName", true, v.BucketName)
-	check.Str(ruleResourceDataSyncS3Prefix, vs, p, "Prefix", false, v.Prefix)
-	check.Str(ruleResourceDataSyncS3Format, vs, p, "SyncFormat", true, v.SyncFormat)
-	check.Str(ruleResourceDataSyncS3Region, vs, p, "Region", true, v.Region)
-	check.Str(ruleResourceDataSyncAWSKMSKeyARN, vs, p, "AWSKMSKeyARN", false, v.AWSKMSKeyARN)
-	check.Struct(vs, p, "DestinationDataSharing", false, v.DestinationDataSharing, (*ResourceDataSyncDestinationDataSharing).validate)
+	check.Str(ruleResourceDataSyncS3BucketName, vs, p, "bucketName", true, v.BucketName)
+	check.Str(ruleResourceDataSyncS3Prefix, vs, p, "prefix", false, v.Prefix)
+	check.Str(ruleResourceDataSyncS3Format, vs, p, "syncFormat", true, v.SyncFormat)
+	check.Str(ruleResourceDataSyncS3Region, vs, p, "region", true, v.Region)
+	check.Str(ruleResourceDataSyncAWSKMSKeyARN, vs, p, "aWSKMSKeyARN", false, v.AWSKMSKeyARN)
+	check.Struct(vs, p, "destinationDataSharing", false, v.DestinationDataSharing, (*ResourceDataSyncDestinationDataSharing).validate)
 }
 
 var ruleResourceDataSyncS3Format = check.New(check.Enum("JsonSerDe"))
@@ -2933,9 +2933,9 @@ var ruleResourceDataSyncS3Prefix = check.New(check.MaxLen(256), check.MinLen(1))
 var ruleResourceDataSyncS3Region = check.New(check.MaxLen(64), check.MinLen(1))
 
 func (v *ResourceDataSyncSource) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceDataSyncSourceType, vs, p, "SourceType", true, v.SourceType)
-	check.Struct(vs, p, "AwsOrganizationsSource", false, v.AwsOrganizationsSource, (*ResourceDataSyncAwsOrganizationsSource).validate)
-	check.List(vs, p, "SourceRegions", true, v.SourceRegions, checkResourceDataSyncSourceRegionList)
+	check.Str(ruleResourceDataSyncSourceType, vs, p, "sourceType", true, v.SourceType)
+	check.Struct(vs, p, "awsOrganizationsSource", false, v.AwsOrganizationsSource, (*ResourceDataSyncAwsOrganizationsSource).validate)
+	check.List(vs, p, "sourceRegions", true, v.SourceRegions, checkResourceDataSyncSourceRegionList)
 }
 
 var ruleResourceDataSyncSourceRegion = check.New(check.MaxLen(64), check.MinLen(1))
@@ -2955,7 +2955,7 @@ var ruleResourcePolicyMaxResults = check.New(check.Max(50), check.Min(1))
 var ruleResourceTypeForTagging = check.New(check.Enum("Document", "ManagedInstance", "MaintenanceWindow", "Parameter", "PatchBaseline", "OpsItem", "OpsMetadata", "Automation", "Association"))
 
 func (v *ResultAttribute) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleInventoryItemTypeName, vs, p, "TypeName", true, v.TypeName)
+	check.Str(ruleInventoryItemTypeName, vs, p, "typeName", true, v.TypeName)
 }
 
 var ruleResultAttributeList = check.New(check.MaxLen(1), check.MinLen(1))
@@ -2966,19 +2966,19 @@ func checkResultAttributeList(vs *awsapi.Violations, p string, v []ResultAttribu
 }
 
 func (v *ResumeSessionInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSessionId, vs, p, "SessionId", true, v.SessionId)
+	check.Str(ruleSessionId, vs, p, "sessionId", true, v.SessionId)
 }
 
 func (v *Runbook) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentARN, vs, p, "DocumentName", true, v.DocumentName)
-	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
-	check.Map(vs, p, "Parameters", false, v.Parameters, checkAutomationParameterMap)
-	check.Str(ruleAutomationParameterKey, vs, p, "TargetParameterName", false, v.TargetParameterName)
-	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
-	check.List(vs, p, "TargetMaps", false, v.TargetMaps, checkTargetMaps)
-	check.Str(ruleMaxConcurrency, vs, p, "MaxConcurrency", false, v.MaxConcurrency)
-	check.Str(ruleMaxErrors, vs, p, "MaxErrors", false, v.MaxErrors)
-	check.List(vs, p, "TargetLocations", false, v.TargetLocations, checkTargetLocations)
+	check.Str(ruleDocumentARN, vs, p, "documentName", true, v.DocumentName)
+	check.Str(ruleDocumentVersion, vs, p, "documentVersion", false, v.DocumentVersion)
+	check.Map(vs, p, "parameters", false, v.Parameters, checkAutomationParameterMap)
+	check.Str(ruleAutomationParameterKey, vs, p, "targetParameterName", false, v.TargetParameterName)
+	check.List(vs, p, "targets", false, v.Targets, checkTargets)
+	check.List(vs, p, "targetMaps", false, v.TargetMaps, checkTargetMaps)
+	check.Str(ruleMaxConcurrency, vs, p, "maxConcurrency", false, v.MaxConcurrency)
+	check.Str(ruleMaxErrors, vs, p, "maxErrors", false, v.MaxErrors)
+	check.List(vs, p, "targetLocations", false, v.TargetLocations, checkTargetLocations)
 }
 
 var ruleRunbooks = check.New(check.MaxLen(1), check.MinLen(1))
@@ -2993,9 +2993,9 @@ var ruleS3BucketName = check.New(check.MaxLen(63), check.MinLen(3))
 var ruleS3KeyPrefix = check.New(check.MaxLen(500))
 
 func (v *S3OutputLocation) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleS3Region, vs, p, "OutputS3Region", false, v.OutputS3Region)
-	check.Str(ruleS3BucketName, vs, p, "OutputS3BucketName", false, v.OutputS3BucketName)
-	check.Str(ruleS3KeyPrefix, vs, p, "OutputS3KeyPrefix", false, v.OutputS3KeyPrefix)
+	check.Str(ruleS3Region, vs, p, "outputS3Region", false, v.OutputS3Region)
+	check.Str(ruleS3BucketName, vs, p, "outputS3BucketName", false, v.OutputS3BucketName)
+	check.Str(ruleS3KeyPrefix, vs, p, "outputS3KeyPrefix", false, v.OutputS3KeyPrefix)
 }
 
 var ruleS3Region = check.New(check.MaxLen(20), check.MinLen(3))
@@ -3005,28 +3005,28 @@ var ruleScheduleExpression = check.New(check.MaxLen(256), check.MinLen(1))
 var ruleScheduleOffset = check.New(check.Max(6), check.Min(1))
 
 func (v *SendAutomationSignalInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAutomationExecutionId, vs, p, "AutomationExecutionId", true, v.AutomationExecutionId)
-	check.Str(ruleSignalType, vs, p, "SignalType", true, v.SignalType)
-	check.Map(vs, p, "Payload", false, v.Payload, checkAutomationParameterMap)
+	check.Str(ruleAutomationExecutionId, vs, p, "automationExecutionId", true, v.AutomationExecutionId)
+	check.Str(ruleSignalType, vs, p, "signalType", true, v.SignalType)
+	check.Map(vs, p, "payload", false, v.Payload, checkAutomationParameterMap)
 }
 
 func (v *SendCommandInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "InstanceIds", false, v.InstanceIds, checkInstanceIdList)
-	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
-	check.Str(ruleDocumentARN, vs, p, "DocumentName", true, v.DocumentName)
-	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
-	check.Str(ruleDocumentHash, vs, p, "DocumentHash", false, v.DocumentHash)
-	check.Str(ruleDocumentHashType, vs, p, "DocumentHashType", false, v.DocumentHashType)
-	check.Numeric(ruleTimeoutSeconds, vs, p, "TimeoutSeconds", false, v.TimeoutSeconds)
-	check.Str(ruleComment, vs, p, "Comment", false, v.Comment)
-	check.Str(ruleS3Region, vs, p, "OutputS3Region", false, v.OutputS3Region)
-	check.Str(ruleS3BucketName, vs, p, "OutputS3BucketName", false, v.OutputS3BucketName)
-	check.Str(ruleS3KeyPrefix, vs, p, "OutputS3KeyPrefix", false, v.OutputS3KeyPrefix)
-	check.Str(ruleMaxConcurrency, vs, p, "MaxConcurrency", false, v.MaxConcurrency)
-	check.Str(ruleMaxErrors, vs, p, "MaxErrors", false, v.MaxErrors)
-	check.Struct(vs, p, "NotificationConfig", false, v.NotificationConfig, (*NotificationConfig).validate)
-	check.Struct(vs, p, "CloudWatchOutputConfig", false, v.CloudWatchOutputConfig, (*CloudWatchOutputConfig).validate)
-	check.Struct(vs, p, "AlarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
+	check.List(vs, p, "instanceIds", false, v.InstanceIds, checkInstanceIdList)
+	check.List(vs, p, "targets", false, v.Targets, checkTargets)
+	check.Str(ruleDocumentARN, vs, p, "documentName", true, v.DocumentName)
+	check.Str(ruleDocumentVersion, vs, p, "documentVersion", false, v.DocumentVersion)
+	check.Str(ruleDocumentHash, vs, p, "documentHash", false, v.DocumentHash)
+	check.Str(ruleDocumentHashType, vs, p, "documentHashType", false, v.DocumentHashType)
+	check.Numeric(ruleTimeoutSeconds, vs, p, "timeoutSeconds", false, v.TimeoutSeconds)
+	check.Str(ruleComment, vs, p, "comment", false, v.Comment)
+	check.Str(ruleS3Region, vs, p, "outputS3Region", false, v.OutputS3Region)
+	check.Str(ruleS3BucketName, vs, p, "outputS3BucketName", false, v.OutputS3BucketName)
+	check.Str(ruleS3KeyPrefix, vs, p, "outputS3KeyPrefix", false, v.OutputS3KeyPrefix)
+	check.Str(ruleMaxConcurrency, vs, p, "maxConcurrency", false, v.MaxConcurrency)
+	check.Str(ruleMaxErrors, vs, p, "maxErrors", false, v.MaxErrors)
+	check.Struct(vs, p, "notificationConfig", false, v.NotificationConfig, (*NotificationConfig).validate)
+	check.Struct(vs, p, "cloudWatchOutputConfig", false, v.CloudWatchOutputConfig, (*CloudWatchOutputConfig).validate)
+	check.Struct(vs, p, "alarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
 }
 
 var ruleServiceSettingId = check.New(check.MaxLen(1000), check.MinLen(1))
@@ -3083,53 +3083,53 @@ var ruleSignalType = check.New(check.Enum("Approve", "Reject", "StartStep", "Sto
 var ruleSnapshotId = check.New(check.MaxLen(36), check.MinLen(36), check.Pattern("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", "^(?:^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$)$"))
 
 func (v *StartAccessRequestInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleString1to256, vs, p, "Reason", true, v.Reason)
-	check.List(vs, p, "Targets", true, v.Targets, checkTargets)
-	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
+	check.Str(ruleString1to256, vs, p, "reason", true, v.Reason)
+	check.List(vs, p, "targets", true, v.Targets, checkTargets)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
 }
 
 func (v *StartAssociationsOnceInput) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "AssociationIds", true, v.AssociationIds, checkAssociationIdList)
+	check.List(vs, p, "associationIds", true, v.AssociationIds, checkAssociationIdList)
 }
 
 func (v *StartAutomationExecutionInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentARN, vs, p, "DocumentName", true, v.DocumentName)
-	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
-	check.Map(vs, p, "Parameters", false, v.Parameters, checkAutomationParameterMap)
-	check.Str(ruleIdempotencyToken, vs, p, "ClientToken", false, v.ClientToken)
-	check.Str(ruleExecutionMode, vs, p, "Mode", false, v.Mode)
-	check.Str(ruleAutomationParameterKey, vs, p, "TargetParameterName", false, v.TargetParameterName)
-	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
-	check.List(vs, p, "TargetMaps", false, v.TargetMaps, checkTargetMaps)
-	check.Str(ruleMaxConcurrency, vs, p, "MaxConcurrency", false, v.MaxConcurrency)
-	check.Str(ruleMaxErrors, vs, p, "MaxErrors", false, v.MaxErrors)
-	check.List(vs, p, "TargetLocations", false, v.TargetLocations, checkTargetLocations)
-	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
-	check.Struct(vs, p, "AlarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
+	check.Str(ruleDocumentARN, vs, p, "documentName", true, v.DocumentName)
+	check.Str(ruleDocumentVersion, vs, p, "documentVersion", false, v.DocumentVersion)
+	check.Map(vs, p, "parameters", false, v.Parameters, checkAutomationParameterMap)
+	check.Str(ruleIdempotencyToken, vs, p, "clientToken", false, v.ClientToken)
+	check.Str(ruleExecutionMode, vs, p, "mode", false, v.Mode)
+	check.Str(ruleAutomationParameterKey, vs, p, "targetParameterName", false, v.TargetParameterName)
+	check.List(vs, p, "targets", false, v.Targets, checkTargets)
+	check.List(vs, p, "targetMaps", false, v.TargetMaps, checkTargetMaps)
+	check.Str(ruleMaxConcurrency, vs, p, "maxConcurrency", false, v.MaxConcurrency)
+	check.Str(ruleMaxErrors, vs, p, "maxErrors", false, v.MaxErrors)
+	check.List(vs, p, "targetLocations", false, v.TargetLocations, checkTargetLocations)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
+	check.Struct(vs, p, "alarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
 }
 
 func (v *StartChangeRequestExecutionInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentARN, vs, p, "DocumentName", true, v.DocumentName)
-	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
-	check.Map(vs, p, "Parameters", false, v.Parameters, checkAutomationParameterMap)
-	check.Str(ruleChangeRequestName, vs, p, "ChangeRequestName", false, v.ChangeRequestName)
-	check.Str(ruleIdempotencyToken, vs, p, "ClientToken", false, v.ClientToken)
-	check.List(vs, p, "Runbooks", true, v.Runbooks, checkRunbooks)
-	check.List(vs, p, "Tags", false, v.Tags, checkTagList)
-	check.Str(ruleChangeDetailsValue, vs, p, "ChangeDetails", false, v.ChangeDetails)
+	check.Str(ruleDocumentARN, vs, p, "documentName", true, v.DocumentName)
+	check.Str(ruleDocumentVersion, vs, p, "documentVersion", false, v.DocumentVersion)
+	check.Map(vs, p, "parameters", false, v.Parameters, checkAutomationParameterMap)
+	check.Str(ruleChangeRequestName, vs, p, "changeRequestName", false, v.ChangeRequestName)
+	check.Str(ruleIdempotencyToken, vs, p, "clientToken", false, v.ClientToken)
+	check.List(vs, p, "runbooks", true, v.Runbooks, checkRunbooks)
+	check.List(vs, p, "tags", false, v.Tags, checkTagList)
+	check.Str(ruleChangeDetailsValue, vs, p, "changeDetails", false, v.ChangeDetails)
 }
 
 func (v *StartExecutionPreviewInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentName, vs, p, "DocumentName", true, v.DocumentName)
-	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
-	check.Struct(vs, p, "ExecutionInputs", false, v.ExecutionInputs, (*ExecutionInputs).validate)
+	check.Str(ruleDocumentName, vs, p, "documentName", true, v.DocumentName)
+	check.Str(ruleDocumentVersion, vs, p, "documentVersion", false, v.DocumentVersion)
+	check.Struct(vs, p, "executionInputs", false, v.ExecutionInputs, (*ExecutionInputs).validate)
 }
 
 func (v *StartSessionInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSessionTarget, vs, p, "Target", true, v.Target)
-	check.Str(ruleDocumentARN, vs, p, "DocumentName", false, v.DocumentName)
-	check.Str(ruleSessionReason, vs, p, "Reason", false, v.Reason)
-	check.Map(vs, p, "Parameters", false, v.Parameters, checkSessionManagerParameters)
+	check.Str(ruleSessionTarget, vs, p, "target", true, v.Target)
+	check.Str(ruleDocumentARN, vs, p, "documentName", false, v.DocumentName)
+	check.Str(ruleSessionReason, vs, p, "reason", false, v.Reason)
+	check.Map(vs, p, "parameters", false, v.Parameters, checkSessionManagerParameters)
 }
 
 var ruleStatusAdditionalInfo = check.New(check.MaxLen(1024))
@@ -3137,8 +3137,8 @@ var ruleStatusAdditionalInfo = check.New(check.MaxLen(1024))
 var ruleStatusMessage = check.New(check.MaxLen(1024), check.MinLen(1))
 
 func (v *StepExecutionFilter) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleStepExecutionFilterKey, vs, p, "Key", true, v.Key)
-	check.List(vs, p, "Values", true, v.Values, checkStepExecutionFilterValueList)
+	check.Str(ruleStepExecutionFilterKey, vs, p, "key", true, v.Key)
+	check.List(vs, p, "values", true, v.Values, checkStepExecutionFilterValueList)
 }
 
 var ruleStepExecutionFilterKey = check.New(check.Enum("StartTimeBefore", "StartTimeAfter", "StepExecutionStatus", "StepExecutionId", "StepName", "Action", "ParentStepExecutionId", "ParentStepIteration", "ParentStepIteratorValue"))
@@ -3160,8 +3160,8 @@ func checkStepExecutionFilterValueList(vs *awsapi.Violations, p string, v []stri
 }
 
 func (v *StopAutomationExecutionInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAutomationExecutionId, vs, p, "AutomationExecutionId", true, v.AutomationExecutionId)
-	check.Str(ruleStopType, vs, p, "Type", false, v.Type)
+	check.Str(ruleAutomationExecutionId, vs, p, "automationExecutionId", true, v.AutomationExecutionId)
+	check.Str(ruleStopType, vs, p, "type", false, v.Type)
 }
 
 var ruleStopType = check.New(check.Enum("Complete", "Cancel"))
@@ -3169,8 +3169,8 @@ var ruleStopType = check.New(check.Enum("Complete", "Cancel"))
 var ruleString1to256 = check.New(check.MaxLen(256), check.MinLen(1))
 
 func (v *Tag) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleTagKey, vs, p, "Key", true, v.Key)
-	check.Str(ruleTagValue, vs, p, "Value", true, v.Value)
+	check.Str(ruleTagKey, vs, p, "key", true, v.Key)
+	check.Str(ruleTagValue, vs, p, "value", true, v.Value)
 }
 
 var ruleTagKey = check.New(check.MaxLen(128), check.MinLen(1), check.Pattern(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`, `^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`))
@@ -3185,23 +3185,23 @@ func checkTagList(vs *awsapi.Violations, p string, v []Tag) {
 var ruleTagValue = check.New(check.MaxLen(256), check.Pattern(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`, `^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`))
 
 func (v *Target) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleTargetKey, vs, p, "Key", false, v.Key)
-	check.List(vs, p, "Values", false, v.Values, checkTargetValues)
+	check.Str(ruleTargetKey, vs, p, "key", false, v.Key)
+	check.List(vs, p, "values", false, v.Values, checkTargetValues)
 }
 
 var ruleTargetKey = check.New(check.MaxLen(163), check.MinLen(1), check.Pattern(`^[\p{L}\p{Z}\p{N}_.:/=\-@]*$|resource-groups:ResourceTypeFilters|resource-groups:Name`, `^(?:^[\p{L}\p{Z}\p{N}_.:/=\-@]*$|resource-groups:ResourceTypeFilters|resource-groups:Name)$`))
 
 func (v *TargetLocation) validate(vs *awsapi.Violations, p string) {
-	check.List(vs, p, "Accounts", false, v.Accounts, checkAccounts)
-	check.List(vs, p, "Regions", false, v.Regions, checkRegions)
-	check.Str(ruleMaxConcurrency, vs, p, "TargetLocationMaxConcurrency", false, v.TargetLocationMaxConcurrency)
-	check.Str(ruleMaxErrors, vs, p, "TargetLocationMaxErrors", false, v.TargetLocationMaxErrors)
-	check.Str(ruleExecutionRoleName, vs, p, "ExecutionRoleName", false, v.ExecutionRoleName)
-	check.Struct(vs, p, "TargetLocationAlarmConfiguration", false, v.TargetLocationAlarmConfiguration, (*AlarmConfiguration).validate)
-	check.List(vs, p, "ExcludeAccounts", false, v.ExcludeAccounts, checkExcludeAccounts)
-	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
-	check.Str(ruleMaxConcurrency, vs, p, "TargetsMaxConcurrency", false, v.TargetsMaxConcurrency)
-	check.Str(ruleMaxErrors, vs, p, "TargetsMaxErrors", false, v.TargetsMaxErrors)
+	check.List(vs, p, "accounts", false, v.Accounts, checkAccounts)
+	check.List(vs, p, "regions", false, v.Regions, checkRegions)
+	check.Str(ruleMaxConcurrency, vs, p, "targetLocationMaxConcurrency", false, v.TargetLocationMaxConcurrency)
+	check.Str(ruleMaxErrors, vs, p, "targetLocationMaxErrors", false, v.TargetLocationMaxErrors)
+	check.Str(ruleExecutionRoleName, vs, p, "executionRoleName", false, v.ExecutionRoleName)
+	check.Struct(vs, p, "targetLocationAlarmConfiguration", false, v.TargetLocationAlarmConfiguration, (*AlarmConfiguration).validate)
+	check.List(vs, p, "excludeAccounts", false, v.ExcludeAccounts, checkExcludeAccounts)
+	check.List(vs, p, "targets", false, v.Targets, checkTargets)
+	check.Str(ruleMaxConcurrency, vs, p, "targetsMaxConcurrency", false, v.TargetsMaxConcurrency)
+	check.Str(ruleMaxErrors, vs, p, "targetsMaxErrors", false, v.TargetsMaxErrors)
 }
 
 var ruleTargetLocations = check.New(check.MaxLen(100), check.MinLen(1))
@@ -3255,7 +3255,7 @@ func checkTargets(vs *awsapi.Violations, p string, v []Target) {
 }
 
 func (v *TerminateSessionInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleSessionId, vs, p, "SessionId", true, v.SessionId)
+	check.Str(ruleSessionId, vs, p, "sessionId", true, v.SessionId)
 }
 
 var ruleTimeoutSeconds = check.New(check.Max(2592000), check.Min(30))
@@ -3263,142 +3263,142 @@ var ruleTimeoutSeconds = check.New(check.Max(2592000), check.Min(30))
 var ruleUUID = check.New(check.Pattern("[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}", "^(?:[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12})$"))
 
 func (v *UnlabelParameterVersionInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(rulePSParameterName, vs, p, "Name", true, v.Name)
-	check.Null(vs, p, "ParameterVersion", v.ParameterVersion == nil)
-	check.List(vs, p, "Labels", true, v.Labels, checkParameterLabelList)
+	check.Str(rulePSParameterName, vs, p, "name", true, v.Name)
+	check.Null(vs, p, "parameterVersion", v.ParameterVersion == nil)
+	check.List(vs, p, "labels", true, v.Labels, checkParameterLabelList)
 }
 
 func (v *UpdateAssociationInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleAssociationId, vs, p, "AssociationId", true, v.AssociationId)
-	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
-	check.Str(ruleScheduleExpression, vs, p, "ScheduleExpression", false, v.ScheduleExpression)
-	check.Struct(vs, p, "OutputLocation", false, v.OutputLocation, (*InstanceAssociationOutputLocation).validate)
-	check.Str(ruleDocumentARN, vs, p, "Name", false, v.Name)
-	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
-	check.Str(ruleAssociationName, vs, p, "AssociationName", false, v.AssociationName)
-	check.Str(ruleAssociationVersion, vs, p, "AssociationVersion", false, v.AssociationVersion)
-	check.Str(ruleAutomationTargetParameterName, vs, p, "AutomationTargetParameterName", false, v.AutomationTargetParameterName)
-	check.Str(ruleMaxErrors, vs, p, "MaxErrors", false, v.MaxErrors)
-	check.Str(ruleMaxConcurrency, vs, p, "MaxConcurrency", false, v.MaxConcurrency)
-	check.Str(ruleAssociationComplianceSeverity, vs, p, "ComplianceSeverity", false, v.ComplianceSeverity)
-	check.Str(ruleAssociationSyncCompliance, vs, p, "SyncCompliance", false, v.SyncCompliance)
-	check.List(vs, p, "TargetLocations", false, v.TargetLocations, checkTargetLocations)
-	check.Numeric(ruleScheduleOffset, vs, p, "ScheduleOffset", false, v.ScheduleOffset)
-	check.Numeric(ruleDuration, vs, p, "Duration", false, v.Duration)
-	check.List(vs, p, "TargetMaps", false, v.TargetMaps, checkTargetMaps)
-	check.Struct(vs, p, "AlarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
-	check.Str(ruleAssociationDispatchAssumeRoleArn, vs, p, "AssociationDispatchAssumeRole", false, v.AssociationDispatchAssumeRole)
+	check.Str(ruleAssociationId, vs, p, "associationId", true, v.AssociationId)
+	check.Str(ruleDocumentVersion, vs, p, "documentVersion", false, v.DocumentVersion)
+	check.Str(ruleScheduleExpression, vs, p, "scheduleExpression", false, v.ScheduleExpression)
+	check.Struct(vs, p, "outputLocation", false, v.OutputLocation, (*InstanceAssociationOutputLocation).validate)
+	check.Str(ruleDocumentARN, vs, p, "name", false, v.Name)
+	check.List(vs, p, "targets", false, v.Targets, checkTargets)
+	check.Str(ruleAssociationName, vs, p, "associationName", false, v.AssociationName)
+	check.Str(ruleAssociationVersion, vs, p, "associationVersion", false, v.AssociationVersion)
+	check.Str(ruleAutomationTargetParameterName, vs, p, "automationTargetParameterName", false, v.AutomationTargetParameterName)
+	check.Str(ruleMaxErrors, vs, p, "maxErrors", false, v.MaxErrors)
+	check.Str(ruleMaxConcurrency, vs, p, "maxConcurrency", false, v.MaxConcurrency)
+	check.Str(ruleAssociationComplianceSeverity, vs, p, "complianceSeverity", false, v.ComplianceSeverity)
+	check.Str(ruleAssociationSyncCompliance, vs, p, "syncCompliance", false, v.SyncCompliance)
+	check.List(vs, p, "targetLocations", false, v.TargetLocations, checkTargetLocations)
+	check.Numeric(ruleScheduleOffset, vs, p, "scheduleOffset", false, v.ScheduleOffset)
+	check.Numeric(ruleDuration, vs, p, "duration", false, v.Duration)
+	check.List(vs, p, "targetMaps", false, v.TargetMaps, checkTargetMaps)
+	check.Struct(vs, p, "alarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
+	check.Str(ruleAssociationDispatchAssumeRoleArn, vs, p, "associationDispatchAssumeRole", false, v.AssociationDispatchAssumeRole)
 }
 
 func (v *UpdateAssociationStatusInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentARN, vs, p, "Name", true, v.Name)
-	check.Str(ruleInstanceId, vs, p, "InstanceId", true, v.InstanceId)
-	check.Struct(vs, p, "AssociationStatus", true, v.AssociationStatus, (*AssociationStatus).validate)
+	check.Str(ruleDocumentARN, vs, p, "name", true, v.Name)
+	check.Str(ruleInstanceId, vs, p, "instanceId", true, v.InstanceId)
+	check.Struct(vs, p, "associationStatus", true, v.AssociationStatus, (*AssociationStatus).validate)
 }
 
 func (v *UpdateDocumentDefaultVersionInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentName, vs, p, "Name", true, v.Name)
-	check.Str(ruleDocumentVersionNumber, vs, p, "DocumentVersion", true, v.DocumentVersion)
+	check.Str(ruleDocumentName, vs, p, "name", true, v.Name)
+	check.Str(ruleDocumentVersionNumber, vs, p, "documentVersion", true, v.DocumentVersion)
 }
 
 func (v *UpdateDocumentInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentContent, vs, p, "Content", true, v.Content)
-	check.List(vs, p, "Attachments", false, v.Attachments, checkAttachmentsSourceList)
-	check.Str(ruleDocumentName, vs, p, "Name", true, v.Name)
-	check.Str(ruleDocumentDisplayName, vs, p, "DisplayName", false, v.DisplayName)
-	check.Str(ruleDocumentVersionName, vs, p, "VersionName", false, v.VersionName)
-	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
-	check.Str(ruleDocumentFormat, vs, p, "DocumentFormat", false, v.DocumentFormat)
-	check.Str(ruleTargetType, vs, p, "TargetType", false, v.TargetType)
+	check.Str(ruleDocumentContent, vs, p, "content", true, v.Content)
+	check.List(vs, p, "attachments", false, v.Attachments, checkAttachmentsSourceList)
+	check.Str(ruleDocumentName, vs, p, "name", true, v.Name)
+	check.Str(ruleDocumentDisplayName, vs, p, "displayName", false, v.DisplayName)
+	check.Str(ruleDocumentVersionName, vs, p, "versionName", false, v.VersionName)
+	check.Str(ruleDocumentVersion, vs, p, "documentVersion", false, v.DocumentVersion)
+	check.Str(ruleDocumentFormat, vs, p, "documentFormat", false, v.DocumentFormat)
+	check.Str(ruleTargetType, vs, p, "targetType", false, v.TargetType)
 }
 
 func (v *UpdateDocumentMetadataInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleDocumentName, vs, p, "Name", true, v.Name)
-	check.Str(ruleDocumentVersion, vs, p, "DocumentVersion", false, v.DocumentVersion)
-	check.Struct(vs, p, "DocumentReviews", true, v.DocumentReviews, (*DocumentReviews).validate)
+	check.Str(ruleDocumentName, vs, p, "name", true, v.Name)
+	check.Str(ruleDocumentVersion, vs, p, "documentVersion", false, v.DocumentVersion)
+	check.Struct(vs, p, "documentReviews", true, v.DocumentReviews, (*DocumentReviews).validate)
 }
 
 func (v *UpdateMaintenanceWindowInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
-	check.Str(ruleMaintenanceWindowName, vs, p, "Name", false, v.Name)
-	check.Str(ruleMaintenanceWindowDescription, vs, p, "Description", false, v.Description)
-	check.Str(ruleMaintenanceWindowSchedule, vs, p, "Schedule", false, v.Schedule)
-	check.Numeric(ruleMaintenanceWindowOffset, vs, p, "ScheduleOffset", false, v.ScheduleOffset)
-	check.Numeric(ruleMaintenanceWindowDurationHours, vs, p, "Duration", false, v.Duration)
-	check.Numeric(ruleMaintenanceWindowCutoff, vs, p, "Cutoff", false, v.Cutoff)
+	check.Str(ruleMaintenanceWindowId, vs, p, "windowId", true, v.WindowId)
+	check.Str(ruleMaintenanceWindowName, vs, p, "name", false, v.Name)
+	check.Str(ruleMaintenanceWindowDescription, vs, p, "description", false, v.Description)
+	check.Str(ruleMaintenanceWindowSchedule, vs, p, "schedule", false, v.Schedule)
+	check.Numeric(ruleMaintenanceWindowOffset, vs, p, "scheduleOffset", false, v.ScheduleOffset)
+	check.Numeric(ruleMaintenanceWindowDurationHours, vs, p, "duration", false, v.Duration)
+	check.Numeric(ruleMaintenanceWindowCutoff, vs, p, "cutoff", false, v.Cutoff)
 }
 
 func (v *UpdateMaintenanceWindowTargetInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
-	check.Str(ruleMaintenanceWindowTargetId, vs, p, "WindowTargetId", true, v.WindowTargetId)
-	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
-	check.Str(ruleOwnerInformation, vs, p, "OwnerInformation", false, v.OwnerInformation)
-	check.Str(ruleMaintenanceWindowName, vs, p, "Name", false, v.Name)
-	check.Str(ruleMaintenanceWindowDescription, vs, p, "Description", false, v.Description)
+	check.Str(ruleMaintenanceWindowId, vs, p, "windowId", true, v.WindowId)
+	check.Str(ruleMaintenanceWindowTargetId, vs, p, "windowTargetId", true, v.WindowTargetId)
+	check.List(vs, p, "targets", false, v.Targets, checkTargets)
+	check.Str(ruleOwnerInformation, vs, p, "ownerInformation", false, v.OwnerInformation)
+	check.Str(ruleMaintenanceWindowName, vs, p, "name", false, v.Name)
+	check.Str(ruleMaintenanceWindowDescription, vs, p, "description", false, v.Description)
 }
 
 func (v *UpdateMaintenanceWindowTaskInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleMaintenanceWindowId, vs, p, "WindowId", true, v.WindowId)
-	check.Str(ruleMaintenanceWindowTaskId, vs, p, "WindowTaskId", true, v.WindowTaskId)
-	check.List(vs, p, "Targets", false, v.Targets, checkTargets)
-	check.Str(ruleMaintenanceWindowTaskArn, vs, p, "TaskArn", false, v.TaskArn)
-	check.Map(vs, p, "TaskParameters", false, v.TaskParameters, checkMaintenanceWindowTaskParameters)
-	check.Struct(vs, p, "TaskInvocationParameters", false, v.TaskInvocationParameters, (*MaintenanceWindowTaskInvocationParameters).validate)
-	check.Numeric(ruleMaintenanceWindowTaskPriority, vs, p, "Priority", false, v.Priority)
-	check.Str(ruleMaxConcurrency, vs, p, "MaxConcurrency", false, v.MaxConcurrency)
-	check.Str(ruleMaxErrors, vs, p, "MaxErrors", false, v.MaxErrors)
-	check.Struct(vs, p, "LoggingInfo", false, v.LoggingInfo, (*LoggingInfo).validate)
-	check.Str(ruleMaintenanceWindowName, vs, p, "Name", false, v.Name)
-	check.Str(ruleMaintenanceWindowDescription, vs, p, "Description", false, v.Description)
-	check.Str(ruleMaintenanceWindowTaskCutoffBehavior, vs, p, "CutoffBehavior", false, v.CutoffBehavior)
-	check.Struct(vs, p, "AlarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
+	check.Str(ruleMaintenanceWindowId, vs, p, "windowId", true, v.WindowId)
+	check.Str(ruleMaintenanceWindowTaskId, vs, p, "windowTaskId", true, v.WindowTaskId)
+	check.List(vs, p, "targets", false, v.Targets, checkTargets)
+	check.Str(ruleMaintenanceWindowTaskArn, vs, p, "taskArn", false, v.TaskArn)
+	check.Map(vs, p, "taskParameters", false, v.TaskParameters, checkMaintenanceWindowTaskParameters)
+	check.Struct(vs, p, "taskInvocationParameters", false, v.TaskInvocationParameters, (*MaintenanceWindowTaskInvocationParameters).validate)
+	check.Numeric(ruleMaintenanceWindowTaskPriority, vs, p, "priority", false, v.Priority)
+	check.Str(ruleMaxConcurrency, vs, p, "maxConcurrency", false, v.MaxConcurrency)
+	check.Str(ruleMaxErrors, vs, p, "maxErrors", false, v.MaxErrors)
+	check.Struct(vs, p, "loggingInfo", false, v.LoggingInfo, (*LoggingInfo).validate)
+	check.Str(ruleMaintenanceWindowName, vs, p, "name", false, v.Name)
+	check.Str(ruleMaintenanceWindowDescription, vs, p, "description", false, v.Description)
+	check.Str(ruleMaintenanceWindowTaskCutoffBehavior, vs, p, "cutoffBehavior", false, v.CutoffBehavior)
+	check.Struct(vs, p, "alarmConfiguration", false, v.AlarmConfiguration, (*AlarmConfiguration).validate)
 }
 
 func (v *UpdateManagedInstanceRoleInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleManagedInstanceId, vs, p, "InstanceId", true, v.InstanceId)
-	check.Str(ruleIamRole, vs, p, "IamRole", true, v.IamRole)
+	check.Str(ruleManagedInstanceId, vs, p, "instanceId", true, v.InstanceId)
+	check.Str(ruleIamRole, vs, p, "iamRole", true, v.IamRole)
 }
 
 func (v *UpdateOpsItemInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOpsItemDescription, vs, p, "Description", false, v.Description)
-	check.Map(vs, p, "OperationalData", false, v.OperationalData, checkOpsItemOperationalData)
-	check.Numeric(ruleOpsItemPriority, vs, p, "Priority", false, v.Priority)
-	check.List(vs, p, "RelatedOpsItems", false, v.RelatedOpsItems, checkRelatedOpsItems)
-	check.Str(ruleOpsItemStatus, vs, p, "Status", false, v.Status)
-	check.Str(ruleOpsItemId, vs, p, "OpsItemId", true, v.OpsItemId)
-	check.Str(ruleOpsItemTitle, vs, p, "Title", false, v.Title)
-	check.Str(ruleOpsItemCategory, vs, p, "Category", false, v.Category)
-	check.Str(ruleOpsItemSeverity, vs, p, "Severity", false, v.Severity)
-	check.Str(ruleOpsItemArn, vs, p, "OpsItemArn", false, v.OpsItemArn)
+	check.Str(ruleOpsItemDescription, vs, p, "description", false, v.Description)
+	check.Map(vs, p, "operationalData", false, v.OperationalData, checkOpsItemOperationalData)
+	check.Numeric(ruleOpsItemPriority, vs, p, "priority", false, v.Priority)
+	check.List(vs, p, "relatedOpsItems", false, v.RelatedOpsItems, checkRelatedOpsItems)
+	check.Str(ruleOpsItemStatus, vs, p, "status", false, v.Status)
+	check.Str(ruleOpsItemId, vs, p, "opsItemId", true, v.OpsItemId)
+	check.Str(ruleOpsItemTitle, vs, p, "title", false, v.Title)
+	check.Str(ruleOpsItemCategory, vs, p, "category", false, v.Category)
+	check.Str(ruleOpsItemSeverity, vs, p, "severity", false, v.Severity)
+	check.Str(ruleOpsItemArn, vs, p, "opsItemArn", false, v.OpsItemArn)
 }
 
 func (v *UpdateOpsMetadataInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleOpsMetadataArn, vs, p, "OpsMetadataArn", true, v.OpsMetadataArn)
-	check.Map(vs, p, "MetadataToUpdate", false, v.MetadataToUpdate, checkMetadataMap)
-	check.List(vs, p, "KeysToDelete", false, v.KeysToDelete, checkMetadataKeysToDeleteList)
+	check.Str(ruleOpsMetadataArn, vs, p, "opsMetadataArn", true, v.OpsMetadataArn)
+	check.Map(vs, p, "metadataToUpdate", false, v.MetadataToUpdate, checkMetadataMap)
+	check.List(vs, p, "keysToDelete", false, v.KeysToDelete, checkMetadataKeysToDeleteList)
 }
 
 func (v *UpdatePatchBaselineInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleBaselineId, vs, p, "BaselineId", true, v.BaselineId)
-	check.Str(ruleBaselineName, vs, p, "Name", false, v.Name)
-	check.Struct(vs, p, "GlobalFilters", false, v.GlobalFilters, (*PatchFilterGroup).validate)
-	check.Struct(vs, p, "ApprovalRules", false, v.ApprovalRules, (*PatchRuleGroup).validate)
-	check.List(vs, p, "ApprovedPatches", false, v.ApprovedPatches, checkPatchIdList)
-	check.Str(rulePatchComplianceLevel, vs, p, "ApprovedPatchesComplianceLevel", false, v.ApprovedPatchesComplianceLevel)
-	check.List(vs, p, "RejectedPatches", false, v.RejectedPatches, checkPatchIdList)
-	check.Str(rulePatchAction, vs, p, "RejectedPatchesAction", false, v.RejectedPatchesAction)
-	check.Str(ruleBaselineDescription, vs, p, "Description", false, v.Description)
-	check.List(vs, p, "Sources", false, v.Sources, checkPatchSourceList)
-	check.Str(rulePatchComplianceStatus, vs, p, "AvailableSecurityUpdatesComplianceStatus", false, v.AvailableSecurityUpdatesComplianceStatus)
+	check.Str(ruleBaselineId, vs, p, "baselineId", true, v.BaselineId)
+	check.Str(ruleBaselineName, vs, p, "name", false, v.Name)
+	check.Struct(vs, p, "globalFilters", false, v.GlobalFilters, (*PatchFilterGroup).validate)
+	check.Struct(vs, p, "approvalRules", false, v.ApprovalRules, (*PatchRuleGroup).validate)
+	check.List(vs, p, "approvedPatches", false, v.ApprovedPatches, checkPatchIdList)
+	check.Str(rulePatchComplianceLevel, vs, p, "approvedPatchesComplianceLevel", false, v.ApprovedPatchesComplianceLevel)
+	check.List(vs, p, "rejectedPatches", false, v.RejectedPatches, checkPatchIdList)
+	check.Str(rulePatchAction, vs, p, "rejectedPatchesAction", false, v.RejectedPatchesAction)
+	check.Str(ruleBaselineDescription, vs, p, "description", false, v.Description)
+	check.List(vs, p, "sources", false, v.Sources, checkPatchSourceList)
+	check.Str(rulePatchComplianceStatus, vs, p, "availableSecurityUpdatesComplianceStatus", false, v.AvailableSecurityUpdatesComplianceStatus)
 }
 
 func (v *UpdateResourceDataSyncInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleResourceDataSyncName, vs, p, "SyncName", true, v.SyncName)
-	check.Str(ruleResourceDataSyncType, vs, p, "SyncType", true, v.SyncType)
-	check.Struct(vs, p, "SyncSource", true, v.SyncSource, (*ResourceDataSyncSource).validate)
+	check.Str(ruleResourceDataSyncName, vs, p, "syncName", true, v.SyncName)
+	check.Str(ruleResourceDataSyncType, vs, p, "syncType", true, v.SyncType)
+	check.Struct(vs, p, "syncSource", true, v.SyncSource, (*ResourceDataSyncSource).validate)
 }
 
 func (v *UpdateServiceSettingInput) validate(vs *awsapi.Violations, p string) {
-	check.Str(ruleServiceSettingId, vs, p, "SettingId", true, v.SettingId)
-	check.Str(ruleServiceSettingValue, vs, p, "SettingValue", true, v.SettingValue)
+	check.Str(ruleServiceSettingId, vs, p, "settingId", true, v.SettingId)
+	check.Str(ruleServiceSettingValue, vs, p, "settingValue", true, v.SettingValue)
 }

@@ -28,7 +28,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "", "output directory, e.g. api/ecr")
 	flag.StringVar(&o.model, "model", "", "path to service-2.json(.gz); default: botocore's newest")
 	flag.StringVar(&o.pkg, "package", "", "Go package name; default: the service name")
-	flag.StringVar(&o.validationCode, "validation-code", "ValidationException", "error code of model validation failures")
+	flag.StringVar(&o.validationCode, "validation-code", "ValidationException", "error code of model validation failures; an operation whose model declares another validation error but not this one answers with that (see opcode.go)")
 	flag.StringVar(&o.validationStyle, "validation-style", "coral", "message format of validation failures: coral or parameter (ECR's)")
 	flag.StringVar(&o.operations, "operations", "", "comma-separated operations to generate (default: all); for large models such as ec2")
 	flag.Parse()

@@ -40,7 +40,11 @@ func (p *plan) memberPath(m Member) string {
 // operation, bodies are JSON with the model's member names.
 type jsonBinding struct{}
 
-func (jsonBinding) memberPath(m Member) string { return m.wireName() }
+// memberPath is Coral's name for a JSON member, as AWS prints it in
+// validation messages: the model's member name with its first letter in
+// lower case, whatever case the wire uses (Secrets Manager's SecretId and
+// SSM's MaxResults are 'secretId' and 'maxResults' there).
+func (jsonBinding) memberPath(m Member) string { return lowerFirst(m.Name) }
 
 func (jsonBinding) fieldTag(*plan, Member) string { return "" }
 
@@ -71,9 +75,17 @@ type queryBinding struct{}
 
 // memberPath is Coral's name for a query member: its name with the first
 // letter in lower case (RoleName is 'roleName' in messages).
-func (queryBinding) memberPath(m Member) string {
-	r, n := utf8.DecodeRuneInString(m.Name)
-	return string(unicode.ToLower(r)) + m.Name[n:]
+func (queryBinding) memberPath(m Member) string { return lowerFirst(m.Name) }
+
+// lowerFirst is s with its first letter in lower case, as Coral turns a
+// member name into a field name: only the first letter (DynamoDB's
+// SSESpecification.SSEType is 'sSESpecification.sSEType').
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToLower(r)) + s[n:]
 }
 
 func (queryBinding) fieldTag(p *plan, m Member) string {

@@ -55,13 +55,16 @@ func isHex(s string) bool {
 // input reaches that has constraints, its rules as data (check.Rules) or a
 // short validate/check function calling awsapi/check one line a member,
 // following AWS's Coral front end: paths like imageIds.1.member.imageTag,
-// collection element rules reported once on the collection.
+// collection element rules reported once on the collection. code is the
+// service-wide error code; an input whose operation declares another
+// validation error answers with that one (opcode.go).
 func (p *plan) validateFile(code, style string) (*file, error) {
 	f := newFile("validate.go", p.pkg)
 	f.use(awsapiPath)
 	f.use(checkPath)
 	f.printf("const (\nvalidationCode = %q\nvalidationStyle = awsapi.%s\n)\n\n", code, style)
 
+	codes := p.inputCodes(code)
 	done := map[string]bool{}
 	for _, op := range p.ops {
 		t := p.inputs[op.Name]
@@ -74,7 +77,11 @@ func (p *plan) validateFile(code, style string) (*file, error) {
 			f.printf("func (*%s) Validate() error { return nil }\n\n", t)
 			continue
 		}
-		f.printf("func (v *%s) Validate() error { return check.Input(v, (*%[1]s).validate, validationCode, validationStyle) }\n\n", t)
+		c, ok := codes[t]
+		if !ok {
+			c = "validationCode"
+		}
+		f.printf("func (v *%s) Validate() error { return check.Input(v, (*%[1]s).validate, %s, validationStyle) }\n\n", t, c)
 	}
 
 	var names []string
