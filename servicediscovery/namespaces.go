@@ -10,7 +10,7 @@ import (
 	"github.com/berth-dev/berth/store"
 )
 
-// dnsName is a domain name as Route 53 takes it: labels of letters,
+// dnsName is a public DNS namespace's name (the model's pattern): labels of letters,
 // digits and hyphens, an optional final dot.
 var dnsName = regexp.MustCompile(`^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.?$`)
 
@@ -26,6 +26,17 @@ func validNamespaceName(typ sdapi.NamespaceType, name string) error {
 	if typ == sdapi.NamespaceTypeHttp {
 		if len(name) > 1024 || !httpName.MatchString(name) {
 			return sdapi.NewInvalidInput("Namespace name %q is not valid: use printable ASCII characters, without spaces.", name)
+		}
+		return nil
+	}
+	if typ == sdapi.NamespaceTypeDnsPrivate {
+		// A private namespace's name becomes a Route 53 private hosted zone's,
+		// which may hold any printable ASCII character but a space (Route 53's
+		// "DNS domain name format"), in labels of 1 to 63 bytes, 253 in all.
+		trimmed := strings.TrimSuffix(name, ".")
+		if len(trimmed) == 0 || len(trimmed) > 253 || !httpName.MatchString(trimmed) ||
+			slices.ContainsFunc(strings.Split(trimmed, "."), func(l string) bool { return l == "" || len(l) > 63 }) {
+			return sdapi.NewInvalidInput("Namespace name %q is not a valid domain name: use labels of 1 to 63 printable ASCII characters (no spaces), separated by dots, 253 characters in all.", name)
 		}
 		return nil
 	}

@@ -45,8 +45,11 @@ func TestValidation(t *testing.T) {
 	}{
 		{sdapi.NamespaceTypeDnsPrivate, "example.local", true},
 		{sdapi.NamespaceTypeDnsPrivate, "example.local.", true},
-		{sdapi.NamespaceTypeDnsPrivate, "bad_name.local", false},
-		{sdapi.NamespaceTypeDnsPrivate, "-bad.local", false},
+		{sdapi.NamespaceTypeDnsPrivate, "dns_ns", true},
+		{sdapi.NamespaceTypeDnsPrivate, "a..local", false},
+		{sdapi.NamespaceTypeDnsPrivate, "has space.local", false},
+		{sdapi.NamespaceTypeDnsPublic, "bad_name.com", false},
+		{sdapi.NamespaceTypeDnsPublic, "-bad.com", false},
 		{sdapi.NamespaceTypeHttp, "any-Name_1", true},
 		{sdapi.NamespaceTypeHttp, "has space", false},
 	} {

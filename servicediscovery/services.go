@@ -84,8 +84,9 @@ func (s *Service) CreateService(ctx context.Context, in *sdapi.CreateServiceInpu
 			HealthCheck: in.HealthCheckConfig, HealthCheckCusto: in.HealthCheckCustomConfig,
 			CreatorRequestID: deref(in.CreatorRequestId), Created: now, Tags: tags}
 		d.ARN = c.arn("service/" + d.ID)
-		if d.HealthCheck != nil && ns.Type != string(sdapi.NamespaceTypeDnsPublic) {
-			return sdapi.NewInvalidInput("HealthCheckConfig is only supported in public DNS namespaces; use HealthCheckCustomConfig.")
+		// AWS: "Public DNS and HTTP namespaces only".
+		if d.HealthCheck != nil && ns.Type == string(sdapi.NamespaceTypeDnsPrivate) {
+			return sdapi.NewInvalidInput("HealthCheckConfig is not supported in private DNS namespaces; use HealthCheckCustomConfig.")
 		}
 		switch {
 		case deref(in.Type) == sdapi.ServiceTypeOptionHttp:
@@ -228,6 +229,17 @@ func (s *Service) UpdateService(ctx context.Context, in *sdapi.UpdateServiceInpu
 				return sdapi.NewInvalidInput("Service %s has a custom health check; it cannot have HealthCheckConfig too.", d.ID)
 			}
 			d.HealthCheck = ch.HealthCheckConfig
+		} else if d.HealthCheck != nil {
+			// AWS: in DNS namespaces, "if you omit any existing ...
+			// HealthCheckConfig configurations from an UpdateService request,
+			// the configurations are deleted from the service".
+			ns, err := getNamespace(tx, c, d.NamespaceID)
+			if err != nil {
+				return err
+			}
+			if ns.Type != string(sdapi.NamespaceTypeHttp) {
+				d.HealthCheck = nil
+			}
 		}
 		if opID, err = addOperation(tx, c, sdapi.OperationTypeUpdateService, map[string]string{"SERVICE": d.ID}, now); err != nil {
 			return err
