@@ -1,0 +1,5 @@
+//go:build !race
+
+package awsapi
+
+const raceEnabled = false
