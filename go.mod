@@ -22,6 +22,12 @@ require (
 )
 
 require (
+	github.com/aws/aws-sdk-go-v2/service/cloudwatch v1.75.7
+	github.com/fxamacker/cbor/v2 v2.10.0
+	github.com/x448/float16 v0.8.4 // indirect
+)
+
+require (
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/pgx/v5 v5.12.0

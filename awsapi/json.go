@@ -21,6 +21,9 @@ type JSONService struct {
 	SigningName  string // SigV4 service name, e.g. ecr
 	JSONVersion  string // "1.0" or "1.1"
 	Operations   map[string]JSONOperation
+	// ErrorShapes is set for services with the awsQueryCompatible trait
+	// (CloudWatch): error code -> error shape name; see queryCompatible.
+	ErrorShapes map[string]string
 }
 
 // MaxJSONBody bounds an API request body; layer parts travel base64 in
@@ -34,6 +37,7 @@ type Mux struct {
 	byJSON  map[string]*JSONService
 	byQuery map[string]*QueryService // by signing name; see query.go
 	byRest  map[string]*RestService  // by signing name; see rest.go
+	byCBOR  map[string]*CBORService  // by service name; see cbor.go
 }
 
 // NewMux returns an empty mux using auth.
@@ -41,7 +45,7 @@ func NewMux(auth *Authenticator, log *slog.Logger) *Mux {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Mux{Auth: auth, Log: log, byJSON: map[string]*JSONService{}, byQuery: map[string]*QueryService{}, byRest: map[string]*RestService{}}
+	return &Mux{Auth: auth, Log: log, byJSON: map[string]*JSONService{}, byQuery: map[string]*QueryService{}, byRest: map[string]*RestService{}, byCBOR: map[string]*CBORService{}}
 }
 
 // HandleJSON registers an awsJson service.
@@ -49,7 +53,7 @@ func (m *Mux) HandleJSON(s *JSONService) { m.byJSON[s.TargetPrefix] = s }
 
 // Match reports whether r is an AWS API call this mux serves.
 func (m *Mux) Match(r *http.Request) bool {
-	return r.Method == http.MethodPost && r.Header.Get("X-Amz-Target") != "" || isQuery(r) || m.restService(r) != nil
+	return r.Method == http.MethodPost && r.Header.Get("X-Amz-Target") != "" || isQuery(r) || m.restService(r) != nil || isCBOR(r)
 }
 
 func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -59,6 +63,10 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if isQuery(r) {
 		m.serveQuery(w, r)
+		return
+	}
+	if isCBOR(r) {
+		m.serveCBOR(w, r)
 		return
 	}
 	target := r.Header.Get("X-Amz-Target")
@@ -101,7 +109,7 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			m.Log.Error("internal error", "target", target, "err", err)
 			e = InternalError(err)
 		}
-		writeJSONError(w, version, e)
+		writeJSONError(w, version, svc.queryCompatible(w, e))
 		return
 	}
 	if out == nil {
@@ -124,13 +132,7 @@ func writeJSONError(w http.ResponseWriter, version string, e *Error) {
 	w.Header().Set("X-Amzn-RequestId", NewRequestID())
 	w.Header().Set("X-Amzn-ErrorType", e.Code)
 	w.WriteHeader(e.HTTPStatus)
-	body := map[string]any{}
-	for k, v := range e.Fields {
-		body[k] = v
-	}
-	body["__type"], body["message"] = e.Code, e.Message
-	data, _ := json.Marshal(body)
-	w.Write(data)
+	w.Write(jsonErrorBody(e))
 }
 
 // Services returns the signing names of every registered service, sorted,
@@ -145,6 +147,9 @@ func (m *Mux) Services() []string {
 	}
 	for name := range m.byRest {
 		names = append(names, name)
+	}
+	for _, s := range m.byCBOR {
+		names = append(names, s.JSON.SigningName)
 	}
 	slices.Sort(names)
 	return slices.Compact(names)

@@ -15,7 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/appautoscaling"
 	"github.com/berth-dev/berth/awsapi"
+	"github.com/berth-dev/berth/cloudwatch"
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/console"
 	"github.com/berth-dev/berth/ecr/token"
@@ -52,7 +54,12 @@ type Server struct {
 	// above.
 	consoleAPIs console.Services
 	// iam gives HTTPS listeners their server certificates.
-	iam     *iam.Service
+	iam *iam.Service
+	// cloudwatch takes other services' metrics and runs alarm actions.
+	cloudwatch *cloudwatch.Service
+	// aas is Application Auto Scaling, whose step scaling policies
+	// CloudWatch alarm actions run.
+	aas     *appautoscaling.Service
 	closers []func() error
 	loops   []func(context.Context)
 	// firstPasses run once, in order, before loops start; see runLoops.

@@ -40,6 +40,7 @@ provider "aws" {
     ssm            = "ENDPOINT"
     sts            = "ENDPOINT"
     codedeploy     = "ENDPOINT"
+    cloudwatch     = "ENDPOINT"
   }
 }
 `
