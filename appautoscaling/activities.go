@@ -20,6 +20,10 @@ type activity struct {
 	statusMessage      string
 	details            string
 	notScaled          *aasapi.NotScaledReason
+	// base, for a scale-out, is the capacity it counts from (a step
+	// scaling policy's next scale-out within the cooldown counts from it
+	// too); nil: the current capacity.
+	base *int32
 }
 
 // putActivity records an activity of target t.

@@ -93,7 +93,7 @@ func (s *Service) evaluate(ctx context.Context, c caller, key string, withPolici
 		actions, actionIDs, err = store.AllDocs[scheduledRecord](tx, KindScheduled, c.Account, c.Region, key+"|", store.Page{})
 		return err
 	})
-	if err != nil || t == nil {
+	if err != nil || t == nil || !scaledByBerth(t.Namespace) {
 		return err
 	}
 	svc, err := s.ecsService(ctx, c, t.ResourceID)
@@ -103,7 +103,18 @@ func (s *Service) evaluate(ctx context.Context, c caller, key string, withPolici
 	if svc == nil {
 		// A deleted service takes its scalable target, policies and
 		// scheduled actions with it, as on AWS.
-		return s.st.Update(ctx, func(tx store.Tx) error { return deleteTarget(tx, c, key) })
+		var alarmsOf []string
+		err := s.st.Update(ctx, func(tx store.Tx) error {
+			var err error
+			if alarmsOf, err = policyAlarmNames(tx, c, key, ""); err != nil {
+				return err
+			}
+			return deleteTarget(tx, c, key)
+		})
+		if err == nil {
+			s.dropAlarms(ctx, c, alarmsOf)
+		}
+		return err
 	}
 
 	if withPolicies {
@@ -412,6 +423,10 @@ func (s *Service) scale(ctx context.Context, c caller, t *targetRecord, current,
 		if err == nil {
 			if want > current {
 				cur.LastScaleOut = end
+				cur.ScaleOutFrom = current
+				if a.base != nil {
+					cur.ScaleOutFrom = *a.base
+				}
 			} else {
 				cur.LastScaleIn = end
 			}

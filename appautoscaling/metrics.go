@@ -179,3 +179,12 @@ func (s *Service) measureTask(ctx context.Context, t ecsapi.Task) (usage, bool) 
 	u.tasks, u.cpuReserved, u.memReserved = 1, cpuRes, memRes
 	return u, memRes > 0
 }
+
+// ServiceUsage measures an ECS service's RUNNING tasks as target tracking
+// does, for the service metrics ECS publishes in CloudWatch: summed use
+// and reservation of CPU (units) and memory (MiB), and how many tasks
+// were measured.
+func (s *Service) ServiceUsage(ctx context.Context, account, region, cluster, service string) (tasks int, cpuUsed, cpuReserved, memUsed, memReserved float64, err error) {
+	u, err := s.measure(ctx, caller{Account: account, Region: region}, cluster, service)
+	return u.tasks, u.cpuUsed, u.cpuReserved, u.memUsed, u.memReserved, err
+}

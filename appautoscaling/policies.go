@@ -11,9 +11,9 @@ import (
 // Target tracking's cooldown defaults for ECS, in seconds (AWS: 300 each).
 const defaultCooldown = 300
 
-func policyARN(c caller, id, resourceID, name string) string {
+func policyARN(c caller, id, namespace, resourceID, name string) string {
 	return "arn:aws:autoscaling:" + c.Region + ":" + c.Account + ":scalingPolicy:" + id +
-		":resource/ecs/" + resourceID + ":policyName/" + name
+		":resource/" + namespace + "/" + resourceID + ":policyName/" + name
 }
 
 // alarmNames are the alarms AWS creates for a target tracking policy.
@@ -51,7 +51,10 @@ func checkPolicy(in *aasapi.PutScalingPolicyInput) error {
 		}
 		if pre != nil {
 			m := deref(pre.PredefinedMetricType)
-			if m != aasapi.MetricTypeECSServiceAverageCPUUtilization && m != aasapi.MetricTypeECSServiceAverageMemoryUtilization && m != aasapi.MetricTypeALBRequestCountPerTarget {
+			// Other namespaces' policies are only stored: any metric type of
+			// the model goes.
+			if deref(in.ServiceNamespace) == aasapi.ServiceNamespaceEcs &&
+				m != aasapi.MetricTypeECSServiceAverageCPUUtilization && m != aasapi.MetricTypeECSServiceAverageMemoryUtilization && m != aasapi.MetricTypeALBRequestCountPerTarget {
 				return aasapi.NewValidationException("Unsupported predefined metric type %s for service namespace ecs.", m)
 			}
 			if m == aasapi.MetricTypeALBRequestCountPerTarget && deref(pre.ResourceLabel) == "" {
@@ -84,6 +87,9 @@ func checkPolicy(in *aasapi.PutScalingPolicyInput) error {
 		if len(sc.StepAdjustments) == 0 {
 			return aasapi.NewValidationException("StepAdjustments must have at least one step.")
 		}
+		if err := checkSteps(sc); err != nil {
+			return err
+		}
 	default:
 		return aasapi.NewValidationException("Berth does not implement %s policies; use TargetTrackingScaling or StepScaling.", typ)
 	}
@@ -103,6 +109,8 @@ func (s *Service) PutScalingPolicy(ctx context.Context, in *aasapi.PutScalingPol
 	name := deref(in.PolicyName)
 	now := s.clock()
 	var out aasapi.PutScalingPolicyOutput
+	var saved policyRecord
+	wasTracking := false
 	err := s.st.Update(ctx, func(tx store.Tx) error {
 		t, err := loadTarget(tx, c, key)
 		if err != nil {
@@ -116,12 +124,13 @@ func (s *Service) PutScalingPolicy(ctx context.Context, in *aasapi.PutScalingPol
 			return err
 		}
 		rec := policyRecord{AlarmID: newUUID()}
-		p := aasapi.ScalingPolicy{PolicyARN: ptr(policyARN(c, newUUID(), resource, name)), PolicyName: ptr(name),
+		p := aasapi.ScalingPolicy{PolicyARN: ptr(policyARN(c, newUUID(), string(ns), resource, name)), PolicyName: ptr(name),
 			ServiceNamespace: ptr(ns), ResourceId: ptr(resource), ScalableDimension: dim, CreationTime: awsapi.Time(now)}
 		if old != nil {
 			// An update keeps the policy's identity (ARN, alarms, creation time).
 			rec.AlarmID = old.AlarmID
 			p.PolicyARN, p.CreationTime = old.Policy.PolicyARN, old.Policy.CreationTime
+			wasTracking = deref(old.Policy.PolicyType) == aasapi.PolicyTypeTargetTrackingScaling
 		}
 		p.PolicyType = in.PolicyType
 		p.TargetTrackingScalingPolicyConfiguration = in.TargetTrackingScalingPolicyConfiguration
@@ -130,11 +139,15 @@ func (s *Service) PutScalingPolicy(ctx context.Context, in *aasapi.PutScalingPol
 			p.Alarms = alarms(c, resource, rec.AlarmID)
 		}
 		rec.Policy = p
+		saved = rec
 		out = aasapi.PutScalingPolicyOutput{PolicyARN: p.PolicyARN, Alarms: p.Alarms}
 		return store.PutDoc(tx, KindPolicy, c.Account, c.Region, key+"|"+name, &rec, now)
 	})
 	if err != nil {
 		return nil, s.internal(err)
+	}
+	if wasTracking || *in.PolicyType == aasapi.PolicyTypeTargetTrackingScaling {
+		s.syncTrackingAlarms(ctx, c, resource, &saved)
 	}
 	return &out, nil
 }
@@ -154,6 +167,15 @@ func (s *Service) DescribeScalingPolicies(ctx context.Context, in *aasapi.Descri
 
 func (s *Service) DeleteScalingPolicy(ctx context.Context, in *aasapi.DeleteScalingPolicyInput) (*aasapi.DeleteScalingPolicyOutput, error) {
 	ns, resource, dim := deref(in.ServiceNamespace), deref(in.ResourceId), in.ScalableDimension
+	var alarmsOf []string
+	if checkECSTarget(ns, dim, resource) == nil {
+		c := callerOf(ctx)
+		_ = s.st.View(ctx, func(tx store.Tx) error {
+			var err error
+			alarmsOf, err = policyAlarmNames(tx, c, targetKey(string(ns), string(*dim), resource), deref(in.PolicyName))
+			return err
+		})
+	}
 	id, err := deleteChild[policyRecord](ctx, s, KindPolicy, ns, dim, resource, deref(in.PolicyName), func() error {
 		return aasapi.NewObjectNotFoundException("No scaling policy found for service namespace: %s, resource ID: %s, scalable dimension: %s, policy name: %s",
 			ns, resource, *dim, deref(in.PolicyName))
@@ -165,5 +187,6 @@ func (s *Service) DeleteScalingPolicy(ctx context.Context, in *aasapi.DeleteScal
 	s.mu.Lock()
 	delete(s.lowStreak, c.Account+"|"+c.Region+"|"+id)
 	s.mu.Unlock()
+	s.dropAlarms(ctx, c, alarmsOf)
 	return &aasapi.DeleteScalingPolicyOutput{}, nil
 }

@@ -27,6 +27,8 @@ type targetRecord struct {
 	// the desired count up or down, for the policies' cooldowns.
 	LastScaleOut time.Time `json:"lastScaleOut,omitzero"`
 	LastScaleIn  time.Time `json:"lastScaleIn,omitzero"`
+	// ScaleOutFrom is the capacity the last scale-out counted from.
+	ScaleOutFrom int32 `json:"scaleOutFrom,omitempty"`
 }
 
 type suspended struct {

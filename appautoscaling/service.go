@@ -87,6 +87,10 @@ type Service struct {
 	// evalMu serializes target evaluations, the loop's and those a
 	// RegisterScalableTarget call makes.
 	evalMu sync.Mutex
+	// cwMu guards cw, CloudWatch's alarms for target tracking policies
+	// (nil: none are created; tracking_alarms.go).
+	cwMu sync.Mutex
+	cw   Alarms
 }
 
 var _ aasapi.Service = (*Service)(nil)
@@ -167,7 +171,7 @@ func ecsResource(resourceID string) (cluster, service string, ok bool) {
 // every operation naming a target does.
 func checkECSTarget(namespace aasapi.ServiceNamespace, dimension *aasapi.ScalableDimension, resourceID string) error {
 	if namespace != aasapi.ServiceNamespaceEcs {
-		return aasapi.NewValidationException("Berth scales ECS services only: service namespace %s is not supported (use ecs).", namespace)
+		return checkOtherTarget(namespace, dimension, resourceID)
 	}
 	if dimension != nil && *dimension != aasapi.ScalableDimensionEcsServiceDesiredCount {
 		return aasapi.NewValidationException("Unsupported scalable dimension '%s' for service namespace 'ecs'; the only one is ecs:service:DesiredCount.", *dimension)

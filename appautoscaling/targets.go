@@ -43,17 +43,19 @@ func (s *Service) RegisterScalableTarget(ctx context.Context, in *aasapi.Registe
 	}
 	// AWS answers a missing ECS service with a ValidationException
 	// (clients such as Spinnaker retry on it while ECS catches up).
-	svc, err := s.ecsService(ctx, c, resource)
-	if err != nil {
-		return nil, s.internal(err)
-	}
-	if svc == nil {
-		return nil, aasapi.NewValidationException("ECS service doesn't exist: %s", resource)
+	if scaledByBerth(string(ns)) {
+		svc, err := s.ecsService(ctx, c, resource)
+		if err != nil {
+			return nil, s.internal(err)
+		}
+		if svc == nil {
+			return nil, aasapi.NewValidationException("ECS service doesn't exist: %s", resource)
+		}
 	}
 	key := targetKey(string(ns), string(*in.ScalableDimension), resource)
 	now := s.clock()
 	var arn string
-	err = s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.st.Update(ctx, func(tx store.Tx) error {
 		t, err := loadTarget(tx, c, key)
 		if err != nil {
 			return err
@@ -64,7 +66,7 @@ func (s *Service) RegisterScalableTarget(ctx context.Context, in *aasapi.Registe
 			}
 			t = &targetRecord{Namespace: string(ns), Dimension: string(*in.ScalableDimension), ResourceID: resource,
 				ARN:     "arn:aws:application-autoscaling:" + c.Region + ":" + c.Account + ":scalable-target/" + randomHex(36),
-				RoleARN: "arn:aws:iam::" + c.Account + ":role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService",
+				RoleARN: serviceLinkedRole(c.Account, ns),
 				Created: now, Tags: map[string]string{}}
 		} else if len(in.Tags) > 0 {
 			// Tags apply only when a target is created, as on AWS.
@@ -105,6 +107,9 @@ func (s *Service) RegisterScalableTarget(ctx context.Context, in *aasapi.Registe
 	// The new range applies to the service's desired count right away
 	// (AWS: "it changes the resource's current capacity to a value that
 	// is inside of this range"), not at the controller's next pass.
+	if !scaledByBerth(string(ns)) {
+		return &aasapi.RegisterScalableTargetOutput{ScalableTargetARN: ptr(arn)}, nil
+	}
 	if err := s.reconcileTarget(ctx, c, key); err != nil {
 		s.log.Warn("application autoscaling: applying the new range", "target", key, "err", err)
 	}
@@ -143,6 +148,7 @@ func (s *Service) DeregisterScalableTarget(ctx context.Context, in *aasapi.Dereg
 		return nil, err
 	}
 	key := targetKey(string(ns), string(*in.ScalableDimension), resource)
+	var alarmsOf []string
 	err := s.st.Update(ctx, func(tx store.Tx) error {
 		t, err := loadTarget(tx, c, key)
 		if err != nil {
@@ -151,11 +157,15 @@ func (s *Service) DeregisterScalableTarget(ctx context.Context, in *aasapi.Dereg
 		if t == nil {
 			return notRegistered(string(ns), resource, string(*in.ScalableDimension))
 		}
+		if alarmsOf, err = policyAlarmNames(tx, c, key, ""); err != nil {
+			return err
+		}
 		return deleteTarget(tx, c, key)
 	})
 	if err != nil {
 		return nil, s.internal(err)
 	}
+	s.dropAlarms(ctx, c, alarmsOf)
 	return &aasapi.DeregisterScalableTargetOutput{}, nil
 }
 

@@ -109,6 +109,9 @@ type serviceDeploymentRecord struct {
 	FailureCount int  `json:"failureCount"`
 	Threshold    int  `json:"threshold"`
 	Tripped      bool `json:"tripped,omitempty"`
+	// TriggeredAlarms are the deployment alarms that failed it (then the
+	// circuit breaker did not trip).
+	TriggeredAlarms []string `json:"triggeredAlarms,omitempty"`
 }
 
 func (d *serviceDeploymentRecord) finished() bool {
@@ -239,12 +242,16 @@ func syncServiceDeployments(tx store.Tx, sc scope, r *serviceRecord, now time.Ti
 			continue // the rollback deployment says how it goes
 		}
 		rolledBack := slices.ContainsFunc(r.Deployments, func(o deploymentRecord) bool { return o.RollbackOf == x.ID })
+		if len(d.TriggeredAlarms) > 0 {
+			x.TriggeredAlarms = d.TriggeredAlarms
+		}
+		byBreaker := len(x.TriggeredAlarms) == 0
 		switch {
 		case rolledBack:
-			x.Tripped = d.RolloutState == string(ecsapi.DeploymentRolloutStateFailed)
+			x.Tripped = byBreaker && d.RolloutState == string(ecsapi.DeploymentRolloutStateFailed)
 			x.Status = sdRollbackRequested
 		case d.RolloutState == string(ecsapi.DeploymentRolloutStateFailed):
-			x.Tripped = true
+			x.Tripped = byBreaker
 			finish(x, sdStopped, d.RolloutStateReason)
 		case d.Status == depPrimary && d.RolloutState == string(ecsapi.DeploymentRolloutStateCompleted):
 			finish(x, sdSuccessful, "")
@@ -267,11 +274,15 @@ func syncServiceDeployments(tx store.Tx, sc scope, r *serviceRecord, now time.Ti
 		if x == nil || x.finished() {
 			continue
 		}
+		if len(d.TriggeredAlarms) > 0 {
+			x.TriggeredAlarms = d.TriggeredAlarms
+		}
 		if x.Rollback == nil {
 			// StopServiceDeployment writes its own rollback info: without
 			// one, the rollback is the circuit breaker's (the failed
-			// deployment may already be gone from r.Deployments).
-			x.Tripped = true
+			// deployment may already be gone from r.Deployments), or the
+			// deployment alarms'.
+			x.Tripped = len(x.TriggeredAlarms) == 0
 			reason := d.RolloutStateReason
 			if reason == "" {
 				reason = "Service deployment rolled back."
@@ -437,13 +448,17 @@ func serviceDeploymentOutput(sc scope, x *serviceDeploymentRecord) ecsapi.Servic
 		FailureCount: ptr(int32(x.FailureCount)),
 		Threshold:    ptr(int32(x.Threshold)),
 	}
-	// Alarms are kept in the configuration but not evaluated: they never
-	// trigger.
+	// Alarms are evaluated while the deployment is IN_PROGRESS
+	// (deployment_alarms.go).
 	alarms := &ecsapi.ServiceDeploymentAlarms{Status: ptr(ecsapi.ServiceDeploymentRollbackMonitorsStatusDisabled), AlarmNames: []string{}, TriggeredAlarmNames: []string{}}
 	if a := cfg.Alarms; a != nil && deref(a.Enable) {
 		alarms.AlarmNames = nonNil(a.AlarmNames)
 		alarms.Status = ptr(ecsapi.ServiceDeploymentRollbackMonitorsStatusMonitoring)
-		if x.finished() {
+		switch {
+		case len(x.TriggeredAlarms) > 0:
+			alarms.Status = ptr(ecsapi.ServiceDeploymentRollbackMonitorsStatusTriggered)
+			alarms.TriggeredAlarmNames = x.TriggeredAlarms
+		case x.finished():
 			alarms.Status = ptr(ecsapi.ServiceDeploymentRollbackMonitorsStatusMonitoringComplete)
 		}
 	}

@@ -126,6 +126,10 @@ type deploymentRecord struct {
 	ServiceDeploymentID string `json:"serviceDeploymentId,omitempty"`
 	RevisionID          string `json:"revisionId,omitempty"`
 	RollbackOf          string `json:"rollbackOf,omitempty"`
+	// TriggeredAlarms are the deployment alarms found in ALARM that failed
+	// this deployment or, on a rollback, the one it rolls back
+	// (deployment_alarms.go).
+	TriggeredAlarms []string `json:"triggeredAlarms,omitempty"`
 }
 
 type serviceEvent struct {

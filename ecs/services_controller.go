@@ -46,6 +46,11 @@ type serviceLoop struct {
 	// breaker's count.
 	stable time.Duration
 	lb     LoadBalancer
+	// alarms reads CloudWatch alarm states for deployment alarms (nil:
+	// they are kept but never trigger); watch names, by service, the
+	// alarms the last pass found watched (deployment_alarms.go).
+	alarms Alarms
+	watch  map[string][]string
 	mu     sync.Mutex
 }
 
@@ -186,6 +191,7 @@ func (s *Service) reconcileService(ctx context.Context, sc scope, key string) er
 	var lbs []lbAction
 	health := s.targetHealth(ctx, sc, key)
 	regs, connectNS := s.discoveryNames(ctx, sc, key)
+	alarmStates := s.deploymentAlarmStates(ctx, sc, key)
 	var svc *serviceRecord
 	var want map[string][]RegistryInstance
 	err := s.st.Update(ctx, func(tx store.Tx) error {
@@ -206,7 +212,7 @@ func (s *Service) reconcileService(ctx context.Context, sc scope, key string) er
 			return nil
 		}
 		before, _ := json.Marshal(r)
-		p := &servicePass{s: s, tx: tx, sc: sc, r: r, now: now, defs: map[string]*taskDefRecord{}, health: health, registries: regs, connectNS: connectNS}
+		p := &servicePass{s: s, tx: tx, sc: sc, r: r, now: now, defs: map[string]*taskDefRecord{}, health: health, registries: regs, connectNS: connectNS, alarmStates: alarmStates}
 		if err := p.run(); err != nil {
 			return err
 		}
@@ -320,6 +326,9 @@ type servicePass struct {
 	registries map[string]RegistryInfo
 	// connectNS is the name of the Service Connect namespace ("": none).
 	connectNS string
+	// alarmStates are the states of the primary deployment's alarms, read
+	// before the pass (nil: none to watch; deployment_alarms.go).
+	alarmStates map[string]string
 }
 
 func (p *servicePass) run() error {
@@ -339,6 +348,7 @@ func (p *servicePass) run() error {
 		return err
 	}
 	p.circuitBreaker()
+	p.deploymentAlarms()
 
 	// Health: replace tasks that failed their health checks.
 	for _, t := range slices.Clone(p.tasks) {
@@ -524,17 +534,26 @@ func (p *servicePass) circuitBreaker() {
 	if d.FailedTasks < deploy.FailureThreshold(r.DesiredCount) {
 		return
 	}
+	p.failDeployment(d, "ECS deployment circuit breaker: tasks failed to start.", "tasks failed to start", deref(cb.Rollback), "ECS deployment circuit breaker")
+}
+
+// failDeployment marks deployment d FAILED (it starts no more tasks) and,
+// with rollback, makes the last COMPLETED deployment's task definition
+// primary again; by names what failed it in the rollback's reason. The
+// circuit breaker and the deployment alarms both fail deployments so.
+func (p *servicePass) failDeployment(d *deploymentRecord, reason, why string, rollback bool, by string) {
+	r := p.r
 	d.RolloutState = string(ecsapi.DeploymentRolloutStateFailed)
-	d.RolloutStateReason = "ECS deployment circuit breaker: tasks failed to start."
+	d.RolloutStateReason = reason
 	d.UpdatedAt = p.now
-	r.event(p.now, "(deployment %s) deployment failed: tasks failed to start.", d.ID)
+	r.event(p.now, "(deployment %s) deployment failed: %s.", d.ID, why)
 	last := r.LastCompleted
-	if !deref(cb.Rollback) || last == nil || last.ID == d.ID {
+	if !rollback || last == nil || last.ID == d.ID {
 		return
 	}
 	failedID, failedSD := d.ID, d.ServiceDeploymentID
 	nd := r.newDeployment(last.TaskDefinition, p.now)
-	nd.RolloutStateReason = "ECS deployment circuit breaker: rolling back to deploymentId " + last.ID + "."
+	nd.RolloutStateReason = by + ": rolling back to deploymentId " + last.ID + "."
 	nd.RevisionID, nd.RollbackOf = last.RevisionID, failedSD
 	r.event(p.now, "(deployment %s) rolling back to deployment %s.", failedID, last.ID)
 }

@@ -47,6 +47,7 @@ func (s *Server) wireAppAutoScaling() error {
 	if err != nil {
 		return err
 	}
+	s.aas = svc
 	s.api.HandleJSON(aasapi.NewJSONService(svc))
 	s.loops = append(s.loops, func(ctx context.Context) { svc.Run(ctx, interval) })
 	return nil
