@@ -25,8 +25,8 @@ type CertificateSource interface {
 const defaultSSLPolicy = "ELBSecurityPolicy-2016-08"
 
 type certBox struct {
-	mu    sync.Mutex
-	src   CertificateSource
+	mu  sync.Mutex
+	src CertificateSource
 	// cache keeps parsed key pairs by ARN. An ARN names a certificate
 	// only until it is deleted (a new upload may reuse the name), so an
 	// entry is used while IAM still answers the same PEM for the ARN.
