@@ -20,6 +20,15 @@ func jsonErrorBody(e *Error) []byte {
 	if len(e.Fields) == 0 {
 		return head
 	}
+	if m, ok := e.Fields["Message"]; ok && len(e.Fields) == 1 && m == e.Message {
+		// A shape whose message member is "Message" (Secrets Manager's)
+		// sends it under that name only, as AWS does.
+		body, _ := json.Marshal(struct {
+			Type    string `json:"__type"`
+			Message string `json:"Message"`
+		}{e.Code, e.Message})
+		return body
+	}
 	_, hasType := e.Fields["__type"]
 	_, hasMessage := e.Fields["message"]
 	fields, err := json.Marshal(e.Fields)

@@ -242,7 +242,7 @@ func (s *Service) ListSecrets(ctx context.Context, in *smapi.ListSecretsInput) (
 			e := smapi.SecretListEntry{
 				ARN: ptr(d.ARN), Name: ptr(d.Name), Type: d.Type, Description: d.Description, KmsKeyId: d.KmsKeyID,
 				LastChangedDate: ts(d.LastChanged), LastAccessedDate: tsp(d.LastAccessed), DeletedDate: tsp(d.Deleted),
-				Tags: toAPITags(d.Tags), SecretVersionsToStages: d.stagesMap(), CreatedDate: ts(d.Created),
+				Tags: d.apiTags(), SecretVersionsToStages: d.stagesMap(), CreatedDate: ts(d.Created),
 			}
 			if r := d.Rotation; r != nil {
 				e.RotationEnabled, e.RotationLambdaARN, e.RotationRules = ptr(r.Enabled), r.LambdaARN, r.rules()

@@ -15,12 +15,15 @@ import (
 
 // secretDoc is a secret as stored.
 type secretDoc struct {
-	Name           string     `json:"name"`
-	ARN            string     `json:"arn"`
-	Description    *string    `json:"description,omitempty"`
-	KmsKeyID       *string    `json:"kmsKeyId,omitempty"`
-	Type           *string    `json:"type,omitempty"`
-	Tags           []tag      `json:"tags,omitempty"`
+	Name        string  `json:"name"`
+	ARN         string  `json:"arn"`
+	Description *string `json:"description,omitempty"`
+	KmsKeyID    *string `json:"kmsKeyId,omitempty"`
+	Type        *string `json:"type,omitempty"`
+	Tags        []tag   `json:"tags,omitempty"`
+	// Tagged is whether the secret has ever had tags: from then on AWS
+	// answers Tags, an empty list once every tag is removed.
+	Tagged         bool       `json:"tagged,omitempty"`
 	ResourcePolicy *string    `json:"resourcePolicy,omitempty"`
 	Created        time.Time  `json:"created"`
 	LastChanged    time.Time  `json:"lastChanged"`
@@ -60,6 +63,8 @@ type versionMeta struct {
 	Stages   []string  `json:"stages,omitempty"`
 	Created  time.Time `json:"created"`
 	KmsKeyID string    `json:"kmsKeyId,omitempty"`
+	// LastAccessed is the day GetSecretValue last read this version.
+	LastAccessed *time.Time `json:"lastAccessed,omitempty"`
 }
 
 // valueDoc is the value of one version.
@@ -116,10 +121,22 @@ func (d *secretDoc) stagesMap() map[string][]string {
 	m := map[string][]string{}
 	for _, v := range d.Versions {
 		if len(v.Stages) > 0 {
-			m[v.ID] = slices.Clone(v.Stages)
+			m[v.ID] = stageList(v.Stages)
 		}
 	}
 	return m
+}
+
+// stageList is a version's labels as AWS answers them: sorted, whatever
+// order they were attached in; nil for a version without labels, which
+// AWS leaves the member out for.
+func stageList(stages []string) []string {
+	if len(stages) == 0 {
+		return nil
+	}
+	out := slices.Clone(stages)
+	slices.Sort(out)
+	return out
 }
 
 // moveStage attaches stage to the version to, taking it from whichever
@@ -296,6 +313,23 @@ func toAPITags(ts []tag) []smapi.Tag {
 		out[i] = smapi.Tag{Key: ptr(t.Key), Value: ptr(t.Value)}
 	}
 	return out
+}
+
+// apiTags is the secret's Tags member.
+func (d *secretDoc) apiTags() []smapi.Tag {
+	if out := toAPITags(d.Tags); out != nil || !d.Tagged {
+		return out
+	}
+	return []smapi.Tag{}
+}
+
+// nonEmpty is s, or nil when it is empty: AWS leaves an empty Description
+// out of its answers.
+func nonEmpty(s *string) *string {
+	if s == nil || *s == "" {
+		return nil
+	}
+	return s
 }
 
 // mergeTags sets each tag of add on ts, replacing the value of a key that

@@ -100,10 +100,11 @@ func (s *Service) CreateSecret(ctx context.Context, in *smapi.CreateSecretInput)
 		d := &secretDoc{
 			Name:        name,
 			ARN:         secretARN(c, name, randomSuffix()),
-			Description: in.Description,
+			Description: nonEmpty(in.Description),
 			KmsKeyID:    in.KmsKeyId,
 			Type:        in.Type,
 			Tags:        mergeTags(nil, in.Tags),
+			Tagged:      len(in.Tags) > 0,
 			Created:     now,
 			LastChanged: now,
 		}
@@ -138,7 +139,48 @@ func (s *Service) GetSecretValue(ctx context.Context, in *smapi.GetSecretValueIn
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	// The stamp is bookkeeping: a read that cannot record it still
+	// answers the value.
+	_ = s.accessed(ctx, c, *out.Name, *out.VersionId)
+	return out, nil
+}
+
+// accessed records that a version was read today: AWS keeps the date,
+// without the time of day, on the secret and the version. The date
+// changes once a day, so reads write at most once a day per version.
+func (s *Service) accessed(ctx context.Context, c caller, name, versionID string) error {
+	now := s.clock()
+	day := now.Truncate(24 * time.Hour)
+	stale := func(t *time.Time) bool { return t == nil || !t.Equal(day) }
+	var d *secretDoc
+	if err := s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		d, err = getSecret(tx, c, name)
+		return err
+	}); err != nil || d.version(versionID) == nil {
+		return err
+	}
+	if !stale(d.LastAccessed) && !stale(d.version(versionID).LastAccessed) {
+		return nil
+	}
+	return s.st.Update(ctx, func(tx store.Tx) error {
+		d, err := getSecret(tx, c, name)
+		if isNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		v := d.version(versionID)
+		if v == nil {
+			return nil
+		}
+		d.LastAccessed, v.LastAccessed = &day, &day
+		return putSecret(tx, c, d, now)
+	})
 }
 
 // Value is one version of a secret with its value.
@@ -180,7 +222,7 @@ func getSecretValue(tx store.Tx, c caller, id, versionID, stage string, now time
 		return Value{}, err
 	}
 	return Value{
-		ARN: d.ARN, Name: d.Name, VersionID: v.ID, Stages: slices.Clone(v.Stages), Created: v.Created,
+		ARN: d.ARN, Name: d.Name, VersionID: v.ID, Stages: stageList(v.Stages), Created: v.Created,
 		String: val.String, Binary: val.Binary,
 	}, nil
 }
@@ -208,7 +250,7 @@ func (s *Service) PutSecretValue(ctx context.Context, in *smapi.PutSecretValueIn
 		if err != nil {
 			return err
 		}
-		out = &smapi.PutSecretValueOutput{ARN: ptr(d.ARN), Name: ptr(d.Name), VersionId: ptr(id), VersionStages: slices.Clone(d.version(id).Stages)}
+		out = &smapi.PutSecretValueOutput{ARN: ptr(d.ARN), Name: ptr(d.Name), VersionId: ptr(id), VersionStages: stageList(d.version(id).Stages)}
 		if !created {
 			return nil
 		}
@@ -230,7 +272,7 @@ func (s *Service) UpdateSecret(ctx context.Context, in *smapi.UpdateSecretInput)
 			return err
 		}
 		if in.Description != nil {
-			d.Description = in.Description
+			d.Description = nonEmpty(in.Description)
 		}
 		if in.KmsKeyId != nil {
 			d.KmsKeyID = in.KmsKeyId
@@ -263,7 +305,7 @@ func (s *Service) DescribeSecret(ctx context.Context, in *smapi.DescribeSecretIn
 		out = &smapi.DescribeSecretOutput{
 			ARN: ptr(d.ARN), Name: ptr(d.Name), Type: d.Type, Description: d.Description, KmsKeyId: d.KmsKeyID,
 			LastChangedDate: ts(d.LastChanged), LastAccessedDate: tsp(d.LastAccessed), DeletedDate: tsp(d.Deleted),
-			Tags: toAPITags(d.Tags), VersionIdsToStages: d.stagesMap(), CreatedDate: ts(d.Created),
+			Tags: d.apiTags(), VersionIdsToStages: d.stagesMap(), CreatedDate: ts(d.Created),
 		}
 		if r := d.Rotation; r != nil {
 			out.RotationEnabled, out.RotationLambdaARN = ptr(r.Enabled), r.LambdaARN
@@ -360,6 +402,7 @@ func (s *Service) RestoreSecret(ctx context.Context, in *smapi.RestoreSecretInpu
 func (s *Service) TagResource(ctx context.Context, in *smapi.TagResourceInput) (*smapi.TagResourceOutput, error) {
 	return &smapi.TagResourceOutput{}, s.updateLive(ctx, deref(in.SecretId), func(d *secretDoc) error {
 		d.Tags = mergeTags(d.Tags, in.Tags)
+		d.Tagged = d.Tagged || len(in.Tags) > 0
 		return nil
 	})
 }
@@ -406,16 +449,16 @@ func (s *Service) ListSecretVersionIds(ctx context.Context, in *smapi.ListSecret
 			return err
 		}
 		var all []smapi.SecretVersionsListEntry
-		// Newest first, as the console and the CLI show them.
-		for i := len(d.Versions) - 1; i >= 0; i-- {
-			v := d.Versions[i]
+		// Oldest first, as AWS lists them; a version without labels has
+		// no VersionStages member at all.
+		for _, v := range d.Versions {
 			if len(v.Stages) == 0 && !deref(in.IncludeDeprecated) {
 				continue
 			}
-			e := smapi.SecretVersionsListEntry{VersionId: ptr(v.ID), VersionStages: slices.Clone(v.Stages), CreatedDate: ts(v.Created)}
-			if e.VersionStages == nil {
-				e.VersionStages = []string{}
-			}
+			e := smapi.SecretVersionsListEntry{VersionId: ptr(v.ID), VersionStages: stageList(v.Stages), CreatedDate: ts(v.Created), LastAccessedDate: tsp(v.LastAccessed)}
+			// AWS names the AWS managed key of a secret created without
+			// KmsKeyId this way.
+			e.KmsKeyIds = []string{"DefaultEncryptionKey"}
 			if v.KmsKeyID != "" {
 				e.KmsKeyIds = []string{v.KmsKeyID}
 			}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	smapi "github.com/berth-dev/berth/api/secretsmanager"
 	ssmapi "github.com/berth-dev/berth/api/ssm"
 	"github.com/berth-dev/berth/secrets"
 	"github.com/berth-dev/berth/ssm"
@@ -29,7 +28,7 @@ func (s *Server) serveSecrets(st store.Store) error {
 	if err != nil {
 		return err
 	}
-	s.api.HandleJSON(smapi.NewJSONService(sm))
+	s.api.HandleJSON(secrets.NewJSONService(sm))
 	s.api.HandleJSON(ssmapi.NewJSONService(ps))
 	return nil
 }
