@@ -290,6 +290,8 @@ func (s *Service) GetAccountSummary(ctx context.Context, _ *iamapi.GetAccountSum
 		"VersionsPerPolicyQuota": maxPolicyVersions, "PolicyVersionsInUseQuota": 10000,
 		"SigningCertificatesPerUserQuota": 2, "ServerCertificatesQuota": 20, "ServerCertificates": 0,
 		"MFADevices": 0, "MFADevicesInUse": 0, "AccountMFAEnabled": 0, "GlobalEndpointTokenVersion": 1,
+		// Berth has no root signing certificates, so this is always 0.
+		"AccountSigningCertificatesPresent": 0,
 	}
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		e, err := loadEntities(tx, acct)

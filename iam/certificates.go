@@ -148,7 +148,7 @@ func (s *Service) UploadSigningCertificate(ctx context.Context, in *iamapi.Uploa
 			return iamapi.NewDuplicateCertificateException("The certificate is already uploaded for user %s.", u.Name)
 		}
 		if len(u.SigningCerts) >= maxSigningCertsPerUser {
-			return iamapi.NewLimitExceededException("Cannot exceed quota for SigningCertificatesPerUser: %d", maxSigningCertsPerUser)
+			return iamapi.NewLimitExceededException("Cannot exceed quota for CertificatesPerUser: %d", maxSigningCertsPerUser)
 		}
 		u.SigningCerts = append(u.SigningCerts, c)
 		return nil

@@ -377,7 +377,8 @@ func (s *Service) DeleteAccountPasswordPolicy(ctx context.Context, _ *iamapi.Del
 	err := s.st.Update(ctx, func(tx store.Tx) error {
 		if _, found, err := getPasswordPolicy(tx, acct); err != nil || !found {
 			if err == nil {
-				err = noPasswordPolicy(acct)
+				// IAM words this one differently from GetAccountPasswordPolicy.
+				err = iamapi.NewNoSuchEntityException("The account policy with name PasswordPolicy cannot be found.")
 			}
 			return err
 		}

@@ -117,6 +117,8 @@ func (s *Service) GetPolicy(ctx context.Context, in *iamapi.GetPolicyInput) (*ia
 		return nil, err
 	}
 	out := p.wire(account(ctx), true)
+	// GetPolicy lists the tags even when there are none.
+	out.Tags = wireTags(p.Tags)
 	return &iamapi.GetPolicyOutput{Policy: &out}, nil
 }
 
@@ -163,7 +165,10 @@ func (s *Service) ListPolicies(ctx context.Context, in *iamapi.ListPoliciesInput
 	items, truncated, marker := page(ps, func(p policyRecord) string { return key(p.Name) }, in.Marker, in.MaxItems)
 	out := &iamapi.ListPoliciesOutput{Policies: make([]iamapi.Policy, 0, len(items)), IsTruncated: truncated, Marker: marker}
 	for _, p := range items {
-		out.Policies = append(out.Policies, p.wire(acct, false))
+		w := p.wire(acct, false)
+		// ListPolicies leaves tags out, as IAM's listing operations do.
+		w.Tags = nil
+		out.Policies = append(out.Policies, w)
 	}
 	return out, nil
 }

@@ -118,6 +118,11 @@ func (s *Service) CreateRole(ctx context.Context, in *iamapi.CreateRoleInput) (*
 	if policy.Size(doc) > maxTrustPolicySize {
 		return nil, iamapi.NewLimitExceededException("Cannot exceed quota for ACLSizePerRole: %d", maxTrustPolicySize)
 	}
+	if in.PermissionsBoundary != nil {
+		if err := checkBoundary(*in.PermissionsBoundary); err != nil {
+			return nil, err
+		}
+	}
 	tags, err := mergeTags(nil, in.Tags)
 	if err != nil {
 		return nil, err

@@ -107,6 +107,11 @@ func (s *Service) viewUser(ctx context.Context, name string) (userRecord, error)
 // CreateUser creates an IAM user.
 func (s *Service) CreateUser(ctx context.Context, in *iamapi.CreateUserInput) (*iamapi.CreateUserOutput, error) {
 	acct := account(ctx)
+	if in.PermissionsBoundary != nil {
+		if err := checkBoundary(*in.PermissionsBoundary); err != nil {
+			return nil, err
+		}
+	}
 	tags, err := mergeTags(nil, in.Tags)
 	if err != nil {
 		return nil, err

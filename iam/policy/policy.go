@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -80,7 +81,7 @@ type Principal struct {
 }
 
 var (
-	vendorAction = regexp.MustCompile(`^[A-Za-z0-9-]+:[A-Za-z0-9*?]*$`)
+	actionVendor = regexp.MustCompile(`^[A-Za-z0-9.-]+$`)
 	awsAccount   = regexp.MustCompile(`^[0-9]{12}$`)
 	principalARN = regexp.MustCompile(`^arn:aws[a-z-]*:(iam|sts)::([0-9]{12}|aws):.+$`)
 )
@@ -129,7 +130,217 @@ func Parse(doc string, kind Kind) (*Document, error) {
 		}
 		d.Statements = append(d.Statements, st)
 	}
+	if msg := d.check(kind); msg != "" {
+		return nil, malformed("%s", msg)
+	}
 	return d, nil
+}
+
+// check runs IAM's checks on the statements in IAM's order: an Effect
+// in the wrong case, dates and ARNs IAM cannot parse, then duplicate Sids,
+// then missing actions, then
+// the first malformed resource, then malformed actions, then missing
+// resources or principals. That order decides which message a document
+// with several problems gets.
+func (d *Document) check(kind Kind) string {
+	for _, st := range d.Statements {
+		if st.Effect != "Allow" && st.Effect != "Deny" {
+			return msgLegacy
+		}
+		for op, keys := range st.Condition {
+			if !strings.HasPrefix(baseOperator(op), "Date") {
+				continue
+			}
+			for _, values := range keys {
+				if slices.ContainsFunc(values, legacyDate) {
+					return msgLegacy
+				}
+			}
+		}
+	}
+	// IAM keeps the last malformed resource it meets (Resource elements
+	// before NotResource ones, a list's entries in reverse order), and
+	// parses a statement's ARNs the legacy way only while none is.
+	resourceMsg := ""
+	for _, not := range []bool{false, true} {
+		for _, st := range d.Statements {
+			list := st.Resource
+			if not {
+				list = st.NotResource
+			}
+			sorted := slices.Clone(list)
+			slices.Sort(sorted)
+			slices.Reverse(sorted)
+			for _, r := range sorted {
+				if msg := resourceError(r); msg != "" {
+					resourceMsg = msg
+				}
+			}
+			if resourceMsg == "" && slices.ContainsFunc(list, legacyUnparsable) {
+				return msgLegacy
+			}
+		}
+	}
+	sids := map[string]bool{}
+	for _, st := range d.Statements {
+		if st.Sid != "" && sids[st.Sid] {
+			return "Statement IDs (SID) in a single policy must be unique."
+		}
+		sids[st.Sid] = true
+	}
+	for _, st := range d.Statements {
+		if len(st.Action) == 0 && len(st.NotAction) == 0 {
+			return msgNoActions
+		}
+	}
+	if resourceMsg != "" {
+		return resourceMsg
+	}
+	for _, not := range []bool{false, true} {
+		for _, st := range d.Statements {
+			list := st.Action
+			if not {
+				list = st.NotAction
+			}
+			for _, a := range list {
+				if msg := actionError(a); msg != "" {
+					return msg
+				}
+			}
+		}
+	}
+	for _, st := range d.Statements {
+		if kind == Identity && len(st.Resource) == 0 && len(st.NotResource) == 0 {
+			return msgNoResources
+		}
+		if kind == Trust && st.Principal == nil && st.NotPrincipal == nil {
+			return msgNoPrincipal
+		}
+	}
+	return ""
+}
+
+// legacyDate reports whether a Date condition's value is one IAM's
+// legacy parser refuses: neither an ISO 8601 date-time nor epoch seconds.
+func legacyDate(v string) bool {
+	if strings.Contains(v, "${") {
+		// A policy variable is resolved when the policy is evaluated.
+		return false
+	}
+	l := strings.ToLower(v)
+	if !strings.ContainsAny(l, "t-") {
+		n, err := strconv.ParseInt(v, 10, 64)
+		return err != nil || n < 0
+	}
+	date, clock, _ := strings.Cut(l, "t")
+	neg := strings.HasPrefix(date, "-")
+	dp := strings.Split(strings.TrimPrefix(date, "-"), "-")
+	if neg {
+		dp[0] = "-" + dp[0]
+	}
+	bad := func(s string, lo, hi int) bool {
+		n, err := strconv.Atoi(s)
+		return err != nil || n < lo || n > hi
+	}
+	if bad(dp[0], -292275054, 292278993) || len(dp) > 3 ||
+		(len(dp) > 1 && bad(dp[1], 1, 12)) || (len(dp) > 2 && bad(dp[2], 1, 31)) {
+		return true
+	}
+	tp := strings.Split(clock, ":")
+	if (tp[0] != "" && bad(tp[0], 0, 23)) || (len(tp) > 1 && bad(tp[1], 0, 59)) {
+		return true
+	}
+	if len(tp) < 3 {
+		return false
+	}
+	sec := tp[2]
+	if before, after, ok := strings.Cut(sec, "z"); ok {
+		if after != "" {
+			return true
+		}
+		sec = before
+	} else if before, zone, ok := strings.Cut(sec, "+"); ok {
+		hours, minutes, hasMinutes := strings.Cut(zone, ":")
+		if len(hours) != 2 || bad(hours, 0, 23) || (hasMinutes && (len(minutes) != 2 || bad(minutes, 0, 59))) {
+			return true
+		}
+		sec = before
+	}
+	whole, frac, hasFrac := strings.Cut(sec, ".")
+	return bad(whole, 0, 59) || (hasFrac && bad(frac, 0, 999999999))
+}
+
+// iamResourcePaths are the resource types an IAM ARN in a policy may name.
+var iamResourcePaths = []string{"user/", "federated-user/", "role/", "group/", "instance-profile/", "mfa/", "server-certificate/", "policy/", "sms-mfa/", "saml-provider/", "oidc-provider/", "report/", "access-report/"}
+
+func knownPartition(p string) bool { return p == "*" || p == "aws" || strings.HasPrefix(p, "aws-") }
+
+// legacyUnparsable is an ARN IAM's older parser refuses: one with an empty
+// part but fewer than six parts, or with no service.
+func legacyUnparsable(r string) bool {
+	if r == "*" {
+		return false
+	}
+	parts := strings.Split(r, ":")
+	return (len(parts) < 6 && strings.Contains(r, "::")) || len(parts) < 3 || parts[2] == ""
+}
+
+// resourceError is IAM's message for a resource that is not an ARN it
+// accepts, or "". IAM takes whatever precedes the first colon for "arn".
+func resourceError(r string) string {
+	if r == "*" {
+		return ""
+	}
+	_, rest, ok := strings.Cut(r, ":")
+	if !ok {
+		return fmt.Sprintf("Resource %s must be in ARN format or \"*\".", r)
+	}
+	partition, rest, hasService := strings.Cut(rest, ":")
+	if !knownPartition(partition) {
+		// IAM names the resource as it understood it, "*" filling the
+		// parts that are missing.
+		full := []string{"*", "*", "*", "*"}
+		if rest != "" || hasService {
+			copy(full, strings.SplitN(rest, ":", 4))
+		}
+		return fmt.Sprintf("Partition \"%s\" is not valid for resource \"arn:%s:%s\".", partition, partition, strings.Join(full, ":"))
+	}
+	if !hasService {
+		return "Resource vendor must be fully qualified and cannot contain regexes."
+	}
+	service, rest, _ := strings.Cut(rest, ":")
+	if service != "iam" {
+		return ""
+	}
+	// IAM is global: its ARNs have no region.
+	if !strings.HasPrefix(rest, ":") {
+		return fmt.Sprintf("IAM resource %s cannot contain region information.", r)
+	}
+	path := ""
+	if parts := strings.SplitN(rest, ":", 3); len(parts) == 3 {
+		path = parts[2]
+	}
+	if !strings.HasPrefix(path, "*") && path != "root" && !slices.ContainsFunc(iamResourcePaths, func(p string) bool { return strings.HasPrefix(path, p) }) {
+		return "IAM resource path must either be \"*\", root, or start with " + strings.Join(iamResourcePaths, ", ") + "."
+	}
+	return ""
+}
+
+// actionError is IAM's message for an action that is not vendor:name, or "".
+func actionError(a string) string {
+	if a == "*" {
+		return ""
+	}
+	parts := strings.Split(a, ":")
+	switch {
+	case len(parts) == 1:
+		return msgActionVendor
+	case len(parts) > 2:
+		return "Actions/Condition can contain only one colon."
+	case parts[0] != "*" && !actionVendor.MatchString(parts[0]):
+		return fmt.Sprintf("Vendor %s is not valid", parts[0])
+	}
+	return ""
 }
 
 // statementKeys are a statement's elements in the order they are checked,
@@ -181,18 +392,15 @@ func statement(raw json.RawMessage, kind Kind) (Statement, error) {
 				return st, malformed(msgSyntax)
 			}
 		case "Effect":
-			if json.Unmarshal(v, &st.Effect) != nil || (st.Effect != "Allow" && st.Effect != "Deny") {
+			// Allow and Deny in another case are well-formed; IAM refuses
+			// them later, as legacy parsing (Document.check).
+			if json.Unmarshal(v, &st.Effect) != nil || (!strings.EqualFold(st.Effect, "Allow") && !strings.EqualFold(st.Effect, "Deny")) {
 				return st, malformed(msgSyntax)
 			}
 		case "Action", "NotAction":
-			list, ok := strings1(v)
+			list, ok := strings0(v)
 			if !ok {
 				return st, malformed(msgSyntax)
-			}
-			for _, a := range list {
-				if a != "*" && !vendorAction.MatchString(a) {
-					return st, malformed(msgActionVendor)
-				}
 			}
 			if k == "Action" {
 				st.Action = list
@@ -203,14 +411,9 @@ func statement(raw json.RawMessage, kind Kind) (Statement, error) {
 			if kind == Trust {
 				return st, malformed(msgProhibited, k)
 			}
-			list, ok := strings1(v)
+			list, ok := strings0(v)
 			if !ok {
 				return st, malformed(msgSyntax)
-			}
-			for _, r := range list {
-				if r != "*" && !strings.HasPrefix(r, "arn:") {
-					return st, malformed("Resource %s must be in ARN format or \"*\".", r)
-				}
 			}
 			if k == "Resource" {
 				st.Resource = list
@@ -240,17 +443,33 @@ func statement(raw json.RawMessage, kind Kind) (Statement, error) {
 			return st, malformed(msgSyntax)
 		}
 	}
+	_, action := m["Action"]
+	_, notAction := m["NotAction"]
+	_, resource := m["Resource"]
+	_, notResource := m["NotResource"]
 	switch {
+	case action && notAction, resource && notResource:
+		return st, malformed(msgSyntax)
 	case st.Effect == "":
 		return st, malformed(msgNoEffect)
-	case st.Action == nil && st.NotAction == nil, st.Action != nil && st.NotAction != nil:
-		return st, malformed(msgNoActions)
-	case kind == Identity && st.Resource == nil && st.NotResource == nil:
-		return st, malformed(msgNoResources)
-	case kind == Trust && st.Principal == nil && st.NotPrincipal == nil:
-		return st, malformed(msgNoPrincipal)
 	}
+	// Missing actions, resources and principals are checked over the
+	// whole document, in IAM's order (Document.check).
 	return st, nil
+}
+
+// strings0 reads a string or a list of strings, possibly empty (which
+// IAM reports as the element missing).
+func strings0(raw json.RawMessage) ([]string, bool) {
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return []string{one}, true
+	}
+	var many []string
+	if json.Unmarshal(raw, &many) != nil {
+		return nil, false
+	}
+	return many, true
 }
 
 // strings1 reads a string or a non-empty list of strings.
@@ -308,6 +527,32 @@ func principal(raw json.RawMessage) (*Principal, error) {
 	return p, nil
 }
 
+// conditionOperators are the condition operators IAM accepts, without
+// their ForAnyValue:/ForAllValues: prefix and IfExists suffix.
+var conditionOperators = map[string]bool{}
+
+func init() {
+	for _, op := range strings.Fields(`StringEquals StringNotEquals StringEqualsIgnoreCase StringNotEqualsIgnoreCase
+		StringLike StringNotLike NumericEquals NumericNotEquals NumericLessThan NumericLessThanEquals
+		NumericGreaterThan NumericGreaterThanEquals DateEquals DateNotEquals DateLessThan DateLessThanEquals
+		DateGreaterThan DateGreaterThanEquals Bool BinaryEquals IpAddress NotIpAddress ArnEquals ArnLike
+		ArnNotEquals ArnNotLike Null`) {
+		conditionOperators[op] = true
+	}
+}
+
+// baseOperator strips one set-operator prefix and the IfExists suffix.
+func baseOperator(op string) string {
+	for _, p := range []string{"ForAnyValue:", "ForAllValues:"} {
+		if s, ok := strings.CutPrefix(op, p); ok {
+			op = s
+			break
+		}
+	}
+	op, _ = strings.CutSuffix(op, "IfExists")
+	return op
+}
+
 // condition reads a Condition block. A value is a string, number or
 // boolean, or a list of them.
 func condition(raw json.RawMessage) (map[string]map[string][]string, error) {
@@ -317,6 +562,10 @@ func condition(raw json.RawMessage) (map[string]map[string][]string, error) {
 	}
 	out := make(map[string]map[string][]string, len(c))
 	for op, keys := range c {
+		// IAM refuses an operator it does not know unless it names no keys.
+		if len(keys) > 0 && !conditionOperators[baseOperator(op)] {
+			return nil, malformed(msgSyntax)
+		}
 		out[op] = make(map[string][]string, len(keys))
 		for k, v := range keys {
 			var list []json.RawMessage
@@ -325,6 +574,9 @@ func condition(raw json.RawMessage) (map[string]map[string][]string, error) {
 			}
 			vals := make([]string, 0, len(list))
 			for _, e := range list {
+				if t := bytes.TrimSpace(e); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+					return nil, malformed(msgSyntax)
+				}
 				var s string
 				if json.Unmarshal(e, &s) != nil {
 					// Numbers and booleans compare as their JSON text.

@@ -30,6 +30,21 @@ func TestParseRefusesAsIAM(t *testing.T) {
 		{`{"Statement":{"Effect":"Allow","Action":"s3:*"}}`, Identity, "Policy statement must contain resources."},
 		{`{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"bucket"}}`, Identity, `Resource bucket must be in ARN format or "*".`},
 		{`{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Bogus":1}]}`, Identity, "Syntax errors in policy."},
+		{`{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":[]}}`, Identity, "Policy statement must contain resources."},
+		{`{"Statement":{"Effect":"Allow","Action":[],"Resource":"*"}}`, Identity, "Policy statement must contain actions."},
+		{`{"Statement":{"Effect":"Allow","Action":"s3:*","NotAction":"s3:Get*","Resource":"*"}}`, Identity, "Syntax errors in policy."},
+		{`{"Statement":{"Effect":"Allow","Action":"s:3:ListBucket","Resource":"sdfsadf"}}`, Identity, `Resource sdfsadf must be in ARN format or "*".`},
+		{`{"Statement":{"Effect":"Allow","Action":"a a:ListBucket","Resource":"*"}}`, Identity, "Vendor a a is not valid"},
+		{`{"Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"a:b:c:d:e:f:g:h"}}`, Identity, `Partition "b" is not valid for resource "arn:b:c:d:e:f:g:h".`},
+		{`{"Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"a:bsdf"}}`, Identity, `Partition "bsdf" is not valid for resource "arn:bsdf:*:*:*:*".`},
+		{`{"Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws"}}`, Identity, "Resource vendor must be fully qualified and cannot contain regexes."},
+		{`{"Statement":{"Effect":"Allow","Resource":"arn:aws:s3::bucket"}}`, Identity, "The policy failed legacy parsing"},
+		{`{"Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws::::bucket"}}`, Identity, "The policy failed legacy parsing"},
+		{`{"Statement":{"Effect":"allow","Action":"s3:ListBucket","Resource":"*"}}`, Identity, "The policy failed legacy parsing"},
+		{`{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"DateLessThan":{"a":"2016-12-13t2:00:00.1999999999+10:59"}}}}`, Identity, "The policy failed legacy parsing"},
+		{`{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"x":{"a":"1"}}}}`, Identity, "Syntax errors in policy."},
+		{`{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"a":{}}}}}`, Identity, "Syntax errors in policy."},
+		{`{"Statement":[{"Sid":"x","Effect":"Allow","Action":"s3:*","Resource":"*"},{"Sid":"x","Effect":"Allow"}]}`, Identity, "Statement IDs (SID) in a single policy must be unique."},
 	} {
 		_, err := Parse(tc.doc, tc.kind)
 		var pe *Error
@@ -44,6 +59,8 @@ func TestParseRefusesAsIAM(t *testing.T) {
 		{trust, Trust},
 		{`{"Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"*"},"NotAction":"iam:*"}}`, Trust},
 		{`{"Version":"2012-10-17","Id":"x","Statement":[{"Sid":"1","Effect":"Allow","Action":["s3:GetObject","s3:List*"],"Resource":["arn:aws:s3:::b/*"],"Condition":{"StringEquals":{"aws:username":"x"}}}]}`, Identity},
+		{`{"Statement":{"Effect":"Allow","Action":"iam: odd name ","Resource":["arn:aws:fdsasf","arn:aws:iam:::user/x","arn:aws:iam::123456789012:root","arn:aws:ec2:us-east-1::x"]}}`, Identity},
+		{`{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"x":{},"DateLessThanEquals":{"a":"2016-12-13T21:20:37.593194+00:00","b":"-292275054"}}}}`, Identity},
 	} {
 		if _, err := Parse(ok.doc, ok.kind); err != nil {
 			t.Errorf("%s: %v", ok.doc, err)
