@@ -80,8 +80,13 @@ func (s *Service) StartQuery(ctx context.Context, in *logsapi.StartQueryInput) (
 	}
 	limit := limitOf(in.Limit, defaultQueryLimit)
 	started := s.now()
-	var recs []record
-	var scannedBytes float64
+	pre := q.prefilter()
+	contains := pre.contains()
+	var (
+		recs         []record
+		scanned      int
+		scannedBytes float64
+	)
 	err = s.st.View(ctx, func(tx store.Tx) error {
 		for _, name := range names {
 			g, err := tx.GetLogGroup(c.Account, c.Region, name)
@@ -91,15 +96,47 @@ func (s *Service) StartQuery(ctx context.Context, in *logsapi.StartQueryInput) (
 			if err != nil {
 				return err
 			}
-			evs, err := tx.ListLogEvents(store.LogEventQuery{
-				GroupID: g.ID, Start: *in.StartTime * 1000, End: (*in.EndTime + 1) * 1000, Limit: maxScanned - len(recs),
-			})
+			budget := maxScanned - scanned
+			if budget <= 0 {
+				continue // the groups left are still checked to exist
+			}
+			lq := store.LogEventQuery{GroupID: g.ID, Start: *in.StartTime * 1000, End: (*in.EndTime + 1) * 1000}
+			if len(contains) > 0 {
+				// The scan statistics count every event in the range; only
+				// those with the filters' substrings need reading. A range
+				// past the budget is read in full: which events the budget
+				// keeps depends on their order, not on what they say.
+				n, bytes, err := tx.CountLogEvents(lq)
+				if err != nil {
+					return err
+				}
+				if n <= budget {
+					lq.Contains = contains
+					evs, err := tx.ListLogEvents(lq)
+					if err != nil {
+						return err
+					}
+					scanned += n
+					scannedBytes += float64(bytes)
+					for _, e := range evs {
+						if pre.keep(c, g, e) {
+							recs = append(recs, eventRecord(c, g, e))
+						}
+					}
+					continue
+				}
+			}
+			lq.Limit = budget
+			evs, err := tx.ListLogEvents(lq)
 			if err != nil {
 				return err
 			}
+			scanned += len(evs)
 			for _, e := range evs {
 				scannedBytes += float64(len(e.Message))
-				recs = append(recs, eventRecord(c, g, e))
+				if pre.keep(c, g, e) {
+					recs = append(recs, eventRecord(c, g, e))
+				}
 			}
 		}
 		return nil
@@ -107,7 +144,6 @@ func (s *Service) StartQuery(ctx context.Context, in *logsapi.StartQueryInput) (
 	if err != nil {
 		return nil, apiErr("StartQuery", err)
 	}
-	scanned := len(recs)
 	cols, rows, matched := q.run(recs, limit)
 	sq := storedQuery{Groups: names}
 	for _, r := range rows {
@@ -151,15 +187,11 @@ func (s *Service) StartQuery(ctx context.Context, in *logsapi.StartQueryInput) (
 // eventRecord is an event with the built-in fields and those discovered in
 // a JSON message; "@ts" (not shown) orders events by time.
 func eventRecord(c caller, g store.LogGroup, e store.LogEvent) record {
-	r := record{}
+	r := make(record, len(builtinFields))
 	jsonFields(r, e.Message)
-	r["@timestamp"] = time.UnixMilli(e.Timestamp).UTC().Format("2006-01-02 15:04:05.000")
-	r["@ts"] = fmt.Sprintf("%015d.%020d", e.Timestamp, e.ID) // fixed width: compared as a string
-	r["@message"] = e.Message
-	r["@logStream"] = e.StreamName
-	r["@log"] = c.Account + ":" + g.Name
-	r["@ingestionTime"] = time.UnixMilli(e.Ingested).UTC().Format("2006-01-02 15:04:05.000")
-	r["@ptr"] = recordPointer(g, e)
+	for _, f := range builtinFields {
+		r[f] = builtinField(c, g, e, f)
+	}
 	return r
 }
 

@@ -144,6 +144,9 @@ type LogsTx interface {
 	PutLogEvents(groupID, streamID int64, ingested int64, events []LogEvent) error
 	// ListLogEvents returns the events a query selects, with stream names.
 	ListLogEvents(q LogEventQuery) ([]LogEvent, error)
+	// CountLogEvents returns how many events a query selects, ignoring
+	// Limit and Descending, and the total size of their messages in bytes.
+	CountLogEvents(q LogEventQuery) (count int, bytes int64, err error)
 	// DeleteLogEventsBefore deletes up to limit of a group's events older
 	// than cutoff (ms), oldest first, keeping StoredBytes right, and
 	// returns how many it deleted.

@@ -186,12 +186,39 @@ func run(o options, stdout io.Writer) error {
 		pair.MotoVersion, o.conc, o.batches*o.batch, o.batches, o.batch)
 	report.WriteString(benchenv.RatioHeader)
 	names := [2]string{targets[0].name, targets[1].name}
+	// CPU time per request of each server's process: MeasureBoth drives one
+	// server at a time, so each process's CPU over a row is its share of it.
+	servers := [2]*benchenv.Server{b, m}
+	var cpu strings.Builder
+	cpuOK := true
 	for _, r := range rows {
+		var before [2]time.Duration
+		for i, s := range servers {
+			d, ok := s.CPUTime()
+			before[i], cpuOK = d, cpuOK && ok
+		}
 		res, err := benchenv.MeasureBoth(stdout, names, r.label, r.requests, o.conc, func(s, n int) error { return r.op(targets[s], n) })
 		if err != nil {
 			return err
 		}
 		benchenv.RatioRow(&report, r.label, r.requests, res)
+		var per [2]float64
+		for i, s := range servers {
+			d, ok := s.CPUTime()
+			cpuOK = cpuOK && ok
+			per[i] = float64(d-before[i]) / float64(time.Millisecond) / float64(r.requests)
+		}
+		ratio := "–"
+		if per[0] > 0 {
+			ratio = fmt.Sprintf("**%.1f×**", per[1]/per[0])
+		}
+		fmt.Fprintf(&cpu, "| %s | %.2f | %.2f | %s |\n", r.label, per[0], per[1], ratio)
+	}
+	if cpuOK {
+		report.WriteString("\nCPU time (user + system) of each server's process per request, which depends far less than throughput on what else " +
+			"the machine runs (ratio = moto CPU / Berth CPU; /proc counts in 10 ms ticks):\n\n" +
+			"| Operation | Berth CPU ms/req | moto CPU ms/req | Ratio |\n|---|--:|--:|--:|\n")
+		report.WriteString(cpu.String())
 	}
 	fmt.Fprintf(&report, "\nPutLogEvents throughput in events/s is the req/s times %d. moto keeps events in Python lists in memory; "+
 		"Berth writes each batch in one SQLite transaction (synchronous=FULL) and reads through the (stream, time) and (group, time) indexes. "+

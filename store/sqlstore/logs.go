@@ -257,54 +257,85 @@ func (t *Tx) DeleteLogStream(id int64) error {
 // --- events ---
 
 // insertBatch is how many events one INSERT statement carries (6
-// parameters each, well under SQLite's limit on variables).
-const insertBatch = 500
+// parameters each, well under SQLite's limit on variables). A batch of
+// more events runs one statement, prepared once per transaction, for each
+// full insertBatch: parsing a many-row VALUES list costs as much as
+// inserting its rows, so 500 events as five executions of one prepared
+// 100-row statement beat one 500-row statement parsed for each call.
+const insertBatch = 100
+
+func insertEventsStmt(n int, returning bool) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO log_events (group_id, stream_id, ts, ingested, size, message) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?)")
+	}
+	if returning {
+		b.WriteString(` RETURNING id`)
+	}
+	return b.String()
+}
 
 func (t *Tx) PutLogEvents(groupID, streamID int64, ingested int64, events []store.LogEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
 	var (
-		bytes        int64
-		first, last  = events[0].Timestamp, events[0].Timestamp
-		placeholders strings.Builder
-		stmt         string
-		stmtFor      = -1
-		args         []any
+		bytes       int64
+		first, last = events[0].Timestamp, events[0].Timestamp
+		full        *sql.Stmt // the insertBatch-row statement, once needed twice
+		args        []any
+		// Boxed once rather than for every row.
+		groupArg, streamArg, ingestedArg any = groupID, streamID, ingested
 	)
 	for _, e := range events {
 		bytes += int64(len(e.Message))
 		first = min(first, e.Timestamp)
 		last = max(last, e.Timestamp)
 	}
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
 	for start := 0; start < len(events); start += insertBatch {
 		batch := events[start:min(start+insertBatch, len(events))]
-		if len(batch) != stmtFor {
-			placeholders.Reset()
-			for i := range batch {
-				if i > 0 {
-					placeholders.WriteString(", ")
-				}
-				placeholders.WriteString("(?, ?, ?, ?, ?, ?)")
-			}
-			stmt = `INSERT INTO log_events (group_id, stream_id, ts, ingested, size, message) VALUES ` + placeholders.String()
-			if t.d.ReturningID {
-				stmt += ` RETURNING id`
-			}
-			stmtFor = len(batch)
-		}
 		args = args[:0]
 		for _, e := range batch {
 			var msg any = e.Message
 			if t.d.MessageBytes {
 				msg = []byte(e.Message)
 			}
-			args = append(args, groupID, streamID, e.Timestamp, ingested, len(e.Message), msg)
+			args = append(args, groupArg, streamArg, e.Timestamp, ingestedArg, int64(len(e.Message)), msg)
+		}
+		var stmt *sql.Stmt
+		if len(batch) == insertBatch && len(events) >= 2*insertBatch {
+			if full == nil {
+				var err error
+				full, err = t.tx.PrepareContext(t.ctx, t.rebind(insertEventsStmt(insertBatch, t.d.ReturningID)))
+				if err != nil {
+					t.noteErr(err)
+					return t.d.MapErr(err)
+				}
+			}
+			stmt = full
 		}
 		if !t.d.ReturningID {
-			res, err := t.exec(stmt, args...)
-			if err != nil {
+			var res sql.Result
+			err := t.guard(func() error {
+				var err error
+				if stmt != nil {
+					res, err = stmt.ExecContext(t.ctx, args...)
+				} else {
+					res, err = t.tx.ExecContext(t.ctx, t.rebind(insertEventsStmt(len(batch), false)), args...)
+				}
 				return err
+			})
+			if err != nil {
+				return t.d.MapErr(err)
 			}
 			// AUTOINCREMENT under the single writer numbers the rows of one
 			// statement consecutively, ending at the last insert id.
@@ -325,7 +356,15 @@ func (t *Tx) PutLogEvents(groupID, streamID int64, ingested int64, events []stor
 		// consecutive.
 		ids := make([]int64, 0, len(batch))
 		err := t.guard(func() error {
-			rows, err := t.tx.QueryContext(t.ctx, t.rebind(stmt), args...)
+			var (
+				rows *sql.Rows
+				err  error
+			)
+			if stmt != nil {
+				rows, err = stmt.QueryContext(t.ctx, args...)
+			} else {
+				rows, err = t.tx.QueryContext(t.ctx, t.rebind(insertEventsStmt(len(batch), true)), args...)
+			}
 			if err != nil {
 				return err
 			}
@@ -358,51 +397,58 @@ func (t *Tx) PutLogEvents(groupID, streamID int64, ingested int64, events []stor
 	return t.execOneSafe(`UPDATE log_groups SET stored_bytes = stored_bytes + ? WHERE id = ?`, bytes, groupID)
 }
 
-func (t *Tx) ListLogEvents(q store.LogEventQuery) ([]store.LogEvent, error) {
+// logEventsWhere is the FROM and WHERE clauses of a log event query and
+// their arguments; none when the query selects nothing.
+func (t *Tx) logEventsWhere(q store.LogEventQuery) (from, where string, args []any, none bool) {
 	if q.StreamIDs != nil && len(q.StreamIDs) == 0 {
-		return nil, nil
+		return "", "", nil, true
 	}
-	var (
-		where []string
-		args  []any
-		from  = logEventsByGroup
-	)
+	var conds []string
+	index := logEventsByGroup
 	if len(q.StreamIDs) == 1 {
-		from = logEventsByStream
-		where = append(where, "e.stream_id = ?")
+		index = logEventsByStream
+		conds = append(conds, "e.stream_id = ?")
 		args = append(args, q.StreamIDs[0])
 	} else {
-		where = append(where, "e.group_id = ?")
+		conds = append(conds, "e.group_id = ?")
 		args = append(args, q.GroupID)
 		if q.StreamIDs != nil {
 			list := listArg(t.d, q.StreamIDs)
-			where = append(where, "e.stream_id"+t.d.Queries.InIDs)
+			conds = append(conds, "e.stream_id"+t.d.Queries.InIDs)
 			args = append(args, list)
 		}
 	}
 	if q.Start != 0 {
-		where = append(where, "e.ts >= ?")
+		conds = append(conds, "e.ts >= ?")
 		args = append(args, q.Start)
 	}
 	if q.End != 0 {
-		where = append(where, "e.ts < ?")
+		conds = append(conds, "e.ts < ?")
 		args = append(args, q.End)
 	}
 	if q.After != nil {
-		where = append(where, "(e.ts, e.id) > (?, ?)")
+		conds = append(conds, "(e.ts, e.id) > (?, ?)")
 		args = append(args, q.After.Timestamp, q.After.ID)
 	}
 	if q.Before != nil {
-		where = append(where, "(e.ts, e.id) < (?, ?)")
+		conds = append(conds, "(e.ts, e.id) < (?, ?)")
 		args = append(args, q.Before.Timestamp, q.Before.ID)
 	}
 	for _, s := range q.Contains {
-		where = append(where, t.d.Queries.MessageContains)
+		conds = append(conds, t.d.Queries.MessageContains)
 		if t.d.MessageBytes {
 			args = append(args, []byte(s))
 		} else {
 			args = append(args, s)
 		}
+	}
+	return t.d.q.logEvents[index], strings.Join(conds, " AND "), args, false
+}
+
+func (t *Tx) ListLogEvents(q store.LogEventQuery) ([]store.LogEvent, error) {
+	from, where, args, none := t.logEventsWhere(q)
+	if none {
+		return nil, nil
 	}
 	dir := ""
 	if q.Descending {
@@ -410,9 +456,22 @@ func (t *Tx) ListLogEvents(q store.LogEventQuery) ([]store.LogEvent, error) {
 	}
 	args = append(args, t.limit(q.Limit))
 	return listOf(t, t.scanLogEvent, `SELECT e.id, e.stream_id, s.name, e.ts, e.ingested, e.message
-		FROM `+t.d.q.logEvents[from]+` JOIN log_streams AS s ON s.id = e.stream_id
-		WHERE `+strings.Join(where, " AND ")+`
+		FROM `+from+` JOIN log_streams AS s ON s.id = e.stream_id
+		WHERE `+where+`
 		ORDER BY e.ts`+dir+`, e.id`+dir+` LIMIT ?`, args...)
+}
+
+func (t *Tx) CountLogEvents(q store.LogEventQuery) (int, int64, error) {
+	from, where, args, none := t.logEventsWhere(q)
+	if none {
+		return 0, 0, nil
+	}
+	var (
+		n     int
+		bytes int64
+	)
+	err := t.queryRow(`SELECT COUNT(*), COALESCE(SUM(e.size), 0) FROM `+from+` WHERE `+where, args...).Scan(&n, &bytes)
+	return n, bytes, t.d.MapErr(err)
 }
 
 func (t *Tx) scanLogEvent(row *sql.Rows) (store.LogEvent, error) {

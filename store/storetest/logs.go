@@ -75,6 +75,13 @@ func testLogs(t *testing.T, s store.Store) {
 		if err != nil || msgs(both) != "[a:one error a:one again]" {
 			return fmt.Errorf("ListLogEvents streams a, b limit 2 = %s, %v", msgs(both), err)
 		}
+		n, bytes, err := tx.CountLogEvents(store.LogEventQuery{GroupID: web.ID, Start: 10, End: 30, Contains: []string{"error"}, Limit: 1})
+		if err != nil || n != 2 || bytes != int64(len("one errortwo error")) {
+			return fmt.Errorf("CountLogEvents [10, 30) contains error = %d, %d, %v", n, bytes, err)
+		}
+		if n, bytes, err := tx.CountLogEvents(store.LogEventQuery{GroupID: web.ID, StreamIDs: []int64{}}); err != nil || n != 0 || bytes != 0 {
+			return fmt.Errorf("CountLogEvents of no streams = %d, %d, %v", n, bytes, err)
+		}
 		g, err := tx.GetLogGroup("1", "r", "/app/web")
 		if err != nil || g.StoredBytes != int64(len("threeone errorone againtwo error")) || g.Tags["team"] != "a" {
 			return fmt.Errorf("GetLogGroup = %+v, %v", g, err)
@@ -129,10 +136,50 @@ func testLogs(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
+	testLogEventBatches(t, s, groups["/app/api"])
 	update(t, s, func(tx store.Tx) error { return tx.DeleteLogGroup(web.ID) })
 	view(t, s, func(tx store.Tx) error {
 		if _, err := tx.GetLogStream(web.ID, "a"); !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("stream of a deleted group: %v", err)
+		}
+		return nil
+	})
+}
+
+// testLogEventBatches stores a batch larger than one INSERT statement
+// carries: every event gets an id, in order, and reads back whole.
+func testLogEventBatches(t *testing.T, s store.Store, g *store.LogGroup) {
+	st := store.LogStream{GroupID: g.ID, Name: "big", CreatedAt: 1}
+	evs := make([]store.LogEvent, 523)
+	for i := range evs {
+		evs[i] = store.LogEvent{Timestamp: int64(1000 + i/7), Message: fmt.Sprintf("event %d", i)}
+	}
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.CreateLogStream(&st); err != nil {
+			return err
+		}
+		return tx.PutLogEvents(g.ID, st.ID, 5000, evs)
+	})
+	for i := 1; i < len(evs); i++ {
+		if evs[i].ID <= evs[i-1].ID {
+			t.Fatalf("event %d id %d after %d", i, evs[i].ID, evs[i-1].ID)
+		}
+	}
+	view(t, s, func(tx store.Tx) error {
+		got, err := tx.ListLogEvents(store.LogEventQuery{GroupID: g.ID, StreamIDs: []int64{st.ID}})
+		if err != nil || len(got) != len(evs) {
+			return fmt.Errorf("ListLogEvents = %d events, %v", len(got), err)
+		}
+		bytes := int64(0)
+		for i, e := range got {
+			if e.ID != evs[i].ID || e.Message != evs[i].Message || e.Timestamp != evs[i].Timestamp || e.Ingested != 5000 {
+				return fmt.Errorf("event %d = %+v, want %+v", i, e, evs[i])
+			}
+			bytes += int64(len(e.Message))
+		}
+		n, b, err := tx.CountLogEvents(store.LogEventQuery{GroupID: g.ID})
+		if err != nil || n != len(evs) || b != bytes {
+			return fmt.Errorf("CountLogEvents = %d, %d, %v; want %d, %d", n, b, err, len(evs), bytes)
 		}
 		return nil
 	})
