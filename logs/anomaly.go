@@ -345,5 +345,5 @@ func (s *Service) DescribeExportTasks(ctx context.Context, in *logsapi.DescribeE
 
 // CancelExportTask cancels an export task: there is never one.
 func (s *Service) CancelExportTask(ctx context.Context, in *logsapi.CancelExportTaskInput) (*logsapi.CancelExportTaskOutput, error) {
-	return nil, logsapi.NewResourceNotFoundException("The specified export task does not exist: %s", *in.TaskId)
+	return nil, logsapi.NewResourceNotFoundException("The specified export task does not exist.")
 }

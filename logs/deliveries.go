@@ -134,7 +134,7 @@ func (s *Service) GetDeliverySource(ctx context.Context, in *logsapi.GetDelivery
 	var src logsapi.DeliverySource
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		var err error
-		src, err = getRecord[logsapi.DeliverySource](tx, c, kindDeliverySource, *in.Name, "The specified delivery source does not exist.")
+		src, err = getRecord[logsapi.DeliverySource](tx, c, kindDeliverySource, *in.Name, noDeliverySource)
 		return err
 	})
 	if err != nil {
@@ -165,7 +165,7 @@ func (s *Service) DescribeDeliverySources(ctx context.Context, in *logsapi.Descr
 func (s *Service) DeleteDeliverySource(ctx context.Context, in *logsapi.DeleteDeliverySourceInput) (*logsapi.DeleteDeliverySourceOutput, error) {
 	c := callerOf(ctx)
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		if _, err := getRecord[logsapi.DeliverySource](tx, c, kindDeliverySource, *in.Name, "The specified delivery source does not exist."); err != nil {
+		if _, err := getRecord[logsapi.DeliverySource](tx, c, kindDeliverySource, *in.Name, noDeliverySource); err != nil {
 			return err
 		}
 		ds, err := deliveries(tx, c)
@@ -257,7 +257,11 @@ func (s *Service) PutDeliveryDestination(ctx context.Context, in *logsapi.PutDel
 	return &logsapi.PutDeliveryDestinationOutput{DeliveryDestination: &rec.Destination}, nil
 }
 
-const noDeliveryDestination = "The specified delivery destination does not exist."
+// AWS's words for a missing delivery source or destination.
+const (
+	noDeliverySource      = "Requested Delivery Source does not exist in this account."
+	noDeliveryDestination = "Requested Delivery Destination does not exist in this account."
+)
 
 // GetDeliveryDestination returns a delivery destination.
 func (s *Service) GetDeliveryDestination(ctx context.Context, in *logsapi.GetDeliveryDestinationInput) (*logsapi.GetDeliveryDestinationOutput, error) {
@@ -395,7 +399,7 @@ func (s *Service) CreateDelivery(ctx context.Context, in *logsapi.CreateDelivery
 		return nil, err
 	}
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		if _, err := getRecord[logsapi.DeliverySource](tx, c, kindDeliverySource, *in.DeliverySourceName, "The specified delivery source does not exist."); err != nil {
+		if _, err := getRecord[logsapi.DeliverySource](tx, c, kindDeliverySource, *in.DeliverySourceName, noDeliverySource); err != nil {
 			return err
 		}
 		prefix := c.logsARN("delivery-destination", "")

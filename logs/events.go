@@ -130,11 +130,12 @@ func (s *Service) PutLogEvents(ctx context.Context, in *logsapi.PutLogEventsInpu
 	if err != nil {
 		return nil, apiErr("PutLogEvents", err)
 	}
-	out := &logsapi.PutLogEventsOutput{RejectedLogEventsInfo: adm.info(len(evs))}
-	if written > 0 {
-		out.NextSequenceToken = ptr(fmt.Sprintf("%056d", lastID))
-	}
-	return out, nil
+	// AWS answers with a token even when it rejected every event; tokens
+	// are ignored on input, so one naming no event does.
+	return &logsapi.PutLogEventsOutput{
+		RejectedLogEventsInfo: adm.info(len(evs)),
+		NextSequenceToken:     ptr(fmt.Sprintf("%056d", lastID)),
+	}, nil
 }
 
 // --- positions and tokens ---

@@ -77,7 +77,7 @@ func (s *Service) DeleteLogGroup(ctx context.Context, in *logsapi.DeleteLogGroup
 func (s *Service) DescribeLogGroups(ctx context.Context, in *logsapi.DescribeLogGroupsInput) (*logsapi.DescribeLogGroupsOutput, error) {
 	c := callerOf(ctx)
 	if in.LogGroupNamePrefix != nil && in.LogGroupNamePattern != nil {
-		return nil, invalidParam("LogGroupNamePrefix and LogGroupNamePattern are mutually exclusive parameters.")
+		return nil, invalidParam("LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.")
 	}
 	q := store.LogGroupQuery{Prefix: str(in.LogGroupNamePrefix), Contains: str(in.LogGroupNamePattern)}
 	if in.LogGroupClass != nil {
@@ -135,8 +135,12 @@ func (s *Service) DescribeLogGroups(ctx context.Context, in *logsapi.DescribeLog
 			d.DataProtectionStatus = ptr(logsapi.DataProtectionStatusActivated)
 		}
 		if in.LogGroupNamePattern != nil {
-			// AWS then returns only these three fields.
-			d = logsapi.LogGroup{LogGroupName: d.LogGroupName, CreationTime: d.CreationTime, Arn: d.Arn}
+			// AWS's pattern search leaves out the size, retention and
+			// protection fields.
+			d = logsapi.LogGroup{
+				LogGroupName: d.LogGroupName, CreationTime: d.CreationTime, Arn: d.Arn,
+				LogGroupArn: d.LogGroupArn, LogGroupClass: d.LogGroupClass, MetricFilterCount: d.MetricFilterCount,
+			}
 		}
 		out.LogGroups = append(out.LogGroups, d)
 	}

@@ -62,7 +62,10 @@ func (s *Service) PutResourcePolicy(ctx context.Context, in *logsapi.PutResource
 		LastUpdatedTime: ptr(ms(s.now())),
 		PolicyScope:     &scope,
 		ResourceArn:     in.ResourceArn,
-		RevisionId:      ptr(newID()),
+	}
+	// Only resource-scoped policies have revisions.
+	if in.ResourceArn != nil {
+		p.RevisionId = ptr(newID())
 	}
 	key := policyKey(in)
 	err := s.st.Update(ctx, func(tx store.Tx) error {
@@ -86,7 +89,7 @@ func (s *Service) PutResourcePolicy(ctx context.Context, in *logsapi.PutResource
 				return err
 			}
 			if in.ResourceArn == nil && len(all) >= maxResourcePolicies {
-				return logsapi.NewLimitExceededException("Resource limit exceeded: an account can have %d resource policies per region.", maxResourcePolicies)
+				return logsapi.NewLimitExceededException("Resource limit exceeded.")
 			}
 		case err != nil:
 			return err
@@ -145,7 +148,7 @@ func (s *Service) DeleteResourcePolicy(ctx context.Context, in *logsapi.DeleteRe
 	err := s.st.Update(ctx, func(tx store.Tx) error {
 		old, err := tx.GetResource(kindResourcePolicy, c.Account, c.Region, key)
 		if errors.Is(err, store.ErrNotFound) {
-			return logsapi.NewResourceNotFoundException("Policy with name [%s] does not exist", strings.TrimPrefix(strings.TrimPrefix(key, "name:"), "arn:"))
+			return logsapi.NewResourceNotFoundException("Policy with name [%s] does not exist.", strings.TrimPrefix(strings.TrimPrefix(key, "name:"), "arn:"))
 		}
 		if err != nil {
 			return err

@@ -139,7 +139,7 @@ func (c caller) parseGroupARN(arn string) (name string, found, ok bool) {
 func (c caller) groupName(name, identifier *string) (string, error) {
 	switch {
 	case name != nil && identifier != nil:
-		return "", invalidParam("LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+		return "", logsapi.NewValidationException("LogGroup name and LogGroup ARN are mutually exclusive parameters.")
 	case name != nil:
 		return *name, nil
 	case identifier == nil:

@@ -267,7 +267,7 @@ func TestStreams(t *testing.T) {
 	_, err = s.DescribeLogStreams(ctx0, &logsapi.DescribeLogStreamsInput{LogGroupName: ptr("g"), OrderBy: &byTime, LogStreamNamePrefix: ptr("a")})
 	wantCode(t, err, "InvalidParameterException")
 	_, err = s.DescribeLogStreams(ctx0, &logsapi.DescribeLogStreamsInput{LogGroupName: ptr("g"), LogGroupIdentifier: ptr("g")})
-	wantCode(t, err, "InvalidParameterException")
+	wantCode(t, err, "ValidationException")
 
 	out := must[*logsapi.DescribeLogStreamsOutput](t)(s.DescribeLogStreams(ctx0, &logsapi.DescribeLogStreamsInput{LogGroupName: ptr("g"), LogStreamNamePrefix: ptr("a")}))
 	a := out.LogStreams[0]

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"strings"
 
 	logsapi "github.com/berth-dev/berth/api/logs"
 	"github.com/berth-dev/berth/logs/filter"
@@ -33,6 +34,11 @@ func (s *Service) PutSubscriptionFilter(ctx context.Context, in *logsapi.PutSubs
 	}
 	if !destinationRE.MatchString(*in.DestinationArn) {
 		return nil, invalidParam("Invalid destinationArn %s: it must be the ARN of a Kinesis stream, a Firehose delivery stream, a Lambda function or a CloudWatch Logs destination.", *in.DestinationArn)
+	}
+	// Logs writes to a stream with a role it assumes; only Lambda (by its
+	// resource policy) and destinations (by theirs) need none.
+	if vendor := strings.SplitN(*in.DestinationArn, ":", 4)[2]; (vendor == "kinesis" || vendor == "firehose") && str(in.RoleArn) == "" {
+		return nil, invalidParam("destinationArn for vendor %s cannot be used without roleArn", vendor)
 	}
 	dist := logsapi.DistributionByLogStream
 	if in.Distribution != nil {

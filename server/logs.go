@@ -20,6 +20,7 @@ func (s *Server) wireLogs() error {
 	}
 	s.logs = svc
 	js := logsapi.NewJSONService(svc)
+	logs.AdaptJSON(js, svc)
 	s.api.HandleJSON(js)
 	s.loops = append(s.loops, func(ctx context.Context) { svc.RunRetention(ctx, logs.RetentionInterval) })
 	return nil

@@ -221,6 +221,7 @@ func (s *Service) GetParameter(ctx context.Context, in *ssmapi.GetParameterInput
 		if err != nil {
 			return err
 		}
+		echoName(p, deref(in.Name), r)
 		out = &ssmapi.GetParameterOutput{Parameter: p}
 		return nil
 	})
@@ -310,11 +311,25 @@ func (s *Service) GetParameters(ctx context.Context, in *ssmapi.GetParametersInp
 			if err != nil {
 				return err
 			}
+			echoName(p, n, r)
 			out.Parameters = append(out.Parameters, *p)
 		}
 		return nil
 	})
 	return out, err
+}
+
+// echoName names p as the caller asked for it: a single-level parameter
+// is the same with or without its leading slash, and AWS answers in the
+// form of the request (asking for "/p" of a parameter stored as "p" gets
+// Name "/p"). A parameter asked for by ARN keeps its stored name.
+func echoName(p *ssmapi.Parameter, asked string, r ref) {
+	if p == nil || p.Name == nil || strings.HasPrefix(strings.TrimSpace(asked), "arn:") {
+		return
+	}
+	if *p.Name != r.Name && key(*p.Name) == key(r.Name) {
+		p.Name = ptr(r.Name)
+	}
 }
 
 // nameRef parses the Name of an operation that takes no selector.

@@ -49,9 +49,11 @@ func (s *Service) GetAccessKeyInfo(ctx context.Context, in *stsapi.GetAccessKeyI
 
 // AssumeRole returns credentials for a session of a role whose trust
 // policy lets the caller assume it (see policy.Document.Allows). A role
-// that does not exist is AccessDenied, as in AWS. Session policies, tags
-// and external ids are accepted and not enforced; SerialNumber and
-// TokenCode must be a code of the calling user's MFA device.
+// that does not exist is AccessDenied, as in AWS. Session tags are checked
+// as AWS checks them (see sessionTags) and session policies parsed and
+// sized (PackedPolicySize); neither they nor external ids are enforced.
+// SerialNumber and TokenCode must be a code of the calling user's MFA
+// device.
 func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*stsapi.AssumeRoleOutput, error) {
 	id := awsapi.IdentityFrom(ctx)
 	caller := callerARN(id)
@@ -75,6 +77,14 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*
 			return nil, denied
 		}
 	}
+	transitive, err := s.sessionTags(ctx, id, in.Tags, in.TransitiveTagKeys)
+	if err != nil {
+		return nil, err
+	}
+	packed, err := packedPolicySize(in.Policy, in.PolicyArns)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.checkMFA(ctx, id, in.SerialNumber, in.TokenCode); err != nil {
 		return nil, err
 	}
@@ -88,7 +98,7 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*
 	if d > role.MaxSessionDuration {
 		return nil, validationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
-	c, err := s.issue(ctx, role, *in.RoleSessionName, deref(in.SourceIdentity), d)
+	c, err := s.issueTagged(ctx, role, *in.RoleSessionName, deref(in.SourceIdentity), d, transitive)
 	if err != nil {
 		return nil, err
 	}
@@ -96,8 +106,9 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*
 		Credentials: &stsapi.Credentials{
 			AccessKeyId: &c.AccessKeyID, SecretAccessKey: &c.SecretAccessKey, SessionToken: &c.SessionToken, Expiration: awsapi.Time(c.Expiration),
 		},
-		AssumedRoleUser: &stsapi.AssumedRoleUser{AssumedRoleId: &c.AssumedRoleID, Arn: &c.AssumedRoleARN},
-		SourceIdentity:  in.SourceIdentity,
+		AssumedRoleUser:  &stsapi.AssumedRoleUser{AssumedRoleId: &c.AssumedRoleID, Arn: &c.AssumedRoleARN},
+		SourceIdentity:   in.SourceIdentity,
+		PackedPolicySize: packed,
 	}, nil
 }
 

@@ -94,6 +94,10 @@ type session struct {
 	SourceIdentity  string    `json:"sourceIdentity,omitempty"`
 	Issued          time.Time `json:"issued"`
 	Expiration      time.Time `json:"expiration"`
+
+	// TransitiveTags are the session tags that pass on to sessions these
+	// credentials assume (role chaining), by key as the caller wrote it.
+	TransitiveTags map[string]string `json:"transitiveTags,omitempty"`
 }
 
 // Credentials are temporary credentials Berth issued for a role.
@@ -183,6 +187,11 @@ func (s *Service) roleOf(ctx context.Context, account, role string) (iam.Role, e
 
 // issue mints and stores credentials for a session of role.
 func (s *Service) issue(ctx context.Context, role iam.Role, sessName, sourceIdentity string, d time.Duration) (Credentials, error) {
+	return s.issueTagged(ctx, role, sessName, sourceIdentity, d, nil)
+}
+
+// issueTagged is issue for a session carrying transitive session tags.
+func (s *Service) issueTagged(ctx context.Context, role iam.Role, sessName, sourceIdentity string, d time.Duration, transitive map[string]string) (Credentials, error) {
 	now := s.now().UTC().Truncate(time.Second)
 	rec := session{
 		AccessKeyID:     "ASIA" + randomID(16),
@@ -194,6 +203,7 @@ func (s *Service) issue(ctx context.Context, role iam.Role, sessName, sourceIden
 		AssumedRoleARN:  "arn:aws:sts::" + role.Account + ":assumed-role/" + role.Name + "/" + sessName,
 		AssumedRoleID:   role.ID + ":" + sessName,
 		SourceIdentity:  sourceIdentity,
+		TransitiveTags:  transitive,
 		Issued:          now,
 		Expiration:      now.Add(d),
 	}

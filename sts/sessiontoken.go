@@ -94,6 +94,9 @@ func (s *Service) GetFederationToken(ctx context.Context, in *stsapi.GetFederati
 	if err != nil {
 		return nil, err
 	}
+	if packed == nil {
+		packed = new(int32(0)) // AWS sizes a federated session without policies as 0%
+	}
 	arn := "arn:aws:sts::" + id.AccountID + ":federated-user/" + *in.Name
 	userID := id.AccountID + ":" + *in.Name
 	c, err := s.issueFor(ctx, id.AccountID, arn, userID, *in.Name, userSession(id, in.DurationSeconds))

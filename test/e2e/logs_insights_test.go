@@ -164,15 +164,16 @@ func TestLogsSubscriptionsPoliciesQueryDefinitions(t *testing.T) {
 	}
 	const group = "/ecs/sub-app"
 	aws("create-log-group", "--log-group-name", group).Must(t)
-	sub := func(name, dest string) *harness.Result {
+	sub := func(name, dest string, extra ...string) *harness.Result {
 		t.Helper()
-		return aws("put-subscription-filter", "--log-group-name", group, "--filter-name", name, "--filter-pattern", "ERROR",
-			"--destination-arn", dest)
+		return aws(append([]string{"put-subscription-filter", "--log-group-name", group, "--filter-name", name, "--filter-pattern", "ERROR",
+			"--destination-arn", dest}, extra...)...)
 	}
-	sub("to-kinesis", "arn:aws:kinesis:us-east-1:000000000000:stream/logs").Must(t)
+	const role = "arn:aws:iam::000000000000:role/cwl-to-stream"
+	sub("to-kinesis", "arn:aws:kinesis:us-east-1:000000000000:stream/logs", "--role-arn", role).Must(t)
 	sub("to-lambda", "arn:aws:lambda:us-east-1:000000000000:function:ship").Must(t)
 	sub("to-lambda", "arn:aws:lambda:us-east-1:000000000000:function:ship2").Must(t) // replaces
-	assertCode(t, sub("third", "arn:aws:firehose:us-east-1:000000000000:deliverystream/x"), "LimitExceededException")
+	assertCode(t, sub("third", "arn:aws:firehose:us-east-1:000000000000:deliverystream/x", "--role-arn", role), "LimitExceededException")
 	assertCode(t, sub("bad", "arn:aws:s3:::bucket"), "InvalidParameterException")
 	var subs struct {
 		SubscriptionFilters []struct{ FilterName, DestinationArn, Distribution, LogGroupName string }
@@ -191,7 +192,7 @@ func TestLogsSubscriptionsPoliciesQueryDefinitions(t *testing.T) {
 		ResourcePolicy struct{ PolicyName, PolicyDocument, PolicyScope, RevisionId string }
 	}
 	aws("put-resource-policy", "--policy-name", "es", "--policy-document", doc).Must(t).JSON(t, &pp)
-	if pp.ResourcePolicy.PolicyName != "es" || pp.ResourcePolicy.PolicyScope != "ACCOUNT" || pp.ResourcePolicy.RevisionId == "" {
+	if pp.ResourcePolicy.PolicyName != "es" || pp.ResourcePolicy.PolicyScope != "ACCOUNT" || pp.ResourcePolicy.RevisionId != "" {
 		t.Errorf("put-resource-policy = %+v", pp)
 	}
 	assertCode(t, aws("put-resource-policy", "--policy-name", "bad", "--policy-document", "{not json"), "InvalidParameterException")
