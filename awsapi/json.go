@@ -24,6 +24,9 @@ type JSONService struct {
 	// ErrorShapes is set for services with the awsQueryCompatible trait
 	// (CloudWatch): error code -> error shape name; see queryCompatible.
 	ErrorShapes map[string]string
+	// Marshal, when set, encodes outputs instead of encoding/json
+	// (CloudWatch writes whole doubles as AWS does, "30.0").
+	Marshal func(any) ([]byte, error)
 }
 
 // MaxJSONBody bounds an API request body; layer parts travel base64 in
@@ -101,6 +104,15 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, version, NewError(http.StatusBadRequest, CodeUnknownOperation, "Operation %q is not an operation of %s.", op, prefix))
 		return
 	}
+	// Operations modelled with request compression (CloudWatch's
+	// PutMetricData) arrive gzipped from SDKs above 10 KB; the signature
+	// covered the compressed bytes.
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		if body, err = gunzip(body); err != nil {
+			writeJSONError(w, version, NewError(http.StatusBadRequest, CodeSerialization, "The gzip-encoded request body cannot be read: %v", err))
+			return
+		}
+	}
 	ctx := WithIdentity(r.Context(), id)
 	out, err := call(ctx, body)
 	if err != nil {
@@ -115,7 +127,11 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if out == nil {
 		out = struct{}{}
 	}
-	data, err := json.Marshal(out)
+	marshal := json.Marshal
+	if svc.Marshal != nil {
+		marshal = svc.Marshal
+	}
+	data, err := marshal(out)
 	if err != nil {
 		m.Log.Error("encoding response", "target", target, "err", err)
 		writeJSONError(w, version, InternalError(err))

@@ -73,8 +73,17 @@ func (m *Mux) serveQuery(w http.ResponseWriter, r *http.Request) {
 		writeQueryError(w, "", NewError(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request body is larger than %d bytes.", MaxQueryBody))
 		return
 	}
-	if r.Method == http.MethodPost && len(bytes.TrimSpace(body)) > 0 {
-		form, err := url.ParseQuery(string(body))
+	// SDKs gzip large PutMetricData forms; the signature covers the body
+	// as sent, so only the form is read from the decompressed copy.
+	formBody := body
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") && len(body) > 0 {
+		if formBody, err = gunzip(body); err != nil {
+			writeQueryError(w, "", NewError(http.StatusBadRequest, "MalformedQueryString", "The gzip-encoded request body cannot be read: %v", err))
+			return
+		}
+	}
+	if r.Method == http.MethodPost && len(bytes.TrimSpace(formBody)) > 0 {
+		form, err := url.ParseQuery(string(formBody))
 		if err != nil {
 			writeQueryError(w, "", NewError(http.StatusNotFound, "MalformedQueryString", "The query string contains a syntax error: %v", err))
 			return

@@ -139,9 +139,9 @@ func addHistory(tx store.Tx, c caller, a *alarmRecord, kind cwapi.HistoryItemTyp
 func stateData(state, reason, data string) map[string]any {
 	m := map[string]any{"stateValue": state, "stateReason": reason}
 	if data != "" {
-		var v any
-		if json.Unmarshal([]byte(data), &v) == nil {
-			m["stateReasonData"] = v
+		// Kept as written, so numbers keep AWS's formatting ("2.0").
+		if json.Valid([]byte(data)) {
+			m["stateReasonData"] = json.RawMessage(data)
 		}
 	}
 	return m
@@ -388,7 +388,15 @@ func (s *Service) DescribeAlarms(ctx context.Context, in *cwapi.DescribeAlarmsIn
 		return nil, awsapi.Errorf(codeValidationError, "The collection AlarmNames must not have a size greater than %d.", maxAlarmNames)
 	}
 	if in.ChildrenOfAlarmName != nil || in.ParentsOfAlarmName != nil {
-		return nil, awsapi.Errorf(codeValidationError, "Berth does not support ChildrenOfAlarmName or ParentsOfAlarmName.")
+		var out *cwapi.DescribeAlarmsOutput
+		err := s.st.View(ctx, func(tx store.Tx) (err error) {
+			out, err = describeRelatives(tx, c, in)
+			return err
+		})
+		if err != nil {
+			return nil, s.internal(err)
+		}
+		return out, nil
 	}
 	types := in.AlarmTypes
 	if len(types) == 0 {
@@ -533,16 +541,9 @@ func (s *Service) DeleteAlarms(ctx context.Context, in *cwapi.DeleteAlarmsInput)
 	if len(in.AlarmNames) > maxAlarmNames {
 		return nil, awsapi.Errorf(codeValidationError, "The collection AlarmNames must not have a size greater than %d.", maxAlarmNames)
 	}
+	// AWS answers success for names that do not exist (deleting is
+	// idempotent, which CloudFormation and Terraform rely on).
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		for _, name := range in.AlarmNames {
-			a, err := loadAlarm(tx, c, name)
-			if err != nil {
-				return err
-			}
-			if a == nil {
-				return cwapi.NewResourceNotFound("Alarm %s does not exist.", name)
-			}
-		}
 		for _, name := range in.AlarmNames {
 			if err := store.DeleteDoc(tx, KindAlarm, c.Account, c.Region, name); err != nil {
 				return err

@@ -3,6 +3,9 @@ package cloudwatch
 import (
 	"context"
 	"fmt"
+	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -239,31 +242,132 @@ func evaluateMetricAlarm(tx store.Tx, c caller, m *cwapi.MetricAlarm, now time.T
 	cmp := string(deref(m.ComparisonOperator))
 	state := decide(vals, m2, func(v float64) bool { return breaches(cmp, v, threshold) }, treat, string(deref(m.StateValue)))
 	ev := &evaluation{state: state}
+	// AWS's sample count of each evaluated period, for StateReasonData,
+	// which is written only on a transition.
+	var counts map[int64]float64
+	if ms != nil && len(m.Metrics) == 0 && state != string(deref(m.StateValue)) {
+		cs := *ms
+		cs.Stat = ptr("SampleCount")
+		if ts, vs, err := statSeries(tx, c, &cs, start, cur.Add(pd)); err == nil {
+			counts = make(map[int64]float64, len(ts))
+			for i, t := range ts {
+				counts[t.UnixMilli()] = vs[i]
+			}
+		}
+	}
 	var present []float64
-	var shown []string
-	for _, v := range vals {
-		if v != nil {
-			present = append(present, *v)
-			shown = append(shown, fmt.Sprint(*v))
+	var shown, evaluated []string
+	var oldest time.Time
+	for i, v := range vals {
+		at := newest.Add(-time.Duration(i) * pd)
+		stamp := at.Format(reasonDataTime)
+		if v == nil {
+			evaluated = append(evaluated, fmt.Sprintf(`{"timestamp":%q}`, stamp))
+			continue
+		}
+		oldest = at
+		present = append(present, *v)
+		shown = append(shown, fmt.Sprintf("%s (%s)", javaDouble(*v), at.Format("02/01/06 15:04:05")))
+		if cnt, ok := counts[at.UnixMilli()]; ok {
+			evaluated = append(evaluated, fmt.Sprintf(`{"timestamp":%q,"sampleCount":%s,"value":%s}`, stamp, javaDouble(cnt), javaDouble(*v)))
+		} else {
+			evaluated = append(evaluated, fmt.Sprintf(`{"timestamp":%q,"value":%s}`, stamp, javaDouble(*v)))
 		}
 	}
 	ev.values = present
-	breach := "was not"
+	breach := "not "
 	if state == "ALARM" {
-		breach = "was"
+		breach = ""
 	}
+	// AWS's wording: "N datapoint(s) [v (dd/mm/yy hh:mm:ss), …] was/were
+	// (not) greater than the threshold (2.0)." when all evaluated periods
+	// must breach, the "M out of the last N" form when DatapointsToAlarm
+	// is lower, and "no datapoints were received" when all are missing.
 	switch {
 	case len(present) == 0 && state == "INSUFFICIENT_DATA":
-		ev.reason = fmt.Sprintf("Insufficient Data: %d datapoints were unknown.", n)
+		ev.reason = fmt.Sprintf("Insufficient Data: %s unknown.", countWas(n, "datapoint"))
 	case len(present) == 0:
-		ev.reason = fmt.Sprintf("No datapoints were received for %d periods and %d missing datapoints were treated as [%s].", n, n, treatName(treat))
+		ev.reason = fmt.Sprintf("Threshold Crossed: no datapoints were received for %s and %s treated as [%s].", plural(n, "period"), countWas(n, "missing datapoint"), treatReason(treat))
+	case m2 == n:
+		were := " was "
+		if len(present) > 1 {
+			were = " were "
+		}
+		ev.reason = fmt.Sprintf("Threshold Crossed: %s [%s]%s%s the threshold (%s).",
+			plural(len(present), "datapoint"), strings.Join(shown, ", "), were, breach+cmpWords(cmp), javaDouble(threshold))
 	default:
-		ev.reason = fmt.Sprintf("Threshold Crossed: %d out of the last %d datapoints [%s] %s %s the threshold (%v) (minimum %d datapoints for OK -> ALARM transition).",
-			len(present), n, strings.Join(shown, ", "), breach, cmpWords(cmp), threshold, m2)
+		transition := "ALARM -> OK"
+		if state == "ALARM" {
+			transition = "OK -> ALARM"
+		}
+		were := "was"
+		if len(present) > 1 {
+			were = "were"
+		}
+		ev.reason = fmt.Sprintf("Threshold Crossed: %d out of the last %d datapoints [%s] %s %s the threshold (%s) (minimum %d datapoints for %s transition).",
+			len(present), n, strings.Join(shown, ", "), were, breach+cmpWords(cmp), javaDouble(threshold), m2, transition)
 	}
-	ev.data = fmt.Sprintf(`{"version":"1.0","queryDate":%q,"statistic":%q,"period":%d,"recentDatapoints":%s,"threshold":%v}`,
-		now.Format("2006-01-02T15:04:05.000+0000"), stat, period, jsonFloats(present), threshold)
+	var b strings.Builder
+	fmt.Fprintf(&b, `{"version":"1.0","queryDate":%q`, now.Format(reasonDataTime))
+	if len(present) > 0 {
+		fmt.Fprintf(&b, `,"startDate":%q`, oldest.Format(reasonDataTime))
+	}
+	if u := deref(m.Unit); u != "" {
+		fmt.Fprintf(&b, `,"unit":%q`, string(u))
+	}
+	recent := slices.Clone(present)
+	slices.Reverse(recent)
+	fmt.Fprintf(&b, `,"statistic":%q,"period":%d,"recentDatapoints":%s,"threshold":%s,"evaluatedDatapoints":[%s]}`,
+		stat, period, jsonFloats(recent), javaDouble(threshold), strings.Join(evaluated, ","))
+	ev.data = b.String()
 	return ev, nil
+}
+
+// reasonDataTime is the timestamp format of AWS's StateReasonData.
+const reasonDataTime = "2006-01-02T15:04:05.000+0000"
+
+// javaDouble formats a number as AWS's reasons and reason data do (Java's
+// Double.toString): whole numbers keep one decimal, "2.0".
+func javaDouble(f float64) string {
+	if f == math.Trunc(f) && math.Abs(f) < 1e7 {
+		return strconv.FormatFloat(f, 'f', 1, 64)
+	}
+	if a := math.Abs(f); a >= 1e-3 && a < 1e7 {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	mant, exp, _ := strings.Cut(strconv.FormatFloat(f, 'E', -1, 64), "E")
+	if !strings.Contains(mant, ".") {
+		mant += ".0"
+	}
+	e, _ := strconv.Atoi(exp)
+	return mant + "E" + strconv.Itoa(e)
+}
+
+// plural is "1 period" or "2 periods".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// countWas is "1 datapoint was" or "2 datapoints were".
+func countWas(n int, noun string) string {
+	if n == 1 {
+		return plural(n, noun) + " was"
+	}
+	return plural(n, noun) + " were"
+}
+
+// treatReason names a TreatMissingData value as AWS's reasons do.
+func treatReason(t string) string {
+	switch t {
+	case "breaching":
+		return "Breaching"
+	case "notBreaching":
+		return "NonBreaching"
+	}
+	return treatName(t)
 }
 
 func treatName(t string) string {
@@ -276,7 +380,7 @@ func treatName(t string) string {
 func jsonFloats(v []float64) string {
 	parts := make([]string, len(v))
 	for i, f := range v {
-		parts[i] = fmt.Sprint(f)
+		parts[i] = javaDouble(f)
 	}
 	return "[" + strings.Join(parts, ",") + "]"
 }

@@ -218,6 +218,16 @@ func (n *mathNode) eval(env map[string]map[int64]float64) mathValue {
 // Metrics): unique ids, a MetricStat or an expression Berth evaluates
 // each, expressions naming known ids without cycles.
 func checkQueries(queries []cwapi.MetricDataQuery, what string) error {
+	// AWS reports every id off its pattern at once, one line each.
+	var bad []string
+	for i, q := range queries {
+		if id := deref(q.Id); !validQueryID(id) {
+			bad = append(bad, fmt.Sprintf("The value %s for parameter %s.member.%d.Id is not matching the expected pattern ^[a-z][a-zA-Z0-9_]*$.", id, what, i+1))
+		}
+	}
+	if len(bad) > 0 {
+		return awsapi.Errorf(codeValidationError, "%s", strings.Join(bad, "\n"))
+	}
 	ids := map[string]bool{}
 	for _, q := range queries {
 		id := deref(q.Id)
@@ -300,4 +310,19 @@ func evalQueries(tx store.Tx, c caller, queries []cwapi.MetricDataQuery, start, 
 		}
 	}
 	return env, nil
+}
+
+// validQueryID is AWS's pattern for query ids, ^[a-z][a-zA-Z0-9_]*$: ids
+// are names in expressions, where an upper-case start would read as a
+// function.
+func validQueryID(id string) bool {
+	if id == "" || id[0] < 'a' || id[0] > 'z' {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
 }

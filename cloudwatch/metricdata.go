@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	cwapi "github.com/berth-dev/berth/api/cloudwatch"
@@ -21,6 +22,7 @@ const (
 // series is one query's datapoints, in the order they are returned.
 type series struct {
 	id, label string
+	messages  []cwapi.MessageData
 	times     []time.Time
 	values    []float64
 }
@@ -39,7 +41,13 @@ func statSeries(tx store.Tx, c caller, ms *cwapi.MetricStat, start, end time.Tim
 	if err != nil {
 		return nil, nil, err
 	}
-	starts, aggs := periods(points, start, pd, ms.Unit)
+	unit := ms.Unit
+	if unit == nil {
+		if units := distinctUnits(points); len(units) > 1 {
+			unit = ptr(units[0])
+		}
+	}
+	starts, aggs := periods(points, start, pd, unit, false)
 	var ts []time.Time
 	var vs []float64
 	for i, a := range aggs {
@@ -48,6 +56,46 @@ func statSeries(tx store.Tx, c caller, ms *cwapi.MetricStat, start, end time.Tim
 		}
 	}
 	return ts, vs, nil
+}
+
+// distinctUnits lists the units of points, sorted by name ("None" for
+// data without one). A query without Unit over data of several units is
+// answered, as AWS does, from the first unit only, never mixing them.
+func distinctUnits(points []point) []cwapi.StandardUnit {
+	var out []cwapi.StandardUnit
+	for _, p := range points {
+		if u := unitName(p.U); !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// unitsMessage is AWS's MultipleUnits message of a MetricStat query
+// without Unit over data of several units, or nil.
+func unitsMessage(tx store.Tx, c caller, ms *cwapi.MetricStat, start, end time.Time) ([]cwapi.MessageData, error) {
+	if ms == nil || ms.Unit != nil || ms.Metric == nil {
+		return nil, nil
+	}
+	dims, err := dimsOf(ms.Metric.Dimensions, "Metric.Dimensions")
+	if err != nil {
+		return nil, err
+	}
+	pd := time.Duration(deref(ms.Period)) * time.Second
+	points, err := readPoints(tx, c, metricKey(deref(ms.Metric.Namespace), deref(ms.Metric.MetricName), dims), alignStart(start, pd), end)
+	if err != nil {
+		return nil, err
+	}
+	units := distinctUnits(points)
+	if len(units) < 2 {
+		return nil, nil
+	}
+	names := make([]string, len(units))
+	for i, u := range units {
+		names[i] = string(u)
+	}
+	return []cwapi.MessageData{{Code: ptr("MultipleUnits"), Value: ptr("Multiple units returned: '[" + strings.Join(names, ", ") + "]'")}}, nil
 }
 
 // checkMetricStat validates a MetricStat; what names it in messages.
@@ -80,6 +128,7 @@ func (s *Service) GetMetricData(ctx context.Context, in *cwapi.GetMetricDataInpu
 		return nil, err
 	}
 	descending := in.ScanBy == nil || *in.ScanBy == cwapi.ScanByTimestampDescending
+	statSuffix, periodSuffix := labelSuffixes(in.MetricDataQueries)
 	var all []series
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		env, err := evalQueries(tx, c, in.MetricDataQueries, start, end)
@@ -100,12 +149,21 @@ func (s *Service) GetMetricData(ctx context.Context, in *cwapi.GetMetricDataInpu
 				slices.Reverse(keys)
 			}
 			sr := series{id: deref(q.Id), label: deref(q.Label)}
+			if sr.messages, err = unitsMessage(tx, c, q.MetricStat, start, end); err != nil {
+				return err
+			}
 			for _, k := range keys {
 				sr.times, sr.values = append(sr.times, time.UnixMilli(k).UTC()), append(sr.values, m[k])
 			}
 			if sr.label == "" {
 				if q.MetricStat != nil {
 					sr.label = deref(q.MetricStat.Metric.MetricName)
+					if statSuffix {
+						sr.label += " " + deref(q.MetricStat.Stat)
+					}
+					if periodSuffix {
+						sr.label += " " + strconv.Itoa(int(deref(q.MetricStat.Period)))
+					}
 				} else {
 					sr.label = sr.id
 				}
@@ -132,7 +190,7 @@ func (s *Service) GetMetricData(ctx context.Context, in *cwapi.GetMetricDataInpu
 	if limit <= 0 {
 		limit = defaultMaxDatapoints
 	}
-	out := &cwapi.GetMetricDataOutput{MetricDataResults: []cwapi.MetricDataResult{}}
+	out := &cwapi.GetMetricDataOutput{MetricDataResults: []cwapi.MetricDataResult{}, Messages: []cwapi.MessageData{}}
 	pos, taken := 0, 0
 	for _, sr := range all {
 		n := len(sr.times)
@@ -142,7 +200,7 @@ func (s *Service) GetMetricData(ctx context.Context, in *cwapi.GetMetricDataInpu
 		}
 		from := max(skip-pos, 0)
 		to := min(n, from+limit-taken)
-		r := cwapi.MetricDataResult{Id: ptr(sr.id), Label: ptr(sr.label), Timestamps: []awsapi.Timestamp{}, Values: []float64{}, StatusCode: ptr(cwapi.StatusCodeComplete)}
+		r := cwapi.MetricDataResult{Id: ptr(sr.id), Label: ptr(sr.label), Timestamps: []awsapi.Timestamp{}, Values: []float64{}, StatusCode: ptr(cwapi.StatusCodeComplete), Messages: sr.messages}
 		for i := from; i < to; i++ {
 			r.Timestamps = append(r.Timestamps, awsapi.Timestamp{Time: sr.times[i]})
 			r.Values = append(r.Values, sr.values[i])
@@ -160,4 +218,27 @@ func (s *Service) GetMetricData(ctx context.Context, in *cwapi.GetMetricDataInpu
 		}
 	}
 	return out, nil
+}
+
+// labelSuffixes reports whether default labels carry the statistic and
+// the period: AWS appends each to the metric name when the request's
+// MetricStat queries do not all use the same one ("CPU Average",
+// "CPU Sum 300"), so that the series can be told apart.
+func labelSuffixes(qs []cwapi.MetricDataQuery) (stat, period bool) {
+	var firstStat string
+	var firstPeriod int32
+	seen := false
+	for _, q := range qs {
+		if q.MetricStat == nil {
+			continue
+		}
+		st, pd := deref(q.MetricStat.Stat), deref(q.MetricStat.Period)
+		if !seen {
+			firstStat, firstPeriod, seen = st, pd, true
+			continue
+		}
+		stat = stat || st != firstStat
+		period = period || pd != firstPeriod
+	}
+	return stat, period
 }

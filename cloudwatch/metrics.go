@@ -1,6 +1,7 @@
 package cloudwatch
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -202,20 +203,16 @@ func datumPoints(ns string, d cwapi.MetricDatum, n int, now time.Time) ([]pendin
 	if err != nil {
 		return nil, err
 	}
-	forms := 0
-	if d.Value != nil {
-		forms++
+	// AWS refuses Value with either other form, naming the pair, but
+	// accepts Values together with StatisticValues (Berth then stores the
+	// Values).
+	if d.Value != nil && len(d.Values) > 0 {
+		return nil, cwapi.NewInvalidParameterCombinationException("The parameters %[1]s.Value and %[1]s.Values are mutually exclusive and you have specified both.", where)
 	}
-	if d.StatisticValues != nil {
-		forms++
+	if d.Value != nil && d.StatisticValues != nil {
+		return nil, cwapi.NewInvalidParameterCombinationException("The parameters %[1]s.Value and %[1]s.StatisticValues are mutually exclusive and you have specified both.", where)
 	}
-	if len(d.Values) > 0 {
-		forms++
-	}
-	if forms > 1 {
-		return nil, cwapi.NewInvalidParameterCombinationException("The parameters %[1]s.Value, %[1]s.StatisticValues and %[1]s.Values are mutually exclusive and you have specified more than one.", where)
-	}
-	if forms == 0 {
+	if d.Value == nil && d.StatisticValues == nil && len(d.Values) == 0 {
 		return nil, cwapi.NewMissingRequiredParameterException("One of the parameters %[1]s.Value, %[1]s.StatisticValues or %[1]s.Values is required.", where)
 	}
 	res := deref(d.StorageResolution)
@@ -255,7 +252,7 @@ func datumPoints(ns string, d cwapi.MetricDatum, n int, now time.Time) ([]pendin
 		p := base
 		p.N, p.S, p.Lo, p.Hi = 1, *d.Value, *d.Value, *d.Value
 		out = append(out, pendingPoint{key, rec, p})
-	case d.StatisticValues != nil:
+	case d.StatisticValues != nil && len(d.Values) == 0:
 		sv := d.StatisticValues
 		if sv.SampleCount == nil || sv.Sum == nil || sv.Minimum == nil || sv.Maximum == nil {
 			return nil, cwapi.NewMissingRequiredParameterException("The parameters %s.StatisticValues.SampleCount, Sum, Minimum and Maximum are required.", where)
@@ -279,7 +276,7 @@ func datumPoints(ns string, d cwapi.MetricDatum, n int, now time.Time) ([]pendin
 			return nil, cwapi.NewInvalidParameterValueException("The collection %s.Values must not have a size greater than %d.", where, maxValues)
 		}
 		if len(d.Counts) > 0 && len(d.Counts) != len(d.Values) {
-			return nil, cwapi.NewInvalidParameterValueException("The parameters %[1]s.Values and %[1]s.Counts must be arrays of the same size.", where)
+			return nil, cwapi.NewInvalidParameterValueException("The parameters %[1]s.Values and %[1]s.Counts must be of the same size.", where)
 		}
 		for j, v := range d.Values {
 			if err := checkValue(v, where+".Values"); err != nil {
@@ -530,24 +527,39 @@ func unitMatches(want *cwapi.StandardUnit, p point) bool {
 	return p.U == w
 }
 
-// periods groups points into aligned periods starting at start.
-func periods(points []point, start time.Time, period time.Duration, unit *cwapi.StandardUnit) (starts []time.Time, aggs []agg) {
-	groups := map[int64][]point{}
-	var keys []int64
+// periods groups points into aligned periods starting at start. With
+// byUnit, a period's points of different units make separate aggregates
+// (GetMetricStatistics without Unit answers one datapoint per unit, as
+// AWS does: it never combines data of different units).
+func periods(points []point, start time.Time, period time.Duration, unit *cwapi.StandardUnit, byUnit bool) (starts []time.Time, aggs []agg) {
+	type groupKey struct {
+		i int64
+		u string
+	}
+	groups := map[groupKey][]point{}
+	var keys []groupKey
 	for _, p := range points {
 		if !unitMatches(unit, p) {
 			continue
 		}
-		i := (p.T - start.UnixMilli()) / period.Milliseconds()
-		if _, ok := groups[i]; !ok {
-			keys = append(keys, i)
+		k := groupKey{i: (p.T - start.UnixMilli()) / period.Milliseconds()}
+		if byUnit {
+			k.u = p.U
 		}
-		groups[i] = append(groups[i], p)
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], p)
 	}
-	slices.Sort(keys)
-	for _, i := range keys {
-		starts = append(starts, start.Add(time.Duration(i)*period))
-		aggs = append(aggs, aggregate(groups[i]))
+	slices.SortFunc(keys, func(a, b groupKey) int {
+		if a.i != b.i {
+			return cmp.Compare(a.i, b.i)
+		}
+		return strings.Compare(a.u, b.u)
+	})
+	for _, k := range keys {
+		starts = append(starts, start.Add(time.Duration(k.i)*period))
+		aggs = append(aggs, aggregate(groups[k]))
 	}
 	return starts, aggs
 }
@@ -595,7 +607,7 @@ func (s *Service) GetMetricStatistics(ctx context.Context, in *cwapi.GetMetricSt
 		return nil, s.internal(err)
 	}
 	out := &cwapi.GetMetricStatisticsOutput{Label: ptr(name), Datapoints: []cwapi.Datapoint{}}
-	starts, aggs := periods(points, start, pd, in.Unit)
+	starts, aggs := periods(points, start, pd, in.Unit, in.Unit == nil)
 	for i, a := range aggs {
 		dp := cwapi.Datapoint{Timestamp: awsapi.Time(starts[i]), Unit: ptr(unitName(a.unit))}
 		for _, st := range in.Statistics {

@@ -12,9 +12,10 @@ import (
 const envCloudWatchInterval = "BERTH_CLOUDWATCH_INTERVAL"
 
 // wireCloudWatch serves CloudWatch metrics and alarms over the three
-// protocols its clients speak: Smithy RPC v2 CBOR (current SDKs and aws
-// CLI v1), awsJson1_0 and awsQuery (aws CLI v2 of Debian's age), with the
-// loop that evaluates alarms.
+// protocols its clients speak: Smithy RPC v2 CBOR (aws-sdk-go-v2, hence
+// Terraform), awsJson1_0 (botocore ranks it first: boto3 and aws CLI v1)
+// and awsQuery (aws CLI v2 of Debian's age), with the loop that evaluates
+// alarms.
 func (s *Server) wireCloudWatch() error {
 	st, err := s.store()
 	if err != nil {
@@ -35,6 +36,7 @@ func (s *Server) wireCloudWatch() error {
 	s.api.HandleQuery(cwapi.NewQueryService(svc))
 	j := cwapi.NewJSONService(svc)
 	j.ErrorShapes = cwapi.ErrorShapes
+	j.Marshal = cloudwatch.MarshalJSON
 	s.api.HandleJSON(j)
 	s.api.HandleCBOR(cwapi.NewCBORService(svc))
 	s.loops = append(s.loops, func(ctx context.Context) { svc.Run(ctx, interval) })

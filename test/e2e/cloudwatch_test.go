@@ -1,8 +1,8 @@
 package e2e
 
 // CloudWatch metrics and alarms over the three wires its clients speak:
-// aws-sdk-go-v2 and the aws CLI v1 send Smithy RPC v2 CBOR, Debian's aws
-// CLI v2 sends awsQuery. Data published by one client is read back with
+// aws-sdk-go-v2 sends Smithy RPC v2 CBOR, the aws CLI v1 (botocore) awsJson
+// 1.0, Debian's aws CLI v2 awsQuery. Data published by one client is read back with
 // its statistics and percentiles by the others; a batch large enough to
 // be gzipped by the SDK pages through ListMetrics; an alarm really moves
 // OK -> ALARM -> OK from the data put (and a composite alarm with it),
@@ -88,7 +88,7 @@ func TestCloudWatch(t *testing.T) {
 		t.Fatalf("PutMetricData: %v", err)
 	}
 
-	// GetMetricStatistics over awsQuery (CLI v2) and CBOR (CLI v1).
+	// GetMetricStatistics over awsQuery (CLI v2) and awsJson (CLI v1).
 	start, end := base.Add(-time.Minute).Format(time.RFC3339), base.Add(2*time.Minute).Format(time.RFC3339)
 	var stats struct {
 		Datapoints []struct {
@@ -275,7 +275,7 @@ func TestCloudWatch(t *testing.T) {
 		t.Errorf("put-metric-data to AWS/EC2 (query): exit %d, %s", r.ExitCode, r.Stderr)
 	}
 	if r := b.AWS(t, "cloudwatch", "put-metric-data", "--namespace", "AWS/EC2", "--metric-name", "CPUUtilization", "--value", "1"); r.ErrorCode() != "InvalidParameterValue" {
-		t.Errorf("put-metric-data to AWS/EC2 (CBOR): exit %d, %s", r.ExitCode, r.Stderr)
+		t.Errorf("put-metric-data to AWS/EC2 (awsJson): exit %d, %s", r.ExitCode, r.Stderr)
 	}
 	if r := b.AWS(t, "cloudwatch", "put-metric-data", "--namespace", "Berth/Test", "--metric-data", `[{"MetricName":"NoValue"}]`); r.ErrorCode() != "MissingParameter" {
 		t.Errorf("put-metric-data without a value: exit %d, %s", r.ExitCode, r.Stderr)
