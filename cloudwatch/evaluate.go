@@ -113,7 +113,11 @@ func (s *Service) evaluateOne(ctx context.Context, id string, composite bool) bo
 	if a.Composite != nil && !composite {
 		return false
 	}
-	if ev == nil || ev.state == a.state() {
+	if ev == nil {
+		return true
+	}
+	if ev.state == a.state() {
+		s.repeatAutoScaling(ctx, c, id, a, ev, now)
 		return true
 	}
 	var change *AlarmChange
@@ -143,8 +147,68 @@ func (s *Service) evaluateOne(ctx context.Context, id string, composite bool) bo
 	}
 	if change != nil {
 		s.runActions(ctx, c, a, *change)
+		s.autoScalingRun[id] = now
 	}
 	return true
+}
+
+// repeatAutoScaling invokes again the Auto Scaling actions of an alarm
+// that stays in its state, once per period: AWS runs the other actions on
+// transitions only, but keeps scaling while the condition lasts (the
+// policy's cooldown decides whether a repeat changes capacity). The last
+// run is kept in memory; after a restart the first repeat comes a period
+// later.
+func (s *Service) repeatAutoScaling(ctx context.Context, c caller, id string, a *alarmRecord, ev *evaluation, now time.Time) {
+	if a.Metric == nil || !a.actionsEnabled() {
+		return
+	}
+	var scaling []string
+	for _, arn := range a.actions(ev.state) {
+		if isAutoScalingAction(arn) {
+			scaling = append(scaling, arn)
+		}
+	}
+	if len(scaling) == 0 {
+		return
+	}
+	period := time.Duration(deref(a.Metric.Period)) * time.Second
+	if period <= 0 {
+		period = time.Duration(alarmPeriod(a.Metric.Metrics)) * time.Second
+	}
+	if period <= 0 {
+		period = time.Minute
+	}
+	last, ok := s.autoScalingRun[id]
+	if !ok {
+		// First seen in this process: count from now.
+		s.autoScalingRun[id] = now
+		return
+	}
+	if now.Sub(last) < period {
+		return
+	}
+	s.autoScalingRun[id] = now
+	change := AlarmChange{AlarmName: deref(a.Metric.AlarmName), AlarmARN: a.arn(), OldState: ev.state, NewState: ev.state,
+		Reason: ev.reason, Threshold: deref(a.Metric.Threshold), Values: ev.values, Timestamp: now}
+	only := *a
+	m := *a.Metric
+	switch ev.state {
+	case "OK":
+		m.OKActions = scaling
+	case "ALARM":
+		m.AlarmActions = scaling
+	default:
+		m.InsufficientDataActions = scaling
+	}
+	only.Metric = &m
+	s.runActions(ctx, c, &only, change)
+}
+
+// isAutoScalingAction: Application Auto Scaling and EC2 Auto Scaling
+// policy ARNs are both in the autoscaling service namespace.
+func isAutoScalingAction(arn string) bool {
+	parts := strings.SplitN(arn, ":", 6)
+	return len(parts) == 6 && parts[2] == "autoscaling"
 }
 
 // runActions invokes the actions of the alarm's new state and records

@@ -288,3 +288,58 @@ func TestMathAlarm(t *testing.T) {
 		t.Error("an alarm on an unsupported expression was accepted")
 	}
 }
+
+type invocation struct {
+	arn    string
+	change AlarmChange
+}
+
+type invocations []invocation
+
+func (v *invocations) InvokeAlarmAction(_ context.Context, _, _, arn string, c AlarmChange) error {
+	*v = append(*v, invocation{arn, c})
+	return nil
+}
+
+// TestAutoScalingActionsRepeat: an alarm that stays in ALARM invokes its
+// Auto Scaling actions again each period, and its other actions only on
+// the transition.
+func TestAutoScalingActionsRepeat(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "berth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Date(2026, 5, 1, 12, 0, 30, 0, time.UTC)
+	s, err := New(Options{Store: st, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got invocations
+	s.SetActionInvoker(&got)
+	ctx := awsapi.WithIdentity(context.Background(), awsapi.Identity{AccountID: "000000000000", Region: "us-east-1"})
+	const policy = "arn:aws:autoscaling:us-east-1:000000000000:scalingPolicy:1a2b:resource/ecs/service/c/web:policyName/out"
+	const topic = "arn:aws:sns:us-east-1:000000000000:ops"
+	if _, err := s.PutMetricAlarm(ctx, &cwapi.PutMetricAlarmInput{
+		AlarmName: ptr("cpu-high"), Namespace: ptr("App"), MetricName: ptr("CPU"), Statistic: ptr(cwapi.StatisticAverage),
+		Period: ptr(int32(60)), EvaluationPeriods: ptr(int32(1)), Threshold: ptr(50.0),
+		ComparisonOperator: ptr(cwapi.ComparisonOperatorGreaterThanThreshold),
+		TreatMissingData:   ptr("breaching"), AlarmActions: []string{policy, topic},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.EvaluateAll(ctx) // missing data treated as breaching: OK... -> ALARM, both actions
+	if len(got) != 2 {
+		t.Fatalf("on the transition: %d invocations, want 2 (%+v)", len(got), got)
+	}
+	now = now.Add(30 * time.Second)
+	s.EvaluateAll(ctx)
+	if len(got) != 2 {
+		t.Fatalf("within the period: %d invocations, want 2", len(got))
+	}
+	now = now.Add(31 * time.Second)
+	s.EvaluateAll(ctx)
+	if len(got) != 3 || got[2].arn != policy || got[2].change.NewState != "ALARM" || got[2].change.OldState != "ALARM" {
+		t.Fatalf("a period later: %+v, want one more ALARM->ALARM invocation of the scaling policy", got)
+	}
+}

@@ -96,6 +96,9 @@ type Service struct {
 	// it also guards lastTrim, when old data was last trimmed.
 	evalMu   sync.Mutex
 	lastTrim time.Time
+	// autoScalingRun is when an alarm (by index id) last invoked its Auto
+	// Scaling actions; guarded by evalMu. See repeatAutoScaling.
+	autoScalingRun map[string]time.Time
 }
 
 var _ cwapi.Service = (*Service)(nil)
@@ -105,7 +108,7 @@ func New(o Options) (*Service, error) {
 	if o.Store == nil {
 		return nil, errors.New("cloudwatch: Store is required")
 	}
-	s := &Service{st: o.Store, log: o.Log, now: o.Now}
+	s := &Service{st: o.Store, log: o.Log, now: o.Now, autoScalingRun: map[string]time.Time{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
