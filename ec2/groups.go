@@ -18,9 +18,18 @@ func groupARN(sc scope, id string) string {
 func (g *groupRec) wire(sc scope) ec2api.SecurityGroup {
 	return ec2api.SecurityGroup{
 		GroupId: str(g.ID), GroupName: str(g.Name), Description: str(g.Description), VpcId: str(g.VPC),
-		OwnerId: str(sc.account), SecurityGroupArn: str(groupARN(sc, g.ID)), Tags: wireTags(g.Tags),
+		OwnerId: str(sc.account), SecurityGroupArn: str(groupARN(sc, g.ID)), Tags: tagsIfAny(g.Tags),
 		IpPermissions: permissions(g.Rules, false), IpPermissionsEgress: permissions(g.Rules, true),
 	}
+}
+
+// tagsIfAny is tags as EC2 lists them, or nil: EC2 leaves tagSet out of a
+// security group (and of the rules Authorize echoes) that has no tags.
+func tagsIfAny(tags map[string]string) []ec2api.Tag {
+	if len(tags) == 0 {
+		return nil
+	}
+	return wireTags(tags)
 }
 
 // hasPorts reports whether the ports of a protocol's rules are listed.
@@ -395,7 +404,8 @@ func (s *Service) CreateSecurityGroup(ctx context.Context, in *ec2api.CreateSecu
 	switch {
 	case name == "":
 		return nil, missingParam("GroupName")
-	case in.Description == nil:
+	case desc == "":
+		// EC2 treats an empty description as a missing one.
 		return nil, missingParam("GroupDescription")
 	case len(name) > 255 || !validGroupText(name):
 		return nil, invalidParam("Value (%s) for parameter GroupName is invalid. Character sets beyond ASCII are not supported.", name)
@@ -533,7 +543,7 @@ func (s *Service) authorize(ctx context.Context, id, name *string, perms []ec2ap
 		g.Rules = append(g.Rules, added...)
 		for _, r := range added {
 			w := r.wire(sc, g.ID)
-			w.Tags = wireTags(tags)
+			w.Tags = tagsIfAny(tags)
 			out = append(out, w)
 		}
 		return nil

@@ -25,7 +25,7 @@ func availableIPs(cidr string) int32 {
 }
 
 func (sn *subnetRec) wire(sc scope) ec2api.Subnet {
-	state := ec2api.SubnetStateAvailable
+	state, hostnames := ec2api.SubnetStateAvailable, ec2api.HostnameTypeIpName
 	z, _ := zoneByName(sc.region, sn.Zone)
 	return ec2api.Subnet{
 		SubnetId: str(sn.ID), VpcId: str(sn.VPC), CidrBlock: str(sn.CIDR), State: &state,
@@ -35,6 +35,12 @@ func (sn *subnetRec) wire(sc scope) ec2api.Subnet {
 		SubnetArn:                   str("arn:aws:ec2:" + sc.region + ":" + sc.account + ":subnet/" + sn.ID),
 		AssignIpv6AddressOnCreation: boolp(false), MapCustomerOwnedIpOnLaunch: boolp(false),
 		Ipv6CidrBlockAssociationSet: []ec2api.SubnetIpv6CidrBlockAssociation{}, Tags: wireTags(sn.Tags),
+		// EC2 always reports these IPv4-only defaults; Terraform's aws_subnet
+		// reads them back into state.
+		EnableDns64: boolp(false), Ipv6Native: boolp(false),
+		PrivateDnsNameOptionsOnLaunch: &ec2api.PrivateDnsNameOptionsOnLaunch{
+			HostnameType: &hostnames, EnableResourceNameDnsARecord: boolp(false), EnableResourceNameDnsAAAARecord: boolp(false),
+		},
 	}
 }
 

@@ -16,7 +16,7 @@ func (v *vpcRec) wire(account string) ec2api.Vpc {
 	}
 	return ec2api.Vpc{
 		VpcId: str(v.ID), CidrBlock: str(v.CIDR), State: &state, IsDefault: boolp(v.Default), OwnerId: str(account),
-		DhcpOptionsId: str(v.DHCP), InstanceTenancy: &tenancy, Tags: wireTags(v.Tags),
+		DhcpOptionsId: str(v.DHCP), InstanceTenancy: &tenancy, Tags: tagsIfAny(v.Tags),
 		CidrBlockAssociationSet: []ec2api.VpcCidrBlockAssociation{{
 			AssociationId: str(v.Assoc), CidrBlock: str(v.CIDR), CidrBlockState: &ec2api.VpcCidrBlockState{State: &assoc},
 		}},
@@ -107,7 +107,7 @@ func (s *Service) CreateVpc(ctx context.Context, in *ec2api.CreateVpcInput) (*ec
 		return nil, err
 	}
 	if p.Bits() < 16 || p.Bits() > 28 {
-		return nil, invalidParam("The CIDR '%s' is invalid.", cidr)
+		return nil, apiErr("InvalidVpc.Range", "The CIDR '"+cidr+"' is invalid.")
 	}
 	tags, err := specTags(in.TagSpecifications, "vpc")
 	if err != nil {
@@ -133,7 +133,11 @@ func (s *Service) CreateVpc(ctx context.Context, in *ec2api.CreateVpcInput) (*ec
 	if err != nil {
 		return nil, err
 	}
+	// EC2 answers CreateVpc with the VPC still pending (a describe right
+	// after shows it available) and an empty IPv6 association list.
 	w := v.wire(sc.account)
+	pending := ec2api.VpcStatePending
+	w.State, w.Ipv6CidrBlockAssociationSet = &pending, []ec2api.VpcIpv6CidrBlockAssociation{}
 	return &ec2api.CreateVpcOutput{Vpc: &w}, nil
 }
 
