@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -349,7 +350,14 @@ func (s *Service) GetAccessKeyLastUsed(ctx context.Context, in *iamapi.GetAccess
 		return nil, err
 	}
 	if !found || k.Account != account(ctx) {
-		return nil, noSuchKey(*in.AccessKeyId)
+		// IAM does not reveal whether a key it cannot show the caller
+		// exists: it refuses the request as it would an unauthorized one.
+		caller := awsapi.IdentityFrom(ctx).Principal
+		if caller == "" {
+			caller = "arn:aws:iam::" + account(ctx) + ":root"
+		}
+		return nil, awsapi.NewError(http.StatusForbidden, "AccessDenied",
+			"User: %s is not authorized to perform iam:GetAccessKeyLastUsed on resource: access key %s", caller, *in.AccessKeyId)
 	}
 	last := &iamapi.AccessKeyLastUsed{ServiceName: str("N/A"), Region: str("N/A")}
 	if u, ok := s.keys.lastUse(k.ID); ok {

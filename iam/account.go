@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	iamapi "github.com/berth-dev/berth/api/iam"
+	"github.com/berth-dev/berth/awsapi"
 	"github.com/berth-dev/berth/store"
 )
 
@@ -203,6 +204,9 @@ func (s *Service) GetAccountAuthorizationDetails(ctx context.Context, in *iamapi
 func (s *Service) CreateAccountAlias(ctx context.Context, in *iamapi.CreateAccountAliasInput) (*iamapi.CreateAccountAliasOutput, error) {
 	acct := account(ctx)
 	alias := *in.AccountAlias
+	if !validAlias(alias) {
+		return nil, awsapi.Errorf("ValidationError", "1 validation error detected: Value '%s' at 'accountAlias' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$", alias)
+	}
 	err := s.st.Update(ctx, func(tx store.Tx) error {
 		var owner string
 		found, err := store.LoadDoc(tx, kindAlias, "", "", alias, &owner)
@@ -231,6 +235,21 @@ func (s *Service) CreateAccountAlias(ctx context.Context, in *iamapi.CreateAccou
 		return nil, err
 	}
 	return &iamapi.CreateAccountAliasOutput{}, nil
+}
+
+// validAlias checks the model's alias pattern, which the generated
+// validator cannot (Go's regexp has no lookahead): lower-case letters,
+// digits and single hyphens, starting and ending with a letter or digit.
+func validAlias(alias string) bool {
+	if alias == "" || alias[0] == '-' || alias[len(alias)-1] == '-' || strings.Contains(alias, "--") {
+		return false
+	}
+	for _, c := range alias {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // DeleteAccountAlias removes the account's alias.
@@ -290,8 +309,9 @@ func (s *Service) GetAccountSummary(ctx context.Context, _ *iamapi.GetAccountSum
 		"VersionsPerPolicyQuota": maxPolicyVersions, "PolicyVersionsInUseQuota": 10000,
 		"SigningCertificatesPerUserQuota": 2, "ServerCertificatesQuota": 20, "ServerCertificates": 0,
 		"MFADevices": 0, "MFADevicesInUse": 0, "AccountMFAEnabled": 0, "GlobalEndpointTokenVersion": 1,
-		// Berth has no root signing certificates, so this is always 0.
-		"AccountSigningCertificatesPresent": 0,
+		// Berth has no root signing certificates and no root console
+		// password, so these are always 0.
+		"AccountSigningCertificatesPresent": 0, "AccountPasswordPresent": 0,
 	}
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		e, err := loadEntities(tx, acct)

@@ -8,17 +8,26 @@ import (
 )
 
 // checkBoundary refuses a permissions boundary that is not a managed
-// policy ARN. Boundaries are stored and returned, not enforced.
-func checkBoundary(arn string) error {
-	if _, ok := parsePolicyARN(arn); !ok {
+// policy ARN, or names a customer managed policy that does not exist.
+// Boundaries are stored and returned, not enforced.
+func (s *Service) checkBoundary(ctx context.Context, arn string) error {
+	pa, ok := parsePolicyARN(arn)
+	if !ok {
 		return invalidARN(arn)
 	}
-	return nil
+	if pa.account == "aws" {
+		// Berth has no catalogue of AWS managed policies to check against.
+		return nil
+	}
+	_, err := s.viewPolicy(ctx, arn)
+	return missingPolicy(err, func() error {
+		return iamapi.NewNoSuchEntityException("Scope ARN: %s does not exist or is not attachable.", arn)
+	})
 }
 
 // PutUserPermissionsBoundary sets a user's permissions boundary.
 func (s *Service) PutUserPermissionsBoundary(ctx context.Context, in *iamapi.PutUserPermissionsBoundaryInput) (*iamapi.PutUserPermissionsBoundaryOutput, error) {
-	if err := checkBoundary(*in.PermissionsBoundary); err != nil {
+	if err := s.checkBoundary(ctx, *in.PermissionsBoundary); err != nil {
 		return nil, err
 	}
 	_, err := s.updateUser(ctx, *in.UserName, func(u *userRecord, _ store.Tx) error {
@@ -45,7 +54,7 @@ func (s *Service) DeleteUserPermissionsBoundary(ctx context.Context, in *iamapi.
 
 // PutRolePermissionsBoundary sets a role's permissions boundary.
 func (s *Service) PutRolePermissionsBoundary(ctx context.Context, in *iamapi.PutRolePermissionsBoundaryInput) (*iamapi.PutRolePermissionsBoundaryOutput, error) {
-	if err := checkBoundary(*in.PermissionsBoundary); err != nil {
+	if err := s.checkBoundary(ctx, *in.PermissionsBoundary); err != nil {
 		return nil, err
 	}
 	_, err := s.updateRole(ctx, *in.RoleName, func(r *roleRecord, _ store.Tx) error {
@@ -69,3 +78,7 @@ func (s *Service) DeleteRolePermissionsBoundary(ctx context.Context, in *iamapi.
 	}
 	return &iamapi.DeleteRolePermissionsBoundaryOutput{}, nil
 }
+
+// boundaryType is the PermissionsBoundaryType IAM really returns: the
+// model's enum says PermissionsBoundaryPolicy, AWS answers "Policy".
+const boundaryType iamapi.PermissionsBoundaryAttachmentType = "Policy"

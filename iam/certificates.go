@@ -127,7 +127,8 @@ func noSuchSigningCert(id string) error {
 func (s *Service) UploadSigningCertificate(ctx context.Context, in *iamapi.UploadSigningCertificateInput) (*iamapi.UploadSigningCertificateOutput, error) {
 	certs, err := parseCertificates(*in.CertificateBody, "certificate body")
 	if err != nil {
-		return nil, err
+		// IAM's wording for signing certificates quotes the body.
+		return nil, iamapi.NewMalformedCertificateException("Certificate %s is malformed.", *in.CertificateBody)
 	}
 	now := s.clock()
 	if now.After(certs[0].NotAfter) {
@@ -296,7 +297,8 @@ func (s *Service) GetServerCertificate(ctx context.Context, in *iamapi.GetServer
 	if err != nil {
 		return nil, err
 	}
-	out := &iamapi.ServerCertificate{ServerCertificateMetadata: c.metadata(account(ctx)), CertificateBody: str(c.Body), CertificateChain: optional(c.Chain)}
+	// IAM answers with Tags even when there are none.
+	out := &iamapi.ServerCertificate{ServerCertificateMetadata: c.metadata(account(ctx)), CertificateBody: str(c.Body), CertificateChain: optional(c.Chain), Tags: []iamapi.Tag{}}
 	if len(c.Tags) > 0 {
 		out.Tags = wireTags(c.Tags)
 	}

@@ -213,6 +213,13 @@ func (s *Service) DeleteGroup(ctx context.Context, in *iamapi.DeleteGroupInput) 
 func (s *Service) membership(ctx context.Context, groupName, userName string, add bool) error {
 	acct := account(ctx)
 	return s.st.Update(ctx, func(tx store.Tx) error {
+		// RemoveUserFromGroup names a missing user before a missing group,
+		// as AWS does.
+		if !add {
+			if _, err := getUser(tx, acct, userName); err != nil {
+				return err
+			}
+		}
 		g, err := getGroup(tx, acct, groupName)
 		if err != nil {
 			return err
@@ -233,7 +240,8 @@ func (s *Service) membership(ctx context.Context, groupName, userName string, ad
 			u.Groups = append(u.Groups, g.Name)
 		} else {
 			if !inGroup {
-				return iamapi.NewNoSuchEntityException("User %s is not in group %s.", u.Name, g.Name)
+				// AWS answers removing a user who is not a member with success.
+				return nil
 			}
 			g.Users = slices.DeleteFunc(g.Users, func(n string) bool { return strings.EqualFold(n, u.Name) })
 			u.Groups = slices.DeleteFunc(u.Groups, func(n string) bool { return strings.EqualFold(n, g.Name) })
@@ -285,8 +293,8 @@ func (s *Service) ListGroupsForUser(ctx context.Context, in *iamapi.ListGroupsFo
 	return &iamapi.ListGroupsForUserOutput{Groups: items, IsTruncated: truncated, Marker: marker}, nil
 }
 
-func noSuchGroupPolicy(name, group string) error {
-	return iamapi.NewNoSuchEntityException("The group policy with name %s cannot be found for group %s.", name, group)
+func noSuchGroupPolicy(name string) error {
+	return iamapi.NewNoSuchEntityException("The group policy with name %s cannot be found.", name)
 }
 
 // PutGroupPolicy adds or replaces an inline policy of a group.
@@ -310,7 +318,7 @@ func (s *Service) GetGroupPolicy(ctx context.Context, in *iamapi.GetGroupPolicyI
 	}
 	doc, ok := g.Inline[*in.PolicyName]
 	if !ok {
-		return nil, noSuchGroupPolicy(*in.PolicyName, g.Name)
+		return nil, noSuchGroupPolicy(*in.PolicyName)
 	}
 	return &iamapi.GetGroupPolicyOutput{GroupName: str(g.Name), PolicyName: in.PolicyName, PolicyDocument: str(EncodeDocument(doc))}, nil
 }
@@ -319,7 +327,7 @@ func (s *Service) GetGroupPolicy(ctx context.Context, in *iamapi.GetGroupPolicyI
 func (s *Service) DeleteGroupPolicy(ctx context.Context, in *iamapi.DeleteGroupPolicyInput) (*iamapi.DeleteGroupPolicyOutput, error) {
 	err := s.updateGroup(ctx, *in.GroupName, func(g *groupRecord, _ store.Tx) error {
 		if _, ok := g.Inline[*in.PolicyName]; !ok {
-			return noSuchGroupPolicy(*in.PolicyName, g.Name)
+			return noSuchGroupPolicy(*in.PolicyName)
 		}
 		delete(g.Inline, *in.PolicyName)
 		return nil

@@ -122,7 +122,8 @@ func TestRoleLifecycle(t *testing.T) {
 	if got, _ := url.QueryUnescape(r.get("Role/AssumeRolePolicyDocument")); got != trust {
 		t.Errorf("AssumeRolePolicyDocument %q is not the URL-encoded document", r.get("Role/AssumeRolePolicyDocument"))
 	}
-	if r.get("Role/Tags/member/Key") != "team" || r.get("Role/MaxSessionDuration") != "7200" || r.get("Role/Description") != "the app" {
+	// AWS's CreateRole answer leaves out the description and session duration.
+	if r.get("Role/Tags/member/Key") != "team" || r.get("Role/MaxSessionDuration") != "" || r.get("Role/Description") != "" {
 		t.Errorf("create: %v", r)
 	}
 

@@ -40,7 +40,10 @@ func (p instanceProfileRecord) wire(tx store.Tx, acct string) *iamapi.InstancePr
 		Arn: str(p.arn(acct)), CreateDate: awsapi.Time(p.Created), Roles: []iamapi.Role{}}
 	for _, name := range p.Roles {
 		if r, err := getRole(tx, acct, name); err == nil {
-			out.Roles = append(out.Roles, *r.wire(acct, true))
+			// AWS leaves the session duration out of a profile's roles.
+			w := r.wire(acct, true)
+			w.MaxSessionDuration = nil
+			out.Roles = append(out.Roles, *w)
 		}
 	}
 	if len(p.Tags) > 0 {
@@ -120,6 +123,8 @@ func (s *Service) GetInstanceProfile(ctx context.Context, in *iamapi.GetInstance
 			return err
 		}
 		out = p.wire(tx, acct)
+		// GetInstanceProfile lists the tags even when there are none.
+		out.Tags = wireTags(p.Tags)
 		return nil
 	})
 	if err != nil {
@@ -211,7 +216,7 @@ func (s *Service) RemoveRoleFromInstanceProfile(ctx context.Context, in *iamapi.
 			if _, err := getRole(tx, account(ctx), *in.RoleName); err != nil {
 				return err
 			}
-			return iamapi.NewNoSuchEntityException("The role with name %s cannot be found in instance profile %s.", *in.RoleName, p.Name)
+			return iamapi.NewNoSuchEntityException("Role %s in Instance Profile %s cannot be found.", *in.RoleName, p.Name)
 		}
 		p.Roles = slices.Delete(p.Roles, i, i+1)
 		return nil

@@ -88,7 +88,11 @@ func (p passwordPolicy) wire() *iamapi.PasswordPolicy {
 	out := &iamapi.PasswordPolicy{
 		MinimumPasswordLength: &p.MinLength, RequireSymbols: &p.Symbols, RequireNumbers: &p.Numbers,
 		RequireUppercaseCharacters: &p.Uppercase, RequireLowercaseCharacters: &p.Lowercase,
-		AllowUsersToChangePassword: &p.AllowChange, ExpirePasswords: &expire, HardExpiry: &p.HardExpiry,
+		AllowUsersToChangePassword: &p.AllowChange, ExpirePasswords: &expire,
+	}
+	// IAM leaves HardExpiry out of a policy that does not set it.
+	if p.HardExpiry {
+		out.HardExpiry = &p.HardExpiry
 	}
 	if p.MaxAge > 0 {
 		out.MaxPasswordAge = &p.MaxAge

@@ -72,7 +72,7 @@ func parseMFASerial(serial string) (acct, storeKey string, ok bool) {
 }
 
 func noSuchMFA(serial string) error {
-	return iamapi.NewNoSuchEntityException("VirtualMFADevice with serial number %s doesn't exist.", serial)
+	return iamapi.NewNoSuchEntityException("MFA Device with serial number %s does not exist.", serial)
 }
 
 func getMFA(tx store.Tx, acct, serial string) (mfaDevice, error) {
@@ -170,7 +170,7 @@ func (s *Service) CreateVirtualMFADevice(ctx context.Context, in *iamapi.CreateV
 			return err
 		}
 		if found {
-			return iamapi.NewEntityAlreadyExistsException("MFADevice entity at the same path and name already exists.")
+			return iamapi.NewEntityAlreadyExistsException("MFA device already exists.")
 		}
 		n, err := tx.ListResources(kindMFADevice, acct, global, "", store.Page{})
 		if err != nil {
@@ -273,15 +273,15 @@ func (s *Service) DeactivateMFADevice(ctx context.Context, in *iamapi.Deactivate
 		if err != nil {
 			return err
 		}
+		d, err := getMFA(tx, acct, *in.SerialNumber)
+		if err != nil {
+			return err
+		}
 		i := slices.Index(u.MFA, *in.SerialNumber)
 		if i < 0 {
 			return iamapi.NewNoSuchEntityException("MFA Device with serial number %s is not enabled for user %s.", *in.SerialNumber, u.Name)
 		}
 		u.MFA = slices.Delete(u.MFA, i, i+1)
-		d, err := getMFA(tx, acct, *in.SerialNumber)
-		if err != nil {
-			return err
-		}
 		d.Assigned, d.Enabled = false, time.Time{}
 		if err := putMFA(tx, acct, d, s.clock()); err != nil {
 			return err
@@ -383,6 +383,13 @@ func (s *Service) ListVirtualMFADevices(ctx context.Context, in *iamapi.ListVirt
 	want := iamapi.AssignmentStatusTypeAny
 	if in.AssignmentStatus != nil {
 		want = *in.AssignmentStatus
+	}
+	// Markers Berth hands out are device serial numbers; anything else is
+	// not one IAM would have given.
+	if m := deref(in.Marker); m != "" {
+		if _, _, ok := parseMFASerial(m); !ok {
+			return nil, awsapi.Errorf("ValidationError", "Invalid Marker.")
+		}
 	}
 	var out []iamapi.VirtualMFADevice
 	err := s.st.View(ctx, func(tx store.Tx) error {

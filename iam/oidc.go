@@ -55,19 +55,16 @@ func issuerKey(issuer string) string {
 // wants https://; Berth accepts http:// too so that a local issuer needs
 // no certificate.
 func parseProviderURL(raw string) (scheme, issuer string, err error) {
-	bad := func(why string) error {
-		return iamapi.NewInvalidInputException("Invalid url %s: %s", raw, why)
-	}
+	// IAM answers every malformed URL (not a URL, another scheme, no host,
+	// a user, a query or a fragment) with this one ValidationError.
+	bad := awsapi.Errorf("ValidationError", "Invalid Open ID Connect Provider URL")
 	u, perr := url.Parse(raw)
 	switch {
-	case perr != nil:
-		return "", "", bad("it does not parse as a URL")
-	case u.Scheme != "https" && u.Scheme != "http":
-		return "", "", bad("the URL must begin with https:// (Berth also accepts http://)")
-	case u.Host == "" || u.User != nil:
-		return "", "", bad("the URL must name a host and no user")
-	case u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(raw, "?#"):
-		return "", "", bad("query parameters and fragments are not allowed")
+	case perr != nil,
+		u.Scheme != "https" && u.Scheme != "http",
+		u.Host == "" || u.User != nil,
+		u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(raw, "?#"):
+		return "", "", bad
 	}
 	issuer = strings.TrimSuffix(strings.ToLower(u.Host)+u.EscapedPath(), "/")
 	return u.Scheme, issuer, nil
@@ -163,7 +160,8 @@ func setThumbprints(ts []string) ([]string, error) {
 		}
 	}
 	if len(out) > maxThumbprintsPerProvider {
-		return nil, iamapi.NewLimitExceededException("Cannot exceed quota for ThumbprintsPerOpenIdConnectProvider: %d", maxThumbprintsPerProvider)
+		// IAM's wording, although five thumbprints are allowed.
+		return nil, iamapi.NewInvalidInputException("Thumbprint list must contain fewer than %d entries.", maxThumbprintsPerProvider)
 	}
 	return out, nil
 }
@@ -235,6 +233,8 @@ func (s *Service) GetOpenIDConnectProvider(ctx context.Context, in *iamapi.GetOp
 	if out.ThumbprintList == nil {
 		out.ThumbprintList = []string{}
 	}
+	// IAM returns an empty Tags list rather than leaving it out.
+	out.Tags = []iamapi.Tag{}
 	if len(p.Tags) > 0 {
 		out.Tags = wireTags(p.Tags)
 	}
@@ -257,7 +257,8 @@ func (s *Service) ListOpenIDConnectProviders(ctx context.Context, _ *iamapi.List
 
 // DeleteOpenIDConnectProvider deletes a provider. Roles that trust it
 // keep their trust policies but can no longer be assumed with its tokens.
-// Deleting a provider that does not exist succeeds, as IAM documents.
+// IAM's reference calls the operation idempotent, but IAM answers
+// NoSuchEntity for a provider that does not exist, and so does Berth.
 func (s *Service) DeleteOpenIDConnectProvider(ctx context.Context, in *iamapi.DeleteOpenIDConnectProviderInput) (*iamapi.DeleteOpenIDConnectProviderOutput, error) {
 	acct := account(ctx)
 	issuer, err := parseProviderARN(*in.OpenIDConnectProviderArn, acct)
@@ -267,7 +268,7 @@ func (s *Service) DeleteOpenIDConnectProvider(ctx context.Context, in *iamapi.De
 	err = s.st.Update(ctx, func(tx store.Tx) error {
 		err := tx.DeleteResource(kindOIDCProvider, acct, global, issuerKey(issuer))
 		if errors.Is(err, store.ErrNotFound) {
-			return nil
+			return iamapi.NewNoSuchEntityException("OpenId connect Provider %s cannot be found.", *in.OpenIDConnectProviderArn)
 		}
 		return err
 	})

@@ -28,8 +28,8 @@ func TestOIDCProviderLifecycle(t *testing.T) {
 		t.Errorf("create returned tags %v", r)
 	}
 	f.fails("EntityAlreadyExists", "Provider with url "+eksIssuer+" already exists.", acct, "CreateOpenIDConnectProvider", "Url", eksIssuer+"/")
-	f.fails("InvalidInput", "", acct, "CreateOpenIDConnectProvider", "Url", "ftp://example.com")
-	f.fails("InvalidInput", "", acct, "CreateOpenIDConnectProvider", "Url", "https://example.com/?q=1")
+	f.fails("ValidationError", "", acct, "CreateOpenIDConnectProvider", "Url", "ftp://example.com")
+	f.fails("ValidationError", "", acct, "CreateOpenIDConnectProvider", "Url", "https://example.com/?q=1")
 	f.fails("ValidationError", "", acct, "CreateOpenIDConnectProvider", "Url", "https://example.com", "ThumbprintList.member.1", "short")
 
 	r = f.must(acct, "GetOpenIDConnectProvider", "OpenIDConnectProviderArn", eksARN)
@@ -87,7 +87,7 @@ func TestOIDCProviderLifecycle(t *testing.T) {
 		t.Errorf("list: %v", arns)
 	}
 	f.must(acct, "DeleteOpenIDConnectProvider", "OpenIDConnectProviderArn", eksARN)
-	f.must(acct, "DeleteOpenIDConnectProvider", "OpenIDConnectProviderArn", eksARN) // idempotent, as IAM documents
+	f.fails("NoSuchEntity", "", acct, "DeleteOpenIDConnectProvider", "OpenIDConnectProviderArn", eksARN)
 	f.fails("NoSuchEntity", "", acct, "GetOpenIDConnectProvider", "OpenIDConnectProviderArn", eksARN)
 	r = f.must(acct, "ListOpenIDConnectProviders")
 	if arns := r["OpenIDConnectProviderList/member/Arn"]; len(arns) != 1 || arns[0] != local {

@@ -63,7 +63,7 @@ func (s *Service) CreatePolicy(ctx context.Context, in *iamapi.CreatePolicyInput
 	if policy.Size(doc) > maxManagedPolicySize {
 		return nil, iamapi.NewLimitExceededException("Cannot exceed quota for PolicySize: %d", maxManagedPolicySize)
 	}
-	tags, err := mergeTags(nil, in.Tags)
+	tags, err := mergePolicyTags(nil, in.Tags)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package iam
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -52,6 +53,21 @@ func noSuchVersion(arn, id string) error {
 	return iamapi.NewNoSuchEntityException("Policy %s version %s does not exist or is not attachable.", arn, id)
 }
 
+// missingPolicy rewords a missing policy's NoSuchEntity as the operation
+// words it: the version operations name the version, the tag operations
+// say "was not found".
+func missingPolicy(err error, as func() error) error {
+	var e *awsapi.Error
+	if errors.As(err, &e) && e.Code == iamapi.CodeNoSuchEntityException {
+		return as()
+	}
+	return err
+}
+
+func policyNotFound(arn string) func() error {
+	return func() error { return iamapi.NewNoSuchEntityException("Policy %s was not found.", arn) }
+}
+
 // updatePolicy runs fn on the stored policy arn names and stores it.
 func (s *Service) updatePolicy(ctx context.Context, arn string, fn func(p *policyRecord) error) (policyRecord, error) {
 	return update(ctx, s, kindPolicy, arn, s.getPolicy, func(p *policyRecord, _ store.Tx) error { return fn(p) })
@@ -61,7 +77,7 @@ func (s *Service) updatePolicy(ctx context.Context, arn string, fn func(p *polic
 func (s *Service) GetPolicyVersion(ctx context.Context, in *iamapi.GetPolicyVersionInput) (*iamapi.GetPolicyVersionOutput, error) {
 	p, err := s.viewPolicy(ctx, *in.PolicyArn)
 	if err != nil {
-		return nil, err
+		return nil, missingPolicy(err, func() error { return noSuchVersion(*in.PolicyArn, *in.VersionId) })
 	}
 	i := slices.IndexFunc(p.versions(), func(v policyVersion) bool { return v.ID == *in.VersionId })
 	if i < 0 {
@@ -143,7 +159,7 @@ func (s *Service) SetDefaultPolicyVersion(ctx context.Context, in *iamapi.SetDef
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, missingPolicy(err, func() error { return noSuchVersion(*in.PolicyArn, *in.VersionId) })
 	}
 	return &iamapi.SetDefaultPolicyVersionOutput{}, nil
 }
@@ -163,7 +179,7 @@ func (s *Service) DeletePolicyVersion(ctx context.Context, in *iamapi.DeletePoli
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, missingPolicy(err, func() error { return noSuchVersion(*in.PolicyArn, *in.VersionId) })
 	}
 	return &iamapi.DeletePolicyVersionOutput{}, nil
 }
@@ -171,10 +187,12 @@ func (s *Service) DeletePolicyVersion(ctx context.Context, in *iamapi.DeletePoli
 // TagPolicy adds tags to a customer managed policy.
 func (s *Service) TagPolicy(ctx context.Context, in *iamapi.TagPolicyInput) (*iamapi.TagPolicyOutput, error) {
 	_, err := s.updatePolicy(ctx, *in.PolicyArn, func(p *policyRecord) error {
-		return addTags(&p.Tags, in.Tags)
+		tags, err := mergePolicyTags(p.Tags, in.Tags)
+		p.Tags = tags
+		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, missingPolicy(err, policyNotFound(*in.PolicyArn))
 	}
 	return &iamapi.TagPolicyOutput{}, nil
 }
@@ -182,11 +200,12 @@ func (s *Service) TagPolicy(ctx context.Context, in *iamapi.TagPolicyInput) (*ia
 // UntagPolicy removes tags from a customer managed policy.
 func (s *Service) UntagPolicy(ctx context.Context, in *iamapi.UntagPolicyInput) (*iamapi.UntagPolicyOutput, error) {
 	_, err := s.updatePolicy(ctx, *in.PolicyArn, func(p *policyRecord) error {
-		p.Tags = removeTags(p.Tags, in.TagKeys)
+		// Policy tag keys are case sensitive, unlike other IAM tags.
+		p.Tags = slices.DeleteFunc(p.Tags, func(t tag) bool { return slices.Contains(in.TagKeys, t.Key) })
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, missingPolicy(err, policyNotFound(*in.PolicyArn))
 	}
 	return &iamapi.UntagPolicyOutput{}, nil
 }
@@ -195,7 +214,7 @@ func (s *Service) UntagPolicy(ctx context.Context, in *iamapi.UntagPolicyInput) 
 func (s *Service) ListPolicyTags(ctx context.Context, in *iamapi.ListPolicyTagsInput) (*iamapi.ListPolicyTagsOutput, error) {
 	p, err := s.viewPolicy(ctx, *in.PolicyArn)
 	if err != nil {
-		return nil, err
+		return nil, missingPolicy(err, policyNotFound(*in.PolicyArn))
 	}
 	items, truncated, marker := pageTags(p.Tags, in.Marker, in.MaxItems)
 	return &iamapi.ListPolicyTagsOutput{Tags: items, IsTruncated: truncated, Marker: marker}, nil

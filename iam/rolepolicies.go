@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	iamapi "github.com/berth-dev/berth/api/iam"
+	"github.com/berth-dev/berth/awsapi"
 	"github.com/berth-dev/berth/iam/policy"
 	"github.com/berth-dev/berth/store"
 )
@@ -92,6 +93,11 @@ func parsePolicyARN(arn string) (policyARN, bool) {
 }
 
 func invalidARN(arn string) error {
+	// Something that is not an ARN at all fails IAM's input validation;
+	// an ARN of the wrong kind is refused as InvalidInput.
+	if !strings.HasPrefix(arn, "arn:") {
+		return awsapi.Errorf("ValidationError", "ARN %s is not valid.", arn)
+	}
 	return iamapi.NewInvalidInputException("ARN %s is not valid.", arn)
 }
 

@@ -71,13 +71,23 @@ func (r roleRecord) wire(acct string, listing bool) *iamapi.Role {
 		return out
 	}
 	if r.Boundary != "" {
-		t := iamapi.PermissionsBoundaryAttachmentTypePermissionsBoundaryPolicy
+		t := boundaryType
 		out.PermissionsBoundary = &iamapi.AttachedPermissionsBoundary{PermissionsBoundaryType: &t, PermissionsBoundaryArn: str(r.Boundary)}
 	}
 	if len(r.Tags) > 0 {
 		out.Tags = wireTags(r.Tags)
 	}
 	out.RoleLastUsed = &iamapi.RoleLastUsed{}
+	return out
+}
+
+// created is the role as CreateRole returns it: AWS leaves out the
+// description, maximum session duration and last use there.
+func (r roleRecord) created(acct string) *iamapi.Role {
+	out := r.wire(acct, false)
+	out.Description = nil
+	out.MaxSessionDuration = nil
+	out.RoleLastUsed = nil
 	return out
 }
 
@@ -119,7 +129,7 @@ func (s *Service) CreateRole(ctx context.Context, in *iamapi.CreateRoleInput) (*
 		return nil, iamapi.NewLimitExceededException("Cannot exceed quota for ACLSizePerRole: %d", maxTrustPolicySize)
 	}
 	if in.PermissionsBoundary != nil {
-		if err := checkBoundary(*in.PermissionsBoundary); err != nil {
+		if err := s.checkBoundary(ctx, *in.PermissionsBoundary); err != nil {
 			return nil, err
 		}
 	}
@@ -145,9 +155,7 @@ func (s *Service) CreateRole(ctx context.Context, in *iamapi.CreateRoleInput) (*
 	if err != nil {
 		return nil, err
 	}
-	out := r.wire(acct, false)
-	out.RoleLastUsed = nil
-	return &iamapi.CreateRoleOutput{Role: out}, nil
+	return &iamapi.CreateRoleOutput{Role: r.created(acct)}, nil
 }
 
 // GetRole returns a role.
@@ -222,7 +230,10 @@ func (s *Service) UpdateRoleDescription(ctx context.Context, in *iamapi.UpdateRo
 	if err != nil {
 		return nil, err
 	}
-	return &iamapi.UpdateRoleDescriptionOutput{Role: r.wire(account(ctx), false)}, nil
+	// AWS answers with the role as CreateRole does, plus its description.
+	out := r.created(account(ctx))
+	out.Description = optional(r.Description)
+	return &iamapi.UpdateRoleDescriptionOutput{Role: out}, nil
 }
 
 // UpdateAssumeRolePolicy replaces a role's trust policy.

@@ -180,13 +180,17 @@ func (s *Service) GetSAMLProvider(ctx context.Context, in *iamapi.GetSAMLProvide
 	if !p.ValidUntil.IsZero() {
 		out.ValidUntil = awsapi.Time(p.ValidUntil)
 	}
+	// IAM always answers with the mode (Allowed unless set) and with
+	// Tags and PrivateKeyList, empty or not.
+	out.Tags, out.PrivateKeyList = []iamapi.Tag{}, []iamapi.SAMLPrivateKey{}
 	if len(p.Tags) > 0 {
 		out.Tags = wireTags(p.Tags)
 	}
+	m := iamapi.AssertionEncryptionModeTypeAllowed
 	if p.Encryption != "" {
-		m := iamapi.AssertionEncryptionModeType(p.Encryption)
-		out.AssertionEncryptionMode = &m
+		m = iamapi.AssertionEncryptionModeType(p.Encryption)
 	}
+	out.AssertionEncryptionMode = &m
 	for _, k := range p.Keys {
 		out.PrivateKeyList = append(out.PrivateKeyList, iamapi.SAMLPrivateKey{KeyId: str(k.ID), Timestamp: awsapi.Time(k.Added)})
 	}

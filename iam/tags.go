@@ -26,16 +26,35 @@ func wireTags(ts []tag) []iamapi.Tag {
 // mergeTags adds (or replaces) tags in have, refusing duplicate keys in
 // one request and more than IAM's 50 tags in all.
 func mergeTags(have []tag, add []iamapi.Tag) ([]tag, error) {
+	return mergeTagsFold(have, add, true)
+}
+
+// mergePolicyTags is mergeTags for managed policies, whose tag keys AWS
+// keeps case sensitive ("a" and "A" are two tags).
+func mergePolicyTags(have []tag, add []iamapi.Tag) ([]tag, error) {
+	return mergeTagsFold(have, add, false)
+}
+
+func mergeTagsFold(have []tag, add []iamapi.Tag, fold bool) ([]tag, error) {
+	same := func(a, b string) bool { return a == b }
+	dup := "Duplicate tag keys found."
+	if fold {
+		same = strings.EqualFold
+		dup = "Duplicate tag keys found. Please note that Tag keys are case insensitive."
+	}
 	seen := map[string]bool{}
 	out := slices.Clone(have)
 	for _, t := range add {
-		k := strings.ToLower(deref(t.Key))
+		k := deref(t.Key)
+		if fold {
+			k = strings.ToLower(k)
+		}
 		if seen[k] {
-			return nil, iamapi.NewInvalidInputException("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+			return nil, iamapi.NewInvalidInputException("%s", dup)
 		}
 		seen[k] = true
 		nt := tag{Key: deref(t.Key), Value: deref(t.Value)}
-		if i := slices.IndexFunc(out, func(o tag) bool { return strings.EqualFold(o.Key, nt.Key) }); i >= 0 {
+		if i := slices.IndexFunc(out, func(o tag) bool { return same(o.Key, nt.Key) }); i >= 0 {
 			out[i] = nt
 		} else {
 			out = append(out, nt)

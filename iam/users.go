@@ -60,7 +60,7 @@ func (u userRecord) wire(acct string, listing bool) *iamapi.User {
 		return out
 	}
 	if u.Boundary != "" {
-		t := iamapi.PermissionsBoundaryAttachmentTypePermissionsBoundaryPolicy
+		t := boundaryType
 		out.PermissionsBoundary = &iamapi.AttachedPermissionsBoundary{PermissionsBoundaryType: &t, PermissionsBoundaryArn: str(u.Boundary)}
 	}
 	if len(u.Tags) > 0 {
@@ -108,7 +108,7 @@ func (s *Service) viewUser(ctx context.Context, name string) (userRecord, error)
 func (s *Service) CreateUser(ctx context.Context, in *iamapi.CreateUserInput) (*iamapi.CreateUserOutput, error) {
 	acct := account(ctx)
 	if in.PermissionsBoundary != nil {
-		if err := checkBoundary(*in.PermissionsBoundary); err != nil {
+		if err := s.checkBoundary(ctx, *in.PermissionsBoundary); err != nil {
 			return nil, err
 		}
 	}

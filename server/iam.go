@@ -42,7 +42,9 @@ func (s *Server) serveIAM(st store.Store) (*sts.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.api.HandleQuery(iamapi.NewQueryService(roles))
+	iamWire := iamapi.NewQueryService(roles)
+	iam.WrapQuery(iamWire)
+	s.api.HandleQuery(iamWire)
 	stsWire := stsapi.NewQueryService(tokens)
 	// AWS serves this one unsigned (botocore's authtype none): the ID
 	// token is the credential, and a pod has no other.

@@ -48,7 +48,25 @@ const (
 	msgNoEffect     = "Missing required field Effect"
 	msgNoPrincipal  = "Missing required field Principal"
 	msgProhibited   = "Has prohibited field %s"
+	msgTrustAction  = "AssumeRole policy may only specify STS AssumeRole actions."
 )
+
+// trustActions are the STS actions a trust policy may grant (lower case).
+var trustActions = map[string]bool{
+	"sts:assumerole": true, "sts:assumerolewithsaml": true, "sts:assumerolewithwebidentity": true,
+	"sts:tagsession": true, "sts:setsourceidentity": true, "sts:setcontext": true,
+}
+
+// trustAction reports whether a names, or by wildcard covers, an action
+// a trust policy may grant.
+func trustAction(a string) bool {
+	for t := range trustActions {
+		if anyGlob([]string{a}, t) {
+			return true
+		}
+	}
+	return false
+}
 
 // Document is a parsed policy.
 type Document struct {
@@ -215,6 +233,17 @@ func (d *Document) check(kind Kind) string {
 		}
 		if kind == Trust && st.Principal == nil && st.NotPrincipal == nil {
 			return msgNoPrincipal
+		}
+	}
+	if kind == Trust {
+		for _, st := range d.Statements {
+			for _, a := range st.Action {
+				// A trust policy only governs assuming the role, so IAM
+				// refuses any other service's action in it.
+				if !trustAction(a) {
+					return msgTrustAction
+				}
+			}
 		}
 	}
 	return ""
