@@ -104,6 +104,7 @@ func ec2Defaults(t *testing.T, b *harness.Berth, cli awsCLI) (ec2Vpc, []ec2Subne
 // The default VPC, subnets and group look as in AWS to both CLIs, are the
 // same for both, survive a restart, and differ between accounts.
 func TestEC2Defaults(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	var first ec2Vpc
 	var firstSubnets []ec2Subnet
@@ -156,6 +157,7 @@ func TestEC2Defaults(t *testing.T) {
 
 // Security groups and their rules, tags, and EC2's errors, with both CLIs.
 func TestEC2SecurityGroupsCLI(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	for _, cli := range awsCLIs {
 		t.Run(cli.name, func(t *testing.T) {
@@ -263,6 +265,7 @@ func TestEC2SecurityGroupsCLI(t *testing.T) {
 
 // CreateVpc and CreateSubnet, with the range checks.
 func TestEC2CreateVpcAndSubnet(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	var vpc struct{ Vpc ec2Vpc }
 	b.AWSv2(t, "ec2", "create-vpc", "--cidr-block", "10.1.0.0/16").Must(t).JSON(t, &vpc)
@@ -322,6 +325,7 @@ json.dump(out, sys.stdout)
 `
 
 func TestEC2Boto3(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	var out struct {
 		VPC     string
@@ -378,6 +382,7 @@ func ec2Call(t *testing.T, b *harness.Berth, params url.Values) (int, []byte) {
 // The documents are EC2's: <XResponse> with requestId and no result
 // wrapper, and errors that the SDK's ec2query error decoder reads.
 func TestEC2GoSDKWire(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	status, data := ec2Call(t, b, url.Values{"Action": {"DescribeVpcs"}, "Filter.1.Name": {"isDefault"}, "Filter.1.Value.1": {"true"}})
 	var vpcs struct {

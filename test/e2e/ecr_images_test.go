@@ -84,6 +84,7 @@ func imageManifest(config, layer []byte) string {
 // PutImage), read back with DescribeImages, BatchGetImage and a download
 // URL that really serves the layer.
 func TestECRLayerAPIsAndPutImage(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	ctx := context.Background()
 	c := ecrClient(b)
@@ -223,6 +224,7 @@ func TestECRLayerAPIsAndPutImage(t *testing.T) {
 
 // The layer part rules of UploadLayerPart and CompleteLayerUpload.
 func TestECRLayerUploadErrors(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	ctx := context.Background()
 	c := ecrClient(b)
@@ -278,6 +280,7 @@ func TestECRLayerUploadErrors(t *testing.T) {
 
 // Tag immutability through PutImage, with exclusion filters.
 func TestECRPutImageTagImmutability(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	ctx := context.Background()
 	c := ecrClient(b)
@@ -309,6 +312,7 @@ func TestECRPutImageTagImmutability(t *testing.T) {
 
 // boto3 drives the common calls, as Python tooling does.
 func TestECRWithBoto3(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	script := `
 import json, base64, boto3, botocore

@@ -30,6 +30,7 @@ type cliRepository struct {
 // get the errors AWS gives for a duplicate, a missing one and a bad name,
 // delete it.
 func TestECRRepositoriesWithAWSCLI(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	clis := []struct {
 		name string
@@ -138,6 +139,7 @@ func TestECRRepositoriesWithAWSCLI(t *testing.T) {
 // DescribeRepositories pages with nextToken/maxResults; the SDK paginator
 // sees every repository exactly once.
 func TestECRDescribeRepositoriesPagination(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	ctx := context.Background()
 	c := ecrClient(b)
@@ -177,6 +179,7 @@ func TestECRDescribeRepositoriesPagination(t *testing.T) {
 
 // Accounts (12-digit access keys) and regions are separate registries.
 func TestECRAccountAndRegionIsolation(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	ctx := context.Background()
 	a := b.As("111111111111", "x")
@@ -228,6 +231,7 @@ func TestECRAccountAndRegionIsolation(t *testing.T) {
 // Repository settings: tag mutability with exclusion filters, scanning
 // configuration, policies, tags and account settings, stored and returned.
 func TestECRRepositorySettings(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	ctx := context.Background()
 	c := ecrClient(b)

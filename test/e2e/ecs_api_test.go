@@ -54,6 +54,7 @@ type cliTask struct {
 // local machine registered in it, a Fargate task definition, a task record
 // run and stopped, and the errors AWS gives for bad input.
 func TestECSControlPlaneWithAWSCLI(t *testing.T) {
+	t.Parallel()
 	// Without the agent the task records stay where the control plane put
 	// them; running tasks are ecs_tasks_test.go's.
 	b := harness.Start(t, harness.WithEnv("BERTH_AGENT=off"))
@@ -287,6 +288,7 @@ print(json.dumps(out))
 `
 
 func TestECSControlPlaneWithBoto3(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t, harness.WithEnv("BERTH_AGENT=off"))
 	var got struct {
 		Revisions    []string `json:"revisions"`
@@ -344,6 +346,7 @@ func TestECSControlPlaneWithBoto3(t *testing.T) {
 // aws-sdk-go-v2: typed errors, tagging, container instance registration as
 // a remote agent does it, and account isolation.
 func TestECSControlPlaneWithSDK(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t, harness.WithEnv("BERTH_AGENT=off"))
 	ctx := context.Background()
 	client := ecs.NewFromConfig(b.SDKConfig(ctx))

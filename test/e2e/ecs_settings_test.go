@@ -35,6 +35,7 @@ func wantCode(t *testing.T, r *harness.Result, code string) {
 // default (root) and a role's own value, the containerInsights default
 // reaching new clusters, and the errors for bad input.
 func TestECSAccountSettingsWithAWSCLI(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t, harness.WithEnv("BERTH_AGENT=off"))
 	for _, cli := range ecsCLIs {
 		t.Run(cli.name, func(t *testing.T) {
@@ -166,6 +167,7 @@ func TestECSAccountSettingsWithAWSCLI(t *testing.T) {
 // DescribeContainerInstances, ListAttributes, the cluster query language and
 // memberOf placement; the custom attribute limit; delete.
 func TestECSAttributesWithAWSCLI(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t, harness.WithEnv("BERTH_AGENT=off"))
 	for _, cli := range ecsCLIs {
 		t.Run(cli.name, func(t *testing.T) {
@@ -281,6 +283,7 @@ func TestECSAttributesWithAWSCLI(t *testing.T) {
 // provider created, tagged, updated, associated with a cluster, used by a
 // task, refused deletion while associated, then deleted.
 func TestECSCapacityProvidersWithAWSCLI(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t, harness.WithEnv("BERTH_AGENT=off"))
 	for _, cli := range ecsCLIs {
 		t.Run(cli.name, func(t *testing.T) {
@@ -429,6 +432,7 @@ func TestECSCapacityProvidersWithAWSCLI(t *testing.T) {
 // boto3: the same operations through botocore's Python client, with
 // pagination by nextToken and error codes from botocore's exceptions.
 func TestECSSettingsAndProvidersWithBoto3(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t, harness.WithEnv("BERTH_AGENT=off"))
 	res := b.Python(t, `
 import json, boto3, botocore
@@ -528,6 +532,7 @@ print(json.dumps(out))
 // boto3: a daemon task definition, a Managed Instances capacity provider, a
 // daemon created, updated and deleted, with its revisions and deployments.
 func TestECSDaemonsWithAWSCLIAndBoto3(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t, harness.WithEnv("BERTH_AGENT=off"))
 	aws := func(args ...string) *harness.Result { return b.AWS(t, args...) }
 	aws("ecs", "create-cluster", "--cluster-name", "daemons").Must(t)
@@ -657,6 +662,7 @@ print(json.dumps(out))
 // Scaling group capacity provider and a cluster using it, applied without
 // drift and destroyed (which waits for the provider to become INACTIVE).
 func TestECSCapacityProviderTerraform(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t, harness.WithEnv("BERTH_AGENT=off"))
 	tf := startTerraform(t, b, `
 resource "aws_ecs_account_setting_default" "insights" {

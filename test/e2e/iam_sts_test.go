@@ -100,6 +100,7 @@ func withSession(t *testing.T, b *harness.Berth, cli awsCLI, c sessionCreds, arg
 // against, through both aws CLIs; IAM acts in the account of the 12-digit
 // access key.
 func TestIAMRolesWithAWSCLI(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t).As(iamTestAccount, "secret")
 	for _, cli := range awsCLIs {
 		t.Run(cli.name, func(t *testing.T) {
@@ -188,6 +189,7 @@ func containsRole(roles []struct{ RoleName string }, name string) bool {
 // assume-role through each CLI, then get-caller-identity with the
 // credentials it returned, through each CLI again.
 func TestAssumeRoleWithAWSCLI(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t).As(iamTestAccount, "secret")
 	b.AWSv2(t, "iam", "create-role", "--role-name", "deployer", "--assume-role-policy-document", trustAccountPolicy(iamTestAccount),
 		"--max-session-duration", "7200").Must(t)
@@ -270,6 +272,7 @@ print(json.dumps(out))
 `
 
 func TestIAMAndSTSWithBoto3(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t).As(iamTestAccount, "secret")
 	var got struct {
 		ARN              string `json:"arn"`
@@ -382,6 +385,7 @@ func stsClient(b *harness.Berth, c *sessionCreds) *sts.Client {
 }
 
 func TestSTSWithGoSDK(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t).As(iamTestAccount, "secret")
 	ctx := context.Background()
 
@@ -446,6 +450,7 @@ func TestSTSWithGoSDK(t *testing.T) {
 // issued are checked too (their secret and token), and still work with
 // every client, for STS and for the awsJson services.
 func TestAssumedRoleCredentialsWithSigV4(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t, harness.WithCredentials(testKey, testSecret))
 	ctx := context.Background()
 	b.AWSv2(t, "iam", "create-role", "--role-name", "ci", "--assume-role-policy-document", trustAccountPolicy("000000000000")).Must(t)
@@ -490,6 +495,7 @@ print(json.dumps({"arn": c.get_caller_identity()["Arn"]}))
 
 // Session credentials outlive a restart: Berth keeps them in its store.
 func TestSessionCredentialsSurviveRestart(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t, harness.WithCredentials(testKey, testSecret))
 	b.AWSv2(t, "iam", "create-role", "--role-name", "durable", "--assume-role-policy-document", trustAccountPolicy("000000000000")).Must(t)
 	var out assumeRoleOut

@@ -12,6 +12,7 @@ import (
 )
 
 func TestNetworkIDsCheckedAgainstEC2(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t, harness.WithEnv("BERTH_AGENT=off"))
 	cli := b.AWSv2
 	subnets := defaultSubnets(t, b)

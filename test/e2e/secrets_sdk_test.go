@@ -19,6 +19,7 @@ import (
 // TestMain removes what the harness built once the tests are done.
 
 func TestSecretsWithGoSDK(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	bg := context.Background()
 	cfg := b.SDKConfig(bg)

@@ -40,6 +40,7 @@ type cliSecretValue struct {
 // delete with a recovery window, restore, force-delete; and the errors AWS
 // gives for a duplicate, a missing secret, a deleted one and bad input.
 func TestSecretsManagerWithAWSCLI(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	clis := []struct {
 		name string
@@ -170,6 +171,7 @@ type cliParameter struct {
 // SecureString decryption, paths, describe filters, history, labels, tags,
 // deletion, and AWS's errors for duplicates, missing names and bad names.
 func TestParameterStoreWithAWSCLI(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	clis := []struct {
 		name string
@@ -294,6 +296,7 @@ func TestParameterStoreWithAWSCLI(t *testing.T) {
 // Accounts and regions do not see each other's secrets and parameters,
 // and both survive a restart of berth.
 func TestSecretsIsolationAndRestart(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	b.AWSv2(t, "secretsmanager", "create-secret", "--name", "shared-name", "--secret-string", "mine").Must(t)
 	b.AWSv2(t, "ssm", "put-parameter", "--name", "/shared/name", "--value", "mine", "--type", "SecureString").Must(t)
@@ -394,6 +397,7 @@ print(json.dumps(out))
 // GetParametersByPath and DescribeParameters, BatchGetSecretValue, and a
 // secret read through Parameter Store's /aws/reference/secretsmanager.
 func TestSecretsWithBoto3(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	r := b.Python(t, secretsBoto3Script).Must(t)
 	var out struct {

@@ -51,6 +51,7 @@ const (
 )
 
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t)
 	resp, err := http.Get(b.Endpoint() + "/_berth/health")
 	if err != nil {
@@ -119,6 +120,7 @@ func getHealth(t *testing.T, b *harness.Berth) {
 // afterwards it succeeds; either way a correctly signed call is not refused
 // by authentication.
 func TestSigV4WithAWSCLI(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t, harness.WithCredentials(testKey, testSecret))
 	clis := []struct {
 		name string
@@ -190,6 +192,7 @@ print(json.dumps({
 `
 
 func TestSigV4WithBoto3(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t, harness.WithCredentials(testKey, testSecret))
 	var got map[string]string
 	b.Python(t, boto3Script).Must(t).JSON(t, &got)
@@ -205,6 +208,7 @@ func TestSigV4WithBoto3(t *testing.T) {
 }
 
 func TestSigV4WithGoSDK(t *testing.T) {
+	t.Parallel()
 	b := harness.Start(t, harness.WithCredentials(testKey, testSecret))
 	ctx := context.Background()
 	describe := func(b *harness.Berth) error {
@@ -228,6 +232,7 @@ func TestSigV4WithGoSDK(t *testing.T) {
 // awsJson error shape; with signature checks on, a correctly signed request
 // gets the same answer (auth passes, then the operation is unknown).
 func TestUnknownTarget(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		opts []harness.Option
